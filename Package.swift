@@ -1,0 +1,107 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Imports point one way: CLibPQ → Postgres → UnwindStore → UnwindEngine → unwind (CLI).
+// UnwindCore is pure logic (definitions, state machine, retry policy) with no database and no threads.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "unwind",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "unwind", targets: ["unwind"]),
+        .library(name: "Postgres", targets: ["Postgres"]),
+        .library(name: "UnwindCore", targets: ["UnwindCore"]),
+        .library(name: "UnwindStore", targets: ["UnwindStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
+        .target(
+            name: "Postgres",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "UnwindCore",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "UnwindStore",
+            dependencies: [
+                "Postgres",
+                "UnwindCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedMigrations"]
+        ),
+        .target(
+            name: "LocalPostgres",
+            dependencies: [
+                "Postgres",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "unwind",
+            dependencies: [
+                "Postgres",
+                "UnwindCore",
+                "UnwindStore",
+                "LocalPostgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Build-time: db/migrations/*.sql is the one place the schema lives; this plugin embeds those files
+        // into UnwindStore so an installed binary never has to find them on disk.
+        .executableTarget(name: "EmbedMigrationsTool", swiftSettings: swiftSettings),
+        .plugin(
+            name: "EmbedMigrations",
+            capability: .buildTool(),
+            dependencies: ["EmbedMigrationsTool"]
+        ),
+
+        .target(
+            name: "UnwindTesting",
+            dependencies: ["Postgres", "UnwindStore"],
+            path: "Tests/UnwindTesting",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PostgresTests",
+            dependencies: ["Postgres", "UnwindTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "UnwindStoreTests",
+            dependencies: ["UnwindStore", "UnwindTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["UnwindTesting"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,129 @@
+internal import CLibPQ
+import Foundation
+
+/// Where and how to connect: a parsed PostgreSQL URL or key/value conninfo string.
+///
+/// Parsing is done by libpq itself (`PQconninfoParse`), so every option libpq knows (including the TLS ones:
+/// `sslmode`, `sslrootcert`, `sslcert`, `sslkey`, `sslcrl`, …, and unix-socket hosts) is accepted and passed
+/// through unchanged. The password is kept but never printed: ``redactedDescription`` is safe to log.
+public struct PostgresConfiguration: Sendable, CustomStringConvertible {
+    /// libpq keyword/value pairs in a stable order.
+    public private(set) var options: [(keyword: String, value: String)]
+    /// Use named server-side prepared statements for statements given a name (faster for hot statements).
+    /// Turn off behind a transaction-pooling PgBouncer older than 1.21, which does not support them.
+    public var usePreparedStatements: Bool = true
+
+    /// Parses a `postgres://` / `postgresql://` URL or a key/value conninfo string (`host=/tmp dbname=x`).
+    public init(_ connectionString: String) throws(PostgresError) {
+        let trimmed = connectionString.trimmingSpaces
+        guard !trimmed.isEmpty else {
+            throw PostgresError(
+                code: .invalidConfiguration,
+                message: "the database URL is empty",
+                hint: "set --database-url or UNWIND_DATABASE_URL to e.g. postgres://user@localhost:5432/unwind")
+        }
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        guard let parsed = PQconninfoParse(trimmed, &errorMessage) else {
+            var message = "malformed database URL"
+            if let errorMessage {
+                message += ": " + String(cString: errorMessage).trimmingSpaces
+                PQfreemem(errorMessage)
+            }
+            throw PostgresError(
+                code: .invalidConfiguration,
+                message: Self.redact(message, in: trimmed),
+                hint: "use postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=…] or key=value pairs such as 'host=/var/run/postgresql dbname=unwind'")
+        }
+        defer { PQconninfoFree(parsed) }
+        var collected: [(String, String)] = []
+        var option = parsed
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val {
+                collected.append((String(cString: keyword), String(cString: value)))
+            }
+            option += 1
+        }
+        self.options = collected
+        if self["connect_timeout"] == nil { setOption("connect_timeout", "10") }
+        if self["application_name"] == nil { setOption("application_name", "unwind") }
+        if let port = self["port"], !port.split(separator: ",").allSatisfy({ Int($0) != nil }) {
+            throw PostgresError(
+                code: .invalidConfiguration,
+                message: "malformed database URL: port '\(port)' is not a number",
+                hint: "write the port as digits, e.g. postgres://user@localhost:5432/unwind")
+        }
+    }
+
+    /// Builds a configuration from explicit options (e.g. the embedded database's socket directory).
+    public init(options: [(keyword: String, value: String)]) {
+        self.options = options
+        if self["connect_timeout"] == nil { setOption("connect_timeout", "10") }
+        if self["application_name"] == nil { setOption("application_name", "unwind") }
+    }
+
+    public subscript(keyword: String) -> String? {
+        options.first(where: { $0.keyword == keyword })?.value
+    }
+
+    /// Sets (or replaces) one libpq option, e.g. `dbname` or `sslmode`.
+    public mutating func setOption(_ keyword: String, _ value: String) {
+        if let index = options.firstIndex(where: { $0.keyword == keyword }) {
+            options[index].value = value
+        } else {
+            options.append((keyword, value))
+        }
+    }
+
+    /// A copy that connects to another database on the same server.
+    public func with(database: String) -> PostgresConfiguration {
+        var copy = self
+        copy.setOption("dbname", database)
+        return copy
+    }
+
+    /// Host, port, database and user, without the password: safe for logs and error messages.
+    public var redactedDescription: String {
+        let host = self["host"] ?? self["hostaddr"] ?? "localhost (default socket)"
+        var text = "host=\(host)"
+        if let port = self["port"] { text += " port=\(port)" }
+        if let db = self["dbname"] { text += " dbname=\(db)" }
+        if let user = self["user"] { text += " user=\(user)" }
+        if let sslmode = self["sslmode"] { text += " sslmode=\(sslmode)" }
+        return text
+    }
+
+    public var description: String { redactedDescription }
+
+    /// Replaces any occurrence of the password in a libpq message with `***`.
+    func redact(_ message: String) -> String {
+        guard let password = self["password"] else { return message }
+        return Self.redact(message, secret: password)
+    }
+
+    static func redact(_ message: String, in connectionString: String) -> String {
+        // The string failed to parse, so we cannot ask libpq for the password; hide anything that looks like
+        // the userinfo of a URL or a password=… pair instead.
+        var result = message
+        if let scheme = connectionString.range(of: "://"),
+           let at = connectionString[scheme.upperBound...].firstIndex(of: "@") {
+            let userinfo = connectionString[scheme.upperBound..<at]
+            if let colon = userinfo.firstIndex(of: ":") {
+                let secret = String(userinfo[userinfo.index(after: colon)...])
+                result = redact(result, secret: secret)
+            }
+        }
+        for token in connectionString.split(separator: " ") where token.hasPrefix("password=") {
+            result = redact(result, secret: String(token.dropFirst("password=".count)))
+        }
+        return result
+    }
+
+    static func redact(_ message: String, secret: String) -> String {
+        guard secret.count >= 1 else { return message }
+        return message.replacingOccurrences(of: secret, with: "***")
+    }
+}
+
+extension String {
+    var trimmingSpaces: String { trimmingCharacters(in: .whitespacesAndNewlines) }
+}
