@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -39,6 +40,8 @@ let package = Package(
             name: "UnwindCore",
             dependencies: [
                 .product(name: "Yams", package: "Yams"),
+                // SHA-256 for the definition content hash; Foundation on Linux has no digest API.
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -86,6 +89,11 @@ let package = Package(
             name: "UnwindTesting",
             dependencies: ["Postgres", "UnwindStore"],
             path: "Tests/UnwindTesting",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "UnwindCoreTests",
+            dependencies: ["UnwindCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
