@@ -87,7 +87,7 @@ struct DefinitionValidator {
         let inputs = fields["inputs"].map { validateInputs($0.value) } ?? []
         let concurrencyKey = fields["concurrency_key"].flatMap { entry in
             string(entry.value, path: "concurrency_key").map {
-                validateConcurrencyKey($0, inputs: inputs, node: entry.value)
+                validateConcurrencyKey($0, declaredInputs: Self.keys(of: fields["inputs"]?.value), node: entry.value)
             }
         }
 
@@ -157,8 +157,13 @@ struct DefinitionValidator {
         ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar)
     }
 
-    private mutating func validateConcurrencyKey(_ template: String, inputs: [InputField], node: SourceNode) -> String {
-        let declared = inputs.map(\.name)
+    /// Keys of a mapping node, so checks that only need input *names* still work when a declaration is broken.
+    private static func keys(of node: SourceNode?) -> [String] {
+        guard case .mapping(let entries)? = node?.value else { return [] }
+        return entries.map(\.key)
+    }
+
+    private mutating func validateConcurrencyKey(_ template: String, declaredInputs declared: [String], node: SourceNode) -> String {
         for field in ConcurrencyKeyTemplate.fieldNames(in: template) {
             if field.isEmpty {
                 issue(node, path: "concurrency_key", "empty placeholder '{}' in '\(template)'")

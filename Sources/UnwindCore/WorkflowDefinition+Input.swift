@@ -10,7 +10,9 @@ extension WorkflowDefinition {
         let declared = Set(inputs.map(\.name))
 
         for field in inputs {
-            let given = input[field.name].flatMap { $0.isNull ? nil : $0 }
+            // Spelled out because JSONValue is ExpressibleByNilLiteral: a bare `nil` here would be `.null`.
+            var given: JSONValue? = input[field.name]
+            if given == .null { given = Optional.none }
             guard let value = given ?? field.defaultValue else {
                 if field.required {
                     problems.append("'\(field.name)': required field is missing")

@@ -54,7 +54,7 @@ public enum WorkflowDefinitionLoader {
 
         var validator = DefinitionValidator(file: file, knownActions: knownActions)
         guard let result = validator.validate(tree), validator.issues.isEmpty else {
-            throw DefinitionError(issues: validator.issues.sorted(by: issueOrder))
+            throw DefinitionError(issues: sortedByLine(validator.issues))
         }
         return WorkflowDefinition(
             name: result.name,
@@ -110,9 +110,12 @@ public enum WorkflowDefinitionLoader {
 
     // MARK: - Helpers
 
-    /// Issues sorted by line keep the output readable; the sort is stable for equal lines.
-    private static func issueOrder(_ a: DefinitionIssue, _ b: DefinitionIssue) -> Bool {
-        (a.line ?? .max) < (b.line ?? .max)
+    /// Issues in line order read like the file; equal lines keep the order they were found in, and
+    /// issues without a line go last.
+    private static func sortedByLine(_ issues: [DefinitionIssue]) -> [DefinitionIssue] {
+        issues.enumerated()
+            .sorted { ($0.element.line ?? .max, $0.offset) < ($1.element.line ?? .max, $1.offset) }
+            .map(\.element)
     }
 
     static func issue(from error: YamlError, file: String, yaml: String) -> DefinitionIssue {
