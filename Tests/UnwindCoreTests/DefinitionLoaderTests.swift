@@ -198,4 +198,23 @@ struct DefinitionLoaderTests {
         #expect(definition.name == "example-linear")
         #expect(definition.steps.count >= 2)
     }
+
+    @Test func readmeFullExampleIsValid() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("workflows/README.md"), encoding: .utf8)
+        let start = try #require(readme.range(of: "```yaml\n"))
+        let end = try #require(readme.range(of: "```", range: start.upperBound..<readme.endIndex))
+        let yaml = String(readme[start.upperBound..<end.lowerBound])
+        let actions: Set<String> = [
+            "teardown-plan", "secmaster.inventory", "secmaster.disable-auto-renew", "secmaster.restore-auto-renew",
+            "vpcep.release-endpoints", "vpcep.recreate-endpoints", "secmaster.unsubscribe", "secmaster.verify-gone",
+        ]
+        let definition = try WorkflowDefinitionLoader.load(yaml: yaml, file: "secmaster-full-teardown.yaml", knownActions: actions)
+        #expect(definition.pivotStepID == "unsubscribe")
+        #expect(definition.inputs.map(\.name) == ["domain_id", "project_id", "region", "delete_volume"])
+        let release = try #require(definition.step("release-endpoints"))
+        #expect(release.retry.maxAttempts == 3 && release.retry.maxInterval == .seconds(60))
+        #expect(release.retry.nonRetryableErrorCodes == ["CBC.30050010"])
+        #expect(release.compensation?.retry.maxAttempts == 10)
+    }
 }
