@@ -7,11 +7,16 @@
 struct DefinitionValidator {
     let file: String
     let knownActions: Set<String>
+    private let actionSuggestions: Suggestion
     private(set) var issues: [DefinitionIssue] = []
+    /// "Did you mean" lookups left. Each compares against every candidate; a hostile file with
+    /// thousands of typos would otherwise cost seconds, and nobody reads past the first few dozen.
+    private var hintBudget = 50
 
     init(file: String, knownActions: Set<String>) {
         self.file = file
         self.knownActions = knownActions
+        self.actionSuggestions = Suggestion(candidates: knownActions)
     }
 
     static let rootKeys = ["name", "description", "plan", "concurrency_key", "inputs", "defaults", "steps"]
@@ -23,6 +28,9 @@ struct DefinitionValidator {
 
     static let maximumNameLength = 64
     static let maximumAttempts = 1000
+    static let maximumStepIDLength = 64
+    /// Real sagas have tens of steps; the cap keeps the graph checks and suggestions cheap on hostile files.
+    static let maximumStepCount = 1000
 
     /// Everything about a workflow except its source text and hash, which the loader adds.
     struct Result {
@@ -117,12 +125,12 @@ struct DefinitionValidator {
 
     private mutating func validateName(_ name: String, node: SourceNode) -> String? {
         guard name.count <= Self.maximumNameLength, Self.isSlug(name, extraCharacters: "-") else {
-            issue(node, path: "name", "workflow name '\(name)' must match [a-z0-9][a-z0-9-]* and be at most "
+            issue(node, path: "name", "workflow name '\(Suggestion.shown(name))' must match [a-z0-9][a-z0-9-]* and be at most "
                 + "\(Self.maximumNameLength) characters")
             return nil
         }
         if let stem = Self.fileStem(file), stem != name {
-            issue(node, path: "name", "workflow name '\(name)' does not match the file name; "
+            issue(node, path: "name", "workflow name '\(Suggestion.shown(name))' does not match the file name; "
                 + "rename the file to '\(name).yaml' or the workflow to '\(stem)'")
             return nil
         }
@@ -166,10 +174,10 @@ struct DefinitionValidator {
     private mutating func validateConcurrencyKey(_ template: String, declaredInputs declared: [String], node: SourceNode) -> String {
         for field in ConcurrencyKeyTemplate.fieldNames(in: template) {
             if field.isEmpty {
-                issue(node, path: "concurrency_key", "empty placeholder '{}' in '\(template)'")
+                issue(node, path: "concurrency_key", "empty placeholder '{}' in '\(Suggestion.shown(template))'")
             } else if !declared.contains(field) {
-                issue(node, path: "concurrency_key", "placeholder '{\(field)}' does not name a declared input"
-                    + Suggestion.hint(for: field, in: declared))
+                issue(node, path: "concurrency_key", "placeholder '{\(Suggestion.shown(field))}' does not name a declared input"
+                    + hint(for: field, from: Suggestion(candidates: declared)))
             }
         }
         return template
@@ -187,7 +195,7 @@ struct DefinitionValidator {
             let path = "inputs.\(entry.key)"
             if !Self.isIdentifier(entry.key) {
                 issue(line: entry.keyLine, column: entry.keyColumn, path: path,
-                      "input name '\(entry.key)' must be letters, digits and '_', not starting with a digit")
+                      "input name '\(Suggestion.shown(entry.key))' must be letters, digits and '_', not starting with a digit")
                 continue
             }
             if let field = validateInputField(name: entry.key, entry.value, path: path) {
@@ -205,8 +213,8 @@ struct DefinitionValidator {
             type = InputField.InputType(rawValue: text)
             if type == nil {
                 let names = InputField.InputType.allCases.map(\.rawValue)
-                issue(typeEntry.value, path: "\(path).type", "unknown input type '\(text)'; expected one of "
-                    + names.joined(separator: ", ") + Suggestion.hint(for: text, in: names))
+                issue(typeEntry.value, path: "\(path).type", "unknown input type '\(Suggestion.shown(text))'; expected one of "
+                    + names.joined(separator: ", ") + hint(for: text, from: Suggestion(candidates: names)))
             }
         } else if entries["type"] == nil {
             issue(node, path: path, "missing required key 'type'")
@@ -216,7 +224,7 @@ struct DefinitionValidator {
         field.description = entries["description"].flatMap { string($0.value, path: "\(path).description") }
         if let entry = entries["pattern"], let pattern = string(entry.value, path: "\(path).pattern") {
             if InputField.matches("", pattern: pattern) == nil {
-                issue(entry.value, path: "\(path).pattern", "'\(pattern)' is not a valid regular expression")
+                issue(entry.value, path: "\(path).pattern", "'\(Suggestion.shown(pattern))' is not a valid regular expression")
             } else {
                 field.pattern = pattern
             }
@@ -272,6 +280,10 @@ struct DefinitionValidator {
             issue(node, path: "steps", "a workflow needs at least one step")
             return nil
         }
+        guard nodes.count <= Self.maximumStepCount else {
+            issue(node, path: "steps", "a workflow may have at most \(Self.maximumStepCount) steps, this one has \(nodes.count)")
+            return nil
+        }
         var drafts: [DraftStep] = []
         var complete = true
         for (index, stepNode) in nodes.enumerated() {
@@ -291,8 +303,9 @@ struct DefinitionValidator {
         let before = issues.count
 
         let id = requiredString(entries, "id", in: node, path: path).flatMap { id -> String? in
-            guard Self.isSlug(id, extraCharacters: "-_") else {
-                issue(entries["id"]!.value, path: "\(path).id", "step id '\(id)' must match [a-z0-9][a-z0-9-_]*")
+            guard id.count <= Self.maximumStepIDLength, Self.isSlug(id, extraCharacters: "-_") else {
+                issue(entries["id"]!.value, path: "\(path).id", "step id '\(Suggestion.shown(id))' must match "
+                    + "[a-z0-9][a-z0-9-_]* and be at most \(Self.maximumStepIDLength) characters")
                 return nil
             }
             return id
@@ -367,7 +380,7 @@ struct DefinitionValidator {
                 unique.append(draft)
             }
         }
-        let ids = unique.map(\.id)
+        let idSuggestions = Suggestion(candidates: unique.map(\.id))
 
         // Without any `after:` the file is a sequence; with one, every dependency must be explicit.
         // Mixing is deliberate: a single `after:` turns on DAG mode, and a step without one is a root.
@@ -384,7 +397,7 @@ struct DefinitionValidator {
                     // A step that failed to parse may be the target; don't claim it is missing.
                     guard allStepsParsed else { continue }
                     issue(line: reference.line ?? draft.afterLine, path: "\(draft.path).after",
-                          "step '\(reference.id)' does not exist" + Suggestion.hint(for: reference.id, in: ids))
+                          "step '\(Suggestion.shown(reference.id))' does not exist" + hint(for: reference.id, from: idSuggestions))
                 } else if resolved.contains(reference.id) {
                     issue(line: reference.line ?? draft.afterLine, path: "\(draft.path).after",
                           "step '\(reference.id)' is listed more than once")
@@ -500,7 +513,7 @@ struct DefinitionValidator {
             if let jitter = RetryPolicy.Jitter(rawValue: text) {
                 overrides.jitter = jitter
             } else {
-                issue(entry.value, path: "\(path).jitter", "jitter must be 'full' or 'none', got '\(text)'")
+                issue(entry.value, path: "\(path).jitter", "jitter must be 'full' or 'none', got '\(Suggestion.shown(text))'")
             }
         }
         if let entry = entries["non_retryable"] {
@@ -533,7 +546,7 @@ struct DefinitionValidator {
             } else {
                 let keyPath = path.isEmpty ? entry.key : "\(path).\(entry.key)"
                 issue(line: entry.keyLine, column: entry.keyColumn, path: keyPath,
-                      "unknown key '\(entry.key)'" + Suggestion.hint(for: entry.key, in: allowed))
+                      "unknown key '\(Suggestion.shown(entry.key))'" + hint(for: entry.key, from: Suggestion(candidates: allowed)))
             }
         }
         return result
@@ -601,13 +614,19 @@ struct DefinitionValidator {
 
     private mutating func knownAction(_ name: String, node: SourceNode, path: String) -> String? {
         guard knownActions.contains(name) else {
-            issue(node, path: path, "unknown action '\(name)'" + Suggestion.hint(for: name, in: knownActions))
+            issue(node, path: path, "unknown action '\(Suggestion.shown(name))'" + hint(for: name, from: actionSuggestions))
             return nil
         }
         return name
     }
 
     // MARK: - Recording
+
+    private mutating func hint(for word: String, from suggestions: Suggestion) -> String {
+        guard hintBudget > 0 else { return "" }
+        hintBudget -= 1
+        return suggestions.hint(for: word)
+    }
 
     private mutating func issue(_ node: SourceNode, path: String?, _ message: String) {
         issue(line: node.line, column: node.column, path: path, message)

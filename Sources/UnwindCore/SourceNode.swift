@@ -103,7 +103,7 @@ extension SourceNode {
                     if let previous = firstLine[key] {
                         issues.append(DefinitionIssue(
                             file: file, line: keyNode.mark?.line, column: keyNode.mark?.column, path: childPath,
-                            message: "duplicate key '\(key)'" + (previous.map { " (first defined at line \($0))" } ?? "")))
+                            message: "duplicate key '\(Suggestion.shown(key))'" + (previous.map { " (first defined at line \($0))" } ?? "")))
                         continue
                     }
                     firstLine[key] = keyNode.mark?.line

@@ -142,3 +142,63 @@ struct HostileInputTests {
         #expect(missing.errors.count == 1)
     }
 }
+
+@Suite("Hostile files: size of the graph and of values")
+struct HostileScaleTests {
+    @Test(.timeLimit(.minutes(1))) func hugeIdentifiersAreNotEchoedOrCompared() throws {
+        let long = String(repeating: "a", count: 400_000)
+        let error = try #require(loadError("name: orders\nsteps:\n  - {id: a, action: \(long), after: [\(long)]}\n"))
+        #expect(error.issues.count == 1)
+        #expect(error.issues[0].message.count < 200)
+        #expect(error.issues[0].message.hasPrefix("unknown action 'aaaa"))
+    }
+
+    @Test(.timeLimit(.minutes(1))) func tooManySteps() throws {
+        let steps = (0...1000).map { "  - {id: s\($0), action: test.noop, after: [x\($0)]}" }.joined(separator: "\n")
+        let error = try #require(loadError("name: orders\nsteps:\n\(steps)\n"))
+        #expect(error.issues.map(\.description) == ["workflows/orders.yaml:3: steps: a workflow may have at most 1000 steps, this one has 1001"])
+    }
+
+    @Test(.timeLimit(.minutes(1))) func manyMissingReferencesStayFast() throws {
+        let steps = (0..<1000).map { "  - {id: step-\($0), action: test.noop, after: [stpe-\($0)]}" }.joined(separator: "\n")
+        let error = try #require(loadError("name: orders\nsteps:\n\(steps)\n"))
+        #expect(error.issues.count == 1000)
+        #expect(error.issues[0].description == "workflows/orders.yaml:3: steps[0].after: step 'stpe-0' does not exist; did you mean 'step-0'?")
+    }
+
+    /// Random byte-level mutations of a valid file must never crash or hang the loader.
+    @Test(.timeLimit(.minutes(2))) func mutatedFilesNeverCrash() {
+        var generator = SplitMix64(seed: 0x5EED)
+        let base = Array(DefinitionLoaderTests.linear.utf8)
+        let alphabet = Array("[]{}:-&*!|>'\"#?,\n \t%@`~0aZ.".utf8)
+        var loaded = 0
+        for _ in 0..<400 {
+            var bytes = base
+            for _ in 0..<(1 + Int(generator.next() % 6)) {
+                let position = Int(generator.next() % UInt64(bytes.count))
+                switch generator.next() % 3 {
+                case 0: bytes.remove(at: position)
+                case 1: bytes.insert(alphabet[Int(generator.next() % UInt64(alphabet.count))], at: position)
+                default: bytes[position] = alphabet[Int(generator.next() % UInt64(alphabet.count))]
+                }
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            if loadError(text) == nil { loaded += 1 }
+        }
+        // Some mutations only touch comments or descriptions; most must be rejected, none may crash.
+        #expect(loaded < 400)
+    }
+}
+
+/// Small deterministic PRNG so the mutation test is reproducible.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
