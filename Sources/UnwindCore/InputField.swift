@@ -13,9 +13,7 @@ public struct InputField: Sendable, Codable, Equatable {
     public var allowedValues: [JSONValue]?
     public var description: String?
 
-    public enum InputType: String, Sendable, Codable, Equatable, CaseIterable {
-        case string, int, bool, number, object, array
-    }
+    public typealias InputType = UnwindCore.InputType
 
     public init(
         name: String,
@@ -38,7 +36,12 @@ public struct InputField: Sendable, Codable, Equatable {
     }
 }
 
-extension InputField.InputType {
+/// The JSON type a workflow input must have.
+public enum InputType: String, Sendable, Codable, Equatable, CaseIterable {
+    case string, int, bool, number, object, array
+}
+
+extension InputType {
     /// Whether `value` has this type. `int` accepts only integral numbers; `number` accepts any number.
     func matches(_ value: JSONValue) -> Bool {
         switch (self, value) {

@@ -80,6 +80,18 @@ struct HostileInputTests {
         #expect(tabs[0].line == 3)
     }
 
+    @Test func controlCharactersAreAReaderError() throws {
+        let issues = try #require(loadError("name: orders\nsteps:\n  - id: a\u{1}\n")).issues
+        #expect(issues.count == 1)
+        #expect(issues[0].message.hasPrefix("invalid YAML input: "))
+        #expect(issues[0].line == 3)
+    }
+
+    @Test func nonStringKeysAreRejected() throws {
+        #expect(try messages("name: orders\n[a, b]: 1\nsteps: [{id: a, action: test.noop}]\n")
+            == ["workflows/orders.yaml:2: mapping keys must be plain strings, not lists or mappings"])
+    }
+
     @Test func oversizeStringIsRejected() throws {
         let yaml = "name: orders\n# " + String(repeating: "x", count: WorkflowDefinitionLoader.maximumFileSize) + "\n"
         #expect(try messages(yaml) == [
