@@ -29,31 +29,3 @@ public struct DefinitionIssue: Sendable, Equatable, CustomStringConvertible {
         return text + message
     }
 }
-
-/// Why a definition file was rejected. Carries every issue found, not just the first, so one
-/// `unwind workflows validate` run shows everything that needs fixing.
-public struct DefinitionError: Error, Sendable, CustomStringConvertible {
-    public var issues: [DefinitionIssue]
-
-    public init(issues: [DefinitionIssue]) {
-        self.issues = issues
-    }
-
-    /// One issue per line.
-    public var description: String {
-        issues.map(\.description).joined(separator: "\n")
-    }
-}
-
-/// Why a submitted workflow input was rejected; every problem names its field.
-public struct InputValidationError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var problems: [String]
-
-    public init(problems: [String]) {
-        self.problems = problems
-    }
-
-    public var description: String {
-        "invalid workflow input: " + problems.joined(separator: "; ")
-    }
-}
