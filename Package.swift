@@ -40,6 +40,8 @@ let package = Package(
             name: "UnwindCore",
             dependencies: [
                 .product(name: "Yams", package: "Yams"),
+                // SHA-256 for the definition content hash; Foundation on Linux has no digest API.
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -88,6 +90,11 @@ let package = Package(
             name: "UnwindTesting",
             dependencies: ["Postgres", "UnwindStore"],
             path: "Tests/UnwindTesting",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "UnwindCoreTests",
+            dependencies: ["UnwindCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
