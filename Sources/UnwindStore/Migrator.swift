@@ -95,6 +95,12 @@ public struct Migrator: Sendable {
         /// Problems that stop `migrate`: edited files, migrations from a newer binary.
         public var problems: [MigrationError]
         public var isCurrent: Bool { pending.isEmpty && problems.isEmpty }
+
+        public init(applied: [AppliedMigration], pending: [Migration], problems: [MigrationError]) {
+            self.applied = applied
+            self.pending = pending
+            self.problems = problems
+        }
     }
 
     /// Reads what is applied without changing anything (no table is created).

@@ -42,14 +42,28 @@ struct Doctor: ParsableCommand {
                 report.fail("connection", ErrorReporter.describe(error).0)
                 throw ExitStatus.databaseUnreachable.code
             }
-            let diagnostics = try DatabaseDiagnostics.read(connection: connection)
+            let diagnostics: DatabaseDiagnostics
+            do {
+                diagnostics = try DatabaseDiagnostics.read(connection: connection)
+            } catch {
+                report.fail("connection", ErrorReporter.describe(error).0)
+                throw ExitStatus.failure.code
+            }
             report.pass("connection", "PostgreSQL \(diagnostics.serverVersion), database \(diagnostics.database), role \(diagnostics.role)")
             if connection.serverVersion < 130000 {
                 report.fail("server version", "PostgreSQL \(diagnostics.serverVersion) is too old; Unwind needs 13 or newer")
             }
 
-            let status = try Migrator.embedded(logger: logger).status(connection: connection)
-            if !status.problems.isEmpty {
+            let status: Migrator.Status
+            do {
+                status = try Migrator.embedded(logger: logger).status(connection: connection)
+            } catch {
+                report.fail("migrations", "cannot read schema_migrations: \(ErrorReporter.describe(error).0)")
+                status = Migrator.Status(applied: [], pending: [], problems: [])
+            }
+            if report.failed {
+                // already reported above
+            } else if !status.problems.isEmpty {
                 report.fail("migrations", status.problems.map(\.description).joined(separator: "; "))
             } else if !status.pending.isEmpty {
                 report.fail("migrations", "\(status.pending.count) pending (\(status.pending.map(\.fileName).joined(separator: ", "))); run: unwind migrate")
