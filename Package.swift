@@ -57,6 +57,16 @@ let package = Package(
             plugins: ["EmbedMigrations"]
         ),
         .target(
+            name: "UnwindEngine",
+            dependencies: [
+                "Postgres",
+                "UnwindCore",
+                "UnwindStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "LocalPostgres",
             dependencies: [
                 "Postgres",
@@ -70,6 +80,7 @@ let package = Package(
                 "Postgres",
                 "UnwindCore",
                 "UnwindStore",
+                "UnwindEngine",
                 "LocalPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -88,7 +99,7 @@ let package = Package(
 
         .target(
             name: "UnwindTesting",
-            dependencies: ["Postgres", "UnwindStore"],
+            dependencies: ["Postgres", "UnwindStore", "UnwindCore"],
             path: "Tests/UnwindTesting",
             swiftSettings: swiftSettings
         ),
@@ -105,6 +116,11 @@ let package = Package(
         .testTarget(
             name: "UnwindStoreTests",
             dependencies: ["UnwindStore", "UnwindTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "UnwindEngineTests",
+            dependencies: ["UnwindEngine", "UnwindStore", "UnwindCore", "UnwindTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -29,6 +29,8 @@ CREATE TABLE workflows (
     -- True once the pivot step succeeded or recorded an irreversible change: from then on the workflow only
     -- moves forward and is never compensated.
     pivot_crossed    boolean     NOT NULL DEFAULT false,
+    -- An operator cancelled before the pivot: the compensation that follows ends in 'cancelled'.
+    cancel_requested boolean     NOT NULL DEFAULT false,
     not_before       timestamptz,
     submitted_by     text        NOT NULL,
     created_at       timestamptz NOT NULL DEFAULT now(),
@@ -49,8 +51,6 @@ CREATE UNIQUE INDEX workflows_concurrency_key_active
 CREATE INDEX workflows_by_created ON workflows (created_at DESC, id);
 CREATE INDEX workflows_by_state ON workflows (state, created_at DESC);
 CREATE INDEX workflows_finished ON workflows (finished_at) WHERE finished_at IS NOT NULL;
-
-CREATE SEQUENCE step_completion_seq;
 
 CREATE TABLE steps (
     workflow_id          uuid        NOT NULL REFERENCES workflows (id) ON DELETE CASCADE,
@@ -81,7 +81,8 @@ CREATE TABLE steps (
     last_error           jsonb,
     started_at           timestamptz,
     finished_at          timestamptz,
-    completed_seq        bigint,
+    -- Order in which forward steps finished within their workflow; compensation runs in reverse of it.
+    completed_seq        integer,
     PRIMARY KEY (workflow_id, step_id)
 );
 
@@ -105,6 +106,7 @@ CREATE TABLE events (
     details        jsonb
 );
 CREATE INDEX events_by_workflow ON events (workflow_id, id);
+CREATE INDEX workflows_scheduled ON workflows (not_before) WHERE state = 'scheduled';
 
 CREATE TABLE workers (
     id            text        PRIMARY KEY,

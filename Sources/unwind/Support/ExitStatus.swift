@@ -2,12 +2,18 @@ import ArgumentParser
 import Foundation
 import LocalPostgres
 import Postgres
+import UnwindCore
 import UnwindStore
 
 /// The exit codes `unwind` uses; documented in the README and `unwind --help`.
 enum ExitStatus: Int32 {
     case success = 0
     case failure = 1
+    /// The workflow ended failed, compensated, compensation_failed or cancelled (with --wait).
+    case workflowDidNotSucceed = 2
+    case notFound = 3
+    /// Refused: e.g. a missing acknowledgement, an operator action that does not apply, a held concurrency key.
+    case refused = 4
     case databaseUnreachable = 5
     case usage = 64
 
@@ -34,6 +40,17 @@ enum ErrorReporter {
             return (error.description, .failure)
         case let error as CLIError:
             return (error.description, error.status)
+        case let error as StoreError:
+            switch error {
+            case .workflowNotFound: return (error.description, .notFound)
+            case .malformedWorkflowID, .ambiguousWorkflowID: return (error.description, .usage)
+            case .refused, .concurrencyKeyHeld: return (error.description, .refused)
+            case .corruptRow: return (error.description, .failure)
+            }
+        case let error as InputValidationError:
+            return (error.description, .usage)
+        case let error as DefinitionError:
+            return (error.description, .usage)
         default:
             return (String(describing: error), .failure)
         }
