@@ -153,11 +153,17 @@ struct EngineTests {
         let engine = try EngineHarness()
         engine.startWorker(concurrency: 1)
         let definition = try engine.definition(teardownLikeYAML)
-        let waiting = try engine.submit(definition, input: script(["prepare": ["wait_ms": 1500]]))
+        let waiting = try engine.submit(definition, input: script(["prepare": ["wait_ms": 600_000]]))
+        try await engine.waitUntil("prepare to park in a durable wait") {
+            try engine.store.steps(of: waiting).first { $0.stepID == "prepare" }?.state == "waiting"
+        }
+        // With one slot, another workflow runs to the end while the first is parked.
         let other = try engine.submit(definition)
-        // With one slot, the other workflow finishes while the first is parked.
         try await engine.waitFor(other, in: ["succeeded"])
         #expect(try engine.store.workflow(waiting).state == "running")
+        // Advance the clock for the parked step: the worker wakes it up and it completes from its checkpoint.
+        try engine.database.connect().query(
+            "UPDATE steps SET due_at = now() WHERE workflow_id = $1 AND step_id = 'prepare'", [waiting], name: "advance")
         try await engine.waitFor(waiting, in: ["succeeded"])
         let prepare = try #require(try engine.store.steps(of: waiting).first { $0.stepID == "prepare" })
         #expect(prepare.attempt == 1, "a durable wait does not consume an attempt")
