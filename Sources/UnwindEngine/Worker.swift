@@ -323,12 +323,13 @@ public final class Worker: Sendable {
     private func drain() {
         let grace = configuration.shutdownGracePeriod
         if inFlightGroup.wait(timeout: .now() + grace.dispatchInterval) == .timedOut {
-            let unfinished = state.withLock { Array($0.inFlight.values) }
-            logger.warning("grace period over; handing back leases of unfinished steps", metadata: ["count": "\(unfinished.count)"])
-            for attempt in unfinished { attempt.task?.cancel() }
-            state.withLock { state in
+            // Order matters: mark the attempts as abandoned first, so that a cancelled action's error is not
+            // recorded as a failed attempt; then hand the leases back; only then cancel the actions.
+            let unfinished = state.withLock { state -> [InFlight] in
                 for key in state.inFlight.keys { state.inFlight[key]?.leaseLost = true }
+                return Array(state.inFlight.values)
             }
+            logger.warning("grace period over; handing back leases of unfinished steps", metadata: ["count": "\(unfinished.count)"])
             do {
                 try store.releaseLeases(unfinished.map {
                     ($0.claimed.workflowID, $0.claimed.stepID, $0.claimed.fencingToken, $0.claimed.isResumedWait)
@@ -336,6 +337,7 @@ public final class Worker: Sendable {
             } catch {
                 logger.error("could not hand back leases; they expire by themselves", metadata: ["error": "\(error)"])
             }
+            for attempt in unfinished { attempt.task?.cancel() }
         }
         try? store.workerStopped(id: configuration.workerID)
         logger.info("worker stopped")
