@@ -24,6 +24,22 @@ public enum TestActions {
             try await scripted(context, defaultSleepMilliseconds: context.input["sleep_ms"]?.intValue ?? 100)
         }
         registry.register("test.undo") { try await scripted($0, defaultSleepMilliseconds: 0) }
+        // A plan for test workflows: one item per step, and a `test-fee` acknowledgement when the input's
+        // `fee` is above zero.
+        registry.register("test.plan") { context in
+            let fee = context.input["fee"]?.doubleValue ?? 0
+            var plan: [String: JSONValue] = [
+                "summary": .string("test plan for \(context.workflowName)"),
+                "steps": .array([.object(["step": "all", "items": .array([
+                    .object(["resource": "thing-1", "action": "remove", "amounts": .object(["fee": .number(fee)])]),
+                ])])]),
+                "totals": .object(["fee": .number(fee)]),
+            ]
+            if fee > 0 {
+                plan["acknowledgements"] = .array([.object(["flag": "test-fee", "reason": .string("removing thing-1 costs a fee of \(fee)")])])
+            }
+            return .completed(.object(plan))
+        }
     }
 
     static func scripted(_ context: StepContext, defaultSleepMilliseconds: Int) async throws -> StepOutcome {

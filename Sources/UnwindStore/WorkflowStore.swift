@@ -47,7 +47,7 @@ public final class WorkflowStore: Sendable {
 
     /// Submits inside a caller's transaction (fleet submission batches many in one).
     public func submit(_ request: SubmitRequest, concurrencyKey: String?, on connection: PostgresConnection) throws -> SubmitOutcome {
-        let definitionID = try upsertDefinition(request.definition, on: connection)
+        let definitionID = try storeDefinition(request.definition, on: connection)
         let now = Date()
         let snapshot = SagaSnapshot.initial(for: request.definition, startAt: request.notBefore, now: now)
         let id = UUID()
@@ -83,7 +83,7 @@ public final class WorkflowStore: Sendable {
         return .created(id)
     }
 
-    private func upsertDefinition(_ definition: WorkflowDefinition, on connection: PostgresConnection) throws -> Int64 {
+    func storeDefinition(_ definition: WorkflowDefinition, on connection: PostgresConnection) throws -> Int64 {
         let compiled = try String(decoding: JSONEncoder().encode(definition), as: UTF8.self)
         let row = try connection.query(SQL.Engine.upsertDefinition.text, [
             definition.name, definition.contentHash, definition.source, PostgresRawJSON(compiled),
@@ -136,6 +136,16 @@ public final class WorkflowStore: Sendable {
         try pool.withConnection { connection in
             try connection.query(SQL.Engine.nextDueTime.text, [queues], name: SQL.Engine.nextDueTime.name)
                 .first?.decode("due", as: Date?.self)
+        }
+    }
+
+    /// The definition a workflow runs (the copy stored at submission).
+    public func definition(id: Int64) throws -> WorkflowDefinition {
+        try pool.withConnection { connection in
+            guard let definition = try loadDefinitions(ids: [id], on: connection)[id] else {
+                throw StoreError.corruptRow("definition \(id) is missing")
+            }
+            return definition
         }
     }
 

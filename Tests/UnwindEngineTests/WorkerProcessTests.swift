@@ -9,54 +9,6 @@ import UnwindTesting
 /// Real `unwind worker` processes against the test database: killed, stopped, and run side by side.
 @Suite("Worker processes", .enabled(if: TestEnvironment.hasDatabase), .serialized)
 struct WorkerProcessTests {
-    /// A running `unwind worker` child process; its log goes to a file.
-    final class WorkerProcess: Sendable {
-        let pid: pid_t
-        let logPath: String
-
-        init(databaseURL: String, arguments: [String] = []) throws {
-            logPath = TestEnvironment.workDirectory + "/worker-\(UUID().uuidString.prefix(8)).log"
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-            posix_spawn_file_actions_addopen(&actions, 2, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-            let executable = TestEnvironment.binDirectory + "/unwind"
-            let argv = ([executable, "worker", "--database-url", databaseURL, "--log-level", "info"] + arguments)
-                .map { strdup($0) } + [nil]
-            defer { argv.forEach { free($0) } }
-            var pid: pid_t = 0
-            let status = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-            guard status == 0 else { throw HarnessError(description: "cannot start unwind worker: \(status)") }
-            self.pid = pid
-        }
-
-        func signal(_ number: Int32) { kill(pid, number) }
-
-        /// Waits for the process to exit and returns its exit status (128+n for signal n).
-        func waitForExit(timeout: TimeInterval = 30) async throws -> Int32 {
-            let deadline = Date().addingTimeInterval(timeout)
-            var status: Int32 = 0
-            while waitpid(pid, &status, WNOHANG) == 0 {
-                if Date() > deadline {
-                    kill(pid, SIGKILL)
-                    throw HarnessError(description: "worker \(pid) did not exit within \(timeout)s; log: \(log)")
-                }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        }
-
-        var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-
-        deinit {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-        }
-    }
-
     @Test func aStepOfAKilledWorkerIsFinishedByAnotherAfterItsLeaseExpires() async throws {
         let engine = try EngineHarness()
         let definition = try engine.definition(teardownLikeYAML)

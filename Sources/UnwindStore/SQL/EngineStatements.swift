@@ -28,6 +28,40 @@ extension SQL {
             RETURNING id
             """)
 
+        /// Many workflows of one definition in one statement; rows whose idempotency key exists are skipped.
+        static let insertWorkflowBatch = Statement("insert_workflow_batch", """
+            INSERT INTO workflows (id, definition_id, workflow_name, state, queue, priority, input, labels,
+                                   idempotency_key, concurrency_key, not_before, submitted_by, started_at)
+            SELECT r.id, $1, $2, r.state, $3, $4, r.input, r.labels, r.idempotency_key, r.concurrency_key,
+                   r.not_before, $5, CASE WHEN r.state = 'running' THEN now() END
+            FROM unnest($6::uuid[], $7::text[], $8::jsonb[], $9::jsonb[], $10::text[], $11::text[], $12::timestamptz[])
+                 AS r(id, state, input, labels, idempotency_key, concurrency_key, not_before)
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING id
+            """)
+
+        static let workflowsByIdempotencyKeys = Statement("workflows_by_idempotency_keys", """
+            SELECT id, idempotency_key FROM workflows WHERE idempotency_key = ANY($1::text[])
+            """)
+
+        static let activeConcurrencyKeys = Statement("active_concurrency_keys", """
+            SELECT concurrency_key, id, state FROM workflows
+            WHERE concurrency_key = ANY($1::text[])
+              AND state IN ('scheduled', 'running', 'compensating', 'failed', 'compensation_failed')
+            """)
+
+        /// The steps of many workflows of one definition.
+        static let insertStepsBatch = Statement("insert_steps_batch", """
+            INSERT INTO steps (workflow_id, step_id, ordinal, action, state, queue, priority, due_at,
+                               predecessors_pending, idempotency_key)
+            SELECT w.id, s.step_id, s.ordinal, s.action,
+                   CASE WHEN w.state = 'running' AND s.pending = 0 THEN 'ready' ELSE 'blocked' END,
+                   $1, s.priority, COALESCE(w.not_before, now()), s.pending, w.id::text || ':' || s.step_id
+            FROM unnest($2::uuid[], $3::text[], $4::timestamptz[]) AS w(id, state, not_before)
+            CROSS JOIN unnest($5::text[], $6::int[], $7::text[], $8::int[], $9::int[])
+                 AS s(step_id, ordinal, action, priority, pending)
+            """)
+
         static let workflowByIdempotencyKey = Statement(
             "workflow_by_idempotency_key", "SELECT id, workflow_name FROM workflows WHERE idempotency_key = $1")
 

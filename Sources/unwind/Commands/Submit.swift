@@ -78,12 +78,24 @@ struct Submit: ParsableCommand {
               unwind submit example-linear --set ticket=OPS-42
               unwind submit example-linear --input input.json --idempotency-key OPS-42 --wait
               unwind submit example-linear --set ticket=OPS-43 --not-before 2026-12-01T02:00:00Z
+              unwind submit example-linear --fleet tickets.csv --set pause=false
+
+            With --fleet FILE.csv|FILE.jsonl, one workflow is submitted per row (the --set values apply to every \
+            row, the row's own values win), in one transaction per batch of 500 rows. Each row gets a result line: \
+            submitted, exists (its idempotency key was used before), refused (its concurrency key is held) or \
+            invalid (with the reason). Invalid rows do not stop the others. Unless a row sets idempotency_key, its \
+            key is derived from the workflow and the row's input, so running the same file again submits nothing \
+            twice; --idempotency-key then names a namespace for those keys. Exits 0 when every row was submitted \
+            or existed, 1 otherwise.
             """)
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var workflows: WorkflowOptions
     @Argument(help: "The workflow definition's name (see: unwind workflows list).") var workflow: String
     @OptionGroup var inputOptions: InputOptions
+
+    @Option(help: ArgumentHelp("Submit one workflow per row of a .csv (header row of input fields) or .jsonl file.", valueName: "file"), completion: .file(extensions: ["csv", "jsonl"]))
+    var fleet: String?
 
     @Option(name: .customLong("idempotency-key"), help: "Submitting again with the same key returns the existing workflow.")
     var idempotencyKey: String?
@@ -94,16 +106,31 @@ struct Submit: ParsableCommand {
     @Option(name: .customLong("not-before"), help: ArgumentHelp("Start no earlier than this time (ISO 8601, or +10m / +2h from now).", valueName: "time"))
     var notBefore: String?
 
+    @Option(parsing: .singleValue, help: ArgumentHelp("Acknowledge something the workflow's plan asks for (repeatable), e.g. handling-fee.", valueName: "ack"))
+    var accept: [String] = []
+
+    @Flag(name: .customLong("skip-plan"), help: "Do not run the workflow's plan before submitting (its own steps still check acknowledgements).")
+    var skipPlan = false
+
     @Option(help: "Higher runs first among due steps.") var priority: Int = 0
     @Option(help: "Queue the workflow's steps go to.") var queue: String = "default"
     @Option(name: .customLong("as"), help: "Who is submitting (default: the OS user).") var actor: String?
     @Flag(help: "Wait until the workflow finishes, showing progress; the exit code reflects its final state.") var wait = false
     @Option(help: "table or json") var output: OutputFormat = .table
 
+    func validate() throws {
+        if fleet != nil && wait { throw ValidationError("--wait follows one workflow; it cannot be used with --fleet") }
+        if fleet != nil && inputOptions.inputFile != nil { throw ValidationError("--input cannot be combined with --fleet; use --set for values shared by every row") }
+    }
+
     func run() throws {
         try runReportingErrors {
             let definition = try workflows.definition(named: workflow)
-            let input = try inputOptions.input(for: definition)
+            if let fleet {
+                try submitFleet(fleet, definition: definition)
+                return
+            }
+            let input = try inputOptions.input(for: definition).withAcknowledgements(accept, for: definition)
             var labelMap: [String: String] = [:]
             for label in labels {
                 let parts = label.split(separator: "=", maxSplits: 1)
@@ -113,7 +140,18 @@ struct Submit: ParsableCommand {
                 labelMap[String(parts[0])] = String(parts[1])
             }
             let startAt = try notBefore.map { try parseTime($0, flag: "--not-before") }
-            _ = try definition.validateInput(input)
+            let validated = try definition.validateInput(input)
+            if definition.planAction != nil && !skipPlan {
+                // Refuse before anything changes when the plan needs an acknowledgement that was not given.
+                let plan = try PlanInvocation().run(definition, input: validated)
+                let missing = plan.missingAcknowledgements(accepted: Set(accept))
+                if !missing.isEmpty {
+                    let lines = missing.map { "  --accept \($0.flag): \($0.reason)" }.joined(separator: "\n")
+                    throw CLIError(
+                        description: "refused: the plan needs acknowledging before \(definition.name) can be submitted; nothing was submitted. Add:\n\(lines)\n(see the whole plan with: unwind plan \(definition.name) …)",
+                        status: .refused)
+                }
+            }
             let services = try Services(database: database)
             let outcome = try WorkflowSubmitter(store: services.store).submit(
                 definition, input: input, labels: labelMap, idempotencyKey: idempotencyKey, notBefore: startAt,
@@ -134,6 +172,84 @@ struct Submit: ParsableCommand {
             }
         }
     }
+}
+
+extension Submit {
+    private func submitFleet(_ path: String, definition: WorkflowDefinition) throws {
+        let shared = try inputOptions.input(for: definition).withAcknowledgements(accept, for: definition)
+        let reader = try FleetReader(path: path, definition: definition)
+        let startAt = try notBefore.map { try parseTime($0, flag: "--not-before") }
+        let services = try Services(database: database)
+        let submitter = currentActor(actor)
+        let namespace = idempotencyKey ?? "fleet"
+        var counts = FleetTally()
+        // Rows in file order; invalid ones are resolved already, the others wait for the batch insert.
+        var batch: [(line: Int, request: SubmitRequest?, invalid: String?)] = []
+
+        func report(_ line: Int, _ outcome: String, _ detail: String) {
+            switch output {
+            case .json:
+                Terminal.standardOutput.write(JSONValue.object(["line": .number(Double(line)), "result": .string(outcome), "detail": .string(detail)]).canonicalJSON + "\n")
+            case .table:
+                Terminal.standardOutput.write("line \(line)\t\(outcome)\t\(TextTable.neutralise(detail))\n")
+            }
+        }
+        func flush() throws {
+            guard !batch.isEmpty else { return }
+            var outcomes = try services.store.submitBatch(definition: definition, requests: batch.compactMap(\.request))[...]
+            for (line, request, invalid) in batch {
+                guard request != nil, let outcome = outcomes.popFirst() else {
+                    counts.invalid += 1
+                    report(line, "invalid", invalid ?? "")
+                    continue
+                }
+                switch outcome {
+                case .created(let id):
+                    counts.submitted += 1
+                    report(line, "submitted", id.uuidString.lowercased())
+                case .existing(let id):
+                    counts.existing += 1
+                    report(line, "exists", id.uuidString.lowercased())
+                case .concurrencyKeyHeld(let key, let holder):
+                    counts.refused += 1
+                    report(line, "refused", "concurrency key '\(key)' is held by \(holder?.uuidString.lowercased() ?? "another row")")
+                }
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
+
+        for row in reader {
+            switch row.result {
+            case .failure(let error):
+                batch.append((row.line, nil, error.message))
+            case .success(let submission):
+                let merged = shared.merging(submission.input) { $1 }
+                let validated: [String: JSONValue]
+                do {
+                    validated = try definition.validateInput(merged)
+                } catch {
+                    batch.append((row.line, nil, error.problems.joined(separator: "; ")))
+                    continue
+                }
+                let key = submission.idempotencyKey
+                    ?? "\(namespace):\(WorkflowDefinitionLoader.contentHash(of: definition.name + "\n" + JSONValue.object(validated).canonicalJSON))"
+                batch.append((row.line, SubmitRequest(
+                    definition: definition, input: validated, labels: submission.labels, idempotencyKey: key,
+                    notBefore: startAt, submittedBy: submitter, priority: priority, queue: queue), nil))
+            }
+            if batch.count >= 500 { try flush() }
+        }
+        try flush()
+        if output == .table { Terminal.standardOutput.write(counts.summary + "\n") } else { Terminal.standardError.write(counts.summary + "\n") }
+        if counts.hasProblems { throw ExitStatus.failure.code }
+    }
+}
+
+/// What a fleet submission did, row by row.
+struct FleetTally {
+    var submitted = 0, existing = 0, refused = 0, invalid = 0
+    var hasProblems: Bool { refused + invalid > 0 }
+    var summary: String { "\(submitted) submitted, \(existing) already existed, \(refused) refused, \(invalid) invalid" }
 }
 
 /// Parses ISO 8601 (`2026-12-01T02:00:00Z`) or a relative `+10m`.

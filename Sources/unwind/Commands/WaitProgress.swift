@@ -6,6 +6,22 @@ import UnwindStore
 /// whenever its progress changes: steps done / total, the current step and attempt, elapsed time.
 struct WaitProgress {
     let store: WorkflowStore
+    /// On a terminal the progress line is redrawn in place (coloured unless NO_COLOR is set); otherwise a
+    /// plain line is printed whenever the progress changes.
+    var interactive: Bool = isatty(STDOUT_FILENO) == 1
+    var color: Bool = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+
+    private func paint(_ text: String, state: String) -> String {
+        guard color else { return text }
+        let code: String
+        switch state {
+        case "succeeded": code = "32"
+        case "failed", "compensation_failed": code = "31"
+        case "compensating", "compensated", "cancelled": code = "33"
+        default: code = "36"
+        }
+        return "\u{1B}[\(code)m\(text)\u{1B}[0m"
+    }
 
     func wait(for id: UUID) throws -> WorkflowState {
         let started = Date()
@@ -20,11 +36,15 @@ struct WaitProgress {
             if let current {
                 line += "  \(current.phase == "compensate" ? "compensating " : "")\(current.stepID) (\(current.state), attempt \(max(1, current.attempt - current.attemptBase)))"
             }
-            if line != lastLine {
+            let finished = state.isTerminal || state.needsAttention
+            if interactive {
+                let text = "[\(Self.elapsed(since: started))] " + paint(workflow.state, state: workflow.state) + String(line.dropFirst(workflow.state.count))
+                Terminal.standardOutput.write("\r\u{1B}[2K" + text + (finished ? "\n" : ""))
+            } else if line != lastLine {
                 Terminal.standardOutput.write("[\(Self.elapsed(since: started))] \(line)\n")
                 lastLine = line
             }
-            if state.isTerminal || state.needsAttention {
+            if finished {
                 if let error = workflow.error, state != .succeeded {
                     Terminal.standardOutput.write("error: \(error["message"]?.stringValue ?? error.canonicalJSON)\n")
                 }

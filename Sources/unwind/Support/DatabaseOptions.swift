@@ -3,6 +3,7 @@ import Foundation
 import LocalPostgres
 import Logging
 import Postgres
+import Synchronization
 
 /// Where the database is: `--database-url`, else `UNWIND_DATABASE_URL`, else the embedded local cluster.
 struct DatabaseOptions: ParsableArguments {
@@ -53,9 +54,17 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
-/// `LoggingSystem.bootstrap` may run once per process; the CLI does it before the first logger is made.
+/// `LoggingSystem.bootstrap` traps when called twice, and a command may need a logger in several places
+/// (e.g. `submit` runs the plan first): the first call wins, like swift-log's own process-wide setting.
 enum LoggingBootstrap {
+    private static let done = Mutex(false)
+
     static func bootstrap(level: Logger.Level) {
+        let first = done.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

@@ -56,5 +56,7 @@ func jsonText<T: Encodable>(_ value: T) -> String {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .iso8601
     encoder.keyEncodingStrategy = .convertToSnakeCase
-    return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
+    let text = (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
+    // The pretty printer writes an empty array as "[\n\n]"; scripts expect "[]".
+    return text.filter { !$0.isWhitespace } == "[]" ? "[]" : text
 }

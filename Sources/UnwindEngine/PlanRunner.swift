@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+import UnwindCore
+
+/// What a workflow would do, produced by its definition's read-only `plan:` action.
+///
+/// The plan action returns (as its output) a JSON object of this shape; unknown keys are kept in `extra`:
+/// ```json
+/// {"summary": "…",
+///  "steps": [{"step": "unsubscribe-asset-quotas", "items": [
+///      {"resource": "sm-quota-1", "action": "unsubscribe through BSS", "detail": "…", "amounts": {"refund": 12.5, "fee": 1.2}}]}],
+///  "acknowledgements": [{"flag": "handling-fee", "reason": "…"}],
+///  "warnings": ["…"], "totals": {"refund": 12.5, "fee": 1.2}, "currency": "CNY"}
+/// ```
+/// `submit` refuses a workflow whose plan lists an acknowledgement its `--accept` flags do not give.
+public struct WorkflowPlan: Sendable, Codable, Equatable {
+    public struct Item: Sendable, Codable, Equatable {
+        public var resource: String
+        public var action: String
+        public var detail: String?
+        public var amounts: [String: Double]?
+    }
+
+    public struct StepPlan: Sendable, Codable, Equatable {
+        public var step: String
+        public var items: [Item]
+    }
+
+    public struct Acknowledgement: Sendable, Codable, Equatable {
+        /// The `--accept` value that gives it, e.g. `handling-fee`.
+        public var flag: String
+        public var reason: String
+    }
+
+    public var summary: String?
+    public var steps: [StepPlan]
+    public var acknowledgements: [Acknowledgement]
+    public var warnings: [String]
+    public var totals: [String: Double]?
+    public var currency: String?
+
+    public init(summary: String? = nil, steps: [StepPlan] = [], acknowledgements: [Acknowledgement] = [],
+                warnings: [String] = [], totals: [String: Double]? = nil, currency: String? = nil) {
+        self.summary = summary
+        self.steps = steps
+        self.acknowledgements = acknowledgements
+        self.warnings = warnings
+        self.totals = totals
+        self.currency = currency
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        summary = try container.decodeIfPresent(String.self, forKey: .summary)
+        steps = try container.decodeIfPresent([StepPlan].self, forKey: .steps) ?? []
+        acknowledgements = try container.decodeIfPresent([Acknowledgement].self, forKey: .acknowledgements) ?? []
+        warnings = try container.decodeIfPresent([String].self, forKey: .warnings) ?? []
+        totals = try container.decodeIfPresent([String: Double].self, forKey: .totals)
+        currency = try container.decodeIfPresent(String.self, forKey: .currency)
+    }
+
+    /// Acknowledgements the plan needs that `accepted` does not give.
+    public func missingAcknowledgements(accepted: Set<String>) -> [Acknowledgement] {
+        acknowledgements.filter { !accepted.contains($0.flag) }
+    }
+}
+
+public struct PlanError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+/// Runs a definition's plan action in-process: read-only, no database, no checkpoints.
+public struct PlanRunner: Sendable {
+    public let registry: ActionRegistry
+    public let logger: Logger
+
+    public init(registry: ActionRegistry, logger: Logger) {
+        self.registry = registry
+        self.logger = logger
+    }
+
+    public func plan(_ definition: WorkflowDefinition, input: [String: JSONValue], timeout: Duration = .seconds(120)) async throws -> WorkflowPlan {
+        guard let name = definition.planAction else {
+            throw PlanError(description: "workflow '\(definition.name)' declares no plan (add `plan: ACTION` to its definition)")
+        }
+        guard let action = registry.action(named: name) else {
+            throw PlanError(description: "plan action '\(name)' of workflow '\(definition.name)' is not registered in this binary")
+        }
+        let context = StepContext(
+            workflowID: UUID(), workflowName: definition.name, stepID: "plan", phase: .forward, input: input,
+            outputs: [:], checkpoint: nil, attempt: 1, maxAttempts: 1,
+            deadline: Date().addingTimeInterval(Double(timeout.components.seconds)),
+            idempotencyKey: "plan", logger: logger, recorder: ReadOnlyRecorder())
+        let outcome: StepOutcome
+        do {
+            outcome = try await action.run(context)
+        } catch let failure as StepFailure {
+            throw PlanError(description: "planning failed: \(failure)")
+        }
+        guard case .completed(let output) = outcome else {
+            throw PlanError(description: "plan action '\(name)' did not complete (plans must not wait or retry)")
+        }
+        do {
+            let data = try JSONEncoder().encode(output)
+            return try JSONDecoder().decode(WorkflowPlan.self, from: data)
+        } catch {
+            throw PlanError(description: "plan action '\(name)' returned a plan that does not have the documented shape: \(error)")
+        }
+    }
+}
+
+/// Plans are read-only: saving a checkpoint is a programming error, reported as a clear failure.
+struct ReadOnlyRecorder: CheckpointRecorder {
+    func save(checkpoint: JSONValue, irreversible: Bool) async throws {
+        throw StepFailure(code: "plan_is_read_only", message: "a plan action tried to save a checkpoint; plans must not change anything", retryable: false)
+    }
+
+    func heartbeat() async throws {}
+}

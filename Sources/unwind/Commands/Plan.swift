@@ -1,0 +1,117 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+import UnwindCore
+import UnwindEngine
+
+struct Plan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what a workflow would do, calling only read-only APIs, and what it needs acknowledged.",
+        discussion: """
+            Runs the workflow's declared plan action (no database needed) and prints, step by step, what would \
+            happen to each resource with the amounts involved, and which --accept flags a submission needs. \
+            Exits 0; with --check, exits 4 when an acknowledgement in the plan is not given by --accept.
+
+            Examples:
+              unwind plan example-linear --set ticket=OPS-42
+              unwind plan secmaster-full-teardown --input account.json --output json
+            """)
+
+    @OptionGroup var workflows: WorkflowOptions
+    @Argument(help: "The workflow definition's name.") var workflow: String
+    @OptionGroup var inputOptions: InputOptions
+    @Option(parsing: .singleValue, help: ArgumentHelp("Acknowledge something the plan asks for (repeatable), e.g. handling-fee.", valueName: "ack"))
+    var accept: [String] = []
+    @Flag(help: "Exit 4 when the plan needs an acknowledgement that --accept does not give.") var check = false
+    @Option(help: "table or json") var output: OutputFormat = .table
+    @Option(name: .customLong("log-level"), help: "Log level for the plan action (default: warning).") var logLevel: String = "warning"
+
+    func run() throws {
+        try runReportingErrors {
+            let definition = try workflows.definition(named: workflow)
+            let input = try definition.validateInput(try inputOptions.input(for: definition).withAcknowledgements(accept, for: definition))
+            let plan = try PlanInvocation(logLevel: logLevel).run(definition, input: input)
+            switch output {
+            case .json: print(jsonText(plan))
+            case .table: print(PlanRenderer.render(plan, workflow: definition.name, accepted: Set(accept)), terminator: "")
+            }
+            if check, !plan.missingAcknowledgements(accepted: Set(accept)).isEmpty {
+                throw ExitStatus.refused.code
+            }
+        }
+    }
+}
+
+/// Runs the plan action of a definition from synchronous CLI code.
+struct PlanInvocation {
+    var logLevel: String = "warning"
+
+    func run(_ definition: WorkflowDefinition, input: [String: JSONValue]) throws -> WorkflowPlan {
+        LoggingBootstrap.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .warning)
+        let runner = PlanRunner(registry: BuiltInActions.registry, logger: Logger(label: "unwind.plan"))
+        let result = Mutex<Result<WorkflowPlan, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do {
+                let plan = try await runner.plan(definition, input: input)
+                result.withLock { $0 = .success(plan) }
+            } catch {
+                result.withLock { $0 = .failure(error) }
+            }
+            done.signal()
+        }
+        done.wait()
+        switch result.withLock({ $0 }) {
+        case .success(let plan): return plan
+        case .failure(let error as PlanError): throw CLIError(description: error.description, status: .failure)
+        case .failure(let error): throw error
+        case .none: throw CLIError(description: "planning produced no result")
+        }
+    }
+}
+
+extension Dictionary where Key == String, Value == JSONValue {
+    /// Puts the `--accept` values into the input field `accept` when the workflow declares one.
+    func withAcknowledgements(_ accepted: [String], for definition: WorkflowDefinition) -> [String: JSONValue] {
+        guard definition.inputs.contains(where: { $0.name == "accept" }) else { return self }
+        var copy = self
+        let existing = copy["accept"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let merged = Array(Set(existing + accepted)).sorted()
+        if !merged.isEmpty || copy["accept"] != nil { copy["accept"] = .array(merged.map { .string($0) }) }
+        return copy
+    }
+}
+
+enum PlanRenderer {
+    static func render(_ plan: WorkflowPlan, workflow: String, accepted: Set<String>) -> String {
+        var text = "plan for \(workflow)\n"
+        if let summary = plan.summary { text += TextTable.neutralise(summary) + "\n" }
+        text += "\n"
+        let amountKeys = Array(Set(plan.steps.flatMap { $0.items.flatMap { $0.amounts?.keys.map { $0 } ?? [] } })).sorted()
+        var table = TextTable(headers: ["STEP", "RESOURCE", "ACTION"] + amountKeys.map { $0.uppercased() } + ["DETAIL"])
+        for step in plan.steps {
+            for item in step.items {
+                let amounts = amountKeys.map { key in item.amounts?[key].map { String(format: "%.2f", $0) } ?? "-" }
+                table.add([step.step, item.resource, item.action] + amounts + [item.detail ?? ""])
+            }
+        }
+        text += table.render()
+        if let totals = plan.totals, !totals.isEmpty {
+            text += "\ntotals: " + totals.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.joined(separator: ", ")
+            text += (plan.currency.map { " " + $0 } ?? "") + "\n"
+        }
+        for warning in plan.warnings { text += "warning: \(TextTable.neutralise(warning))\n" }
+        if plan.acknowledgements.isEmpty {
+            text += "\nno acknowledgement needed\n"
+        } else {
+            text += "\n"
+            for ack in plan.acknowledgements {
+                let given = accepted.contains(ack.flag) ? "given" : "NEEDED"
+                text += "acknowledgement \(given): --accept \(ack.flag)  (\(TextTable.neutralise(ack.reason)))\n"
+            }
+        }
+        return text
+    }
+}

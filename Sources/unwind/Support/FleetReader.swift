@@ -1,0 +1,234 @@
+import Foundation
+import UnwindCore
+
+/// One row of a fleet file: its first line number and either the submission it describes or why it is invalid.
+struct FleetRow {
+    struct Submission {
+        var input: [String: JSONValue]
+        var idempotencyKey: String?
+        var labels: [String: String]
+    }
+
+    var line: Int
+    var result: Result<Submission, FleetRowError>
+}
+
+struct FleetRowError: Error {
+    var message: String
+}
+
+/// Streams a fleet file (`.csv` with a header row, or `.jsonl` with one JSON object per line) a chunk at a time,
+/// so a file of millions of rows is never held in memory.
+///
+/// - CSV (RFC 4180: quoted fields may hold commas, quotes as `""`, and newlines): the header names input fields;
+///   the optional columns `idempotency_key` and `label.NAME` set the row's idempotency key and labels. Values are
+///   typed by the workflow's input declarations (`true`, `42`, JSON for objects and arrays); an empty cell
+///   leaves the field out, so its default applies.
+/// - JSON Lines: each line an object of input fields, with optional `_idempotency_key` and `_labels`.
+/// Blank lines and lines starting with `#` are skipped. A row is at most 1 MiB.
+final class FleetReader: Sequence, IteratorProtocol {
+    enum Format { case csv, jsonl }
+
+    static let maximumRowBytes = 1 << 20
+
+    private let handle: FileHandle
+    private let format: Format
+    private let definition: WorkflowDefinition
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private var atEnd = false
+    private var line = 1
+    private var header: [String]?
+    private var headerError: FleetRowError?
+
+    init(path: String, definition: WorkflowDefinition) throws {
+        let lowered = path.lowercased()
+        if lowered.hasSuffix(".csv") {
+            format = .csv
+        } else if lowered.hasSuffix(".jsonl") || lowered.hasSuffix(".ndjson") {
+            format = .jsonl
+        } else {
+            throw CLIError(description: "--fleet '\(path)': use a .csv file (header row of input fields) or a .jsonl file (one JSON object per line)", status: .usage)
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw CLIError(description: "--fleet: cannot read '\(path)'", status: .usage)
+        }
+        self.handle = handle
+        self.definition = definition
+    }
+
+    deinit { try? handle.close() }
+
+    func next() -> FleetRow? {
+        while true {
+            guard let (startLine, bytes) = nextRecord() else { return nil }
+            if let error = bytes.error { return FleetRow(line: startLine, result: .failure(error)) }
+            let record = bytes.value
+            guard let text = String(validating: record, as: UTF8.self) else {
+                return FleetRow(line: startLine, result: .failure(FleetRowError(message: "not valid UTF-8 text (save the file as UTF-8)")))
+            }
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            switch format {
+            case .jsonl:
+                return FleetRow(line: startLine, result: parseJSONLine(text))
+            case .csv:
+                let fields: [String]
+                do {
+                    fields = try Self.splitCSV(text)
+                } catch {
+                    return FleetRow(line: startLine, result: .failure(error as? FleetRowError ?? FleetRowError(message: "\(error)")))
+                }
+                guard let header else {
+                    self.header = fields.map { $0.trimmingCharacters(in: .whitespaces) }
+                    if let duplicate = Dictionary(grouping: self.header!, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+                        headerError = FleetRowError(message: "the header names column '\(duplicate)' twice")
+                    }
+                    continue
+                }
+                if let headerError { return FleetRow(line: startLine, result: .failure(headerError)) }
+                return FleetRow(line: startLine, result: parseCSVRow(fields, header: header))
+            }
+        }
+    }
+
+    // MARK: Records
+
+    private struct Bytes {
+        var value: [UInt8] = []
+        var error: FleetRowError?
+    }
+
+    /// The next record's first line and bytes: a line for JSONL; for CSV, lines joined while a quote is open.
+    private func nextRecord() -> (Int, Bytes)? {
+        var record = Bytes()
+        let startLine = line
+        var inQuotes = false
+        var sawAnything = false
+        while true {
+            if position >= buffer.count {
+                if atEnd { break }
+                refill()
+                continue
+            }
+            let byte = buffer[position]
+            position += 1
+            sawAnything = true
+            if byte == UInt8(ascii: "\"") && format == .csv { inQuotes.toggle() }
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                if !inQuotes { break }
+            }
+            if record.value.count >= Self.maximumRowBytes {
+                if record.error == nil {
+                    record.error = FleetRowError(message: "row is longer than \(Self.maximumRowBytes / 1024) KiB")
+                }
+                continue
+            }
+            record.value.append(byte)
+        }
+        guard sawAnything else { return nil }
+        if record.value.last == UInt8(ascii: "\r") { record.value.removeLast() }
+        if inQuotes && record.error == nil {
+            record.error = FleetRowError(message: "a quoted field is never closed")
+        }
+        return (startLine, record)
+    }
+
+    private func refill() {
+        if position > 0 {
+            buffer.removeFirst(position)
+            position = 0
+        }
+        let chunk = handle.readData(ofLength: 64 * 1024)
+        if chunk.isEmpty {
+            atEnd = true
+        } else {
+            buffer.append(contentsOf: chunk)
+        }
+    }
+
+    // MARK: Parsing
+
+    static func splitCSV(_ text: String) throws -> [String] {
+        var fields: [String] = []
+        var current = ""
+        var inQuotes = false
+        var quotedField = false
+        var iterator = Array(text.unicodeScalars)[...]
+        while let scalar = iterator.popFirst() {
+            if inQuotes {
+                if scalar == "\"" {
+                    if iterator.first == "\"" {
+                        current.unicodeScalars.append("\"")
+                        iterator.removeFirst()
+                    } else {
+                        inQuotes = false
+                    }
+                } else {
+                    current.unicodeScalars.append(scalar)
+                }
+            } else if scalar == "\"" {
+                guard current.isEmpty else {
+                    throw FleetRowError(message: "a quote inside an unquoted field (quote the whole field and double inner quotes)")
+                }
+                inQuotes = true
+                quotedField = true
+            } else if scalar == "," {
+                fields.append(current)
+                current = ""
+                quotedField = false
+            } else {
+                guard !quotedField else {
+                    throw FleetRowError(message: "text after a closing quote")
+                }
+                current.unicodeScalars.append(scalar)
+            }
+        }
+        fields.append(current)
+        return fields
+    }
+
+    private func parseCSVRow(_ fields: [String], header: [String]) -> Result<FleetRow.Submission, FleetRowError> {
+        guard fields.count == header.count else {
+            return .failure(FleetRowError(message: "has \(fields.count) fields but the header has \(header.count)"))
+        }
+        var submission = FleetRow.Submission(input: [:], idempotencyKey: nil, labels: [:])
+        for (name, value) in zip(header, fields) {
+            if name == "idempotency_key" {
+                submission.idempotencyKey = value.isEmpty ? nil : value
+            } else if name.hasPrefix("label.") {
+                if !value.isEmpty { submission.labels[String(name.dropFirst("label.".count))] = value }
+            } else if !value.isEmpty {
+                do {
+                    submission.input[name] = try InputOptions.typedValue(value, key: name, field: definition.inputs.first { $0.name == name })
+                } catch {
+                    return .failure(FleetRowError(message: "column '\(name)': '\(String(value.prefix(40)))' is not a valid \(definition.inputs.first { $0.name == name }?.type.rawValue ?? "value")"))
+                }
+            }
+        }
+        return .success(submission)
+    }
+
+    private func parseJSONLine(_ text: String) -> Result<FleetRow.Submission, FleetRowError> {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+            return .failure(FleetRowError(message: "not valid JSON"))
+        }
+        guard case .object(var object) = value else {
+            return .failure(FleetRowError(message: "not a JSON object (expected {\"field\": value, …})"))
+        }
+        var submission = FleetRow.Submission(input: [:], idempotencyKey: nil, labels: [:])
+        if let key = object.removeValue(forKey: "_idempotency_key") {
+            guard let text = key.stringValue else { return .failure(FleetRowError(message: "_idempotency_key must be a string")) }
+            submission.idempotencyKey = text
+        }
+        if let labels = object.removeValue(forKey: "_labels") {
+            guard let map = labels.objectValue, map.values.allSatisfy({ $0.stringValue != nil }) else {
+                return .failure(FleetRowError(message: "_labels must be an object of strings"))
+            }
+            submission.labels = map.compactMapValues(\.stringValue)
+        }
+        submission.input = object
+        return .success(submission)
+    }
+}
