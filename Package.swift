@@ -67,6 +67,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SecMasterTeardown",
+            dependencies: [
+                "UnwindCore",
+                "UnwindEngine",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "LocalPostgres",
             dependencies: [
                 "Postgres",
@@ -121,6 +130,11 @@ let package = Package(
         .testTarget(
             name: "UnwindEngineTests",
             dependencies: ["UnwindEngine", "UnwindStore", "UnwindCore", "UnwindTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SecMasterTeardownTests",
+            dependencies: ["SecMasterTeardown", "UnwindEngine"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

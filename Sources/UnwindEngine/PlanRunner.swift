@@ -19,17 +19,34 @@ public struct WorkflowPlan: Sendable, Codable, Equatable {
         public var action: String
         public var detail: String?
         public var amounts: [String: Double]?
+
+        public init(resource: String, action: String, detail: String? = nil, amounts: [String: Double]? = nil) {
+            self.resource = resource
+            self.action = action
+            self.detail = detail
+            self.amounts = amounts
+        }
     }
 
     public struct StepPlan: Sendable, Codable, Equatable {
         public var step: String
         public var items: [Item]
+
+        public init(step: String, items: [Item]) {
+            self.step = step
+            self.items = items
+        }
     }
 
     public struct Acknowledgement: Sendable, Codable, Equatable {
         /// The `--accept` value that gives it, e.g. `handling-fee`.
         public var flag: String
         public var reason: String
+
+        public init(flag: String, reason: String) {
+            self.flag = flag
+            self.reason = reason
+        }
     }
 
     public var summary: String?

@@ -1,0 +1,72 @@
+import Foundation
+
+/// The refund or handling fee BSS will book for unsubscribing a yearly/monthly resource, per the billing rules
+/// (docs: cloud-apis.md §1.9), so an operator sees the money before anything changes.
+///
+/// - Within the five-day window of the purchase, while the account has full refunds left this year: everything
+///   paid is refunded, no fee (and one full refund is used).
+/// - Otherwise: consumed = paid × used hours / term hours (both rounded down to whole hours); fee = a rate by
+///   term and time used (3-year term: 15 % / 10 % / 5 % for ≤ 1 / 1–2 / 2–3 years used; 2-year: 15 % / 10 %;
+///   1-year and monthly: 10 %) of what remains after consumption; refund = paid − consumed − fee, at least 0.
+/// - Not yet effective (a renewal period): no consumption, no fee.
+///
+/// Amounts are computed in integer cents, rounding half up, as BSS books them.
+public struct RefundEstimator: Sendable {
+    public var windowDays: Double
+    public var fullRefundsPerYear: Int
+    /// What the fee rate applies to. The billing guide does not say; `remaining` (paid − consumed) is the
+    /// default, `paid` the alternative (configurable to match an account's observed bills).
+    public var feeBase: FeeBase
+
+    public enum FeeBase: String, Sendable, Codable { case remaining, paid }
+
+    public init(windowDays: Double = 5, fullRefundsPerYear: Int = 10, feeBase: FeeBase = .remaining) {
+        self.windowDays = windowDays
+        self.fullRefundsPerYear = fullRefundsPerYear
+        self.feeBase = feeBase
+    }
+
+    public struct Estimate: Sendable, Codable, Equatable {
+        public var paid: Double
+        public var refund: Double
+        public var consumed: Double
+        public var fee: Double
+        public var fullRefund: Bool
+        public var feePercent: Int
+    }
+
+    /// - Parameter fullRefundsUsed: full refunds the account used in the year before `now`, including those this
+    ///   teardown itself uses for resources unsubscribed earlier.
+    public func estimate(paid: Double, effectiveAt: Date, expireAt: Date, termMonths: Int, now: Date, fullRefundsUsed: Int) -> Estimate {
+        let paidCents = Int64((paid * 100).rounded())
+        let elapsed = now.timeIntervalSince(effectiveAt)
+        func money(_ cents: Int64) -> Double { Double(cents) / 100 }
+        if elapsed < 0 {
+            return Estimate(paid: paid, refund: paid, consumed: 0, fee: 0, fullRefund: false, feePercent: 0)
+        }
+        if elapsed < windowDays * 86_400, fullRefundsUsed < fullRefundsPerYear {
+            return Estimate(paid: paid, refund: paid, consumed: 0, fee: 0, fullRefund: true, feePercent: 0)
+        }
+        let usedHours = Int64(elapsed / 3600)
+        let termHours = max(1, Int64(expireAt.timeIntervalSince(effectiveAt) / 3600))
+        let consumed = min(paidCents, Self.divideRounded(paidCents * min(usedHours, termHours), termHours))
+        let percent = Self.feePercent(termMonths: termMonths, usedYears: Double(usedHours) / (365 * 24))
+        let base = feeBase == .paid ? paidCents : paidCents - consumed
+        let fee = Self.divideRounded(base * Int64(percent), 100)
+        return Estimate(
+            paid: paid, refund: money(max(0, paidCents - consumed - fee)), consumed: money(consumed), fee: money(fee),
+            fullRefund: false, feePercent: percent)
+    }
+
+    static func feePercent(termMonths: Int, usedYears: Double) -> Int {
+        switch termMonths {
+        case 36...: usedYears <= 1 ? 15 : usedYears <= 2 ? 10 : 5
+        case 24..<36: usedYears <= 1 ? 15 : 10
+        default: 10
+        }
+    }
+
+    static func divideRounded(_ numerator: Int64, _ denominator: Int64) -> Int64 {
+        (numerator * 2 + denominator) / (denominator * 2)
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+
+/// Everything the teardown acts on, discovered by the `inventory` step (read-only) and saved as its output.
+/// Every later step acts on this inventory and re-reads the live state of a resource before changing it.
+public struct TeardownInventory: Sendable, Codable, Equatable {
+    public var takenAt: Date
+    public var account: AccountReference
+    /// SecMaster's `csb_version`: BASIC, STANDARD, PROFESSIONAL or NA.
+    public var edition: String
+    public var quotas: [SubscriptionItem]
+    public var packages: [SubscriptionItem]
+    public var nodes: [CollectionNodeItem]
+    /// The ECS servers the collection nodes run on.
+    public var servers: [ServerItem]
+    /// The VPC endpoints the collection nodes use.
+    public var endpoints: [EndpointItem]
+    /// Five-day full refunds this account used in the last 365 days (from its unsubscription orders).
+    public var fullRefundsUsed: Int
+
+    public init(
+        takenAt: Date, account: AccountReference, edition: String, quotas: [SubscriptionItem] = [],
+        packages: [SubscriptionItem] = [], nodes: [CollectionNodeItem] = [], servers: [ServerItem] = [],
+        endpoints: [EndpointItem] = [], fullRefundsUsed: Int = 0
+    ) {
+        self.takenAt = takenAt
+        self.account = account
+        self.edition = edition
+        self.quotas = quotas
+        self.packages = packages
+        self.nodes = nodes
+        self.servers = servers
+        self.endpoints = endpoints
+        self.fullRefundsUsed = fullRefundsUsed
+    }
+
+    /// Yearly/monthly resources in the order the teardown unsubscribes them: quotas, packages, servers.
+    public var prepaidInOrder: [(id: String, name: String, billing: PrepaidBilling)] {
+        quotas.compactMap { item in item.billing.map { (item.resourceID, item.name, $0) } }
+            + packages.compactMap { item in item.billing.map { (item.resourceID, item.name, $0) } }
+            + servers.compactMap { server in server.billing.map { (server.id, server.name, $0) } }
+    }
+}
+
+public struct AccountReference: Sendable, Codable, Equatable {
+    public var domainID: String
+    public var projectID: String
+    public var region: String
+
+    public init(domainID: String, projectID: String, region: String) {
+        self.domainID = domainID
+        self.projectID = projectID
+        self.region = region
+    }
+}
+
+public enum ChargingMode: String, Sendable, Codable, Equatable {
+    /// Yearly/monthly: unsubscribed through BSS, with a refund or a handling fee.
+    case prepaid
+    /// Pay-per-use: cancelled (SecMaster) or deleted (ECS) in its own service.
+    case postpaid
+}
+
+/// An asset quota or value-added package of SecMaster.
+public struct SubscriptionItem: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable { case quota, package }
+
+    public var resourceID: String
+    /// e.g. `standard_quota`, `log_analysis`.
+    public var name: String
+    public var kind: Kind
+    public var chargingMode: ChargingMode
+    /// The purchase order (yearly/monthly only).
+    public var orderID: String?
+    public var billing: PrepaidBilling?
+
+    public init(resourceID: String, name: String, kind: Kind, chargingMode: ChargingMode, orderID: String? = nil, billing: PrepaidBilling? = nil) {
+        self.resourceID = resourceID
+        self.name = name
+        self.kind = kind
+        self.chargingMode = chargingMode
+        self.orderID = orderID
+        self.billing = billing
+    }
+}
+
+/// What BSS knows about a yearly/monthly resource.
+public struct PrepaidBilling: Sendable, Codable, Equatable {
+    public var effectiveAt: Date
+    public var expireAt: Date
+    public var autoRenew: Bool
+    /// BSS status: 2 in use, 3 closed, 4 frozen, 5 expired.
+    public var status: Int
+    /// What was paid for the current term, when BSS shows it (from the purchase order).
+    public var paidAmount: Double?
+
+    public init(effectiveAt: Date, expireAt: Date, autoRenew: Bool, status: Int = 2, paidAmount: Double? = nil) {
+        self.effectiveAt = effectiveAt
+        self.expireAt = expireAt
+        self.autoRenew = autoRenew
+        self.status = status
+        self.paidAmount = paidAmount
+    }
+
+    /// The subscribed term in whole months, as BSS sells them (1, 3, 6, 12, 24, 36).
+    public var termMonths: Int {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let months = calendar.dateComponents([.month, .day], from: effectiveAt, to: expireAt)
+        return max(1, (months.month ?? 0) + ((months.day ?? 0) >= 15 ? 1 : 0))
+    }
+}
+
+public struct CollectionNodeItem: Sendable, Codable, Equatable {
+    public var nodeID: String
+    public var name: String
+    public var workspaceID: String
+    public var privateIP: String?
+    public var vpcID: String?
+    public var endpointID: String?
+    /// The ECS server found for this node (matched by private IP within its VPC).
+    public var serverID: String?
+
+    public init(nodeID: String, name: String, workspaceID: String, privateIP: String?, vpcID: String?, endpointID: String?, serverID: String?) {
+        self.nodeID = nodeID
+        self.name = name
+        self.workspaceID = workspaceID
+        self.privateIP = privateIP
+        self.vpcID = vpcID
+        self.endpointID = endpointID
+        self.serverID = serverID
+    }
+}
+
+public struct ServerItem: Sendable, Codable, Equatable {
+    public var id: String
+    public var name: String
+    public var chargingMode: ChargingMode
+    public var status: String
+    public var billing: PrepaidBilling?
+
+    public init(id: String, name: String, chargingMode: ChargingMode, status: String, billing: PrepaidBilling? = nil) {
+        self.id = id
+        self.name = name
+        self.chargingMode = chargingMode
+        self.status = status
+        self.billing = billing
+    }
+}
+
+public struct EndpointItem: Sendable, Codable, Equatable {
+    public var id: String
+    public var vpcID: String?
+    public var status: String
+
+    public init(id: String, vpcID: String?, status: String) {
+        self.id = id
+        self.vpcID = vpcID
+        self.status = status
+    }
+}

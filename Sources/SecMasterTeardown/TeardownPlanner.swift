@@ -1,0 +1,190 @@
+import Foundation
+import UnwindEngine
+
+/// The parts of the teardown a workflow runs.
+public enum TeardownScope: String, Sendable, Codable, CaseIterable {
+    /// `secmaster-full-teardown`: quotas, packages, collection ECS, VPC endpoints.
+    case full
+    /// `secmaster-release-collection`: collection ECS and VPC endpoints only (SecMaster itself stays).
+    case releaseCollection = "release-collection"
+    /// `secmaster-unsubscribe-packages`: value-added packages only.
+    case packages
+
+    var touchesQuotas: Bool { self == .full }
+    var touchesPackages: Bool { self == .full || self == .packages }
+    var touchesCollection: Bool { self == .full || self == .releaseCollection }
+}
+
+/// Options a teardown is submitted with.
+public struct TeardownOptions: Sendable, Codable, Equatable {
+    /// Release the EIPs bound to collection servers (else they are only unbound).
+    public var deletePublicIP: Bool
+    /// Delete the servers' data disks.
+    public var deleteVolume: Bool
+    public var unsubscribeReason: String
+    /// `--accept` values given with the submission.
+    public var accepted: Set<String>
+
+    public init(deletePublicIP: Bool = true, deleteVolume: Bool = true, unsubscribeReason: String = "Decommissioned with Unwind", accepted: Set<String> = []) {
+        self.deletePublicIP = deletePublicIP
+        self.deleteVolume = deleteVolume
+        self.unsubscribeReason = unsubscribeReason
+        self.accepted = accepted
+    }
+}
+
+/// Money per yearly/monthly resource, in teardown order, with the account's full refunds used up one by one.
+public struct PreflightAssessment: Sendable, Codable, Equatable {
+    public struct Resource: Sendable, Codable, Equatable {
+        public var resourceID: String
+        public var name: String
+        public var expireAt: Date
+        public var autoRenew: Bool
+        /// nil when BSS does not show what was paid (the refund is then only known once booked).
+        public var estimate: RefundEstimator.Estimate?
+    }
+
+    public var resources: [Resource]
+    public var fullRefundsLeftBefore: Int
+    public var totalFee: Double
+    public var totalRefund: Double
+    /// `--accept` values the submission must carry.
+    public var requiredAcknowledgements: [WorkflowPlan.Acknowledgement]
+    public var warnings: [String]
+
+    public static let handlingFeeFlag = "handling-fee"
+}
+
+/// Builds the preflight assessment and the operator-facing plan from an inventory. Pure: no cloud calls.
+public struct TeardownPlanner: Sendable {
+    public var estimator: RefundEstimator
+
+    public init(estimator: RefundEstimator = RefundEstimator()) {
+        self.estimator = estimator
+    }
+
+    public func assess(_ inventory: TeardownInventory, scope: TeardownScope, now: Date) -> PreflightAssessment {
+        var used = inventory.fullRefundsUsed
+        var resources: [PreflightAssessment.Resource] = []
+        var warnings: [String] = []
+        var candidates: [(String, String, PrepaidBilling)] = []
+        if scope.touchesQuotas { candidates += inventory.quotas.compactMap { item in item.billing.map { (item.resourceID, item.name, $0) } } }
+        if scope.touchesPackages { candidates += inventory.packages.compactMap { item in item.billing.map { (item.resourceID, item.name, $0) } } }
+        if scope.touchesCollection { candidates += inventory.servers.compactMap { server in server.billing.map { (server.id, server.name, $0) } } }
+        for (id, name, billing) in candidates {
+            var estimate: RefundEstimator.Estimate?
+            if let paid = billing.paidAmount {
+                let value = estimator.estimate(
+                    paid: paid, effectiveAt: billing.effectiveAt, expireAt: billing.expireAt, termMonths: billing.termMonths,
+                    now: now, fullRefundsUsed: used)
+                if value.fullRefund { used += 1 }
+                estimate = value
+            } else {
+                warnings.append("\(name) (\(id)): BSS does not show what was paid, so its refund or fee is only known once booked")
+            }
+            if billing.status == 4 { warnings.append("\(name) (\(id)) is frozen; BSS refuses to unsubscribe frozen resources until they are unfrozen") }
+            if billing.status == 5 { warnings.append("\(name) (\(id)) has expired; it is released by BSS itself and needs no unsubscription") }
+            resources.append(.init(resourceID: id, name: name, expireAt: billing.expireAt, autoRenew: billing.autoRenew, estimate: estimate))
+        }
+        let fee = resources.compactMap(\.estimate?.fee).reduce(0, +)
+        let refund = resources.compactMap(\.estimate?.refund).reduce(0, +)
+        var acknowledgements: [WorkflowPlan.Acknowledgement] = []
+        let charged = resources.filter { ($0.estimate?.fee ?? 0) > 0 }
+        let unknown = resources.filter { $0.estimate == nil }
+        if !charged.isEmpty || !unknown.isEmpty {
+            var reason = charged.isEmpty ? "" : String(format: "unsubscribing %d yearly/monthly resource(s) after their five-day window costs handling fees of %.2f CNY", charged.count, fee)
+            if !unknown.isEmpty {
+                reason += (reason.isEmpty ? "" : "; ") + "\(unknown.count) resource(s) may cost a fee BSS computes at unsubscription"
+            }
+            acknowledgements.append(.init(flag: PreflightAssessment.handlingFeeFlag, reason: reason))
+        }
+        let left = max(0, estimator.fullRefundsPerYear - inventory.fullRefundsUsed)
+        if left == 0 && !candidates.isEmpty {
+            warnings.append("this account has used all \(estimator.fullRefundsPerYear) five-day full refunds of the last 365 days")
+        }
+        return PreflightAssessment(
+            resources: resources, fullRefundsLeftBefore: left, totalFee: round(fee * 100) / 100,
+            totalRefund: round(refund * 100) / 100, requiredAcknowledgements: acknowledgements, warnings: warnings)
+    }
+
+    /// The plan `unwind plan` prints: what happens to each resource, in order, with the amounts.
+    public func plan(_ inventory: TeardownInventory, scope: TeardownScope, options: TeardownOptions, now: Date) -> WorkflowPlan {
+        let assessment = assess(inventory, scope: scope, now: now)
+        let money = Dictionary(uniqueKeysWithValues: assessment.resources.map { ($0.resourceID, $0) })
+        let date = Date.ISO8601FormatStyle().year().month().day()
+        func prepaidItem(_ id: String, _ name: String, _ billing: PrepaidBilling, action: String) -> WorkflowPlan.Item {
+            var amounts: [String: Double] = [:]
+            var detail = "expires \(billing.expireAt.formatted(date))"
+            if let estimate = money[id]?.estimate {
+                amounts = ["paid": estimate.paid, "refund": estimate.refund, "fee": estimate.fee]
+                detail += estimate.fullRefund
+                    ? "; five-day full refund"
+                    : "; handling fee \(estimate.feePercent)% after \(Int(now.timeIntervalSince(billing.effectiveAt) / 86_400)) days of use"
+            } else {
+                detail += "; refund and fee computed by BSS"
+            }
+            detail += "; alternative: turn auto-renew off and let it expire on \(billing.expireAt.formatted(date)) (no fee, no refund, billed until then: schedule with --not-before)"
+            return WorkflowPlan.Item(resource: "\(name) \(id)", action: action, detail: detail, amounts: amounts.isEmpty ? nil : amounts)
+        }
+
+        var steps: [WorkflowPlan.StepPlan] = []
+        let prepaid = inventory.prepaidInOrder.filter { entry in
+            (scope.touchesQuotas && inventory.quotas.contains { $0.resourceID == entry.id })
+                || (scope.touchesPackages && inventory.packages.contains { $0.resourceID == entry.id })
+                || (scope.touchesCollection && inventory.servers.contains { $0.id == entry.id })
+        }
+        let renewing = prepaid.filter { $0.billing.autoRenew }
+        if scope != .releaseCollection || !renewing.isEmpty {
+            steps.append(.init(step: "disable-auto-renew", items: renewing.map {
+                .init(resource: "\($0.name) \($0.id)", action: "turn auto-renew off", detail: "restored if the teardown is compensated", amounts: nil)
+            }))
+        }
+        if scope.touchesQuotas {
+            steps.append(.init(step: "unsubscribe-asset-quotas", items: inventory.quotas.map { quota in
+                if let billing = quota.billing {
+                    return prepaidItem(quota.resourceID, quota.name, billing, action: "unsubscribe (yearly/monthly, BSS)")
+                }
+                return .init(resource: "\(quota.name) \(quota.resourceID)", action: "cancel (pay-per-use, SecMaster)",
+                             detail: inventory.edition.uppercased() == "PROFESSIONAL" ? "also cancels the professional edition's pay-per-use packages" : nil,
+                             amounts: nil)
+            }))
+        }
+        if scope.touchesPackages {
+            let cascades = scope.touchesQuotas && inventory.quotas.contains { $0.chargingMode == .postpaid } && inventory.edition.uppercased() == "PROFESSIONAL"
+            steps.append(.init(step: "unsubscribe-value-added-packages", items: inventory.packages.map { package in
+                if let billing = package.billing {
+                    return prepaidItem(package.resourceID, package.name, billing, action: "unsubscribe (yearly/monthly, BSS)")
+                }
+                if cascades {
+                    return .init(resource: "\(package.name) \(package.resourceID)", action: "none", detail: "removed together with the pay-per-use professional quota", amounts: nil)
+                }
+                return .init(resource: "\(package.name) \(package.resourceID)", action: "cancel (pay-per-use, SecMaster)", detail: "once no asset quota remains and the edition is basic", amounts: nil)
+            }))
+        }
+        if scope.touchesCollection {
+            steps.append(.init(step: "release-collection-ecs", items: inventory.servers.map { server in
+                if let billing = server.billing {
+                    return prepaidItem(server.id, server.name, billing, action: "unsubscribe server (yearly/monthly, BSS)")
+                }
+                let eip = options.deletePublicIP ? "release its EIPs" : "unbind (keep) its EIPs"
+                let disks = options.deleteVolume ? "delete its data disks" : "keep its data disks"
+                return .init(resource: "\(server.name) \(server.id)", action: "delete server (pay-per-use, ECS)", detail: "\(eip); \(disks)", amounts: nil)
+            }))
+            steps.append(.init(step: "delete-vpc-endpoints", items: inventory.endpoints.map {
+                .init(resource: "endpoint \($0.id)", action: "delete VPC endpoint", detail: $0.vpcID.map { "in \($0)" }, amounts: nil)
+            }))
+        }
+        steps.append(.init(step: "verify", items: [
+            .init(resource: "account \(inventory.account.domainID) project \(inventory.account.projectID)", action: "check nothing billable remains", detail: nil, amounts: nil),
+        ]))
+        var warnings = assessment.warnings
+        let unmatched = inventory.nodes.filter { $0.serverID == nil }
+        for node in unmatched {
+            warnings.append("collection node \(node.name) (\(node.nodeID)): no ECS server found at \(node.privateIP ?? "?") in \(node.vpcID ?? "?"); release it by hand if it exists")
+        }
+        let summary = "\(inventory.edition) edition in \(inventory.account.region), project \(inventory.account.projectID): \(inventory.quotas.count) quota(s), \(inventory.packages.count) package(s), \(inventory.servers.count) collection server(s), \(inventory.endpoints.count) VPC endpoint(s); \(assessment.fullRefundsLeftBefore) of \(estimator.fullRefundsPerYear) five-day full refunds left this year"
+        return WorkflowPlan(
+            summary: summary, steps: steps, acknowledgements: assessment.requiredAcknowledgements, warnings: warnings,
+            totals: ["refund": assessment.totalRefund, "fee": assessment.totalFee], currency: "CNY")
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+@testable import SecMasterTeardown
+import UnwindEngine
+
+@Suite("Refund and fee estimates")
+struct RefundEstimatorTests {
+    let estimator = RefundEstimator()
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    func days(_ value: Double) -> TimeInterval { value * 86_400 }
+
+    @Test func withinFiveDaysWithRefundsLeftEverythingIsRefunded() {
+        let estimate = estimator.estimate(paid: 1200, effectiveAt: now - days(2), expireAt: now + days(363), termMonths: 12, now: now, fullRefundsUsed: 9)
+        #expect(estimate == .init(paid: 1200, refund: 1200, consumed: 0, fee: 0, fullRefund: true, feePercent: 0))
+    }
+
+    @Test func withinFiveDaysWithNoRefundsLeftAFeeIsCharged() {
+        let estimate = estimator.estimate(paid: 1200, effectiveAt: now - days(2), expireAt: now + days(363), termMonths: 12, now: now, fullRefundsUsed: 10)
+        #expect(!estimate.fullRefund)
+        // 48 of 8760 hours used: consumed 6.58; fee 10% of the remaining 1193.42 = 119.34; refund 1074.08.
+        #expect(estimate.consumed == 6.58)
+        #expect(estimate.fee == 119.34)
+        #expect(estimate.refund == 1074.08)
+    }
+
+    @Test func afterTheWindowConsumptionAndAFeeAreDeducted() {
+        let estimate = estimator.estimate(paid: 1200, effectiveAt: now - days(40), expireAt: now + days(325), termMonths: 12, now: now, fullRefundsUsed: 0)
+        // 960 of 8760 hours: consumed 131.51; fee 10% of 1068.49 = 106.85; refund 961.64.
+        #expect(estimate.consumed == 131.51)
+        #expect(estimate.fee == 106.85)
+        #expect(estimate.refund == 961.64)
+        #expect(estimate.feePercent == 10)
+    }
+
+    @Test(arguments: [(36, 200.0, 15), (36, 500.0, 10), (36, 900.0, 5), (24, 200.0, 15), (24, 500.0, 10), (12, 100.0, 10), (1, 10.0, 10)])
+    func feeRatesFollowTheTermAndTimeUsed(termMonths: Int, usedDays: Double, percent: Int) {
+        let estimate = estimator.estimate(
+            paid: 3600, effectiveAt: now - days(usedDays), expireAt: now - days(usedDays) + days(Double(termMonths) * 30.4),
+            termMonths: termMonths, now: now, fullRefundsUsed: 10)
+        #expect(estimate.feePercent == percent)
+    }
+
+    @Test func aPeriodNotYetInEffectCostsNothing() {
+        let estimate = estimator.estimate(paid: 100, effectiveAt: now + days(3), expireAt: now + days(33), termMonths: 1, now: now, fullRefundsUsed: 10)
+        #expect(estimate.refund == 100)
+        #expect(estimate.fee == 0)
+    }
+
+    @Test func theFeeBaseIsConfigurable() {
+        let onPaid = RefundEstimator(feeBase: .paid)
+        let estimate = onPaid.estimate(paid: 1200, effectiveAt: now - days(40), expireAt: now + days(325), termMonths: 12, now: now, fullRefundsUsed: 0)
+        #expect(estimate.fee == 120)
+        #expect(estimate.refund == 948.49)
+    }
+}
+
+@Suite("Teardown plan")
+struct TeardownPlannerTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func inventory(fullRefundsUsed: Int = 0, quotaAgeDays: Double = 40) -> TeardownInventory {
+        TeardownInventory(
+            takenAt: now, account: .init(domainID: "d", projectID: "p", region: "cn-north-4"), edition: "STANDARD",
+            quotas: [.init(resourceID: "q1", name: "standard_quota", kind: .quota, chargingMode: .prepaid, orderID: "o1",
+                           billing: .init(effectiveAt: now - quotaAgeDays * 86_400, expireAt: now - quotaAgeDays * 86_400 + 365 * 86_400, autoRenew: true, paidAmount: 1200))],
+            packages: [.init(resourceID: "p1", name: "log_analysis", kind: .package, chargingMode: .prepaid, orderID: "o2",
+                             billing: .init(effectiveAt: now - 2 * 86_400, expireAt: now + 363 * 86_400, autoRenew: false, paidAmount: 360))],
+            nodes: [.init(nodeID: "n1", name: "collector", workspaceID: "w", privateIP: "10.0.0.1", vpcID: "v", endpointID: "e1", serverID: "s1")],
+            servers: [.init(id: "s1", name: "collector", chargingMode: .postpaid, status: "ACTIVE")],
+            endpoints: [.init(id: "e1", vpcID: "v", status: "accepted")],
+            fullRefundsUsed: fullRefundsUsed)
+    }
+
+    @Test func feesNeedAcknowledgingAndFullRefundsAreUsedInOrder() {
+        let planner = TeardownPlanner()
+        let assessment = planner.assess(inventory(fullRefundsUsed: 9), scope: .full, now: now)
+        #expect(assessment.resources.map(\.resourceID) == ["q1", "p1"])
+        #expect(assessment.resources[0].estimate?.fullRefund == false, "40 days old: fee")
+        #expect(assessment.resources[1].estimate?.fullRefund == true, "2 days old, the tenth full refund")
+        #expect(assessment.totalFee == 106.85)
+        #expect(assessment.requiredAcknowledgements.map(\.flag) == ["handling-fee"])
+        #expect(assessment.fullRefundsLeftBefore == 1)
+    }
+
+    @Test func noFeeNoAcknowledgement() {
+        let assessment = TeardownPlanner().assess(inventory(quotaAgeDays: 1), scope: .full, now: now)
+        #expect(assessment.totalFee == 0)
+        #expect(assessment.requiredAcknowledgements.isEmpty)
+    }
+
+    @Test func thePlanListsEveryResourceInOrderWithAlternatives() {
+        let plan = TeardownPlanner().plan(inventory(), scope: .full, options: TeardownOptions(deletePublicIP: false), now: now)
+        #expect(plan.steps.map(\.step) == ["disable-auto-renew", "unsubscribe-asset-quotas", "unsubscribe-value-added-packages", "release-collection-ecs", "delete-vpc-endpoints", "verify"])
+        #expect(plan.steps[0].items.map(\.resource) == ["standard_quota q1"])
+        let quota = plan.steps[1].items[0]
+        #expect(quota.amounts?["fee"] == 106.85)
+        #expect(quota.detail?.contains("alternative: turn auto-renew off and let it expire") == true)
+        #expect(plan.steps[3].items[0].detail == "unbind (keep) its EIPs; delete its data disks")
+        #expect(plan.totals?["fee"] == 106.85)
+        #expect(plan.acknowledgements.first?.flag == "handling-fee")
+    }
+
+    @Test func releaseCollectionOnlyTouchesServersAndEndpoints() {
+        let plan = TeardownPlanner().plan(inventory(), scope: .releaseCollection, options: TeardownOptions(), now: now)
+        #expect(plan.steps.map(\.step) == ["release-collection-ecs", "delete-vpc-endpoints", "verify"])
+        #expect(plan.acknowledgements.isEmpty)
+    }
+}
