@@ -61,6 +61,34 @@ stop-fast)
 start-again)
     run_as_server_user "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -s start
     ;;
+pgbouncer-start)
+    # scripts/pg-test-cluster.sh pgbouncer-start DIR LISTEN_PORT POSTGRES_PORT: a PgBouncer in transaction
+    # pooling mode in front of the server on POSTGRES_PORT (PgBouncer refuses to run as root too).
+    listen_port="${3:?listen port}"; pg_port="${4:?postgres port}"
+    command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || die "pgbouncer is not installed (apt-get install pgbouncer)"
+    mkdir -p "$dir"
+    cat > "$dir/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$pg_port user=postgres password=unwind-test
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $listen_port
+unix_socket_dir =
+auth_type = any
+pool_mode = transaction
+max_client_conn = 200
+default_pool_size = 20
+ignore_startup_parameters = extra_float_digits,options
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+    [ "$(id -u)" -eq 0 ] && chown -R postgres: "$dir"
+    run_as_server_user /usr/sbin/pgbouncer -d -q "$dir/pgbouncer.ini"
+    for _ in $(seq 1 50); do [ -f "$dir/pgbouncer.pid" ] && break; sleep 0.1; done
+    ;;
+pgbouncer-stop)
+    [ -f "$dir/pgbouncer.pid" ] && kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true
+    ;;
 *)
     die "unknown command $command"
     ;;

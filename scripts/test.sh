@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 
-ensure_system_packages
+# pgbouncer: the reliability tests put a real one in front of the test server.
+ensure_system_packages pgbouncer openssl
 
 log "building (debug, with tests)"
 swift build --build-tests

@@ -167,6 +167,17 @@ public final class PostgresConnection: Sendable {
         }
     }
 
+    /// Stops listening on `channel`.
+    public func unlisten(_ channel: String) throws(PostgresError) {
+        try withLockedConnection { pointer throws(PostgresError) in
+            let identifier = try escapeIdentifier(channel, pointer: pointer)
+            guard let result = PQexec(pointer, "UNLISTEN \(identifier)") else { throw lostError(pointer, statement: "unlisten") }
+            defer { PQclear(result) }
+            _ = try checkResult(result, pointer: pointer, statement: "unlisten")
+            state.withLock { $0.listeningChannels.removeAll { $0 == channel } }
+        }
+    }
+
     /// Sends `NOTIFY` on `channel` with `payload` (through `pg_notify`, so the payload is a parameter).
     public func notify(_ channel: String, payload: String = "") throws(PostgresError) {
         try query("SELECT pg_notify($1, $2)", [channel, payload], name: "notify")

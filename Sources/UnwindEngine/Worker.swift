@@ -256,11 +256,30 @@ public final class Worker: Sendable {
 
     // MARK: - Waiting, maintenance and shutdown
 
+    /// Opens the connection that sleeps on `LISTEN unwind_ready`, and proves it works: a notification sent from
+    /// another connection must arrive. Behind PgBouncer in transaction-pooling mode LISTEN "succeeds" but no
+    /// notification ever arrives; then the worker polls instead, and says so.
     private func openListener() -> PostgresConnection? {
+        let configuration = self.configuration.listenConfiguration ?? store.pool.configuration
         do {
-            let connection = try PostgresConnection(configuration: store.pool.configuration, logger: logger)
+            let connection = try PostgresConnection(configuration: configuration, logger: logger)
             try connection.listen(WorkflowStore.readyChannel)
-            return connection
+            let probe = "unwind_selftest_" + UUID().uuidString.prefix(8).lowercased()
+            try connection.listen(probe)
+            try store.pool.withConnection { try $0.notify(probe, payload: self.configuration.workerID) }
+            let deadline = ContinuousClock.now + .seconds(3)
+            while ContinuousClock.now < deadline {
+                let wait = try connection.waitForNotifications(timeout: deadline - ContinuousClock.now)
+                if wait.notifications.contains(where: { $0.channel == probe }) {
+                    try connection.unlisten(probe)
+                    logger.debug("LISTEN/NOTIFY self-test passed")
+                    return connection
+                }
+            }
+            logger.warning("LISTEN/NOTIFY does not work on this connection (a PgBouncer in transaction pooling mode?): falling back to polling, so new work may wait up to the poll interval. Point UNWIND_LISTEN_DATABASE_URL at PostgreSQL directly to keep instant wake-ups.", metadata: [
+                "poll.seconds": "\(self.configuration.pollInterval.seconds)",
+            ])
+            return nil
         } catch {
             logger.warning("cannot LISTEN for new work; polling instead", metadata: ["error": "\(error)"])
             return nil

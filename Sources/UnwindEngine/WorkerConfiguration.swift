@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// How a worker process runs steps. Every default is chosen for the SecMaster teardown (cloud calls of a
 /// few seconds, asynchronous jobs polled through durable waits) and documented in the README.
@@ -20,13 +21,18 @@ public struct WorkerConfiguration: Sendable {
     /// On SIGTERM/SIGINT: how long in-flight steps may take to finish before their leases are handed back.
     public var shutdownGracePeriod: Duration
     public var version: String
+    /// Where the listening connection goes, when it must bypass a transaction-pooling PgBouncer
+    /// (`UNWIND_LISTEN_DATABASE_URL`); nil: the same database as everything else.
+    public var listenConfiguration: PostgresConfiguration?
 
     public init(
         workerID: String? = nil, concurrency: Int = 8, queues: [String] = ["default"],
         leaseDuration: Duration = .seconds(30), heartbeatInterval: Duration? = nil,
         pollInterval: Duration = .seconds(1), maintenanceInterval: Duration = .milliseconds(500),
-        shutdownGracePeriod: Duration = .seconds(30), version: String = "dev"
+        shutdownGracePeriod: Duration = .seconds(30), version: String = "dev",
+        listenConfiguration: PostgresConfiguration? = nil
     ) {
+        self.listenConfiguration = listenConfiguration
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
         let suffix = UUID().uuidString.prefix(6).lowercased()
         self.workerID = workerID ?? "\(host):\(getpid()):\(suffix)"

@@ -10,7 +10,7 @@ public final class WorkerProcess: Sendable {
     public let pid: pid_t
     public let logPath: String
 
-    public init(databaseURL: String, arguments: [String] = []) throws {
+    public init(databaseURL: String, arguments: [String] = [], environment extra: [String: String] = [:]) throws {
         logPath = TestEnvironment.workDirectory + "/worker-\(UUID().uuidString.prefix(8)).log"
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -23,7 +23,11 @@ public final class WorkerProcess: Sendable {
             .map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in extra { environment[key] = value }
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
+        let status = posix_spawn(&pid, executable, &actions, nil, argv, envp)
         guard status == 0 else { throw TestFailure(description: "cannot start unwind worker: \(status)") }
         self.pid = pid
     }

@@ -59,7 +59,8 @@ struct WorkerCommand: ParsableCommand {
                 leaseDuration: try parseDuration(lease, flag: "--lease"),
                 pollInterval: try parseDuration(pollInterval, flag: "--poll-interval"),
                 shutdownGracePeriod: try parseDuration(grace, flag: "--grace"),
-                version: UnwindVersion.current)
+                version: UnwindVersion.current,
+                listenConfiguration: try DatabaseOptions.listenConfiguration(ProcessInfo.processInfo.environment))
             // One connection per concurrent step, plus claiming and maintenance.
             let services = try Services(database: database, connections: concurrency + 3, label: "unwind.worker")
             let worker = Worker(store: services.store, registry: BuiltInActions.registry, configuration: configuration, logger: services.logger)

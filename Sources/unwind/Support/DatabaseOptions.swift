@@ -43,7 +43,8 @@ struct DatabaseOptions: ParsableArguments {
     func resolve(logger: Logger) throws -> Resolved {
         let environment = ProcessInfo.processInfo.environment
         if let url = databaseURL ?? environment["UNWIND_DATABASE_URL"].flatMap({ $0.isEmpty ? nil : $0 }) {
-            let configuration = try PostgresConfiguration(url)
+            var configuration = try PostgresConfiguration(url)
+            configuration.usePreparedStatements = try Self.preparedStatements(environment)
             return Resolved(configuration: configuration, source: .configured, summary: configuration.redactedDescription)
         }
         let cluster = LocalPostgresCluster.defaultLocation()
@@ -56,6 +57,26 @@ struct DatabaseOptions: ParsableArguments {
 
 /// `LoggingSystem.bootstrap` traps when called twice, and a command may need a logger in several places
 /// (e.g. `submit` runs the plan first): the first call wins, like swift-log's own process-wide setting.
+extension DatabaseOptions {
+    /// `UNWIND_DB_PREPARED_STATEMENTS=off` turns named prepared statements off: needed behind PgBouncer older than
+    /// 1.21 in transaction pooling mode, where a prepared statement lives on a server connection the next
+    /// transaction may not get.
+    static func preparedStatements(_ environment: [String: String]) throws -> Bool {
+        switch environment["UNWIND_DB_PREPARED_STATEMENTS"]?.lowercased() {
+        case nil, "", "on", "true", "1", "yes": return true
+        case "off", "false", "0", "no": return false
+        case let other?:
+            throw CLIError(description: "UNWIND_DB_PREPARED_STATEMENTS='\(other)' is not on or off", status: .usage)
+        }
+    }
+
+    /// `UNWIND_LISTEN_DATABASE_URL`: a direct connection for LISTEN when the main URL goes through PgBouncer.
+    static func listenConfiguration(_ environment: [String: String]) throws -> PostgresConfiguration? {
+        guard let url = environment["UNWIND_LISTEN_DATABASE_URL"], !url.isEmpty else { return nil }
+        return try PostgresConfiguration(url)
+    }
+}
+
 enum LoggingBootstrap {
     private static let done = Mutex(false)
 
