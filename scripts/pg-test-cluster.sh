@@ -23,7 +23,9 @@ run_as_server_user() {
 
 case "$command" in
 start)
-    port="${3:?usage: $0 start DIR PORT}"
+    # Optional 4th argument: a directory with server.crt and server.key to serve TLS with.
+    port="${3:?usage: $0 start DIR PORT [TLS_DIR]}"
+    tls_dir="${4:-}"
     mkdir -p "$dir"
     [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
     chmod 700 "$dir"
@@ -44,6 +46,12 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 CONF
+        if [ -n "$tls_dir" ]; then
+            cp "$tls_dir/server.crt" "$tls_dir/server.key" "$dir/data/"
+            chmod 600 "$dir/data/server.key"
+            [ "$(id -u)" -eq 0 ] && chown postgres: "$dir/data/server.crt" "$dir/data/server.key"
+            printf "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n" >> "$dir/data/postgresql.conf"
+        fi
     fi
     run_as_server_user "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -s start
     ;;

@@ -7,10 +7,15 @@ public final class PrivateCluster: Sendable {
     public let directory: String
     public let port: Int
 
-    public init() throws {
+    /// - Parameter tlsDirectory: a directory holding `server.crt` and `server.key`; the server then offers TLS.
+    public init(tlsDirectory: String? = nil) throws {
         directory = try TestEnvironment.makeScratchDirectory("cluster")
         port = try Self.freePort()
-        try script("start", String(port))
+        if let tlsDirectory {
+            try script("start", String(port), tlsDirectory)
+        } else {
+            try script("start", String(port))
+        }
     }
 
     deinit {
