@@ -24,6 +24,11 @@ trap cleanup EXIT
 log "starting a throwaway PostgreSQL on 127.0.0.1:$port"
 scripts/pg-test-cluster.sh start "$workdir/pg" "$port"
 
+# Least privilege in tests too: test databases are owned by unwind_owner (migrations) and workers and CLIs
+# connect as unwind_worker (rows only), the roles db/roles.sql creates.
+"$(postgres_bindir)/psql" -q -h "$workdir/pg" -p "$port" -U postgres -d postgres \
+    -v owner_password=unwind-test -v worker_password=unwind-test -f db/roles.sql >/dev/null
+
 export UNWIND_TEST_DATABASE_URL="postgres://postgres:unwind-test@127.0.0.1:$port/postgres"
 export UNWIND_TEST_WORKDIR="$workdir"
 export UNWIND_BIN_DIR="$(swift build --show-bin-path)"

@@ -83,7 +83,8 @@ struct TransactionTests {
         let database = try TestDatabase.create()
         let setup = try database.connect()
         try setup.executeScript("CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL); INSERT INTO counter VALUES (1, 0)", name: "create")
-        let pool = PostgresConnectionPool(configuration: database.configuration, maximumConnections: 4)
+        // The table belongs to the superuser that created it, so the pool connects as that user too.
+        let pool = PostgresConnectionPool(configuration: try PostgresConfiguration(database.adminURL), maximumConnections: 4)
         DispatchQueue.concurrentPerform(iterations: 40) { _ in
             // Read-modify-write under SERIALIZABLE: concurrent increments conflict and must be retried.
             _ = try? pool.transaction(isolation: .serializable, maxAttempts: 100) { connection in

@@ -9,7 +9,7 @@ import UnwindTesting
 struct MigratorTests {
     @Test func appliesEverythingOnAnEmptyDatabaseAndThenNothing() throws {
         let database = try TestDatabase.create()
-        let connection = try database.connect()
+        let connection = try PostgresConnection(configuration: try PostgresConfiguration(database.ownerURL))
         let migrator = try Migrator.embedded()
         #expect(!migrator.migrations.isEmpty)
         #expect(try migrator.status(connection: connection).pending.count == migrator.migrations.count)
@@ -35,7 +35,7 @@ struct MigratorTests {
         for _ in 0..<3 {
             group.enter()
             outputs.async {
-                results.append(runUnwind(["migrate", "--database-url", database.url]))
+                results.append(runUnwind(["migrate", "--database-url", database.ownerURL]))
                 group.leave()
             }
         }
@@ -58,7 +58,7 @@ struct MigratorTests {
         let error = try #require(throws: MigrationError.self) { try Migrator.embedded().migrate(connection: connection) }
         #expect(error.description.contains("0001_engine_schema.sql was changed after it was applied"))
 
-        let cli = runUnwind(["migrate", "--database-url", database.url])
+        let cli = runUnwind(["migrate", "--database-url", database.ownerURL])
         #expect(cli.status == 1)
         #expect(cli.stderr.contains("error: migration 0001_engine_schema.sql was changed after it was applied"))
         #expect(!cli.combined.contains("Fatal error"))
@@ -79,7 +79,7 @@ struct MigratorTests {
 
     @Test func aFailingMigrationRollsBackCompletely() throws {
         let database = try TestDatabase.create()
-        let connection = try database.connect()
+        let connection = try PostgresConnection(configuration: try PostgresConfiguration(database.ownerURL))
         let good = try Migration(fileName: "0001_good.sql", bytes: Array("CREATE TABLE a (id int);".utf8))
         let bad = try Migration(fileName: "0002_bad.sql", bytes: Array("CREATE TABLE b (id int); SELECT no_such_function();".utf8))
         let migrator = try Migrator(migrations: [good, bad])
@@ -87,6 +87,24 @@ struct MigratorTests {
         #expect(error.description.contains("migration 0002_bad.sql failed and was rolled back"))
         #expect(try connection.query("SELECT to_regclass('b') IS NULL AS gone", name: "b").first?.decode("gone", as: Bool.self) == true)
         #expect(try migrator.status(connection: connection).applied.map(\.version) == [1])
+    }
+
+    @Test func theRuntimeRoleMayWriteRowsButNotChangeTheSchema() throws {
+        let database = try TestDatabase.create(migrated: true)
+        let runtime = try database.connectAsRuntime()
+        try runtime.query("SELECT count(*) FROM workflows", name: "read")
+        try runtime.query("DELETE FROM events WHERE false", name: "delete")
+        for (sql, name) in [
+            ("CREATE TABLE sneaky (id int)", "create_table"), ("TRUNCATE events", "truncate"), ("DROP TABLE steps", "drop"),
+            ("ALTER TABLE workflows ADD COLUMN x int", "alter"), ("DELETE FROM schema_migrations", "forget_migrations"),
+        ] {
+            let error = try #require(throws: PostgresError.self, "\(name)") { try runtime.executeScript(sql, name: name) }
+            #expect(error.sqlState == "42501", "\(name): \(error)")
+        }
+        // doctor, as the runtime role: healthy, and it says the role cannot run migrations.
+        let doctor = runUnwind(["doctor", "--database-url", database.url])
+        #expect(doctor.status == 0, "\(doctor.combined)")
+        #expect(doctor.stdout.contains("cannot create tables (migrations must run as the owner role)"))
     }
 
     @Test func badFileNamesAreRejected() {

@@ -3,6 +3,6 @@ import UnwindStore
 
 extension TestDatabase {
     public func migrate() throws {
-        try Migrator.embedded().migrate(connection: try connect())
+        try Migrator.embedded().migrate(connection: try PostgresConnection(configuration: try PostgresConfiguration(ownerURL)))
     }
 }

@@ -38,10 +38,11 @@ public enum TestEnvironment {
         return path
     }
 
-    /// The test server's URL with another database name.
-    public static func url(database: String, password: String? = nil) -> String {
+    /// The test server's URL with another database name (as the superuser `postgres`, or another `user`).
+    public static func url(database: String, password: String? = nil, user: String = "postgres") -> String {
         guard let base = databaseURL, let slash = base.lastIndex(of: "/") else { return "" }
         var prefix = String(base[..<slash])
+        prefix = prefix.replacingOccurrences(of: "//postgres:", with: "//\(user):")
         if let password {
             prefix = prefix.replacingOccurrences(of: ":unwind-test@", with: ":\(password)@")
         }
@@ -51,9 +52,19 @@ public enum TestEnvironment {
 
 /// A fresh database on the test server for one test, so tests can run in parallel without seeing each other
 /// (LISTEN/NOTIFY channels are per database too).
+///
+/// Like a production setup, it is owned by `unwind_owner` (who runs migrations), and ``url`` /
+/// ``configuration`` connect as the restricted runtime role `unwind_worker` (rows only, no DDL), which is what
+/// workers, the store and the CLI use in tests. ``connect()`` is a superuser connection for test set-up.
 public struct TestDatabase: Sendable {
     public let name: String
+    /// As `unwind_worker`, the runtime role.
     public let url: String
+    /// As `unwind_owner`, for `unwind migrate`.
+    public let ownerURL: String
+    /// As `postgres`, for set-up that needs more than the runtime role may do.
+    public let adminURL: String
+    /// The runtime role's configuration.
     public let configuration: PostgresConfiguration
 
     /// Creates `unwind_test_<random>`; with `migrated`, applies the embedded migrations.
@@ -64,16 +75,24 @@ public struct TestDatabase: Sendable {
         let admin = try PostgresConnection(configuration: try PostgresConfiguration(base))
         let name = "unwind_test_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
         // The name is generated above from hex digits only; identifiers cannot be bound as parameters.
-        try admin.executeScript("CREATE DATABASE \(name)", name: "create_test_database")
-        let url = TestEnvironment.url(database: name)
-        let database = TestDatabase(name: name, url: url, configuration: try PostgresConfiguration(url))
+        try admin.executeScript("CREATE DATABASE \(name) OWNER unwind_owner", name: "create_test_database")
+        let url = TestEnvironment.url(database: name, user: "unwind_worker")
+        let database = TestDatabase(
+            name: name, url: url, ownerURL: TestEnvironment.url(database: name, user: "unwind_owner"),
+            adminURL: TestEnvironment.url(database: name), configuration: try PostgresConfiguration(url))
         if migrated {
             try database.migrate()
         }
         return database
     }
 
+    /// A superuser connection to this database, for test set-up.
     public func connect() throws -> PostgresConnection {
+        try PostgresConnection(configuration: try PostgresConfiguration(adminURL))
+    }
+
+    /// A connection as the runtime role.
+    public func connectAsRuntime() throws -> PostgresConnection {
         try PostgresConnection(configuration: configuration)
     }
 }
