@@ -12,12 +12,18 @@ public struct CloudError: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: String
     public var message: String
     public var shape: Shape
+    /// The request asked for something already done: recorded in the ledger as a repeat, not a rejection.
+    public var isRepeat: Bool
+    /// Per-resource findings for the ledger (nothing changed, but what was found is worth recording).
+    public var effects: [LedgerEffect]
 
-    public init(status: Int, code: String, message: String, shape: Shape = .flat) {
+    public init(status: Int, code: String, message: String, shape: Shape = .flat, isRepeat: Bool = false, effects: [LedgerEffect] = []) {
         self.status = status
         self.code = code
         self.message = message
         self.shape = shape
+        self.isRepeat = isRepeat
+        self.effects = effects
     }
 
     public var body: JSON {

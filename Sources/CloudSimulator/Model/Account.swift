@@ -15,6 +15,8 @@ public struct Account: Sendable, Equatable {
     /// `csb_version`: NA, BASIC, STANDARD or PROFESSIONAL.
     public var edition: String
     public var secmasterResources: [SecMasterResource]
+    /// SecMaster resources that existed and were removed (to answer a second removal as a repeat).
+    public var removedSecMasterResourceIDs: [String] = []
     public var prepaidResources: [PrepaidResource]
     public var orders: [Order]
     public var servers: [Server]
@@ -24,7 +26,7 @@ public struct Account: Sendable, Equatable {
     /// Times at which a five-day full refund was granted (the yearly count looks back one year from "now").
     public var fullRefundTimes: [Date]
     /// Public IPs and data disks released or detached by server deletions (`delete_publicip` / `delete_volume`).
-    public var releasedAttachments: [ReleasedAttachment]
+    public var releasedAttachments: [ReleasedAttachment] = []
 
     public var primaryProjectID: String { projectIDs.first ?? "" }
 }
