@@ -1,0 +1,77 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The only HTTP responder: turns Hummingbird requests into `IncomingRequest`s for the `Simulator` and carries
+/// out its reply (respond, delay, reset, hang). Cloud paths and `/_sim/` admin paths share the port.
+public struct SimulatorResponder: HTTPResponder {
+    public typealias Context = SimulatorRequestContext
+
+    let simulator: Simulator
+    let adminToken: String?
+    let maxBodyBytes = 4 * 1024 * 1024
+
+    public init(simulator: Simulator, adminToken: String?) {
+        self.simulator = simulator
+        self.adminToken = adminToken
+    }
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        let requestID = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        var request = request
+        let buffer = try await request.collectBody(upTo: maxBodyBytes)
+        let body = Array(buffer.readableBytesView)
+        let path = request.uri.path
+        let query = request.uri.query ?? ""
+        var logger = simulator.logger
+        logger[metadataKey: "request.id"] = "\(requestID)"
+
+        if path == "/_sim" || path.hasPrefix("/_sim/") {
+            if let adminToken, request.headers[HTTPField.Name("X-Sim-Admin-Token")!] != adminToken {
+                return Self.response(Simulator.adminError(401, "admin token required in X-Sim-Admin-Token"), requestID: requestID)
+            }
+            return Self.response(simulator.handleAdmin(method: request.method.rawValue, path: path, query: query, body: body), requestID: requestID)
+        }
+
+        var headers = request.headers.map { (name: $0.name.rawName, value: $0.value) }
+        // HTTP/1 `Host` arrives as the request's authority; the SDKs sign it, so put it back.
+        if let authority = request.head.authority, !headers.contains(where: { $0.name.lowercased() == "host" }) {
+            headers.append((name: "Host", value: authority))
+        }
+        let incoming = IncomingRequest(method: request.method.rawValue, path: path, query: query, headers: headers, body: body, requestID: requestID)
+        let reply = simulator.handle(incoming)
+        logger.debug("cloud request", metadata: ["http.method": "\(incoming.method)", "http.path": "\(path)", "http.status": "\(reply.status)"])
+
+        if reply.delaySeconds > 0 {
+            try await Task.sleep(for: .milliseconds(Int64(reply.delaySeconds * 1000)))
+        }
+        switch reply.transport {
+        case .respond:
+            return Self.response(reply, requestID: requestID)
+        case .reset:
+            await ConnectionResetter.reset(context.channel)
+            throw ConnectionDeliberatelyClosed()
+        case .hang(let seconds):
+            // Hold the request until the client gives up (the server then cancels this task) or the cap passes.
+            try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            await ConnectionResetter.reset(context.channel)
+            throw ConnectionDeliberatelyClosed()
+        }
+    }
+
+    static func response(_ reply: SimulatorReply, requestID: String) -> Response {
+        var headers = HTTPFields()
+        headers[HTTPField.Name("X-Request-Id")!] = requestID
+        for (name, value) in reply.headers {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
+        var body = ResponseBody()
+        if let json = reply.body {
+            let bytes = json.bytes
+            headers[.contentType] = "application/json;charset=UTF-8"
+            body = ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
+        }
+        return Response(status: HTTPResponse.Status(code: reply.status), headers: headers, body: body)
+    }
+}
