@@ -35,6 +35,9 @@ public final class SimulatedClock: Sendable {
 
     public func now() -> Date { reading().now }
 
+    /// The real (wall-clock) time this clock is driven by.
+    public func realTime() -> Date { realNow() }
+
     public func reading() -> Reading {
         let real = realNow()
         return state.withLock { Reading(now: Self.current($0, real: real), scale: $0.scale, frozen: $0.frozen) }

@@ -23,6 +23,10 @@ public struct SimulatorSettings: Sendable, Equatable {
 
     /// Allowed `X-Sdk-Date` skew.
     public var maxSkewSeconds: Int64 = 900
+    /// Choice: the clock `X-Sdk-Date` is checked against. `real` (default) keeps the official SDKs, which sign
+    /// with the wall clock, working while simulated time is sped up or advanced; `simulated` lets tests that
+    /// sign with simulated time exercise the skew check on a frozen clock.
+    public var signatureClock: SignatureClock = .real
     /// Choice: which requests are checked for replay (`mutating`, `all`, `off`).
     public var replayProtection: ReplayProtection = .mutating
 
@@ -64,6 +68,10 @@ public struct SimulatorSettings: Sendable, Equatable {
 
     public enum ReplayProtection: String, Sendable, Equatable, CaseIterable {
         case mutating, all, off
+    }
+
+    public enum SignatureClock: String, Sendable, Equatable, CaseIterable {
+        case real, simulated
     }
 
     public enum FeeBase: String, Sendable, Equatable, CaseIterable {

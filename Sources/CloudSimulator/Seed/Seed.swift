@@ -21,6 +21,7 @@ public struct Seed: Sendable, Decodable {
         public var vpcepDeleteStatus: Int?
         public var maxSkewSeconds: Int64?
         public var replayProtection: SimulatorSettings.ReplayProtection?
+        public var signatureClock: SimulatorSettings.SignatureClock?
         public var fullRefundWindowDays: Double?
         public var fullRefundsPerYear: Int?
         public var feeBase: SimulatorSettings.FeeBase?

@@ -124,6 +124,7 @@ public enum SeedLoader {
         if let v = seed.vpcepDeleteStatus { s.vpcepDeleteStatus = v }
         if let v = seed.maxSkewSeconds { s.maxSkewSeconds = v }
         if let v = seed.replayProtection { s.replayProtection = v }
+        if let v = seed.signatureClock { s.signatureClock = v }
         if let v = seed.fullRefundWindowDays { s.fullRefundWindowDays = v }
         if let v = seed.fullRefundsPerYear { s.fullRefundsPerYear = v }
         if let v = seed.feeBase { s.feeBase = v }
@@ -149,4 +150,5 @@ public enum SeedLoader {
 
 extension SimulatorSettings.ReplayProtection: Decodable {}
 extension SimulatorSettings.FeeBase: Decodable {}
+extension SimulatorSettings.SignatureClock: Decodable {}
 extension SimulatorSettings.ECSPrepaidDelete: Decodable {}

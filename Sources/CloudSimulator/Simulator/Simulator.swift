@@ -74,6 +74,7 @@ public final class Simulator: Sendable {
         }
         let api = match.api
         let now = clock.now()
+        let realNow = clock.realTime()
         let signable = SignableRequest(method: request.method, path: request.path, query: request.query, headers: request.headers, body: request.body)
         let query = Canonical.queryPairs(request.query)
 
@@ -104,10 +105,11 @@ public final class Simulator: Sendable {
                 accountIndex = index
             } else {
                 let verifier = SignatureVerifier(maxSkewSeconds: settings.maxSkewSeconds)
+                let authNow = Int64((settings.signatureClock == .real ? realNow : now).timeIntervalSince1970.rounded(.down))
                 let state = core.state
                 let verified: SignatureVerifier.VerifiedSignature
                 do throws(SignatureError) {
-                    verified = try verifier.verify(signable, nowEpochSeconds: Int64(now.timeIntervalSince1970.rounded(.down))) { key in
+                    verified = try verifier.verify(signable, nowEpochSeconds: authNow) { key in
                         state.accountIndex(accessKey: key).map { state.accounts[$0].secretKey }
                     }
                 } catch {
@@ -121,7 +123,7 @@ public final class Simulator: Sendable {
                 accountIndex = index
                 record.account = core.state.accounts[index].domainID
                 let checkReplay = settings.replayProtection == .all || (settings.replayProtection == .mutating && api.isMutating)
-                if checkReplay, !core.replay.admit(signature: verified.signature, expiresAt: verified.sdkDateEpochSeconds + settings.maxSkewSeconds, now: Int64(now.timeIntervalSince1970)) {
+                if checkReplay, !core.replay.admit(signature: verified.signature, expiresAt: verified.sdkDateEpochSeconds + settings.maxSkewSeconds, now: authNow) {
                     return reject(.authentication("the request has been replayed (signature already used)"))
                 }
             }
