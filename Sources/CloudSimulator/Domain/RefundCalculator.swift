@@ -52,6 +52,14 @@ public struct RefundCalculator: Sendable {
         public var fullRefund: Bool
         /// Fee rate applied, in percent.
         public var feePercent: Int
+
+        public init(refundCents: Int64, consumedCents: Int64, feeCents: Int64, fullRefund: Bool, feePercent: Int) {
+            self.refundCents = refundCents
+            self.consumedCents = consumedCents
+            self.feeCents = feeCents
+            self.fullRefund = fullRefund
+            self.feePercent = feePercent
+        }
     }
 
     public func calculate(_ input: Input) -> Outcome {
