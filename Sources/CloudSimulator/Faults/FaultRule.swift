@@ -116,5 +116,11 @@ public struct FaultRule: Sendable, Equatable {
 public struct FaultRuleError: Error, Sendable, Equatable, CustomStringConvertible {
     public var field: String
     public var problem: String
+
+    public init(field: String, problem: String) {
+        self.field = field
+        self.problem = problem
+    }
+
     public var description: String { field.isEmpty ? problem : "\(field): \(problem)" }
 }
