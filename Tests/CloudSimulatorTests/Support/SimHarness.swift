@@ -52,6 +52,10 @@ struct SimHarness {
     ) async throws -> Reply {
         var fields: [(name: String, value: String)] = [("Content-Type", "application/json;charset=UTF-8"), ("Host", "localhost")]
         fields += extra.map { (name: $0.0, value: $0.1) }
+        // Identical requests signed within the same second have identical signatures and would be rejected as
+        // replays; a signed unique header (as any client may add) makes each request distinct. Tests of replay
+        // detection pin the date and leave this out.
+        if sdkDate == nil { fields.append((name: "X-Client-Nonce", value: UUID().uuidString)) }
         let bytes = Array((body ?? "").utf8)
         if let account, signing != .none {
             let now = Int64(Date().timeIntervalSince1970) + dateOffset
