@@ -165,3 +165,56 @@ struct HTTPServiceTests {
         }
     }
 }
+
+@Suite("HTTP: list variants", .serialized)
+struct HTTPListVariantTests {
+    @Test("ECS list: filters and page-number paging; show of an unknown server is 404 Ecs.0114")
+    func ecsList() async throws {
+        try await SimHarness.run(try TestSeed.simulator()) { sim in
+            let base = "/v1/\(TestSeed.nodesProject)/cloudservers"
+            let page2 = try await sim.send(.get, base + "/detail?limit=2&offset=2", as: .nodes)
+            #expect(page2.json?["count"] == 3)
+            #expect(page2.json?["servers"]?.arrayValue?.count == 1)
+            let byIP = try await sim.send(.get, base + "/detail?ip=10.0.0.2", as: .nodes)
+            #expect(byIP.json?["servers"]?.arrayValue?.first?["id"] == "srv-payg-2")
+            let byStatus = try await sim.send(.get, base + "/detail?status=SHUTOFF", as: .nodes)
+            #expect(byStatus.json?["count"] == 0)
+            let unknown = try await sim.send(.get, base + "/nope", as: .nodes)
+            #expect(unknown.status == 404)
+            #expect(unknown.json?["error"]?["code"] == "Ecs.0114")
+            let badLimit = try await sim.send(.get, base + "/detail?limit=abc", as: .nodes)
+            #expect(badLimit.status == 400)
+            #expect(badLimit.json?["error"]?["code"] == "Ecs.0005")
+        }
+    }
+
+    @Test("SecMaster list pages: PURCHASE has ecs_count, USAGE has usages, SMN has subscriptions; bad page is 400")
+    func secmasterPages() async throws {
+        try await SimHarness.run(try TestSeed.simulator()) { sim in
+            let base = "/v1/\(TestSeed.proProject)/subscriptions/orders?page="
+            let language = [("X-Language", "zh-cn")]
+            let purchase = try await sim.send(.get, base + "PURCHASE", as: .pro, headers: language)
+            #expect(purchase.json?["ecs_count"] == 150)  // 100 + the prepaid quota's default size 50
+            let usage = try await sim.send(.get, base + "USAGE", as: .pro, headers: language)
+            #expect(usage.json?["resources"]?.arrayValue?.first?["usages"]?.arrayValue?.count == 1)
+            let smn = try await sim.send(.get, base + "SMN", as: .pro, headers: language)
+            #expect(smn.json?["subscription_count"] == 0)
+            let bad = try await sim.send(.get, base + "EVERYTHING", as: .pro, headers: language)
+            #expect(bad.status == 400)
+        }
+    }
+
+    @Test("BSS list orders: purchase orders are listed, newest first by default, ascending on request")
+    func bssOrders() async throws {
+        try await SimHarness.run(try TestSeed.simulator()) { sim in
+            let all = try await sim.send(.get, "/v2/orders/customer-orders?limit=10", as: .standard)
+            // 4 purchases plus the pending-payment renewal of q-unpaid.
+            #expect(all.json?["total_count"] == 5)
+            let pending = try await sim.send(.get, "/v2/orders/customer-orders?status=6", as: .standard)
+            #expect(pending.json?["total_count"] == 1)
+            let ascending = try await sim.send(.get, "/v2/orders/customer-orders?order_by=createTime&limit=1", as: .standard)
+            let descending = try await sim.send(.get, "/v2/orders/customer-orders?limit=1", as: .standard)
+            #expect(ascending.json?["order_infos"]?.arrayValue?.first?["order_id"] != descending.json?["order_infos"]?.arrayValue?.first?["order_id"])
+        }
+    }
+}

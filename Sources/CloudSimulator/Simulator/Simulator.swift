@@ -91,7 +91,12 @@ public final class Simulator: Sendable {
                     record.status = reply.transport == .respond ? reply.status : 0
                     record.errorCode = error?.code
                     if let error, record.effects.isEmpty { record.effects = error.effects }
-                    ledger.append(record)
+                    let stored = ledger.append(record)
+                    logger.info("mutating request recorded", metadata: [
+                        "ledger.sequence": "\(stored.sequence)", "request.id": "\(stored.requestID)", "account": "\(stored.account)",
+                        "api": "\(stored.api)", "outcome": "\(stored.outcome.rawValue)", "http.status": "\(stored.status)",
+                        "resource.ids": "\(stored.resourceIDs.joined(separator: ","))",
+                    ])
                 }
                 return reply
             }
