@@ -23,6 +23,9 @@ public enum SeedLoader {
     }
 
     static func decode(data: Data, name: String) throws(SeedError) -> Seed {
+        if let json = try? JSON.parse(Array(data)), let (path, key) = SeedKeyCheck.firstUnknownKey(in: json) {
+            throw SeedError(file: name, path: path.isEmpty ? key : path + "." + key, problem: "unknown field (misspelt?); docs/cloudsim.md lists the seed fields")
+        }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         do {
