@@ -21,8 +21,14 @@ public struct SimulatorResponder: HTTPResponder {
     public func respond(to request: Request, context: Context) async throws -> Response {
         let requestID = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         var request = request
-        let buffer = try await request.collectBody(upTo: maxBodyBytes)
-        let body = Array(buffer.readableBytesView)
+        let body: [UInt8]
+        do {
+            body = Array(try await request.collectBody(upTo: maxBodyBytes).readableBytesView)
+        } catch {
+            // The gateway answers an oversized body itself (APIGW.0201, 413), still with a request id.
+            let tooLarge = CloudError(status: 413, code: "APIGW.0201", message: "Request entity too large (more than \(maxBodyBytes) bytes)")
+            return Self.response(SimulatorReply(status: 413, body: tooLarge.body), requestID: requestID)
+        }
         let path = request.uri.path
         let query = request.uri.query ?? ""
         var logger = simulator.logger
