@@ -79,6 +79,17 @@ struct HTTPAuthTests {
         }
     }
 
+    @Test("an oversized body is 413 APIGW.0201 with a request id")
+    func oversized() async throws {
+        try await SimHarness.run(try TestSeed.simulator()) { sim in
+            let big = "{\"x\":\"" + String(repeating: "a", count: 4 * 1024 * 1024 + 10) + "\"}"
+            let reply = try await sim.send(.post, "/v2/orders/subscriptions/resources/unsubscribe", as: .standard, body: big)
+            #expect(reply.status == 413)
+            #expect(reply.errorCode == "APIGW.0201")
+            #expect(reply.requestID != nil)
+        }
+    }
+
     @Test("unknown API path is 404 APIGW.0101")
     func unknownPath() async throws {
         try await SimHarness.run(try TestSeed.simulator()) { sim in
