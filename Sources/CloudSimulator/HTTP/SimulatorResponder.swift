@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// The only HTTP responder: turns Hummingbird requests into `IncomingRequest`s for the `Simulator` and carries
 /// out its reply (respond, delay, reset, hang). Cloud paths and `/_sim/` admin paths share the port.
@@ -60,10 +61,19 @@ public struct SimulatorResponder: HTTPResponder {
             await ConnectionResetter.reset(context.channel)
             throw ConnectionDeliberatelyClosed()
         case .hang(let seconds):
-            // Hold the request until the client gives up (the server then cancels this task) or the cap passes.
-            try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            await Self.hold(context.channel, upTo: seconds)
             await ConnectionResetter.reset(context.channel)
             throw ConnectionDeliberatelyClosed()
+        }
+    }
+
+    /// Holds a request without answering until the client gives up (its connection closes), the server shuts
+    /// down, or `seconds` pass. Hummingbird does not cancel a handler when its client disconnects, so the
+    /// connection is polled; without that, a graceful shutdown would wait for the whole cap.
+    static func hold(_ channel: any Channel, upTo seconds: Double) async {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < deadline, channel.isActive, !Task.isShuttingDownGracefully, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
         }
     }
 
