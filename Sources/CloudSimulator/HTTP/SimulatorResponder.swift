@@ -67,9 +67,13 @@ public struct SimulatorResponder: HTTPResponder {
         }
     }
 
-    /// Holds a request without answering until the client gives up (its connection closes), the server shuts
-    /// down, or `seconds` pass. Hummingbird does not cancel a handler when its client disconnects, so the
-    /// connection is polled; without that, a graceful shutdown would wait for the whole cap.
+    /// Holds a request without answering until the server shuts down, the channel is closed, or `seconds` pass.
+    ///
+    /// A client that gives up is usually *not* noticed: Hummingbird does not cancel a handler when its client
+    /// disconnects, and the FIN is not read while the handler owns the request (the socket sits in CLOSE-WAIT
+    /// until the cap). Hummingbird's `consumeWithCancellationOnInboundClose` would notice it, but it crashed here
+    /// after the body had been collected (NIO "Deinited NIOAsyncSequenceProducer.Source without calling
+    /// finish()"), so it is not used. The shutdown check keeps a graceful shutdown from waiting for the cap.
     static func hold(_ channel: any Channel, upTo seconds: Double) async {
         let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
         while ContinuousClock.now < deadline, channel.isActive, !Task.isShuttingDownGracefully, !Task.isCancelled {
