@@ -142,7 +142,7 @@ let package = Package(
             dependencies: ["UnwindTesting"],
             swiftSettings: swiftSettings
         ),
-            .testTarget(
+        .testTarget(
             name: "HuaweiCloudSigningTests",
             dependencies: ["HuaweiCloudSigning"],
             swiftSettings: swiftSettings
@@ -154,6 +154,9 @@ let package = Package(
                 "HuaweiCloudSigning",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
