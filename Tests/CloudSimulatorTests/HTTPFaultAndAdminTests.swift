@@ -155,6 +155,8 @@ struct HTTPFaultAndAdminTests {
             #expect(ledger.json?["totals"]?["fee_cents"]?.intValue ?? 0 > 0)
             let state = try await sim.admin(.get, "/_sim/state?account=standard")
             #expect(state.json?["accounts"]?.arrayValue?.count == 1)
+            #expect(state.json?["settings"]?["fee_base"] == "remaining")
+            #expect(state.json?["settings"]?["rate_limits"]?["default"] == 600)
             #expect(state.json?["accounts"]?.arrayValue?.first?["prepaid_resources"]?.arrayValue?.contains { $0["unsubscribe_order_id"] != .null } == true)
 
             let reset = try await sim.admin(.post, "/_sim/seed/reset")

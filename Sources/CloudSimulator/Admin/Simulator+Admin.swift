@@ -44,6 +44,7 @@ extension Simulator {
             let accounts = state.accounts.filter { queryPairs["account"] == nil || $0.domainID == queryPairs["account"] || $0.name == queryPairs["account"] }
             return SimulatorReply(status: 200, body: [
                 "time": .string(ISOTime.format(now)),
+                "settings": state.settings.json,
                 "accounts": .array(accounts.map { StateDump.account($0, settings: state.settings, now: now) }),
             ])
 
