@@ -15,12 +15,19 @@ let package = Package(
         .library(name: "Postgres", targets: ["Postgres"]),
         .library(name: "UnwindCore", targets: ["UnwindCore"]),
         .library(name: "UnwindStore", targets: ["UnwindStore"]),
+        .library(name: "HuaweiCloudSigning", targets: ["HuaweiCloudSigning"]),
+        .library(name: "CloudSimulator", targets: ["CloudSimulator"]),
+        .executable(name: "unwind-cloudsim", targets: ["unwind-cloudsim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -106,6 +113,37 @@ let package = Package(
             dependencies: ["EmbedMigrationsTool"]
         ),
 
+        // Local Huawei Cloud simulator (issue 4). The signer is pure so the real cloud client can reuse it;
+        // the simulator keeps its domain logic free of HTTP so it can be unit-tested without sockets.
+        .target(
+            name: "HuaweiCloudSigning",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CloudSimulator",
+            dependencies: [
+                "HuaweiCloudSigning",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "unwind-cloudsim",
+            dependencies: [
+                "CloudSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         .target(
             name: "UnwindTesting",
             dependencies: ["Postgres", "UnwindStore", "UnwindCore"],
@@ -140,6 +178,24 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: ["UnwindTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HuaweiCloudSigningTests",
+            dependencies: ["HuaweiCloudSigning"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CloudSimulatorTests",
+            dependencies: [
+                "CloudSimulator",
+                "HuaweiCloudSigning",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

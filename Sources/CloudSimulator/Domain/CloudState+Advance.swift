@@ -1,0 +1,90 @@
+import Foundation
+
+extension CloudState {
+    /// Applies every time-driven transition due by `now`, in time order within each account.
+    public mutating func advance(to now: Date) {
+        for index in accounts.indices {
+            advanceAccount(index, to: now)
+        }
+    }
+
+    private mutating func advanceAccount(_ index: Int, to now: Date) {
+        let settings = self.settings
+        // Orders and jobs may interact (a server deleted by BSS, another by ECS); applying them in order of their
+        // due time keeps the result independent of how often `advance` is called.
+        var due: [(Date, Bool, Int)] = []
+        for (i, order) in accounts[index].orders.enumerated() where order.kind == .unsubscribe && !order.completionApplied {
+            let at = order.completesAt(settings: settings)
+            if at <= now { due.append((at, true, i)) }
+        }
+        for (i, job) in accounts[index].jobs.enumerated() where !job.effectsApplied && job.endsAt <= now {
+            due.append((job.endsAt, false, i))
+        }
+        for (at, isOrder, i) in due.sorted(by: { $0.0 < $1.0 }) {
+            if isOrder { completeOrder(account: index, order: i, at: at) } else { finishJob(account: index, job: i, at: at) }
+        }
+        accounts[index].jobs.removeAll { $0.effectsApplied && now.timeIntervalSince($0.endsAt) >= settings.jobPurgeSeconds }
+    }
+
+    /// An unsubscription order reached status 5: close its resources and delete what they stand for.
+    private mutating func completeOrder(account a: Int, order o: Int, at: Date) {
+        accounts[a].orders[o].completionApplied = true
+        let ids = Set(accounts[a].orders[o].resourceIDs)
+        for r in accounts[a].prepaidResources.indices where ids.contains(accounts[a].prepaidResources[r].resourceID) {
+            accounts[a].prepaidResources[r].status = .closed
+            accounts[a].prepaidResources[r].autoRenew = false
+        }
+        for s in accounts[a].servers.indices where ids.contains(accounts[a].servers[s].id) && accounts[a].servers[s].deletedAt == nil {
+            // A prepaid server's EIPs and data disks are attached BSS resources and leave with it.
+            deleteServer(account: a, server: s, at: at, deletePublicIP: true, deleteVolume: true)
+        }
+        removeSecMasterResources(account: a, ids: ids, at: at)
+    }
+
+    /// A job reached SUCCESS/FAIL: delete the servers of its successful sub-jobs.
+    private mutating func finishJob(account a: Int, job j: Int, at: Date) {
+        accounts[a].jobs[j].effectsApplied = true
+        let job = accounts[a].jobs[j]
+        for sub in job.subJobs {
+            guard let s = accounts[a].servers.firstIndex(where: { $0.id == sub.serverID }),
+                  accounts[a].servers[s].deletingJobID == job.jobID
+            else { continue }
+            accounts[a].servers[s].deletingJobID = nil
+            if sub.failure == nil {
+                deleteServer(account: a, server: s, at: at, deletePublicIP: job.deletePublicIP, deleteVolume: job.deleteVolume)
+            }
+        }
+    }
+
+    mutating func deleteServer(account a: Int, server s: Int, at: Date, deletePublicIP: Bool?, deleteVolume: Bool) {
+        accounts[a].servers[s].deletedAt = at
+        let server = accounts[a].servers[s]
+        for ip in server.publicIPs {
+            let release = deletePublicIP ?? ip.deleteOnTermination
+            accounts[a].releasedAttachments.append(ReleasedAttachment(id: ip.id, kind: .publicIP, fate: release ? .released : .detached, serverID: server.id, at: at))
+        }
+        for volume in server.dataVolumeIDs {
+            accounts[a].releasedAttachments.append(ReleasedAttachment(id: volume, kind: .volume, fate: deleteVolume ? .released : .detached, serverID: server.id, at: at))
+        }
+    }
+
+    /// Removes SecMaster quotas/packages and recomputes the edition: once no asset quota remains the account is
+    /// BASIC (it never falls back to NA, which means "never subscribed").
+    mutating func removeSecMasterResources(account a: Int, ids: Set<String>, at: Date) {
+        let removed = accounts[a].secmasterResources.filter { ids.contains($0.resourceID) }.map(\.resourceID)
+        accounts[a].removedSecMasterResourceIDs.append(contentsOf: removed)
+        accounts[a].secmasterResources.removeAll { ids.contains($0.resourceID) }
+        recomputeEdition(account: a)
+    }
+
+    mutating func recomputeEdition(account a: Int) {
+        let quotas = accounts[a].secmasterResources.filter { $0.kind == .quota }.map { $0.spec.uppercased() }
+        if quotas.contains("PROFESSIONAL") {
+            accounts[a].edition = "PROFESSIONAL"
+        } else if quotas.contains("STANDARD") {
+            accounts[a].edition = "STANDARD"
+        } else if accounts[a].edition != "NA" {
+            accounts[a].edition = "BASIC"
+        }
+    }
+}

@@ -1,0 +1,55 @@
+/// Decides which fault rules fire for a call. A value type: it lives inside the simulator's locked state and
+/// draws from the simulator's seeded generator, so a run is reproducible.
+public struct FaultInjector: Sendable, Equatable {
+    public private(set) var rules: [FaultRule] = []
+    private var nextID = 1
+
+    public init(rules: [FaultRule] = []) {
+        for rule in rules { add(rule) }
+    }
+
+    @discardableResult
+    public mutating func add(_ rule: FaultRule) -> FaultRule {
+        var stored = rule
+        stored.id = nextID
+        nextID += 1
+        rules.append(stored)
+        return stored
+    }
+
+    public mutating func removeAll() { rules.removeAll() }
+
+    public mutating func remove(id: Int) -> Bool {
+        let before = rules.count
+        rules.removeAll { $0.id == id }
+        return rules.count != before
+    }
+
+    /// The rules that fire for this call (spent rules are dropped). Kinds that cannot apply to the call
+    /// (`job_fail` outside ECS delete, `stale_read` on a change, `drop_after_apply` on a read) never match.
+    public mutating func fire(api: CloudAPI, accountDomainID: String, accountName: String, rng: inout SplitMix64) -> [FaultRule] {
+        var fired: [FaultRule] = []
+        for index in rules.indices {
+            let rule = rules[index]
+            guard !rule.isSpent, rule.matches(api: api.name, account: accountDomainID, accountName: accountName), Self.applies(rule.kind, to: api) else { continue }
+            if rules[index].skip > 0 {
+                rules[index].skip -= 1
+                continue
+            }
+            if let probability = rule.probability, rng.unit() >= probability { continue }
+            if let remaining = rule.remaining { rules[index].remaining = remaining - 1 }
+            fired.append(rule)
+        }
+        rules.removeAll(where: \.isSpent)
+        return fired
+    }
+
+    static func applies(_ kind: FaultRule.Kind, to api: CloudAPI) -> Bool {
+        switch kind {
+        case .jobFail: api == .ecsDeleteServers
+        case .staleRead: !api.isMutating
+        case .dropAfterApply: api.isMutating
+        case .error, .timeout, .reset, .slow: true
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+
+/// Reads a seed file and builds the initial `CloudState`, with relative times resolved against `now`.
+public enum SeedLoader {
+    public struct Loaded: Sendable {
+        public var state: CloudState
+        public var faults: [FaultRule]
+    }
+
+    public static func load(file: String, now: Date) throws(SeedError) -> Loaded {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: file))
+        } catch {
+            throw SeedError(file: file, path: "", problem: "cannot be read (\(error.localizedDescription))")
+        }
+        return try load(data: data, name: file, now: now)
+    }
+
+    public static func load(data: Data, name: String, now: Date) throws(SeedError) -> Loaded {
+        let seed = try decode(data: data, name: name)
+        return try build(seed, name: name, now: now)
+    }
+
+    static func decode(data: Data, name: String) throws(SeedError) -> Seed {
+        if let json = try? JSON.parse(Array(data)), let (path, key) = SeedKeyCheck.firstUnknownKey(in: json) {
+            throw SeedError(file: name, path: path.isEmpty ? key : path + "." + key, problem: "unknown field (misspelt?); docs/cloudsim.md lists the seed fields")
+        }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            return try decoder.decode(Seed.self, from: data)
+        } catch let error as DecodingError {
+            throw describe(error, file: name)
+        } catch {
+            throw SeedError(file: name, path: "", problem: "is not valid JSON (\(error))")
+        }
+    }
+
+    /// Turns Foundation's decoding error into "at accounts[0].servers[1].id: required field is missing".
+    static func describe(_ error: DecodingError, file: String) -> SeedError {
+        func path(_ keys: [any CodingKey]) -> String {
+            var out = ""
+            for key in keys {
+                if let index = key.intValue { out += "[\(index)]" } else { out += (out.isEmpty ? "" : ".") + snake(key.stringValue) }
+            }
+            return out
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let parent = path(context.codingPath)
+            return SeedError(file: file, path: parent.isEmpty ? snake(key.stringValue) : parent + "." + snake(key.stringValue), problem: "required field is missing")
+        case .typeMismatch(let type, let context):
+            return SeedError(file: file, path: path(context.codingPath), problem: "expected \(friendly(type))")
+        case .valueNotFound(let type, let context):
+            return SeedError(file: file, path: path(context.codingPath), problem: "expected \(friendly(type)), got null")
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty {
+                return SeedError(file: file, path: "", problem: "is not valid JSON (\((context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? context.debugDescription))")
+            }
+            return SeedError(file: file, path: path(context.codingPath), problem: context.debugDescription)
+        @unknown default:
+            return SeedError(file: file, path: "", problem: "\(error)")
+        }
+    }
+
+    private static func friendly(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Int64.Type, is UInt64.Type: "an integer"
+        case is Double.Type: "a number"
+        case is Bool.Type: "true or false"
+        default: String(describing: type).hasPrefix("Array") ? "an array" : "an object"
+        }
+    }
+
+    /// `convertFromSnakeCase` reports camelCase keys; convert back so the path matches the file.
+    private static func snake(_ key: String) -> String {
+        var out = ""
+        for character in key {
+            if character.isUppercase { out += "_" + character.lowercased() } else { out.append(character) }
+        }
+        return out
+    }
+
+    // MARK: Building the state
+
+    static func build(_ seed: Seed, name: String, now: Date) throws(SeedError) -> Loaded {
+        func fail(_ path: String, _ problem: String) -> SeedError { SeedError(file: name, path: path, problem: problem) }
+        let settings = applying(seed.settings, to: SimulatorSettings())
+        if let s = seed.settings {
+            if let status = s.vpcepDeleteStatus, ![200, 202, 204].contains(status) { throw fail("settings.vpcep_delete_status", "must be 200, 202 or 204") }
+            if let min = s.ecsJobRunSecondsMin, let max = s.ecsJobRunSecondsMax, min > max { throw fail("settings.ecs_job_run_seconds_min", "must not exceed ecs_job_run_seconds_max") }
+        }
+        var state = CloudState(settings: settings, accounts: [])
+        var seenKeys: Set<String> = [], seenDomains: Set<String> = []
+        if seed.accounts.isEmpty { throw fail("accounts", "at least one account is required") }
+        for (i, seedAccount) in seed.accounts.enumerated() {
+            let at = "accounts[\(i)]"
+            guard !seedAccount.projectIds.isEmpty else { throw fail("\(at).project_ids", "at least one project id is required") }
+            guard seenKeys.insert(seedAccount.accessKey).inserted else { throw fail("\(at).access_key", "access key \(seedAccount.accessKey) is used by another account") }
+            guard seenDomains.insert(seedAccount.domainId).inserted else { throw fail("\(at).domain_id", "domain id \(seedAccount.domainId) is used by another account") }
+            state.accounts.append(try AccountBuilder(seed: seedAccount, path: at, file: name, now: now).build(state: &state))
+        }
+        var faults: [FaultRule] = []
+        for (i, json) in (seed.faults ?? []).enumerated() {
+            do {
+                faults.append(try FaultRule.parse(json, id: i + 1))
+            } catch {
+                throw fail(error.field.isEmpty ? "faults[\(i)]" : "faults[\(i)].\(error.field)", error.problem)
+            }
+        }
+        return Loaded(state: state, faults: faults)
+    }
+
+    static func applying(_ seed: Seed.Settings?, to base: SimulatorSettings) -> SimulatorSettings {
+        guard let seed else { return base }
+        var s = base
+        if let v = seed.orderProcessingSeconds { s.orderProcessingSeconds = v }
+        if let v = seed.orderRefundSeconds { s.orderRefundSeconds = v }
+        if let v = seed.ecsJobInitSeconds { s.ecsJobInitSeconds = v }
+        if let v = seed.ecsJobRunSecondsMin { s.ecsJobRunSecondsMin = v }
+        if let v = seed.ecsJobRunSecondsMax { s.ecsJobRunSecondsMax = v }
+        if let v = seed.serverLingerSeconds { s.serverLingerSeconds = v }
+        if let v = seed.jobPurgeSeconds { s.jobPurgeSeconds = v }
+        if let v = seed.vpcepDeletingSeconds { s.vpcepDeletingSeconds = v }
+        if let v = seed.vpcepDeleteStatus { s.vpcepDeleteStatus = v }
+        if let v = seed.maxSkewSeconds { s.maxSkewSeconds = v }
+        if let v = seed.replayProtection { s.replayProtection = v }
+        if let v = seed.signatureClock { s.signatureClock = v }
+        if let v = seed.fullRefundWindowDays { s.fullRefundWindowDays = v }
+        if let v = seed.fullRefundsPerYear { s.fullRefundsPerYear = v }
+        if let v = seed.feeBase { s.feeBase = v }
+        if let v = seed.bssErrorStatus { s.bssErrorStatus = v }
+        if let v = seed.alreadyUnsubscribedCode { s.alreadyUnsubscribedCode = v }
+        if let v = seed.inFlightCode { s.inFlightCode = v }
+        if let v = seed.bssParameterErrorCode { s.bssParameterErrorCode = v }
+        if let v = seed.packageRuleStatus { s.packageRuleStatus = v }
+        if let v = seed.packageRuleCode { s.packageRuleCode = v }
+        if let v = seed.secmasterNotFoundCode { s.secmasterNotFoundCode = v }
+        if let v = seed.secmasterPrepaidCode { s.secmasterPrepaidCode = v }
+        if let v = seed.ecsPrepaidDelete { s.ecsPrepaidDelete = v }
+        if let v = seed.ecsPrepaidCode { s.ecsPrepaidCode = v }
+        if let v = seed.rateLimits {
+            if let d = v["default"] { s.rateLimitPerMinute = d }
+            s.rateLimitPerAPI = v.filter { $0.key != "default" }
+        }
+        if let v = seed.randomSeed { s.randomSeed = v }
+        if let v = seed.timeoutCapSeconds { s.timeoutCapSeconds = v }
+        return s
+    }
+}
+
+extension SimulatorSettings.ReplayProtection: Decodable {}
+extension SimulatorSettings.FeeBase: Decodable {}
+extension SimulatorSettings.SignatureClock: Decodable {}
+extension SimulatorSettings.ECSPrepaidDelete: Decodable {}
