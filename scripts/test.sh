@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 
 # pgbouncer: the reliability tests put a real one in front of the test server.
-ensure_system_packages pgbouncer openssl
+ensure_system_packages pgbouncer openssl python3-venv
 
 log "building (debug, with tests)"
 swift build --build-tests
@@ -38,3 +38,9 @@ unset UNWIND_DATABASE_URL
 
 log "running the tests"
 swift test --skip-build "$@"
+
+if [ "$#" -eq 0 ]; then
+    # The simulator must speak the real API: drive it with the official Huawei Cloud Python SDKs (from PyPI).
+    log "cloud simulator conformance with the official Huawei Cloud Python SDKs"
+    CLOUDSIM_BIN="$UNWIND_BIN_DIR/unwind-cloudsim" scripts/cloudsim-conformance.sh
+fi
