@@ -46,6 +46,8 @@ let package = Package(
             name: "UnwindCore",
             dependencies: [
                 .product(name: "Yams", package: "Yams"),
+                // SHA-256 for the definition content hash; Foundation on Linux has no digest API.
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -54,10 +56,21 @@ let package = Package(
             dependencies: [
                 "Postgres",
                 "UnwindCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings,
             plugins: ["EmbedMigrations"]
+        ),
+        .target(
+            name: "UnwindEngine",
+            dependencies: [
+                "Postgres",
+                "UnwindCore",
+                "UnwindStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "LocalPostgres",
@@ -73,6 +86,7 @@ let package = Package(
                 "Postgres",
                 "UnwindCore",
                 "UnwindStore",
+                "UnwindEngine",
                 "LocalPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -121,8 +135,13 @@ let package = Package(
 
         .target(
             name: "UnwindTesting",
-            dependencies: ["Postgres", "UnwindStore"],
+            dependencies: ["Postgres", "UnwindStore", "UnwindCore"],
             path: "Tests/UnwindTesting",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "UnwindCoreTests",
+            dependencies: ["UnwindCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -133,6 +152,11 @@ let package = Package(
         .testTarget(
             name: "UnwindStoreTests",
             dependencies: ["UnwindStore", "UnwindTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "UnwindEngineTests",
+            dependencies: ["UnwindEngine", "UnwindStore", "UnwindCore", "UnwindTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

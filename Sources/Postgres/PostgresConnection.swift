@@ -118,6 +118,7 @@ public final class PostgresConnection: Sendable {
     /// If a statement failed inside `body` but the error was swallowed, the transaction is aborted on the
     /// server; this is detected before `COMMIT` and reported as ``PostgresError/Code/transactionAborted``
     /// instead of silently rolling back. Other threads cannot use this connection until the transaction ends.
+    @discardableResult
     public func transaction<T>(
         isolation: IsolationLevel = .readCommitted,
         _ body: (PostgresConnection) throws -> T
@@ -437,6 +438,21 @@ public final class PostgresWakeup: Sendable {
     deinit {
         close(readDescriptor)
         close(writeDescriptor)
+    }
+
+    /// Sleeps until ``signal()`` is called or `timeout` passes (for waiting without a database connection).
+    /// Returns true when woken by a signal.
+    @discardableResult
+    public func wait(timeout: Duration) -> Bool {
+        var descriptor = pollfd(fd: readDescriptor, events: Int16(POLLIN), revents: 0)
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1000
+            + timeout.components.attoseconds / 1_000_000_000_000_000)
+        var ready: Int32
+        repeat {
+            ready = poll(&descriptor, 1, max(milliseconds, 0))
+        } while ready < 0 && errno == EINTR
+        if ready > 0 { drain() }
+        return ready > 0
     }
 
     /// Wakes the waiter (if any) once.

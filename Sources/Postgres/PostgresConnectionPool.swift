@@ -47,6 +47,7 @@ public final class PostgresConnectionPool: Sendable {
     }
 
     /// Borrows a connection for the duration of `body` (which runs on the calling thread).
+    @discardableResult
     public func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         let connection = try acquire()
         defer { release(connection) }
@@ -56,6 +57,7 @@ public final class PostgresConnectionPool: Sendable {
     /// Runs `body` in a transaction on a pooled connection, running the whole transaction again (up to
     /// `maxAttempts` times) when it fails with a serialization failure, a deadlock or a lost connection.
     /// `body` must therefore be safe to repeat: it should only touch the database.
+    @discardableResult
     public func transaction<T>(
         isolation: PostgresConnection.IsolationLevel = .readCommitted, maxAttempts: Int = 5,
         _ body: (PostgresConnection) throws -> T

@@ -122,6 +122,35 @@ extension Array: PostgresEncodable where Element: PostgresEncodable {
     }
 }
 
+extension Array: PostgresDecodable where Element == String {
+    /// Parses a one-dimensional array literal such as `{a,"b c",NULL}` (NULL elements are skipped).
+    public static func decode(postgresText: String) -> [String]? {
+        var scalars = Substring(postgresText).unicodeScalars[...]
+        guard scalars.first == "{", scalars.last == "}" else { return nil }
+        scalars = scalars.dropFirst().dropLast()
+        var elements: [String] = []
+        var current = ""
+        var quoted = false, inQuotes = false, escaped = false
+        func finish() {
+            if quoted || current != "NULL" { elements.append(current) }
+            current = ""
+            quoted = false
+        }
+        if scalars.isEmpty { return [] }
+        for scalar in scalars {
+            if escaped { current.unicodeScalars.append(scalar); escaped = false; continue }
+            switch scalar {
+            case "\\" where inQuotes: escaped = true
+            case "\"": inQuotes.toggle(); quoted = true
+            case "," where !inQuotes: finish()
+            default: current.unicodeScalars.append(scalar)
+            }
+        }
+        finish()
+        return elements
+    }
+}
+
 /// A `json`/`jsonb` parameter holding any `Encodable` value.
 public struct PostgresJSON<Value: Encodable & Sendable>: PostgresEncodable {
     public var value: Value

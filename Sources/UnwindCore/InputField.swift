@@ -1,0 +1,103 @@
+/// One declared workflow input (`inputs:` in the file), checked by ``WorkflowDefinition/validateInput(_:)``.
+public struct InputField: Sendable, Codable, Equatable {
+    public var name: String
+    public var type: InputType
+    public var required: Bool
+    /// Applied when the submitted input omits the field (or gives `null`).
+    public var defaultValue: JSONValue?
+    /// Regular expression a string value must contain a match for (anchor it with `^…$` for a full match).
+    public var pattern: String?
+    /// Maximum length in characters for string values.
+    public var maxLength: Int?
+    /// When set, the value must equal one of these.
+    public var allowedValues: [JSONValue]?
+    public var description: String?
+
+    public typealias InputType = UnwindCore.InputType
+
+    public init(
+        name: String,
+        type: InputType,
+        required: Bool = false,
+        defaultValue: JSONValue? = nil,
+        pattern: String? = nil,
+        maxLength: Int? = nil,
+        allowedValues: [JSONValue]? = nil,
+        description: String? = nil
+    ) {
+        self.name = name
+        self.type = type
+        self.required = required
+        self.defaultValue = defaultValue
+        self.pattern = pattern
+        self.maxLength = maxLength
+        self.allowedValues = allowedValues
+        self.description = description
+    }
+}
+
+/// The JSON type a workflow input must have.
+public enum InputType: String, Sendable, Codable, Equatable, CaseIterable {
+    case string, int, bool, number, object, array
+}
+
+extension InputType {
+    /// Whether `value` has this type. `int` accepts only integral numbers; `number` accepts any number.
+    func matches(_ value: JSONValue) -> Bool {
+        switch (self, value) {
+        case (.string, .string), (.bool, .bool), (.number, .number), (.object, .object), (.array, .array):
+            return true
+        case (.int, .number):
+            return value.intValue != nil
+        default:
+            return false
+        }
+    }
+}
+
+extension InputField {
+    /// Every way `value` violates this field's declaration, as messages without the field name.
+    /// Shared by submit-time validation and load-time checks of `default:` and `enum:`.
+    func problems(with value: JSONValue) -> [String] {
+        guard type.matches(value) else {
+            return ["expected \(type.rawValue), got \(value.kindDescription)"]
+        }
+        var problems: [String] = []
+        if case .string(let string) = value {
+            if let maxLength, string.count > maxLength {
+                problems.append("is \(string.count) characters long; the maximum is \(maxLength)")
+            }
+            if let pattern {
+                switch Self.matches(string, pattern: pattern) {
+                case true?: break
+                case false?: problems.append("value \(value.canonicalJSON) does not match pattern \(pattern)")
+                case nil: problems.append("pattern \(pattern) is not a valid regular expression")
+                }
+            }
+        }
+        if let allowedValues, !allowedValues.contains(value) {
+            let list = allowedValues.map(\.canonicalJSON).joined(separator: ", ")
+            problems.append("value \(value.canonicalJSON) is not one of \(list)")
+        }
+        return problems
+    }
+
+    /// `nil` when the pattern does not compile.
+    static func matches(_ string: String, pattern: String) -> Bool? {
+        guard let regex = try? Regex(pattern) else { return nil }
+        return (try? regex.firstMatch(in: string)) != nil
+    }
+}
+
+extension JSONValue {
+    var kindDescription: String {
+        switch self {
+        case .null: "null"
+        case .bool: "bool"
+        case .number: intValue != nil ? "int" : "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+}

@@ -1,0 +1,458 @@
+import Foundation
+
+/// The saga rules, as a pure function of (definition, snapshot, event) → (new snapshot, history events).
+///
+/// Garcia-Molina's compensable / pivot / retriable steps:
+/// - steps before the pivot are compensable; the pivot and the steps after it are retried forward only;
+/// - a step failing for good before the pivot was crossed starts compensation: the compensations of the
+///   steps that ran (succeeded, or started and then failed or were cancelled) run one at a time in reverse
+///   completion order, each under its own retry policy; then the workflow ends `compensated`;
+/// - a pivot that recorded an irreversible change counts as crossed even if it then fails;
+/// - a step failing for good after the pivot was crossed ends the workflow `failed`; nothing is compensated.
+///
+/// The store loads a snapshot under the workflow's row lock, applies one or more events, and writes back
+/// the steps whose snapshot changed together with the returned history events, in one transaction.
+public struct SagaStateMachine: Sendable {
+    public let definition: WorkflowDefinition
+
+    public init(definition: WorkflowDefinition) {
+        self.definition = definition
+    }
+
+    /// What can happen to a workflow.
+    public enum Event: Sendable {
+        /// The current attempt of `step` (in its current phase) completed.
+        case attemptSucceeded(step: String)
+        /// The current attempt failed; retried with back-off while the budget and the error allow.
+        case attemptFailed(step: String, failure: StepFailure)
+        /// The action parked itself until `until` (a durable poll); no attempt is consumed.
+        case attemptWaiting(step: String, until: Date)
+        /// The attempt's lease expired (its worker died): counted as a failed, retryable attempt.
+        case leaseExpired(step: String)
+        /// The pivot's checkpoint recorded a change that cannot be undone.
+        case pivotIrreversible
+        /// A scheduled workflow reached its start time.
+        case start
+        /// An operator re-arms the failed step(s) (or `fromStep` and everything after it).
+        case resume(fromStep: String?)
+        /// An operator cancels. Before the pivot: compensate, then `cancelled`. After: refused unless forced.
+        case cancel(force: Bool)
+        /// An operator marks a failed step (or failed compensation) as done.
+        case skip(step: String)
+    }
+
+    public struct Outcome: Sendable {
+        public var snapshot: SagaSnapshot
+        public var events: [SagaEventRecord]
+    }
+
+    /// Refusals of operator events, with a message for the operator.
+    public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Applies `event`. Operator events that do not apply throw ``Refusal``; engine events that do not
+    /// apply (e.g. a late result for a step that is no longer running) return the snapshot unchanged.
+    /// `random` supplies values in [0, 1) for retry jitter.
+    public func apply(
+        _ event: Event, to snapshot: SagaSnapshot, now: Date, random: @escaping () -> Double = { Double.random(in: 0..<1) }
+    ) throws(Refusal) -> Outcome {
+        var transition = Transition(machine: self, snapshot: snapshot, now: now, random: random)
+        try transition.handle(event)
+        return Outcome(snapshot: transition.snapshot, events: transition.events)
+    }
+
+    /// The retry policy and budget of a step in a phase.
+    func policy(for stepID: String, phase: StepPhase) -> RetryPolicy {
+        guard let step = definition.step(stepID) else { return .default }
+        switch phase {
+        case .forward: return step.retry
+        case .compensate: return step.compensation?.retry ?? step.retry
+        }
+    }
+}
+
+/// One transition in progress: a mutable snapshot plus the events recorded so far.
+private struct Transition {
+    let machine: SagaStateMachine
+    var snapshot: SagaSnapshot
+    let now: Date
+    let random: () -> Double
+    var events: [SagaEventRecord] = []
+
+    init(machine: SagaStateMachine, snapshot: SagaSnapshot, now: Date, random: @escaping () -> Double) {
+        self.machine = machine
+        self.snapshot = snapshot
+        self.now = now
+        self.random = random
+    }
+
+    var definition: WorkflowDefinition { machine.definition }
+
+    mutating func handle(_ event: SagaStateMachine.Event) throws(SagaStateMachine.Refusal) {
+        switch event {
+        case .attemptSucceeded(let id):
+            guard let step = snapshot.steps[id], step.state == .running else { return }
+            if step.phase == .forward { forwardSucceeded(id) } else { compensationSucceeded(id) }
+        case .attemptFailed(let id, let failure):
+            guard let step = snapshot.steps[id], step.state == .running else { return }
+            attemptFailed(id, failure: failure)
+        case .leaseExpired(let id):
+            guard let step = snapshot.steps[id], step.state == .running else { return }
+            record("lease_expired", id, details: ["attempt": .number(Double(step.attempt))])
+            attemptFailed(id, failure: StepFailure(
+                code: "lease_expired", message: "the worker running attempt \(step.attempt) stopped heartbeating (crashed or lost)",
+                retryable: true))
+        case .attemptWaiting(let id, let until):
+            guard var step = snapshot.steps[id], step.state == .running else { return }
+            step.state = .waiting
+            step.dueAt = until
+            snapshot.steps[id] = step
+            record("step_waiting", id, details: ["until": .string(until.formatted(.iso8601))])
+        case .pivotIrreversible:
+            crossPivot(reason: "the pivot recorded an irreversible change")
+        case .start:
+            guard snapshot.state == .scheduled else { return }
+            snapshot.state = .running
+            record("workflow_started")
+            readyUnblockedSteps()
+        case .resume(let fromStep):
+            try resume(fromStep: fromStep)
+        case .cancel(let force):
+            try cancel(force: force)
+        case .skip(let id):
+            try skip(id)
+        }
+    }
+
+    // MARK: Forward
+
+    private mutating func forwardSucceeded(_ id: String) {
+        var step = snapshot.steps[id]!
+        step.state = .succeeded
+        step.completedSeq = nextCompletionSeq()
+        snapshot.steps[id] = step
+        record("step_succeeded", id)
+        if definition.step(id)?.isPivot == true {
+            crossPivot(reason: "the pivot step succeeded")
+        }
+        afterForwardStepDone(id)
+    }
+
+    /// After a step succeeded or was skipped: release its successors, or finish.
+    private mutating func afterForwardStepDone(_ id: String) {
+        for successor in definition.successors(of: id) {
+            guard var next = snapshot.steps[successor] else { continue }
+            next.predecessorsPending = max(0, next.predecessorsPending - 1)
+            snapshot.steps[successor] = next
+        }
+        switch snapshot.state {
+        case .running:
+            readyUnblockedSteps()
+            if snapshot.steps.values.allSatisfy({ $0.state == .succeeded || $0.state == .skipped }) {
+                snapshot.state = .succeeded
+                snapshot.error = nil
+                record("workflow_succeeded")
+            }
+        case .compensating:
+            // A step that was already running when compensation began has finished: it joins the steps to
+            // compensate, and compensation can go on once nothing runs forward any more.
+            continueCompensation()
+        default:
+            // failed: successors stay blocked until an operator resumes or skips.
+            break
+        }
+    }
+
+    /// Makes every blocked forward step whose predecessors are all done ready to run.
+    private mutating func readyUnblockedSteps() {
+        for stepDefinition in definition.steps {
+            guard let step = snapshot.steps[stepDefinition.id], step.phase == .forward, step.state == .blocked,
+                  step.predecessorsPending == 0 else { continue }
+            makeReady(stepDefinition.id)
+        }
+    }
+
+    private mutating func attemptFailed(_ id: String, failure: StepFailure) {
+        var step = snapshot.steps[id]!
+        let policy = machine.policy(for: id, phase: step.phase)
+        let used = step.attempt - step.attemptBase
+        let retryable = failure.retryable && policy.isRetryable(errorCode: failure.code)
+        var details: [String: JSONValue] = [
+            "message": .string(failure.message), "retryable": .bool(retryable),
+            "attempt": .number(Double(step.attempt)), "max_attempts": .number(Double(policy.maxAttempts)),
+        ]
+        if let code = failure.code { details["code"] = .string(code) }
+        if retryable && used < policy.maxAttempts {
+            let delay = policy.delay(afterAttempt: max(used, 1), random: random())
+            var due = now.addingTimeInterval(delay.timeInterval)
+            if let notBefore = failure.notBefore, notBefore > due { due = notBefore }
+            step.state = .ready
+            step.dueAt = due
+            snapshot.steps[id] = step
+            details["retry_at"] = .string(due.formatted(.iso8601))
+            record(step.phase == .forward ? "attempt_failed" : "compensation_attempt_failed", id, details: .object(details))
+            return
+        }
+        details["reason"] = .string(retryable ? "attempts exhausted" : "not retryable")
+        step.state = .failed
+        if step.phase == .forward { step.completedSeq = nextCompletionSeq() }
+        snapshot.steps[id] = step
+        let errorValue = JSONValue.object(details.merging(["step": .string(id)]) { $1 })
+        if step.phase == .compensate {
+            record("compensation_failed", id, details: .object(details))
+            snapshot.state = .compensationFailed
+            snapshot.error = errorValue
+            record("workflow_compensation_failed", details: errorValue)
+            return
+        }
+        record("step_failed", id, details: .object(details))
+        switch snapshot.state {
+        case .running where snapshot.pivotCrossed:
+            snapshot.state = .failed
+            snapshot.error = errorValue
+            cancelNotStarted()
+            record("workflow_failed", details: errorValue)
+        case .running:
+            snapshot.error = errorValue
+            startCompensation(reason: "step \(id) failed: \(failure.message)")
+        case .compensating:
+            continueCompensation()
+        default:
+            break
+        }
+    }
+
+    private mutating func crossPivot(reason: String) {
+        guard !snapshot.pivotCrossed else { return }
+        snapshot.pivotCrossed = true
+        record("pivot_crossed", definition.pivotStepID, details: ["reason": .string(reason)])
+    }
+
+    // MARK: Compensation
+
+    private mutating func startCompensation(reason: String) {
+        snapshot.state = .compensating
+        record("compensation_started", details: ["reason": .string(reason)])
+        // Steps that have not started never will. Steps parked between attempts (ready or waiting after a
+        // first attempt) may have changed something, so they stop too but are compensated like the others.
+        for (id, step) in snapshot.steps where step.phase == .forward {
+            switch step.state {
+            case .blocked, .ready, .waiting:
+                var cancelled = step
+                cancelled.state = .cancelled
+                if step.hasStarted { cancelled.completedSeq = nextCompletionSeq() }
+                snapshot.steps[id] = cancelled
+            default:
+                break
+            }
+        }
+        continueCompensation()
+    }
+
+    /// Runs the next compensation, or ends the compensation when none is left.
+    private mutating func continueCompensation() {
+        guard snapshot.state == .compensating else { return }
+        // Wait for steps still running forward: their result decides whether they need compensating.
+        if snapshot.steps.values.contains(where: { $0.phase == .forward && $0.state == .running }) { return }
+        // One compensation at a time, in reverse completion order.
+        if snapshot.steps.values.contains(where: { $0.phase == .compensate && ($0.state == .ready || $0.state == .running || $0.state == .waiting) }) {
+            return
+        }
+        let candidates = snapshot.steps.filter { id, step in
+            guard step.phase == .forward, definition.step(id)?.compensation != nil else { return false }
+            switch step.state {
+            case .succeeded: return true
+            case .failed, .cancelled: return step.hasStarted
+            default: return false
+            }
+        }
+        if let (id, _) = candidates.max(by: { ($0.value.completedSeq ?? 0) < ($1.value.completedSeq ?? 0) }) {
+            var step = snapshot.steps[id]!
+            step.phase = .compensate
+            step.state = .ready
+            step.dueAt = now
+            step.attemptBase = step.attempt
+            snapshot.steps[id] = step
+            record("compensation_scheduled", id)
+            return
+        }
+        if snapshot.cancelRequested {
+            snapshot.state = .cancelled
+            record("workflow_cancelled")
+        } else {
+            snapshot.state = .compensated
+            record("workflow_compensated")
+        }
+    }
+
+    private mutating func compensationSucceeded(_ id: String) {
+        var step = snapshot.steps[id]!
+        step.state = .compensated
+        snapshot.steps[id] = step
+        record("step_compensated", id)
+        continueCompensation()
+    }
+
+    // MARK: Operators
+
+    private mutating func resume(fromStep: String?) throws(SagaStateMachine.Refusal) {
+        switch snapshot.state {
+        case .failed:
+            var rearmed: [String] = []
+            if let fromStep {
+                guard definition.step(fromStep) != nil else {
+                    throw .init(description: "workflow has no step '\(fromStep)'")
+                }
+                let downstream = descendants(of: fromStep)
+                for id in [fromStep] + downstream.sorted() {
+                    guard var step = snapshot.steps[id], step.state != .running else { continue }
+                    step.phase = .forward
+                    step.attemptBase = step.attempt
+                    step.completedSeq = nil
+                    let pending = definition.predecessors(of: id).filter { predecessor in
+                        let state = snapshot.steps[predecessor]?.state
+                        return !(state == .succeeded || state == .skipped) || downstream.contains(predecessor) || predecessor == fromStep
+                    }.count
+                    step.predecessorsPending = id == fromStep ? 0 : pending
+                    step.state = step.predecessorsPending == 0 ? .ready : .blocked
+                    step.dueAt = now
+                    snapshot.steps[id] = step
+                    rearmed.append(id)
+                }
+            } else {
+                for (id, step) in snapshot.steps where step.phase == .forward && (step.state == .failed || step.state == .cancelled) {
+                    var next = step
+                    next.attemptBase = step.attempt
+                    next.completedSeq = nil
+                    next.state = next.predecessorsPending == 0 ? .ready : .blocked
+                    next.dueAt = now
+                    snapshot.steps[id] = next
+                    rearmed.append(id)
+                }
+            }
+            guard !rearmed.isEmpty else { throw .init(description: "the workflow has no failed step to resume") }
+            snapshot.state = .running
+            snapshot.error = nil
+            readyUnblockedSteps()
+            record("workflow_resumed", details: ["steps": .array(rearmed.sorted().map { .string($0) })])
+        case .compensationFailed:
+            guard fromStep == nil else {
+                throw .init(description: "a workflow whose compensation failed resumes its compensation; --from does not apply")
+            }
+            var rearmed: [String] = []
+            for (id, step) in snapshot.steps where step.phase == .compensate && step.state == .failed {
+                var next = step
+                next.attemptBase = step.attempt
+                next.state = .ready
+                next.dueAt = now
+                snapshot.steps[id] = next
+                rearmed.append(id)
+            }
+            guard !rearmed.isEmpty else { throw .init(description: "the workflow has no failed compensation to resume") }
+            snapshot.state = .compensating
+            record("workflow_resumed", details: ["steps": .array(rearmed.sorted().map { .string($0) })])
+        default:
+            throw .init(description: "only failed or compensation_failed workflows can be resumed; this one is \(snapshot.state.rawValue)")
+        }
+    }
+
+    private mutating func cancel(force: Bool) throws(SagaStateMachine.Refusal) {
+        switch snapshot.state {
+        case .succeeded, .compensated, .cancelled:
+            throw .init(description: "the workflow is already \(snapshot.state.rawValue); there is nothing to cancel")
+        case .compensating where !force:
+            throw .init(description: "the workflow is already compensating; use --force to stop the compensation and leave what remains")
+        case .scheduled:
+            snapshot.state = .cancelled
+            for (id, step) in snapshot.steps where step.state != .cancelled {
+                var cancelled = step
+                cancelled.state = .cancelled
+                snapshot.steps[id] = cancelled
+            }
+            record("workflow_cancelled", details: ["before_start": true])
+        case .running where !snapshot.pivotCrossed && !force:
+            snapshot.cancelRequested = true
+            startCompensation(reason: "cancelled by an operator")
+        case .running, .failed, .compensationFailed, .compensating:
+            guard force else {
+                throw .init(description: "the workflow is past its point of no return (pivot '\(definition.pivotStepID ?? "-")'): cancelling would leave the teardown half done. Resume it instead, or cancel with --force to stop it and leave what remains")
+            }
+            snapshot.state = .cancelled
+            snapshot.cancelRequested = true
+            for (id, step) in snapshot.steps where [.blocked, .ready, .waiting, .running].contains(step.state) {
+                var cancelled = step
+                cancelled.state = .cancelled
+                // A running attempt keeps running, but its worker can no longer write its result.
+                if step.state == .running { cancelled.fencingToken += 1 }
+                snapshot.steps[id] = cancelled
+            }
+            record("workflow_cancelled", details: ["forced": true])
+        }
+    }
+
+    private mutating func skip(_ id: String) throws(SagaStateMachine.Refusal) {
+        guard var step = snapshot.steps[id] else { throw .init(description: "workflow has no step '\(id)'") }
+        guard step.state == .failed else {
+            throw .init(description: "only a failed step can be skipped; step '\(id)' is \(step.state.rawValue)")
+        }
+        switch (snapshot.state, step.phase) {
+        case (.failed, .forward):
+            step.state = .skipped
+            snapshot.steps[id] = step
+            record("step_skipped", id)
+            snapshot.state = .running
+            snapshot.error = nil
+            // Other failed steps (parallel branches) stay failed; the workflow waits for them again.
+            if snapshot.steps.values.contains(where: { $0.phase == .forward && $0.state == .failed }) {
+                snapshot.state = .failed
+            }
+            afterForwardStepDone(id)
+        case (.compensationFailed, .compensate):
+            step.state = .skipped
+            snapshot.steps[id] = step
+            record("compensation_skipped", id)
+            snapshot.state = .compensating
+            continueCompensation()
+        default:
+            throw .init(description: "step '\(id)' cannot be skipped while the workflow is \(snapshot.state.rawValue)")
+        }
+    }
+
+    // MARK: Helpers
+
+    private mutating func makeReady(_ id: String) {
+        guard var step = snapshot.steps[id] else { return }
+        step.state = .ready
+        step.dueAt = now
+        snapshot.steps[id] = step
+    }
+
+    /// After a failure past the pivot: steps that have not started will not, until an operator resumes.
+    private mutating func cancelNotStarted() {
+        for (id, step) in snapshot.steps where step.phase == .forward && (step.state == .ready || step.state == .blocked) && !step.hasStarted {
+            var blocked = step
+            blocked.state = .blocked
+            snapshot.steps[id] = blocked
+        }
+    }
+
+    private func descendants(of id: String) -> Set<String> {
+        var seen = Set<String>()
+        var stack = definition.successors(of: id)
+        while let next = stack.popLast() {
+            guard seen.insert(next).inserted else { continue }
+            stack.append(contentsOf: definition.successors(of: next))
+        }
+        return seen
+    }
+
+    private func nextCompletionSeq() -> Int {
+        (snapshot.steps.values.compactMap(\.completedSeq).max() ?? 0) + 1
+    }
+
+    private mutating func record(_ kind: String, _ stepID: String? = nil, details: JSONValue? = nil) {
+        let step = stepID.flatMap { snapshot.steps[$0] }
+        events.append(SagaEventRecord(kind: kind, stepID: stepID, phase: step?.phase, attempt: step?.attempt, details: details))
+    }
+}

@@ -1,0 +1,382 @@
+import Dispatch
+import Foundation
+import Logging
+import Postgres
+import Synchronization
+import UnwindCore
+import UnwindStore
+
+/// A worker process's step runner: claims due steps under leases and runs their actions, up to
+/// ``WorkerConfiguration/concurrency`` at once, each on its own serial Dispatch queue.
+///
+/// - Idle, it sleeps on a `LISTEN unwind_ready` connection (so new work starts within milliseconds) and wakes
+///   up at the next due time of a retry or durable wait, or after ``WorkerConfiguration/pollInterval``.
+/// - A maintenance timer extends the leases of running steps, rescues steps whose worker died (their lease
+///   expired) and starts scheduled workflows that are due; every worker does this, safely.
+/// - ``requestStop()`` (SIGTERM/SIGINT) stops claiming, lets running steps finish within the grace period and
+///   hands back the leases of those that did not, without counting their attempt.
+/// - Database outages are waited out with back-off; results are kept and written once the database is back.
+public final class Worker: Sendable {
+    public let configuration: WorkerConfiguration
+    private let store: WorkflowStore
+    private let registry: ActionRegistry
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let wakeup = PostgresWakeup()
+    private let slots: [DispatchQueue]
+    private let maintenanceQueue = DispatchQueue(label: "unwind.worker.maintenance")
+    private let contextQueue = DispatchQueue(label: "unwind.worker.context", attributes: .concurrent)
+    private let inFlightGroup = DispatchGroup()
+    private let actionExecutor = ActionExecutor(label: "unwind.worker.actions")
+
+    private struct InFlight: Sendable {
+        var claimed: ClaimedStep
+        var slot: Int
+        var task: Task<Void, Never>?
+        var leaseLost = false
+    }
+
+    private struct State: Sendable {
+        var inFlight: [String: InFlight] = [:]
+        var freeSlots: [Int] = []
+        var stopping = false
+        var databaseTrouble = false
+        var lastHeartbeat = ContinuousClock.now
+    }
+
+    public init(store: WorkflowStore, registry: ActionRegistry, configuration: WorkerConfiguration, logger: Logger) {
+        self.store = store
+        self.registry = registry
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "worker.id"] = "\(configuration.workerID)"
+        self.logger = logger
+        self.slots = (0..<configuration.concurrency).map { DispatchQueue(label: "unwind.worker.slot.\($0)") }
+        state.withLock { $0.freeSlots = Array((0..<configuration.concurrency).reversed()) }
+    }
+
+    /// Asks the worker to stop: no new claims; in-flight steps get the grace period. Safe from any thread.
+    public func requestStop() {
+        let first = state.withLock { state in
+            defer { state.stopping = true }
+            return !state.stopping
+        }
+        if first { logger.info("stopping: finishing in-flight steps", metadata: ["grace.seconds": "\(configuration.shutdownGracePeriod.seconds)"]) }
+        wakeup.signal()
+    }
+
+    public var runningSteps: Int { state.withLock { $0.inFlight.count } }
+
+    /// Runs until ``requestStop()`` and the drain are done. Blocks the calling thread.
+    public func run() throws {
+        try registerWithRetry()
+        logger.info("worker started", metadata: [
+            "concurrency": "\(configuration.concurrency)", "queues": "\(configuration.queues.joined(separator: ","))",
+            "lease.seconds": "\(configuration.leaseDuration.seconds)",
+        ])
+        let timer = DispatchSource.makeTimerSource(queue: maintenanceQueue)
+        timer.schedule(deadline: .now() + configuration.maintenanceInterval.dispatchInterval,
+                       repeating: configuration.maintenanceInterval.dispatchInterval)
+        timer.setEventHandler { [self] in maintenance() }
+        timer.resume()
+        defer { timer.cancel() }
+
+        let listener = openListener()
+        var backoff = Duration.milliseconds(100)
+        while !state.withLock({ $0.stopping }) {
+            let free = state.withLock { $0.freeSlots.count }
+            var claimedCount = 0
+            if free > 0 {
+                do {
+                    let claimed = try store.claim(
+                        queues: configuration.queues, limit: free, workerID: configuration.workerID,
+                        leaseSeconds: configuration.leaseDuration.seconds)
+                    claimedCount = claimed.count
+                    for step in claimed { start(step) }
+                    databaseRecovered()
+                    backoff = .milliseconds(100)
+                } catch {
+                    databaseTrouble(error)
+                    wakeup.wait(timeout: backoff)
+                    backoff = min(backoff * 2, .seconds(5))
+                    continue
+                }
+            }
+            if free > 0 && claimedCount == free { continue }
+            idleWait(listener: listener, claimedNothing: claimedCount == 0)
+        }
+        drain()
+    }
+
+    // MARK: - Running one attempt
+
+    private func start(_ claimed: ClaimedStep) {
+        let key = Self.key(claimed.workflowID, claimed.stepID)
+        guard let slot = state.withLock({ state -> Int? in
+            guard let slot = state.freeSlots.popLast() else { return nil }
+            state.inFlight[key] = InFlight(claimed: claimed, slot: slot)
+            return slot
+        }) else {
+            // Cannot happen: we never claim more than the free slots. Hand it back rather than drop it.
+            try? store.releaseLeases([(claimed.workflowID, claimed.stepID, claimed.fencingToken, claimed.isResumedWait)], workerID: configuration.workerID)
+            return
+        }
+        inFlightGroup.enter()
+        slots[slot].async { [self] in
+            defer {
+                state.withLock { state in
+                    state.inFlight[key] = nil
+                    state.freeSlots.append(slot)
+                }
+                inFlightGroup.leave()
+                wakeup.signal()
+            }
+            let outcome = runAttempt(claimed, key: key)
+            guard let outcome else { return }
+            recordWithRetry(AttemptResult(
+                workflowID: claimed.workflowID, stepID: claimed.stepID, fencingToken: claimed.fencingToken,
+                outcome: outcome), key: key)
+        }
+    }
+
+    /// Runs the action and maps what it did to an outcome; nil when the lease was lost meanwhile.
+    private func runAttempt(_ claimed: ClaimedStep, key: String) -> AttemptResult.Outcome? {
+        var logger = self.logger
+        logger[metadataKey: "workflow.id"] = "\(claimed.workflowID.uuidString.lowercased())"
+        logger[metadataKey: "step.id"] = "\(claimed.stepID)"
+        logger[metadataKey: "step.phase"] = "\(claimed.phase.rawValue)"
+        logger[metadataKey: "step.attempt"] = "\(claimed.attempt - claimed.attemptBase)"
+
+        let stepDefinition = claimed.stepDefinition
+        let actionName: String
+        let timeout: Duration
+        let policy: RetryPolicy
+        switch claimed.phase {
+        case .forward:
+            actionName = claimed.action
+            timeout = stepDefinition?.timeout ?? StepDefinition.defaultTimeout
+            policy = stepDefinition?.retry ?? .default
+        case .compensate:
+            actionName = stepDefinition?.compensation?.action ?? claimed.action
+            timeout = stepDefinition?.compensation?.timeout ?? StepDefinition.defaultTimeout
+            policy = stepDefinition?.compensation?.retry ?? .default
+        }
+        guard let action = registry.action(named: actionName) else {
+            logger.error("action is not registered in this worker", metadata: ["action": "\(actionName)"])
+            return .failed(StepFailure(
+                code: "unknown_action",
+                message: "action '\(actionName)' is not registered in worker \(configuration.workerID) (version \(configuration.version)); upgrade the worker",
+                retryable: true))
+        }
+        let deadline = Date().addingTimeInterval(timeout.seconds)
+        let context = StepContext(
+            workflowID: claimed.workflowID, workflowName: claimed.definition.name, stepID: claimed.stepID,
+            phase: claimed.phase, input: claimed.input, outputs: claimed.outputs, checkpoint: claimed.checkpoint,
+            attempt: claimed.attempt - claimed.attemptBase, maxAttempts: policy.maxAttempts, deadline: deadline,
+            idempotencyKey: claimed.phase == .forward ? claimed.idempotencyKey : claimed.idempotencyKey + ":compensate",
+            logger: logger,
+            recorder: StoreCheckpointRecorder(
+                store: store, claimed: claimed, workerID: configuration.workerID,
+                leaseSeconds: configuration.leaseDuration.seconds, queue: contextQueue))
+
+        logger.debug("attempt started", metadata: ["action": "\(actionName)"])
+        let box = Mutex<Result<StepOutcome, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let task = Task(executorPreference: actionExecutor) {
+            let result: Result<StepOutcome, any Error>
+            do {
+                result = .success(try await action.run(context))
+            } catch {
+                result = .failure(error)
+            }
+            box.withLock { $0 = result }
+            done.signal()
+        }
+        state.withLock { $0.inFlight[key]?.task = task }
+        if done.wait(timeout: .now() + timeout.dispatchInterval) == .timedOut {
+            task.cancel()
+            logger.warning("attempt timed out", metadata: ["timeout.seconds": "\(timeout.seconds)"])
+            return .failed(StepFailure(code: "timeout", message: "the attempt did not finish within its timeout of \(timeout.seconds)s", retryable: true))
+        }
+        if state.withLock({ $0.inFlight[key]?.leaseLost ?? false }) {
+            logger.warning("lease lost while the attempt ran; its result is discarded")
+            return nil
+        }
+        switch box.withLock({ $0 }) {
+        case .success(.completed(let output)):
+            logger.debug("attempt completed")
+            return .succeeded(output: output)
+        case .success(.retryLater(let notBefore, let reason, let code)):
+            logger.info("attempt asks to retry later", metadata: ["reason": "\(reason)"])
+            return .failed(StepFailure(code: code, message: reason, retryable: true, notBefore: notBefore))
+        case .success(.wait(let until, let checkpoint)):
+            logger.debug("attempt waits", metadata: ["until": "\(until)"])
+            return .waiting(until: until, checkpoint: checkpoint)
+        case .failure(let failure as StepFailure):
+            logger.info("attempt failed", metadata: ["error": "\(failure)", "retryable": "\(failure.retryable)"])
+            return .failed(failure)
+        case .failure(is LeaseLost):
+            return nil
+        case .failure(let error):
+            logger.info("attempt failed", metadata: ["error": "\(error)"])
+            return .failed(StepFailure(code: nil, message: String(describing: error), retryable: true))
+        case .none:
+            return .failed(StepFailure(code: "internal", message: "the action finished without a result", retryable: true))
+        }
+    }
+
+    /// Writes a result, waiting out database outages. Gives up only when the lease is gone (someone else
+    /// owns the step now) or the worker is stopping and its grace period is over.
+    private func recordWithRetry(_ result: AttemptResult, key: String) {
+        var backoff = Duration.milliseconds(50)
+        let giveUpAt = ContinuousClock.now + configuration.leaseDuration * 4
+        while true {
+            do {
+                let disposition = try store.record([result], workerID: configuration.workerID)
+                if disposition.first == .staleLease {
+                    logger.warning("result refused: the step's lease moved to another worker", metadata: [
+                        "workflow.id": "\(result.workflowID)", "step.id": "\(result.stepID)",
+                    ])
+                }
+                databaseRecovered()
+                return
+            } catch {
+                databaseTrouble(error)
+                if ContinuousClock.now > giveUpAt {
+                    logger.error("giving up writing a result; the step will run again after its lease expires", metadata: [
+                        "workflow.id": "\(result.workflowID)", "step.id": "\(result.stepID)", "error": "\(error)",
+                    ])
+                    return
+                }
+                Thread.sleep(forTimeInterval: backoff.seconds)
+                backoff = min(backoff * 2, .seconds(2))
+            }
+        }
+    }
+
+    // MARK: - Waiting, maintenance and shutdown
+
+    private func openListener() -> PostgresConnection? {
+        do {
+            let connection = try PostgresConnection(configuration: store.pool.configuration, logger: logger)
+            try connection.listen(WorkflowStore.readyChannel)
+            return connection
+        } catch {
+            logger.warning("cannot LISTEN for new work; polling instead", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    private func idleWait(listener: PostgresConnection?, claimedNothing: Bool) {
+        var timeout = configuration.pollInterval
+        if claimedNothing, let due = try? store.nextDueTime(queues: configuration.queues) {
+            let untilDue = Duration.milliseconds(Int64(max(0, due.timeIntervalSinceNow) * 1000) + 1)
+            timeout = min(timeout, untilDue)
+        }
+        guard let listener else {
+            wakeup.wait(timeout: timeout)
+            return
+        }
+        do {
+            _ = try listener.waitForNotifications(timeout: timeout, wakeup: wakeup)
+        } catch {
+            // The listening connection broke (server restart): it reconnects on the next call.
+            databaseTrouble(error)
+            wakeup.wait(timeout: .milliseconds(200))
+        }
+    }
+
+    private func maintenance() {
+        let (attempts, heartbeatDue) = state.withLock { state -> ([InFlight], Bool) in
+            let due = ContinuousClock.now - state.lastHeartbeat >= configuration.heartbeatInterval
+            if due { state.lastHeartbeat = .now }
+            return (Array(state.inFlight.values), due)
+        }
+        do {
+            if heartbeatDue {
+                let lost = try store.extendLeases(
+                    attempts.map { ($0.claimed.workflowID, $0.claimed.stepID, $0.claimed.fencingToken) },
+                    leaseSeconds: configuration.leaseDuration.seconds)
+                for (workflowID, stepID) in lost {
+                    let key = Self.key(workflowID, stepID)
+                    let task = state.withLock { state -> Task<Void, Never>? in
+                        state.inFlight[key]?.leaseLost = true
+                        return state.inFlight[key]?.task
+                    }
+                    task?.cancel()
+                    logger.warning("lease lost; cancelling the attempt", metadata: ["workflow.id": "\(workflowID)", "step.id": "\(stepID)"])
+                }
+                try store.workerHeartbeat(id: configuration.workerID, draining: state.withLock { $0.stopping })
+            }
+            let rescued = try store.rescueExpiredLeases()
+            if rescued > 0 {
+                logger.info("rescued steps whose worker stopped heartbeating", metadata: ["count": "\(rescued)"])
+                wakeup.signal()
+            }
+            if try store.startDueScheduledWorkflows() > 0 { wakeup.signal() }
+            databaseRecovered()
+        } catch {
+            databaseTrouble(error)
+        }
+    }
+
+    private func drain() {
+        let grace = configuration.shutdownGracePeriod
+        if inFlightGroup.wait(timeout: .now() + grace.dispatchInterval) == .timedOut {
+            let unfinished = state.withLock { Array($0.inFlight.values) }
+            logger.warning("grace period over; handing back leases of unfinished steps", metadata: ["count": "\(unfinished.count)"])
+            for attempt in unfinished { attempt.task?.cancel() }
+            state.withLock { state in
+                for key in state.inFlight.keys { state.inFlight[key]?.leaseLost = true }
+            }
+            do {
+                try store.releaseLeases(unfinished.map {
+                    ($0.claimed.workflowID, $0.claimed.stepID, $0.claimed.fencingToken, $0.claimed.isResumedWait)
+                }, workerID: configuration.workerID)
+            } catch {
+                logger.error("could not hand back leases; they expire by themselves", metadata: ["error": "\(error)"])
+            }
+        }
+        try? store.workerStopped(id: configuration.workerID)
+        logger.info("worker stopped")
+    }
+
+    private func registerWithRetry() throws {
+        var backoff = Duration.milliseconds(200)
+        while true {
+            do {
+                try store.registerWorker(
+                    id: configuration.workerID, hostname: ProcessInfo.processInfo.hostName, pid: getpid(),
+                    concurrency: configuration.concurrency, queues: configuration.queues, version: configuration.version)
+                return
+            } catch let error as PostgresError where error.isTransient {
+                if state.withLock({ $0.stopping }) { throw error }
+                databaseTrouble(error)
+                wakeup.wait(timeout: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+    }
+
+    private func databaseTrouble(_ error: any Error) {
+        let first = state.withLock { state in
+            defer { state.databaseTrouble = true }
+            return !state.databaseTrouble
+        }
+        if first {
+            logger.warning("database unavailable; waiting and retrying with back-off", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func databaseRecovered() {
+        let was = state.withLock { state in
+            defer { state.databaseTrouble = false }
+            return state.databaseTrouble
+        }
+        if was { logger.notice("database reachable again; carrying on") }
+    }
+
+    private static func key(_ workflowID: UUID, _ stepID: String) -> String {
+        "\(workflowID.uuidString)/\(stepID)"
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Postgres
+
+/// What `unwind doctor` reports about the database: server, role and the privileges Unwind needs.
+public struct DatabaseDiagnostics: Sendable {
+    public var serverVersion: String
+    public var role: String
+    public var database: String
+    public var schema: String
+    public var isSuperuser: Bool
+    /// The role may create tables in the schema, i.e. it can run migrations.
+    public var canMigrate: Bool
+    public var maxConnections: Int
+    /// Tables Unwind uses at run time that exist but that the role cannot read and write.
+    public var tablesWithoutPrivileges: [String]
+    /// Tables Unwind uses that do not exist yet (migrations not applied).
+    public var missingTables: [String]
+
+    /// The tables the runtime reads and writes.
+    public static let runtimeTables = ["workflow_definitions", "workflows", "steps", "events", "workers"]
+
+    public static func read(connection: PostgresConnection) throws -> DatabaseDiagnostics {
+        let info = try connection.query(SQL.Diagnostics.serverInfo.text, [], name: SQL.Diagnostics.serverInfo.name)
+        guard let row = info.first else {
+            throw PostgresError(code: .unexpectedResult, message: "the server returned no row for its settings")
+        }
+        let tables = try connection.query(
+            SQL.Diagnostics.tablePrivileges.text, [runtimeTables], name: SQL.Diagnostics.tablePrivileges.name)
+        var missing: [String] = []
+        var denied: [String] = []
+        for table in tables.rows {
+            let name: String = try table.decode("name")
+            if try !table.decode("present", as: Bool.self) {
+                missing.append(name)
+            } else if try !table.decode("can_write", as: Bool.self) {
+                denied.append(name)
+            }
+        }
+        return DatabaseDiagnostics(
+            serverVersion: try row.decode("server_version"),
+            role: try row.decode("role"),
+            database: try row.decode("database"),
+            schema: try row.decode("schema", as: String?.self) ?? "(none)",
+            isSuperuser: try row.decode("is_superuser", as: Bool?.self) ?? false,
+            canMigrate: try row.decode("can_create", as: Bool?.self) ?? false,
+            maxConnections: try row.decode("max_connections"),
+            tablesWithoutPrivileges: denied,
+            missingTables: missing)
+    }
+}

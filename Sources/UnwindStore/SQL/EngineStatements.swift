@@ -1,0 +1,275 @@
+extension SQL {
+    /// Statements behind submission, claiming, completion, leases and operator actions.
+    ///
+    /// Set-based statements take parallel arrays (`unnest($1::uuid[], $2::text[], …)`) so that a batch of
+    /// results or events costs one round trip, whatever its size.
+    enum Engine {
+        // MARK: Submission
+
+        static let upsertDefinition = Statement("upsert_definition", """
+            WITH inserted AS (
+                INSERT INTO workflow_definitions (name, content_hash, source, compiled)
+                VALUES ($1, $2, $3, $4::jsonb)
+                ON CONFLICT (name, content_hash) DO NOTHING
+                RETURNING id
+            )
+            SELECT id FROM inserted
+            UNION ALL
+            SELECT id FROM workflow_definitions WHERE name = $1 AND content_hash = $2
+            LIMIT 1
+            """)
+
+        static let insertWorkflow = Statement("insert_workflow", """
+            INSERT INTO workflows (id, definition_id, workflow_name, state, queue, priority, input, labels,
+                                   idempotency_key, concurrency_key, not_before, submitted_by, started_at)
+            VALUES ($1::uuid, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11::timestamptz, $12,
+                    CASE WHEN $4 = 'running' THEN now() END)
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING id
+            """)
+
+        static let workflowByIdempotencyKey = Statement(
+            "workflow_by_idempotency_key", "SELECT id, workflow_name FROM workflows WHERE idempotency_key = $1")
+
+        static let activeWorkflowByConcurrencyKey = Statement("active_workflow_by_concurrency_key", """
+            SELECT id, state FROM workflows
+            WHERE concurrency_key = $1
+              AND state IN ('scheduled', 'running', 'compensating', 'failed', 'compensation_failed')
+            """)
+
+        static let insertSteps = Statement("insert_steps", """
+            INSERT INTO steps (workflow_id, step_id, ordinal, action, state, queue, priority, due_at,
+                               predecessors_pending, idempotency_key)
+            SELECT $1::uuid, s.step_id, s.ordinal, s.action, s.state, $2, s.priority, $3::timestamptz, s.pending, s.key
+            FROM unnest($4::text[], $5::int[], $6::text[], $7::text[], $8::int[], $9::int[], $10::text[])
+                 AS s(step_id, ordinal, action, state, priority, pending, key)
+            """)
+
+        static let insertEvents = Statement("insert_events", """
+            INSERT INTO events (workflow_id, step_id, phase, attempt, fencing_token, kind, worker_id, actor, reason, details)
+            SELECT e.workflow_id, e.step_id, e.phase, e.attempt, e.fencing_token, e.kind, e.worker_id, e.actor, e.reason, e.details
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::text[],
+                        $8::text[], $9::text[], $10::jsonb[])
+                 AS e(workflow_id, step_id, phase, attempt, fencing_token, kind, worker_id, actor, reason, details)
+            """)
+
+        /// Wakes idle workers listening on `unwind_ready`; delivered when the transaction commits.
+        static let notifyReady = Statement("notify_ready", "SELECT pg_notify('unwind_ready', $1)")
+
+        // MARK: Claiming
+
+        /// Claims up to $2 due steps of the given queues under a lease for worker $3, counting an attempt
+        /// (a wake-up from a durable wait continues its attempt), and logs the attempt start — one statement.
+        static let claimSteps = Statement("claim_steps", """
+            WITH candidates AS (
+                SELECT workflow_id, step_id, state AS previous_state
+                FROM steps
+                WHERE state IN ('ready', 'waiting') AND queue = ANY($1::text[]) AND due_at <= now()
+                ORDER BY priority DESC, due_at
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED
+            ), claimed AS (
+                UPDATE steps s
+                SET state = 'running',
+                    attempt = CASE WHEN c.previous_state = 'ready' THEN s.attempt + 1 ELSE s.attempt END,
+                    fencing_token = s.fencing_token + 1,
+                    lease_owner = $3,
+                    lease_expires_at = now() + make_interval(secs => $4),
+                    started_at = COALESCE(s.started_at, now())
+                FROM candidates c
+                WHERE s.workflow_id = c.workflow_id AND s.step_id = c.step_id
+                RETURNING s.workflow_id, s.step_id, s.phase, s.action, s.attempt, s.attempt_base, s.fencing_token,
+                          s.idempotency_key, s.checkpoint, s.lease_expires_at, c.previous_state
+            ), logged AS (
+                INSERT INTO events (workflow_id, step_id, phase, attempt, fencing_token, kind, worker_id)
+                SELECT workflow_id, step_id, phase, attempt, fencing_token,
+                       CASE WHEN previous_state = 'waiting' THEN 'attempt_resumed' ELSE 'attempt_started' END, $3
+                FROM claimed
+            )
+            SELECT c.workflow_id, c.step_id, c.phase, c.action, c.attempt, c.attempt_base, c.fencing_token,
+                   c.idempotency_key, c.checkpoint, c.lease_expires_at, c.previous_state, w.definition_id, w.input
+            FROM claimed c JOIN workflows w ON w.id = c.workflow_id
+            """)
+
+        static let definitionsByID = Statement(
+            "definitions_by_id", "SELECT id, compiled FROM workflow_definitions WHERE id = ANY($1::bigint[])")
+
+        static let stepOutputs = Statement("step_outputs", """
+            SELECT workflow_id, step_id, output FROM steps
+            WHERE workflow_id = ANY($1::uuid[]) AND output IS NOT NULL
+            """)
+
+        /// The earliest time a claimable step of these queues becomes due (to size the idle wait).
+        static let nextDueTime = Statement("next_due_time", """
+            SELECT min(due_at) AS due FROM steps WHERE state IN ('ready', 'waiting') AND queue = ANY($1::text[])
+            """)
+
+        // MARK: Transitions (always: lock the workflow rows, then their steps, in id order)
+
+        static let lockWorkflows = Statement("lock_workflows", """
+            SELECT id, definition_id, state, pivot_crossed, cancel_requested, error, now() AS db_now
+            FROM workflows WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+            """)
+
+        static let lockSteps = Statement("lock_steps", """
+            SELECT workflow_id, step_id, phase, state, attempt, attempt_base, predecessors_pending, due_at,
+                   completed_seq, fencing_token, lease_owner, lease_expires_at < now() AS lease_expired
+            FROM steps WHERE workflow_id = ANY($1::uuid[]) ORDER BY workflow_id, step_id FOR UPDATE
+            """)
+
+        static let updateSteps = Statement("update_steps", """
+            UPDATE steps s
+            SET state = u.state,
+                phase = u.phase,
+                attempt_base = u.attempt_base,
+                predecessors_pending = u.pending,
+                due_at = u.due_at,
+                completed_seq = u.completed_seq,
+                fencing_token = u.fencing_token,
+                lease_owner = CASE WHEN u.state = 'running' THEN s.lease_owner END,
+                lease_expires_at = CASE WHEN u.state = 'running' THEN s.lease_expires_at END,
+                finished_at = CASE WHEN u.state IN ('succeeded', 'failed', 'skipped', 'cancelled', 'compensated')
+                                   THEN now() END,
+                output = COALESCE(u.output, s.output),
+                last_error = COALESCE(u.error, s.last_error),
+                checkpoint = COALESCE(u.checkpoint, s.checkpoint)
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::timestamptz[],
+                        $8::int[], $9::bigint[], $10::jsonb[], $11::jsonb[], $12::jsonb[])
+                 AS u(workflow_id, step_id, state, phase, attempt_base, pending, due_at, completed_seq,
+                      fencing_token, output, error, checkpoint)
+            WHERE s.workflow_id = u.workflow_id AND s.step_id = u.step_id
+            """)
+
+        static let updateWorkflows = Statement("update_workflows", """
+            UPDATE workflows w
+            SET state = u.state,
+                pivot_crossed = u.pivot_crossed,
+                cancel_requested = u.cancel_requested,
+                error = u.error,
+                output = COALESCE(u.output, w.output),
+                updated_at = now(),
+                started_at = COALESCE(w.started_at, CASE WHEN u.state <> 'scheduled' THEN now() END),  -- scheduled → started
+                finished_at = CASE WHEN u.state IN ('succeeded', 'compensated', 'cancelled') THEN now() END
+            FROM unnest($1::uuid[], $2::text[], $3::boolean[], $4::boolean[], $5::jsonb[], $6::jsonb[])
+                 AS u(id, state, pivot_crossed, cancel_requested, error, output)
+            WHERE w.id = u.id
+            """)
+
+        // MARK: Leases
+
+        static let extendLeases = Statement("extend_leases", """
+            UPDATE steps s SET lease_expires_at = now() + make_interval(secs => $4)
+            FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS h(workflow_id, step_id, token)
+            WHERE s.workflow_id = h.workflow_id AND s.step_id = h.step_id AND s.fencing_token = h.token
+              AND s.state = 'running'
+            RETURNING s.workflow_id, s.step_id
+            """)
+
+        static let saveCheckpoint = Statement("save_checkpoint", """
+            UPDATE steps SET checkpoint = $3::jsonb, lease_expires_at = now() + make_interval(secs => $5)
+            WHERE workflow_id = $1::uuid AND step_id = $2 AND fencing_token = $4 AND state = 'running'
+            RETURNING phase, attempt
+            """)
+
+        /// Leases expired on running steps (their worker died): candidates for the rescuer.
+        static let expiredLeases = Statement("expired_leases", """
+            SELECT workflow_id FROM steps
+            WHERE state = 'running' AND lease_expires_at < now()
+            ORDER BY lease_expires_at LIMIT $1
+            """)
+
+        /// Hands back the leases of attempts a draining worker could not finish, without counting them.
+        static let releaseLeases = Statement("release_leases", """
+            WITH released AS (
+                UPDATE steps s
+                SET state = CASE WHEN r.resumed THEN 'waiting' ELSE 'ready' END,
+                    attempt = s.attempt - CASE WHEN r.resumed THEN 0 ELSE 1 END,
+                    lease_owner = NULL, lease_expires_at = NULL, due_at = now(), fencing_token = s.fencing_token + 1
+                FROM unnest($1::uuid[], $2::text[], $3::bigint[], $5::boolean[]) AS r(workflow_id, step_id, token, resumed)
+                WHERE s.workflow_id = r.workflow_id AND s.step_id = r.step_id AND s.fencing_token = r.token
+                  AND s.state = 'running'
+                RETURNING s.workflow_id, s.step_id, s.phase, s.attempt, s.fencing_token
+            )
+            INSERT INTO events (workflow_id, step_id, phase, attempt, fencing_token, kind, worker_id)
+            SELECT workflow_id, step_id, phase, attempt, fencing_token, 'lease_released', $4 FROM released
+            RETURNING workflow_id
+            """)
+
+        static let dueScheduledWorkflows = Statement("due_scheduled_workflows", """
+            SELECT id FROM workflows WHERE state = 'scheduled' AND not_before <= now() ORDER BY not_before LIMIT $1
+            """)
+
+        // MARK: Workers
+
+        static let registerWorker = Statement("register_worker", """
+            INSERT INTO workers (id, hostname, pid, concurrency, queues, version)
+            VALUES ($1, $2, $3, $4, $5::text[], $6)
+            ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), state = 'running', stopped_at = NULL
+            """)
+
+        static let workerHeartbeat = Statement(
+            "worker_heartbeat", "UPDATE workers SET heartbeat_at = now(), state = $2 WHERE id = $1")
+
+        static let workerStopped = Statement(
+            "worker_stopped", "UPDATE workers SET state = 'stopped', stopped_at = now(), heartbeat_at = now() WHERE id = $1")
+
+        // MARK: Reading
+
+        static let workflowByID = Statement("workflow_by_id", """
+            SELECT w.id, w.workflow_name, w.state, w.queue, w.priority, w.input, w.labels, w.idempotency_key,
+                   w.concurrency_key, w.pivot_crossed, w.cancel_requested, w.not_before, w.submitted_by,
+                   w.created_at, w.started_at, w.updated_at, w.finished_at, w.error, w.output,
+                   d.content_hash, d.id AS definition_id
+            FROM workflows w JOIN workflow_definitions d ON d.id = w.definition_id
+            WHERE w.id = $1::uuid
+            """)
+
+        static let workflowIDsByPrefix = Statement("workflow_ids_by_prefix", """
+            SELECT id FROM workflows WHERE id::text LIKE $1 || '%' ORDER BY created_at DESC LIMIT 20
+            """)
+
+        static let stepsOfWorkflow = Statement("steps_of_workflow", """
+            SELECT step_id, ordinal, action, phase, state, attempt, attempt_base, due_at, lease_owner,
+                   lease_expires_at, fencing_token, idempotency_key, checkpoint, output, last_error,
+                   started_at, finished_at, completed_seq
+            FROM steps WHERE workflow_id = $1::uuid ORDER BY ordinal
+            """)
+
+        static let eventsOfWorkflow = Statement("events_of_workflow", """
+            SELECT id, step_id, phase, attempt, fencing_token, kind, at, worker_id, actor, reason, details
+            FROM events WHERE workflow_id = $1::uuid ORDER BY id
+            """)
+
+        static let listWorkflows = Statement("list_workflows", """
+            SELECT w.id, w.workflow_name, w.state, w.labels, w.submitted_by, w.created_at, w.finished_at,
+                   (SELECT count(*) FROM steps s WHERE s.workflow_id = w.id) AS steps_total,
+                   (SELECT count(*) FROM steps s WHERE s.workflow_id = w.id AND s.state IN ('succeeded', 'skipped')) AS steps_done
+            FROM workflows w
+            WHERE ($1::text IS NULL OR w.state = $1)
+              AND ($2::text IS NULL OR w.workflow_name = $2)
+              AND ($3::timestamptz IS NULL OR w.created_at >= $3)
+              AND ($4::jsonb IS NULL OR w.labels @> $4)
+            ORDER BY w.created_at DESC, w.id
+            LIMIT $5 OFFSET $6
+            """)
+
+        static let workers = Statement("list_workers", """
+            SELECT wk.id, wk.hostname, wk.pid, wk.concurrency, wk.queues, wk.version, wk.state, wk.started_at,
+                   wk.heartbeat_at,
+                   (SELECT count(*) FROM steps s WHERE s.lease_owner = wk.id AND s.state = 'running') AS running
+            FROM workers wk
+            WHERE wk.state <> 'stopped' OR wk.stopped_at > now() - interval '1 hour'
+            ORDER BY wk.started_at
+            """)
+
+        // MARK: Pruning
+
+        static let finishedBefore = Statement("finished_before", """
+            SELECT id FROM workflows WHERE finished_at < $1::timestamptz ORDER BY finished_at LIMIT $2
+            """)
+        static let deleteEventsOf = Statement(
+            "delete_events_of", "DELETE FROM events WHERE workflow_id = ANY($1::uuid[])")
+        static let deleteWorkflows = Statement(
+            "delete_workflows", "DELETE FROM workflows WHERE id = ANY($1::uuid[])")
+    }
+}

@@ -1,0 +1,586 @@
+import Foundation
+import Logging
+import Postgres
+import Synchronization
+import UnwindCore
+
+/// The durable state of workflows in PostgreSQL: submission, claiming under leases, recording results,
+/// and operator actions. Every state change of a step is written together with its event-history rows in one
+/// transaction, by applying ``SagaStateMachine`` to a snapshot read under the workflow's row lock.
+///
+/// Lock order, everywhere: workflow rows (by id), then their step rows. The claim statement only locks step
+/// rows with `SKIP LOCKED`, so it never waits on a transition in progress.
+public final class WorkflowStore: Sendable {
+    public let pool: PostgresConnectionPool
+    private let definitions = Mutex<[Int64: WorkflowDefinition]>([:])
+    private let logger: Logger
+
+    public static let readyChannel = "unwind_ready"
+
+    public init(pool: PostgresConnectionPool, logger: Logger = Logger(label: "unwind.store")) {
+        self.pool = pool
+        self.logger = logger
+    }
+
+    // MARK: - Submission
+
+    /// Creates a workflow (or returns the existing one with the same idempotency key).
+    /// Throws ``StoreError/concurrencyKeyHeld(key:holder:state:)`` when its concurrency key is taken.
+    public func submit(_ request: SubmitRequest) throws -> SubmitOutcome {
+        let concurrencyKey = request.definition.renderConcurrencyKey(input: request.input)
+        do {
+            return try pool.transaction { connection in
+                try self.submit(request, concurrencyKey: concurrencyKey, on: connection)
+            }
+        } catch let error as PostgresError where error.isUniqueViolation && concurrencyKey != nil
+            && (error.detail?.contains("concurrency_key") ?? false) {
+            let holder = try pool.withConnection { connection in
+                try connection.query(
+                    SQL.Engine.activeWorkflowByConcurrencyKey.text, [concurrencyKey],
+                    name: SQL.Engine.activeWorkflowByConcurrencyKey.name).first
+            }
+            throw StoreError.concurrencyKeyHeld(
+                key: concurrencyKey ?? "", holder: try holder?.decode("id", as: UUID.self) ?? UUID(),
+                state: try holder?.decode("state", as: String.self) ?? "active")
+        }
+    }
+
+    /// Submits inside a caller's transaction (fleet submission batches many in one).
+    public func submit(_ request: SubmitRequest, concurrencyKey: String?, on connection: PostgresConnection) throws -> SubmitOutcome {
+        let definitionID = try upsertDefinition(request.definition, on: connection)
+        let now = Date()
+        let snapshot = SagaSnapshot.initial(for: request.definition, startAt: request.notBefore, now: now)
+        let id = UUID()
+        let inserted = try connection.query(SQL.Engine.insertWorkflow.text, [
+            id, definitionID, request.definition.name, snapshot.state.rawValue, request.queue, request.priority,
+            PostgresRawJSON(JSONValue.object(request.input).canonicalJSON),
+            PostgresJSON(request.labels), request.idempotencyKey, concurrencyKey, request.notBefore,
+            request.submittedBy,
+        ], name: SQL.Engine.insertWorkflow.name)
+        if inserted.isEmpty, let key = request.idempotencyKey {
+            guard let existing = try connection.query(
+                SQL.Engine.workflowByIdempotencyKey.text, [key], name: SQL.Engine.workflowByIdempotencyKey.name
+            ).first else {
+                throw StoreError.corruptRow("idempotency key '\(key)' conflicted but no workflow holds it")
+            }
+            return .existing(try existing.decode("id"))
+        }
+        let steps = request.definition.steps
+        let dueAt = request.notBefore ?? now
+        try connection.query(SQL.Engine.insertSteps.text, [
+            id, request.queue, dueAt,
+            steps.map(\.id), Array(steps.indices), steps.map(\.action),
+            steps.map { snapshot.steps[$0.id]?.state.rawValue ?? StepState.blocked.rawValue },
+            steps.map(\.priority), steps.map(\.after.count),
+            steps.map { "\(id.uuidString.lowercased()):\($0.id)" },
+        ], name: SQL.Engine.insertSteps.name)
+        var details: [String: JSONValue] = ["workflow": .string(request.definition.name), "definition_hash": .string(request.definition.contentHash)]
+        if let notBefore = request.notBefore { details["not_before"] = .string(notBefore.formatted(.iso8601)) }
+        try insertEvents([EventRow(workflowID: id, kind: "workflow_submitted", actor: request.submittedBy, details: .object(details))], on: connection)
+        if snapshot.state == .running {
+            try connection.query(SQL.Engine.notifyReady.text, [request.queue], name: SQL.Engine.notifyReady.name)
+        }
+        return .created(id)
+    }
+
+    private func upsertDefinition(_ definition: WorkflowDefinition, on connection: PostgresConnection) throws -> Int64 {
+        let compiled = try String(decoding: JSONEncoder().encode(definition), as: UTF8.self)
+        let row = try connection.query(SQL.Engine.upsertDefinition.text, [
+            definition.name, definition.contentHash, definition.source, PostgresRawJSON(compiled),
+        ], name: SQL.Engine.upsertDefinition.name).first
+        guard let row else { throw StoreError.corruptRow("could not store definition \(definition.name)") }
+        let id: Int64 = try row.decode("id")
+        definitions.withLock { $0[id] = definition }
+        return id
+    }
+
+    // MARK: - Claiming
+
+    /// Claims up to `limit` due steps for `workerID` with a lease of `leaseSeconds`.
+    public func claim(queues: [String], limit: Int, workerID: String, leaseSeconds: Double) throws -> [ClaimedStep] {
+        guard limit > 0 else { return [] }
+        return try pool.withConnection { connection in
+            let rows = try connection.query(
+                SQL.Engine.claimSteps.text, [queues, limit, workerID, leaseSeconds], name: SQL.Engine.claimSteps.name
+            ).rows
+            guard !rows.isEmpty else { return [] }
+            let workflowIDs = try Array(Set(rows.map { try $0.decode("workflow_id", as: UUID.self) }))
+            let definitionsByID = try loadDefinitions(ids: try rows.map { try $0.decode("definition_id", as: Int64.self) }, on: connection)
+            var outputs: [UUID: [String: JSONValue]] = [:]
+            for row in try connection.query(SQL.Engine.stepOutputs.text, [workflowIDs], name: SQL.Engine.stepOutputs.name).rows {
+                outputs[try row.decode("workflow_id"), default: [:]][try row.decode("step_id")] = try Self.json(row, "output")
+            }
+            return try rows.map { row in
+                let workflowID: UUID = try row.decode("workflow_id")
+                let definitionID: Int64 = try row.decode("definition_id")
+                guard let definition = definitionsByID[definitionID] else {
+                    throw StoreError.corruptRow("workflow \(workflowID) refers to missing definition \(definitionID)")
+                }
+                guard let phase = StepPhase(rawValue: try row.decode("phase")) else {
+                    throw StoreError.corruptRow("unknown step phase")
+                }
+                let input = try Self.json(row, "input")?.objectValue ?? [:]
+                return ClaimedStep(
+                    workflowID: workflowID, stepID: try row.decode("step_id"), phase: phase, action: try row.decode("action"),
+                    attempt: try row.decode("attempt"), attemptBase: try row.decode("attempt_base"),
+                    fencingToken: try row.decode("fencing_token"), idempotencyKey: try row.decode("idempotency_key"),
+                    checkpoint: try Self.json(row, "checkpoint"), leaseExpiresAt: try row.decode("lease_expires_at"),
+                    isResumedWait: try row.decode("previous_state", as: String.self) == "waiting",
+                    definition: definition, input: input, outputs: outputs[workflowID] ?? [:])
+            }
+        }
+    }
+
+    /// The earliest due time of claimable work on these queues, if any.
+    public func nextDueTime(queues: [String]) throws -> Date? {
+        try pool.withConnection { connection in
+            try connection.query(SQL.Engine.nextDueTime.text, [queues], name: SQL.Engine.nextDueTime.name)
+                .first?.decode("due", as: Date?.self)
+        }
+    }
+
+    private func loadDefinitions(ids: [Int64], on connection: PostgresConnection) throws -> [Int64: WorkflowDefinition] {
+        let wanted = Set(ids)
+        var found = definitions.withLock { cache in cache.filter { wanted.contains($0.key) } }
+        let missing = wanted.subtracting(found.keys)
+        if !missing.isEmpty {
+            for row in try connection.query(SQL.Engine.definitionsByID.text, [Array(missing)], name: SQL.Engine.definitionsByID.name).rows {
+                let id: Int64 = try row.decode("id")
+                let definition = try row.decodeJSON("compiled", as: WorkflowDefinition.self)
+                found[id] = definition
+            }
+            let loaded = found
+            definitions.withLock { cache in cache.merge(loaded) { $1 } }
+        }
+        return found
+    }
+
+    // MARK: - Results and leases
+
+    /// Records attempt results (from one worker) in one transaction. A result whose fencing token is no
+    /// longer current is refused and recorded as `stale_write_rejected`.
+    public func record(_ results: [AttemptResult], workerID: String) throws -> [ResultDisposition] {
+        guard !results.isEmpty else { return [] }
+        let changes = results.map { result -> Change in
+            let event: SagaStateMachine.Event
+            var write = StepWrite()
+            switch result.outcome {
+            case .succeeded(let output):
+                event = .attemptSucceeded(step: result.stepID)
+                write.output = output
+            case .failed(let failure):
+                event = .attemptFailed(step: result.stepID, failure: failure)
+                write.error = .object([
+                    "code": failure.code.map { .string($0) } ?? .null, "message": .string(failure.message),
+                    "retryable": .bool(failure.retryable),
+                ])
+            case .waiting(let until, let checkpoint):
+                event = .attemptWaiting(step: result.stepID, until: until)
+                write.checkpoint = checkpoint
+            }
+            return Change(
+                workflowID: result.workflowID, event: event, fence: (result.stepID, result.fencingToken),
+                write: write, workerID: workerID)
+        }
+        return try pool.transaction { connection in
+            try self.apply(changes, on: connection).map { $0 == .stale ? .staleLease : .applied }
+        }
+    }
+
+    /// Extends the leases of attempts this worker still runs; returns those whose lease was lost.
+    public func extendLeases(_ attempts: [(workflowID: UUID, stepID: String, fencingToken: Int64)], leaseSeconds: Double) throws -> [(UUID, String)] {
+        guard !attempts.isEmpty else { return [] }
+        let kept = try pool.transaction { connection in
+            try connection.query(SQL.Engine.extendLeases.text, [
+                attempts.map(\.workflowID), attempts.map(\.stepID), attempts.map(\.fencingToken), leaseSeconds,
+            ], name: SQL.Engine.extendLeases.name).rows.map { row in
+                "\(try row.decode("workflow_id", as: UUID.self))/\(try row.decode("step_id", as: String.self))"
+            }
+        }
+        let keptSet = Set(kept)
+        return attempts.filter { !keptSet.contains("\($0.workflowID)/\($0.stepID)") }.map { ($0.workflowID, $0.stepID) }
+    }
+
+    /// Saves a checkpoint mid-step (fenced) and, when `irreversible`, marks the pivot crossed.
+    /// Returns false when the lease was lost (the checkpoint was not saved).
+    public func saveCheckpoint(
+        workflowID: UUID, stepID: String, fencingToken: Int64, checkpoint: JSONValue, irreversible: Bool,
+        leaseSeconds: Double, workerID: String
+    ) throws -> Bool {
+        try pool.transaction { connection in
+            if irreversible {
+                let change = Change(
+                    workflowID: workflowID, event: .pivotIrreversible, fence: (stepID, fencingToken),
+                    write: StepWrite(checkpoint: checkpoint), workerID: workerID, eventKind: "checkpoint")
+                return try self.apply([change], on: connection).first != .stale
+            }
+            guard let row = try connection.query(SQL.Engine.saveCheckpoint.text, [
+                workflowID, stepID, PostgresRawJSON(checkpoint.canonicalJSON), fencingToken, leaseSeconds,
+            ], name: SQL.Engine.saveCheckpoint.name).first else { return false }
+            try self.insertEvents([EventRow(
+                workflowID: workflowID, stepID: stepID, phase: try row.decode("phase"), attempt: try row.decode("attempt"),
+                fencingToken: fencingToken, kind: "checkpoint", workerID: workerID, details: checkpoint)], on: connection)
+            return true
+        }
+    }
+
+    /// Returns the leases of attempts a draining worker did not finish, without counting those attempts.
+    public func releaseLeases(_ attempts: [(workflowID: UUID, stepID: String, fencingToken: Int64, resumedWait: Bool)], workerID: String) throws {
+        guard !attempts.isEmpty else { return }
+        try pool.transaction { connection in
+            let released = try connection.query(SQL.Engine.releaseLeases.text, [
+                attempts.map(\.workflowID), attempts.map(\.stepID), attempts.map(\.fencingToken), workerID,
+                attempts.map(\.resumedWait),
+            ], name: SQL.Engine.releaseLeases.name)
+            if !released.isEmpty {
+                try connection.query(SQL.Engine.notifyReady.text, ["default"], name: SQL.Engine.notifyReady.name)
+            }
+        }
+    }
+
+    /// Returns steps whose lease expired (their worker died) to the state machine as lost attempts.
+    /// Safe to run from every worker at once. Returns how many steps were rescued.
+    @discardableResult
+    public func rescueExpiredLeases(limit: Int = 100) throws -> Int {
+        let candidates = try pool.withConnection { connection in
+            try Set(connection.query(SQL.Engine.expiredLeases.text, [limit], name: SQL.Engine.expiredLeases.name)
+                .rows.map { try $0.decode("workflow_id", as: UUID.self) })
+        }
+        guard !candidates.isEmpty else { return 0 }
+        return try pool.transaction { connection in
+            try self.apply(candidates.sorted { $0.uuidString < $1.uuidString }.map {
+                Change(workflowID: $0, event: nil, rescue: true)
+            }, on: connection).filter { $0 == .applied }.count
+        }
+    }
+
+    /// Starts scheduled workflows whose time has come.
+    @discardableResult
+    public func startDueScheduledWorkflows(limit: Int = 100) throws -> Int {
+        let due = try pool.withConnection { connection in
+            try connection.query(SQL.Engine.dueScheduledWorkflows.text, [limit], name: SQL.Engine.dueScheduledWorkflows.name)
+                .rows.map { try $0.decode("id", as: UUID.self) }
+        }
+        guard !due.isEmpty else { return 0 }
+        return try pool.transaction { connection in
+            try self.apply(due.map { Change(workflowID: $0, event: .start) }, on: connection).count
+        }
+    }
+
+    // MARK: - Operator actions
+
+    /// Resume, cancel or skip, recorded with who and why. Refusals throw ``StoreError/refused(_:)``.
+    public func perform(_ action: OperatorAction, on workflowID: UUID) throws {
+        let event: SagaStateMachine.Event
+        let kind: String
+        switch action.kind {
+        case .resume(let fromStep):
+            event = .resume(fromStep: fromStep)
+            kind = "resume_requested"
+        case .cancel(let force):
+            event = .cancel(force: force)
+            kind = "cancel_requested"
+        case .skip(let step):
+            event = .skip(step: step)
+            kind = "skip_requested"
+        }
+        try pool.transaction { connection in
+            let outcome = try self.apply([Change(
+                workflowID: workflowID, event: event, actor: action.actor, reason: action.reason, eventKind: kind)],
+                on: connection)
+            if case .refused(let message) = outcome.first { throw StoreError.refused(message) }
+            if outcome.first == .missing { throw StoreError.workflowNotFound(workflowID.uuidString.lowercased()) }
+        }
+    }
+
+    // MARK: - Workers
+
+    public func registerWorker(id: String, hostname: String, pid: Int32, concurrency: Int, queues: [String], version: String) throws {
+        try pool.withConnection { connection in
+            try connection.query(SQL.Engine.registerWorker.text, [id, hostname, Int(pid), concurrency, queues, version],
+                                 name: SQL.Engine.registerWorker.name)
+        }
+    }
+
+    public func workerHeartbeat(id: String, draining: Bool) throws {
+        try pool.withConnection { connection in
+            try connection.query(SQL.Engine.workerHeartbeat.text, [id, draining ? "draining" : "running"],
+                                 name: SQL.Engine.workerHeartbeat.name)
+        }
+    }
+
+    public func workerStopped(id: String) throws {
+        try pool.withConnection { connection in
+            try connection.query(SQL.Engine.workerStopped.text, [id], name: SQL.Engine.workerStopped.name)
+        }
+    }
+
+    // MARK: - Pruning
+
+    /// Deletes workflows that finished before `cutoff`, with their steps and events, in batches.
+    /// Returns how many workflows were deleted.
+    @discardableResult
+    public func prune(finishedBefore cutoff: Date, batchSize: Int = 1000) throws -> Int {
+        var total = 0
+        while true {
+            let deleted = try pool.transaction { connection -> Int in
+                let ids = try connection.query(SQL.Engine.finishedBefore.text, [cutoff, batchSize], name: SQL.Engine.finishedBefore.name)
+                    .rows.map { try $0.decode("id", as: UUID.self) }
+                guard !ids.isEmpty else { return 0 }
+                try connection.query(SQL.Engine.deleteEventsOf.text, [ids], name: SQL.Engine.deleteEventsOf.name)
+                try connection.query(SQL.Engine.deleteWorkflows.text, [ids], name: SQL.Engine.deleteWorkflows.name)
+                return ids.count
+            }
+            total += deleted
+            if deleted < batchSize { return total }
+        }
+    }
+
+    // MARK: - The transition engine
+
+    struct StepWrite {
+        var output: JSONValue?
+        var error: JSONValue?
+        var checkpoint: JSONValue?
+    }
+
+    struct Change {
+        var workflowID: UUID
+        /// nil with `rescue`: every running step of the workflow whose lease expired.
+        var event: SagaStateMachine.Event?
+        var fence: (stepID: String, token: Int64)?
+        var write = StepWrite()
+        var workerID: String?
+        var actor: String?
+        var reason: String?
+        /// An extra event recorded before the transition's own (e.g. `resume_requested`).
+        var eventKind: String?
+        var rescue = false
+
+        init(
+            workflowID: UUID, event: SagaStateMachine.Event?, fence: (stepID: String, token: Int64)? = nil,
+            write: StepWrite = StepWrite(), workerID: String? = nil, actor: String? = nil, reason: String? = nil,
+            eventKind: String? = nil, rescue: Bool = false
+        ) {
+            self.workflowID = workflowID
+            self.event = event
+            self.fence = fence
+            self.write = write
+            self.workerID = workerID
+            self.actor = actor
+            self.reason = reason
+            self.eventKind = eventKind
+            self.rescue = rescue
+        }
+    }
+
+    enum ChangeOutcome: Equatable {
+        case applied
+        case stale
+        case refused(String)
+        case missing
+    }
+
+    struct EventRow {
+        var workflowID: UUID
+        var stepID: String?
+        var phase: String?
+        var attempt: Int?
+        var fencingToken: Int64?
+        var kind: String
+        var workerID: String?
+        var actor: String?
+        var reason: String?
+        var details: JSONValue?
+    }
+
+    private struct LoadedWorkflow {
+        var definition: WorkflowDefinition
+        var snapshot: SagaSnapshot
+        var original: SagaSnapshot
+        var output: JSONValue?
+    }
+
+    /// Applies changes in the caller's transaction: lock, read snapshots, run the state machine, write the
+    /// changed steps, the workflows and the events, and notify idle workers when a step became ready.
+    func apply(_ changes: [Change], on connection: PostgresConnection) throws -> [ChangeOutcome] {
+        let ids = Array(Set(changes.map(\.workflowID)))
+        let workflowRows = try connection.query(SQL.Engine.lockWorkflows.text, [ids], name: SQL.Engine.lockWorkflows.name).rows
+        guard let now = try workflowRows.first?.decode("db_now", as: Date.self) else {
+            return changes.map { _ in .missing }
+        }
+        let stepRows = try connection.query(SQL.Engine.lockSteps.text, [ids], name: SQL.Engine.lockSteps.name).rows
+        let definitionsByID = try loadDefinitions(ids: try workflowRows.map { try $0.decode("definition_id", as: Int64.self) }, on: connection)
+
+        var stepsByWorkflow: [UUID: [String: StepSnapshot]] = [:]
+        var expiredLeases: [UUID: [String]] = [:]
+        for row in stepRows {
+            let workflowID: UUID = try row.decode("workflow_id")
+            let stepID: String = try row.decode("step_id")
+            guard let state = StepState(rawValue: try row.decode("state")),
+                  let phase = StepPhase(rawValue: try row.decode("phase")) else {
+                throw StoreError.corruptRow("step \(stepID) of workflow \(workflowID) has an unknown state")
+            }
+            stepsByWorkflow[workflowID, default: [:]][stepID] = StepSnapshot(
+                state: state, phase: phase, attempt: try row.decode("attempt"), attemptBase: try row.decode("attempt_base"),
+                predecessorsPending: try row.decode("predecessors_pending"), dueAt: try row.decode("due_at"),
+                completedSeq: try row.decode("completed_seq", as: Int?.self), fencingToken: try row.decode("fencing_token"))
+            if state == .running, try row.decode("lease_expired", as: Bool?.self) == true {
+                expiredLeases[workflowID, default: []].append(stepID)
+            }
+        }
+        var workflows: [UUID: LoadedWorkflow] = [:]
+        for row in workflowRows {
+            let id: UUID = try row.decode("id")
+            let definitionID: Int64 = try row.decode("definition_id")
+            guard let definition = definitionsByID[definitionID],
+                  let state = WorkflowState(rawValue: try row.decode("state")) else {
+                throw StoreError.corruptRow("workflow \(id) has an unknown state or definition")
+            }
+            let snapshot = SagaSnapshot(
+                state: state, pivotCrossed: try row.decode("pivot_crossed"), cancelRequested: try row.decode("cancel_requested"),
+                steps: stepsByWorkflow[id] ?? [:], error: try Self.json(row, "error"))
+            workflows[id] = LoadedWorkflow(definition: definition, snapshot: snapshot, original: snapshot)
+        }
+
+        var outcomes: [ChangeOutcome] = []
+        var events: [EventRow] = []
+        var stepWrites: [UUID: [String: StepWrite]] = [:]
+        for change in changes {
+            guard var workflow = workflows[change.workflowID] else {
+                outcomes.append(.missing)
+                continue
+            }
+            let machine = SagaStateMachine(definition: workflow.definition)
+            var stepEvents: [SagaStateMachine.Event] = []
+            if change.rescue {
+                stepEvents = (expiredLeases[change.workflowID] ?? []).map { .leaseExpired(step: $0) }
+                if stepEvents.isEmpty {
+                    outcomes.append(.stale)
+                    continue
+                }
+            } else if let event = change.event {
+                stepEvents = [event]
+            }
+            if let fence = change.fence {
+                let current = workflow.snapshot.steps[fence.stepID]
+                guard let current, current.state == .running, current.fencingToken == fence.token else {
+                    events.append(EventRow(
+                        workflowID: change.workflowID, stepID: fence.stepID, phase: current?.phase.rawValue,
+                        attempt: current?.attempt, fencingToken: fence.token, kind: "stale_write_rejected",
+                        workerID: change.workerID,
+                        details: ["current_token": .number(Double(current?.fencingToken ?? 0)),
+                                  "current_state": .string(current?.state.rawValue ?? "missing")]))
+                    outcomes.append(.stale)
+                    continue
+                }
+            }
+            if let kind = change.eventKind {
+                events.append(EventRow(
+                    workflowID: change.workflowID, stepID: change.fence?.stepID, kind: kind, workerID: change.workerID,
+                    actor: change.actor, reason: change.reason,
+                    details: kind == "checkpoint" ? change.write.checkpoint : nil))
+            }
+            var refused: String?
+            for event in stepEvents {
+                do {
+                    let outcome = try machine.apply(event, to: workflow.snapshot, now: now)
+                    workflow.snapshot = outcome.snapshot
+                    for record in outcome.events {
+                        events.append(EventRow(
+                            workflowID: change.workflowID, stepID: record.stepID, phase: record.phase?.rawValue,
+                            attempt: record.attempt, fencingToken: record.stepID.flatMap { workflow.snapshot.steps[$0]?.fencingToken },
+                            kind: record.kind, workerID: change.workerID, actor: change.actor, reason: change.reason,
+                            details: record.details))
+                    }
+                } catch {
+                    refused = error.description
+                }
+            }
+            if let refused {
+                outcomes.append(.refused(refused))
+                continue
+            }
+            if let stepID = change.fence?.stepID {
+                stepWrites[change.workflowID, default: [:]][stepID] = change.write
+                if workflow.snapshot.state == .succeeded, workflow.original.state != .succeeded,
+                   let output = change.write.output {
+                    workflow.output = output
+                }
+            }
+            workflows[change.workflowID] = workflow
+            outcomes.append(.applied)
+        }
+
+        try writeBack(workflows: workflows, stepWrites: stepWrites, now: now, on: connection)
+        try insertEvents(events, on: connection)
+        let readyNow = workflows.values.contains { workflow in
+            workflow.snapshot.steps.contains { id, step in
+                step.state == .ready && step.dueAt <= now && workflow.original.steps[id]?.state != .ready
+            }
+        }
+        if readyNow {
+            try connection.query(SQL.Engine.notifyReady.text, ["default"], name: SQL.Engine.notifyReady.name)
+        }
+        return outcomes
+    }
+
+    private func writeBack(
+        workflows: [UUID: LoadedWorkflow], stepWrites: [UUID: [String: StepWrite]], now: Date,
+        on connection: PostgresConnection
+    ) throws {
+        var workflowIDs: [UUID] = [], stepIDs: [String] = [], states: [String] = [], phases: [String] = []
+        var bases: [Int] = [], pending: [Int] = [], due: [Date] = [], seqs: [Int?] = [], tokens: [Int64] = []
+        var outputs: [String?] = [], errors: [String?] = [], checkpoints: [String?] = []
+        var changedWorkflows: [(UUID, LoadedWorkflow)] = []
+        for (id, workflow) in workflows {
+            let writes = stepWrites[id] ?? [:]
+            for (stepID, step) in workflow.snapshot.steps where step != workflow.original.steps[stepID] || writes[stepID] != nil {
+                let write = writes[stepID] ?? StepWrite()
+                workflowIDs.append(id)
+                stepIDs.append(stepID)
+                states.append(step.state.rawValue)
+                phases.append(step.phase.rawValue)
+                bases.append(step.attemptBase)
+                pending.append(step.predecessorsPending)
+                due.append(step.dueAt)
+                seqs.append(step.completedSeq)
+                tokens.append(step.fencingToken)
+                outputs.append(write.output?.canonicalJSON)
+                errors.append(write.error?.canonicalJSON)
+                checkpoints.append(write.checkpoint?.canonicalJSON)
+            }
+            let snapshot = workflow.snapshot, original = workflow.original
+            if snapshot.state != original.state || snapshot.pivotCrossed != original.pivotCrossed
+                || snapshot.cancelRequested != original.cancelRequested || snapshot.error != original.error
+                || workflow.output != nil {
+                changedWorkflows.append((id, workflow))
+            }
+        }
+        if !workflowIDs.isEmpty {
+            try connection.query(SQL.Engine.updateSteps.text, [
+                workflowIDs, stepIDs, states, phases, bases, pending, due, seqs, tokens, outputs, errors, checkpoints,
+            ], name: SQL.Engine.updateSteps.name)
+        }
+        if !changedWorkflows.isEmpty {
+            try connection.query(SQL.Engine.updateWorkflows.text, [
+                changedWorkflows.map(\.0), changedWorkflows.map { $0.1.snapshot.state.rawValue },
+                changedWorkflows.map { $0.1.snapshot.pivotCrossed }, changedWorkflows.map { $0.1.snapshot.cancelRequested },
+                changedWorkflows.map { $0.1.snapshot.error?.canonicalJSON }, changedWorkflows.map { $0.1.output?.canonicalJSON },
+            ], name: SQL.Engine.updateWorkflows.name)
+        }
+    }
+
+    func insertEvents(_ events: [EventRow], on connection: PostgresConnection) throws {
+        guard !events.isEmpty else { return }
+        try connection.query(SQL.Engine.insertEvents.text, [
+            events.map(\.workflowID), events.map(\.stepID), events.map(\.phase), events.map(\.attempt),
+            events.map(\.fencingToken), events.map(\.kind), events.map(\.workerID), events.map(\.actor),
+            events.map(\.reason), events.map { $0.details?.canonicalJSON },
+        ], name: SQL.Engine.insertEvents.name)
+    }
+
+    static func json(_ row: PostgresRow, _ column: String) throws -> JSONValue? {
+        try row.decodeJSONIfPresent(column, as: JSONValue.self)
+    }
+}

@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import UnwindCore
+import UnwindStore
+
+struct Resume: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-arm a failed workflow's failed steps (or its failed compensation) with a fresh attempt budget.",
+        discussion: """
+            Examples:
+              unwind resume 3f2a9c1e --reason "quota unlocked by support ticket 4411"
+              unwind resume 3f2a9c1e --from release-collection-ecs --reason "re-run after manual fix" --wait
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @Argument(help: "Workflow ID or unique prefix.") var id: String
+    @Option(help: "Re-run from this step (and everything after it).") var from: String?
+    @Option(help: "Why (recorded in the history).") var reason: String
+    @Option(name: .customLong("as"), help: "Who is acting (default: the OS user).") var actor: String?
+    @Flag(help: "Wait until the workflow finishes; the exit code reflects its final state.") var wait = false
+
+    func run() throws {
+        try runReportingErrors {
+            let services = try Services(database: database)
+            let workflowID = try services.store.resolveWorkflowID(id)
+            try services.store.perform(OperatorAction(.resume(fromStep: from), actor: currentActor(actor), reason: reason), on: workflowID)
+            print("resumed \(workflowID.uuidString.lowercased())")
+            if wait, try WaitProgress(store: services.store).wait(for: workflowID) != .succeeded {
+                throw ExitStatus.workflowDidNotSucceed.code
+            }
+        }
+    }
+}
+
+struct Cancel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cancel a workflow: before its point of no return it compensates; after it, only with --force.",
+        discussion: """
+            Examples:
+              unwind cancel 3f2a9c1e --reason "wrong account"
+              unwind cancel 3f2a9c1e --force --reason "finishing this account by hand"
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @Argument(help: "Workflow ID or unique prefix.") var id: String
+    @Flag(help: "Cancel even past the point of no return, leaving what remains undone.") var force = false
+    @Option(help: "Why (recorded in the history).") var reason: String
+    @Option(name: .customLong("as"), help: "Who is acting (default: the OS user).") var actor: String?
+
+    func run() throws {
+        try runReportingErrors {
+            let services = try Services(database: database)
+            let workflowID = try services.store.resolveWorkflowID(id)
+            try services.store.perform(OperatorAction(.cancel(force: force), actor: currentActor(actor), reason: reason), on: workflowID)
+            let state = try services.store.workflow(workflowID).state
+            print(state == "compensating" ? "cancelling \(workflowID.uuidString.lowercased()): compensating completed steps" : "cancelled \(workflowID.uuidString.lowercased())")
+        }
+    }
+}
+
+struct Skip: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Mark one failed step as done by hand and let the workflow go on.",
+        discussion: "Example:\n  unwind skip 3f2a9c1e delete-vpc-endpoints --reason \"endpoint deleted in the console\"")
+
+    @OptionGroup var database: DatabaseOptions
+    @Argument(help: "Workflow ID or unique prefix.") var id: String
+    @Argument(help: "The failed step.") var step: String
+    @Option(help: "Why (recorded in the history).") var reason: String
+    @Option(name: .customLong("as"), help: "Who is acting (default: the OS user).") var actor: String?
+
+    func run() throws {
+        try runReportingErrors {
+            let services = try Services(database: database)
+            let workflowID = try services.store.resolveWorkflowID(id)
+            try services.store.perform(OperatorAction(.skip(step: step), actor: currentActor(actor), reason: reason), on: workflowID)
+            print("skipped \(step) of \(workflowID.uuidString.lowercased())")
+        }
+    }
+}
+
+struct Prune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Delete finished workflows (succeeded, compensated, cancelled) older than a given age, with their history.",
+        discussion: "Example:\n  unwind prune --older-than 90d")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(name: .customLong("older-than"), help: "Age, e.g. 30d or 720h.") var olderThan: String
+
+    func run() throws {
+        try runReportingErrors {
+            let age: Double
+            if olderThan.hasSuffix("d"), let days = Double(olderThan.dropLast()) {
+                age = days * 86_400
+            } else {
+                let duration = try parseDuration(olderThan, flag: "--older-than")
+                age = Double(duration.components.seconds)
+            }
+            let services = try Services(database: database)
+            let deleted = try services.store.prune(finishedBefore: Date().addingTimeInterval(-age))
+            print("pruned \(deleted) finished workflow(s)")
+        }
+    }
+}
+
+struct Workers: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List worker processes with their last heartbeat and what they are running.",
+        discussion: "Example:\n  unwind workers")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "table or json") var output: OutputFormat = .table
+
+    func run() throws {
+        try runReportingErrors {
+            let services = try Services(database: database)
+            let workers = try services.store.workers()
+            switch output {
+            case .json:
+                print(jsonText(workers))
+            case .table:
+                var table = TextTable(headers: ["WORKER", "STATE", "RUNNING", "CONCURRENCY", "QUEUES", "HEARTBEAT", "VERSION"])
+                for worker in workers {
+                    let age = Int(Date().timeIntervalSince(worker.heartbeatAt))
+                    table.add([worker.id, worker.state, "\(worker.running)", "\(worker.concurrency)", worker.queues.joined(separator: ","), "\(age)s ago", worker.version])
+                }
+                print(table.render(), terminator: "")
+            }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import ArgumentParser
+import Foundation
+import UnwindCore
+import UnwindStore
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show one workflow: state, steps, attempts, errors, and what to do next.",
+        discussion: """
+            ID may be a unique prefix of the workflow ID (at least 4 characters).
+
+            Examples:
+              unwind status 3f2a9c1e
+              unwind status 3f2a9c1e --output json
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @Argument(help: "Workflow ID or unique prefix.") var id: String
+    @Option(help: "table or json") var output: OutputFormat = .table
+
+    func run() throws {
+        try runReportingErrors {
+            let services = try Services(database: database)
+            let workflowID = try services.store.resolveWorkflowID(id)
+            let workflow = try services.store.workflow(workflowID)
+            let steps = try services.store.steps(of: workflowID)
+            switch output {
+            case .json:
+                print(jsonText(StatusDocument(workflow: workflow, steps: steps)))
+            case .table:
+                printHuman(workflow, steps)
+            }
+        }
+    }
+
+    struct StatusDocument: Encodable {
+        var workflow: WorkflowRecord
+        var steps: [StepRecord]
+    }
+
+    private func printHuman(_ workflow: WorkflowRecord, _ steps: [StepRecord]) {
+        let id = workflow.id.uuidString.lowercased()
+        print("workflow    \(workflow.workflow)  \(id)")
+        print("state       \(workflow.state)\(workflow.pivotCrossed ? "  (past the point of no return)" : "")")
+        print("definition  \(workflow.definitionHash.prefix(12))")
+        print("submitted   \(workflow.createdAt.formatted(.iso8601)) by \(TextTable.neutralise(workflow.submittedBy))")
+        if let notBefore = workflow.notBefore { print("not before  \(notBefore.formatted(.iso8601))") }
+        let end = workflow.finishedAt ?? Date()
+        print("duration    \(Self.duration(end.timeIntervalSince(workflow.startedAt ?? workflow.createdAt)))\(workflow.finishedAt == nil ? " so far" : "")")
+        if !workflow.labels.isEmpty {
+            print("labels      " + workflow.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.map(TextTable.neutralise).joined(separator: " "))
+        }
+        print()
+        var table = TextTable(headers: ["STEP", "STATE", "ATTEMPTS", "DURATION", "NEXT RETRY", "LAST ERROR"])
+        for step in steps {
+            let state = step.phase == "compensate" ? "\(step.state) (compensation)" : step.state
+            let duration = step.startedAt.map { Self.duration((step.finishedAt ?? Date()).timeIntervalSince($0)) } ?? "-"
+            let nextRetry = (step.state == "ready" || step.state == "waiting") && step.dueAt > Date() ? step.dueAt.formatted(.iso8601) : "-"
+            let error = step.lastError.map { ($0["code"]?.stringValue.map { "[\($0)] " } ?? "") + ($0["message"]?.stringValue ?? "") } ?? ""
+            table.add([step.stepID, state, "\(step.attempt)", duration, nextRetry, String(error.prefix(100))])
+        }
+        print(table.render(), terminator: "")
+        if let error = workflow.error, workflow.state != "succeeded" {
+            print()
+            print("error       \(TextTable.neutralise(error["message"]?.stringValue ?? error.canonicalJSON))")
+        }
+        let short = String(id.prefix(8))
+        switch workflow.state {
+        case "failed":
+            let failed = steps.first { $0.state == "failed" }?.stepID ?? "STEP"
+            print("\nnext: fix the cause, then: unwind resume \(short) --reason \"…\"  (or skip it: unwind skip \(short) \(failed) --reason \"…\")")
+        case "compensation_failed":
+            print("\nnext: fix the cause, then: unwind resume \(short) --reason \"…\"  (resumes the compensation)")
+        case "running", "scheduled", "compensating":
+            print("\nnext: follow it with: unwind history \(short)")
+        default:
+            break
+        }
+    }
+
+    static func duration(_ seconds: TimeInterval) -> String {
+        if seconds < 1 { return String(format: "%.0fms", seconds * 1000) }
+        if seconds < 60 { return String(format: "%.1fs", seconds) }
+        let total = Int(seconds)
+        return total < 3600 ? "\(total / 60)m\(total % 60)s" : "\(total / 3600)h\((total % 3600) / 60)m"
+    }
+}
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List recent workflows, newest first.",
+        discussion: """
+            Examples:
+              unwind list
+              unwind list --state failed --since 24h
+              unwind list --label account=acme --output json
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Only workflows in this state.") var state: WorkflowStateArgument?
+    @Option(help: "Only this workflow definition.") var workflow: String?
+    @Option(parsing: .singleValue, help: ArgumentHelp("Only workflows with this label (repeatable).", valueName: "key=value")) var label: [String] = []
+    @Option(help: "Only workflows created within this long (e.g. 24h).") var since: String?
+    @Option(help: "Page size.") var limit: Int = 50
+    @Option(help: "Page number, from 1.") var page: Int = 1
+    @Option(help: "table or json") var output: OutputFormat = .table
+
+    func validate() throws {
+        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be between 1 and 1000") }
+        guard page >= 1 else { throw ValidationError("--page starts at 1") }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            var labels: [String: String] = [:]
+            for item in label {
+                let parts = item.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2 else { throw CLIError(description: "--label '\(item)': expected key=value", status: .usage) }
+                labels[String(parts[0])] = String(parts[1])
+            }
+            let sinceDate = try since.map { Date().addingTimeInterval(-Double(try parseDuration($0, flag: "--since").components.seconds)) }
+            let services = try Services(database: database)
+            let items = try services.store.list(WorkflowFilter(
+                state: state?.rawValue, workflow: workflow, since: sinceDate, labels: labels, limit: limit, offset: (page - 1) * limit))
+            switch output {
+            case .json:
+                print(jsonText(items))
+            case .table:
+                var table = TextTable(headers: ["ID", "WORKFLOW", "STATE", "STEPS", "CREATED", "LABELS"])
+                for item in items {
+                    table.add([
+                        String(item.id.uuidString.lowercased().prefix(8)), item.workflow, item.state,
+                        "\(item.stepsDone)/\(item.stepsTotal)", item.createdAt.formatted(.iso8601),
+                        item.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+                    ])
+                }
+                print(table.render(), terminator: "")
+                if items.count == limit { print("(more: --page \(page + 1))") }
+            }
+        }
+    }
+}
+
+enum WorkflowStateArgument: String, ExpressibleByArgument, CaseIterable {
+    case scheduled, running, compensating, succeeded, compensated, failed
+    case compensationFailed = "compensation_failed"
+    case cancelled
+}
+
+struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a workflow's event history: attempts and their errors, checkpoints, compensations, operator actions.",
+        discussion: "Examples:\n  unwind history 3f2a9c1e\n  unwind history 3f2a9c1e --output json")
+
+    @OptionGroup var database: DatabaseOptions
+    @Argument(help: "Workflow ID or unique prefix.") var id: String
+    @Option(help: "table or json") var output: OutputFormat = .table
+
+    func run() throws {
+        try runReportingErrors {
+            let services = try Services(database: database)
+            let workflowID = try services.store.resolveWorkflowID(id)
+            let events = try services.store.events(of: workflowID)
+            switch output {
+            case .json:
+                print(jsonText(events))
+            case .table:
+                var table = TextTable(headers: ["#", "TIME", "EVENT", "STEP", "ATTEMPT", "BY", "DETAILS"])
+                for event in events {
+                    let step = event.stepID.map { $0 + (event.phase == "compensate" ? " (comp)" : "") } ?? ""
+                    let by = event.actor ?? event.workerID ?? ""
+                    var details = event.reason.map { "reason: \($0)" } ?? ""
+                    if let message = event.details?["message"]?.stringValue { details += (details.isEmpty ? "" : "; ") + message }
+                    else if let object = event.details, case .object = object { details += (details.isEmpty ? "" : "; ") + object.canonicalJSON }
+                    table.add(["\(event.id)", event.at.formatted(.iso8601), event.kind, step, event.attempt.map(String.init) ?? "", by, String(details.prefix(120))])
+                }
+                print(table.render(), terminator: "")
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import LocalPostgres
+import Postgres
+import UnwindCore
+import UnwindStore
+
+/// The exit codes `unwind` uses; documented in the README and `unwind --help`.
+enum ExitStatus: Int32 {
+    case success = 0
+    case failure = 1
+    /// The workflow ended failed, compensated, compensation_failed or cancelled (with --wait).
+    case workflowDidNotSucceed = 2
+    case notFound = 3
+    /// Refused: e.g. a missing acknowledgement, an operator action that does not apply, a held concurrency key.
+    case refused = 4
+    case databaseUnreachable = 5
+    case usage = 64
+
+    var code: ExitCode { ExitCode(rawValue) }
+}
+
+/// Prints an error as one or two readable lines on stderr (never a stack dump) and picks the exit code.
+enum ErrorReporter {
+    static func report(_ error: any Error) -> ExitCode {
+        let (message, status) = describe(error)
+        Terminal.standardError.write("error: \(message)\n")
+        return status.code
+    }
+
+    static func describe(_ error: any Error) -> (String, ExitStatus) {
+        switch error {
+        case let error as PostgresError:
+            let status: ExitStatus = error.isConnectionLost || error.code == .invalidConfiguration
+                ? .databaseUnreachable : .failure
+            return (error.description, status)
+        case let error as LocalPostgresError:
+            return (error.description, .databaseUnreachable)
+        case let error as MigrationError:
+            return (error.description, .failure)
+        case let error as CLIError:
+            return (error.description, error.status)
+        case let error as StoreError:
+            switch error {
+            case .workflowNotFound: return (error.description, .notFound)
+            case .malformedWorkflowID, .ambiguousWorkflowID: return (error.description, .usage)
+            case .refused, .concurrencyKeyHeld: return (error.description, .refused)
+            case .corruptRow: return (error.description, .failure)
+            }
+        case let error as InputValidationError:
+            return (error.description, .usage)
+        case let error as DefinitionError:
+            return (error.description, .usage)
+        default:
+            return (String(describing: error), .failure)
+        }
+    }
+}
+
+/// An error raised by the CLI itself, with the message an operator should read and the exit status.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    var status: ExitStatus = .failure
+}
+
+/// Runs a command body, turning any error into a readable message and an exit code.
+func runReportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        throw ErrorReporter.report(error)
+    }
+}
+
+enum Terminal {
+    struct Stream {
+        let handle: FileHandle
+        func write(_ text: String) { handle.write(Data(text.utf8)) }
+    }
+    static let standardError = Stream(handle: .standardError)
+    static let standardOutput = Stream(handle: .standardOutput)
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import UnwindCore
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json
+}
+
+/// A plain text table with columns padded to their widest cell. Control characters in cells are shown
+/// escaped, so a hostile value cannot move the cursor or recolour an operator's terminal.
+struct TextTable {
+    var headers: [String]
+    var rows: [[String]] = []
+
+    init(headers: [String]) { self.headers = headers }
+
+    mutating func add(_ row: [String]) { rows.append(row.map(Self.neutralise)) }
+
+    func render() -> String {
+        let widths = headers.indices.map { column in
+            ([headers[column]] + rows.map { column < $0.count ? $0[column] : "" }).map(\.count).max() ?? 0
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
+        }
+        return line(headers) + rows.map(line).joined()
+    }
+
+    static func neutralise(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || scalar.value == 0x7f || (0x80...0x9f).contains(scalar.value) {
+                result += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+}
+
+extension JSONValue {
+    /// Pretty, key-sorted JSON for `--output json`.
+    var prettyJSON: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "null"
+    }
+}
+
+/// Encodes any Encodable value as pretty JSON with ISO 8601 dates.
+func jsonText<T: Encodable>(_ value: T) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Postgres
+import UnwindCore
+import UnwindEngine
+import UnwindStore
+
+/// The actions this binary knows. The engine itself knows no cloud; actions are registered here.
+enum BuiltInActions {
+    static var registry: ActionRegistry {
+        var registry = ActionRegistry()
+        TestActions.register(into: &registry)
+        return registry
+    }
+}
+
+/// Where workflow definitions are read from: `--workflows-dir`, else `UNWIND_WORKFLOWS_DIR`, else `./workflows`.
+struct WorkflowOptions: ParsableArguments {
+    @Option(name: .customLong("workflows-dir"), help: ArgumentHelp("Directory of workflow definitions (default: $UNWIND_WORKFLOWS_DIR, else ./workflows).", valueName: "dir"))
+    var workflowsDirectory: String?
+
+    var directory: String {
+        workflowsDirectory ?? ProcessInfo.processInfo.environment["UNWIND_WORKFLOWS_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "workflows"
+    }
+
+    /// Loads the catalog; definitions with errors are reported by `unwind workflows validate`.
+    func catalog() throws -> (definitions: [WorkflowDefinition], errors: [DefinitionError]) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIError(description: "workflow directory '\(directory)' does not exist; pass --workflows-dir or set UNWIND_WORKFLOWS_DIR", status: .usage)
+        }
+        return WorkflowCatalog.load(directory: directory, knownActions: BuiltInActions.registry.names)
+    }
+
+    func definition(named name: String) throws -> WorkflowDefinition {
+        let (definitions, errors) = try catalog()
+        if let definition = definitions.first(where: { $0.name == name }) { return definition }
+        if let broken = errors.first(where: { $0.issues.contains { $0.file.hasSuffix("/\(name).yaml") || $0.file.hasSuffix("/\(name).yml") } }) {
+            throw CLIError(description: "workflow '\(name)' is invalid:\n\(broken.description)", status: .usage)
+        }
+        let known = definitions.map(\.name).sorted()
+        throw CLIError(
+            description: "unknown workflow '\(name)'; known workflows: \(known.isEmpty ? "(none in \(directory))" : known.joined(separator: ", "))",
+            status: .notFound)
+    }
+}
+
+/// The database-backed services a command needs.
+struct Services {
+    let pool: PostgresConnectionPool
+    let store: WorkflowStore
+    let logger: Logger
+
+    init(database: DatabaseOptions, connections: Int = 4, label: String = "unwind") throws {
+        logger = try database.makeLogger(label: label)
+        let resolved = try database.resolve(logger: logger)
+        // Fail fast with a readable message when the database cannot be reached or is not migrated.
+        let probe = try PostgresConnection(configuration: resolved.configuration, logger: logger)
+        let status = try Migrator.embedded(logger: logger).status(connection: probe)
+        if !status.isCurrent {
+            if let problem = status.problems.first { throw problem }
+            throw CLIError(description: "the database is not migrated (\(status.pending.count) pending); run: unwind migrate")
+        }
+        pool = PostgresConnectionPool(configuration: resolved.configuration, maximumConnections: connections, logger: logger)
+        store = WorkflowStore(pool: pool, logger: logger)
+    }
+}
+
+/// Who is acting: `--as NAME`, else the OS user.
+func currentActor(_ explicit: String?) -> String {
+    if let explicit, !explicit.isEmpty { return explicit }
+    return ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"]
+        ?? (getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "unknown")
+}
+
+/// Parses `30s`, `5m`, `1h30m`, `500ms`.
+func parseDuration(_ text: String, flag: String) throws -> Duration {
+    guard let duration = Duration(definitionText: text) else {
+        throw CLIError(description: "\(flag): '\(text)' is not a duration; write e.g. 30s, 5m or 1h", status: .usage)
+    }
+    return duration
+}

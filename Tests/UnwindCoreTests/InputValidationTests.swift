@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+import UnwindCore
+
+@Suite("Workflow input validation")
+struct InputValidationTests {
+    let definition = try! WorkflowDefinitionLoader.load(yaml: """
+        name: teardown
+        concurrency_key: "{domain_id}/{region}"
+        inputs:
+          domain_id: {type: string, required: true, pattern: "^[0-9a-f]{32}$", max_length: 32}
+          region: {type: string, enum: [eu-west-101, ap-southeast-1], default: eu-west-101}
+          delete_volume: {type: bool, default: false}
+          retries: {type: int}
+          ratio: {type: number}
+          tags: {type: object}
+          ids: {type: array}
+        steps: [{id: a, action: test.noop}]
+        """, file: "teardown.yaml", knownActions: knownActions)
+
+    let domain = String(repeating: "a", count: 32)
+
+    @Test func appliesDefaults() throws {
+        let input = try definition.validateInput(["domain_id": .string(domain)])
+        #expect(input == ["domain_id": .string(domain), "region": "eu-west-101", "delete_volume": false])
+        #expect(definition.renderConcurrencyKey(input: input) == "\(domain)/eu-west-101")
+    }
+
+    @Test func acceptsEveryTypeAndTreatsNullAsAbsent() throws {
+        let input = try definition.validateInput([
+            "domain_id": .string(domain), "region": nil, "retries": 3, "ratio": 0.5,
+            "tags": ["k": "v"], "ids": [1, "two"], "delete_volume": true,
+        ])
+        #expect(input["region"] == "eu-west-101")
+        #expect(input["retries"]?.intValue == 3)
+        #expect(input["ratio"]?.doubleValue == 0.5)
+        #expect(input["tags"]?["k"] == "v")
+        #expect(input["ids"]?[1]?.stringValue == "two")
+        #expect(input["delete_volume"]?.boolValue == true)
+    }
+
+    @Test func reportsEveryProblemByField() throws {
+        do {
+            _ = try definition.validateInput([
+                "domain_id": .string(String(repeating: "z", count: 33)),
+                "region": "mars-1",
+                "delete_volume": "yes",
+                "retries": 2.5,
+                "ratio": "fast",
+                "tags": [1, 2],
+                "ids": ["a": 1],
+                "regoin": "x",
+            ])
+            Issue.record("expected an error")
+        } catch {
+            let z33 = String(repeating: "z", count: 33)
+            #expect(error.problems == [
+                "'domain_id': is 33 characters long; the maximum is 32",
+                "'domain_id': value \"\(z33)\" does not match pattern ^[0-9a-f]{32}$",
+                "'region': value \"mars-1\" is not one of \"eu-west-101\", \"ap-southeast-1\"",
+                "'delete_volume': expected bool, got string",
+                "'retries': expected int, got number",
+                "'ratio': expected number, got string",
+                "'tags': expected object, got array",
+                "'ids': expected array, got object",
+                "'regoin': unknown field; did you mean 'region'?",
+            ])
+            #expect(error.description.hasPrefix("invalid workflow input: 'domain_id': "))
+        }
+    }
+
+    @Test func missingRequiredField() {
+        #expect(throws: InputValidationError(problems: ["'domain_id': required field is missing"])) {
+            try definition.validateInput([:])
+        }
+        #expect(throws: InputValidationError(problems: ["'domain_id': required field is missing"])) {
+            try definition.validateInput(["domain_id": nil])
+        }
+    }
+
+    @Test func jsonValueConveniences() throws {
+        let value: JSONValue = ["b": [1, 2.5, nil, true], "a": "x\"y"]
+        #expect(value.canonicalJSON == #"{"a":"x\"y","b":[1,2.5,null,true]}"#)
+        #expect(value["b"]?[0]?.intValue == 1)
+        #expect(value["b"]?[1]?.intValue == nil)
+        #expect(value["b"]?[2]?.isNull == true)
+        #expect(value["missing"] == nil)
+        let data = try JSONEncoder().encode(value)
+        #expect(try JSONDecoder().decode(JSONValue.self, from: data) == value)
+    }
+}

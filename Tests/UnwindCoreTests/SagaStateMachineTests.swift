@@ -1,0 +1,325 @@
+import Foundation
+import Testing
+@testable import UnwindCore
+
+/// Event → state tables for the saga rules, with no database: the store applies exactly these transitions.
+@Suite("Saga state machine")
+struct SagaStateMachineTests {
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func definition(_ yaml: String) throws -> WorkflowDefinition {
+        try WorkflowDefinitionLoader.load(yaml: yaml, file: "test", knownActions: ["a", "undo"])
+    }
+
+    /// prepare (compensable) → reserve (compensable) → commit (pivot) → finish.
+    func teardown() throws -> WorkflowDefinition {
+        try definition("""
+            name: t
+            defaults: {retry: {max_attempts: 3, initial_interval: 1s, multiplier: 2, max_interval: 10s, jitter: none}}
+            steps:
+              - {id: prepare, action: a, compensation: undo}
+              - {id: reserve, action: a, compensation: {action: undo, retry: {max_attempts: 2, jitter: none}}}
+              - {id: commit, action: a, pivot: true}
+              - {id: finish, action: a}
+            """)
+    }
+
+    struct Driver {
+        let machine: SagaStateMachine
+        var snapshot: SagaSnapshot
+        var events: [SagaEventRecord] = []
+        var now = SagaStateMachineTests.now
+
+        init(_ definition: WorkflowDefinition, startAt: Date? = nil) {
+            machine = SagaStateMachine(definition: definition)
+            snapshot = SagaSnapshot.initial(for: definition, startAt: startAt, now: SagaStateMachineTests.now)
+        }
+
+        /// What the store's claim query does: ready/waiting → running, one more attempt (not for a wake-up).
+        mutating func claim(_ id: String) {
+            var step = snapshot.steps[id]!
+            precondition(step.state.isClaimable, "\(id) is \(step.state)")
+            if step.state == .ready { step.attempt += 1 }
+            step.state = .running
+            step.fencingToken += 1
+            snapshot.steps[id] = step
+        }
+
+        mutating func apply(_ event: SagaStateMachine.Event) throws {
+            let outcome = try machine.apply(event, to: snapshot, now: now, random: { 0.5 })
+            snapshot = outcome.snapshot
+            events += outcome.events
+        }
+
+        mutating func succeed(_ id: String) throws {
+            claim(id)
+            try apply(.attemptSucceeded(step: id))
+        }
+
+        mutating func fail(_ id: String, retryable: Bool, code: String? = nil) throws {
+            claim(id)
+            try apply(.attemptFailed(step: id, failure: StepFailure(code: code, message: "boom", retryable: retryable)))
+        }
+
+        func state(_ id: String) -> StepState { snapshot.steps[id]!.state }
+        func phase(_ id: String) -> StepPhase { snapshot.steps[id]!.phase }
+        var kinds: [String] { events.map(\.kind) }
+        var ready: [String] { snapshot.steps.filter { $0.value.state == .ready }.map(\.key).sorted() }
+    }
+
+    @Test func aLinearWorkflowRunsStepByStepToSuccess() throws {
+        var run = Driver(try teardown())
+        #expect(run.snapshot.state == .running)
+        #expect(run.ready == ["prepare"])
+        for id in ["prepare", "reserve", "commit", "finish"] {
+            #expect(run.ready == [id])
+            try run.succeed(id)
+        }
+        #expect(run.snapshot.state == .succeeded)
+        #expect(run.snapshot.pivotCrossed)
+        #expect(run.kinds.contains("pivot_crossed"))
+        #expect(run.kinds.last == "workflow_succeeded")
+    }
+
+    @Test func independentDAGStepsAreReadyTogether() throws {
+        var run = Driver(try definition("""
+            name: d
+            steps:
+              - {id: root, action: a}
+              - {id: left, action: a, after: [root]}
+              - {id: right, action: a, after: [root]}
+              - {id: join, action: a, after: [left, right]}
+            """))
+        try run.succeed("root")
+        #expect(run.ready == ["left", "right"])
+        try run.succeed("left")
+        #expect(run.ready == ["right"])
+        try run.succeed("right")
+        #expect(run.ready == ["join"])
+    }
+
+    @Test func aTransientErrorIsRetriedWithBackoffThenSucceeds() throws {
+        var run = Driver(try teardown())
+        try run.fail("prepare", retryable: true)
+        #expect(run.state("prepare") == .ready)
+        #expect(run.snapshot.steps["prepare"]!.dueAt == Self.now.addingTimeInterval(1))
+        try run.fail("prepare", retryable: true)
+        #expect(run.snapshot.steps["prepare"]!.dueAt == Self.now.addingTimeInterval(2))
+        try run.succeed("prepare")
+        #expect(run.state("prepare") == .succeeded)
+        #expect(run.kinds.filter { $0 == "attempt_failed" }.count == 2)
+    }
+
+    @Test func retryLaterHonoursNotBefore() throws {
+        var run = Driver(try teardown())
+        run.claim("prepare")
+        let later = Self.now.addingTimeInterval(120)
+        try run.apply(.attemptFailed(step: "prepare", failure: StepFailure(code: "APIGW.0308", message: "throttled", notBefore: later)))
+        #expect(run.snapshot.steps["prepare"]!.dueAt == later)
+    }
+
+    @Test func nonRetryableCodesInThePolicyStopRetries() throws {
+        var run = Driver(try definition("""
+            name: n
+            steps:
+              - {id: only, action: a, retry: {max_attempts: 5, non_retryable: [CBC.30050010]}}
+            """))
+        try run.fail("only", retryable: true, code: "CBC.30050010")
+        #expect(run.state("only") == .failed)
+        #expect(run.snapshot.state == .compensated)
+    }
+
+    @Test func aPermanentErrorBeforeThePivotCompensatesInReverseCompletionOrder() throws {
+        var run = Driver(try teardown())
+        try run.succeed("prepare")
+        try run.succeed("reserve")
+        try run.fail("commit", retryable: false)
+        #expect(run.snapshot.state == .compensating)
+        #expect(run.ready == ["reserve"])
+        #expect(run.phase("reserve") == .compensate)
+        try run.succeed("reserve")
+        #expect(run.state("reserve") == .compensated)
+        #expect(run.ready == ["prepare"])
+        try run.succeed("prepare")
+        #expect(run.snapshot.state == .compensated)
+        #expect(run.state("finish") == .cancelled)
+        #expect(run.kinds.suffix(2) == ["step_compensated", "workflow_compensated"])
+    }
+
+    @Test func exhaustedAttemptsCountAsFailingForGood() throws {
+        var run = Driver(try teardown())
+        for _ in 0..<3 { try run.fail("prepare", retryable: true) }
+        #expect(run.kinds.filter { $0 == "attempt_failed" }.count == 2)
+        #expect(run.kinds.contains("step_failed"))
+        // prepare started and has a compensation, so its (idempotent) compensation runs for partial effects.
+        #expect(run.snapshot.state == .compensating)
+        #expect(run.phase("prepare") == .compensate)
+        try run.succeed("prepare")
+        #expect(run.snapshot.state == .compensated)
+    }
+
+    @Test func aFailingCompensationEndsCompensationFailedAndCanBeResumed() throws {
+        var run = Driver(try teardown())
+        try run.succeed("prepare")
+        try run.succeed("reserve")
+        try run.fail("commit", retryable: false)
+        try run.fail("reserve", retryable: true)   // compensation attempt 1 of 2
+        #expect(run.snapshot.state == .compensating)
+        try run.fail("reserve", retryable: true)   // attempt 2 of 2: exhausted
+        #expect(run.snapshot.state == .compensationFailed)
+        #expect(run.snapshot.error?["step"] == "reserve")
+        #expect(run.state("prepare") == .succeeded, "the chain stops at the failed compensation")
+        try run.apply(.resume(fromStep: nil))
+        #expect(run.snapshot.state == .compensating)
+        #expect(run.ready == ["reserve"])
+        try run.succeed("reserve")
+        try run.succeed("prepare")
+        #expect(run.snapshot.state == .compensated)
+    }
+
+    @Test func aFailureAfterThePivotEndsFailedAndResumeCompletesIt() throws {
+        var run = Driver(try teardown())
+        for id in ["prepare", "reserve", "commit"] { try run.succeed(id) }
+        for _ in 0..<3 { try run.fail("finish", retryable: true) }
+        #expect(run.snapshot.state == .failed)
+        #expect(run.state("prepare") == .succeeded, "nothing is compensated after the pivot")
+        #expect(run.snapshot.error?["step"] == "finish")
+        try run.apply(.resume(fromStep: nil))
+        #expect(run.snapshot.state == .running)
+        #expect(run.ready == ["finish"])
+        // A fresh attempt budget: three more failures are allowed before failing again.
+        try run.fail("finish", retryable: true)
+        #expect(run.state("finish") == .ready)
+        try run.succeed("finish")
+        #expect(run.snapshot.state == .succeeded)
+    }
+
+    @Test func resumeFromAStepReRunsItAndEverythingAfterIt() throws {
+        var run = Driver(try teardown())
+        for id in ["prepare", "reserve", "commit"] { try run.succeed(id) }
+        try run.fail("finish", retryable: false)
+        try run.apply(.resume(fromStep: "commit"))
+        #expect(run.ready == ["commit"])
+        #expect(run.state("finish") == .blocked)
+        try run.succeed("commit")
+        try run.succeed("finish")
+        #expect(run.snapshot.state == .succeeded)
+    }
+
+    @Test func aPivotThatRecordedAnIrreversibleChangeCountsAsCrossed() throws {
+        var run = Driver(try teardown())
+        try run.succeed("prepare")
+        try run.succeed("reserve")
+        run.claim("commit")
+        try run.apply(.pivotIrreversible)
+        try run.apply(.attemptFailed(step: "commit", failure: StepFailure(message: "half done", retryable: false)))
+        #expect(run.snapshot.state == .failed)
+        #expect(run.state("prepare") == .succeeded)
+        #expect(run.state("reserve") == .succeeded)
+    }
+
+    @Test func cancelBeforeThePivotCompensatesThenEndsCancelled() throws {
+        var run = Driver(try teardown())
+        try run.succeed("prepare")
+        try run.apply(.cancel(force: false))
+        #expect(run.snapshot.state == .compensating)
+        #expect(run.state("reserve") == .cancelled)
+        try run.succeed("prepare")
+        #expect(run.snapshot.state == .cancelled)
+    }
+
+    @Test func cancelAfterThePivotIsRefusedUnlessForced() throws {
+        var run = Driver(try teardown())
+        for id in ["prepare", "reserve", "commit"] { try run.succeed(id) }
+        run.claim("finish")
+        #expect(throws: SagaStateMachine.Refusal.self) { try run.apply(.cancel(force: false)) }
+        #expect(run.snapshot.state == .running)
+        let token = run.snapshot.steps["finish"]!.fencingToken
+        try run.apply(.cancel(force: true))
+        #expect(run.snapshot.state == .cancelled)
+        #expect(run.state("finish") == .cancelled)
+        #expect(run.snapshot.steps["finish"]!.fencingToken == token + 1, "the running worker's late write is fenced off")
+        #expect(run.state("prepare") == .succeeded)
+    }
+
+    @Test func aRunningStepFinishesBeforeCompensationProceeds() throws {
+        var run = Driver(try definition("""
+            name: p
+            steps:
+              - {id: left, action: a, compensation: undo, after: []}
+              - {id: right, action: a, compensation: undo, after: []}
+            """))
+        run.claim("left")
+        try run.fail("right", retryable: false)
+        #expect(run.snapshot.state == .compensating)
+        #expect(run.ready.isEmpty, "waits for the running step")
+        try run.apply(.attemptSucceeded(step: "left"))
+        #expect(run.ready == ["left"])
+        #expect(run.phase("left") == .compensate)
+    }
+
+    @Test func skipMarksAFailedStepDoneAndGoesOn() throws {
+        var run = Driver(try teardown())
+        for id in ["prepare", "reserve", "commit"] { try run.succeed(id) }
+        try run.fail("finish", retryable: false)
+        #expect(throws: SagaStateMachine.Refusal.self) { try run.apply(.skip(step: "prepare")) }
+        try run.apply(.skip(step: "finish"))
+        #expect(run.state("finish") == .skipped)
+        #expect(run.snapshot.state == .succeeded)
+    }
+
+    @Test func aScheduledWorkflowStartsAtItsTimeAndCanBeCancelledBefore() throws {
+        var run = Driver(try teardown(), startAt: Self.now.addingTimeInterval(3600))
+        #expect(run.snapshot.state == .scheduled)
+        #expect(run.ready.isEmpty)
+        try run.apply(.start)
+        #expect(run.ready == ["prepare"])
+
+        var cancelled = Driver(try teardown(), startAt: Self.now.addingTimeInterval(3600))
+        try cancelled.apply(.cancel(force: false))
+        #expect(cancelled.snapshot.state == .cancelled)
+    }
+
+    @Test func anExpiredLeaseCountsTheLostAttempt() throws {
+        var run = Driver(try teardown())
+        run.claim("prepare")
+        try run.apply(.leaseExpired(step: "prepare"))
+        #expect(run.state("prepare") == .ready)
+        #expect(run.kinds.contains("lease_expired"))
+        run.claim("prepare")
+        try run.apply(.leaseExpired(step: "prepare"))
+        run.claim("prepare")
+        try run.apply(.leaseExpired(step: "prepare"))
+        #expect(run.kinds.contains("step_failed"), "three lost attempts exhaust a budget of three")
+        #expect(run.snapshot.state == .compensating)
+    }
+
+    @Test func waitingDoesNotConsumeAnAttempt() throws {
+        var run = Driver(try teardown())
+        run.claim("prepare")
+        try run.apply(.attemptWaiting(step: "prepare", until: Self.now.addingTimeInterval(5)))
+        #expect(run.state("prepare") == .waiting)
+        run.claim("prepare")
+        #expect(run.snapshot.steps["prepare"]!.attempt == 1)
+        try run.apply(.attemptSucceeded(step: "prepare"))
+        #expect(run.state("prepare") == .succeeded)
+    }
+
+    @Test func lateResultsForStepsNoLongerRunningAreIgnored() throws {
+        var run = Driver(try teardown())
+        try run.succeed("prepare")
+        let before = run.snapshot
+        try run.apply(.attemptSucceeded(step: "prepare"))
+        try run.apply(.attemptFailed(step: "reserve", failure: StepFailure(message: "late")))
+        #expect(run.snapshot == before)
+    }
+
+    @Test func operatorsGetClearRefusals() throws {
+        var run = Driver(try teardown())
+        let resume = try #require(throws: SagaStateMachine.Refusal.self) { try run.apply(.resume(fromStep: nil)) }
+        #expect(resume.description.contains("only failed or compensation_failed workflows can be resumed; this one is running"))
+        for id in ["prepare", "reserve", "commit", "finish"] { try run.succeed(id) }
+        let cancel = try #require(throws: SagaStateMachine.Refusal.self) { try run.apply(.cancel(force: true)) }
+        #expect(cancel.description.contains("already succeeded"))
+    }
+}

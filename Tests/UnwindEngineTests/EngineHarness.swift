@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import Postgres
+import Synchronization
+import UnwindCore
+import UnwindEngine
+import UnwindStore
+import UnwindTesting
+
+/// A migrated test database, a store, and in-process workers running the built-in test actions.
+final class EngineHarness: Sendable {
+    let database: TestDatabase
+    let pool: PostgresConnectionPool
+    let store: WorkflowStore
+    let registry: ActionRegistry
+    private let workers = Mutex<[Worker]>([])
+
+    init(registry custom: ActionRegistry? = nil) throws {
+        database = try TestDatabase.create(migrated: true)
+        pool = PostgresConnectionPool(configuration: database.configuration, maximumConnections: 8)
+        var logger = Logger(label: "test.store")
+        logger.logLevel = .critical
+        store = WorkflowStore(pool: pool, logger: logger)
+        registry = custom ?? {
+            var registry = ActionRegistry()
+            TestActions.register(into: &registry)
+            return registry
+        }()
+    }
+
+    deinit {
+        stopWorkers()
+    }
+
+    func definition(_ yaml: String) throws -> WorkflowDefinition {
+        try WorkflowDefinitionLoader.load(yaml: yaml, file: "test", knownActions: registry.names)
+    }
+
+    @discardableResult
+    func submit(_ definition: WorkflowDefinition, input: [String: JSONValue] = [:], idempotencyKey: String? = nil,
+                notBefore: Date? = nil) throws -> UUID {
+        try WorkflowSubmitter(store: store).submit(
+            definition, input: input, idempotencyKey: idempotencyKey, notBefore: notBefore, submittedBy: "test").workflowID
+    }
+
+    /// Starts a worker on its own thread, with short leases and intervals so tests finish quickly.
+    @discardableResult
+    func startWorker(concurrency: Int = 4, lease: Duration = .seconds(5), grace: Duration = .seconds(5)) -> Worker {
+        var logger = Logger(label: "test.worker")
+        logger.logLevel = .critical
+        let worker = Worker(
+            store: store, registry: registry,
+            configuration: WorkerConfiguration(
+                concurrency: concurrency, leaseDuration: lease, pollInterval: .milliseconds(200),
+                maintenanceInterval: .milliseconds(100), shutdownGracePeriod: grace),
+            logger: logger)
+        Thread.detachNewThread { try? worker.run() }
+        workers.withLock { $0.append(worker) }
+        return worker
+    }
+
+    func stopWorkers() {
+        let running = workers.withLock { workers in
+            defer { workers.removeAll() }
+            return workers
+        }
+        for worker in running { worker.requestStop() }
+        for worker in running {
+            let deadline = Date().addingTimeInterval(10)
+            while worker.runningSteps > 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        }
+    }
+
+    /// Polls until the workflow reaches one of `states` (or throws after `timeout`).
+    @discardableResult
+    func waitFor(_ id: UUID, in states: Set<String>, timeout: TimeInterval = 30) async throws -> WorkflowRecord {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let workflow = try store.workflow(id)
+            if states.contains(workflow.state) { return workflow }
+            if Date() > deadline {
+                let steps = try store.steps(of: id).map { "\($0.stepID)=\($0.state)/\($0.phase)" }.joined(separator: " ")
+                throw HarnessError(description: "workflow \(id) is \(workflow.state) after \(timeout)s, expected \(states.sorted()); steps: \(steps)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Polls until `condition` holds.
+    func waitUntil(timeout: TimeInterval = 30, _ what: String, _ condition: () throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while try !condition() {
+            if Date() > deadline { throw HarnessError(description: "timed out waiting for \(what)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    func events(_ id: UUID) throws -> [EventRecord] { try store.events(of: id) }
+    func kinds(_ id: UUID) throws -> [String] { try events(id).map(\.kind) }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// A definition with a `test` input so the built-in test actions can be scripted per step.
+let teardownLikeYAML = """
+    name: saga
+    inputs:
+      test: {type: object, default: {}}
+      sleep_ms: {type: int, default: 0}
+    defaults:
+      retry: {max_attempts: 3, initial_interval: 100ms, multiplier: 2, max_interval: 1s, jitter: none}
+      timeout: 30s
+    steps:
+      - {id: inventory, action: test.noop}
+      - {id: prepare, action: test.noop, compensation: test.undo}
+      - {id: reserve, action: test.noop, compensation: test.undo}
+      - {id: commit, action: test.noop, pivot: true}
+      - {id: finish, action: test.noop}
+    """
+
+func script(_ steps: [String: JSONValue]) -> [String: JSONValue] {
+    ["test": .object(steps)]
+}

@@ -1,0 +1,176 @@
+import Foundation
+import Synchronization
+import Testing
+import UnwindCore
+import UnwindEngine
+import UnwindStore
+import UnwindTesting
+
+/// Real `unwind worker` processes against the test database: killed, stopped, and run side by side.
+@Suite("Worker processes", .enabled(if: TestEnvironment.hasDatabase), .serialized)
+struct WorkerProcessTests {
+    /// A running `unwind worker` child process; its log goes to a file.
+    final class WorkerProcess: Sendable {
+        let pid: pid_t
+        let logPath: String
+
+        init(databaseURL: String, arguments: [String] = []) throws {
+            logPath = TestEnvironment.workDirectory + "/worker-\(UUID().uuidString.prefix(8)).log"
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            posix_spawn_file_actions_addopen(&actions, 2, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+            let executable = TestEnvironment.binDirectory + "/unwind"
+            let argv = ([executable, "worker", "--database-url", databaseURL, "--log-level", "info"] + arguments)
+                .map { strdup($0) } + [nil]
+            defer { argv.forEach { free($0) } }
+            var pid: pid_t = 0
+            let status = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+            guard status == 0 else { throw HarnessError(description: "cannot start unwind worker: \(status)") }
+            self.pid = pid
+        }
+
+        func signal(_ number: Int32) { kill(pid, number) }
+
+        /// Waits for the process to exit and returns its exit status (128+n for signal n).
+        func waitForExit(timeout: TimeInterval = 30) async throws -> Int32 {
+            let deadline = Date().addingTimeInterval(timeout)
+            var status: Int32 = 0
+            while waitpid(pid, &status, WNOHANG) == 0 {
+                if Date() > deadline {
+                    kill(pid, SIGKILL)
+                    throw HarnessError(description: "worker \(pid) did not exit within \(timeout)s; log: \(log)")
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        }
+
+        var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+        deinit {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+    }
+
+    @Test func aStepOfAKilledWorkerIsFinishedByAnotherAfterItsLeaseExpires() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        // The first attempt of `reserve` takes long enough for the worker to be killed in the middle of it.
+        let id = try engine.submit(definition, input: script(["reserve": ["sleep_ms": 30_000, "sleep_times": 1]]))
+        let victim = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--lease", "2s"])
+        try await engine.waitUntil("reserve to start on the first worker") {
+            try engine.events(id).contains { $0.kind == "attempt_started" && $0.stepID == "reserve" }
+        }
+        let victimID = try #require(try engine.events(id).first { $0.kind == "attempt_started" && $0.stepID == "reserve" }?.workerID)
+        victim.signal(SIGKILL)
+        #expect(try await victim.waitForExit() == 128 + SIGKILL)
+        let killedAt = Date()
+
+        let heir = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--lease", "2s"])
+        try await engine.waitFor(id, in: ["succeeded"], timeout: 60)
+        let events = try engine.events(id).filter { $0.stepID == "reserve" }
+        let starts = events.filter { $0.kind == "attempt_started" }
+        #expect(starts.count == 2)
+        #expect(starts.last?.workerID != victimID)
+        #expect(events.contains { $0.kind == "lease_expired" })
+        // Recovered after the 2 s lease (plus back-off), not instantly and not after ages.
+        let restarted = try #require(starts.last?.at)
+        #expect(restarted.timeIntervalSince(killedAt) < 15)
+        _ = heir
+    }
+
+    @Test func sigtermDrainsRunningStepsAndExitsZero() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        let finishing = try engine.submit(definition, input: script(["prepare": ["sleep_ms": 500]]))
+        let worker = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--grace", "10s"])
+        try await engine.waitUntil("prepare to start") {
+            try engine.events(finishing).contains { $0.kind == "attempt_started" && $0.stepID == "prepare" }
+        }
+        worker.signal(SIGTERM)
+        #expect(try await worker.waitForExit() == 0, "\(worker.log)")
+        // The running attempt was allowed to finish; nothing new was claimed after the signal.
+        let prepare = try #require(try engine.store.steps(of: finishing).first { $0.stepID == "prepare" })
+        #expect(prepare.state == "succeeded")
+        #expect(worker.log.contains("stopping: finishing in-flight steps"))
+        #expect(worker.log.contains("worker stopped"))
+        #expect(try engine.store.workers().first?.state == "stopped")
+    }
+
+    @Test func aStepThatOutlivesTheGracePeriodIsHandedBackWithoutCountingTheAttempt() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        let id = try engine.submit(definition, input: script(["prepare": ["sleep_ms": 20_000, "sleep_times": 1]]))
+        let worker = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--grace", "300ms"])
+        try await engine.waitUntil("prepare to start") {
+            try engine.events(id).contains { $0.kind == "attempt_started" && $0.stepID == "prepare" }
+        }
+        worker.signal(SIGTERM)
+        #expect(try await worker.waitForExit() == 0, "\(worker.log)")
+        let prepare = try #require(try engine.store.steps(of: id).first { $0.stepID == "prepare" })
+        #expect(prepare.state == "ready")
+        #expect(prepare.attempt == 0, "a handed-back attempt is not counted")
+        #expect(try engine.kinds(id).contains("lease_released"))
+        // Another worker picks it up at once, as attempt 1 again, under a new fencing token.
+        let next = try WorkerProcess(databaseURL: engine.database.url)
+        try await engine.waitUntil("another worker to start prepare") {
+            try engine.events(id).filter { $0.kind == "attempt_started" && $0.stepID == "prepare" }.count == 2
+        }
+        let starts = try engine.events(id).filter { $0.kind == "attempt_started" && $0.stepID == "prepare" }
+        #expect(starts.map(\.attempt) == [1, 1])
+        #expect(Set(starts.compactMap(\.fencingToken)).count == 2)
+        next.signal(SIGKILL)
+    }
+
+    @Test func twoWorkerProcessesOn200WorkflowsNeverRunAStepAttemptTwiceAtOnce() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition("""
+            name: many
+            inputs: {test: {type: object, default: {}}}
+            defaults: {retry: {max_attempts: 5, initial_interval: 50ms, jitter: full}}
+            steps:
+              - {id: a, action: test.noop}
+              - {id: b, action: test.noop, after: [a]}
+              - {id: c, action: test.noop, after: [a]}
+              - {id: d, action: test.noop, after: [b, c]}
+            """)
+        let first = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--concurrency", "8"])
+        let second = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--concurrency", "8"])
+        var ids: [UUID] = []
+        for index in 0..<200 {
+            // Every tenth workflow has a transiently failing step, so retries interleave too.
+            let input = index % 10 == 0 ? script(["b": ["fail": "transient", "times": 1]]) : [:]
+            ids.append(try engine.submit(definition, input: input))
+        }
+        try await engine.waitUntil(timeout: 120, "all 200 workflows to succeed") {
+            try engine.store.list(WorkflowFilter(state: "succeeded", limit: 1000)).count == 200
+        }
+        var workersSeen = Set<String>()
+        for id in ids {
+            let events = try engine.events(id)
+            let starts = events.filter { $0.kind == "attempt_started" }
+            // Each attempt (step, fencing token) was started exactly once, by exactly one worker …
+            let attempts = starts.map { "\($0.stepID ?? "")#\($0.fencingToken ?? -1)" }
+            #expect(Set(attempts).count == attempts.count)
+            workersSeen.formUnion(starts.compactMap(\.workerID))
+            // … and attempts of one step never overlap: each ends before the next starts.
+            for step in ["a", "b", "c", "d"] {
+                let ordered = events.filter { $0.stepID == step }.map(\.kind)
+                var open = 0
+                for kind in ordered {
+                    if kind == "attempt_started" { open += 1; #expect(open == 1, "overlapping attempts of \(step) in \(id)") }
+                    if kind == "step_succeeded" || kind == "attempt_failed" || kind == "step_failed" { open -= 1 }
+                }
+                #expect(open == 0)
+            }
+            #expect(try engine.store.steps(of: id).allSatisfy { $0.state == "succeeded" })
+        }
+        #expect(workersSeen.count == 2, "both workers took part")
+        _ = (first, second)
+    }
+}

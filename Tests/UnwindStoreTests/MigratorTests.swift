@@ -1,0 +1,104 @@
+import Dispatch
+import Foundation
+import Postgres
+import Testing
+import UnwindStore
+import UnwindTesting
+
+@Suite("Migrations", .enabled(if: TestEnvironment.hasDatabase))
+struct MigratorTests {
+    @Test func appliesEverythingOnAnEmptyDatabaseAndThenNothing() throws {
+        let database = try TestDatabase.create()
+        let connection = try database.connect()
+        let migrator = try Migrator.embedded()
+        #expect(!migrator.migrations.isEmpty)
+        #expect(try migrator.status(connection: connection).pending.count == migrator.migrations.count)
+
+        let applied = try migrator.migrate(connection: connection)
+        #expect(applied.map(\.version) == migrator.migrations.map(\.version))
+        let tables = try connection.query(
+            "SELECT count(*) AS n FROM unnest($1::text[]) AS t(name) WHERE to_regclass(t.name) IS NOT NULL",
+            [DatabaseDiagnostics.runtimeTables], name: "tables")
+        #expect(try tables.first?.decode("n", as: Int.self) == DatabaseDiagnostics.runtimeTables.count)
+
+        #expect(try migrator.migrate(connection: connection).isEmpty)
+        let status = try migrator.status(connection: connection)
+        #expect(status.isCurrent)
+        #expect(status.applied.map(\.checksum) == migrator.migrations.map(\.checksum))
+    }
+
+    @Test func concurrentMigrateProcessesApplyEachFileOnce() throws {
+        let database = try TestDatabase.create()
+        let outputs = DispatchQueue.global()
+        let group = DispatchGroup()
+        let results = ResultsBox()
+        for _ in 0..<3 {
+            group.enter()
+            outputs.async {
+                results.append(runUnwind(["migrate", "--database-url", database.url]))
+                group.leave()
+            }
+        }
+        group.wait()
+        for result in results.all {
+            #expect(result.status == 0, "\(result.combined)")
+        }
+        let connection = try database.connect()
+        let count = try connection.query("SELECT count(*) AS n, count(DISTINCT version) AS d FROM schema_migrations", name: "count").first
+        let migrations = try Migrator.embedded().migrations.count
+        #expect(try count?.decode("n", as: Int.self) == migrations)
+        #expect(try count?.decode("d", as: Int.self) == migrations)
+        #expect(results.all.filter { $0.stdout.contains("applied 0001") }.count == 1)
+    }
+
+    @Test func aTamperedChecksumIsRefusedWithAClearMessage() throws {
+        let database = try TestDatabase.create(migrated: true)
+        let connection = try database.connect()
+        try connection.query("UPDATE schema_migrations SET checksum = $1 WHERE version = 1", [String(repeating: "0", count: 64)], name: "tamper")
+        let error = try #require(throws: MigrationError.self) { try Migrator.embedded().migrate(connection: connection) }
+        #expect(error.description.contains("0001_engine_schema.sql was changed after it was applied"))
+
+        let cli = runUnwind(["migrate", "--database-url", database.url])
+        #expect(cli.status == 1)
+        #expect(cli.stderr.contains("error: migration 0001_engine_schema.sql was changed after it was applied"))
+        #expect(!cli.combined.contains("Fatal error"))
+
+        let doctor = runUnwind(["doctor", "--database-url", database.url])
+        #expect(doctor.status == 1)
+        #expect(doctor.stdout.contains("FAIL  migrations"))
+    }
+
+    @Test func aMigrationFromANewerBinaryIsReported() throws {
+        let database = try TestDatabase.create(migrated: true)
+        let connection = try database.connect()
+        try connection.query("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", [9999, "future", "x"], name: "future")
+        let error = try #require(throws: MigrationError.self) { try Migrator.embedded().migrate(connection: connection) }
+        #expect(error.description.contains("9999_future"))
+        #expect(error.description.contains("upgrade this binary"))
+    }
+
+    @Test func aFailingMigrationRollsBackCompletely() throws {
+        let database = try TestDatabase.create()
+        let connection = try database.connect()
+        let good = try Migration(fileName: "0001_good.sql", bytes: Array("CREATE TABLE a (id int);".utf8))
+        let bad = try Migration(fileName: "0002_bad.sql", bytes: Array("CREATE TABLE b (id int); SELECT no_such_function();".utf8))
+        let migrator = try Migrator(migrations: [good, bad])
+        let error = try #require(throws: MigrationError.self) { try migrator.migrate(connection: connection) }
+        #expect(error.description.contains("migration 0002_bad.sql failed and was rolled back"))
+        #expect(try connection.query("SELECT to_regclass('b') IS NULL AS gone", name: "b").first?.decode("gone", as: Bool.self) == true)
+        #expect(try migrator.status(connection: connection).applied.map(\.version) == [1])
+    }
+
+    @Test func badFileNamesAreRejected() {
+        #expect(throws: MigrationError.badFileName("1_x.sql")) { try Migration(fileName: "1_x.sql", bytes: []) }
+        #expect(throws: MigrationError.notUTF8("0003_x.sql")) { try Migration(fileName: "0003_x.sql", bytes: [0xff, 0xfe]) }
+    }
+}
+
+final class ResultsBox: Sendable {
+    private let results = Mutex<[CommandOutput]>([])
+    func append(_ result: CommandOutput) { results.withLock { $0.append(result) } }
+    var all: [CommandOutput] { results.withLock { $0 } }
+}
+
+import Synchronization

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs Unwind's whole test suite against a real, throwaway PostgreSQL server, as README.md describes.
+# Installs what is missing (PostgreSQL, libpq-dev) through apt, builds, starts the server on a free loopback
+# port, runs `swift test`, and always stops the server afterwards. Extra arguments go to `swift test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/common.sh
+
+ensure_system_packages
+
+log "building (debug, with tests)"
+swift build --build-tests
+
+workdir="$(mktemp -d /tmp/unwind-test.XXXXXX)"
+chmod 755 "$workdir"
+port="$(free_port)"
+cleanup() {
+    scripts/pg-test-cluster.sh stop "$workdir/pg" >/dev/null 2>&1 || true
+    rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+log "starting a throwaway PostgreSQL on 127.0.0.1:$port"
+scripts/pg-test-cluster.sh start "$workdir/pg" "$port"
+
+export UNWIND_TEST_DATABASE_URL="postgres://postgres:unwind-test@127.0.0.1:$port/postgres"
+export UNWIND_TEST_WORKDIR="$workdir"
+export UNWIND_BIN_DIR="$(swift build --show-bin-path)"
+# Tests start their own embedded databases and clusters here, never in the user's state directory.
+export UNWIND_STATE_DIR="$workdir/state"
+unset UNWIND_DATABASE_URL
+
+log "running the tests"
+swift test --skip-build "$@"
