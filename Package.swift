@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "UnwindStore", targets: ["UnwindStore"]),
         .library(name: "HuaweiCloudSigning", targets: ["HuaweiCloudSigning"]),
         .library(name: "CloudSimulator", targets: ["CloudSimulator"]),
+        .library(name: "HuaweiCloud", targets: ["HuaweiCloud"]),
         .executable(name: "unwind-cloudsim", targets: ["unwind-cloudsim"]),
     ],
     dependencies: [
@@ -27,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -123,6 +125,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Real Huawei Cloud HTTP client (issue 5). Reuses the signer; never retries by itself (the saga engine does).
+        .target(
+            name: "HuaweiCloud",
+            dependencies: [
+                "HuaweiCloudSigning",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "unwind-cloudsim",
             dependencies: [
@@ -167,6 +181,22 @@ let package = Package(
             .testTarget(
             name: "HuaweiCloudSigningTests",
             dependencies: ["HuaweiCloudSigning"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HuaweiCloudTests",
+            dependencies: [
+                "HuaweiCloud",
+                "HuaweiCloudSigning",
+                "CloudSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
