@@ -86,11 +86,8 @@ public final class HuaweiCloudClient: Sendable {
         let headers: HTTPHeaders
         let body: [UInt8]
         do {
-            // The deadline covers the head *and* the body stream (AsyncHTTPClient fails both when it passes).
-            let response = try await httpClient.execute(httpRequest, deadline: .now() + TimeAmount(timeout), logger: logger)
-            status = Int(response.status.code)
-            headers = response.headers
-            body = Array(try await response.body.collect(upTo: Self.maxResponseBytes).readableBytesView)
+            let fetched = try await fetchWithin(timeout, httpRequest, logger: logger)
+            (status, headers, body) = (fetched.status, fetched.headers, fetched.body)
         } catch {
             let failure = transportError(error, request: request)
             logger.debug("cloud request failed in transport", metadata: [
@@ -106,6 +103,38 @@ public final class HuaweiCloudClient: Sendable {
         let response = Response(status: status, headers: headers, body: body, requestID: requestID)
         try check(response, request: request)
         return response
+    }
+
+    struct Fetched: Sendable {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: [UInt8]
+    }
+
+    /// Thrown when `timeout` passes before the whole answer (head and body) arrived.
+    struct RequestTimedOut: Error {}
+
+    /// Executes the request and collects the body, all within `timeout`.
+    ///
+    /// AsyncHTTPClient's deadline bounds the wait for the response head, but a body that trickles or stalls is only
+    /// bounded by the idle read timeout of the `HTTPClient`'s configuration (which we do not own). Racing the whole
+    /// exchange against a sleep, and cancelling the loser, makes "a response that never ends" a timeout too.
+    private func fetchWithin(_ timeout: Duration, _ httpRequest: HTTPClientRequest, logger: Logger) async throws -> Fetched {
+        let httpClient = self.httpClient
+        return try await withThrowingTaskGroup(of: Fetched?.self) { group in
+            group.addTask {
+                let response = try await httpClient.execute(httpRequest, deadline: .now() + TimeAmount(timeout), logger: logger)
+                let body = try await response.body.collect(upTo: Self.maxResponseBytes)
+                return Fetched(status: Int(response.status.code), headers: response.headers, body: Array(body.readableBytesView))
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let fetched = first else { throw RequestTimedOut() }
+            return fetched
+        }
     }
 
     /// Turns an error answer — including BSS's "HTTP 200 with an error body" — into a `CloudError`.
@@ -155,6 +184,9 @@ public final class HuaweiCloudClient: Sendable {
         var classification: CloudError.Classification = .retryable(retryAfter: nil)
         var hint: String?
         switch error {
+        case is RequestTimedOut:
+            message = "no complete answer within \(seconds) (timeout)"
+            hint = "the cloud or the network is slow, or the answer never ended" + unknownOutcome
         case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .writeTimeout:
             message = "no complete answer within \(seconds) (timeout)"
             hint = "the cloud or the network is slow" + unknownOutcome
@@ -171,6 +203,9 @@ public final class HuaweiCloudClient: Sendable {
             message = "the request URL is invalid (\(error))"
             classification = .permanent
             hint = "check the region and UNWIND_CLOUD_ENDPOINT"
+        case let error as HTTPParserError:
+            message = "the answer is not valid HTTP or ended early (\(error))"
+            hint = "a truncated answer or a broken proxy" + unknownOutcome
         case is NIOTooManyBytesError:
             message = "the answer is larger than \(Self.maxResponseBytes) bytes"
             classification = .permanent

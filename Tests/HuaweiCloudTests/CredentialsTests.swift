@@ -6,7 +6,7 @@ import Testing
 @Suite("Credentials")
 struct CredentialsTests {
     /// A private temporary directory holding one credentials file with the given text and mode.
-    static func withFile<T>(_ text: String, mode: Int, _ body: (String) throws -> T) throws -> T {
+    static func withFile(_ text: String, mode: Int, _ body: (String) throws -> Void) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("unwind-creds-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -53,19 +53,19 @@ struct CredentialsTests {
     }
 
     @Test func profilesFromAPrivateFile() throws {
-        try Self.withFile(Self.file, mode: 0o600) { path in
+        try Self.withFile(Self.file, mode: 0o600) { (path: String) throws in
             let provider = CloudCredentialsProvider(environment: [:], credentialsFile: path)
             #expect(try provider.credentials(profile: "default") == HuaweiCredentials(accessKey: "FILEDEFAULTAK", secretKey: "FILEDEFAULTSK-secret"))
             #expect(try provider.credentials(profile: "customer-a")
                 == HuaweiCredentials(accessKey: "FILEAAK", secretKey: "FILEASK-secret", securityToken: "FILEATOKEN-secret"))
         }
-        try Self.withFile(Self.file, mode: 0o400) { path in
+        try Self.withFile(Self.file, mode: 0o400) { (path: String) throws in
             #expect(try CloudCredentialsProvider(environment: [:], credentialsFile: path).credentials(profile: "default").accessKey == "FILEDEFAULTAK")
         }
     }
 
     @Test func fileFromTheEnvironmentVariable() throws {
-        try Self.withFile(Self.file, mode: 0o600) { path in
+        try Self.withFile(Self.file, mode: 0o600) { (path: String) throws in
             let provider = CloudCredentialsProvider(environment: ["UNWIND_CREDENTIALS_FILE": path])
             #expect(provider.credentialsFile == path)
             #expect(try provider.credentials(profile: "customer-a").accessKey == "FILEAAK")
@@ -73,7 +73,7 @@ struct CredentialsTests {
     }
 
     @Test func environmentWinsOverTheFile() throws {
-        try Self.withFile(Self.file, mode: 0o600) { path in
+        try Self.withFile(Self.file, mode: 0o600) { (path: String) throws in
             let provider = CloudCredentialsProvider(environment: ["HUAWEICLOUD_SDK_AK": "ENVAK", "HUAWEICLOUD_SDK_SK": "ENVSK"], credentialsFile: path)
             #expect(try provider.credentials(profile: "default").accessKey == "ENVAK")
         }
@@ -81,7 +81,7 @@ struct CredentialsTests {
 
     @Test(arguments: [0o644, 0o640, 0o604, 0o666])
     func fileReadableByOthersIsRefused(mode: Int) throws {
-        try Self.withFile(Self.file, mode: mode) { path in
+        try Self.withFile(Self.file, mode: mode) { (path: String) throws in
             let provider = CloudCredentialsProvider(environment: [:], credentialsFile: path)
             let error = try #require(Self.error { () throws(CloudError) in _ = try provider.credentials(profile: "default") })
             #expect(error.classification == .permanent)
@@ -92,7 +92,7 @@ struct CredentialsTests {
     }
 
     @Test func missingProfileNamesTheProfileAndWhereItLooked() throws {
-        try Self.withFile(Self.file, mode: 0o600) { path in
+        try Self.withFile(Self.file, mode: 0o600) { (path: String) throws in
             let provider = CloudCredentialsProvider(environment: [:], credentialsFile: path)
             let error = try #require(Self.error { () throws(CloudError) in _ = try provider.credentials(profile: "customer-b") })
             #expect(error.operation == "load credentials for profile 'customer-b'")
@@ -111,7 +111,7 @@ struct CredentialsTests {
     }
 
     @Test func sectionWithoutSecretKey() throws {
-        try Self.withFile("[p]\nak = X\n", mode: 0o600) { path in
+        try Self.withFile("[p]\nak = X\n", mode: 0o600) { (path: String) throws in
             let error = Self.error { () throws(CloudError) in _ = try CloudCredentialsProvider(environment: [:], credentialsFile: path).credentials(profile: "p") }
             #expect(error?.message == "section [p] of \(path) has no sk")
         }

@@ -1,5 +1,7 @@
 import AsyncHTTPClient
-import CloudSimulator
+import class CloudSimulator.SimulatedClock
+import class CloudSimulator.Simulator
+import enum CloudSimulator.SimulatorServer
 import Foundation
 @testable import HuaweiCloud
 import HuaweiCloudSigning
@@ -34,6 +36,13 @@ struct SimulatorEndToEndTests {
     /// Starts a fresh simulator on a free port and gives `body` a client factory for it.
     static func withSimulator(_ body: @Sendable (_ simulator: Simulator, _ client: @Sendable (Account, Duration) throws -> HuaweiCloudClient) async throws -> Void) async throws {
         let simulator = try Simulator(seedFile: seedFile, clock: SimulatedClock(), logger: TestSupport.quietLogger)
+        // A `timeout` fault holds the request for `timeout_cap_seconds` (600 s in the seed), and the server's graceful
+        // shutdown waits for it: cap it at 2 s for these tests, everything else as seeded.
+        var root = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: seedFile))) as? [String: Any])
+        var settings = root["settings"] as? [String: Any] ?? [:]
+        settings["timeout_cap_seconds"] = 2
+        root["settings"] = settings
+        try simulator.load(seedData: try JSONSerialization.data(withJSONObject: root), name: seedFile)
         let app = SimulatorServer.application(simulator: simulator, host: "127.0.0.1", port: 0, adminToken: nil, logger: TestSupport.quietLogger)
         try await app.test(.live) { testClient in
             let base = "http://127.0.0.1:\(testClient.port!)"
@@ -97,8 +106,9 @@ struct SimulatorEndToEndTests {
             // And for the subscription listing: wrong secret key.
             var wrong = old
             wrong.credentials.secretKey = "wrong-secret-key"
+            let wrongClient = try makeClient(wrong, .seconds(10))
             let unauthenticated = try #require(await TestSupport.cloudError { () async throws(CloudError) in
-                _ = try await makeClient(wrong, .seconds(10)).listSubscriptionResources(projectID: old.projectID)
+                _ = try await wrongClient.listSubscriptionResources(projectID: old.projectID)
             })
             #expect(unauthenticated.code == "APIGW.0301" && unauthenticated.classification == .permanent)
             #expect(!unauthenticated.description.contains("wrong-secret-key"))
@@ -156,8 +166,9 @@ struct SimulatorEndToEndTests {
             #expect(noRefunds.classification == .permanent)
 
             let unpaid = try Self.account("unpaid-order")
+            let unpaidClient = try makeClient(unpaid, .seconds(10))
             let unpaidError = try #require(await TestSupport.cloudError { () async throws(CloudError) in
-                _ = try await makeClient(unpaid, .seconds(10)).unsubscribeResources(domainID: unpaid.domainID, resourceIDs: ["sm-unpaid-quota"], reasonType: nil, reason: nil)
+                _ = try await unpaidClient.unsubscribeResources(domainID: unpaid.domainID, resourceIDs: ["sm-unpaid-quota"], reasonType: nil, reason: nil)
             })
             #expect(unpaidError.code == "CBC.30050010" && unpaidError.classification == .permanent)
             #expect(unpaidError.hint?.contains("pay or cancel") == true)

@@ -21,7 +21,7 @@ final class RawHTTPServer: Sendable {
 
     let port: Int
     private let channel: any Channel
-    private let received = NIOLockedValueBox<[Received]>([])
+    private let received: NIOLockedValueBox<[Received]>
 
     static func start(_ reply: @escaping @Sendable (Received) -> Reply) async throws -> RawHTTPServer {
         let box = NIOLockedValueBox<[Received]>([])
