@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import AsyncHTTPClient
 import Foundation
 import HuaweiCloudSigning
@@ -46,8 +53,6 @@ public final class HuaweiCloudClient: Sendable {
         self.signer = RequestSigner(signer: HuaweiSigner(credentials: credentials), userAgent: userAgent)
         self.httpClient = httpClient
         self.timeout = timeout
-        var logger = logger
-        logger[metadataKey: "cloud.access_key"] = "\(credentials.accessKey)"
         self.logger = logger
         self.clock = clock
         self.secrets = [credentials.secretKey] + (credentials.securityToken.map { [$0] } ?? [])
@@ -128,7 +133,9 @@ public final class HuaweiCloudClient: Sendable {
                 return Fetched(status: Int(response.status.code), headers: response.headers, body: Array(body.readableBytesView))
             }
             group.addTask {
-                try await Task.sleep(for: timeout)
+                // A little later than the client's own deadline, so that its more precise error (connection
+                // refused, deadline before the head) wins when it has one.
+                try await Task.sleep(for: timeout + .milliseconds(250))
                 return nil
             }
             defer { group.cancelAll() }
@@ -213,9 +220,15 @@ public final class HuaweiCloudClient: Sendable {
         case is CancellationError:
             message = "the request was cancelled"
             hint = "the worker is stopping" + unknownOutcome
+        case let error as IOError where error.errnoCode == ECONNREFUSED:
+            message = "connection refused by \(endpoints.baseURL(for: request.service))"
+            hint = "nothing accepts connections there: check UNWIND_CLOUD_ENDPOINT and network access; the step is retried"
+        case let error as IOError where error.errnoCode == ECONNRESET || error.errnoCode == EPIPE:
+            message = "the connection was reset before a complete answer arrived"
+            hint = "a transient network failure" + unknownOutcome
         case let error as IOError:
             message = "network error: \(error.description)"
-            hint = "a transient network failure (connection reset or refused)" + unknownOutcome
+            hint = "a transient network failure" + unknownOutcome
         case let error as NIOConnectionError:
             message = "could not connect to \(endpoints.baseURL(for: request.service)) (\(error.host):\(error.port))"
             hint = "check network access and UNWIND_CLOUD_ENDPOINT; the step is retried"

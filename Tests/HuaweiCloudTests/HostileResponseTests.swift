@@ -162,6 +162,7 @@ struct HostileResponseTests {
         let client = try TestSupport.client(baseURL: url)
         let error = try #require(await TestSupport.cloudError { () async throws(CloudError) in _ = try await client.listServers(projectID: "p") })
         #expect(error.isRetryable)
+        #expect(error.message == "connection refused by \(url)")
     }
 
     @Test func deleteNotFoundIsAlreadyDone() async throws {
