@@ -99,15 +99,16 @@ extension HuaweiCloudClient {
         return (answer.refund_infos ?? []).map(\.model)
     }
 
-    /// Turns auto-renewal on (`POST`, query `action_id=autorenew` as the SDK's `RenewalResources` model sends it) or
-    /// off (`DELETE`) for `/v2/orders/subscriptions/resources/autorenew/{resource_id}`. Turning it off before
-    /// unsubscribing keeps a renewal from being bought while the teardown runs.
+    /// Turns auto-renewal on (`POST`, `AutoRenewalResources`) or off (`DELETE`, `CancelAutoRenewalResources`) for
+    /// `/v2/orders/subscriptions/resources/autorenew/{resource_id}`. Per the Go SDK's `GenReqDefForAutoRenewalResources`
+    /// the only request field is the path's resource id: no query, no body. Turning it off before unsubscribing
+    /// keeps a renewal from being bought while the teardown runs.
     public func setAutoRenew(domainID: String, resourceID: String, enabled: Bool) async throws(CloudError) {
         _ = try await send(CloudRequest(
             service: .bss, operation: enabled ? "bss.autorenew_on" : "bss.autorenew_off", kind: .change,
             method: enabled ? "POST" : "DELETE",
             path: CloudRequest.path("v2", "orders", "subscriptions", "resources", "autorenew", resourceID),
-            query: enabled ? [("action_id", "autorenew")] : [], scope: .domain(domainID)))
+            scope: .domain(domainID)))
     }
 }
 

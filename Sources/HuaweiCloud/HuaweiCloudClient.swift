@@ -72,7 +72,12 @@ public final class HuaweiCloudClient: Sendable {
         do {
             return try await sendUnredacted(request)
         } catch {
-            throw error.redacting(secrets)
+            let redacted = error.redacting(secrets)
+            logger.debug("cloud request failed", metadata: [
+                "cloud.service": "\(request.service.rawValue)", "cloud.operation": "\(request.operation)",
+                "http.method": "\(request.method)", "http.path": "\(request.path)", "error": "\(redacted)",
+            ])
+            throw redacted
         }
     }
 
@@ -94,11 +99,7 @@ public final class HuaweiCloudClient: Sendable {
             let fetched = try await fetchWithin(timeout, httpRequest, logger: logger)
             (status, headers, body) = (fetched.status, fetched.headers, fetched.body)
         } catch {
-            let failure = transportError(error, request: request)
-            logger.debug("cloud request failed in transport", metadata: [
-                "http.method": "\(request.method)", "http.path": "\(request.path)", "error": "\(failure.message)",
-            ])
-            throw failure
+            throw transportError(error, request: request)
         }
         let requestID = headers.first(name: "X-Request-Id") ?? headers.first(name: "X-Openstack-Request-Id")
         logger.debug("cloud request", metadata: [
