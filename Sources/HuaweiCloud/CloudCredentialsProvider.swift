@@ -26,7 +26,8 @@ import HuaweiCloudSigning
 ///
 ///   which must be owned by the current user and readable by nobody else (mode 0600 or 0400).
 public struct CloudCredentialsProvider: Sendable {
-    public let environment: [String: String]
+    /// Private: it holds every variable of the process, secret keys included.
+    private let environment: [String: String]
     /// The credentials file this provider reads (after applying `UNWIND_CREDENTIALS_FILE` and the default).
     public let credentialsFile: String
 
@@ -143,4 +144,11 @@ public struct CloudCredentialsProvider: Sendable {
     private func failure(_ profile: String, _ message: String, hint: String) -> CloudError {
         CloudError(service: nil, operation: "load credentials for profile '\(profile)'", message: message, classification: .permanent, hint: hint)
     }
+}
+
+extension CloudCredentialsProvider: CustomStringConvertible, CustomReflectable {
+    /// Names the file only: the environment it holds contains secret keys.
+    public var description: String { "CloudCredentialsProvider(credentialsFile: \(credentialsFile))" }
+    /// `dump()` and debuggers see the file only, never the environment.
+    public var customMirror: Mirror { Mirror(self, children: ["credentialsFile": credentialsFile]) }
 }

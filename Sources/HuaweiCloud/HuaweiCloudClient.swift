@@ -266,3 +266,14 @@ extension Duration {
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }
+
+extension HuaweiCloudClient: CustomStringConvertible, CustomReflectable {
+    public var description: String {
+        "HuaweiCloudClient(region: \(endpoints.region), accessKey: \(signer.signer.credentials.accessKey), timeout: \(CloudError.seconds(timeout)))"
+    }
+
+    /// `dump()` and debuggers must not reach the signer's secret key or the scrub list.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["endpoints": endpoints, "accessKey": signer.signer.credentials.accessKey, "timeout": timeout])
+    }
+}

@@ -126,7 +126,19 @@ struct CredentialsTests {
         let credentials = HuaweiCredentials(accessKey: "AK", secretKey: "SK-very-secret", securityToken: "TOKEN-very-secret")
         #expect(!"\(credentials)".contains("SK-very-secret"))
         let client = try TestSupport.client(baseURL: "http://127.0.0.1:1", credentials: credentials)
-        #expect(!"\(client)".contains("SK-very-secret"))
+        var dumped = ""
+        dump(client, to: &dumped)
+        for text in ["\(client)", String(reflecting: client), dumped] {
+            #expect(!text.contains("SK-very-secret") && !text.contains("TOKEN-very-secret"))
+        }
+        #expect("\(client)" == "HuaweiCloudClient(region: cn-north-4, accessKey: AK, timeout: 5 s)")
+
+        let provider = CloudCredentialsProvider(environment: ["HUAWEICLOUD_SDK_AK": "AK", "HUAWEICLOUD_SDK_SK": "SK-very-secret"], credentialsFile: "/x")
+        var dumpedProvider = ""
+        dump(provider, to: &dumpedProvider)
+        for text in ["\(provider)", String(reflecting: provider), dumpedProvider] {
+            #expect(!text.contains("SK-very-secret"))
+        }
     }
 }
 
