@@ -124,6 +124,11 @@ struct SimulatorEndToEndTests {
             #expect(resources.allSatisfy { $0.status == CustomerResource.statusInUse })
             let filtered = try await client.queryCustomerResources(domainID: old.domainID, resourceIDs: ["sm-old-quota"], onlyMainResource: true)
             #expect(filtered.map(\.resourceID) == ["sm-old-quota"])
+            // Error path: X-Domain-Id of another account is refused by the gateway.
+            let foreignDomain = try #require(await TestSupport.cloudError { () async throws(CloudError) in
+                _ = try await client.queryCustomerResources(domainID: "d0000000000000000000000000000001", resourceIDs: [], onlyMainResource: true)
+            })
+            #expect(foreignDomain.httpStatus == 403 && foreignDomain.classification == .permanent && foreignDomain.service == .bss)
 
             try await client.setAutoRenew(domainID: old.domainID, resourceID: "sm-old-log-retention", enabled: true)
             try await client.setAutoRenew(domainID: old.domainID, resourceID: "sm-old-log-retention", enabled: false)
@@ -147,6 +152,12 @@ struct SimulatorEndToEndTests {
             #expect(orders.map(\.orderID).contains(orderID))
             let none = try await client.listOrders(domainID: old.domainID, orderType: 13, status: nil)
             #expect(none.isEmpty)
+            // Error path: a transient BSS failure injected through the admin API.
+            try Self.addFault(simulator, #"{"api": "bss.list_orders", "kind": "error", "status": 503, "count": 1}"#)
+            let unavailable = try #require(await TestSupport.cloudError { () async throws(CloudError) in
+                _ = try await client.listOrders(domainID: old.domainID, orderType: nil, status: nil)
+            })
+            #expect(unavailable.httpStatus == 503 && unavailable.isRetryable)
 
             simulator.clock.advance(by: 3600)
             let details = try await client.orderDetails(domainID: old.domainID, orderID: orderID)
@@ -219,6 +230,12 @@ struct SimulatorEndToEndTests {
             #expect(endpoints.count == 3, "three endpoints in pages of two")
             let none = try await client.listEndpoints(projectID: nodes.projectID, vpcID: "vpc-nowhere", limit: 10)
             #expect(none.isEmpty)
+            // Error path: a cloud-side failure in the middle of the pagination fails the whole listing.
+            try Self.addFault(simulator, #"{"api": "vpcep.list_endpoints", "kind": "error", "status": 500, "count": 1, "skip": 1}"#)
+            let broken = try #require(await TestSupport.cloudError { () async throws(CloudError) in
+                _ = try await client.listEndpoints(projectID: nodes.projectID, vpcID: "vpc-collect", limit: 2)
+            })
+            #expect(broken.code == "EndPoint.0001" && broken.isRetryable)
 
             let id = "22222222-0000-4000-8000-000000000001"
             let endpoint = try #require(try await client.showEndpoint(projectID: nodes.projectID, endpointID: id))
