@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "UnwindStore", targets: ["UnwindStore"]),
         .library(name: "HuaweiCloudSigning", targets: ["HuaweiCloudSigning"]),
         .library(name: "CloudSimulator", targets: ["CloudSimulator"]),
+        .library(name: "HuaweiCloud", targets: ["HuaweiCloud"]),
         .executable(name: "unwind-cloudsim", targets: ["unwind-cloudsim"]),
     ],
     dependencies: [
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -78,6 +80,8 @@ let package = Package(
             dependencies: [
                 "UnwindCore",
                 "UnwindEngine",
+                "HuaweiCloud",
+                "HuaweiCloudSigning",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -97,6 +101,8 @@ let package = Package(
                 "UnwindCore",
                 "UnwindStore",
                 "UnwindEngine",
+                "SecMasterTeardown",
+                "HuaweiCloud",
                 "LocalPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -130,6 +136,19 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Real Huawei Cloud HTTP client (issue 5). Reuses the signer; never retries by itself (the saga engine does).
+        .target(
+            name: "HuaweiCloud",
+            dependencies: [
+                "HuaweiCloudSigning",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -172,7 +191,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SecMasterTeardownTests",
-            dependencies: ["SecMasterTeardown", "UnwindEngine"],
+            dependencies: ["SecMasterTeardown", "UnwindEngine", "UnwindStore", "UnwindCore", "UnwindTesting", "CloudSimulator", "HuaweiCloud"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -183,6 +202,24 @@ let package = Package(
         .testTarget(
             name: "HuaweiCloudSigningTests",
             dependencies: ["HuaweiCloudSigning"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HuaweiCloudTests",
+            dependencies: [
+                "HuaweiCloud",
+                "HuaweiCloudSigning",
+                "CloudSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            // Fixtures are read through #filePath (no bundle needed); the folder is excluded from sources.
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

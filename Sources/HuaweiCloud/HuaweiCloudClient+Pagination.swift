@@ -1,0 +1,26 @@
+extension HuaweiCloudClient {
+    /// Upper bound on pages per listing, so a cloud that keeps answering full pages cannot loop us forever.
+    static let maxPages = 10_000
+
+    /// Collects all pages of an offset/limit listing.
+    ///
+    /// `fetch(pageIndex, itemOffset)` returns one page and, when the API reports it, the total. Stops at an empty or
+    /// short page, or once `total` items were collected.
+    func paginate<Item>(
+        _ request: CloudRequest, pageSize: Int,
+        fetch: (_ pageIndex: Int, _ itemOffset: Int) async throws(CloudError) -> (items: [Item], total: Int?)
+    ) async throws(CloudError) -> [Item] {
+        var all: [Item] = []
+        for pageIndex in 0..<Self.maxPages {
+            let page = try await fetch(pageIndex, all.count)
+            all += page.items
+            if page.items.isEmpty || page.items.count < pageSize { return all }
+            if let total = page.total, all.count >= total { return all }
+        }
+        throw CloudError(
+            service: request.service, operation: request.operation,
+            message: "the listing did not end after \(Self.maxPages) pages of \(pageSize)", classification: .permanent,
+            hint: "the cloud keeps returning full pages; report this with the operation name"
+        )
+    }
+}

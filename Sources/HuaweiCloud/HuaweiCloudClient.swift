@@ -1,0 +1,279 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import AsyncHTTPClient
+import Foundation
+import HuaweiCloudSigning
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// HTTP client for the SecMaster, BSS, ECS and VPCEP APIs the teardown uses.
+///
+/// - Every request is signed with `SDK-HMAC-SHA256` (the shared `HuaweiSigner`) and bounded by `timeout`, which
+///   covers connecting, the response head and the whole body, so a response that never ends is a timeout.
+/// - Connections are reused through the `HTTPClient`'s pool (`HTTPClient.shared` by default; pass your own to
+///   control pool size or TLS, and shut it down yourself).
+/// - Nothing is retried here: each failure becomes one `CloudError` whose `classification` tells the saga engine to
+///   retry (with backoff and a durable checkpoint), to treat the step as already done, or to stop for an operator.
+///   Mutating calls are in particular never repeated by the client.
+public final class HuaweiCloudClient: Sendable {
+    public let endpoints: CloudEndpoints
+    let signer: RequestSigner
+    let httpClient: HTTPClient
+    let timeout: Duration
+    let logger: Logger
+    /// Seconds since 1970 for `X-Sdk-Date`; replaceable in tests.
+    let clock: @Sendable () -> Int64
+    /// Secrets scrubbed from every error message (defence in depth).
+    private let secrets: [String]
+
+    /// Largest response body read; the APIs used here answer a few hundred KiB at most.
+    static let maxResponseBytes = 8 * 1024 * 1024
+    public static let defaultUserAgent = "unwind-huaweicloud/1.0"
+
+    public convenience init(
+        endpoints: CloudEndpoints, credentials: HuaweiCredentials, httpClient: HTTPClient = .shared,
+        timeout: Duration = .seconds(30), logger: Logger
+    ) {
+        self.init(endpoints: endpoints, credentials: credentials, httpClient: httpClient, timeout: timeout, logger: logger,
+                  userAgent: Self.defaultUserAgent, clock: { Int64(Date().timeIntervalSince1970) })
+    }
+
+    init(
+        endpoints: CloudEndpoints, credentials: HuaweiCredentials, httpClient: HTTPClient, timeout: Duration,
+        logger: Logger, userAgent: String, clock: @escaping @Sendable () -> Int64
+    ) {
+        self.endpoints = endpoints
+        self.signer = RequestSigner(signer: HuaweiSigner(credentials: credentials), userAgent: userAgent)
+        self.httpClient = httpClient
+        self.timeout = timeout
+        self.logger = logger
+        self.clock = clock
+        self.secrets = [credentials.secretKey] + (credentials.securityToken.map { [$0] } ?? [])
+    }
+
+    // MARK: Sending
+
+    struct Response: Sendable {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: [UInt8]
+        var requestID: String?
+    }
+
+    /// Sends one request and returns the successful (2xx, no error body) response, or throws the classified error.
+    func send(_ request: CloudRequest) async throws(CloudError) -> Response {
+        do {
+            return try await sendUnredacted(request)
+        } catch {
+            let redacted = error.redacting(secrets)
+            logger.debug("cloud request failed", metadata: [
+                "cloud.service": "\(request.service.rawValue)", "cloud.operation": "\(request.operation)",
+                "http.method": "\(request.method)", "http.path": "\(request.path)", "error": "\(redacted)",
+            ])
+            throw redacted
+        }
+    }
+
+    private func sendUnredacted(_ request: CloudRequest) async throws(CloudError) -> Response {
+        let prepared = signer.prepare(request, baseURL: endpoints.baseURL(for: request.service), epochSeconds: clock())
+        var httpRequest = HTTPClientRequest(url: prepared.url)
+        httpRequest.method = HTTPMethod(rawValue: prepared.method)
+        for header in prepared.headers { httpRequest.headers.add(name: header.name, value: header.value) }
+        if !prepared.body.isEmpty { httpRequest.body = .bytes(ByteBuffer(bytes: prepared.body)) }
+
+        var logger = self.logger
+        logger[metadataKey: "cloud.service"] = "\(request.service.rawValue)"
+        logger[metadataKey: "cloud.operation"] = "\(request.operation)"
+        let started = ContinuousClock.now
+        let status: Int
+        let headers: HTTPHeaders
+        let body: [UInt8]
+        do {
+            let fetched = try await fetchWithin(timeout, httpRequest, logger: logger)
+            (status, headers, body) = (fetched.status, fetched.headers, fetched.body)
+        } catch {
+            throw transportError(error, request: request)
+        }
+        let requestID = headers.first(name: "X-Request-Id") ?? headers.first(name: "X-Openstack-Request-Id")
+        logger.debug("cloud request", metadata: [
+            "http.method": "\(request.method)", "http.path": "\(request.path)", "http.status": "\(status)",
+            "cloud.request_id": "\(requestID ?? "")", "duration_ms": "\((ContinuousClock.now - started).milliseconds)",
+        ])
+        let response = Response(status: status, headers: headers, body: body, requestID: requestID)
+        try check(response, request: request)
+        return response
+    }
+
+    struct Fetched: Sendable {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: [UInt8]
+    }
+
+    /// Thrown when `timeout` passes before the whole answer (head and body) arrived.
+    struct RequestTimedOut: Error {}
+
+    /// Executes the request and collects the body, all within `timeout`.
+    ///
+    /// AsyncHTTPClient's deadline bounds the wait for the response head, but a body that trickles or stalls is only
+    /// bounded by the idle read timeout of the `HTTPClient`'s configuration (which we do not own). Racing the whole
+    /// exchange against a sleep, and cancelling the loser, makes "a response that never ends" a timeout too.
+    private func fetchWithin(_ timeout: Duration, _ httpRequest: HTTPClientRequest, logger: Logger) async throws -> Fetched {
+        let httpClient = self.httpClient
+        return try await withThrowingTaskGroup(of: Fetched?.self) { group in
+            group.addTask {
+                let response = try await httpClient.execute(httpRequest, deadline: .now() + TimeAmount(timeout), logger: logger)
+                let body = try await response.body.collect(upTo: Self.maxResponseBytes)
+                return Fetched(status: Int(response.status.code), headers: response.headers, body: Array(body.readableBytesView))
+            }
+            group.addTask {
+                // A little later than the client's own deadline, so that its more precise error (connection
+                // refused, deadline before the head) wins when it has one.
+                try await Task.sleep(for: timeout + .milliseconds(250))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let fetched = first else { throw RequestTimedOut() }
+            return fetched
+        }
+    }
+
+    /// Turns an error answer — including BSS's "HTTP 200 with an error body" — into a `CloudError`.
+    func check(_ response: Response, request: CloudRequest) throws(CloudError) {
+        let status = response.status
+        let retryAfter = Self.retryAfter(response.headers.first(name: "Retry-After"))
+        func error(code: String?, message: String) -> CloudError {
+            let (classification, hint) = ErrorClassifier.classify(service: request.service, kind: request.kind, httpStatus: status, code: code, retryAfter: retryAfter)
+            return CloudError(service: request.service, operation: request.operation, httpStatus: status, code: code,
+                              message: message, requestID: response.requestID, classification: classification, hint: hint)
+        }
+        switch status {
+        case 200..<300:
+            if let body = ErrorBody.parseTopLevel(response.body), let code = body.code, !ErrorBody.successCodes.contains(code) {
+                throw error(code: code, message: ErrorBody.clean(body.message ?? "(no message)", limit: 500) + " (sent with HTTP \(status))")
+            }
+        case 400..<600:
+            if let body = ErrorBody.parse(response.body) {
+                throw error(code: body.code, message: ErrorBody.clean(body.message ?? "(no message)", limit: 500))
+            }
+            let summary = ErrorBody.summary(response.body, contentType: response.headers.first(name: "Content-Type"))
+            var failure = error(code: nil, message: "HTTP \(status) without a Huawei Cloud error body: \(summary)")
+            if failure.classification == .permanent {
+                failure.hint = "the answer did not come from the Huawei Cloud API (a proxy or load balancer?): check the region and UNWIND_CLOUD_ENDPOINT. " + (failure.hint ?? "")
+            }
+            throw failure
+        case 300..<400:
+            throw CloudError(service: request.service, operation: request.operation, httpStatus: status,
+                             message: "unexpected redirect (HTTP \(status)) to '\(ErrorBody.clean(response.headers.first(name: "Location") ?? "", limit: 200))'",
+                             requestID: response.requestID, classification: .permanent,
+                             hint: "the Huawei Cloud APIs never redirect: check the region and UNWIND_CLOUD_ENDPOINT")
+        default:
+            throw CloudError(service: request.service, operation: request.operation, httpStatus: status,
+                             message: "unknown HTTP status \(status)", requestID: response.requestID,
+                             classification: .retryable(retryAfter: retryAfter),
+                             hint: "the answer is not a valid HTTP result; the step is retried")
+        }
+    }
+
+    /// Transport failures: timeouts, resets, refused connections. The outcome of a change is then unknown.
+    func transportError(_ error: any Error, request: CloudRequest) -> CloudError {
+        let seconds = CloudError.seconds(timeout)
+        let unknownOutcome = request.isMutating
+            ? "; the change may or may not have been applied, so the step re-reads the resource before repeating it (deletes are idempotent by outcome)"
+            : ""
+        var message: String
+        var classification: CloudError.Classification = .retryable(retryAfter: nil)
+        var hint: String?
+        switch error {
+        case is RequestTimedOut:
+            message = "no complete answer within \(seconds) (timeout)"
+            hint = "the cloud or the network is slow, or the answer never ended" + unknownOutcome
+        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .writeTimeout:
+            message = "no complete answer within \(seconds) (timeout)"
+            hint = "the cloud or the network is slow" + unknownOutcome
+        case let error as HTTPClientError where error == .connectTimeout:
+            message = "could not connect within \(seconds) (connect timeout)"
+            hint = "check network access to \(endpoints.baseURL(for: request.service))"
+        case let error as HTTPClientError where error == .remoteConnectionClosed:
+            message = "the connection was closed before a complete answer arrived (truncated response or reset)"
+            hint = "a transient network failure" + unknownOutcome
+        case let error as HTTPClientError where error == .cancelled:
+            message = "the request was cancelled"
+            hint = "the worker is stopping" + unknownOutcome
+        case let error as HTTPClientError where error == .invalidURL || error == .emptyHost || error == .emptyScheme:
+            message = "the request URL is invalid (\(error))"
+            classification = .permanent
+            hint = "check the region and UNWIND_CLOUD_ENDPOINT"
+        case let error as HTTPParserError:
+            message = "the answer is not valid HTTP or ended early (\(error))"
+            hint = "a truncated answer or a broken proxy" + unknownOutcome
+        case is NIOTooManyBytesError:
+            message = "the answer is larger than \(Self.maxResponseBytes) bytes"
+            classification = .permanent
+            hint = "the answer cannot be a Huawei Cloud API response: check UNWIND_CLOUD_ENDPOINT"
+        case is CancellationError:
+            message = "the request was cancelled"
+            hint = "the worker is stopping" + unknownOutcome
+        case let error as IOError where error.errnoCode == ECONNREFUSED:
+            message = "connection refused by \(endpoints.baseURL(for: request.service))"
+            hint = "nothing accepts connections there: check UNWIND_CLOUD_ENDPOINT and network access; the step is retried"
+        case let error as IOError where error.errnoCode == ECONNRESET || error.errnoCode == EPIPE:
+            message = "the connection was reset before a complete answer arrived"
+            hint = "a transient network failure" + unknownOutcome
+        case let error as IOError:
+            message = "network error: \(error.description)"
+            hint = "a transient network failure" + unknownOutcome
+        case let error as NIOConnectionError:
+            message = "could not connect to \(endpoints.baseURL(for: request.service)) (\(error.host):\(error.port))"
+            hint = "check network access and UNWIND_CLOUD_ENDPOINT; the step is retried"
+        default:
+            message = "network error: \(String(describing: error))"
+            hint = "a transient network failure" + unknownOutcome
+        }
+        return CloudError(service: request.service, operation: request.operation, message: message, classification: classification, hint: hint)
+    }
+
+    /// `Retry-After` as delta-seconds or an HTTP date; `nil` when absent or unreadable.
+    static func retryAfter(_ value: String?) -> Duration? {
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        if let seconds = Int(value) { return .seconds(max(0, seconds)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return .seconds(max(0, Int(date.timeIntervalSinceNow.rounded(.up))))
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
+
+extension HuaweiCloudClient: CustomStringConvertible, CustomReflectable {
+    public var description: String {
+        "HuaweiCloudClient(region: \(endpoints.region), accessKey: \(signer.signer.credentials.accessKey), timeout: \(CloudError.seconds(timeout)))"
+    }
+
+    /// `dump()` and debuggers must not reach the signer's secret key or the scrub list.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["endpoints": endpoints, "accessKey": signer.signer.credentials.accessKey, "timeout": timeout])
+    }
+}

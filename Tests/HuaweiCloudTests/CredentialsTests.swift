@@ -1,0 +1,178 @@
+import Foundation
+@testable import HuaweiCloud
+import HuaweiCloudSigning
+import Testing
+
+@Suite("Credentials")
+struct CredentialsTests {
+    /// A private temporary directory holding one credentials file with the given text and mode.
+    static func withFile(_ text: String, mode: Int, _ body: (String) throws -> Void) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("unwind-creds-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("credentials").path
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        return try body(path)
+    }
+
+    static let file = """
+    # unwind credentials
+    [default]
+    ak = FILEDEFAULTAK
+    sk = FILEDEFAULTSK-secret
+
+    [customer-a]
+    ak=FILEAAK
+    sk = FILEASK-secret
+    security_token = FILEATOKEN-secret
+    ; trailing comment
+    """
+
+    static func error(_ body: () throws(CloudError) -> Void) -> CloudError? {
+        do { try body() } catch { return error }
+        return nil
+    }
+
+    @Test func defaultProfileFromTheSDKVariables() throws {
+        let provider = CloudCredentialsProvider(environment: ["HUAWEICLOUD_SDK_AK": "ENVAK", "HUAWEICLOUD_SDK_SK": "ENVSK-secret",
+                                                              "HUAWEICLOUD_SDK_SECURITY_TOKEN": "ENVTOKEN"], credentialsFile: "/nonexistent")
+        #expect(try provider.credentials(profile: "default") == HuaweiCredentials(accessKey: "ENVAK", secretKey: "ENVSK-secret", securityToken: "ENVTOKEN"))
+    }
+
+    @Test func namedProfileFromUnwindVariables() throws {
+        let provider = CloudCredentialsProvider(environment: ["UNWIND_PROFILE_CUSTOMER_A_AK": "AAK", "UNWIND_PROFILE_CUSTOMER_A_SK": "ASK-secret"],
+                                                credentialsFile: "/nonexistent")
+        #expect(try provider.credentials(profile: "customer-a") == HuaweiCredentials(accessKey: "AAK", secretKey: "ASK-secret"))
+    }
+
+    @Test func halfSetVariablesAreAnError() {
+        let provider = CloudCredentialsProvider(environment: ["HUAWEICLOUD_SDK_AK": "ENVAK"], credentialsFile: "/nonexistent")
+        let error = Self.error { () throws(CloudError) in _ = try provider.credentials(profile: "default") }
+        #expect(error?.message == "HUAWEICLOUD_SDK_AK is set but HUAWEICLOUD_SDK_SK is not")
+    }
+
+    @Test func profilesFromAPrivateFile() throws {
+        try Self.withFile(Self.file, mode: 0o600) { (path: String) throws in
+            let provider = CloudCredentialsProvider(environment: [:], credentialsFile: path)
+            #expect(try provider.credentials(profile: "default") == HuaweiCredentials(accessKey: "FILEDEFAULTAK", secretKey: "FILEDEFAULTSK-secret"))
+            #expect(try provider.credentials(profile: "customer-a")
+                == HuaweiCredentials(accessKey: "FILEAAK", secretKey: "FILEASK-secret", securityToken: "FILEATOKEN-secret"))
+        }
+        try Self.withFile(Self.file, mode: 0o400) { (path: String) throws in
+            #expect(try CloudCredentialsProvider(environment: [:], credentialsFile: path).credentials(profile: "default").accessKey == "FILEDEFAULTAK")
+        }
+    }
+
+    @Test func fileFromTheEnvironmentVariable() throws {
+        try Self.withFile(Self.file, mode: 0o600) { (path: String) throws in
+            let provider = CloudCredentialsProvider(environment: ["UNWIND_CREDENTIALS_FILE": path])
+            #expect(provider.credentialsFile == path)
+            #expect(try provider.credentials(profile: "customer-a").accessKey == "FILEAAK")
+        }
+    }
+
+    @Test func environmentWinsOverTheFile() throws {
+        try Self.withFile(Self.file, mode: 0o600) { (path: String) throws in
+            let provider = CloudCredentialsProvider(environment: ["HUAWEICLOUD_SDK_AK": "ENVAK", "HUAWEICLOUD_SDK_SK": "ENVSK"], credentialsFile: path)
+            #expect(try provider.credentials(profile: "default").accessKey == "ENVAK")
+        }
+    }
+
+    @Test(arguments: [0o644, 0o640, 0o604, 0o666])
+    func fileReadableByOthersIsRefused(mode: Int) throws {
+        try Self.withFile(Self.file, mode: mode) { (path: String) throws in
+            let provider = CloudCredentialsProvider(environment: [:], credentialsFile: path)
+            let error = try #require(Self.error { () throws(CloudError) in _ = try provider.credentials(profile: "default") })
+            #expect(error.classification == .permanent)
+            #expect(error.message.contains("has mode 0\(String(mode, radix: 8))"))
+            #expect(error.hint?.contains("chmod 600 \(path)") == true)
+            #expect(!error.description.contains("FILEDEFAULTSK-secret"))
+        }
+    }
+
+    @Test func missingProfileNamesTheProfileAndWhereItLooked() throws {
+        try Self.withFile(Self.file, mode: 0o600) { (path: String) throws in
+            let provider = CloudCredentialsProvider(environment: [:], credentialsFile: path)
+            let error = try #require(Self.error { () throws(CloudError) in _ = try provider.credentials(profile: "customer-b") })
+            #expect(error.operation == "load credentials for profile 'customer-b'")
+            #expect(error.message.contains("UNWIND_PROFILE_CUSTOMER_B_AK") && error.message.contains(path))
+            #expect(error.message.contains("no [customer-b] section") && error.message.contains("customer-a, default"))
+            #expect(!error.description.contains("secret"))
+        }
+    }
+
+    @Test func missingFileIsNamed() {
+        let provider = CloudCredentialsProvider(environment: ["HOME": "/home/nobody-here"])
+        #expect(provider.credentialsFile == "/home/nobody-here/.config/unwind/credentials")
+        let error = Self.error { () throws(CloudError) in _ = try provider.credentials(profile: "default") }
+        #expect(error?.message.contains("HUAWEICLOUD_SDK_AK") == true)
+        #expect(error?.message.contains("/home/nobody-here/.config/unwind/credentials, which does not exist") == true)
+    }
+
+    @Test func sectionWithoutSecretKey() throws {
+        try Self.withFile("[p]\nak = X\n", mode: 0o600) { (path: String) throws in
+            let error = Self.error { () throws(CloudError) in _ = try CloudCredentialsProvider(environment: [:], credentialsFile: path).credentials(profile: "p") }
+            #expect(error?.message == "section [p] of \(path) has no sk")
+        }
+    }
+
+    @Test func invalidProfileName() {
+        let error = Self.error { () throws(CloudError) in _ = try CloudCredentialsProvider(environment: [:]).credentials(profile: "../etc") }
+        #expect(error?.message == "profile name '../etc' is invalid")
+    }
+
+    @Test func secretsNeverInDescriptions() throws {
+        let credentials = HuaweiCredentials(accessKey: "AK", secretKey: "SK-very-secret", securityToken: "TOKEN-very-secret")
+        #expect(!"\(credentials)".contains("SK-very-secret"))
+        let client = try TestSupport.client(baseURL: "http://127.0.0.1:1", credentials: credentials)
+        var dumped = ""
+        dump(client, to: &dumped)
+        for text in ["\(client)", String(reflecting: client), dumped] {
+            #expect(!text.contains("SK-very-secret") && !text.contains("TOKEN-very-secret"))
+        }
+        #expect("\(client)" == "HuaweiCloudClient(region: cn-north-4, accessKey: AK, timeout: 5 s)")
+
+        let provider = CloudCredentialsProvider(environment: ["HUAWEICLOUD_SDK_AK": "AK", "HUAWEICLOUD_SDK_SK": "SK-very-secret"], credentialsFile: "/x")
+        var dumpedProvider = ""
+        dump(provider, to: &dumpedProvider)
+        for text in ["\(provider)", String(reflecting: provider), dumpedProvider] {
+            #expect(!text.contains("SK-very-secret"))
+        }
+    }
+}
+
+@Suite("Endpoints")
+struct EndpointTests {
+    @Test func regionalAndGlobalURLs() throws {
+        let endpoints = try CloudEndpoints(region: "cn-north-4")
+        #expect(endpoints.baseURL(for: .ecs) == "https://ecs.cn-north-4.myhuaweicloud.com")
+        #expect(endpoints.baseURL(for: .vpcep) == "https://vpcep.cn-north-4.myhuaweicloud.com")
+        #expect(endpoints.baseURL(for: .secmaster) == "https://secmaster.cn-north-4.myhuaweicloud.com")
+        #expect(endpoints.baseURL(for: .bss) == "https://bss.myhuaweicloud.com")
+        #expect(try CloudEndpoints(region: "ap-southeast-1", bssEndpoint: "https://bss-intl.myhuaweicloud.com/").baseURL(for: .bss) == "https://bss-intl.myhuaweicloud.com")
+    }
+
+    @Test func overrideReplacesEveryService() throws {
+        let endpoints = try CloudEndpoints.fromEnvironment(region: "cn-north-4", environment: ["UNWIND_CLOUD_ENDPOINT": "http://127.0.0.1:9090/"])
+        for service in CloudService.allCases { #expect(endpoints.baseURL(for: service) == "http://127.0.0.1:9090") }
+        // An explicit flag wins over the environment.
+        let flagged = try CloudEndpoints.fromEnvironment(region: "cn-north-4", override: "http://localhost:1", environment: ["UNWIND_CLOUD_ENDPOINT": "http://x:2"])
+        #expect(flagged.baseURL(for: .ecs) == "http://localhost:1")
+    }
+
+    @Test(arguments: ["ftp://x", "not a url", "http://", "https://host?x=1", "https://user:pw@host"])
+    func badOverridesAreRefused(_ text: String) {
+        do {
+            _ = try CloudEndpoints(region: "cn-north-4", override: text)
+            Issue.record("accepted \(text)")
+        } catch {
+            #expect(error.classification == .permanent)
+            #expect(error.message.contains("UNWIND_CLOUD_ENDPOINT"))
+        }
+    }
+
+    @Test func badRegionIsRefused() {
+        #expect(throws: CloudError.self) { try CloudEndpoints(region: "CN North 4") }
+    }
+}

@@ -1,0 +1,217 @@
+@testable import HuaweiCloud
+import Testing
+
+/// Error bodies and hostile answers over real loopback HTTP: every one must become a classified `CloudError`,
+/// never a crash, and never leak a secret.
+@Suite("Hostile responses")
+struct HostileResponseTests {
+    static let json = [("Content-Type", "application/json"), ("X-Request-Id", "req-42")]
+
+    static func answer(_ status: String, _ body: String, headers: [(String, String)] = json) -> @Sendable (RawHTTPServer.Received) -> RawHTTPServer.Reply {
+        let bytes = RawHTTPServer.response(status: status, headers: headers, body: body)
+        return { _ in .bytes(bytes, close: false) }
+    }
+
+    /// Calls a read (`listWorkspaces`) against a server giving `reply`, and returns the error.
+    static func readError(_ reply: @escaping @Sendable (RawHTTPServer.Received) -> RawHTTPServer.Reply, timeout: Duration = .seconds(5)) async throws -> CloudError {
+        try await RawHTTPServer.with(reply) { server in
+            let client = try TestSupport.client(baseURL: server.baseURL, timeout: timeout)
+            let error = await TestSupport.cloudError { () async throws(CloudError) in _ = try await client.listWorkspaces(projectID: "p1") }
+            return try #require(error)
+        }
+    }
+
+    static func expectNoSecrets(_ error: CloudError) {
+        #expect(!error.description.contains(TestSupport.credentials.secretKey))
+        #expect(!error.description.contains(TestSupport.credentials.securityToken!))
+    }
+
+    @Test func flatErrorBody() async throws {
+        let error = try await Self.readError(Self.answer("403 Forbidden", #"{"error_code":"APIGW.0302","error_msg":"no permission"}"#))
+        #expect(error.service == .secmaster && error.operation == "secmaster.list_workspaces")
+        #expect(error.httpStatus == 403 && error.code == "APIGW.0302" && error.message == "no permission" && error.requestID == "req-42")
+        #expect(error.classification == .permanent)
+        #expect(error.hint?.contains("permission") == true)
+        Self.expectNoSecrets(error)
+    }
+
+    @Test func nestedErrorBody() async throws {
+        let error = try await Self.readError(Self.answer("400 Bad Request", #"{"error":{"code":"Ecs.0005","message":"bad parameter"}}"#))
+        #expect(error.code == "Ecs.0005" && error.message == "bad parameter" && error.classification == .permanent)
+    }
+
+    @Test func codeMessageErrorBody() async throws {
+        let error = try await Self.readError(Self.answer("500 Internal Server Error", #"{"code":"SecMaster.00000500","message":"internal"}"#))
+        #expect(error.code == "SecMaster.00000500" && error.isRetryable)
+    }
+
+    @Test func twoHundredWithAnErrorBody() async throws {
+        let error = try await Self.readError(Self.answer("200 OK", #"{"error_code":"CBC.30050010","error_msg":"The resource is part of an unpaid order."}"#))
+        #expect(error.httpStatus == 200 && error.code == "CBC.30050010" && error.classification == .permanent)
+        #expect(error.message.contains("sent with HTTP 200"))
+        #expect(error.hint?.contains("unpaid order") == true)
+    }
+
+    @Test func twoHundredWithSuccessCodeIsNotAnError() async throws {
+        try await RawHTTPServer.with(Self.answer("200 OK", #"{"error_code":"CBC.0000","error_msg":"success","count":1,"workspaces":[{"id":"w","name":"n"}]}"#)) { server in
+            let client = try TestSupport.client(baseURL: server.baseURL)
+            let workspaces = try await client.listWorkspaces(projectID: "p1")
+            #expect(workspaces == [SecMasterWorkspace(id: "w", name: "n")])
+        }
+    }
+
+    @Test func htmlErrorPageFromAProxy() async throws {
+        let html = "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+        let error = try await Self.readError(Self.answer("502 Bad Gateway", html, headers: [("Content-Type", "text/html")]))
+        #expect(error.isRetryable && error.code == nil)
+        #expect(error.message.contains("HTML page titled '502 Bad Gateway'"))
+    }
+
+    @Test func htmlNotFoundPageIsPermanent() async throws {
+        let error = try await Self.readError(Self.answer("404 Not Found", "<html><title>Not Found</title></html>", headers: [("Content-Type", "text/html")]))
+        #expect(error.classification == .permanent)
+        #expect(error.hint?.contains("UNWIND_CLOUD_ENDPOINT") == true)
+    }
+
+    @Test func htmlPageWithStatus200IsRetryable() async throws {
+        let error = try await Self.readError(Self.answer("200 OK", "<html><title>Maintenance</title></html>", headers: [("Content-Type", "text/html")]))
+        #expect(error.isRetryable)
+        #expect(error.message.contains("not valid JSON") && error.message.contains("Maintenance"))
+    }
+
+    @Test func malformedJSON() async throws {
+        let error = try await Self.readError(Self.answer("200 OK", #"{"count": 1, "workspaces": [ {"id": "w", "#))
+        #expect(error.isRetryable && error.httpStatus == 200)
+        #expect(error.message.contains("not valid JSON"))
+    }
+
+    @Test func missingRequiredField() async throws {
+        let error = try await Self.readError(Self.answer("200 OK", #"{"count": 1, "workspaces": [{"name": "no id"}]}"#))
+        #expect(error.isRetryable)
+        #expect(error.message == "the answer lacks the required field 'workspaces[0].id'")
+    }
+
+    @Test func wrongFieldType() async throws {
+        let error = try await Self.readError(Self.answer("200 OK", #"{"count": 1, "workspaces": [{"id": 7, "name": "n"}]}"#))
+        #expect(error.message == "field 'workspaces[0].id' has the wrong type (expected a string)")
+    }
+
+    @Test func truncatedBody() async throws {
+        // Content-Length promises more than is sent, then the server closes the connection.
+        let bytes = RawHTTPServer.response(status: "200 OK", headers: Self.json, body: #"{"count": 1, "work"#, contentLength: 500)
+        let error = try await Self.readError { _ in .bytes(bytes, close: true) }
+        #expect(error.isRetryable)
+        #expect(error.message.contains("closed before a complete answer") || error.message.contains("ended early"))
+    }
+
+
+    @Test func unknownStatusOutsideHTTPRanges() async throws {
+        let error = try await Self.readError(Self.answer("600 Strange", #"{"x":1}"#))
+        #expect(error.isRetryable && error.httpStatus == 600)
+        #expect(error.message == "unknown HTTP status 600")
+    }
+
+    @Test func unknownJobStatusIsKeptNotRejected() async throws {
+        try await RawHTTPServer.with(Self.answer("200 OK", #"{"job_id":"j","status":"HIBERNATING","entities":{"sub_jobs":[{"status":"RUNNING","entities":{"server_id":"s"}}]}}"#)) { server in
+            let client = try TestSupport.client(baseURL: server.baseURL)
+            let job = try #require(try await client.showJob(projectID: "p", jobID: "j"))
+            #expect(job.status == .other("HIBERNATING") && !job.status.isFinished)
+            #expect(job.subJobs == [ECSJob.SubJob(serverID: "s", status: .running)])
+        }
+    }
+
+    @Test func throttledWithRetryAfter() async throws {
+        let error = try await Self.readError(Self.answer("429 Too Many Requests", #"{"error_code":"APIGW.0308","error_msg":"The throttling threshold has been reached"}"#,
+                                                         headers: Self.json + [("Retry-After", "3")]))
+        #expect(error.classification == .retryable(retryAfter: .seconds(3)))
+        #expect(error.description.contains("retryable after 3 s"))
+    }
+
+    @Test func serverThatNeverAnswers() async throws {
+        let started = ContinuousClock.now
+        let error = try await Self.readError({ _ in .hang }, timeout: .milliseconds(500))
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(error.isRetryable)
+        #expect(error.message.contains("timeout"))
+    }
+
+    @Test func bodyThatNeverEnds() async throws {
+        // Head and part of the body arrive, the rest never does.
+        let bytes = RawHTTPServer.response(status: "200 OK", headers: Self.json, body: #"{"count": 1,"#, contentLength: 100)
+        let error = try await Self.readError({ _ in .bytes(bytes, close: false) }, timeout: .milliseconds(500))
+        #expect(error.isRetryable && error.message.contains("timeout"))
+    }
+
+    @Test func connectionResetOnAMutatingCall() async throws {
+        try await RawHTTPServer.with({ _ in .reset }) { server in
+            let client = try TestSupport.client(baseURL: server.baseURL)
+            let error = try #require(await TestSupport.cloudError { () async throws(CloudError) in
+                try await client.deleteEndpoint(projectID: "p", endpointID: "e")
+            })
+            #expect(error.isRetryable)
+            #expect(error.hint?.contains("may or may not have been applied") == true)
+            Self.expectNoSecrets(error)
+        }
+    }
+
+    @Test func connectionRefused() async throws {
+        // Bind and release a port so that nothing listens on it.
+        let server = try await RawHTTPServer.start { _ in .hang }
+        let url = server.baseURL
+        await server.stop()
+        let client = try TestSupport.client(baseURL: url)
+        let error = try #require(await TestSupport.cloudError { () async throws(CloudError) in _ = try await client.listServers(projectID: "p") })
+        #expect(error.isRetryable)
+        #expect(error.message == "connection refused by \(url)")
+    }
+
+    @Test func deleteNotFoundIsAlreadyDone() async throws {
+        try await RawHTTPServer.with(Self.answer("404 Not Found", #"{"error_code":"EndPoint.0005","error_msg":"The requested resource does not exist"}"#)) { server in
+            let client = try TestSupport.client(baseURL: server.baseURL)
+            let error = try #require(await TestSupport.cloudError { () async throws(CloudError) in
+                try await client.deleteEndpoint(projectID: "p", endpointID: "e")
+            })
+            #expect(error.classification == .alreadyDone && error.code == "EndPoint.0005")
+            // A show of the same endpoint is simply nil.
+            #expect(try await client.showEndpoint(projectID: "p", endpointID: "e") == nil)
+        }
+    }
+
+    @Test func secretsEchoedByTheCloudAreRedacted() async throws {
+        let echo = "bad key \(TestSupport.credentials.secretKey) and token \(TestSupport.credentials.securityToken!)"
+        let error = try await Self.readError(Self.answer("401 Unauthorized", #"{"error_code":"APIGW.0301","error_msg":"\#(echo)"}"#))
+        Self.expectNoSecrets(error)
+        #expect(error.message.contains("<redacted>"))
+    }
+
+    @Test func requestCarriesSignedHeadersAndNoSecret() async throws {
+        try await RawHTTPServer.with(Self.answer("204 No Content", "")) { server in
+            let client = try TestSupport.client(baseURL: server.baseURL)
+            try await client.deleteEndpoint(projectID: "proj-1", endpointID: "ep/../x")
+            let head = try #require(server.requests.first?.head)
+            // The id is one path segment, whatever it contains.
+            #expect(head.hasPrefix("DELETE /v1/proj-1/vpc-endpoints/ep%2F..%2Fx HTTP/1.1"))
+            let lower = head.lowercased()
+            #expect(lower.contains("x-project-id: proj-1"))
+            #expect(lower.contains("x-security-token: token-never-print-me-0001"))
+            #expect(lower.contains("authorization: sdk-hmac-sha256 access=aktest0000000001, signedheaders=content-type;host;user-agent;x-project-id;x-sdk-date;x-security-token, signature="))
+            #expect(!head.contains(TestSupport.credentials.secretKey))
+        }
+    }
+
+    @Test func refusesOversizedBatchesBeforeSending() async throws {
+        try await RawHTTPServer.with(Self.answer("200 OK", "{}")) { server in
+            let client = try TestSupport.client(baseURL: server.baseURL)
+            let tooMany = (0..<11).map { "r\($0)" }
+            let error = try #require(await TestSupport.cloudError { () async throws(CloudError) in
+                _ = try await client.unsubscribeResources(domainID: "d", resourceIDs: tooMany, reasonType: nil, reason: nil)
+            })
+            #expect(error.classification == .permanent && error.message.contains("1 to 10"))
+            let none = try #require(await TestSupport.cloudError { () async throws(CloudError) in
+                try await client.deletePayPerUseSubscriptions(projectID: "p", resourceIDs: [])
+            })
+            #expect(none.classification == .permanent)
+            #expect(server.requests.isEmpty)
+        }
+    }
+}
