@@ -50,7 +50,7 @@ public final class HuaweiCloudClient: Sendable {
         logger: Logger, userAgent: String, clock: @escaping @Sendable () -> Int64
     ) {
         self.endpoints = endpoints
-        self.signer = RequestSigner(signer: HuaweiSigner(credentials: credentials), userAgent: userAgent)
+        self.signer = RequestSigner(signer: HuaweiSigner(credentials: credentials), userAgent: userAgent, addsNonce: true)
         self.httpClient = httpClient
         self.timeout = timeout
         self.logger = logger

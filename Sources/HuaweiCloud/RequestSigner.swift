@@ -10,6 +10,10 @@ import HuaweiCloudSigning
 struct RequestSigner: Sendable {
     var signer: HuaweiSigner
     var userAgent: String
+    /// Adds a signed, unique `X-Request-Nonce` to mutating calls. `X-Sdk-Date` has one-second resolution, so two
+    /// identical calls in the same second (a retry right after a dropped answer) would otherwise carry the same
+    /// signature and look like a replay to a gateway that rejects replays. Gateways ignore unknown headers.
+    var addsNonce = false
 
     struct Prepared: Sendable {
         var url: String
@@ -33,6 +37,7 @@ struct RequestSigner: Sendable {
             ("User-Agent", userAgent),
         ]
         if request.service == .secmaster { headers.append(("X-Language", "en-us")) }
+        if addsNonce && request.method != "GET" { headers.append(("X-Request-Nonce", UUID().uuidString.lowercased())) }
         switch request.scope {
         case .project(let id): headers.append(("X-Project-Id", id))
         case .domain(let id): headers.append(("X-Domain-Id", id))

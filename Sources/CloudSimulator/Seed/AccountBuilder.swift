@@ -18,6 +18,15 @@ struct AccountBuilder {
             edition: "NA", secmasterResources: [], prepaidResources: [], orders: [], servers: [], jobs: [], endpoints: [],
             workspaces: [], fullRefundTimes: Array(repeating: now.addingTimeInterval(-86_400), count: max(0, seed.fullRefundsUsed ?? 0))
         )
+        // Full refunds used earlier show in BSS as completed unsubscription orders that refunded everything (no
+        // consumption, no fee), as they would in a real account's order history: clients count them from there.
+        for (index, time) in account.fullRefundTimes.enumerated() {
+            account.orders.append(Order(
+                orderID: "CS\(seed.domainId.prefix(8).uppercased())HIST\(index)", kind: .unsubscribe,
+                serviceTypeCode: "hws.service.type.secmaster", createdAt: time.addingTimeInterval(-Double(index) * 3600),
+                fixedStatus: .completed, amountCents: 0, resourceIDs: [], refundLines: [], commissionCents: 0,
+                consumedCents: 0, completionApplied: true))
+        }
         var ids: Set<String> = []
         func project(_ value: String?, _ at: String) throws(SeedError) -> String {
             guard let value else { return account.primaryProjectID }
@@ -159,7 +168,7 @@ struct AccountBuilder {
             instanceID: state.newHexID(), resourceID: resourceID, name: name, serviceTypeCode: serviceType, resourceTypeCode: resourceType,
             regionCode: account.region, projectID: projectID, parentResourceID: nil, status: expire < now ? .expired : .inUse,
             effectiveAt: purchased, expireAt: expire, termMonths: term.months, paidCents: cents, baseOrderID: orderID,
-            autoRenew: false, unpaidOrderID: unpaid, unsubscribeOrderID: nil
+            autoRenew: purchase.autoRenew ?? false, unpaidOrderID: unpaid, unsubscribeOrderID: nil
         )
         account.prepaidResources.append(resource)
         return resource

@@ -79,6 +79,8 @@ public protocol SeedPurchase {
     var term: SeedTerm? { get }
     var paidAmount: Double? { get }
     var unpaidOrder: Bool? { get }
+    /// Auto-renew is on for this yearly/monthly resource (default off).
+    var autoRenew: Bool? { get }
 }
 
 public struct SeedSecMasterResource: Sendable, Decodable, SeedPurchase {
@@ -99,6 +101,7 @@ public struct SeedSecMasterResource: Sendable, Decodable, SeedPurchase {
     public var paidAmount: Double?
     /// The resource belongs to an unpaid (pending payment) order, which blocks unsubscription.
     public var unpaidOrder: Bool?
+    public var autoRenew: Bool?
 }
 
 public struct SeedServer: Sendable, Decodable, SeedPurchase {
@@ -113,6 +116,7 @@ public struct SeedServer: Sendable, Decodable, SeedPurchase {
     public var term: SeedTerm?
     public var paidAmount: Double?
     public var unpaidOrder: Bool?
+    public var autoRenew: Bool?
     public var publicIps: [PublicIP]?
     public var dataVolumes: [String]?
 

@@ -14,11 +14,11 @@ enum SeedKeyCheck {
         "full_refunds_used", "secmaster", "servers", "endpoints", "workspaces",
     ]
     private static let secmaster: Set<String> = [
-        "resource_id", "kind", "spec", "charging_mode", "size", "project_id", "purchased", "term", "paid_amount", "unpaid_order",
+        "resource_id", "kind", "spec", "charging_mode", "size", "project_id", "purchased", "term", "paid_amount", "unpaid_order", "auto_renew",
     ]
     private static let server: Set<String> = [
         "id", "name", "charging_mode", "status", "project_id", "vpc_id", "private_ip", "purchased", "term", "paid_amount",
-        "unpaid_order", "public_ips", "data_volumes",
+        "unpaid_order", "auto_renew", "public_ips", "data_volumes",
     ]
     private static let publicIP: Set<String> = ["id", "address", "delete_on_termination"]
     private static let endpoint: Set<String> = ["id", "project_id", "service_name", "vpc_id", "subnet_id", "ip", "status", "created"]

@@ -5,13 +5,49 @@ import Postgres
 import UnwindCore
 import UnwindEngine
 import UnwindStore
+import SecMasterTeardown
 
 /// The actions this binary knows. The engine itself knows no cloud; actions are registered here.
 enum BuiltInActions {
     static var registry: ActionRegistry {
         var registry = ActionRegistry()
         TestActions.register(into: &registry)
+        TeardownActions.register(into: &registry, environment: CloudSettings.fromEnvironment().teardownEnvironment)
         return registry
+    }
+}
+
+/// Cloud settings from the environment:
+/// - `UNWIND_CLOUD_ENDPOINT`: one base URL for every service (e.g. the simulator); else the regional endpoints;
+/// - `UNWIND_BSS_ENDPOINT`: the BSS endpoint (default the China site's; `https://bss-intl.myhuaweicloud.com` for
+///   the international site);
+/// - `UNWIND_CLOUD_TIMEOUT` (default 30s) per call; `UNWIND_CLOUD_POLL_INTERVAL` (default 5s) between checks of
+///   orders, jobs and deletions (durable waits that free the worker);
+/// - credentials: `HUAWEICLOUD_SDK_AK`/`HUAWEICLOUD_SDK_SK` for profile `default`, `UNWIND_PROFILE_<NAME>_AK`/`_SK`,
+///   or the credentials file `$UNWIND_CREDENTIALS_FILE` (default `~/.config/unwind/credentials`, mode 0600).
+struct CloudSettings {
+    var endpointOverride: String?
+    var bssEndpoint: String?
+    var timeout: Duration
+    var pollInterval: Duration
+
+    static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> CloudSettings {
+        func duration(_ key: String, _ fallback: Duration) -> Duration {
+            environment[key].flatMap { Duration(definitionText: $0) } ?? fallback
+        }
+        return CloudSettings(
+            endpointOverride: environment["UNWIND_CLOUD_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 },
+            bssEndpoint: environment["UNWIND_BSS_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 },
+            timeout: duration("UNWIND_CLOUD_TIMEOUT", .seconds(30)),
+            pollInterval: duration("UNWIND_CLOUD_POLL_INTERVAL", .seconds(5)))
+    }
+
+    var teardownEnvironment: TeardownEnvironment {
+        var logger = Logger(label: "unwind.cloud")
+        logger.logLevel = .info
+        return TeardownEnvironment.standard(
+            endpointOverride: endpointOverride, bssEndpoint: bssEndpoint, timeout: timeout, pollInterval: pollInterval,
+            logger: logger)
     }
 }
 

@@ -1,0 +1,111 @@
+import Foundation
+import HuaweiCloud
+import UnwindCore
+import UnwindEngine
+
+/// Progress of unsubscribing yearly/monthly resources through BSS, kept in the step's checkpoint so that a retried
+/// or re-claimed step continues where it stopped and never places a second order for the same resource.
+struct UnsubscribeProgress: Codable, Sendable, Equatable {
+    /// Unsubscription order → the resources it covers.
+    var orders: [String: [String]] = [:]
+    /// Resources found already unsubscribed or gone (nothing was done to them by this run).
+    var alreadyGone: [String] = []
+    /// Orders completed, with the money BSS booked.
+    var booked: [BookedOrder] = []
+
+    var submitted: Set<String> { Set(orders.values.flatMap { $0 }) }
+    var isFinished: Bool { booked.count == orders.count }
+}
+
+/// Unsubscribes yearly/monthly resources in batches of at most ten primary IDs and follows the orders to
+/// completion with durable waits. Shared by the quota, package and server steps.
+struct BSSUnsubscription {
+    let client: HuaweiCloudClient
+    let context: StepContext
+    let input: TeardownInput
+    /// Save progress durably; `irreversible` once an order exists (the change cannot be taken back).
+    let save: (UnsubscribeProgress) async throws -> Void
+
+    enum Outcome {
+        case finished(UnsubscribeProgress)
+        /// Orders are still being processed: wait and look again.
+        case waiting(UnsubscribeProgress)
+    }
+
+    func run(_ resourceIDs: [String], progress start: UnsubscribeProgress) async throws -> Outcome {
+        var progress = start
+        let domain = input.account.domainID
+        let pending = resourceIDs.filter { !progress.submitted.contains($0) && !progress.alreadyGone.contains($0) }
+        for batch in stride(from: 0, to: pending.count, by: 10).map({ Array(pending[$0..<min($0 + 10, pending.count)]) }) {
+            // Re-read live state first: a resource BSS no longer lists as in use needs nothing.
+            let live = try await cloud({ () async throws(CloudError) in
+                try await client.queryCustomerResources(domainID: domain, resourceIDs: batch, onlyMainResource: true)
+            }) ?? []
+            let inUse = batch.filter { id in live.contains { $0.resourceID == id && ($0.status == 2 || $0.status == 4) } }
+            progress.alreadyGone += batch.filter { !inUse.contains($0) }
+            guard !inUse.isEmpty else {
+                try await save(progress)
+                continue
+            }
+            let reason = input.options.unsubscribeReason
+            guard let result = try await cloud({ () async throws(CloudError) in
+                try await client.unsubscribeResources(domainID: domain, resourceIDs: inUse, reasonType: 5, reason: reason)
+            }) else {
+                // BSS says these were unsubscribed already (e.g. by an earlier attempt whose answer was lost).
+                progress.alreadyGone += inUse
+                try await save(progress)
+                continue
+            }
+            var failedPermanently: [(String, String)] = []
+            var failedTransiently: [(String, String)] = []
+            for failure in result.failures {
+                let code = failure.errorCode ?? ""
+                switch code {
+                case "CBC.30000067", "CBC.3124", "CBC.30050009":
+                    progress.alreadyGone.append(failure.resourceID)
+                case "CBC.30050011", "CBC.99003651", "CBC.3144":
+                    failedTransiently.append((failure.resourceID, "\(code) \(failure.errorMessage ?? "")"))
+                default:
+                    failedPermanently.append((failure.resourceID, "\(code) \(failure.errorMessage ?? "")"))
+                }
+            }
+            let failedIDs = Set(result.failures.map(\.resourceID))
+            let ordered = inUse.filter { !failedIDs.contains($0) }
+            if let order = result.orderIDs.first, !ordered.isEmpty {
+                progress.orders[order] = ordered
+                // Several order ids for one call: keep the others too, so every one is followed.
+                for extra in result.orderIDs.dropFirst() where progress.orders[extra] == nil { progress.orders[extra] = [] }
+            }
+            try await save(progress)
+            context.logger.info("unsubscription ordered", metadata: [
+                "orders": "\(result.orderIDs.joined(separator: ","))", "resources": "\(ordered.joined(separator: ","))",
+            ])
+            if let (id, why) = failedPermanently.first {
+                throw StepFailure(code: why.split(separator: " ").first.map(String.init), message: "BSS refused to unsubscribe \(id): \(why)", retryable: false)
+            }
+            if let (id, why) = failedTransiently.first {
+                throw StepFailure(code: why.split(separator: " ").first.map(String.init), message: "BSS is busy with \(id): \(why)", retryable: true)
+            }
+        }
+        // Follow the orders until BSS completes them, then record the money it booked.
+        var waiting = false
+        for (order, resources) in progress.orders.sorted(by: { $0.key < $1.key }) where !progress.booked.contains(where: { $0.orderID == order }) {
+            guard let details = try await cloud({ () async throws(CloudError) in try await client.orderDetails(domainID: domain, orderID: order) }) else {
+                throw StepFailure(code: "order_missing", message: "unsubscription order \(order) is no longer known to BSS", retryable: true)
+            }
+            if details.isCompleted {
+                let refunds = try await cloud({ () async throws(CloudError) in try await client.refundOrders(domainID: domain, orderID: order) }) ?? []
+                let refunded = refunds.map { money($0.amount) }.filter { $0 < 0 }.reduce(0, +)
+                progress.booked.append(BookedOrder(
+                    orderID: order, resourceIDs: resources, refund: round(-refunded * 100) / 100,
+                    fee: money(details.commissionAmount), consumed: money(details.consumedAmount)))
+                try await save(progress)
+            } else if details.status == 4 {
+                throw StepFailure(code: "order_cancelled", message: "unsubscription order \(order) for \(resources.joined(separator: ", ")) was cancelled in BSS; check the order in the Billing Center, then resume", retryable: false)
+            } else {
+                waiting = true
+            }
+        }
+        return waiting ? .waiting(progress) : .finished(progress)
+    }
+}

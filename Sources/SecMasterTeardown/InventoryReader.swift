@@ -1,0 +1,117 @@
+import Foundation
+import HuaweiCloud
+import UnwindCore
+
+/// Discovers what a teardown acts on, calling read-only APIs only.
+struct InventoryReader {
+    let client: HuaweiCloudClient
+    let input: TeardownInput
+    let now: Date
+
+    func read() async throws(StepFailure) -> TeardownInventory {
+        let account = input.account
+        guard let subscription = try await cloud({ () async throws(CloudError) in try await client.listSubscriptionResources(projectID: account.projectID) }) else {
+            throw StepFailure(code: "not_found", message: "SecMaster has no subscription record for project \(account.projectID)", retryable: false)
+        }
+        var quotas: [SubscriptionItem] = []
+        var packages: [SubscriptionItem] = []
+        for resource in subscription.resources {
+            let item = SubscriptionItem(
+                resourceID: resource.resourceID, name: resource.resourceTypeName.isEmpty ? resource.resourceType : resource.resourceTypeName,
+                kind: SecMasterCatalog.kind(of: resource), chargingMode: resource.chargingMode == .prepaid ? .prepaid : .postpaid,
+                orderID: resource.orderID)
+            if item.kind == .quota { quotas.append(item) } else { packages.append(item) }
+        }
+
+        // Collection nodes, the servers they run on (same VPC and private IP) and their VPC endpoints.
+        let workspaces = try await cloud({ () async throws(CloudError) in try await client.listWorkspaces(projectID: account.projectID) }) ?? []
+        var nodes: [CollectionNodeItem] = []
+        let allServers = try await cloud({ () async throws(CloudError) in try await client.listServers(projectID: account.projectID) }) ?? []
+        for workspace in workspaces {
+            let found = try await cloud({ () async throws(CloudError) in
+                try await client.listCollectionNodes(projectID: account.projectID, workspaceID: workspace.id)
+            }) ?? []
+            for node in found {
+                let ip = node.privateIP ?? node.ipAddress
+                let server = allServers.first { server in
+                    !server.isDeleted && ip.map { server.privateIPs.contains($0) } == true
+                        && (node.vpcID == nil || server.vpcID == nil || node.vpcID == server.vpcID)
+                }
+                nodes.append(CollectionNodeItem(
+                    nodeID: node.nodeID, name: node.nodeName, workspaceID: workspace.id, privateIP: ip, vpcID: node.vpcID,
+                    endpointID: node.vpcEndpointID, serverID: server?.id))
+            }
+        }
+        var servers: [ServerItem] = []
+        for id in Set(nodes.compactMap(\.serverID)).sorted() {
+            guard let server = allServers.first(where: { $0.id == id }) else { continue }
+            servers.append(ServerItem(id: server.id, name: server.name, chargingMode: server.chargingMode == .prepaid ? .prepaid : .postpaid, status: server.status))
+        }
+        var endpoints: [EndpointItem] = []
+        for id in Set(nodes.compactMap(\.endpointID)).sorted() {
+            if let endpoint = try await cloud({ () async throws(CloudError) in try await client.showEndpoint(projectID: account.projectID, endpointID: id) }) ?? nil {
+                endpoints.append(EndpointItem(id: endpoint.id, vpcID: endpoint.vpcID, status: endpoint.status))
+            }
+        }
+
+        // BSS billing of the yearly/monthly ones: term, expiry, auto-renew, what was paid.
+        let prepaidIDs = quotas.filter { $0.chargingMode == .prepaid }.map(\.resourceID)
+            + packages.filter { $0.chargingMode == .prepaid }.map(\.resourceID)
+            + servers.filter { $0.chargingMode == .prepaid }.map(\.id)
+        var billing: [String: PrepaidBilling] = [:]
+        for chunk in stride(from: 0, to: prepaidIDs.count, by: 50).map({ Array(prepaidIDs[$0..<min($0 + 50, prepaidIDs.count)]) }) {
+            let resources = try await cloud({ () async throws(CloudError) in
+                try await client.queryCustomerResources(domainID: account.domainID, resourceIDs: chunk, onlyMainResource: true)
+            }) ?? []
+            for resource in resources {
+                guard let effective = resource.effectiveTime.flatMap(Self.parseTime), let expire = resource.expireTime.flatMap(Self.parseTime) else { continue }
+                billing[resource.resourceID] = PrepaidBilling(
+                    effectiveAt: effective, expireAt: expire, autoRenew: resource.expirePolicy == 3, status: resource.status)
+            }
+        }
+        for index in quotas.indices { quotas[index].billing = try await withPaidAmount(billing[quotas[index].resourceID], orderID: quotas[index].orderID) }
+        for index in packages.indices { packages[index].billing = try await withPaidAmount(billing[packages[index].resourceID], orderID: packages[index].orderID) }
+        for index in servers.indices { servers[index].billing = billing[servers[index].id] }
+
+        return TeardownInventory(
+            takenAt: now, account: account, edition: subscription.csbVersion.uppercased(), quotas: quotas, packages: packages,
+            nodes: nodes, servers: servers, endpoints: endpoints, fullRefundsUsed: try await fullRefundsUsed())
+    }
+
+    /// What was paid, from the purchase order (BSS shows no amount on the resource itself).
+    private func withPaidAmount(_ billing: PrepaidBilling?, orderID: String?) async throws(StepFailure) -> PrepaidBilling? {
+        guard var billing, let orderID else { return billing }
+        let account = input.account
+        if let details = try await cloud({ () async throws(CloudError) in try await client.orderDetails(domainID: account.domainID, orderID: orderID) }),
+           let paid = details.amountAfterDiscount {
+            billing.paidAmount = money(paid)
+        }
+        return billing
+    }
+
+    /// Five-day full refunds used in the last 365 days: completed unsubscription orders that refunded everything
+    /// (no consumption, no fee).
+    private func fullRefundsUsed() async throws(StepFailure) -> Int {
+        let account = input.account
+        let orders = try await cloud({ () async throws(CloudError) in try await client.listOrders(domainID: account.domainID, orderType: 4, status: 5) }) ?? []
+        var count = 0
+        for order in orders.prefix(200) {
+            if let created = order.createTime.flatMap(Self.parseTime), now.timeIntervalSince(created) > 365 * 86_400 { continue }
+            guard let details = try await cloud({ () async throws(CloudError) in try await client.orderDetails(domainID: account.domainID, orderID: order.orderID) }) else { continue }
+            if money(details.commissionAmount) == 0 && money(details.consumedAmount) == 0 { count += 1 }
+        }
+        return count
+    }
+
+    static func parseTime(_ text: String) -> Date? {
+        if let date = try? Date(text, strategy: .iso8601) { return date }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        for format in ["yyyy-MM-dd'T'HH:mm:ss'Z'", "yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"] {
+            formatter.dateFormat = format
+            if let date = formatter.date(from: text) { return date }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,420 @@
+import Foundation
+import HuaweiCloud
+import UnwindCore
+import UnwindEngine
+
+/// The SecMaster teardown actions, registered under `secmaster.*`. Each one re-reads live state before it changes
+/// anything and checkpoints per resource, so a retried or re-claimed step continues where it stopped and never
+/// repeats an effect: a resource already gone counts as done.
+public enum TeardownActions {
+    public static func register(into registry: inout ActionRegistry, environment: TeardownEnvironment) {
+        let env = environment
+        registry.register("secmaster.plan") { try await plan($0, env) }
+        registry.register("secmaster.inventory") { try await inventory($0, env) }
+        registry.register("secmaster.preflight") { try await preflight($0, env) }
+        registry.register("secmaster.disable-auto-renew") { try await disableAutoRenew($0, env) }
+        registry.register("secmaster.restore-auto-renew") { try await restoreAutoRenew($0, env) }
+        registry.register("secmaster.unsubscribe-asset-quotas") { try await unsubscribeQuotas($0, env) }
+        registry.register("secmaster.unsubscribe-value-added-packages") { try await unsubscribePackages($0, env) }
+        registry.register("secmaster.release-collection-ecs") { try await releaseCollectionServers($0, env) }
+        registry.register("secmaster.delete-vpc-endpoints") { try await deleteEndpoints($0, env) }
+        registry.register("secmaster.verify") { try await verify($0, env) }
+    }
+
+    /// Which part of the teardown a workflow is, from its name.
+    static func scope(_ context: StepContext) -> TeardownScope {
+        switch context.workflowName {
+        case "secmaster-release-collection": .releaseCollection
+        case "secmaster-unsubscribe-packages": .packages
+        default: .full
+        }
+    }
+
+    static func client(_ input: TeardownInput, _ env: TeardownEnvironment) throws(StepFailure) -> HuaweiCloudClient {
+        do {
+            return try env.makeClient(input)
+        } catch {
+            throw error.stepFailure()
+        }
+    }
+
+    // MARK: Read-only
+
+    static func plan(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
+        let input = try TeardownInput(context.input)
+        let inventory = try await InventoryReader(client: try client(input, env), input: input, now: Date()).read()
+        let plan = env.planner.plan(inventory, scope: scope(context), options: input.options, now: Date())
+        return .completed(.encoding(plan))
+    }
+
+    static func inventory(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
+        let input = try TeardownInput(context.input)
+        let inventory = try await InventoryReader(client: try client(input, env), input: input, now: Date()).read()
+        context.logger.info("inventory taken", metadata: [
+            "edition": "\(inventory.edition)", "quotas": "\(inventory.quotas.count)", "packages": "\(inventory.packages.count)",
+            "servers": "\(inventory.servers.count)", "endpoints": "\(inventory.endpoints.count)",
+        ])
+        return .completed(.encoding(inventory))
+    }
+
+    static func preflight(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
+        let input = try TeardownInput(context.input)
+        let inventory = try context.inventory()
+        let assessment = env.planner.assess(inventory, scope: scope(context), now: Date())
+        let missing = assessment.requiredAcknowledgements.filter { !input.options.accepted.contains($0.flag) }
+        if let first = missing.first {
+            throw StepFailure(
+                code: "acknowledgement_missing",
+                message: "not acknowledged: \(first.reason). Nothing was changed. Submit again with --accept \(first.flag)",
+                retryable: false)
+        }
+        return .completed(.encoding(assessment))
+    }
+
+    // MARK: Auto-renew (compensable)
+
+    struct AutoRenewState: Codable, Sendable { var turnedOff: [String] = []; var restored: [String] = [] }
+
+    static func disableAutoRenew(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
+        let input = try TeardownInput(context.input)
+        let client = try client(input, env)
+        let inventory = try context.inventory()
+        var state = context.state(AutoRenewState())
+        let scope = scope(context)
+        let candidates = inventory.prepaidInOrder.filter { entry in
+            entry.billing.autoRenew
+                && ((scope.touchesQuotas && inventory.quotas.contains { $0.resourceID == entry.id })
+                    || (scope.touchesPackages && inventory.packages.contains { $0.resourceID == entry.id })
+                    || (scope.touchesCollection && inventory.servers.contains { $0.id == entry.id }))
+        }
+        for entry in candidates where !state.turnedOff.contains(entry.id) {
+            let domain = input.account.domainID
+            let live = try await cloud({ () async throws(CloudError) in
+                try await client.queryCustomerResources(domainID: domain, resourceIDs: [entry.id], onlyMainResource: true)
+            }) ?? []
+            guard live.first?.expirePolicy == 3 else { continue }  // already off (or gone): not ours to restore
+            _ = try await cloud({ () async throws(CloudError) in try await client.setAutoRenew(domainID: domain, resourceID: entry.id, enabled: false) })
+            state.turnedOff.append(entry.id)
+            try await context.saveCheckpoint(.encoding(state))
+        }
+        return .completed(.encoding(state))
+    }
+
+    /// Compensation: turns auto-renew back on exactly where this workflow turned it off.
+    static func restoreAutoRenew(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
+        let input = try TeardownInput(context.input)
+        let client = try client(input, env)
+        var state = context.state(AutoRenewState())
+        for id in state.turnedOff where !state.restored.contains(id) {
+            let domain = input.account.domainID
+            _ = try await cloud({ () async throws(CloudError) in try await client.setAutoRenew(domainID: domain, resourceID: id, enabled: true) })
+            state.restored.append(id)
+            try await context.saveCheckpoint(.encoding(state))
+        }
+        return .completed(.encoding(state))
+    }
+
+    // MARK: Asset quotas (the pivot)
+
+    struct QuotaState: Codable, Sendable {
+        var bss = UnsubscribeProgress()
+        var cancelled: [String] = []
+        var confirmPolls = 0
+    }
+
+    static func unsubscribeQuotas(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
+        let input = try TeardownInput(context.input)
+        let client = try client(input, env)
+        let inventory = try context.inventory()
+        var state = context.state(QuotaState())
+        let project = input.account.projectID
+
+        let prepaid = inventory.quotas.filter { $0.chargingMode == .prepaid }.map(\.resourceID)
+        let unsubscription = BSSUnsubscription(client: client, context: context, input: input) { progress in
+            state.bss = progress
+            // Once BSS holds an order the change cannot be taken back: the workflow is past its pivot.
+            try await context.saveCheckpoint(.encoding(state), irreversible: !progress.orders.isEmpty)
+        }
+        let outcome = try await unsubscription.run(prepaid, progress: state.bss)
+
+        let postpaid = inventory.quotas.filter { $0.chargingMode == .postpaid && !state.cancelled.contains($0.resourceID) }.map(\.resourceID)
+        if !postpaid.isEmpty {
+            _ = try await cloud({ () async throws(CloudError) in try await client.deletePayPerUseSubscriptions(projectID: project, resourceIDs: postpaid) })
+            state.cancelled += postpaid
+            try await context.saveCheckpoint(.encoding(state), irreversible: true)
+        }
+        if case .waiting(let progress) = outcome {
+            state.bss = progress
+            return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
+        }
+        // Confirm in SecMaster: no asset quota may remain (reads can lag the orders a little).
+        let live = try await cloud({ () async throws(CloudError) in try await client.listSubscriptionResources(projectID: project) })
+        let remaining = live?.resources.filter { resource in inventory.quotas.contains { $0.resourceID == resource.resourceID } } ?? []
+        if !remaining.isEmpty {
+            state.confirmPolls += 1
+            guard state.confirmPolls <= env.maxConfirmPolls else {
+                throw StepFailure(code: "still_present", message: "asset quotas \(remaining.map(\.resourceID).joined(separator: ", ")) are still listed by SecMaster after their unsubscription completed", retryable: false)
+            }
+            return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
+        }
+        return .completed(report(bss: state.bss, cancelled: state.cancelled, edition: live?.csbVersion))
+    }
+
+    static func report(bss: UnsubscribeProgress, cancelled: [String], edition: String?, skipped: [String: String] = [:]) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "unsubscribed": .array(bss.booked.flatMap(\.resourceIDs).sorted().map { .string($0) }),
+            "cancelled": .array(cancelled.sorted().map { .string($0) }),
+            "already_gone": .array(bss.alreadyGone.sorted().map { .string($0) }),
+            "orders": .encoding(bss.booked),
+            "refund": .number(round(bss.booked.map(\.refund).reduce(0, +) * 100) / 100),
+            "fee": .number(round(bss.booked.map(\.fee).reduce(0, +) * 100) / 100),
+        ]
+        if let edition { object["edition_after"] = .string(edition.uppercased()) }
+        if !skipped.isEmpty { object["skipped"] = .object(skipped.mapValues { .string($0) }) }
+        return .object(object)
+    }
+
+    // MARK: Value-added packages
+
+    struct PackageState: Codable, Sendable {
+        var bss = UnsubscribeProgress()
+        var cancelled: [String] = []
+        var skipped: [String: String] = [:]
+        var polls = 0
+    }
+
+    static func unsubscribePackages(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
+        let input = try TeardownInput(context.input)
+        let client = try client(input, env)
+        let inventory = try context.inventory()
+        var state = context.state(PackageState())
+        let project = input.account.projectID
+        guard let live = try await cloud({ () async throws(CloudError) in try await client.listSubscriptionResources(projectID: project) }) else {
+            throw StepFailure(code: "not_found", message: "SecMaster has no subscription record for project \(project)", retryable: true)
+        }
+        // Packages can only go once no asset quota remains and the edition is basic.
+        let quotasLeft = live.resources.filter { SecMasterCatalog.kind(of: $0) == .quota }
+        let edition = live.csbVersion.uppercased()
+        if !quotasLeft.isEmpty || !(edition == "BASIC" || edition == "NA" || edition.isEmpty) {
+            state.polls += 1
+            guard state.polls <= env.maxConfirmPolls else {
+                throw StepFailure(code: "quotas_remain", message: "value-added packages can only be unsubscribed once no asset quota remains and the edition is basic; edition is \(edition), quotas left: \(quotasLeft.map(\.resourceID).joined(separator: ", "))", retryable: false)
+            }
+            return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
+        }
+        let present = Set(live.resources.map(\.resourceID))
+        for package in inventory.packages where !present.contains(package.resourceID) && state.skipped[package.resourceID] == nil
+            && !state.bss.submitted.contains(package.resourceID) && !state.cancelled.contains(package.resourceID) {
+            state.skipped[package.resourceID] = package.chargingMode == .postpaid
+                ? "removed together with the pay-per-use professional asset quota"
+                : "no longer listed by SecMaster (already unsubscribed)"
+        }
+        let prepaid = inventory.packages.filter { $0.chargingMode == .prepaid && present.contains($0.resourceID) || state.bss.submitted.contains($0.resourceID) }.map(\.resourceID)
+        let unsubscription = BSSUnsubscription(client: client, context: context, input: input) { progress in
+            state.bss = progress
+            try await context.saveCheckpoint(.encoding(state))
+        }
+        let outcome = try await unsubscription.run(prepaid, progress: state.bss)
+        let postpaid = inventory.packages.filter { $0.chargingMode == .postpaid && present.contains($0.resourceID) && !state.cancelled.contains($0.resourceID) }.map(\.resourceID)
+        if !postpaid.isEmpty {
+            _ = try await cloud({ () async throws(CloudError) in try await client.deletePayPerUseSubscriptions(projectID: project, resourceIDs: postpaid) })
+            state.cancelled += postpaid
+            try await context.saveCheckpoint(.encoding(state))
+        }
+        if case .waiting(let progress) = outcome {
+            state.bss = progress
+            return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
+        }
+        return .completed(report(bss: state.bss, cancelled: state.cancelled, edition: nil, skipped: state.skipped))
+    }
+
+    // MARK: Collection servers
+
+    struct ServerState: Codable, Sendable {
+        /// Open ECS delete jobs → their servers.
+        var jobs: [String: [String]] = [:]
+        var failedDeletes: [String: Int] = [:]
+        var confirmedGone: [String] = []
+        var bss = UnsubscribeProgress()
+        var polls = 0
+    }
+
+    static func releaseCollectionServers(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
+        let input = try TeardownInput(context.input)
+        let client = try client(input, env)
+        let inventory = try context.inventory()
+        var state = context.state(ServerState())
+        let project = input.account.projectID
+
+        // 1. Follow open delete jobs; a failed sub-job puts only its server back in line.
+        for (jobID, servers) in state.jobs.sorted(by: { $0.key < $1.key }) {
+            let job = try await cloud({ () async throws(CloudError) in try await client.showJob(projectID: project, jobID: jobID) }) ?? nil
+            guard let job else {
+                state.jobs[jobID] = nil  // purged: the servers' own state tells what happened
+                continue
+            }
+            guard job.status.isFinished else { continue }
+            state.jobs[jobID] = nil
+            if job.status == .fail {
+                for sub in job.subJobs where sub.status == .fail {
+                    guard let server = sub.serverID, servers.contains(server) else { continue }
+                    state.failedDeletes[server, default: 0] += 1
+                    if state.failedDeletes[server]! >= 3 {
+                        throw StepFailure(code: sub.errorCode ?? "delete_failed", message: "ECS failed to delete server \(server) three times: \(sub.failReason ?? job.failReason ?? "no reason given")", retryable: false)
+                    }
+                    context.logger.warning("ECS delete failed for one server; retrying it alone", metadata: ["server": "\(server)", "reason": "\(sub.failReason ?? "")"])
+                }
+            }
+            try await context.saveCheckpoint(.encoding(state))
+        }
+        let inJobs = Set(state.jobs.values.flatMap { $0 })
+
+        // 2. Pay-per-use servers not gone and not in a running job: delete them (re-reading each first).
+        var toDelete: [String] = []
+        for server in inventory.servers where server.chargingMode == .postpaid && !state.confirmedGone.contains(server.id) && !inJobs.contains(server.id) {
+            let live = try await cloud({ () async throws(CloudError) in try await client.showServer(projectID: project, serverID: server.id) }) ?? nil
+            if live == nil || live?.isDeleted == true {
+                state.confirmedGone.append(server.id)
+            } else if live?.status != "DELETING" {
+                toDelete.append(server.id)
+            }
+        }
+        if !toDelete.isEmpty {
+            let options = input.options
+            if let jobID = try await cloud({ () async throws(CloudError) in
+                try await client.deleteServers(projectID: project, serverIDs: toDelete, deletePublicIP: options.deletePublicIP, deleteVolume: options.deleteVolume)
+            }) {
+                state.jobs[jobID] = toDelete
+            } else {
+                state.confirmedGone += toDelete
+            }
+        }
+        try await context.saveCheckpoint(.encoding(state))
+
+        // 3. Yearly/monthly servers go through BSS.
+        let prepaid = inventory.servers.filter { $0.chargingMode == .prepaid }.map(\.id)
+        let unsubscription = BSSUnsubscription(client: client, context: context, input: input) { progress in
+            state.bss = progress
+            try await context.saveCheckpoint(.encoding(state))
+        }
+        let outcome = try await unsubscription.run(prepaid, progress: state.bss)
+        if case .waiting(let progress) = outcome { state.bss = progress }
+
+        // 4. Confirm every server is gone (a server can stay visible a little after its job succeeded).
+        for server in inventory.servers where !state.confirmedGone.contains(server.id) && !state.jobs.values.contains(where: { $0.contains(server.id) }) {
+            let live = try await cloud({ () async throws(CloudError) in try await client.showServer(projectID: project, serverID: server.id) }) ?? nil
+            if live == nil || live?.isDeleted == true { state.confirmedGone.append(server.id) }
+        }
+        let allGone = inventory.servers.allSatisfy { state.confirmedGone.contains($0.id) }
+        if allGone, case .finished = outcome {
+            var result: [String: JSONValue] = [
+                "released": .array(state.confirmedGone.sorted().map { .string($0) }),
+                "delete_publicip": .bool(input.options.deletePublicIP), "delete_volume": .bool(input.options.deleteVolume),
+            ]
+            if case .object(let money) = report(bss: state.bss, cancelled: [], edition: nil) {
+                result["orders"] = money["orders"]
+                result["refund"] = money["refund"]
+                result["fee"] = money["fee"]
+            }
+            return .completed(.object(result))
+        }
+        state.polls += 1
+        guard state.polls <= env.maxConfirmPolls * 2 else {
+            let left = inventory.servers.filter { !state.confirmedGone.contains($0.id) }.map(\.id)
+            throw StepFailure(code: "still_present", message: "servers \(left.joined(separator: ", ")) are still present after their release was requested", retryable: false)
+        }
+        return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
+    }
+
+    // MARK: VPC endpoints
+
+    struct EndpointState: Codable, Sendable {
+        var deleted: [String] = []
+        var confirmedGone: [String] = []
+        var polls = 0
+    }
+
+    static func deleteEndpoints(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
+        let input = try TeardownInput(context.input)
+        let client = try client(input, env)
+        let inventory = try context.inventory()
+        var state = context.state(EndpointState())
+        let project = input.account.projectID
+        for endpoint in inventory.endpoints where !state.deleted.contains(endpoint.id) {
+            _ = try await cloud({ () async throws(CloudError) in try await client.deleteEndpoint(projectID: project, endpointID: endpoint.id) })
+            state.deleted.append(endpoint.id)
+            try await context.saveCheckpoint(.encoding(state))
+        }
+        for id in state.deleted where !state.confirmedGone.contains(id) {
+            if try await cloud({ () async throws(CloudError) in try await client.showEndpoint(projectID: project, endpointID: id) }) ?? nil == nil {
+                state.confirmedGone.append(id)
+            }
+        }
+        if state.confirmedGone.count == inventory.endpoints.count {
+            return .completed(["deleted": .array(state.confirmedGone.sorted().map { .string($0) })])
+        }
+        state.polls += 1
+        guard state.polls <= env.maxConfirmPolls else {
+            throw StepFailure(code: "still_present", message: "VPC endpoints are still being deleted after \(state.polls) checks", retryable: false)
+        }
+        return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
+    }
+
+    // MARK: Verify
+
+    static func verify(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
+        let input = try TeardownInput(context.input)
+        let client = try client(input, env)
+        let inventory = try context.inventory()
+        let scope = scope(context)
+        let project = input.account.projectID
+        var remaining: [String] = []
+        let live = try await cloud({ () async throws(CloudError) in try await client.listSubscriptionResources(projectID: project) })
+        let edition = live?.csbVersion.uppercased() ?? "NA"
+        for resource in live?.resources ?? [] {
+            let kind = SecMasterCatalog.kind(of: resource)
+            if (kind == .quota && scope.touchesQuotas) || (kind == .package && scope.touchesPackages) {
+                remaining.append("SecMaster \(kind.rawValue) \(resource.resourceID)")
+            }
+        }
+        if scope == .full, !(edition == "BASIC" || edition == "NA" || edition.isEmpty) {
+            remaining.append("SecMaster edition is still \(edition)")
+        }
+        if scope.touchesCollection {
+            for server in inventory.servers {
+                if let live = try await cloud({ () async throws(CloudError) in try await client.showServer(projectID: project, serverID: server.id) }) ?? nil, !live.isDeleted {
+                    remaining.append("ECS server \(server.id) (\(live.status))")
+                }
+            }
+            for endpoint in inventory.endpoints {
+                if try await cloud({ () async throws(CloudError) in try await client.showEndpoint(projectID: project, endpointID: endpoint.id) }) ?? nil != nil {
+                    remaining.append("VPC endpoint \(endpoint.id)")
+                }
+            }
+        }
+        if !remaining.isEmpty {
+            throw StepFailure(code: "billable_resources_remain", message: "still billable after the teardown: \(remaining.joined(separator: "; ")). Release them, then resume or skip this step", retryable: true)
+        }
+        var refund = 0.0, fee = 0.0
+        var orders: [JSONValue] = []
+        for step in ["unsubscribe-asset-quotas", "unsubscribe-value-added-packages", "release-collection-ecs"] {
+            refund += context.outputs[step]?["refund"]?.doubleValue ?? 0
+            fee += context.outputs[step]?["fee"]?.doubleValue ?? 0
+            orders += context.outputs[step]?["orders"]?.arrayValue ?? []
+        }
+        let report: JSONValue = [
+            "account": .string(input.account.domainID), "project": .string(project), "region": .string(input.account.region),
+            "edition_after": .string(edition),
+            "removed": .object([
+                "quotas": .number(Double(scope.touchesQuotas ? inventory.quotas.count : 0)),
+                "packages": .number(Double(scope.touchesPackages ? inventory.packages.count : 0)),
+                "servers": .number(Double(scope.touchesCollection ? inventory.servers.count : 0)),
+                "endpoints": .number(Double(scope.touchesCollection ? inventory.endpoints.count : 0)),
+            ]),
+            "refund": .number(round(refund * 100) / 100), "fee": .number(round(fee * 100) / 100), "currency": "CNY",
+            "orders": .array(orders),
+            "duration_seconds": .number((Date().timeIntervalSince(inventory.takenAt) * 10).rounded() / 10),
+        ]
+        return .completed(report)
+    }
+}

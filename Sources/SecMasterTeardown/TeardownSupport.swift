@@ -1,0 +1,155 @@
+import Foundation
+import HuaweiCloud
+import HuaweiCloudSigning
+import Logging
+import UnwindCore
+import UnwindEngine
+
+/// The validated input every teardown workflow takes.
+public struct TeardownInput: Sendable, Equatable {
+    public var account: AccountReference
+    /// The credentials profile; only this name is stored, never a key.
+    public var profile: String
+    public var options: TeardownOptions
+
+    /// Reads the workflow input (already validated against the definition's `inputs`).
+    public init(_ input: [String: JSONValue]) throws(StepFailure) {
+        func text(_ key: String) throws(StepFailure) -> String {
+            guard let value = input[key]?.stringValue, !value.isEmpty else {
+                throw StepFailure(code: "invalid_input", message: "the workflow input has no '\(key)'", retryable: false)
+            }
+            return value
+        }
+        account = AccountReference(domainID: try text("domain_id"), projectID: try text("project_id"), region: try text("region"))
+        profile = input["profile"]?.stringValue ?? "default"
+        options = TeardownOptions(
+            deletePublicIP: input["delete_publicip"]?.boolValue ?? true,
+            deleteVolume: input["delete_volume"]?.boolValue ?? true,
+            unsubscribeReason: input["unsubscribe_reason"]?.stringValue ?? "Decommissioned with Unwind",
+            accepted: Set(input["accept"]?.arrayValue?.compactMap(\.stringValue) ?? []))
+    }
+}
+
+/// How actions reach the cloud and how patiently they wait. Built once per worker process.
+public struct TeardownEnvironment: Sendable {
+    /// Creates the client for one account from its region and credentials profile.
+    public var makeClient: @Sendable (TeardownInput) throws(CloudError) -> HuaweiCloudClient
+    /// How long a durable wait lasts before an order, job or deletion is checked again.
+    public var pollInterval: Duration
+    /// How many times "gone?" is checked before a resource that should be gone counts as a failure.
+    public var maxConfirmPolls: Int
+    public var planner: TeardownPlanner
+
+    public init(
+        makeClient: @escaping @Sendable (TeardownInput) throws(CloudError) -> HuaweiCloudClient,
+        pollInterval: Duration = .seconds(5), maxConfirmPolls: Int = 120, planner: TeardownPlanner = TeardownPlanner()
+    ) {
+        self.makeClient = makeClient
+        self.pollInterval = pollInterval
+        self.maxConfirmPolls = maxConfirmPolls
+        self.planner = planner
+    }
+
+    /// When a durable wait should look again.
+    func nextPoll() -> Date {
+        Date().addingTimeInterval(Double(pollInterval.components.seconds) + Double(pollInterval.components.attoseconds) / 1e18)
+    }
+
+    /// The default: regional endpoints (or one override address, e.g. the simulator), credentials from the
+    /// environment or the credentials file.
+    public static func standard(
+        endpointOverride: String?, bssEndpoint: String? = nil, credentials: CloudCredentialsProvider = CloudCredentialsProvider(),
+        timeout: Duration = .seconds(30), pollInterval: Duration = .seconds(5), logger: Logger
+    ) -> TeardownEnvironment {
+        TeardownEnvironment(makeClient: { input throws(CloudError) in
+            let endpoints = try CloudEndpoints(region: input.account.region, override: endpointOverride, bssEndpoint: bssEndpoint)
+            return HuaweiCloudClient(
+                endpoints: endpoints, credentials: try credentials.credentials(profile: input.profile), timeout: timeout, logger: logger)
+        }, pollInterval: pollInterval)
+    }
+}
+
+extension CloudError {
+    /// The step failure the engine sees: retryable errors retry (not before `Retry-After`), permanent ones stop.
+    func stepFailure(now: Date = Date()) -> StepFailure {
+        switch classification {
+        case .retryable(let after):
+            return StepFailure(code: code ?? "cloud_transient", message: description, retryable: true,
+                               notBefore: after.map { now.addingTimeInterval(Double($0.components.seconds)) })
+        case .alreadyDone, .permanent:
+            return StepFailure(code: code ?? "cloud_error", message: description, retryable: false)
+        }
+    }
+
+    var isAlreadyDone: Bool { classification == .alreadyDone }
+}
+
+/// Runs a cloud call, turning a `CloudError` into the step failure the engine understands. `.alreadyDone` is
+/// returned to the caller as `nil` so that "it is gone already" counts as done.
+func cloud<T>(_ body: () async throws(CloudError) -> T) async throws(StepFailure) -> T? {
+    do {
+        return try await body()
+    } catch {
+        if error.isAlreadyDone { return nil }
+        throw error.stepFailure()
+    }
+}
+
+extension JSONValue {
+    static func encoding<T: Encodable>(_ value: T) -> JSONValue {
+        let encoder = JSONEncoder()
+        // Keys as declared: snake_case conversion does not round-trip acronyms (`domainID` ↔ `domain_id` ↔ `domainId`).
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = .sortedKeys
+        guard let data = try? encoder.encode(value), let json = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+            return .null
+        }
+        return json
+    }
+
+    func decoded<T: Decodable>(_ type: T.Type) -> T? {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        guard let data = try? JSONEncoder().encode(self) else { return nil }
+        return try? decoder.decode(type, from: data)
+    }
+}
+
+extension StepContext {
+    /// The inventory saved by the `inventory` step.
+    func inventory() throws(StepFailure) -> TeardownInventory {
+        guard let inventory = outputs["inventory"]?.decoded(TeardownInventory.self) else {
+            throw StepFailure(code: "missing_inventory", message: "the inventory step's output is missing or unreadable", retryable: false)
+        }
+        return inventory
+    }
+
+    /// The step's checkpoint decoded as `T`, or a fresh value.
+    func state<T: Codable & Sendable>(_ fresh: T) -> T {
+        checkpoint?.decoded(T.self) ?? fresh
+    }
+}
+
+/// Money an unsubscription order booked, read from BSS once the order completed.
+struct BookedOrder: Codable, Sendable, Equatable {
+    var orderID: String
+    var resourceIDs: [String]
+    var refund: Double
+    var fee: Double
+    var consumed: Double
+}
+
+/// The value-added package names SecMaster sells; anything else in its subscription list is an asset quota.
+enum SecMasterCatalog {
+    static let packageNames: Set<String> = ["large_screen", "log_collection", "log_retention", "log_analysis", "soar"]
+
+    static func kind(of resource: SecMasterResource) -> SubscriptionItem.Kind {
+        let names = [resource.resourceTypeName, resource.resourceType, resource.resourceSpecCode ?? ""].map { $0.lowercased() }
+        return names.contains { name in packageNames.contains { name.contains($0) } } ? .package : .quota
+    }
+}
+
+func money(_ decimal: Decimal?) -> Double {
+    guard let decimal else { return 0 }
+    return NSDecimalNumber(decimal: decimal).doubleValue
+}
