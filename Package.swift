@@ -165,7 +165,7 @@ let package = Package(
 
         .target(
             name: "UnwindTesting",
-            dependencies: ["Postgres", "UnwindStore", "UnwindCore"],
+            dependencies: ["Postgres", "UnwindStore", "UnwindCore", "UnwindEngine", .product(name: "Logging", package: "swift-log")],
             path: "Tests/UnwindTesting",
             swiftSettings: swiftSettings
         ),

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 
 # pgbouncer: the reliability tests put a real one in front of the test server.
-ensure_system_packages pgbouncer openssl python3-venv
+ensure_system_packages pgbouncer openssl python3-venv curl
 
 log "building (debug, with tests)"
 swift build --build-tests

@@ -28,10 +28,21 @@ struct ErrorBody: Sendable, Equatable {
         guard !bytes.isEmpty,
               let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) as? [String: Any]
         else { return nil }
-        if let body = pair(object, codeKey: "error_code", messageKeys: ["error_msg", "error_message"]) { return body }
+        // A successful document may carry its own `error_code` (an ECS job that failed has `error_code` and
+        // `fail_reason` beside `job_id` and `status`): only an error document counts — an error message next to
+        // the code, or nothing but error fields.
+        if object["error_code"] != nil,
+           object["error_msg"] != nil || object["error_message"] != nil || Set(object.keys).isSubset(of: errorDocumentKeys),
+           let body = pair(object, codeKey: "error_code", messageKeys: ["error_msg", "error_message"]) {
+            return body
+        }
         if let nested = object["error"] as? [String: Any] { return pair(nested, codeKey: "code", messageKeys: ["message", "msg"]) }
         return nil
     }
+
+    private static let errorDocumentKeys: Set<String> = [
+        "error_code", "error_msg", "error_message", "request_id", "encoded_authorization_message", "details",
+    ]
 
     private static func find(in object: [String: Any], depth: Int) -> ErrorBody? {
         if let body = pair(object, codeKey: "error_code", messageKeys: ["error_msg", "error_message"]) { return body }

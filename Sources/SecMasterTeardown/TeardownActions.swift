@@ -291,8 +291,11 @@ public enum TeardownActions {
         }
         try await context.saveCheckpoint(.encoding(state))
 
-        // 3. Yearly/monthly servers go through BSS.
-        let prepaid = inventory.servers.filter { $0.chargingMode == .prepaid }.map(\.id)
+        // 3. Yearly/monthly servers go through BSS. An expired one cannot be unsubscribed: BSS releases it itself
+        //    at the end of its retention period, so it is reported, not waited for.
+        let expired = inventory.servers.filter { $0.chargingMode == .prepaid && $0.billing?.status == 5 }.map(\.id)
+        for id in expired where !state.confirmedGone.contains(id) { state.confirmedGone.append(id) }
+        let prepaid = inventory.servers.filter { $0.chargingMode == .prepaid && !expired.contains($0.id) }.map(\.id)
         let unsubscription = BSSUnsubscription(client: client, context: context, input: input) { progress in
             state.bss = progress
             try await context.saveCheckpoint(.encoding(state))
@@ -308,7 +311,8 @@ public enum TeardownActions {
         let allGone = inventory.servers.allSatisfy { state.confirmedGone.contains($0.id) }
         if allGone, case .finished = outcome {
             var result: [String: JSONValue] = [
-                "released": .array(state.confirmedGone.sorted().map { .string($0) }),
+                "released": .array(state.confirmedGone.filter { !expired.contains($0) }.sorted().map { .string($0) }),
+                "expired_left_to_bss": .array(expired.sorted().map { .string($0) }),
                 "delete_publicip": .bool(input.options.deletePublicIP), "delete_volume": .bool(input.options.deleteVolume),
             ]
             if case .object(let money) = report(bss: state.bss, cancelled: [], edition: nil) {
@@ -381,7 +385,7 @@ public enum TeardownActions {
             remaining.append("SecMaster edition is still \(edition)")
         }
         if scope.touchesCollection {
-            for server in inventory.servers {
+            for server in inventory.servers where server.billing?.status != 5 {
                 if let live = try await cloud({ () async throws(CloudError) in try await client.showServer(projectID: project, serverID: server.id) }) ?? nil, !live.isDeleted {
                     remaining.append("ECS server \(server.id) (\(live.status))")
                 }

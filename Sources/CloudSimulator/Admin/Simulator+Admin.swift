@@ -20,7 +20,11 @@ extension Simulator {
 
         case ("GET", ["ledger"]):
             var entries = ledger.all()
-            if let account = queryPairs["account"] { entries = entries.filter { $0.account == account } }
+            if let account = queryPairs["account"] {
+                // An account is named by its domain id or its seed name.
+                let domain = snapshot().accounts.first { $0.name == account }?.domainID ?? account
+                entries = entries.filter { $0.account == domain }
+            }
             if let api = queryPairs["api"] { entries = entries.filter { $0.api == api } }
             if let outcome = queryPairs["outcome"] { entries = entries.filter { $0.outcome.rawValue == outcome } }
             if let since = queryPairs["since"].flatMap(Int.init) { entries = entries.filter { $0.sequence > since } }

@@ -5,17 +5,16 @@ import Synchronization
 import UnwindCore
 import UnwindEngine
 import UnwindStore
-import UnwindTesting
 
 /// A migrated test database, a store, and in-process workers running the built-in test actions.
-final class EngineHarness: Sendable {
-    let database: TestDatabase
-    let pool: PostgresConnectionPool
-    let store: WorkflowStore
-    let registry: ActionRegistry
+public final class EngineHarness: Sendable {
+    public let database: TestDatabase
+    public let pool: PostgresConnectionPool
+    public let store: WorkflowStore
+    public let registry: ActionRegistry
     private let workers = Mutex<[Worker]>([])
 
-    init(registry custom: ActionRegistry? = nil) throws {
+    public init(registry custom: ActionRegistry? = nil) throws {
         database = try TestDatabase.create(migrated: true)
         pool = PostgresConnectionPool(configuration: database.configuration, maximumConnections: 8)
         var logger = Logger(label: "test.store")
@@ -32,12 +31,12 @@ final class EngineHarness: Sendable {
         stopWorkers()
     }
 
-    func definition(_ yaml: String) throws -> WorkflowDefinition {
+    public func definition(_ yaml: String) throws -> WorkflowDefinition {
         try WorkflowDefinitionLoader.load(yaml: yaml, file: "test", knownActions: registry.names)
     }
 
     @discardableResult
-    func submit(_ definition: WorkflowDefinition, input: [String: JSONValue] = [:], idempotencyKey: String? = nil,
+    public func submit(_ definition: WorkflowDefinition, input: [String: JSONValue] = [:], idempotencyKey: String? = nil,
                 notBefore: Date? = nil) throws -> UUID {
         try WorkflowSubmitter(store: store).submit(
             definition, input: input, idempotencyKey: idempotencyKey, notBefore: notBefore, submittedBy: "test").workflowID
@@ -45,7 +44,7 @@ final class EngineHarness: Sendable {
 
     /// Starts a worker on its own thread, with short leases and intervals so tests finish quickly.
     @discardableResult
-    func startWorker(concurrency: Int = 4, lease: Duration = .seconds(5), grace: Duration = .seconds(5)) -> Worker {
+    public func startWorker(concurrency: Int = 4, lease: Duration = .seconds(5), grace: Duration = .seconds(5)) -> Worker {
         var logger = Logger(label: "test.worker")
         logger.logLevel = .critical
         let worker = Worker(
@@ -59,7 +58,7 @@ final class EngineHarness: Sendable {
         return worker
     }
 
-    func stopWorkers() {
+    public func stopWorkers() {
         let running = workers.withLock { workers in
             defer { workers.removeAll() }
             return workers
@@ -73,38 +72,38 @@ final class EngineHarness: Sendable {
 
     /// Polls until the workflow reaches one of `states` (or throws after `timeout`).
     @discardableResult
-    func waitFor(_ id: UUID, in states: Set<String>, timeout: TimeInterval = 30) async throws -> WorkflowRecord {
+    public func waitFor(_ id: UUID, in states: Set<String>, timeout: TimeInterval = 30) async throws -> WorkflowRecord {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let workflow = try store.workflow(id)
             if states.contains(workflow.state) { return workflow }
             if Date() > deadline {
-                let steps = try store.steps(of: id).map { "\($0.stepID)=\($0.state)/\($0.phase)" }.joined(separator: " ")
-                throw HarnessError(description: "workflow \(id) is \(workflow.state) after \(timeout)s, expected \(states.sorted()); steps: \(steps)")
+                let steps = try store.steps(of: id).map { step in
+                    "\(step.stepID)=\(step.state)/\(step.phase)" + (step.lastError.map { " (last error: \($0.canonicalJSON))" } ?? "")
+                }.joined(separator: " ")
+                throw TestFailure(description: "workflow \(id) is \(workflow.state) after \(timeout)s, expected \(states.sorted()); steps: \(steps)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
     }
 
     /// Polls until `condition` holds.
-    func waitUntil(timeout: TimeInterval = 30, _ what: String, _ condition: () throws -> Bool) async throws {
+    public func waitUntil(timeout: TimeInterval = 30, _ what: String, _ condition: () throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while try !condition() {
-            if Date() > deadline { throw HarnessError(description: "timed out waiting for \(what)") }
+            if Date() > deadline { throw TestFailure(description: "timed out waiting for \(what)") }
             try await Task.sleep(for: .milliseconds(20))
         }
     }
 
-    func events(_ id: UUID) throws -> [EventRecord] { try store.events(of: id) }
-    func kinds(_ id: UUID) throws -> [String] { try events(id).map(\.kind) }
+    public func events(_ id: UUID) throws -> [EventRecord] { try store.events(of: id) }
+    public func kinds(_ id: UUID) throws -> [String] { try events(id).map(\.kind) }
 }
 
-struct HarnessError: Error, CustomStringConvertible {
-    var description: String
-}
+public typealias HarnessError = TestFailure
 
 /// A definition with a `test` input so the built-in test actions can be scripted per step.
-let teardownLikeYAML = """
+public let teardownLikeYAML = """
     name: saga
     inputs:
       test: {type: object, default: {}}
@@ -120,6 +119,6 @@ let teardownLikeYAML = """
       - {id: finish, action: test.noop}
     """
 
-func script(_ steps: [String: JSONValue]) -> [String: JSONValue] {
+public func script(_ steps: [String: JSONValue]) -> [String: JSONValue] {
     ["test": .object(steps)]
 }

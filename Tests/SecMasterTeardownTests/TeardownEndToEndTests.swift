@@ -1,0 +1,228 @@
+import Foundation
+import HuaweiCloud
+import Logging
+import Postgres
+import SecMasterTeardown
+import Testing
+import UnwindCore
+import UnwindEngine
+import UnwindStore
+import UnwindTesting
+
+/// The teardown workflows against the simulator over real HTTP, with an in-process worker on the test database.
+@Suite("SecMaster teardown against the simulator", .enabled(if: TestEnvironment.hasDatabase))
+struct TeardownEndToEndTests {
+    struct Account {
+        var name: String
+        var domainID: String
+        var projectID: String
+        var region: String
+    }
+
+    /// A simulator seeded with `all-kinds.json`, a database, and a worker running the teardown actions.
+    final class Setup: Sendable {
+        let simulator: SimulatorProcess
+        let engine: EngineHarness
+        let accounts: [String: Account]
+        let definitions: [String: WorkflowDefinition]
+        let environment: TeardownEnvironment
+
+        init(seed: String = TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json", simulatorArguments: [String] = []) throws {
+            simulator = try SimulatorProcess(seed: seed, arguments: simulatorArguments)
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: seed))) as? [String: Any]
+            var accounts: [String: Account] = [:]
+            var credentials: [String: String] = [:]
+            for account in json?["accounts"] as? [[String: Any]] ?? [] {
+                let name = account["name"] as! String
+                accounts[name] = Account(
+                    name: name, domainID: account["domain_id"] as! String,
+                    projectID: (account["project_ids"] as! [String])[0], region: account["region"] as? String ?? "cn-north-4")
+                let keys = CloudCredentialsProvider.environmentKeys(profile: name)
+                credentials[keys.ak] = account["access_key"] as? String
+                credentials[keys.sk] = account["secret_key"] as? String
+            }
+            self.accounts = accounts
+            var logger = Logger(label: "test.cloud")
+            logger.logLevel = .critical
+            environment = TeardownEnvironment.standard(
+                endpointOverride: simulator.url, credentials: CloudCredentialsProvider(environment: credentials, credentialsFile: "/nonexistent"),
+                timeout: .seconds(10), pollInterval: .milliseconds(200), logger: logger)
+            var registry = ActionRegistry()
+            TestActions.register(into: &registry)
+            TeardownActions.register(into: &registry, environment: environment)
+            engine = try EngineHarness(registry: registry)
+            var definitions: [String: WorkflowDefinition] = [:]
+            for name in ["secmaster-full-teardown", "secmaster-release-collection", "secmaster-unsubscribe-packages"] {
+                definitions[name] = try WorkflowDefinitionLoader.load(
+                    contentsOf: TestEnvironment.repositoryRoot + "/workflows/\(name).yaml", knownActions: registry.names)
+            }
+            self.definitions = definitions
+        }
+
+        func input(_ account: String, accept: [String] = ["handling-fee"]) -> [String: JSONValue] {
+            let account = accounts[account]!
+            return [
+                "domain_id": .string(account.domainID), "project_id": .string(account.projectID),
+                "region": .string(account.region), "profile": .string(account.name),
+                "accept": .array(accept.map { .string($0) }),
+            ]
+        }
+
+        @discardableResult
+        func submit(_ account: String, workflow: String = "secmaster-full-teardown", accept: [String] = ["handling-fee"]) throws -> UUID {
+            try engine.submit(definitions[workflow]!, input: input(account, accept: accept))
+        }
+
+        func plan(_ account: String) async throws -> WorkflowPlan {
+            var logger = Logger(label: "test.plan")
+            logger.logLevel = .critical
+            var registry = ActionRegistry()
+            TeardownActions.register(into: &registry, environment: environment)
+            return try await PlanRunner(registry: registry, logger: logger).plan(definitions["secmaster-full-teardown"]!, input: input(account))
+        }
+    }
+
+    @Test func everyAccountKindIsTornDown() async throws {
+        let setup = try Setup()
+        setup.engine.startWorker(concurrency: 8)
+        let kinds = ["prepaid-standard-fresh", "prepaid-standard-old", "postpaid-professional", "collection-nodes", "refunds-used-up"]
+        let ids = try kinds.map { try setup.submit($0) }
+        for (kind, id) in zip(kinds, ids) {
+            let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 120)
+            #expect(workflow.state == "succeeded", "\(kind): \(workflow.error?.canonicalJSON ?? "")")
+            #expect(workflow.output?["edition_after"] == "BASIC", "\(kind)")
+            #expect(try setup.simulator.changedTwice(account: kind).isEmpty, "\(kind): nothing done twice")
+        }
+        // The fresh account got its five-day full refund; the one with no refunds left paid a fee.
+        let fresh = try setup.engine.store.workflow(ids[0])
+        #expect(fresh.output?["fee"] == 0)
+        let usedUp = try setup.engine.store.workflow(ids[4])
+        #expect((usedUp.output?["fee"]?.doubleValue ?? 0) > 0)
+        // Pay-per-use professional: its packages went with the quota and were skipped with a reason.
+        let professional = try setup.engine.store.steps(of: ids[2]).first { $0.stepID == "unsubscribe-value-added-packages" }
+        #expect(professional?.output?["skipped"]?.objectValue?.count == 2)
+        // Collection nodes: every server released, every endpoint deleted.
+        let nodes = try setup.engine.store.workflow(ids[3])
+        #expect(nodes.output?["removed"]?["servers"] == 3)
+        #expect(nodes.output?["removed"]?["endpoints"] == 3)
+    }
+
+    @Test func aHandlingFeeMustBeAcknowledgedBeforeAnythingChanges() async throws {
+        let setup = try Setup()
+        setup.engine.startWorker()
+        let id = try setup.submit("prepaid-standard-old", accept: [])
+        let workflow = try await setup.engine.waitFor(id, in: ["compensated", "failed", "succeeded"], timeout: 60)
+        #expect(workflow.state == "compensated")
+        #expect(workflow.error?["code"] == "acknowledgement_missing")
+        #expect(workflow.error?["message"]?.stringValue?.contains("--accept handling-fee") == true)
+        #expect(try setup.simulator.ledger(account: "prepaid-standard-old").isEmpty, "no mutating call was made")
+    }
+
+    @Test func anUnpaidOrderCompensatesAndRestoresAutoRenew() async throws {
+        let setup = try Setup()
+        setup.engine.startWorker()
+        let id = try setup.submit("unpaid-order")
+        let workflow = try await setup.engine.waitFor(id, in: ["compensated", "failed", "succeeded", "compensation_failed"], timeout: 60)
+        #expect(workflow.state == "compensated", "\(workflow.error?.canonicalJSON ?? "")")
+        #expect(workflow.error?["code"] == "CBC.30050010")
+        let actions = try setup.simulator.ledger(account: "unpaid-order").flatMap { ($0["effects"] as? [[String: Any]] ?? []).compactMap { $0["action"] as? String } }
+        #expect(actions.contains("auto_renew_off"))
+        #expect(actions.last == "auto_renew_on", "\(actions)")
+        let state = try setup.simulator.admin("GET", "/_sim/state?account=unpaid-order") as? [String: Any]
+        let account = (state?["accounts"] as? [[String: Any]])?.first
+        let quota = (account?["prepaid_resources"] as? [[String: Any]])?.first { $0["resource_id"] as? String == "sm-unpaid-quota" }
+        #expect(quota?["auto_renew"] as? Bool == true, "auto-renew is on again in the simulator")
+        #expect(quota?["status"] as? Int == 2, "and the quota is still in use")
+    }
+
+    @Test func theRefundsAndFeesBookedEqualThePlansFigures() async throws {
+        let setup = try Setup(simulatorArguments: ["--freeze-clock"])
+        let plan = try await setup.plan("prepaid-standard-old")
+        let plannedFee = try #require(plan.totals?["fee"])
+        let plannedRefund = try #require(plan.totals?["refund"])
+        #expect(plannedFee > 0)
+        setup.engine.startWorker()
+        let id = try setup.submit("prepaid-standard-old")
+        // The frozen clock must move for orders to complete; step it forward while the teardown runs.
+        let deadline = Date().addingTimeInterval(60)
+        while try setup.engine.store.workflow(id).state == "running", Date() < deadline {
+            try setup.simulator.admin("POST", "/_sim/clock", body: ["advance_seconds": 1])
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let workflow = try setup.engine.store.workflow(id)
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        let ledger = try setup.simulator.admin("GET", "/_sim/ledger?account=prepaid-standard-old") as? [String: Any]
+        let totals = ledger?["totals"] as? [String: Any]
+        #expect((totals?["fee"] as? Double).map { abs($0 - plannedFee) < 0.005 } == true, "booked \(totals ?? [:]) vs planned fee \(plannedFee)")
+        #expect((totals?["refund"] as? Double).map { abs($0 - plannedRefund) < 0.005 } == true, "booked \(totals ?? [:]) vs planned refund \(plannedRefund)")
+        #expect(workflow.output?["fee"]?.doubleValue == plannedFee)
+    }
+
+    @Test func aDroppedResponseIsRecognisedAsAlreadyDone() async throws {
+        let setup = try Setup()
+        try setup.simulator.admin("POST", "/_sim/faults", body: [
+            "api": "bss.unsubscribe", "account": "prepaid-standard-old", "kind": "drop_after_apply", "count": 1,
+        ])
+        setup.engine.startWorker()
+        let id = try setup.submit("prepaid-standard-old")
+        let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 120)
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        let entries = try setup.simulator.ledger(account: "prepaid-standard-old")
+        #expect(entries.contains { $0["response_dropped"] as? Bool == true })
+        #expect(try setup.simulator.changedTwice(account: "prepaid-standard-old").isEmpty, "one effect per resource")
+        #expect(try setup.engine.events(id).contains { $0.kind == "attempt_failed" && $0.stepID == "unsubscribe-asset-quotas" })
+    }
+
+    @Test func anECSJobThatFailsOnceIsRetriedForItsServers() async throws {
+        let setup = try Setup()
+        try setup.simulator.admin("POST", "/_sim/faults", body: [
+            "api": "ecs.delete_servers", "account": "collection-nodes", "kind": "job_fail", "count": 1,
+        ])
+        setup.engine.startWorker()
+        let id = try setup.submit("collection-nodes", workflow: "secmaster-release-collection")
+        let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated"], timeout: 120)
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        let deletes = try setup.simulator.ledger(account: "collection-nodes").filter { $0["api"] as? String == "ecs.delete_servers" }
+        #expect(deletes.count == 2, "the failed job's servers were deleted again, once")
+        #expect(try setup.simulator.changedTwice(account: "collection-nodes").isEmpty)
+    }
+
+    @Test func resumeAfterAPermanentFailurePastThePivot() async throws {
+        let setup = try Setup()
+        try setup.simulator.admin("POST", "/_sim/faults", body: [
+            "api": "vpcep.delete_endpoint", "account": "collection-nodes", "kind": "error", "status": 403,
+            "code": "EndPoint.0004", "message": "no permission",
+        ])
+        setup.engine.startWorker()
+        let id = try setup.submit("collection-nodes")
+        let failed = try await setup.engine.waitFor(id, in: ["failed", "succeeded", "compensated"], timeout: 120)
+        #expect(failed.state == "failed")
+        #expect(failed.error?["step"] == "delete-vpc-endpoints")
+        #expect(failed.error?["code"] == "EndPoint.0004")
+        try setup.simulator.admin("DELETE", "/_sim/faults")
+        try setup.engine.store.perform(OperatorAction(.resume(fromStep: nil), actor: "ops", reason: "granted vpcep:endpoints:delete"), on: id)
+        let resumed = try await setup.engine.waitFor(id, in: ["succeeded", "failed"], timeout: 120)
+        #expect(resumed.state == "succeeded")
+        #expect(try setup.simulator.changedTwice(account: "collection-nodes").isEmpty)
+    }
+
+    @Test func aThrottledRunFinishesWithinItsBackoff() async throws {
+        // A copy of the seed with a tight per-API rate limit.
+        let source = TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json"
+        var seed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source))) as! [String: Any]
+        var settings = seed["settings"] as? [String: Any] ?? [:]
+        settings["rate_limits"] = ["default": 30]
+        seed["settings"] = settings
+        let path = try TestEnvironment.makeScratchDirectory("seed") + "/throttled.json"
+        try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: path))
+        let setup = try Setup(seed: path)
+        setup.engine.startWorker()
+        let id = try setup.submit("prepaid-standard-fresh")
+        let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated"], timeout: 180)
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        let entries = try setup.simulator.ledger(account: "prepaid-standard-fresh")
+        let throttled = entries.filter { $0["status"] as? Int == 429 }.count
+        let applied = entries.filter { $0["outcome"] as? String == "applied" }.count
+        #expect(throttled <= applied * 2, "\(throttled) throttled mutating calls for \(applied) applied ones")
+    }
+}
