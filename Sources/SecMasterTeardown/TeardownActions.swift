@@ -60,7 +60,16 @@ public enum TeardownActions {
     static func preflight(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
         let inventory = try context.inventory()
-        let assessment = env.planner.assess(inventory, scope: scope(context), now: Date())
+        var assessment = env.planner.assess(inventory, scope: scope(context), now: Date())
+        // Orders still open on the account (pending payment, processing) can block an unsubscription.
+        let client = try client(input, env)
+        let domain = input.account.domainID
+        for status in [6, 3] {
+            let orders = try await cloud({ () async throws(CloudError) in try await client.listOrders(domainID: domain, orderType: nil, status: status) }) ?? []
+            for order in orders {
+                assessment.warnings.append("order \(order.orderID) is \(status == 6 ? "pending payment" : "being processed"); BSS refuses to unsubscribe resources with an order in progress (pay or cancel it in the Billing Center)")
+            }
+        }
         let missing = assessment.requiredAcknowledgements.filter { !input.options.accepted.contains($0.flag) }
         if let first = missing.first {
             throw StepFailure(
@@ -117,6 +126,7 @@ public enum TeardownActions {
     // MARK: Asset quotas (the pivot)
 
     struct QuotaState: Codable, Sendable {
+        var progress: String?
         var bss = UnsubscribeProgress()
         var cancelled: [String] = []
         var confirmPolls = 0
@@ -145,6 +155,7 @@ public enum TeardownActions {
         }
         if case .waiting(let progress) = outcome {
             state.bss = progress
+            state.progress = "asset quotas: \(progress.booked.count)/\(progress.orders.count) unsubscription orders completed"
             return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
         }
         // Confirm in SecMaster: no asset quota may remain (reads can lag the orders a little).
@@ -177,6 +188,7 @@ public enum TeardownActions {
     // MARK: Value-added packages
 
     struct PackageState: Codable, Sendable {
+        var progress: String?
         var bss = UnsubscribeProgress()
         var cancelled: [String] = []
         var skipped: [String: String] = [:]
@@ -223,6 +235,7 @@ public enum TeardownActions {
         }
         if case .waiting(let progress) = outcome {
             state.bss = progress
+            state.progress = "packages: \(progress.booked.count)/\(progress.orders.count) unsubscription orders completed"
             return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
         }
         return .completed(report(bss: state.bss, cancelled: state.cancelled, edition: nil, skipped: state.skipped))
@@ -231,6 +244,8 @@ public enum TeardownActions {
     // MARK: Collection servers
 
     struct ServerState: Codable, Sendable {
+        /// For `unwind status`: e.g. "collection ECS 2/3 released".
+        var progress: String?
         /// Open ECS delete jobs → their servers.
         var jobs: [String: [String]] = [:]
         var failedDeletes: [String: Int] = [:]
@@ -308,6 +323,7 @@ public enum TeardownActions {
             let live = try await cloud({ () async throws(CloudError) in try await client.showServer(projectID: project, serverID: server.id) }) ?? nil
             if live == nil || live?.isDeleted == true { state.confirmedGone.append(server.id) }
         }
+        state.progress = "collection ECS \(state.confirmedGone.count)/\(inventory.servers.count) released"
         let allGone = inventory.servers.allSatisfy { state.confirmedGone.contains($0.id) }
         if allGone, case .finished = outcome {
             var result: [String: JSONValue] = [
@@ -333,6 +349,7 @@ public enum TeardownActions {
     // MARK: VPC endpoints
 
     struct EndpointState: Codable, Sendable {
+        var progress: String?
         var deleted: [String] = []
         var confirmedGone: [String] = []
         var polls = 0
@@ -357,6 +374,7 @@ public enum TeardownActions {
         if state.confirmedGone.count == inventory.endpoints.count {
             return .completed(["deleted": .array(state.confirmedGone.sorted().map { .string($0) })])
         }
+        state.progress = "VPC endpoints \(state.confirmedGone.count)/\(inventory.endpoints.count) deleted"
         state.polls += 1
         guard state.polls <= env.maxConfirmPolls else {
             throw StepFailure(code: "still_present", message: "VPC endpoints are still being deleted after \(state.polls) checks", retryable: false)

@@ -47,17 +47,25 @@ struct Status: ParsableCommand {
         if let notBefore = workflow.notBefore { print("not before  \(notBefore.formatted(.iso8601))") }
         let end = workflow.finishedAt ?? Date()
         print("duration    \(Self.duration(end.timeIntervalSince(workflow.startedAt ?? workflow.createdAt)))\(workflow.finishedAt == nil ? " so far" : "")")
+        if case .object(let input) = workflow.input, !input.isEmpty {
+            let summary = input.sorted { $0.key < $1.key }.filter { $0.key != "test" }.map { key, value in
+                "\(key)=\(value.stringValue ?? String(value.canonicalJSON.prefix(40)))"
+            }.joined(separator: " ")
+            print("input       \(TextTable.neutralise(String(summary.prefix(300))))")
+        }
         if !workflow.labels.isEmpty {
             print("labels      " + workflow.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.map(TextTable.neutralise).joined(separator: " "))
         }
         print()
-        var table = TextTable(headers: ["STEP", "STATE", "ATTEMPTS", "DURATION", "NEXT RETRY", "LAST ERROR"])
+        var table = TextTable(headers: ["STEP", "STATE", "ATTEMPTS", "DURATION", "NEXT RETRY", "PROGRESS", "LAST ERROR"])
         for step in steps {
             let state = step.phase == "compensate" ? "\(step.state) (compensation)" : step.state
             let duration = step.startedAt.map { Self.duration((step.finishedAt ?? Date()).timeIntervalSince($0)) } ?? "-"
             let nextRetry = (step.state == "ready" || step.state == "waiting") && step.dueAt > Date() ? step.dueAt.formatted(.iso8601) : "-"
             let error = step.lastError.map { ($0["code"]?.stringValue.map { "[\($0)] " } ?? "") + ($0["message"]?.stringValue ?? "") } ?? ""
-            table.add([step.stepID, state, "\(step.attempt)", duration, nextRetry, String(error.prefix(100))])
+            // Actions that checkpoint per resource say how far they got (e.g. "collection ECS 2/3 released").
+            let progress = step.state == "succeeded" ? "" : step.checkpoint?["progress"]?.stringValue ?? ""
+            table.add([step.stepID, state, "\(step.attempt)", duration, nextRetry, progress.isEmpty ? "-" : progress, String(error.prefix(100))])
         }
         print(table.render(), terminator: "")
         if let error = workflow.error, workflow.state != "succeeded" {
