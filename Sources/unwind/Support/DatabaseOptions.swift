@@ -45,6 +45,9 @@ struct DatabaseOptions: ParsableArguments {
         if let url = databaseURL ?? environment["UNWIND_DATABASE_URL"].flatMap({ $0.isEmpty ? nil : $0 }) {
             var configuration = try PostgresConfiguration(url)
             configuration.usePreparedStatements = try Self.preparedStatements(environment)
+            if let path = environment["UNWIND_DATABASE_PASSWORD_FILE"], !path.isEmpty {
+                configuration.setOption("password", try SecretFile.read(path, purpose: "UNWIND_DATABASE_PASSWORD_FILE"))
+            }
             return Resolved(configuration: configuration, source: .configured, summary: configuration.redactedDescription)
         }
         let cluster = LocalPostgresCluster.defaultLocation()
@@ -57,6 +60,27 @@ struct DatabaseOptions: ParsableArguments {
 
 /// `LoggingSystem.bootstrap` traps when called twice, and a command may need a logger in several places
 /// (e.g. `submit` runs the plan first): the first call wins, like swift-log's own process-wide setting.
+/// A file holding one secret (e.g. the database password): it must belong to the user running unwind and be
+/// unreadable by anyone else, like ssh keys and libpq's own .pgpass.
+enum SecretFile {
+    static func read(_ path: String, purpose: String) throws -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw CLIError(description: "\(purpose): cannot read '\(path)': \(String(cString: strerror(errno)))", status: .usage)
+        }
+        guard info.st_mode & 0o077 == 0 else {
+            throw CLIError(description: "\(purpose): '\(path)' is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)", status: .usage)
+        }
+        guard info.st_uid == geteuid() else {
+            throw CLIError(description: "\(purpose): '\(path)' belongs to another user; it must belong to the user running unwind", status: .usage)
+        }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw CLIError(description: "\(purpose): cannot read '\(path)'", status: .usage)
+        }
+        return text.trimmingCharacters(in: .newlines)
+    }
+}
+
 extension DatabaseOptions {
     /// `UNWIND_DB_PREPARED_STATEMENTS=off` turns named prepared statements off: needed behind PgBouncer older than
     /// 1.21 in transaction pooling mode, where a prepared statement lives on a server connection the next

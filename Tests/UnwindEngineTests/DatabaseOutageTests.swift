@@ -1,0 +1,56 @@
+import Foundation
+import Postgres
+import Testing
+import UnwindCore
+import UnwindEngine
+import UnwindStore
+import UnwindTesting
+
+@Suite("Database outages", .enabled(if: TestEnvironment.hasDatabase))
+struct DatabaseOutageTests {
+    @Test func aWorkerRidesOutAThirtySecondOutageAndFinishesItsStep() async throws {
+        let cluster = try PrivateCluster()
+        let configuration = try PostgresConfiguration(cluster.url)
+        try Migrator.embedded().migrate(connection: try PostgresConnection(configuration: configuration))
+        let store = WorkflowStore(pool: PostgresConnectionPool(configuration: configuration, maximumConnections: 2))
+        var registry = ActionRegistry()
+        TestActions.register(into: &registry)
+        let definition = try WorkflowDefinitionLoader.load(yaml: teardownLikeYAML, file: "test", knownActions: registry.names)
+        // `reserve` is in flight when the server goes away; its result must be written once the server is back.
+        let id = try WorkflowSubmitter(store: store).submit(definition, input: script(["reserve": ["sleep_ms": 2000]]), submittedBy: "test").workflowID
+        let worker = try WorkerProcess(databaseURL: cluster.url, arguments: ["--lease", "5m", "--poll-interval", "500ms"])
+        let deadline = Date().addingTimeInterval(30)
+        while try !store.events(of: id).contains(where: { $0.kind == "attempt_started" && $0.stepID == "reserve" }), Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try cluster.stop()
+        // The outage the issue asks for: at least 30 seconds with the server down.
+        try await Task.sleep(for: .seconds(30))
+        #expect(kill(worker.pid, 0) == 0, "the worker is still running during the outage")
+        try cluster.start()
+
+        let finishDeadline = Date().addingTimeInterval(60)
+        var state = ""
+        while Date() < finishDeadline {
+            state = (try? store.workflow(id).state) ?? "unreachable"
+            if state == "succeeded" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(state == "succeeded", "\(worker.log)")
+        #expect(try store.events(of: id).filter { $0.kind == "attempt_started" && $0.stepID == "reserve" }.count == 1,
+                "the step was not lost or run again")
+        #expect(kill(worker.pid, 0) == 0, "no crash")
+        // Whichever loop of the worker reconnects first says so; that may be just after the step's result.
+        let logDeadline = Date().addingTimeInterval(20)
+        while !worker.log.contains("database reachable again"), Date() < logDeadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let log = worker.log
+        #expect(log.contains("database unavailable; waiting and retrying with back-off"))
+        #expect(log.contains("database reachable again"), "\(log)")
+        // Logged once per outage, not in a loop.
+        #expect(log.components(separatedBy: "database unavailable").count - 1 <= 3, "\(log)")
+        worker.signal(SIGTERM)
+        #expect(try await worker.waitForExit() == 0)
+    }
+}
