@@ -17,7 +17,7 @@ chmod 755 "$workdir"
 port="$(free_port)"
 cleanup() {
     # PgBouncers started by the reliability tests daemonize; stop any a test left behind.
-    pkill -f "pgbouncer -d -q $workdir/" 2>/dev/null || true
+    pkill -9 -f "pgbouncer -d -q $workdir/" 2>/dev/null || true
     scripts/pg-test-cluster.sh stop "$workdir/pg" >/dev/null 2>&1 || true
     rm -rf "$workdir"
 }
