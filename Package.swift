@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -65,12 +67,24 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["EmbedMigrations"]
         ),
+        // The metric catalogue (names, labels, help texts) and the JSON log format. Only swift-metrics and
+        // swift-log, so the engine and the cloud client can both report through it; the Prometheus exporter
+        // and the HTTP endpoints live in the executable.
+        .target(
+            name: "UnwindObservability",
+            dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "UnwindEngine",
             dependencies: [
                 "Postgres",
                 "UnwindCore",
                 "UnwindStore",
+                "UnwindObservability",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -80,6 +94,7 @@ let package = Package(
             dependencies: [
                 "UnwindCore",
                 "UnwindEngine",
+                "UnwindObservability",
                 "HuaweiCloud",
                 "HuaweiCloudSigning",
                 .product(name: "Logging", package: "swift-log"),
@@ -104,8 +119,13 @@ let package = Package(
                 "SecMasterTeardown",
                 "HuaweiCloud",
                 "LocalPostgres",
+                "UnwindObservability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -145,6 +165,7 @@ let package = Package(
             name: "HuaweiCloud",
             dependencies: [
                 "HuaweiCloudSigning",
+                "UnwindObservability",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -200,6 +221,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ObservabilityTests",
+            dependencies: [
+                "UnwindObservability", "UnwindEngine", "UnwindStore", "UnwindCore", "Postgres", "UnwindTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HuaweiCloudSigningTests",
             dependencies: ["HuaweiCloudSigning"],
             swiftSettings: swiftSettings
@@ -210,6 +240,8 @@ let package = Package(
                 "HuaweiCloud",
                 "HuaweiCloudSigning",
                 "CloudSimulator",
+                "UnwindObservability",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -12,6 +12,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import UnwindObservability
 
 /// HTTP client for the SecMaster, BSS, ECS and VPCEP APIs the teardown uses.
 ///
@@ -28,6 +29,8 @@ public final class HuaweiCloudClient: Sendable {
     let httpClient: HTTPClient
     let timeout: Duration
     let logger: Logger
+    /// Requests by service, operation and status, and their durations.
+    let metrics: UnwindMetrics
     /// Seconds since 1970 for `X-Sdk-Date`; replaceable in tests.
     let clock: @Sendable () -> Int64
     /// Secrets scrubbed from every error message (defence in depth).
@@ -39,16 +42,17 @@ public final class HuaweiCloudClient: Sendable {
 
     public convenience init(
         endpoints: CloudEndpoints, credentials: HuaweiCredentials, httpClient: HTTPClient = .shared,
-        timeout: Duration = .seconds(30), logger: Logger
+        timeout: Duration = .seconds(30), logger: Logger, metrics: UnwindMetrics = .disabled
     ) {
         self.init(endpoints: endpoints, credentials: credentials, httpClient: httpClient, timeout: timeout, logger: logger,
-                  userAgent: Self.defaultUserAgent, clock: { Int64(Date().timeIntervalSince1970) })
+                  userAgent: Self.defaultUserAgent, clock: { Int64(Date().timeIntervalSince1970) }, metrics: metrics)
     }
 
     init(
         endpoints: CloudEndpoints, credentials: HuaweiCredentials, httpClient: HTTPClient, timeout: Duration,
-        logger: Logger, userAgent: String, clock: @escaping @Sendable () -> Int64
+        logger: Logger, userAgent: String, clock: @escaping @Sendable () -> Int64, metrics: UnwindMetrics = .disabled
     ) {
+        self.metrics = metrics
         self.endpoints = endpoints
         self.signer = RequestSigner(signer: HuaweiSigner(credentials: credentials), userAgent: userAgent, addsNonce: true)
         self.httpClient = httpClient
@@ -99,8 +103,10 @@ public final class HuaweiCloudClient: Sendable {
             let fetched = try await fetchWithin(timeout, httpRequest, logger: logger)
             (status, headers, body) = (fetched.status, fetched.headers, fetched.body)
         } catch {
+            recordMetrics(request, status: Self.metricStatus(of: error), since: started)
             throw transportError(error, request: request)
         }
+        recordMetrics(request, status: String(status), since: started)
         let requestID = headers.first(name: "X-Request-Id") ?? headers.first(name: "X-Openstack-Request-Id")
         logger.debug("cloud request", metadata: [
             "http.method": "\(request.method)", "http.path": "\(request.path)", "http.status": "\(status)",

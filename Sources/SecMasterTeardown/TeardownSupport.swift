@@ -4,6 +4,7 @@ import HuaweiCloudSigning
 import Logging
 import UnwindCore
 import UnwindEngine
+import UnwindObservability
 
 /// The validated input every teardown workflow takes.
 public struct TeardownInput: Sendable, Equatable {
@@ -59,12 +60,14 @@ public struct TeardownEnvironment: Sendable {
     /// environment or the credentials file.
     public static func standard(
         endpointOverride: String?, bssEndpoint: String? = nil, credentials: CloudCredentialsProvider = CloudCredentialsProvider(),
-        timeout: Duration = .seconds(30), pollInterval: Duration = .seconds(5), logger: Logger
+        timeout: Duration = .seconds(30), pollInterval: Duration = .seconds(5), logger: Logger,
+        metrics: UnwindMetrics = .disabled
     ) -> TeardownEnvironment {
         TeardownEnvironment(makeClient: { input throws(CloudError) in
             let endpoints = try CloudEndpoints(region: input.account.region, override: endpointOverride, bssEndpoint: bssEndpoint)
             return HuaweiCloudClient(
-                endpoints: endpoints, credentials: try credentials.credentials(profile: input.profile), timeout: timeout, logger: logger)
+                endpoints: endpoints, credentials: try credentials.credentials(profile: input.profile), timeout: timeout, logger: logger,
+                metrics: metrics)
         }, pollInterval: pollInterval)
     }
 }

@@ -4,6 +4,7 @@ import Logging
 import Postgres
 import Synchronization
 import UnwindCore
+import UnwindObservability
 import UnwindStore
 
 /// A worker process's step runner: claims due steps under leases and runs their actions, up to
@@ -21,6 +22,7 @@ public final class Worker: Sendable {
     private let store: WorkflowStore
     private let registry: ActionRegistry
     private let logger: Logger
+    private let metrics: UnwindMetrics
     private let state = Mutex(State())
     private let wakeup = PostgresWakeup()
     private let slots: [DispatchQueue]
@@ -44,8 +46,9 @@ public final class Worker: Sendable {
         var lastHeartbeat = ContinuousClock.now
     }
 
-    public init(store: WorkflowStore, registry: ActionRegistry, configuration: WorkerConfiguration, logger: Logger) {
+    public init(store: WorkflowStore, registry: ActionRegistry, configuration: WorkerConfiguration, logger: Logger, metrics: UnwindMetrics = .disabled) {
         self.store = store
+        self.metrics = metrics
         self.registry = registry
         self.configuration = configuration
         var logger = logger
@@ -88,9 +91,11 @@ public final class Worker: Sendable {
             var claimedCount = 0
             if free > 0 {
                 do {
+                    let claimStarted = ContinuousClock.now
                     let claimed = try store.claim(
                         queues: configuration.queues, limit: free, workerID: configuration.workerID,
                         leaseSeconds: configuration.leaseDuration.seconds)
+                    metrics.claimed(since: claimStarted)
                     claimedCount = claimed.count
                     for step in claimed { start(step) }
                     databaseRecovered()
@@ -131,7 +136,9 @@ public final class Worker: Sendable {
                 inFlightGroup.leave()
                 wakeup.signal()
             }
+            let attemptStarted = metrics.attemptStarted(claimed)
             let outcome = runAttempt(claimed, key: key)
+            metrics.attemptFinished(claimed, outcome, since: attemptStarted)
             guard let outcome else { return }
             recordWithRetry(AttemptResult(
                 workflowID: claimed.workflowID, stepID: claimed.stepID, fencingToken: claimed.fencingToken,
@@ -316,6 +323,7 @@ public final class Worker: Sendable {
                 let lost = try store.extendLeases(
                     attempts.map { ($0.claimed.workflowID, $0.claimed.stepID, $0.claimed.fencingToken) },
                     leaseSeconds: configuration.leaseDuration.seconds)
+                metrics.leasesExpired(lost.count)
                 for (workflowID, stepID) in lost {
                     let key = Self.key(workflowID, stepID)
                     let task = state.withLock { state -> Task<Void, Never>? in
@@ -328,6 +336,7 @@ public final class Worker: Sendable {
                 try store.workerHeartbeat(id: configuration.workerID, draining: state.withLock { $0.stopping })
             }
             let rescued = try store.rescueExpiredLeases()
+            metrics.stepsRescued(rescued)
             if rescued > 0 {
                 logger.info("rescued steps whose worker stopped heartbeating", metadata: ["count": "\(rescued)"])
                 wakeup.signal()

@@ -15,10 +15,15 @@ struct WorkerCommand: ParsableCommand {
             signal exits at once (leases then expire by themselves). Run as many workers as you like, on one \
             machine or many, against the same database.
 
+            With --metrics-port (or UNWIND_METRICS_PORT) the worker also serves GET /metrics (Prometheus), \
+            /healthz (200 while the process runs) and /readyz (200 when the database is reachable and migrated, \
+            else 503 with a JSON reason) on --metrics-host (default 127.0.0.1). docs/metrics.md lists the metrics.
+
             Examples:
               unwind worker
               unwind worker --concurrency 32 --log-level info
               unwind worker --queues default,bulk --lease 1m --grace 2m
+              unwind worker --metrics-port 9464 --log-format json
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -41,9 +46,22 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("worker-id"), help: "A name for this worker (default: host:pid:random).")
     var workerID: String?
 
+    @Option(name: .customLong("metrics-host"), help: ArgumentHelp(
+        "Address of the /metrics, /healthz and /readyz listener (default: $UNWIND_METRICS_HOST, else 127.0.0.1).",
+        valueName: "addr"))
+    var metricsHost: String?
+
+    @Option(name: .customLong("metrics-port"), help: ArgumentHelp(
+        "Serve /metrics, /healthz and /readyz on this port; 0 picks a free one (default: $UNWIND_METRICS_PORT, else off).",
+        valueName: "n"))
+    var metricsPort: Int?
+
     func validate() throws {
         guard (1...1024).contains(concurrency) else {
             throw ValidationError("--concurrency must be between 1 and 1024 (got \(concurrency))")
+        }
+        if let metricsPort, !(0...65535).contains(metricsPort) {
+            throw ValidationError("--metrics-port must be between 0 and 65535 (got \(metricsPort))")
         }
     }
 
@@ -53,6 +71,8 @@ struct WorkerCommand: ParsableCommand {
             if database.logLevel == nil && ProcessInfo.processInfo.environment["UNWIND_LOG_LEVEL"] == nil {
                 database.logLevel = "info"
             }
+            let environment = ProcessInfo.processInfo.environment
+            let endpoint = try MetricsEndpointSettings.resolve(host: metricsHost, port: metricsPort, environment: environment)
             let configuration = WorkerConfiguration(
                 workerID: workerID, concurrency: concurrency,
                 queues: queues.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
@@ -60,49 +80,10 @@ struct WorkerCommand: ParsableCommand {
                 pollInterval: try parseDuration(pollInterval, flag: "--poll-interval"),
                 shutdownGracePeriod: try parseDuration(grace, flag: "--grace"),
                 version: UnwindVersion.current,
-                listenConfiguration: try DatabaseOptions.listenConfiguration(ProcessInfo.processInfo.environment))
+                listenConfiguration: try DatabaseOptions.listenConfiguration(environment))
             // One connection per concurrent step, plus claiming and maintenance.
             let services = try Services(database: database, connections: concurrency + 3, label: "unwind.worker")
-            let worker = Worker(store: services.store, registry: BuiltInActions.registry, configuration: configuration, logger: services.logger)
-            let signals = SignalHandler(signals: [SIGTERM, SIGINT]) { count in
-                if count == 1 {
-                    worker.requestStop()
-                } else {
-                    Terminal.standardError.write("second signal: exiting now; leases of running steps expire by themselves\n")
-                    Foundation.exit(1)
-                }
-            }
-            defer { signals.cancel() }
-            try worker.run()
+            try WorkerRunner(services: services, configuration: configuration, endpoint: endpoint).run()
         }
     }
 }
-
-/// Turns SIGTERM/SIGINT into calls on a Dispatch queue (the default handlers are ignored while it lives).
-final class SignalHandler {
-    private let sources: [any DispatchSourceSignal]
-
-    init(signals: [Int32], handler: @escaping @Sendable (Int) -> Void) {
-        let queue = DispatchQueue(label: "unwind.signals")
-        let count = Mutex(0)
-        sources = signals.map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler {
-                let seen = count.withLock { value -> Int in
-                    value += 1
-                    return value
-                }
-                handler(seen)
-            }
-            source.resume()
-            return source
-        }
-    }
-
-    func cancel() {
-        for source in sources { source.cancel() }
-    }
-}
-
-import Synchronization

@@ -4,6 +4,7 @@ import LocalPostgres
 import Logging
 import Postgres
 import Synchronization
+import UnwindObservability
 
 /// Where the database is: `--database-url`, else `UNWIND_DATABASE_URL`, else the embedded local cluster.
 struct DatabaseOptions: ParsableArguments {
@@ -16,6 +17,11 @@ struct DatabaseOptions: ParsableArguments {
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default: $UNWIND_LOG_LEVEL, else warning).")
     var logLevel: String?
+
+    @Option(name: .customLong("log-format"), help: ArgumentHelp(
+        "text (human, the default) or json (one JSON object per line, for log collectors) (default: $UNWIND_LOG_FORMAT, else text).",
+        valueName: "format"))
+    var logFormat: String?
 
     enum Source {
         case configured
@@ -35,7 +41,7 @@ struct DatabaseOptions: ParsableArguments {
                 description: "unknown log level '\(text)'; use one of trace, debug, info, notice, warning, error, critical",
                 status: .usage)
         }
-        LoggingBootstrap.bootstrap(level: level)
+        LoggingBootstrap.bootstrap(level: level, format: try LogFormat.resolve(logFormat))
         return Logger(label: label)
     }
 
@@ -104,16 +110,43 @@ extension DatabaseOptions {
 enum LoggingBootstrap {
     private static let done = Mutex(false)
 
-    static func bootstrap(level: Logger.Level) {
+    /// - Parameter format: nil reads `UNWIND_LOG_FORMAT` (text when unset or not understood: commands without
+    ///   `--log-format` must still log somewhere rather than fail).
+    static func bootstrap(level: Logger.Level, format: LogFormat? = nil) {
         let first = done.withLock { done in
             defer { done = true }
             return !done
         }
         guard first else { return }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        switch format ?? (try? LogFormat.resolve(nil)) ?? .text {
+        case .text:
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case .json:
+            LoggingSystem.bootstrap { label in
+                JSONLogHandler.standardError(label: label, level: level)
+            }
         }
+    }
+}
+
+/// `--log-format` / `UNWIND_LOG_FORMAT`.
+enum LogFormat: String, CaseIterable {
+    /// swift-log's stream format (`timestamp level label: key=value message`), for people at a terminal.
+    case text
+    /// One JSON object per line (ts, level, label, message, source and the flattened metadata).
+    case json
+
+    static func resolve(_ explicit: String?) throws -> LogFormat {
+        let environment = ProcessInfo.processInfo.environment["UNWIND_LOG_FORMAT"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let text = explicit ?? environment else { return .text }
+        guard let format = LogFormat(rawValue: text.lowercased()) else {
+            let origin = explicit != nil ? "--log-format" : "UNWIND_LOG_FORMAT"
+            throw CLIError(description: "\(origin): unknown log format '\(text)'; use text or json", status: .usage)
+        }
+        return format
     }
 }

@@ -4,15 +4,19 @@ import Logging
 import Postgres
 import UnwindCore
 import UnwindEngine
+import UnwindObservability
 import UnwindStore
 import SecMasterTeardown
 
 /// The actions this binary knows. The engine itself knows no cloud; actions are registered here.
 enum BuiltInActions {
-    static var registry: ActionRegistry {
+    static var registry: ActionRegistry { registry(metrics: .disabled) }
+
+    /// The registry a worker runs with: its cloud clients report to `metrics`.
+    static func registry(metrics: UnwindMetrics) -> ActionRegistry {
         var registry = ActionRegistry()
         TestActions.register(into: &registry)
-        TeardownActions.register(into: &registry, environment: CloudSettings.fromEnvironment().teardownEnvironment)
+        TeardownActions.register(into: &registry, environment: CloudSettings.fromEnvironment().teardownEnvironment(metrics: metrics))
         return registry
     }
 }
@@ -42,12 +46,12 @@ struct CloudSettings {
             pollInterval: duration("UNWIND_CLOUD_POLL_INTERVAL", .seconds(5)))
     }
 
-    var teardownEnvironment: TeardownEnvironment {
+    func teardownEnvironment(metrics: UnwindMetrics = .disabled) -> TeardownEnvironment {
         var logger = Logger(label: "unwind.cloud")
         logger.logLevel = .info
         return TeardownEnvironment.standard(
             endpointOverride: endpointOverride, bssEndpoint: bssEndpoint, timeout: timeout, pollInterval: pollInterval,
-            logger: logger)
+            logger: logger, metrics: metrics)
     }
 }
 

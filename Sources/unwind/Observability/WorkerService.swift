@@ -1,0 +1,90 @@
+import Dispatch
+import Foundation
+import Logging
+import Postgres
+import ServiceLifecycle
+import Synchronization
+import UnwindEngine
+import UnwindObservability
+
+/// The worker's blocking run loop as a ServiceLifecycle service.
+///
+/// The loop runs on a thread of its own (it blocks in libpq and on Dispatch, which must not happen on the
+/// cooperative thread pool). Graceful shutdown of the group (SIGTERM/SIGINT) or cancellation calls
+/// ``Worker/requestStop()``: no new claims, running steps get the grace period, the leases of the rest are
+/// handed back; the service returns when that drain is over. A second SIGTERM/SIGINT during the drain exits at
+/// once (the leases of running steps then expire by themselves).
+struct WorkerService: Service, CustomStringConvertible {
+    let worker: Worker
+    let logger: Logger
+
+    var description: String { "worker" }
+
+    func run() async throws {
+        let worker = self.worker
+        let secondSignal = SecondSignalExit()
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let thread = Thread {
+                    do {
+                        try worker.run()
+                        continuation.resume()
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }
+                thread.name = "unwind.worker"
+                thread.start()
+            }
+        } onCancelOrGracefulShutdown: {
+            secondSignal.arm()
+            worker.requestStop()
+        }
+    }
+}
+
+/// After the first SIGTERM/SIGINT (which the service group turned into a graceful shutdown), the next one exits
+/// the process at once with status 1, as `unwind worker --help` promises.
+final class SecondSignalExit: Sendable {
+    private let sources = Mutex<[any DispatchSourceSignal]>([])
+
+    func arm() {
+        sources.withLock { sources in
+            guard sources.isEmpty else { return }
+            let queue = DispatchQueue(label: "unwind.signals")
+            sources = [SIGTERM, SIGINT].map { number in
+                // The group already set SIG_IGN for both; a Dispatch source still sees them.
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler {
+                    FileHandle.standardError.write(Data("second signal: exiting now; leases of running steps expire by themselves\n".utf8))
+                    exit(1)
+                }
+                source.resume()
+                return source
+            }
+        }
+    }
+
+    deinit {
+        sources.withLock { $0.forEach { $0.cancel() } }
+    }
+}
+
+/// Samples the database-derived gauges (queue depth, workflows by state) and the pool gauges every `interval`,
+/// until the group shuts down.
+struct MetricsSamplerService: Service, CustomStringConvertible {
+    let probe: DatabaseProbe
+    let pool: PostgresConnectionPool
+    let metrics: UnwindMetrics
+    let interval: Duration
+
+    var description: String { "metrics sampler" }
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await probe.sample(into: metrics, pool: pool)
+            // Returns early (cancelled) on graceful shutdown; the loop condition then ends the service.
+            try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
+        }
+    }
+}

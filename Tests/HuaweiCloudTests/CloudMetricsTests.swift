@@ -1,0 +1,49 @@
+import Foundation
+@testable import HuaweiCloud
+import MetricsTestKit
+import Testing
+import UnwindObservability
+
+/// The client reports every request in `unwind_cloud_requests_total{service,operation,status}` and
+/// `unwind_cloud_request_duration_seconds{service,operation}`: answered (2xx, 429 …) or not (network_error).
+@Suite("Cloud request metrics")
+struct CloudMetricsTests {
+    static func requests(_ metrics: TestMetrics, _ operation: String, _ status: String) -> Int64 {
+        metrics.counterTotal(label: MetricDefinition.cloudRequests.name, dimensions: [
+            ("service", "ecs"), ("operation", operation), ("status", status),
+        ])
+    }
+
+    @Test func answeredThrottledAndUnansweredRequestsAreCounted() async throws {
+        let testMetrics = TestMetrics()
+        let metrics = UnwindMetrics(factory: testMetrics)
+        try await SimulatorEndToEndTests.withSimulator { simulator, makeClient in
+            let nodes = try SimulatorEndToEndTests.account("collection-nodes")
+            let plain = try makeClient(nodes, .seconds(10))
+            let client = HuaweiCloudClient(
+                endpoints: plain.endpoints, credentials: nodes.credentials, timeout: .seconds(10),
+                logger: TestSupport.quietLogger, metrics: metrics)
+
+            _ = try await client.listServers(projectID: nodes.projectID)
+            #expect(Self.requests(testMetrics, "ecs.list_servers", "200") == 1)
+
+            try SimulatorEndToEndTests.addFault(simulator, #"{"api": "ecs.list_servers", "kind": "error", "status": 429, "count": 1}"#)
+            let throttled = await TestSupport.cloudError { () async throws(CloudError) in _ = try await client.listServers(projectID: nodes.projectID) }
+            #expect(throttled?.httpStatus == 429)
+            #expect(Self.requests(testMetrics, "ecs.list_servers", "429") == 1)
+            #expect(Self.requests(testMetrics, "ecs.list_servers", "200") == 1, "the 429 is not counted as a success")
+
+            let timer = try testMetrics.expectTimer(MetricDefinition.cloudRequestDuration.name, [("service", "ecs"), ("operation", "ecs.list_servers")])
+            #expect(timer.values.count == 2)
+            #expect(timer.values.allSatisfy { $0 > 0 })
+        }
+
+        // Nothing listens there: no HTTP status, so the status label says why.
+        let closed = try TestSupport.client(baseURL: "http://127.0.0.1:1", timeout: .seconds(5))
+        let offline = HuaweiCloudClient(
+            endpoints: closed.endpoints, credentials: TestSupport.credentials, timeout: .seconds(5),
+            logger: TestSupport.quietLogger, metrics: metrics)
+        _ = await TestSupport.cloudError { () async throws(CloudError) in _ = try await offline.listServers(projectID: "p") }
+        #expect(Self.requests(testMetrics, "ecs.list_servers", "network_error") == 1)
+    }
+}

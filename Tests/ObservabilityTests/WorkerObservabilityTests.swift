@@ -1,0 +1,212 @@
+import Foundation
+import Postgres
+import Testing
+import UnwindCore
+import UnwindEngine
+import UnwindStore
+import UnwindTesting
+
+/// Real `unwind worker` processes with `--metrics-port`: the counters move, the probes answer, JSON logs parse,
+/// and the drain under the service group still hands leases back.
+@Suite("Worker observability", .enabled(if: TestEnvironment.hasDatabase), .serialized)
+struct WorkerObservabilityTests {
+    @Test func stepCountersAndHistogramsMoveWhenAWorkflowRuns() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        let worker = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--metrics-port", "0"])
+        let port = try await worker.metricsPort()
+        let before = try worker.scrape(port: port)
+        // Always there, at zero, before any work: the unlabeled metrics and the sampled gauges.
+        for name in ["unwind_leases_expired_total", "unwind_steps_rescued_total", "unwind_claim_duration_seconds_count"] {
+            #expect(before.has(name), "\(name) is exported from the start")
+        }
+
+        // `finish` fails once with a retryable error, then succeeds: 6 attempts over 5 steps.
+        let id = try engine.submit(definition, input: script(["finish": ["fail": "transient", "times": 1]]))
+        try await engine.waitFor(id, in: ["succeeded"], timeout: 60)
+        let steps = ["inventory", "prepare", "reserve", "commit", "finish"]
+        // Counters are updated just after the result is written: poll briefly rather than assume.
+        var after = try worker.scrape(port: port)
+        try await eventually("the finish step to be counted as completed") {
+            after = try worker.scrape(port: port)
+            return after.value("unwind_steps_completed_total", ["step": "finish"]) == 1
+        }
+
+        func delta(_ name: String, _ labels: [String: String]) -> Double {
+            after.value(name, labels) - before.value(name, labels)
+        }
+        for step in steps {
+            let labels = ["workflow": "saga", "step": step, "phase": "forward"]
+            let attempts: Double = step == "finish" ? 2 : 1
+            #expect(delta("unwind_steps_started_total", labels) == attempts, "started \(step)")
+            #expect(delta("unwind_steps_completed_total", labels) == 1, "completed \(step)")
+            #expect(delta("unwind_step_duration_seconds_count", labels) == attempts, "duration samples of \(step)")
+            #expect(after.value("unwind_step_duration_seconds_bucket", labels.merging(["le": "+Inf"]) { $1 }) == attempts)
+        }
+        #expect(delta("unwind_steps_failed_total", ["workflow": "saga", "step": "finish", "phase": "forward", "retryable": "true"]) == 1)
+        #expect(delta("unwind_steps_failed_total", ["retryable": "false"]) == 0)
+        #expect(delta("unwind_steps_retried_total", ["workflow": "saga", "step": "finish"]) == 1)
+        #expect(delta("unwind_compensations_total", [:]) == 0)
+        #expect(after.value("unwind_step_duration_seconds_sum", ["step": "finish"]) > 0)
+        #expect(after.value("unwind_claim_duration_seconds_count") >= 6, "at least one claim per attempt")
+        #expect(after.value("unwind_leases_expired_total") == 0)
+
+        // The sampled gauges: workflows by state (every state present), pool usage, the queue.
+        try await eventually("the sampler to see the succeeded workflow", timeout: 20) {
+            after = try worker.scrape(port: port)
+            return after.value("unwind_workflows", ["state": "succeeded"]) == 1
+        }
+        for state in WorkflowState.allCases {
+            #expect(after.contains { $0.name == "unwind_workflows" && $0.labels["state"] == state.rawValue }, "state \(state)")
+        }
+        #expect(after.value("unwind_ready_steps") == 0)
+        #expect(after.has("unwind_oldest_ready_step_age_seconds"))
+        #expect(after.contains { $0.name == "unwind_db_pool_connections" && $0.labels["state"] == "in_use" })
+        #expect(after.value("unwind_db_pool_connections", ["state": "idle"]) >= 1)
+
+        // The exposition carries HELP and TYPE lines from the catalogue.
+        let text = try HTTPProbe.get(port: port, path: "/metrics")
+        #expect(text.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
+        #expect(text.body.contains("# TYPE unwind_steps_started_total counter"))
+        #expect(text.body.contains("# TYPE unwind_step_duration_seconds histogram"))
+        #expect(text.body.contains("# HELP unwind_steps_retried_total Failed attempts that will be retried"))
+
+        worker.signal(SIGTERM)
+        #expect(try await worker.waitForExit() == 0, "\(worker.log)")
+    }
+
+    @Test func aCompensationIsCounted() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        let worker = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--metrics-port", "0"])
+        let port = try await worker.metricsPort()
+        // `reserve` fails for good before the pivot: prepare is compensated.
+        let id = try engine.submit(definition, input: script(["reserve": ["fail": "permanent"]]))
+        try await engine.waitFor(id, in: ["compensated"], timeout: 60)
+        var samples = try worker.scrape(port: port)
+        try await eventually("the compensation to be counted") {
+            samples = try worker.scrape(port: port)
+            return samples.value("unwind_compensations_total", ["workflow": "saga", "step": "prepare"]) == 1
+        }
+        #expect(samples.value("unwind_steps_failed_total", ["step": "reserve", "retryable": "false"]) == 1)
+        #expect(samples.value("unwind_steps_retried_total", ["step": "reserve"]) == 0)
+        #expect(samples.value("unwind_steps_started_total", ["step": "prepare", "phase": "compensate"]) == 1)
+        #expect(samples.value("unwind_steps_completed_total", ["step": "prepare", "phase": "compensate"]) == 1)
+        worker.signal(SIGTERM)
+        #expect(try await worker.waitForExit() == 0, "\(worker.log)")
+    }
+
+    @Test func probesAnswerAndReadinessFollowsTheDatabase() async throws {
+        let cluster = try PrivateCluster()
+        try Migrator.embedded().migrate(connection: try PostgresConnection(configuration: try PostgresConfiguration(cluster.url)))
+        let worker = try WorkerProcess(databaseURL: cluster.url, arguments: ["--metrics-port", "0", "--poll-interval", "500ms"])
+        let port = try await worker.metricsPort()
+
+        #expect(try HTTPProbe.get(port: port, path: "/healthz").status == 200)
+        let ready = try HTTPProbe.get(port: port, path: "/readyz")
+        #expect(ready.status == 200)
+        #expect(ready.headers["content-type"] == "application/json")
+        #expect(try JSONSerialization.jsonObject(with: Data(ready.body.utf8)) as? [String: String] == ["status": "ready"])
+        #expect(try HTTPProbe.get(port: port, path: "/nothing-here").status == 404)
+
+        try cluster.stop()
+        var reply = try HTTPProbe.get(port: port, path: "/readyz")
+        try await eventually("/readyz to report the database down") {
+            reply = try HTTPProbe.get(port: port, path: "/readyz")
+            return reply.status == 503
+        }
+        let reason = try #require(try JSONSerialization.jsonObject(with: Data(reply.body.utf8)) as? [String: String])
+        #expect(reason["status"] == "unavailable")
+        #expect(reason["reason"]?.hasPrefix("database unreachable") == true, "\(reply.body)")
+        #expect(reply.body.contains("unwind-test") == false, "no password in the reason")
+        #expect(try HTTPProbe.get(port: port, path: "/healthz").status == 200, "alive while the database is down")
+        #expect(try HTTPProbe.get(port: port, path: "/metrics").status == 200)
+
+        try cluster.start()
+        try await eventually("/readyz to recover", timeout: 60) {
+            try HTTPProbe.get(port: port, path: "/readyz").status == 200
+        }
+        worker.signal(SIGTERM)
+        #expect(try await worker.waitForExit() == 0, "\(worker.log)")
+    }
+
+    @Test func jsonLogLinesParseAndCarryTheStepContext() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        let worker = try WorkerProcess(
+            databaseURL: engine.database.url, arguments: ["--log-format", "json", "--worker-id", "json-worker-1"])
+        let id = try engine.submit(definition, input: script(["finish": ["fail": "transient", "times": 1]]))
+        try await engine.waitFor(id, in: ["succeeded"], timeout: 60)
+        worker.signal(SIGTERM)
+        #expect(try await worker.waitForExit() == 0, "\(worker.log)")
+
+        let lines = worker.log.split(separator: "\n").map(String.init)
+        #expect(lines.count >= 4, "\(worker.log)")
+        var objects: [[String: Any]] = []
+        for line in lines {
+            let parsed = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(parsed != nil, "not a JSON object: \(line)")
+            if let parsed { objects.append(parsed) }
+        }
+        for object in objects {
+            for key in ["ts", "level", "label", "message", "source"] {
+                #expect(object[key] is String, "\(key) missing in \(object)")
+            }
+        }
+        let failed = try #require(objects.first { $0["message"] as? String == "attempt failed" })
+        #expect(failed["workflow.id"] as? String == id.uuidString.lowercased())
+        #expect(failed["step.id"] as? String == "finish")
+        #expect(failed["step.attempt"] as? String == "1")
+        #expect(failed["worker.id"] as? String == "json-worker-1")
+        #expect(failed["level"] as? String == "info")
+        #expect(failed["retryable"] as? String == "true")
+        #expect(objects.contains { $0["message"] as? String == "worker started" && $0["worker.id"] as? String == "json-worker-1" })
+        #expect(objects.contains { $0["message"] as? String == "worker stopped" })
+    }
+
+    @Test func badLogFormatIsAUsageError() {
+        let result = runUnwind(["worker", "--log-format", "yaml", "--database-url", "postgres://127.0.0.1:1/none"])
+        #expect(result.status == 64, "\(result.combined)")
+        #expect(result.combined.contains("--log-format: unknown log format 'yaml'; use text or json"), "\(result.combined)")
+    }
+
+    @Test func sigtermUnderTheServiceGroupStillHandsBackLeases() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        let id = try engine.submit(definition, input: script(["prepare": ["sleep_ms": 20_000, "sleep_times": 1]]))
+        let worker = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--grace", "300ms", "--metrics-port", "0"])
+        let port = try await worker.metricsPort()
+        try await engine.waitUntil("prepare to start") {
+            try engine.events(id).contains { $0.kind == "attempt_started" && $0.stepID == "prepare" }
+        }
+        let started = Date()
+        worker.signal(SIGTERM)
+        #expect(try await worker.waitForExit() == 0, "\(worker.log)")
+        #expect(Date().timeIntervalSince(started) < 15, "the drain is bounded by the grace period")
+        let prepare = try #require(try engine.store.steps(of: id).first { $0.stepID == "prepare" })
+        #expect(prepare.state == "ready")
+        #expect(prepare.attempt == 0, "a handed-back attempt is not counted")
+        #expect(try engine.kinds(id).contains("lease_released"))
+        #expect(try engine.store.workers().first?.state == "stopped")
+        #expect(worker.log.contains("grace period over; handing back leases of unfinished steps"))
+        // The listener is gone with the process.
+        #expect(throws: (any Error).self) { try HTTPProbe.get(port: port, path: "/healthz", timeoutSeconds: 2) }
+    }
+
+    @Test func aSecondSignalExitsAtOnce() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        let id = try engine.submit(definition, input: script(["prepare": ["sleep_ms": 30_000, "sleep_times": 1]]))
+        let worker = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--grace", "60s"])
+        try await engine.waitUntil("prepare to start") {
+            try engine.events(id).contains { $0.kind == "attempt_started" && $0.stepID == "prepare" }
+        }
+        worker.signal(SIGTERM)
+        try await eventually("the worker to start draining") { worker.log.contains("stopping: finishing in-flight steps") }
+        let second = Date()
+        worker.signal(SIGINT)
+        #expect(try await worker.waitForExit(timeout: 20) == 1, "\(worker.log)")
+        #expect(Date().timeIntervalSince(second) < 10)
+        #expect(worker.log.contains("second signal: exiting now"))
+    }
+}
