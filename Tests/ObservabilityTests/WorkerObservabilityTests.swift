@@ -134,7 +134,9 @@ struct WorkerObservabilityTests {
         let engine = try EngineHarness()
         let definition = try engine.definition(teardownLikeYAML)
         let worker = try WorkerProcess(
-            databaseURL: engine.database.url, arguments: ["--log-format", "json", "--worker-id", "json-worker-1"])
+            databaseURL: engine.database.url,
+            arguments: ["--log-format", "json", "--worker-id", "json-worker-1", "--metrics-port", "0"])
+        _ = try await worker.metricsPort()
         let id = try engine.submit(definition, input: script(["finish": ["fail": "transient", "times": 1]]))
         try await engine.waitFor(id, in: ["succeeded"], timeout: 60)
         worker.signal(SIGTERM)
@@ -152,6 +154,7 @@ struct WorkerObservabilityTests {
             for key in ["ts", "level", "label", "message", "source"] {
                 #expect(object[key] is String, "\(key) missing in \(object)")
             }
+            #expect(object["worker.id"] as? String == "json-worker-1", "every line of a worker names it: \(object)")
         }
         let failed = try #require(objects.first { $0["message"] as? String == "attempt failed" })
         #expect(failed["workflow.id"] as? String == id.uuidString.lowercased())

@@ -42,7 +42,9 @@ struct WorkerRunner {
     static let sampleInterval = Duration.seconds(5)
 
     func run() throws {
-        let logger = services.logger
+        // Every line of a worker process carries its id, the listener's and the service group's too.
+        var logger = services.logger
+        logger[metadataKey: "worker.id"] = "\(configuration.workerID)"
         var groupServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
         var metrics = UnwindMetrics.disabled
         if let endpoint {
@@ -53,7 +55,8 @@ struct WorkerRunner {
             let endpoints = OperationsEndpoints(renderMetrics: exporter.render, readiness: { await probe.readiness() })
             var listenerLogger = Logger(label: "unwind.metrics")
             listenerLogger.logLevel = logger.logLevel
-            let application = endpoints.application(host: endpoint.host, port: endpoint.port, logger: listenerLogger) { port in
+            listenerLogger[metadataKey: "worker.id"] = "\(configuration.workerID)"
+            let application = endpoints.application(host: endpoint.host, port: endpoint.port, logger: listenerLogger) { [logger] port in
                 logger.info("serving /metrics, /healthz and /readyz on http://\(endpoint.host):\(port)", metadata: [
                     "metrics.host": "\(endpoint.host)", "metrics.port": "\(port)",
                 ])
