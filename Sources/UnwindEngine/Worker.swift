@@ -242,7 +242,7 @@ public final class Worker: Sendable {
                 let disposition = try store.record([result], workerID: configuration.workerID)
                 if disposition.first == .staleLease {
                     logger.warning("result refused: the step's lease moved to another worker", metadata: [
-                        "workflow.id": "\(result.workflowID)", "step.id": "\(result.stepID)",
+                        "workflow.id": "\(result.workflowID.uuidString.lowercased())", "step.id": "\(result.stepID)",
                     ])
                 }
                 databaseRecovered()
@@ -251,7 +251,7 @@ public final class Worker: Sendable {
                 databaseTrouble(error)
                 if ContinuousClock.now > giveUpAt {
                     logger.error("giving up writing a result; the step will run again after its lease expires", metadata: [
-                        "workflow.id": "\(result.workflowID)", "step.id": "\(result.stepID)", "error": "\(error)",
+                        "workflow.id": "\(result.workflowID.uuidString.lowercased())", "step.id": "\(result.stepID)", "error": "\(error)",
                     ])
                     return
                 }
@@ -331,7 +331,7 @@ public final class Worker: Sendable {
                         return state.inFlight[key]?.task
                     }
                     task?.cancel()
-                    logger.warning("lease lost; cancelling the attempt", metadata: ["workflow.id": "\(workflowID)", "step.id": "\(stepID)"])
+                    logger.warning("lease lost; cancelling the attempt", metadata: ["workflow.id": "\(workflowID.uuidString.lowercased())", "step.id": "\(stepID)"])
                 }
                 try store.workerHeartbeat(id: configuration.workerID, draining: state.withLock { $0.stopping })
             }

@@ -173,6 +173,20 @@ struct WorkerObservabilityTests {
         #expect(result.combined.contains("--log-format: unknown log format 'yaml'; use text or json"), "\(result.combined)")
     }
 
+    @Test func aTakenMetricsPortStopsTheWorkerWithAReadableError() async throws {
+        let engine = try EngineHarness()
+        let first = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--metrics-port", "0"])
+        let port = try await first.metricsPort()
+        let second = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--metrics-port", "\(port)"])
+        #expect(try await second.waitForExit(timeout: 30) == 64, "\(second.log)")
+        #expect(second.log.contains("error: cannot serve /metrics on 127.0.0.1:\(port):"), "\(second.log)")
+        #expect(second.log.contains("choose another --metrics-port"))
+        // It registered and deregistered cleanly: no lease or running step left behind.
+        #expect(try engine.store.workers().filter { $0.state != "stopped" }.count == 1, "only the first worker runs")
+        first.signal(SIGTERM)
+        #expect(try await first.waitForExit() == 0)
+    }
+
     @Test func sigtermUnderTheServiceGroupStillHandsBackLeases() async throws {
         let engine = try EngineHarness()
         let definition = try engine.definition(teardownLikeYAML)
