@@ -13,24 +13,31 @@ import UnwindObservability
 /// cooperative thread pool). Graceful shutdown of the group (SIGTERM/SIGINT) or cancellation calls
 /// ``Worker/requestStop()``: no new claims, running steps get the grace period, the leases of the rest are
 /// handed back; the service returns when that drain is over. A second SIGTERM/SIGINT during the drain exits at
-/// once (the leases of running steps then expire by themselves).
+/// once (the leases of running steps then expire by themselves). Should the drain itself hang (a database that
+/// stopped answering mid-query), the service gives up ``drainMargin`` after the grace period.
 struct WorkerService: Service, CustomStringConvertible {
     let worker: Worker
     let logger: Logger
+
+    /// Time for the drain's own database work after the grace period: writing results, handing back leases
+    /// (a pooled connection may take up to its 30 s acquire timeout), marking the worker stopped.
+    static let drainMargin = Duration.seconds(45)
 
     var description: String { "worker" }
 
     func run() async throws {
         let worker = self.worker
         let secondSignal = SecondSignalExit()
+        let completion = WorkerCompletion()
         try await withTaskCancellationOrGracefulShutdownHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                completion.start(continuation)
                 let thread = Thread {
                     do {
                         try worker.run()
-                        continuation.resume()
+                        completion.finish(.success(()))
                     } catch {
-                        continuation.resume(throwing: error)
+                        completion.finish(.failure(error))
                     }
                 }
                 thread.name = "unwind.worker"
@@ -39,7 +46,31 @@ struct WorkerService: Service, CustomStringConvertible {
         } onCancelOrGracefulShutdown: {
             secondSignal.arm()
             worker.requestStop()
+            let grace = worker.configuration.shutdownGracePeriod
+            let limit = grace + Self.drainMargin
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(limit.components.seconds * 1000))) {
+                completion.finish(.failure(CLIError(
+                    description: "the worker did not finish draining within \(limit.components.seconds)s (--grace plus \(Self.drainMargin.components.seconds)s); exiting: the leases of unfinished steps expire by themselves")))
+            }
         }
+    }
+}
+
+/// Resumes the service's continuation once: with the worker thread's outcome, or with the drain watchdog's error,
+/// whichever comes first.
+final class WorkerCompletion: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Void, any Error>?>(nil)
+
+    func start(_ continuation: CheckedContinuation<Void, any Error>) {
+        self.continuation.withLock { $0 = continuation }
+    }
+
+    func finish(_ result: Result<Void, any Error>) {
+        let pending = continuation.withLock { value in
+            defer { value = nil }
+            return value
+        }
+        pending?.resume(with: result)
     }
 }
 
