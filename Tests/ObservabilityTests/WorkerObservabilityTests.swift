@@ -97,8 +97,10 @@ struct WorkerObservabilityTests {
     }
 
     @Test func probesAnswerAndReadinessFollowsTheDatabase() async throws {
-        let cluster = try PrivateCluster()
-        try Migrator.embedded().migrate(connection: try PostgresConnection(configuration: try PostgresConfiguration(cluster.url)))
+        let cluster = try await offThePool { try PrivateCluster() }
+        try await offThePool {
+            _ = try Migrator.embedded().migrate(connection: try PostgresConnection(configuration: try PostgresConfiguration(cluster.url)))
+        }
         let worker = try WorkerProcess(databaseURL: cluster.url, arguments: ["--metrics-port", "0", "--poll-interval", "500ms"])
         let port = try await worker.metricsPort()
 
@@ -109,7 +111,7 @@ struct WorkerObservabilityTests {
         #expect(try JSONSerialization.jsonObject(with: Data(ready.body.utf8)) as? [String: String] == ["status": "ready"])
         #expect(try HTTPProbe.get(port: port, path: "/nothing-here").status == 404)
 
-        try cluster.stop()
+        try await offThePool { try cluster.stop() }
         var reply = try HTTPProbe.get(port: port, path: "/readyz")
         try await eventually("/readyz to report the database down") {
             reply = try HTTPProbe.get(port: port, path: "/readyz")
@@ -122,7 +124,7 @@ struct WorkerObservabilityTests {
         #expect(try HTTPProbe.get(port: port, path: "/healthz").status == 200, "alive while the database is down")
         #expect(try HTTPProbe.get(port: port, path: "/metrics").status == 200)
 
-        try cluster.start()
+        try await offThePool { try cluster.start() }
         try await eventually("/readyz to recover", timeout: 60) {
             try HTTPProbe.get(port: port, path: "/readyz").status == 200
         }

@@ -34,3 +34,11 @@ func eventually(_ what: String, timeout: TimeInterval = 30, _ condition: () thro
         try await Task.sleep(for: .milliseconds(50))
     }
 }
+
+/// Runs blocking work (initdb, pg_ctl) on a Dispatch thread, so that it never holds one of the few threads of
+/// Swift's cooperative pool, which every test of this process shares (on 2 cores a blocked pool stalls them all).
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
