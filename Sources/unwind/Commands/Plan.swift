@@ -27,12 +27,14 @@ struct Plan: ParsableCommand {
     @Flag(help: "Exit 4 when the plan needs an acknowledgement that --accept does not give.") var check = false
     @Option(help: "table or json") var output: OutputFormat = .table
     @Option(name: .customLong("log-level"), help: "Log level for the plan action (default: warning).") var logLevel: String = "warning"
+    @Option(name: .customLong("log-format"), help: ArgumentHelp("text or json (default: $UNWIND_LOG_FORMAT, else text).", valueName: "format"))
+    var logFormat: String?
 
     func run() throws {
         try runReportingErrors {
             let definition = try workflows.definition(named: workflow)
             let input = try definition.validateInput(try inputOptions.input(for: definition).withAcknowledgements(accept, for: definition))
-            let plan = try PlanInvocation(logLevel: logLevel).run(definition, input: input)
+            let plan = try PlanInvocation(logLevel: logLevel, logFormat: try LogFormat.resolve(logFormat)).run(definition, input: input)
             switch output {
             case .json: print(jsonText(plan))
             case .table: print(PlanRenderer.render(plan, workflow: definition.name, accepted: Set(accept)), terminator: "")
@@ -47,9 +49,11 @@ struct Plan: ParsableCommand {
 /// Runs the plan action of a definition from synchronous CLI code.
 struct PlanInvocation {
     var logLevel: String = "warning"
+    /// nil: `UNWIND_LOG_FORMAT`, else text.
+    var logFormat: LogFormat? = nil
 
     func run(_ definition: WorkflowDefinition, input: [String: JSONValue]) throws -> WorkflowPlan {
-        LoggingBootstrap.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .warning)
+        LoggingBootstrap.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .warning, format: logFormat)
         let runner = PlanRunner(registry: BuiltInActions.registry, logger: Logger(label: "unwind.plan"))
         let result = Mutex<Result<WorkflowPlan, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)

@@ -19,7 +19,7 @@ struct DatabaseOptions: ParsableArguments {
     var logLevel: String?
 
     @Option(name: .customLong("log-format"), help: ArgumentHelp(
-        "text (human, the default) or json (one JSON object per line, for log collectors) (default: $UNWIND_LOG_FORMAT, else text).",
+        "text (for people) or json (one JSON object per line, for log collectors) (default: $UNWIND_LOG_FORMAT, else text).",
         valueName: "format"))
     var logFormat: String?
 
