@@ -153,6 +153,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Chaos run (issue 7): drives real processes and checks the invariants; run by scripts/test.sh.
+        .executableTarget(
+            name: "unwind-chaos",
+            dependencies: [
+                "Postgres",
+                "LocalPostgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "unwind-cloudsim",
             dependencies: [

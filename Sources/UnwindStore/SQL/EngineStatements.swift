@@ -222,10 +222,11 @@ extension SQL {
                 FROM unnest($1::uuid[], $2::text[], $3::bigint[], $5::boolean[]) AS r(workflow_id, step_id, token, resumed)
                 WHERE s.workflow_id = r.workflow_id AND s.step_id = r.step_id AND s.fencing_token = r.token
                   AND s.state = 'running'
-                RETURNING s.workflow_id, s.step_id, s.phase, s.attempt, s.fencing_token
+                -- The event names the attempt that was handed back (its token), not the new token.
+                RETURNING s.workflow_id, s.step_id, s.phase, s.attempt, r.token
             )
             INSERT INTO events (workflow_id, step_id, phase, attempt, fencing_token, kind, worker_id)
-            SELECT workflow_id, step_id, phase, attempt, fencing_token, 'lease_released', $4 FROM released
+            SELECT workflow_id, step_id, phase, attempt, token, 'lease_released', $4 FROM released
             RETURNING workflow_id
             """)
 

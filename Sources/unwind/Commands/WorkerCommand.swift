@@ -62,7 +62,7 @@ struct WorkerCommand: ParsableCommand {
                 version: UnwindVersion.current,
                 listenConfiguration: try DatabaseOptions.listenConfiguration(ProcessInfo.processInfo.environment))
             // One connection per concurrent step, plus claiming and maintenance.
-            let services = try Services(database: database, connections: concurrency + 3, label: "unwind.worker")
+            let services = try Services(database: database, connections: concurrency + 3, label: "unwind.worker", waitForDatabase: true)
             let worker = Worker(store: services.store, registry: BuiltInActions.registry, configuration: configuration, logger: services.logger)
             let signals = SignalHandler(signals: [SIGTERM, SIGINT]) { count in
                 if count == 1 {
