@@ -45,4 +45,9 @@ if [ "$#" -eq 0 ]; then
     # The simulator must speak the real API: drive it with the official Huawei Cloud Python SDKs (from PyPI).
     log "cloud simulator conformance with the official Huawei Cloud Python SDKs"
     CLOUDSIM_BIN="$UNWIND_BIN_DIR/unwind-cloudsim" scripts/cloudsim-conformance.sh
+
+    # Issue 7's chaos run, short form: 60 full teardowns while workers are SIGKILLed, PostgreSQL restarts and the
+    # simulator freezes, with faults injected; exits non-zero if any invariant breaks. Long form: scripts/chaos.sh.
+    log "chaos run (short form)"
+    "$UNWIND_BIN_DIR/unwind-chaos" --accounts 60
 fi
