@@ -44,6 +44,7 @@ extension Unwind {
                 message = lines.filter { !$0.hasPrefix("- ") }.joined(separator: " ") + " " + choices.joined(separator: ", ")
             }
             let commandPath = Self.commandPath(CommandLine.arguments.dropFirst())
+            message = TextTable.neutralise(message, keepingNewlines: true)
             Terminal.standardError.write("error: \(message)\nsee: unwind \(commandPath.isEmpty ? "" : commandPath + " ")--help\n")
             Foundation.exit(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue)
         }
