@@ -133,6 +133,11 @@ extension SQL {
             WHERE workflow_id = ANY($1::uuid[]) AND output IS NOT NULL
             """)
 
+        /// Whether any of these workflows has a step ready to run now (left over after a worker's own claim).
+        static let readyStepsOfWorkflows = Statement("ready_steps_of_workflows", """
+            SELECT EXISTS (SELECT 1 FROM steps WHERE workflow_id = ANY($1::uuid[]) AND state = 'ready' AND due_at <= now()) AS ready
+            """)
+
         /// The earliest time a claimable step of these queues becomes due (to size the idle wait).
         static let nextDueTime = Statement("next_due_time", """
             SELECT min(due_at) AS due FROM steps WHERE state IN ('ready', 'waiting') AND queue = ANY($1::text[])
