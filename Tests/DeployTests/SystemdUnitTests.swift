@@ -63,6 +63,17 @@ struct SystemdUnitTests {
         #expect(check.combined.contains("RestartSecs"), "the verify setup must report an unknown key: \(check.combined)")
     }
 
+    /// systemd's own hardening score (0 = locked down, 10 = exposed) stays "OK"; `--threshold` counts tenths.
+    @Test(.enabled(if: analyze != nil, "systemd-analyze (Debian package systemd) is not installed"))
+    func systemdAnalyzeSecurityRatesEveryUnitOK() throws {
+        let root = try verifyRoot()
+        for unit in ["unwind-worker@1.service", "unwind-serve.service", "unwind-migrate.service"] {
+            let result = runCommand(try #require(Self.analyze), ["security", "--offline=true", "--root=\(root)", "--threshold=20", "--no-pager", unit])
+            let verdict = result.stdout.split(separator: "\n").last { $0.contains("Overall exposure level") } ?? "no verdict"
+            #expect(result.status == 0, "\(unit): exposure above 2.0: \(verdict)\n\(result.stderr)")
+        }
+    }
+
     @Test(arguments: ["unwind-worker@.service", "unwind-serve.service"])
     func longRunningUnitsAreHardened(unit: String) throws {
         let service = try parse(unit)["Service"] ?? [:]
