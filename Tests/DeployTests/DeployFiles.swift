@@ -56,7 +56,7 @@ struct YAMLValue: CustomStringConvertible {
 
     init(_ raw: Any?) { self.raw = raw }
 
-    static let missing = YAMLValue(nil)
+    static var missing: YAMLValue { YAMLValue(nil) }
 
     subscript(key: String) -> YAMLValue {
         guard let map = raw as? [AnyHashable: Any] else { return .missing }

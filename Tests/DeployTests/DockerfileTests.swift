@@ -17,7 +17,7 @@ struct DockerfileTests {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.hasPrefix("#") { continue }
             if line.hasSuffix("\\") {
-                pending += line.dropLast() + " "
+                pending += String(line.dropLast()) + " "
                 continue
             }
             let whole = (pending + line).trimmingCharacters(in: .whitespaces)
@@ -36,7 +36,7 @@ struct DockerfileTests {
             if instruction.keyword == "FROM" {
                 let words = instruction.arguments.split(separator: " ").map(String.init).filter { !$0.hasPrefix("--") }
                 let name = words.count >= 3 && words[1].uppercased() == "AS" ? words[2] : "stage\(stages.count)"
-                stages.append((name, words.first ?? "", []))
+                stages.append((name: name, image: words.first ?? "", body: []))
             } else {
                 #expect(!stages.isEmpty || instruction.keyword == "ARG", "\(instruction.keyword) before the first FROM")
                 if !stages.isEmpty { stages[stages.count - 1].body.append(instruction) }

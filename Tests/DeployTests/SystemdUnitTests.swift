@@ -45,7 +45,7 @@ struct SystemdUnitTests {
         return root
     }
 
-    @Test(.enabled(if: analyze != nil, "systemd-analyze (Debian package systemd) is not installed"))
+    @Test(.enabled(if: SystemdUnitTests.analyze != nil, "systemd-analyze (Debian package systemd) is not installed"))
     func systemdAnalyzeVerifyPassesWithoutWarnings() throws {
         let root = try verifyRoot()
         // Two instances of the template, as `systemctl enable --now unwind-worker@{1..4}` makes.
@@ -64,7 +64,7 @@ struct SystemdUnitTests {
     }
 
     /// systemd's own hardening score (0 = locked down, 10 = exposed) stays "OK"; `--threshold` counts tenths.
-    @Test(.enabled(if: analyze != nil, "systemd-analyze (Debian package systemd) is not installed"))
+    @Test(.enabled(if: SystemdUnitTests.analyze != nil, "systemd-analyze (Debian package systemd) is not installed"))
     func systemdAnalyzeSecurityRatesEveryUnitOK() throws {
         let root = try verifyRoot()
         for unit in ["unwind-worker@1.service", "unwind-serve.service", "unwind-migrate.service"] {
