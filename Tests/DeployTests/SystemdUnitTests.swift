@@ -80,7 +80,7 @@ struct SystemdUnitTests {
         func value(_ key: String) -> String? { service[key]?.last }
         let expected: [String: String] = [
             "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
-            "PrivateDevices": "yes", "MemoryDenyWriteExecute": "yes", "SystemCallFilter": "@system-service",
+            "PrivateDevices": "yes", "MemoryDenyWriteExecute": "yes",
             "CapabilityBoundingSet": "", "KillSignal": "SIGTERM", "Restart": "on-failure", "DynamicUser": "yes",
             "ProtectKernelTunables": "yes", "ProtectKernelModules": "yes", "ProtectControlGroups": "yes",
             "RestrictNamespaces": "yes", "LockPersonality": "yes", "RestrictSUIDSGID": "yes",
@@ -88,6 +88,8 @@ struct SystemdUnitTests {
         for (key, wanted) in expected {
             #expect(value(key) == wanted, "\(unit): \(key)=\(wanted) expected, found \(value(key) ?? "<unset>")")
         }
+        // Repeated SystemCallFilter= lines combine: the allow list, then what is taken out of it.
+        #expect(service["SystemCallFilter"] == ["@system-service", "~@privileged"], "\(unit): \(service["SystemCallFilter"] ?? [])")
         #expect(value("RestrictAddressFamilies")?.split(separator: " ").sorted() == ["AF_INET", "AF_INET6", "AF_UNIX"], "\(unit)")
         #expect(value("ExecStart")?.hasPrefix("/usr/local/bin/unwind ") == true, "\(unit): ExecStart")
         #expect(service["LoadCredential"]?.isEmpty == false, "\(unit): secrets come through LoadCredential=")
@@ -174,7 +176,10 @@ struct SystemdUnitTests {
             """
         let python = try #require(["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) })
         let unwind = TestEnvironment.binDirectory + "/unwind"
-        let validate = runCommand(python, ["-c", wrapper, unwind, "workflows", "validate", DeployFiles.root + "/workflows"])
+        let definitions = try FileManager.default.contentsOfDirectory(atPath: DeployFiles.root + "/workflows")
+            .filter { $0.hasSuffix(".yaml") }.sorted().map { DeployFiles.root + "/workflows/" + $0 }
+        #expect(!definitions.isEmpty)
+        let validate = runCommand(python, ["-c", wrapper, unwind, "workflows", "validate"] + definitions)
         if validate.stdout.contains("MDWE-UNSUPPORTED") { return }  // kernel older than 6.3: nothing to prove here
         #expect(validate.status == 0, "unwind under MDWE: \(validate.combined)")
         let cloudsimHelp = runCommand(python, ["-c", wrapper, TestEnvironment.binDirectory + "/unwind-cloudsim", "--help"])
