@@ -244,7 +244,10 @@ extension SQL {
         static let registerWorker = Statement("register_worker", """
             INSERT INTO workers (id, hostname, pid, concurrency, queues, version)
             VALUES ($1, $2, $3, $4, $5::text[], $6)
-            ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), state = 'running', stopped_at = NULL
+            -- A restarted worker may reuse its ID (systemd instances, pod names): the row describes the new process.
+            ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, pid = EXCLUDED.pid, concurrency = EXCLUDED.concurrency,
+                queues = EXCLUDED.queues, version = EXCLUDED.version, started_at = now(), heartbeat_at = now(),
+                state = 'running', stopped_at = NULL
             """)
 
         static let workerHeartbeat = Statement(
