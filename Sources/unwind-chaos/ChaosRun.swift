@@ -186,6 +186,12 @@ final class ChaosRun {
         let ledger = try simulator.admin("GET", "/_sim/ledger") as? [String: Any]
         checker.checkLedger(ledger?["entries"] as? [[String: Any]] ?? [], into: &findings)
         checker.checkCloudState(try simulator.admin("GET", "/_sim/state") as? [String: Any] ?? [:], into: &findings)
+        // Every fault the simulator injected, on reads and changes alike.
+        for rule in (try simulator.admin("GET", "/_sim/faults") as? [String: Any])?["rules"] as? [[String: Any]] ?? [] {
+            let fired = rule["fired"] as? Int ?? 0
+            findings.count("injected faults (all calls)", by: fired)
+            findings.count("injected faults: \(rule["kind"] as? String ?? "?")\((rule["status"] as? Int).map { " \($0)" } ?? "")", by: fired)
+        }
         for crash in crashes { findings.violation("worker crashes other than the kills", crash) }
         for note in notes { findings.violation("run problems", note) }
 
@@ -204,7 +210,8 @@ final class ChaosRun {
             ["api": "*", "kind": "slow", "delay_seconds": 1.0, "probability": min(1, 0.03 * rate)],
             ["api": "*", "kind": "timeout", "probability": min(1, 0.01 * rate)],
             ["api": "*", "kind": "drop_after_apply", "probability": min(1, 0.05 * rate)],
-            ["api": "ecs.delete_servers", "kind": "job_fail", "probability": min(1, 0.25 * rate)],
+            // "Asynchronous ECS jobs that fail once": a server's deletion job fails at most once.
+            ["api": "ecs.delete_servers", "kind": "job_fail", "probability": min(1, 0.5 * rate), "once_per_resource": true],
         ]
     }
 
