@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 
 # pgbouncer: the reliability tests put a real one in front of the test server.
-ensure_system_packages pgbouncer openssl python3-venv curl
+# chromium: the dashboard tests drive a real headless browser (and fail, not skip, when it cannot run here).
+ensure_system_packages pgbouncer openssl python3-venv curl chromium
+export UNWIND_TEST_REQUIRE_BROWSER=1
 
 log "building (debug, with tests)"
 swift build --build-tests
