@@ -290,7 +290,7 @@ struct APITests {
 
         // Resume: fails while a file exists; remove it, resume through the API.
         let flag = try TestEnvironment.makeScratchDirectory("flag") + "/broken"
-        FileManager.default.createFile(atPath: flag, contents: Data())
+        _ = FileManager.default.createFile(atPath: flag, contents: Data())
         let broken = try await harness.submit("saga", input: ["account": "ops-2", "test": ["finish": ["fail": "permanent", "while_file_exists": flag]]])
         try await harness.engine.waitFor(broken, in: ["failed"])
         try FileManager.default.removeItem(atPath: flag)

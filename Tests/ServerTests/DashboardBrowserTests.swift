@@ -82,7 +82,7 @@ struct DashboardBrowserTests {
         let harness = try await ServerHarness()
         harness.engine.startWorker()
         let flag = try TestEnvironment.makeScratchDirectory("browser") + "/broken"
-        FileManager.default.createFile(atPath: flag, contents: Data())
+        _ = FileManager.default.createFile(atPath: flag, contents: Data())
         let id = try await harness.submit("saga", input: [
             "account": "browser-1", "note": Self.hostile,
             "test": ["finish": ["fail": "permanent", "while_file_exists": flag]],
