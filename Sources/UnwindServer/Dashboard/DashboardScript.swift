@@ -12,8 +12,9 @@ enum DashboardScript {
 
       // ---------- helpers ----------
       function visible(value) {
-        // Show control characters (including bidi overrides) as \u{..} rather than letting them act.
-        return String(value).replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
+        // Show control characters (including bidi overrides) as \u{..} rather than letting them act; newlines and
+        // tabs stay (they are only whitespace in HTML, and pretty-printed JSON needs them).
+        return String(value).replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
           (c) => "\\u{" + c.charCodeAt(0).toString(16) + "}");
       }
       function el(tag, attrs, ...children) {
@@ -63,7 +64,7 @@ enum DashboardScript {
       function schedule(ms) { clearTimeout(timer); timer = setTimeout(route, ms); }
       function replaceMain(...nodes) {
         const line = el("p", { id: "status-line", class: "muted", role: "status" });
-        main.replaceChildren(line, ...nodes);
+        main.replaceChildren(line, ...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
       }
       function failure(error) {
         if (error.status === 401 || error.status === 403) {
@@ -108,7 +109,7 @@ enum DashboardScript {
             el("td", { text: w.workflow }),
             el("td", {}, badge(w.state)),
             el("td", { text: w.steps_done + "/" + w.steps_total }),
-            el("td", { class: "mono", text: time(w.created_at) }),
+            el("td", { class: "mono nowrap", text: time(w.created_at) }),
             el("td", { text: w.submitted_by }),
             el("td", { class: "mono", text: Object.keys(w.labels || {}).sort().map((k) => k + "=" + w.labels[k]).join(" ") })));
           const table = el("table", { id: "workflow-table" },
@@ -138,7 +139,10 @@ enum DashboardScript {
           step.started_at ? "started " + time(step.started_at) : null,
           (step.state === "ready" || step.state === "waiting") && step.due_at ? "next try " + time(step.due_at) : null].filter(Boolean).join(" · ");
         const width = step.duration_seconds && longest > 0 ? Math.max(1, Math.round(100 * step.duration_seconds / longest)) : 0;
-        const error = step.last_error ? el("div", { class: "step-error" },
+        // A step that succeeded after a failed attempt keeps that error on record; show it, but as history.
+        const settled = step.state === "succeeded" || step.state === "skipped";
+        const error = step.last_error ? el("div", { class: settled ? "step-error earlier" : "step-error" },
+          settled ? "earlier attempt: " : null,
           step.last_error.code ? el("span", { class: "mono", text: "[" + step.last_error.code + "] " }) : null,
           step.last_error.message !== undefined ? String(step.last_error.message) : JSON.stringify(step.last_error)) : null;
         const bar = el("div", { class: "durbar" }, el("span", {}));
@@ -199,7 +203,7 @@ enum DashboardScript {
             el("td", { class: "mono", text: (e.step_id || "") + (e.phase === "compensate" ? " (compensation)" : "") }),
             el("td", { text: e.attempt !== undefined && e.attempt !== null ? e.attempt : "" }),
             el("td", { text: e.actor || e.worker_id || "" }),
-            el("td", { class: "mono", text: details.length > 400 ? details.slice(0, 400) + "…" : details }));
+            el("td", { class: "mono details", text: details.length > 400 ? details.slice(0, 400) + "…" : details }));
         });
         return el("table", { id: "events" },
           el("thead", {}, el("tr", {}, ["#", "At", "Event", "Step", "Attempt", "By", "Details"].map((h) => el("th", { text: h })))),

@@ -44,6 +44,8 @@ enum DashboardStyle {
     .durbar span { display: block; height: 4px; background: var(--accent); border-radius: 2px; min-width: 2px; }
     .progress { margin-top: 4px; color: var(--warn); }
     .step-error { margin-top: 6px; padding: 6px 8px; background: #fdecea; border-radius: 4px; color: #8a1c14; }
+    .step-error.earlier { background: #f3f4f6; color: var(--muted); }
+    .nowrap { white-space: nowrap; } td.details { word-break: break-word; overflow-wrap: anywhere; max-width: 520px; }
     .resources { margin: 6px 0 0; padding-left: 18px; font-size: 13px; }
     .actions { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 12px; }
     .actions form { display: flex; flex-direction: column; gap: 6px; }

@@ -87,6 +87,8 @@ class Browser:
 
     def navigate(self, url):
         self.send("Page.navigate", {"url": url})
+        # Interact only once the stylesheet and script are in: clicks land where the operator would see the field.
+        self.wait_for("location.href === %s && document.readyState === 'complete'" % json.dumps(url), "page load of " + url)
 
     def evaluate(self, expression):
         result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
@@ -96,8 +98,12 @@ class Browser:
 
     def wait_for(self, expression, what, timeout=20):
         deadline = time.time() + timeout
+        guarded = "(() => { try { return (%s); } catch (e) { return null; } })()" % expression
         while time.time() < deadline:
-            value = self.evaluate(expression)
+            try:
+                value = self.evaluate(guarded)
+            except RuntimeError:
+                value = None  # e.g. the page is navigating and its context is gone; ask again
             if value:
                 return value
             time.sleep(0.1)
@@ -113,8 +119,17 @@ class Browser:
             self.send("Input.dispatchMouseEvent", {"type": kind, "x": box["x"], "y": box["y"], "button": "left", "clickCount": 1})
 
     def type_into(self, selector, text):
-        self.click(selector)
-        self.wait_for("document.activeElement === document.querySelector(%s)" % json.dumps(selector), "focus on " + selector)
+        # Click where the field is now; if a late layout change (stylesheet, refresh) moved it, click again.
+        focused = "document.activeElement === document.querySelector(%s)" % json.dumps(selector)
+        for _ in range(5):
+            self.click(selector)
+            try:
+                self.wait_for(focused, "focus on " + selector, timeout=2)
+                break
+            except RuntimeError:
+                continue
+        else:
+            self.wait_for(focused, "focus on " + selector, timeout=1)
         self.send("Input.insertText", {"text": text})
 
     def screenshot(self, path):
