@@ -213,6 +213,8 @@ enum DashboardScript {
         const id = decodeURIComponent(location.pathname.split("/").pop() || "");
         try {
           const doc = await api("/api/v1/workflows/" + encodeURIComponent(id));
+          // Refreshes rebuild the page; keep what the operator opened.
+          const inputOpen = !!(document.getElementById("input-details") || {}).open;
           const w = doc.workflow;
           const longest = Math.max(0, ...doc.steps.map((s) => s.duration_seconds || 0));
           const end = w.finished_at ? new Date(w.finished_at) : new Date();
@@ -225,7 +227,10 @@ enum DashboardScript {
             el("dt", { text: "duration" }), el("dd", { text: duration((end - began) / 1000) + (w.finished_at ? "" : " so far") }),
             w.not_before ? [el("dt", { text: "not before" }), el("dd", { text: time(w.not_before) })] : null,
             Object.keys(w.labels || {}).length ? [el("dt", { text: "labels" }), el("dd", { class: "mono", text: Object.keys(w.labels).sort().map((k) => k + "=" + w.labels[k]).join(" ") })] : null,
-            el("dt", { text: "input" }), el("dd", {}, el("pre", { id: "workflow-input", text: JSON.stringify(w.input, null, 2) })));
+            // The input can be long: one line to glance at, the whole of it one click away.
+            el("dt", { text: "input" }), el("dd", {}, el("details", { id: "input-details", open: inputOpen ? "open" : null },
+              el("summary", { text: JSON.stringify(w.input).slice(0, 160) }),
+              el("pre", { id: "workflow-input", text: JSON.stringify(w.input, null, 2) }))));
           const done = doc.steps.filter((s) => s.state === "succeeded" || s.state === "skipped").length;
           const notice = lastNotice ? el("div", { class: "notice" + (lastNotice.bad ? " bad" : ""), id: "action-notice", role: "alert", text: lastNotice.text }) : null;
           replaceMain(

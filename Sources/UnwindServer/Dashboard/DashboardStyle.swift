@@ -29,14 +29,16 @@ enum DashboardStyle {
     .s-succeeded, .s-compensated { background: var(--ok); } .s-failed, .s-compensation_failed { background: var(--bad); }
     .s-running, .s-compensating { background: var(--info); } .s-waiting, .s-ready, .s-scheduled { background: var(--warn); }
     .s-cancelled, .s-skipped, .s-pending { background: var(--idle); }
-    .meta { display: grid; grid-template-columns: 140px 1fr; gap: 4px 12px; }
+    .meta { display: grid; grid-template-columns: 140px minmax(0, 1fr); gap: 4px 12px; }
     .meta dt { color: var(--muted); } .meta dd { margin: 0; word-break: break-word; }
+    details summary { cursor: pointer; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+    details[open] summary { margin-bottom: 6px; }
     pre { margin: 0; white-space: pre-wrap; word-break: break-word; font-size: 12.5px; }
     .timeline { list-style: none; margin: 0; padding: 0; border-left: 3px solid var(--line); }
-    .timeline li { position: relative; margin: 0 0 10px 16px; }
-    .timeline li::before { content: ""; position: absolute; left: -24px; top: 14px; width: 11px; height: 11px; border-radius: 50%; background: var(--idle); border: 2px solid var(--bg); }
-    .timeline li.t-succeeded::before { background: var(--ok); } .timeline li.t-failed::before { background: var(--bad); }
-    .timeline li.t-running::before, .timeline li.t-waiting::before { background: var(--info); }
+    .timeline > li { position: relative; margin: 0 0 10px 16px; }
+    .timeline > li::before { content: ""; position: absolute; left: -24px; top: 14px; width: 11px; height: 11px; border-radius: 50%; background: var(--idle); border: 2px solid var(--bg); }
+    .timeline > li.t-succeeded::before { background: var(--ok); } .timeline > li.t-failed::before { background: var(--bad); }
+    .timeline > li.t-running::before, .timeline > li.t-waiting::before { background: var(--info); }
     .step-head { display: flex; gap: 10px; align-items: baseline; flex-wrap: wrap; }
     .step-name { font-weight: 600; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
     .step-facts { color: var(--muted); font-size: 13px; }
