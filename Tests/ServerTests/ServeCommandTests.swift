@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOCore
 import Testing
 import UnwindTesting
 
@@ -111,6 +112,29 @@ struct ServeCommandTests {
         #expect(try await server.waitForExit() == 0, "\(server.log)")
         #expect(!server.log.contains(token), "the token never appears in the log")
         #expect(server.log.contains("http request"), "requests are logged (method, path, status)")
+    }
+
+    @Test("UNWIND_API_PUBLIC_READS opens reads, not writes; without a token writes answer 403")
+    func publicReadsFromEnvironment() async throws {
+        let database = try TestDatabase.create(migrated: true)
+        let directory = try TestEnvironment.makeScratchDirectory("serve-public")
+        let server = try ServeProcess(
+            databaseURL: database.url, arguments: ["--port", "0", "--workflows-dir", directory],
+            environment: ["UNWIND_API_PUBLIC_READS": "true", "UNWIND_SERVE_HOST": "127.0.0.1"])
+        let base = "http://127.0.0.1:\(try await server.port())"
+        #expect(try await Self.get(base + "/api/v1/workflows") == 200)
+        #expect(try await Self.get(base + "/api/v1/counts") == 200)
+        var submit = HTTPClientRequest(url: base + "/api/v1/workflows")
+        submit.method = .POST
+        submit.headers.add(name: "Content-Type", value: "application/json")
+        submit.body = .bytes(ByteBuffer(string: #"{"workflow": "saga"}"#))
+        let response = try await HTTPClient.shared.execute(submit, timeout: .seconds(30))
+        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        #expect(response.status.code == 403)
+        #expect(body.contains("no_token_configured"))
+        #expect(server.log.contains("no API token configured"), "the operator is warned at start")
+        kill(server.pid, SIGINT)
+        #expect(try await server.waitForExit() == 0, "\(server.log)")
     }
 
     @Test("bad configuration is one readable line and exit 64")
