@@ -120,7 +120,9 @@ struct RequestLogMiddleware: RouterMiddleware {
 
     private func log(_ request: Request, status: Int, start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
-        logger.info("http request", metadata: [
+        // Dashboards poll every few seconds: successful reads are debug, changes and refusals are info.
+        let level: Logger.Level = request.method == .get && status < 400 ? .debug : .info
+        logger.log(level: level, "http request", metadata: [
             "http.method": "\(request.method)", "http.path": "\(RequestParsing.clip(request.uri.path))",
             "http.status": "\(status)",
             "http.duration_ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
