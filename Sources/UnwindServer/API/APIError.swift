@@ -68,6 +68,8 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
                 details: error.missing.map(\.flag))
         case let error as PlanError:
             return APIError(.badGateway, "plan_failed", error.description)
+        case let error as PostgresError where error.code == .poolExhausted:
+            return APIError(.serviceUnavailable, "database_busy", "every database connection of the server is in use; try again shortly (or start unwind serve with more --connections)")
         case let error as PostgresError where error.isConnectionLost || error.code == .invalidConfiguration:
             return APIError(.serviceUnavailable, "database_unavailable", "the database cannot be reached; try again shortly (GET /readyz shows why)")
         default:
