@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Imports point one way: CLibPQ → Postgres → UnwindStore → UnwindEngine → unwind (CLI).
+// Imports point one way: CLibPQ → Postgres → UnwindStore → UnwindEngine → (UnwindServer) → unwind (CLI).
 // UnwindCore is pure logic (definitions, state machine, retry policy) with no database and no threads.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -75,6 +75,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `unwind serve`: JSON API, dashboard, health and readiness on Hummingbird. Knows no cloud and no CLI: the
+        // executable hands it the store, the action registry and (optionally) a metrics renderer.
+        .target(
+            name: "UnwindServer",
+            dependencies: [
+                "Postgres",
+                "UnwindCore",
+                "UnwindStore",
+                "UnwindEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SecMasterTeardown",
             dependencies: [
@@ -104,6 +121,8 @@ let package = Package(
                 "SecMasterTeardown",
                 "HuaweiCloud",
                 "LocalPostgres",
+                "UnwindServer",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -218,6 +237,25 @@ let package = Package(
                 "UnwindTesting",
                 .product(name: "Yams", package: "Yams"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "UnwindServer",
+                "UnwindEngine",
+                "UnwindStore",
+                "UnwindCore",
+                "UnwindTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            // The browser driver is a Python script run by the tests (found through #filePath).
+            exclude: ["browser"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

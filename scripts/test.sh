@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 
 # pgbouncer: the reliability tests put a real one in front of the test server. systemd: DeployTests runs
-# `systemd-analyze verify` on deploy/systemd (no running systemd needed).
-ensure_system_packages pgbouncer openssl python3-venv curl systemd
+# `systemd-analyze verify` on deploy/systemd (no running systemd needed). chromium: the dashboard tests drive a
+# real headless browser (and fail, not skip, when it cannot run here).
+ensure_system_packages pgbouncer openssl python3-venv curl systemd chromium
+export UNWIND_TEST_REQUIRE_BROWSER=1
 
 log "building (debug, with tests)"
 swift build --build-tests

@@ -145,12 +145,13 @@ struct Submit: ParsableCommand {
             }
             let startAt = try notBefore.map { try parseTime($0, flag: "--not-before") }
             let validated = try definition.validateInput(input)
-            if definition.planAction != nil && !skipPlan {
-                // Refuse before anything changes when the plan needs an acknowledgement that was not given.
-                let plan = try PlanInvocation().run(definition, input: validated)
-                let missing = plan.missingAcknowledgements(accepted: Set(accept))
-                if !missing.isEmpty {
-                    let lines = missing.map { "  --accept \($0.flag): \($0.reason)" }.joined(separator: "\n")
+            if !skipPlan {
+                // Refuse before anything changes when the plan needs an acknowledgement that was not given
+                // (the same gate the HTTP API applies).
+                do {
+                    try PlanInvocation().checkAcknowledgements(definition, input: validated, accepted: Set(accept))
+                } catch let refusal as AcknowledgementRequired {
+                    let lines = refusal.missing.map { "  --accept \($0.flag): \($0.reason)" }.joined(separator: "\n")
                     throw CLIError(
                         description: "refused: the plan needs acknowledging before \(definition.name) can be submitted; nothing was submitted. Add:\n\(lines)\n(see the whole plan with: unwind plan \(definition.name) …)",
                         status: .refused)
