@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Imports point one way: CLibPQ → Postgres → UnwindStore → UnwindEngine → unwind (CLI).
+// Imports point one way: CLibPQ → Postgres → UnwindStore → UnwindEngine → (UnwindServer) → unwind (CLI).
 // UnwindCore is pure logic (definitions, state machine, retry policy) with no database and no threads.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -89,6 +89,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `unwind serve`: JSON API, dashboard, health and readiness on Hummingbird. Knows no cloud and no CLI: the
+        // executable hands it the store, the action registry and (optionally) a metrics renderer.
+        .target(
+            name: "UnwindServer",
+            dependencies: [
+                "Postgres",
+                "UnwindCore",
+                "UnwindStore",
+                "UnwindEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SecMasterTeardown",
             dependencies: [
@@ -120,6 +137,7 @@ let package = Package(
                 "HuaweiCloud",
                 "LocalPostgres",
                 "UnwindObservability",
+                "UnwindServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -174,6 +192,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Chaos run (issue 7): drives real processes and checks the invariants; run by scripts/test.sh.
+        .executableTarget(
+            name: "unwind-chaos",
+            dependencies: [
+                "Postgres",
+                "LocalPostgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "unwind-cloudsim",
             dependencies: [
@@ -218,6 +247,35 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: ["UnwindTesting"],
+            swiftSettings: swiftSettings
+        ),
+        // deploy/: every YAML parses and has the structure operators rely on, the systemd units pass
+        // `systemd-analyze verify`, the Dockerfile has the shape the docs promise, no secret in the examples.
+        .testTarget(
+            name: "DeployTests",
+            dependencies: [
+                "UnwindTesting",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "UnwindServer",
+                "UnwindEngine",
+                "UnwindStore",
+                "UnwindCore",
+                "UnwindTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            // The browser driver is a Python script run by the tests (found through #filePath).
+            exclude: ["browser"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -6,8 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 
-# pgbouncer: the reliability tests put a real one in front of the test server.
-ensure_system_packages pgbouncer openssl python3-venv curl
+# pgbouncer: the reliability tests put a real one in front of the test server. systemd: DeployTests runs
+# `systemd-analyze verify` on deploy/systemd (no running systemd needed). chromium: the dashboard tests drive a
+# real headless browser (and fail, not skip, when it cannot run here).
+ensure_system_packages pgbouncer openssl python3-venv curl systemd chromium
+export UNWIND_TEST_REQUIRE_BROWSER=1
 
 log "building (debug, with tests)"
 swift build --build-tests
@@ -45,4 +48,13 @@ if [ "$#" -eq 0 ]; then
     # The simulator must speak the real API: drive it with the official Huawei Cloud Python SDKs (from PyPI).
     log "cloud simulator conformance with the official Huawei Cloud Python SDKs"
     CLOUDSIM_BIN="$UNWIND_BIN_DIR/unwind-cloudsim" scripts/cloudsim-conformance.sh
+
+    # deploy/: hadolint, yamllint and Kubernetes schema validation (tools from PyPI; no engine or cluster).
+    log "linting deploy/"
+    scripts/lint-deploy.sh
+
+    # Issue 7's chaos run, short form: 60 full teardowns while workers are SIGKILLed, PostgreSQL restarts and the
+    # simulator freezes, with faults injected; exits non-zero if any invariant breaks. Long form: scripts/chaos.sh.
+    log "chaos run (short form)"
+    "$UNWIND_BIN_DIR/unwind-chaos" --accounts 60
 fi

@@ -24,7 +24,8 @@ import HuaweiCloudSigning
 ///   security_token = ...   ; optional
 ///   ```
 ///
-///   which must be owned by the current user and readable by nobody else (mode 0600 or 0400).
+///   which must be owned by the current user and readable by nobody else (mode 0600 or 0400), unless it lies in
+///   `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`), whose files the platform protects.
 public struct CloudCredentialsProvider: Sendable {
     /// Private: it holds every variable of the process, secret keys included.
     private let environment: [String: String]
@@ -43,6 +44,14 @@ public struct CloudCredentialsProvider: Sendable {
             let home = environment["HOME"] ?? NSHomeDirectory()
             self.credentialsFile = home + "/.config/unwind/credentials"
         }
+    }
+
+    /// True when `path` lies inside `$CREDENTIALS_DIRECTORY` (both resolved, so `..` and symlinks cannot fake it).
+    private func isInCredentialsDirectory(_ path: String) -> Bool {
+        guard let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else { return false }
+        let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath().standardizedFileURL.path
+        let file = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+        return root != "/" && file.hasPrefix(root.hasSuffix("/") ? root : root + "/")
     }
 
     /// The environment variable names consulted for `profile`.
@@ -80,12 +89,16 @@ public struct CloudCredentialsProvider: Sendable {
             throw failure(profile, "no credentials for profile '\(profile)': \(looked), which does not exist",
                           hint: "export \(keys.ak) and \(keys.sk), or create \(credentialsFile) with a [\(profile)] section holding ak= and sk= (mode 0600)")
         }
-        guard info.st_uid == geteuid() else {
+        // systemd's LoadCredential= (and the container examples in deploy/) own the files under
+        // $CREDENTIALS_DIRECTORY: root-owned, mode 0400 plus a read ACL for the service's user alone, which stat
+        // reports as 0440. Their protection is the platform's; anywhere else the file must be private.
+        let platformManaged = isInCredentialsDirectory(credentialsFile)
+        guard platformManaged || info.st_uid == geteuid() else {
             throw failure(profile, "credentials file \(credentialsFile) is owned by uid \(info.st_uid), not by the current user (uid \(geteuid())); refusing to read it",
                           hint: "run `chown $(id -u) \(credentialsFile)` and `chmod 600 \(credentialsFile)`")
         }
         let permissions = Int(info.st_mode) & 0o777
-        guard permissions & 0o077 == 0 else {
+        guard platformManaged || permissions & 0o077 == 0 else {
             throw failure(profile, "credentials file \(credentialsFile) has mode 0\(String(permissions, radix: 8)) and can be read by other users; refusing to read it",
                           hint: "run `chmod 600 \(credentialsFile)`, then rotate the keys if others may have read them")
         }

@@ -20,14 +20,18 @@ import UnwindObservability
 ///   covers connecting, the response head and the whole body, so a response that never ends is a timeout.
 /// - Connections are reused through the `HTTPClient`'s pool (`HTTPClient.shared` by default; pass your own to
 ///   control pool size or TLS, and shut it down yourself).
-/// - Nothing is retried here: each failure becomes one `CloudError` whose `classification` tells the saga engine to
-///   retry (with backoff and a durable checkpoint), to treat the step as already done, or to stop for an operator.
-///   Mutating calls are in particular never repeated by the client.
+/// - Reads (GET and query calls) that fail transiently — 429, 5xx, a reset or a timeout — are tried again a few
+///   times with short, jittered back-off (``ReadRetry``), honouring a short `Retry-After`: a step that makes
+///   dozens of reads (an inventory of a large account) must not start over because one of them hit a blip.
+/// - Mutating calls are never repeated by the client: each failure becomes one `CloudError` whose `classification`
+///   tells the saga engine to retry (with backoff and a durable checkpoint), to treat the step as already done, or
+///   to stop for an operator. A long `Retry-After` is handed to the engine too, so that no worker slot sits idle.
 public final class HuaweiCloudClient: Sendable {
     public let endpoints: CloudEndpoints
     let signer: RequestSigner
     let httpClient: HTTPClient
     let timeout: Duration
+    let readRetry: ReadRetry
     let logger: Logger
     /// Requests by service, operation and status, and their durations.
     let metrics: UnwindMetrics
@@ -42,16 +46,20 @@ public final class HuaweiCloudClient: Sendable {
 
     public convenience init(
         endpoints: CloudEndpoints, credentials: HuaweiCredentials, httpClient: HTTPClient = .shared,
-        timeout: Duration = .seconds(30), logger: Logger, metrics: UnwindMetrics = .disabled
+        timeout: Duration = .seconds(30), readRetry: ReadRetry = .standard, logger: Logger,
+        metrics: UnwindMetrics = .disabled
     ) {
-        self.init(endpoints: endpoints, credentials: credentials, httpClient: httpClient, timeout: timeout, logger: logger,
-                  userAgent: Self.defaultUserAgent, clock: { Int64(Date().timeIntervalSince1970) }, metrics: metrics)
+        self.init(endpoints: endpoints, credentials: credentials, httpClient: httpClient, timeout: timeout, readRetry: readRetry,
+                  logger: logger, userAgent: Self.defaultUserAgent, clock: { Int64(Date().timeIntervalSince1970) },
+                  metrics: metrics)
     }
 
     init(
         endpoints: CloudEndpoints, credentials: HuaweiCredentials, httpClient: HTTPClient, timeout: Duration,
-        logger: Logger, userAgent: String, clock: @escaping @Sendable () -> Int64, metrics: UnwindMetrics = .disabled
+        readRetry: ReadRetry = .none, logger: Logger, userAgent: String, clock: @escaping @Sendable () -> Int64,
+        metrics: UnwindMetrics = .disabled
     ) {
+        self.readRetry = readRetry
         self.metrics = metrics
         self.endpoints = endpoints
         self.signer = RequestSigner(signer: HuaweiSigner(credentials: credentials), userAgent: userAgent, addsNonce: true)
@@ -60,6 +68,36 @@ public final class HuaweiCloudClient: Sendable {
         self.logger = logger
         self.clock = clock
         self.secrets = [credentials.secretKey] + (credentials.securityToken.map { [$0] } ?? [])
+    }
+
+    /// How reads are retried inside one call. Mutating calls are never retried by the client.
+    public struct ReadRetry: Sendable, Equatable {
+        /// Tries in all (1: no retry).
+        public var maxAttempts: Int
+        public var initialDelay: Duration
+        /// The longest wait between tries; a `Retry-After` longer than this ends the call (the engine waits instead).
+        public var maxDelay: Duration
+
+        public init(maxAttempts: Int, initialDelay: Duration, maxDelay: Duration) {
+            self.maxAttempts = max(1, maxAttempts)
+            self.initialDelay = initialDelay
+            self.maxDelay = maxDelay
+        }
+
+        /// Four tries within about two seconds.
+        public static let standard = ReadRetry(maxAttempts: 4, initialDelay: .milliseconds(200), maxDelay: .seconds(2))
+        public static let none = ReadRetry(maxAttempts: 1, initialDelay: .zero, maxDelay: .zero)
+
+        /// The wait before the next try, or nil when the server asks for longer than ``maxDelay``.
+        func delay(afterAttempt attempt: Int, retryAfter: Duration?) -> Duration? {
+            if let retryAfter {
+                return retryAfter <= maxDelay ? retryAfter : nil
+            }
+            let exponential = initialDelay * (1 << min(attempt - 1, 16))
+            // Equal jitter: half fixed, half random, so that many callers hit by one blip do not come back together.
+            let capped = min(exponential, maxDelay)
+            return capped / 2 + capped / 2 * Double.random(in: 0...1)
+        }
     }
 
     // MARK: Sending
@@ -72,16 +110,30 @@ public final class HuaweiCloudClient: Sendable {
     }
 
     /// Sends one request and returns the successful (2xx, no error body) response, or throws the classified error.
+    /// Reads are tried up to ``ReadRetry/maxAttempts`` times while they fail transiently.
     func send(_ request: CloudRequest) async throws(CloudError) -> Response {
-        do {
-            return try await sendUnredacted(request)
-        } catch {
-            let redacted = error.redacting(secrets)
-            logger.debug("cloud request failed", metadata: [
-                "cloud.service": "\(request.service.rawValue)", "cloud.operation": "\(request.operation)",
-                "http.method": "\(request.method)", "http.path": "\(request.path)", "error": "\(redacted)",
-            ])
-            throw redacted
+        var attempt = 1
+        while true {
+            do {
+                return try await sendUnredacted(request)
+            } catch {
+                let redacted = error.redacting(secrets)
+                logger.debug("cloud request failed", metadata: [
+                    "cloud.service": "\(request.service.rawValue)", "cloud.operation": "\(request.operation)",
+                    "http.method": "\(request.method)", "http.path": "\(request.path)", "error": "\(redacted)",
+                    "attempt": "\(attempt)",
+                ])
+                guard !request.isMutating, redacted.isRetryable, attempt < readRetry.maxAttempts,
+                      let delay = readRetry.delay(afterAttempt: attempt, retryAfter: redacted.retryAfter) else {
+                    throw redacted
+                }
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    throw redacted  // cancelled (the step timed out or the worker stops): report the last failure
+                }
+                attempt += 1
+            }
         }
     }
 

@@ -75,6 +75,23 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, Equatable
         // 08xxx connection exceptions; 57P01 admin shutdown; 57P02 crash shutdown; 57P03 cannot connect now.
         return state.hasPrefix("08") || state == "57P01" || state == "57P02" || state == "57P03"
     }
+    /// The server cannot be reached right now but may be soon: stopped or restarting, starting up, out of
+    /// connection slots, or the network is down. Wrong passwords, unknown databases, `pg_hba.conf` refusals and TLS
+    /// failures are not: waiting does not fix those. (libpq reports connection failures as text, without SQLSTATE.)
+    public var isServerUnavailable: Bool {
+        if sqlState == "57P03" || sqlState == "53300" { return true }
+        guard code == .connectionFailed || code == .connectionLost else { return false }
+        let text = message.lowercased()
+        let permanent = ["password authentication failed", "does not exist", "no pg_hba.conf entry", "certificate",
+                         "ssl", "authentication method", "permission denied for database", "invalid connection option"]
+        if permanent.contains(where: text.contains) { return false }
+        let unavailable = ["connection refused", "no such file or directory", "shutting down", "starting up",
+                           "in recovery mode", "too many clients", "remaining connection slots", "timeout expired",
+                           "server closed the connection", "connection reset", "network is unreachable", "no route to host",
+                           "could not translate host name", "temporary failure in name resolution"]
+        return unavailable.contains(where: text.contains)
+    }
+
     /// Failures worth retrying the whole unit of work for: lost connections, serialization failures, deadlocks.
     public var isTransient: Bool { isConnectionLost || isSerializationFailureOrDeadlock || code == .poolExhausted }
 

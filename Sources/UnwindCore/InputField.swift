@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One declared workflow input (`inputs:` in the file), checked by ``WorkflowDefinition/validateInput(_:)``.
 public struct InputField: Sendable, Codable, Equatable {
     public var name: String
@@ -6,7 +8,11 @@ public struct InputField: Sendable, Codable, Equatable {
     /// Applied when the submitted input omits the field (or gives `null`).
     public var defaultValue: JSONValue?
     /// Regular expression a string value must contain a match for (anchor it with `^…$` for a full match).
-    public var pattern: String?
+    public var pattern: String? {
+        didSet { compiledPattern = pattern.map(CompiledPattern.init) }
+    }
+    /// Compiled once per definition, not once per value: a 10,000-row fleet validates 10,000 inputs.
+    private var compiledPattern: CompiledPattern?
     /// Maximum length in characters for string values.
     public var maxLength: Int?
     /// When set, the value must equal one of these.
@@ -14,6 +20,23 @@ public struct InputField: Sendable, Codable, Equatable {
     public var description: String?
 
     public typealias InputType = UnwindCore.InputType
+
+    private enum CodingKeys: String, CodingKey {
+        case name, type, required, defaultValue, pattern, maxLength, allowedValues, description
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            name: try container.decode(String.self, forKey: .name),
+            type: try container.decode(InputType.self, forKey: .type),
+            required: try container.decode(Bool.self, forKey: .required),
+            defaultValue: try container.decodeIfPresent(JSONValue.self, forKey: .defaultValue),
+            pattern: try container.decodeIfPresent(String.self, forKey: .pattern),
+            maxLength: try container.decodeIfPresent(Int.self, forKey: .maxLength),
+            allowedValues: try container.decodeIfPresent([JSONValue].self, forKey: .allowedValues),
+            description: try container.decodeIfPresent(String.self, forKey: .description))
+    }
 
     public init(
         name: String,
@@ -30,6 +53,7 @@ public struct InputField: Sendable, Codable, Equatable {
         self.required = required
         self.defaultValue = defaultValue
         self.pattern = pattern
+        self.compiledPattern = pattern.map(CompiledPattern.init)
         self.maxLength = maxLength
         self.allowedValues = allowedValues
         self.description = description
@@ -68,7 +92,7 @@ extension InputField {
                 problems.append("is \(string.count) characters long; the maximum is \(maxLength)")
             }
             if let pattern {
-                switch Self.matches(string, pattern: pattern) {
+                switch compiledPattern?.matches(string) {
                 case true?: break
                 case false?: problems.append("value \(value.canonicalJSON) does not match pattern \(pattern)")
                 case nil: problems.append("pattern \(pattern) is not a valid regular expression")
@@ -84,9 +108,32 @@ extension InputField {
 
     /// `nil` when the pattern does not compile.
     static func matches(_ string: String, pattern: String) -> Bool? {
-        guard let regex = try? Regex(pattern) else { return nil }
-        return (try? regex.firstMatch(in: string)) != nil
+        CompiledPattern(pattern).matches(string)
     }
+}
+
+/// A pattern with its regular expression compiled once; equal when the source is.
+///
+/// `Regex<AnyRegexOutput>` is not `Sendable`, so the compiled value lives in a `Mutex` and is only used
+/// inside it (matching is short; contention is negligible).
+final class CompiledPattern: Sendable, Equatable {
+    let source: String
+    private let regex: Mutex<Regex<AnyRegexOutput>?>
+
+    init(_ source: String) {
+        self.source = source
+        regex = Mutex(try? Regex(source))
+    }
+
+    /// `nil` when the pattern does not compile.
+    func matches(_ string: String) -> Bool? {
+        regex.withLock { regex -> Bool? in
+            guard let regex else { return nil }
+            return (try? regex.firstMatch(in: string)) != nil
+        }
+    }
+
+    static func == (lhs: CompiledPattern, rhs: CompiledPattern) -> Bool { lhs.source == rhs.source }
 }
 
 extension JSONValue {

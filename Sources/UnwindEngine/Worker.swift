@@ -16,6 +16,9 @@ import UnwindStore
 ///   expired) and starts scheduled workflows that are due; every worker does this, safely.
 /// - ``requestStop()`` (SIGTERM/SIGINT) stops claiming, lets running steps finish within the grace period and
 ///   hands back the leases of those that did not, without counting their attempt.
+/// - Results are written in batches by the claim loop: each transaction records every attempt that finished since
+///   the last one and claims new work (often the next step of the workflow that just advanced), so one commit
+///   serves many steps. A step made ready by a completion starts only after that completion is durable.
 /// - Database outages are waited out with back-off; results are kept and written once the database is back.
 public final class Worker: Sendable {
     public let configuration: WorkerConfiguration
@@ -33,13 +36,22 @@ public final class Worker: Sendable {
 
     private struct InFlight: Sendable {
         var claimed: ClaimedStep
-        var slot: Int
+        /// The slot running the action; nil once the result waits to be written (the slot is free again).
+        var slot: Int?
         var task: Task<Void, Never>?
         var leaseLost = false
     }
 
+    /// A finished attempt whose result is not durable yet. Its lease is still extended by heartbeats.
+    private struct PendingResult: Sendable {
+        var result: AttemptResult
+        var key: String
+        var finishedAt: ContinuousClock.Instant
+    }
+
     private struct State: Sendable {
         var inFlight: [String: InFlight] = [:]
+        var pending: [PendingResult] = []
         var freeSlots: [Int] = []
         var stopping = false
         var databaseTrouble = false
@@ -87,30 +99,72 @@ public final class Worker: Sendable {
         let listener = openListener()
         var backoff = Duration.milliseconds(100)
         while !state.withLock({ $0.stopping }) {
-            let free = state.withLock { $0.freeSlots.count }
-            var claimedCount = 0
-            if free > 0 {
-                do {
-                    let claimStarted = ContinuousClock.now
-                    let claimed = try store.claim(
-                        queues: configuration.queues, limit: free, workerID: configuration.workerID,
-                        leaseSeconds: configuration.leaseDuration.seconds)
-                    metrics.claimed(since: claimStarted)
-                    claimedCount = claimed.count
-                    for step in claimed { start(step) }
-                    databaseRecovered()
-                    backoff = .milliseconds(100)
-                } catch {
-                    databaseTrouble(error)
-                    wakeup.wait(timeout: backoff)
-                    backoff = min(backoff * 2, .seconds(5))
-                    continue
-                }
+            let (results, free) = state.withLock { state -> ([PendingResult], Int) in
+                defer { state.pending.removeAll(keepingCapacity: true) }
+                return (state.pending, state.freeSlots.count)
             }
-            if free > 0 && claimedCount == free { continue }
-            idleWait(listener: listener, claimedNothing: claimedCount == 0)
+            if results.isEmpty && free == 0 {
+                // Every slot is busy: nothing to write or claim until an attempt finishes (it signals the wakeup).
+                idleWait(listener: listener, lookForDueWork: false)
+                continue
+            }
+            let claimed: [ClaimedStep]
+            do {
+                let claimStarted = ContinuousClock.now
+                claimed = try completeAndClaim(results, free: free)
+                if free > 0 { metrics.claimed(since: claimStarted) }
+                databaseRecovered()
+                backoff = .milliseconds(100)
+            } catch {
+                databaseTrouble(error)
+                keepPending(results, after: error)
+                wakeup.wait(timeout: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+                continue
+            }
+            for step in claimed { start(step) }
+            // More work is likely when every free slot got a step, or results kept arriving meanwhile.
+            if (free > 0 && claimed.count == free) || state.withLock({ !$0.pending.isEmpty }) { continue }
+            idleWait(listener: listener, lookForDueWork: claimed.isEmpty && free > 0)
         }
         drain()
+    }
+
+    /// One transaction: write `results`, then claim up to `free` steps.
+    private func completeAndClaim(_ results: [PendingResult], free: Int) throws -> [ClaimedStep] {
+        let batch = try store.complete(
+            results.map(\.result), thenClaim: free, queues: configuration.queues, workerID: configuration.workerID,
+            leaseSeconds: configuration.leaseDuration.seconds)
+        finishPending(results, dispositions: batch.dispositions)
+        return batch.claimed
+    }
+
+    /// The results are durable (or refused as stale): their attempts are over.
+    private func finishPending(_ results: [PendingResult], dispositions: [ResultDisposition]) {
+        state.withLock { state in
+            for pending in results { state.inFlight[pending.key] = nil }
+        }
+        for (pending, disposition) in zip(results, dispositions) where disposition == .staleLease {
+            logger.warning("result refused: the step's lease moved to another worker", metadata: [
+                "workflow.id": "\(pending.result.workflowID.uuidString.lowercased())", "step.id": "\(pending.result.stepID)",
+            ])
+        }
+    }
+
+    /// After a failed write: keep the results for the next try, except those held so long that their lease has
+    /// surely expired and the step was rescued (writing them would be refused anyway).
+    private func keepPending(_ results: [PendingResult], after error: any Error) {
+        let giveUpBefore = ContinuousClock.now - configuration.leaseDuration * 4
+        let (kept, dropped) = (results.filter { $0.finishedAt >= giveUpBefore }, results.filter { $0.finishedAt < giveUpBefore })
+        state.withLock { state in
+            state.pending.insert(contentsOf: kept, at: 0)
+            for pending in dropped { state.inFlight[pending.key] = nil }
+        }
+        for pending in dropped {
+            logger.error("giving up writing a result; the step will run again after its lease expires", metadata: [
+                "workflow.id": "\(pending.result.workflowID.uuidString.lowercased())", "step.id": "\(pending.result.stepID)", "error": "\(error)",
+            ])
+        }
     }
 
     // MARK: - Running one attempt
@@ -128,21 +182,26 @@ public final class Worker: Sendable {
         }
         inFlightGroup.enter()
         slots[slot].async { [self] in
-            defer {
-                state.withLock { state in
-                    state.inFlight[key] = nil
-                    state.freeSlots.append(slot)
-                }
-                inFlightGroup.leave()
-                wakeup.signal()
-            }
             let attemptStarted = metrics.attemptStarted(claimed)
             let outcome = runAttempt(claimed, key: key)
             metrics.attemptFinished(claimed, outcome, since: attemptStarted)
-            guard let outcome else { return }
-            recordWithRetry(AttemptResult(
-                workflowID: claimed.workflowID, stepID: claimed.stepID, fencingToken: claimed.fencingToken,
-                outcome: outcome), key: key)
+            // Hand the result to the claim loop, which writes it with others in one transaction, and free the slot.
+            state.withLock { state in
+                if let outcome {
+                    state.inFlight[key]?.slot = nil
+                    state.inFlight[key]?.task = nil
+                    state.pending.append(PendingResult(
+                        result: AttemptResult(
+                            workflowID: claimed.workflowID, stepID: claimed.stepID, fencingToken: claimed.fencingToken,
+                            outcome: outcome),
+                        key: key, finishedAt: .now))
+                } else {
+                    state.inFlight[key] = nil  // the lease was lost: nothing to write
+                }
+                state.freeSlots.append(slot)
+            }
+            inFlightGroup.leave()
+            wakeup.signal()
         }
     }
 
@@ -232,35 +291,6 @@ public final class Worker: Sendable {
         }
     }
 
-    /// Writes a result, waiting out database outages. Gives up only when the lease is gone (someone else
-    /// owns the step now) or the worker is stopping and its grace period is over.
-    private func recordWithRetry(_ result: AttemptResult, key: String) {
-        var backoff = Duration.milliseconds(50)
-        let giveUpAt = ContinuousClock.now + configuration.leaseDuration * 4
-        while true {
-            do {
-                let disposition = try store.record([result], workerID: configuration.workerID)
-                if disposition.first == .staleLease {
-                    logger.warning("result refused: the step's lease moved to another worker", metadata: [
-                        "workflow.id": "\(result.workflowID.uuidString.lowercased())", "step.id": "\(result.stepID)",
-                    ])
-                }
-                databaseRecovered()
-                return
-            } catch {
-                databaseTrouble(error)
-                if ContinuousClock.now > giveUpAt {
-                    logger.error("giving up writing a result; the step will run again after its lease expires", metadata: [
-                        "workflow.id": "\(result.workflowID.uuidString.lowercased())", "step.id": "\(result.stepID)", "error": "\(error)",
-                    ])
-                    return
-                }
-                Thread.sleep(forTimeInterval: backoff.seconds)
-                backoff = min(backoff * 2, .seconds(2))
-            }
-        }
-    }
-
     // MARK: - Waiting, maintenance and shutdown
 
     /// Opens the connection that sleeps on `LISTEN unwind_ready`, and proves it works: a notification sent from
@@ -293,9 +323,9 @@ public final class Worker: Sendable {
         }
     }
 
-    private func idleWait(listener: PostgresConnection?, claimedNothing: Bool) {
+    private func idleWait(listener: PostgresConnection?, lookForDueWork: Bool) {
         var timeout = configuration.pollInterval
-        if claimedNothing, let due = try? store.nextDueTime(queues: configuration.queues) {
+        if lookForDueWork, let due = try? store.nextDueTime(queues: configuration.queues) {
             let untilDue = Duration.milliseconds(Int64(max(0, due.timeIntervalSinceNow) * 1000) + 1)
             timeout = min(timeout, untilDue)
         }
@@ -349,13 +379,21 @@ public final class Worker: Sendable {
     }
 
     private func drain() {
-        let grace = configuration.shutdownGracePeriod
-        if inFlightGroup.wait(timeout: .now() + grace.dispatchInterval) == .timedOut {
+        let deadline = ContinuousClock.now + configuration.shutdownGracePeriod
+        // Keep writing results while the running attempts finish (the claim loop no longer does it).
+        while inFlightGroup.wait(timeout: .now() + .milliseconds(50)) == .timedOut, ContinuousClock.now < deadline {
+            flushPending(until: deadline)
+        }
+        if inFlightGroup.wait(timeout: .now()) == .timedOut {
             // Order matters: mark the attempts as abandoned first, so that a cancelled action's error is not
             // recorded as a failed attempt; then hand the leases back; only then cancel the actions.
             let unfinished = state.withLock { state -> [InFlight] in
-                for key in state.inFlight.keys { state.inFlight[key]?.leaseLost = true }
-                return Array(state.inFlight.values)
+                var running: [InFlight] = []
+                for (key, attempt) in state.inFlight where attempt.slot != nil {
+                    state.inFlight[key]?.leaseLost = true
+                    running.append(attempt)
+                }
+                return running
             }
             logger.warning("grace period over; handing back leases of unfinished steps", metadata: ["count": "\(unfinished.count)"])
             do {
@@ -367,8 +405,34 @@ public final class Worker: Sendable {
             }
             for attempt in unfinished { attempt.task?.cancel() }
         }
+        flushPending(until: max(deadline, ContinuousClock.now + .seconds(5)))
         try? store.workerStopped(id: configuration.workerID)
         logger.info("worker stopped")
+    }
+
+    /// Writes the results waiting to be written (claiming nothing), retrying until `deadline`.
+    private func flushPending(until deadline: ContinuousClock.Instant) {
+        var backoff = Duration.milliseconds(50)
+        while true {
+            let results = state.withLock { state -> [PendingResult] in
+                defer { state.pending.removeAll() }
+                return state.pending
+            }
+            guard !results.isEmpty else { return }
+            do {
+                _ = try completeAndClaim(results, free: 0)
+                databaseRecovered()
+            } catch {
+                databaseTrouble(error)
+                keepPending(results, after: error)
+                guard ContinuousClock.now + backoff < deadline else {
+                    logger.error("stopping with results not written; their steps run again after their leases expire")
+                    return
+                }
+                Thread.sleep(forTimeInterval: backoff.seconds)
+                backoff = min(backoff * 2, .seconds(2))
+            }
+        }
     }
 
     private func registerWithRetry() throws {

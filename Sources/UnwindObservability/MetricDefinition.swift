@@ -53,7 +53,7 @@ extension MetricDefinition {
     public static let claimDuration = MetricDefinition(
         "unwind_claim_duration_seconds", .histogram,
         buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-        help: "Time one claim of due steps took (one round of the claim query and loading the claimed steps' definitions).")
+        help: "Time one claim took: one transaction that writes the attempt results finished since the previous claim and claims due steps.")
     public static let leasesExpired = MetricDefinition(
         "unwind_leases_expired_total", .counter,
         help: "Leases this worker lost while an attempt ran (the heartbeat found the step taken away); the attempt's result is discarded.")

@@ -89,6 +89,13 @@ public struct AttemptResult: Sendable {
 }
 
 /// What happened to a reported result.
+/// What ``WorkflowStore/complete(_:thenClaim:queues:workerID:leaseSeconds:)`` did: the results' dispositions, in
+/// order, and the steps claimed in the same transaction.
+public struct CompletionBatch: Sendable {
+    public var dispositions: [ResultDisposition]
+    public var claimed: [ClaimedStep]
+}
+
 public enum ResultDisposition: Sendable, Equatable {
     case applied
     /// The lease was lost (expired and re-claimed, or the workflow was cancelled): the write was refused.

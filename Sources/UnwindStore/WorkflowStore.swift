@@ -100,34 +100,73 @@ public final class WorkflowStore: Sendable {
     public func claim(queues: [String], limit: Int, workerID: String, leaseSeconds: Double) throws -> [ClaimedStep] {
         guard limit > 0 else { return [] }
         return try pool.withConnection { connection in
-            let rows = try connection.query(
-                SQL.Engine.claimSteps.text, [queues, limit, workerID, leaseSeconds], name: SQL.Engine.claimSteps.name
-            ).rows
-            guard !rows.isEmpty else { return [] }
-            let workflowIDs = try Array(Set(rows.map { try $0.decode("workflow_id", as: UUID.self) }))
-            let definitionsByID = try loadDefinitions(ids: try rows.map { try $0.decode("definition_id", as: Int64.self) }, on: connection)
-            var outputs: [UUID: [String: JSONValue]] = [:]
-            for row in try connection.query(SQL.Engine.stepOutputs.text, [workflowIDs], name: SQL.Engine.stepOutputs.name).rows {
-                outputs[try row.decode("workflow_id"), default: [:]][try row.decode("step_id")] = try Self.json(row, "output")
-            }
-            return try rows.map { row in
-                let workflowID: UUID = try row.decode("workflow_id")
-                let definitionID: Int64 = try row.decode("definition_id")
-                guard let definition = definitionsByID[definitionID] else {
-                    throw StoreError.corruptRow("workflow \(workflowID) refers to missing definition \(definitionID)")
+            try claim(queues: queues, limit: limit, workerID: workerID, leaseSeconds: leaseSeconds, on: connection)
+        }
+    }
+
+    /// Records attempt results and claims new work in one transaction: one commit for many completions, and
+    /// the next step of a workflow whose step just completed can be claimed by the same worker at once.
+    ///
+    /// A step made ready here is claimed only within this transaction, so it never starts before its
+    /// predecessor's completion is durable. Other workers are notified only if ready work is left over.
+    public func complete(
+        _ results: [AttemptResult], thenClaim limit: Int, queues: [String], workerID: String, leaseSeconds: Double
+    ) throws -> CompletionBatch {
+        guard !results.isEmpty else {
+            return CompletionBatch(dispositions: [], claimed: try claim(queues: queues, limit: limit, workerID: workerID, leaseSeconds: leaseSeconds))
+        }
+        let changes = results.map { Self.change(for: $0, workerID: workerID) }
+        return try pool.transaction { connection in
+            var madeReady = false
+            let outcomes = try self.apply(changes, on: connection, notify: false, madeReady: &madeReady)
+            let claimed = limit > 0
+                ? try self.claim(queues: queues, limit: limit, workerID: workerID, leaseSeconds: leaseSeconds, on: connection)
+                : []
+            if madeReady {
+                // Steps became ready; if this worker took them all, nobody needs waking up.
+                var leftOver = claimed.count >= limit
+                if !leftOver {
+                    leftOver = try connection.query(
+                        SQL.Engine.readyStepsOfWorkflows.text, [Array(Set(results.map(\.workflowID)))],
+                        name: SQL.Engine.readyStepsOfWorkflows.name).first?.decode("ready", as: Bool.self) ?? true
                 }
-                guard let phase = StepPhase(rawValue: try row.decode("phase")) else {
-                    throw StoreError.corruptRow("unknown step phase")
+                if leftOver {
+                    try connection.query(SQL.Engine.notifyReady.text, ["default"], name: SQL.Engine.notifyReady.name)
                 }
-                let input = try Self.json(row, "input")?.objectValue ?? [:]
-                return ClaimedStep(
-                    workflowID: workflowID, stepID: try row.decode("step_id"), phase: phase, action: try row.decode("action"),
-                    attempt: try row.decode("attempt"), attemptBase: try row.decode("attempt_base"),
-                    fencingToken: try row.decode("fencing_token"), idempotencyKey: try row.decode("idempotency_key"),
-                    checkpoint: try Self.json(row, "checkpoint"), leaseExpiresAt: try row.decode("lease_expires_at"),
-                    isResumedWait: try row.decode("previous_state", as: String.self) == "waiting",
-                    definition: definition, input: input, outputs: outputs[workflowID] ?? [:])
             }
+            return CompletionBatch(dispositions: outcomes.map { $0 == .stale ? .staleLease : .applied }, claimed: claimed)
+        }
+    }
+
+    private func claim(queues: [String], limit: Int, workerID: String, leaseSeconds: Double, on connection: PostgresConnection) throws -> [ClaimedStep] {
+        guard limit > 0 else { return [] }
+        let rows = try connection.query(
+            SQL.Engine.claimSteps.text, [queues, limit, workerID, leaseSeconds], name: SQL.Engine.claimSteps.name
+        ).rows
+        guard !rows.isEmpty else { return [] }
+        let workflowIDs = try Array(Set(rows.map { try $0.decode("workflow_id", as: UUID.self) }))
+        let definitionsByID = try loadDefinitions(ids: try rows.map { try $0.decode("definition_id", as: Int64.self) }, on: connection)
+        var outputs: [UUID: [String: JSONValue]] = [:]
+        for row in try connection.query(SQL.Engine.stepOutputs.text, [workflowIDs], name: SQL.Engine.stepOutputs.name).rows {
+            outputs[try row.decode("workflow_id"), default: [:]][try row.decode("step_id")] = try Self.json(row, "output")
+        }
+        return try rows.map { row in
+            let workflowID: UUID = try row.decode("workflow_id")
+            let definitionID: Int64 = try row.decode("definition_id")
+            guard let definition = definitionsByID[definitionID] else {
+                throw StoreError.corruptRow("workflow \(workflowID) refers to missing definition \(definitionID)")
+            }
+            guard let phase = StepPhase(rawValue: try row.decode("phase")) else {
+                throw StoreError.corruptRow("unknown step phase")
+            }
+            let input = try Self.json(row, "input")?.objectValue ?? [:]
+            return ClaimedStep(
+                workflowID: workflowID, stepID: try row.decode("step_id"), phase: phase, action: try row.decode("action"),
+                attempt: try row.decode("attempt"), attemptBase: try row.decode("attempt_base"),
+                fencingToken: try row.decode("fencing_token"), idempotencyKey: try row.decode("idempotency_key"),
+                checkpoint: try Self.json(row, "checkpoint"), leaseExpiresAt: try row.decode("lease_expires_at"),
+                isResumedWait: try row.decode("previous_state", as: String.self) == "waiting",
+                definition: definition, input: input, outputs: outputs[workflowID] ?? [:])
         }
     }
 
@@ -171,30 +210,32 @@ public final class WorkflowStore: Sendable {
     /// longer current is refused and recorded as `stale_write_rejected`.
     public func record(_ results: [AttemptResult], workerID: String) throws -> [ResultDisposition] {
         guard !results.isEmpty else { return [] }
-        let changes = results.map { result -> Change in
-            let event: SagaStateMachine.Event
-            var write = StepWrite()
-            switch result.outcome {
-            case .succeeded(let output):
-                event = .attemptSucceeded(step: result.stepID)
-                write.output = output
-            case .failed(let failure):
-                event = .attemptFailed(step: result.stepID, failure: failure)
-                write.error = .object([
-                    "code": failure.code.map { .string($0) } ?? .null, "message": .string(failure.message),
-                    "retryable": .bool(failure.retryable),
-                ])
-            case .waiting(let until, let checkpoint):
-                event = .attemptWaiting(step: result.stepID, until: until)
-                write.checkpoint = checkpoint
-            }
-            return Change(
-                workflowID: result.workflowID, event: event, fence: (result.stepID, result.fencingToken),
-                write: write, workerID: workerID)
-        }
+        let changes = results.map { Self.change(for: $0, workerID: workerID) }
         return try pool.transaction { connection in
             try self.apply(changes, on: connection).map { $0 == .stale ? .staleLease : .applied }
         }
+    }
+
+    private static func change(for result: AttemptResult, workerID: String) -> Change {
+        let event: SagaStateMachine.Event
+        var write = StepWrite()
+        switch result.outcome {
+        case .succeeded(let output):
+            event = .attemptSucceeded(step: result.stepID)
+            write.output = output
+        case .failed(let failure):
+            event = .attemptFailed(step: result.stepID, failure: failure)
+            write.error = .object([
+                "code": failure.code.map { .string($0) } ?? .null, "message": .string(failure.message),
+                "retryable": .bool(failure.retryable),
+            ])
+        case .waiting(let until, let checkpoint):
+            event = .attemptWaiting(step: result.stepID, until: until)
+            write.checkpoint = checkpoint
+        }
+        return Change(
+            workflowID: result.workflowID, event: event, fence: (result.stepID, result.fencingToken),
+            write: write, workerID: workerID)
     }
 
     /// Extends the leases of attempts this worker still runs; returns those whose lease was lost.
@@ -414,6 +455,12 @@ public final class WorkflowStore: Sendable {
     /// Applies changes in the caller's transaction: lock, read snapshots, run the state machine, write the
     /// changed steps, the workflows and the events, and notify idle workers when a step became ready.
     func apply(_ changes: [Change], on connection: PostgresConnection) throws -> [ChangeOutcome] {
+        var madeReady = false
+        return try apply(changes, on: connection, notify: true, madeReady: &madeReady)
+    }
+
+    /// `notify: false` leaves the wake-up to the caller, who learns through `madeReady` whether a step became ready.
+    func apply(_ changes: [Change], on connection: PostgresConnection, notify: Bool, madeReady: inout Bool) throws -> [ChangeOutcome] {
         let ids = Array(Set(changes.map(\.workflowID)))
         let workflowRows = try connection.query(SQL.Engine.lockWorkflows.text, [ids], name: SQL.Engine.lockWorkflows.name).rows
         guard let now = try workflowRows.first?.decode("db_now", as: Date.self) else {
@@ -529,7 +576,8 @@ public final class WorkflowStore: Sendable {
                 step.state == .ready && step.dueAt <= now && workflow.original.steps[id]?.state != .ready
             }
         }
-        if readyNow {
+        madeReady = readyNow
+        if readyNow && notify {
             try connection.query(SQL.Engine.notifyReady.text, ["default"], name: SQL.Engine.notifyReady.name)
         }
         return outcomes

@@ -16,7 +16,7 @@ struct Unwind: ParsableCommand {
         version: UnwindVersion.current,
         subcommands: [
             Plan.self, Submit.self, Status.self, ListCommand.self, History.self, Resume.self, Cancel.self, Skip.self, Graph.self,
-            WorkerCommand.self, Workers.self, Workflows.self, Prune.self, Migrate.self, Doctor.self, DB.self,
+            WorkerCommand.self, Serve.self, Workers.self, Workflows.self, Prune.self, Migrate.self, Doctor.self, DB.self,
         ]
     )
 }
@@ -44,6 +44,7 @@ extension Unwind {
                 message = lines.filter { !$0.hasPrefix("- ") }.joined(separator: " ") + " " + choices.joined(separator: ", ")
             }
             let commandPath = Self.commandPath(CommandLine.arguments.dropFirst())
+            message = TextTable.neutralise(message, keepingNewlines: true)
             Terminal.standardError.write("error: \(message)\nsee: unwind \(commandPath.isEmpty ? "" : commandPath + " ")--help\n")
             Foundation.exit(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue)
         }

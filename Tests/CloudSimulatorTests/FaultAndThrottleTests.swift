@@ -17,6 +17,21 @@ struct FaultAndThrottleTests {
         #expect(injector.rules.isEmpty)
     }
 
+    @Test("once_per_resource: every server's deletion job fails once, then goes through")
+    func oncePerResource() throws {
+        var injector = FaultInjector(rules: [try FaultRule.parse(["api": "ecs.delete_servers", "kind": "job_fail", "once_per_resource": true], id: 0)])
+        var rng = SplitMix64(seed: 1)
+        func fire(_ ids: [String]) -> Bool {
+            !injector.fire(api: .ecsDeleteServers, accountDomainID: "d", accountName: "a", resourceIDs: ids, rng: &rng).isEmpty
+        }
+        #expect(fire(["s1"]))
+        #expect(!fire(["s1"]), "s1 failed once already")
+        #expect(fire(["s1", "s2"]), "s2 has not failed yet")
+        #expect(!fire(["s2", "s1"]))
+        #expect(injector.rules.first?.fired == 2)
+        #expect(throws: FaultRuleError.self) { try FaultRule.parse(["api": "*", "kind": "reset", "once_per_resource": "yes"], id: 0) }
+    }
+
     @Test("probabilistic rules are reproducible with the same random seed")
     func probability() throws {
         func run(seed: UInt64) throws -> [Bool] {

@@ -14,8 +14,13 @@ public final class EngineHarness: Sendable {
     public let registry: ActionRegistry
     private let workers = Mutex<[Worker]>([])
 
-    public init(registry custom: ActionRegistry? = nil) throws {
-        database = try TestDatabase.create(migrated: true)
+    public convenience init(registry custom: ActionRegistry? = nil) throws {
+        try self.init(database: try TestDatabase.create(migrated: true), registry: custom)
+    }
+
+    /// On a given database (e.g. one left unmigrated on purpose).
+    public init(database: TestDatabase, registry custom: ActionRegistry? = nil) throws {
+        self.database = database
         pool = PostgresConnectionPool(configuration: database.configuration, maximumConnections: 8)
         var logger = Logger(label: "test.store")
         logger.logLevel = .critical

@@ -27,7 +27,9 @@ public struct FaultInjector: Sendable, Equatable {
 
     /// The rules that fire for this call (spent rules are dropped). Kinds that cannot apply to the call
     /// (`job_fail` outside ECS delete, `stale_read` on a change, `drop_after_apply` on a read) never match.
-    public mutating func fire(api: CloudAPI, accountDomainID: String, accountName: String, rng: inout SplitMix64) -> [FaultRule] {
+    public mutating func fire(
+        api: CloudAPI, accountDomainID: String, accountName: String, resourceIDs: [String] = [], rng: inout SplitMix64
+    ) -> [FaultRule] {
         var fired: [FaultRule] = []
         for index in rules.indices {
             let rule = rules[index]
@@ -36,8 +38,11 @@ public struct FaultInjector: Sendable, Equatable {
                 rules[index].skip -= 1
                 continue
             }
+            if rule.oncePerResource, !resourceIDs.isEmpty, resourceIDs.allSatisfy(rule.firedFor.contains) { continue }
             if let probability = rule.probability, rng.unit() >= probability { continue }
             if let remaining = rule.remaining { rules[index].remaining = remaining - 1 }
+            rules[index].fired += 1
+            if rule.oncePerResource { rules[index].firedFor.formUnion(resourceIDs) }
             fired.append(rule)
         }
         rules.removeAll(where: \.isSpent)

@@ -41,6 +41,13 @@ public struct FaultRule: Sendable, Equatable {
     public var remaining: Int?
     /// Matching calls still to let through before the rule starts firing.
     public var skip: Int
+    /// How many times the rule has fired so far (shown by `GET /_sim/faults`).
+    public var fired = 0
+    /// Fire at most once for each resource a mutating call names ("every ECS job fails once"); calls naming no
+    /// resource are not affected by this limit.
+    public var oncePerResource = false
+    /// The resources this rule has fired for, when ``oncePerResource``.
+    public var firedFor: Set<String> = []
 
     public init(id: Int = 0, api: String, account: String? = nil, kind: Kind, status: Int? = nil, code: String? = nil, message: String? = nil,
                 delaySeconds: Double? = nil, probability: Double? = nil, count: Int? = nil, skip: Int = 0) {
@@ -96,11 +103,16 @@ public struct FaultRule: Sendable, Equatable {
         if let count, count < 1 { throw FaultRuleError(field: "count", problem: "must be at least 1") }
         let delay = try optionalDouble("delay_seconds")
         if kind == .slow, (delay ?? 0) <= 0 { throw FaultRuleError(field: "delay_seconds", problem: "a slow fault needs delay_seconds > 0") }
-        return FaultRule(
+        var rule = FaultRule(
             id: id, api: api, account: json["account"]?.stringValue, kind: kind, status: status,
             code: json["code"]?.stringValue, message: json["message"]?.stringValue, delaySeconds: delay,
             probability: probability, count: count, skip: try optionalInt("skip") ?? 0
         )
+        if let once = json["once_per_resource"], once != .null {
+            guard case .bool(let flag) = once else { throw FaultRuleError(field: "once_per_resource", problem: "must be true or false") }
+            rule.oncePerResource = flag
+        }
+        return rule
     }
 
     public var json: JSON {
@@ -109,6 +121,7 @@ public struct FaultRule: Sendable, Equatable {
             "status": status.map { .int(Int64($0)) } ?? .null, "code": .optional(code), "message": .optional(message),
             "delay_seconds": delaySeconds.map(JSON.double) ?? .null, "probability": probability.map(JSON.double) ?? .null,
             "remaining": remaining.map { .int(Int64($0)) } ?? .null, "skip": .int(Int64(skip)),
+            "fired": .int(Int64(fired)), "once_per_resource": .bool(oncePerResource),
         ]
     }
 }

@@ -155,7 +155,9 @@ public final class Simulator: Sendable {
             }
 
             // 4. Faults.
-            let fired = core.faults.fire(api: api, accountDomainID: account.domainID, accountName: account.name, rng: &core.state.rng)
+            let fired = core.faults.fire(
+                api: api, accountDomainID: account.domainID, accountName: account.name, resourceIDs: record.resourceIDs,
+                rng: &core.state.rng)
             let delay = fired.filter { $0.kind == .slow }.compactMap(\.delaySeconds).reduce(0, +)
             if let rule = fired.first(where: { [.error, .timeout, .reset].contains($0.kind) }) {
                 record.note = "fault #\(rule.id) \(rule.kind.rawValue)"

@@ -133,6 +133,11 @@ extension SQL {
             WHERE workflow_id = ANY($1::uuid[]) AND output IS NOT NULL
             """)
 
+        /// Whether any of these workflows has a step ready to run now (left over after a worker's own claim).
+        static let readyStepsOfWorkflows = Statement("ready_steps_of_workflows", """
+            SELECT EXISTS (SELECT 1 FROM steps WHERE workflow_id = ANY($1::uuid[]) AND state = 'ready' AND due_at <= now()) AS ready
+            """)
+
         /// The earliest time a claimable step of these queues becomes due (to size the idle wait).
         static let nextDueTime = Statement("next_due_time", """
             SELECT min(due_at) AS due FROM steps WHERE state IN ('ready', 'waiting') AND queue = ANY($1::text[])
@@ -222,10 +227,11 @@ extension SQL {
                 FROM unnest($1::uuid[], $2::text[], $3::bigint[], $5::boolean[]) AS r(workflow_id, step_id, token, resumed)
                 WHERE s.workflow_id = r.workflow_id AND s.step_id = r.step_id AND s.fencing_token = r.token
                   AND s.state = 'running'
-                RETURNING s.workflow_id, s.step_id, s.phase, s.attempt, s.fencing_token
+                -- The event names the attempt that was handed back (its token), not the new token.
+                RETURNING s.workflow_id, s.step_id, s.phase, s.attempt, r.token
             )
             INSERT INTO events (workflow_id, step_id, phase, attempt, fencing_token, kind, worker_id)
-            SELECT workflow_id, step_id, phase, attempt, fencing_token, 'lease_released', $4 FROM released
+            SELECT workflow_id, step_id, phase, attempt, token, 'lease_released', $4 FROM released
             RETURNING workflow_id
             """)
 
@@ -238,7 +244,10 @@ extension SQL {
         static let registerWorker = Statement("register_worker", """
             INSERT INTO workers (id, hostname, pid, concurrency, queues, version)
             VALUES ($1, $2, $3, $4, $5::text[], $6)
-            ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), state = 'running', stopped_at = NULL
+            -- A restarted worker may reuse its ID (systemd instances, pod names): the row describes the new process.
+            ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, pid = EXCLUDED.pid, concurrency = EXCLUDED.concurrency,
+                queues = EXCLUDED.queues, version = EXCLUDED.version, started_at = now(), heartbeat_at = now(),
+                state = 'running', stopped_at = NULL
             """)
 
         static let workerHeartbeat = Statement(

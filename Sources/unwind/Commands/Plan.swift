@@ -53,14 +53,28 @@ struct PlanInvocation {
     var logFormat: LogFormat? = nil
 
     func run(_ definition: WorkflowDefinition, input: [String: JSONValue]) throws -> WorkflowPlan {
+        let runner = makeRunner()
+        return try blocking { try await runner.plan(definition, input: input) }
+    }
+
+    /// Throws ``AcknowledgementRequired`` when the workflow's plan needs an acknowledgement `accepted` lacks.
+    func checkAcknowledgements(_ definition: WorkflowDefinition, input: [String: JSONValue], accepted: Set<String>) throws {
+        let gate = AcknowledgementGate(runner: makeRunner())
+        _ = try blocking { try await gate.check(definition, input: input, accepted: accepted) }
+    }
+
+    private func makeRunner() -> PlanRunner {
         LoggingBootstrap.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .warning, format: logFormat)
-        let runner = PlanRunner(registry: BuiltInActions.registry, logger: Logger(label: "unwind.plan"))
-        let result = Mutex<Result<WorkflowPlan, any Error>?>(nil)
+        return PlanRunner(registry: BuiltInActions.registry, logger: Logger(label: "unwind.plan"))
+    }
+
+    private func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+        let result = Mutex<Result<T, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         Task {
             do {
-                let plan = try await runner.plan(definition, input: input)
-                result.withLock { $0 = .success(plan) }
+                let value = try await body()
+                result.withLock { $0 = .success(value) }
             } catch {
                 result.withLock { $0 = .failure(error) }
             }
@@ -68,7 +82,7 @@ struct PlanInvocation {
         }
         done.wait()
         switch result.withLock({ $0 }) {
-        case .success(let plan): return plan
+        case .success(let value): return value
         case .failure(let error as PlanError): throw CLIError(description: error.description, status: .failure)
         case .failure(let error): throw error
         case .none: throw CLIError(description: "planning produced no result")
@@ -79,12 +93,7 @@ struct PlanInvocation {
 extension Dictionary where Key == String, Value == JSONValue {
     /// Puts the `--accept` values into the input field `accept` when the workflow declares one.
     func withAcknowledgements(_ accepted: [String], for definition: WorkflowDefinition) -> [String: JSONValue] {
-        guard definition.inputs.contains(where: { $0.name == "accept" }) else { return self }
-        var copy = self
-        let existing = copy["accept"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        let merged = Array(Set(existing + accepted)).sorted()
-        if !merged.isEmpty || copy["accept"] != nil { copy["accept"] = .array(merged.map { .string($0) }) }
-        return copy
+        definition.input(self, withAcknowledgements: accepted)
     }
 }
 

@@ -64,8 +64,7 @@ struct Status: ParsableCommand {
             let nextRetry = (step.state == "ready" || step.state == "waiting") && step.dueAt > Date() ? step.dueAt.formatted(.iso8601) : "-"
             let error = step.lastError.map { ($0["code"]?.stringValue.map { "[\($0)] " } ?? "") + ($0["message"]?.stringValue ?? "") } ?? ""
             // Actions that checkpoint per resource say how far they got (e.g. "collection ECS 2/3 released").
-            let progress = step.state == "succeeded" ? "" : step.checkpoint?["progress"]?.stringValue ?? ""
-            table.add([step.stepID, state, "\(step.attempt)", duration, nextRetry, progress.isEmpty ? "-" : progress, String(error.prefix(100))])
+            table.add([step.stepID, state, "\(step.attempt)", duration, nextRetry, step.progressNote ?? "-", String(error.prefix(100))])
         }
         print(table.render(), terminator: "")
         if let error = workflow.error, workflow.state != "succeeded" {

@@ -86,7 +86,7 @@ struct Submit: ParsableCommand {
             invalid (with the reason). Invalid rows do not stop the others. Unless a row sets idempotency_key, its \
             key is derived from the workflow and the row's input, so running the same file again submits nothing \
             twice; --idempotency-key then names a namespace for those keys. Exits 0 when every row was submitted \
-            or existed, 1 otherwise.
+            or existed, 1 otherwise. --dry-run checks the whole file first (streamed, any size) and submits nothing.
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -112,6 +112,9 @@ struct Submit: ParsableCommand {
     @Flag(name: .customLong("skip-plan"), help: "Do not run the workflow's plan before submitting (its own steps still check acknowledgements).")
     var skipPlan = false
 
+    @Flag(name: .customLong("dry-run"), help: "With --fleet: check every row and report the invalid ones; submit nothing.")
+    var dryRun = false
+
     @Option(help: "Higher runs first among due steps.") var priority: Int = 0
     @Option(help: "Queue the workflow's steps go to.") var queue: String = "default"
     @Option(name: .customLong("as"), help: "Who is submitting (default: the OS user).") var actor: String?
@@ -120,6 +123,7 @@ struct Submit: ParsableCommand {
 
     func validate() throws {
         if fleet != nil && wait { throw ValidationError("--wait follows one workflow; it cannot be used with --fleet") }
+        if dryRun && fleet == nil { throw ValidationError("--dry-run checks a fleet file; for one workflow use: unwind plan") }
         if fleet != nil && inputOptions.inputFile != nil { throw ValidationError("--input cannot be combined with --fleet; use --set for values shared by every row") }
     }
 
@@ -141,12 +145,13 @@ struct Submit: ParsableCommand {
             }
             let startAt = try notBefore.map { try parseTime($0, flag: "--not-before") }
             let validated = try definition.validateInput(input)
-            if definition.planAction != nil && !skipPlan {
-                // Refuse before anything changes when the plan needs an acknowledgement that was not given.
-                let plan = try PlanInvocation().run(definition, input: validated)
-                let missing = plan.missingAcknowledgements(accepted: Set(accept))
-                if !missing.isEmpty {
-                    let lines = missing.map { "  --accept \($0.flag): \($0.reason)" }.joined(separator: "\n")
+            if !skipPlan {
+                // Refuse before anything changes when the plan needs an acknowledgement that was not given
+                // (the same gate the HTTP API applies).
+                do {
+                    try PlanInvocation().checkAcknowledgements(definition, input: validated, accepted: Set(accept))
+                } catch let refusal as AcknowledgementRequired {
+                    let lines = refusal.missing.map { "  --accept \($0.flag): \($0.reason)" }.joined(separator: "\n")
                     throw CLIError(
                         description: "refused: the plan needs acknowledging before \(definition.name) can be submitted; nothing was submitted. Add:\n\(lines)\n(see the whole plan with: unwind plan \(definition.name) …)",
                         status: .refused)
@@ -179,7 +184,7 @@ extension Submit {
         let shared = try inputOptions.input(for: definition).withAcknowledgements(accept, for: definition)
         let reader = try FleetReader(path: path, definition: definition)
         let startAt = try notBefore.map { try parseTime($0, flag: "--not-before") }
-        let services = try Services(database: database)
+        let services: Services? = dryRun ? nil : try Services(database: database)
         let submitter = currentActor(actor)
         let namespace = idempotencyKey ?? "fleet"
         var counts = FleetTally()
@@ -196,6 +201,19 @@ extension Submit {
         }
         func flush() throws {
             guard !batch.isEmpty else { return }
+            if dryRun {
+                for (line, request, invalid) in batch {
+                    if request == nil {
+                        counts.invalid += 1
+                        report(line, "invalid", invalid ?? "")
+                    } else {
+                        counts.valid += 1
+                    }
+                }
+                batch.removeAll(keepingCapacity: true)
+                return
+            }
+            guard let services else { return }
             var outcomes = try services.store.submitBatch(definition: definition, requests: batch.compactMap(\.request))[...]
             for (line, request, invalid) in batch {
                 guard request != nil, let outcome = outcomes.popFirst() else {
@@ -231,7 +249,8 @@ extension Submit {
                     batch.append((row.line, nil, error.problems.joined(separator: "; ")))
                     continue
                 }
-                let key = submission.idempotencyKey
+                // A dry run needs no key; hashing a million rows would double its time.
+                let key = dryRun ? "" : submission.idempotencyKey
                     ?? "\(namespace):\(WorkflowDefinitionLoader.contentHash(of: definition.name + "\n" + JSONValue.object(validated).canonicalJSON))"
                 batch.append((row.line, SubmitRequest(
                     definition: definition, input: validated, labels: submission.labels, idempotencyKey: key,
@@ -240,16 +259,18 @@ extension Submit {
             if batch.count >= 500 { try flush() }
         }
         try flush()
-        if output == .table { Terminal.standardOutput.write(counts.summary + "\n") } else { Terminal.standardError.write(counts.summary + "\n") }
+        let summary = dryRun ? counts.dryRunSummary : counts.summary
+        if output == .table { Terminal.standardOutput.write(summary + "\n") } else { Terminal.standardError.write(summary + "\n") }
         if counts.hasProblems { throw ExitStatus.failure.code }
     }
 }
 
 /// What a fleet submission did, row by row.
 struct FleetTally {
-    var submitted = 0, existing = 0, refused = 0, invalid = 0
+    var submitted = 0, existing = 0, refused = 0, invalid = 0, valid = 0
     var hasProblems: Bool { refused + invalid > 0 }
     var summary: String { "\(submitted) submitted, \(existing) already existed, \(refused) refused, \(invalid) invalid" }
+    var dryRunSummary: String { "dry run: \(valid) valid, \(invalid) invalid; nothing was submitted" }
 }
 
 /// Parses ISO 8601 (`2026-12-01T02:00:00Z`) or a relative `+10m`.

@@ -82,7 +82,7 @@ struct WorkerCommand: ParsableCommand {
                 version: UnwindVersion.current,
                 listenConfiguration: try DatabaseOptions.listenConfiguration(environment))
             // One connection per concurrent step, plus claiming and maintenance.
-            let services = try Services(database: database, connections: concurrency + 3, label: "unwind.worker")
+            let services = try Services(database: database, connections: concurrency + 3, label: "unwind.worker", waitForDatabase: true)
             try WorkerRunner(services: services, configuration: configuration, endpoint: endpoint).run()
         }
     }

@@ -68,11 +68,19 @@ struct DatabaseOptions: ParsableArguments {
 /// (e.g. `submit` runs the plan first): the first call wins, like swift-log's own process-wide setting.
 /// A file holding one secret (e.g. the database password): it must belong to the user running unwind and be
 /// unreadable by anyone else, like ssh keys and libpq's own .pgpass.
+///
+/// Except inside `$CREDENTIALS_DIRECTORY`: systemd's `LoadCredential=` puts each secret there owned by root, mode
+/// 0400 plus an ACL that lets the service's user alone read it (so `stat` shows mode 0440 and another owner), in
+/// a private read-only directory of the unit. The same variable names the secrets volume in the container
+/// examples (deploy/), whose platforms own those files too. Those files are the platform's to protect.
 enum SecretFile {
-    static func read(_ path: String, purpose: String) throws -> String {
+    static func read(_ path: String, purpose: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw CLIError(description: "\(purpose): cannot read '\(path)': \(String(cString: strerror(errno)))", status: .usage)
+        }
+        if isInCredentialsDirectory(path, environment: environment) {
+            return try contents(path, purpose: purpose)
         }
         guard info.st_mode & 0o077 == 0 else {
             throw CLIError(description: "\(purpose): '\(path)' is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)", status: .usage)
@@ -80,6 +88,18 @@ enum SecretFile {
         guard info.st_uid == geteuid() else {
             throw CLIError(description: "\(purpose): '\(path)' belongs to another user; it must belong to the user running unwind", status: .usage)
         }
+        return try contents(path, purpose: purpose)
+    }
+
+    /// True when `path` lies inside `$CREDENTIALS_DIRECTORY` (both resolved, so `..` and symlinks cannot fake it).
+    static func isInCredentialsDirectory(_ path: String, environment: [String: String]) -> Bool {
+        guard let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else { return false }
+        let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath().standardizedFileURL.path
+        let file = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+        return root != "/" && file.hasPrefix(root.hasSuffix("/") ? root : root + "/")
+    }
+
+    private static func contents(_ path: String, purpose: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw CLIError(description: "\(purpose): cannot read '\(path)'", status: .usage)
         }

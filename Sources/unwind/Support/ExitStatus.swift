@@ -24,7 +24,8 @@ enum ExitStatus: Int32 {
 enum ErrorReporter {
     static func report(_ error: any Error) -> ExitCode {
         let (message, status) = describe(error)
-        Terminal.standardError.write("error: \(message)\n")
+        // Messages quote user input (IDs, values): never let it reach the terminal as escape sequences.
+        Terminal.standardError.write("error: \(TextTable.neutralise(message, keepingNewlines: true))\n")
         return status.code
     }
 

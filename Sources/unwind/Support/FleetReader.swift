@@ -55,6 +55,14 @@ final class FleetReader: Sequence, IteratorProtocol {
         }
         self.handle = handle
         self.definition = definition
+        // Spreadsheet programs often save with a byte-order mark: UTF-8's is skipped; UTF-16 is refused up front
+        // (every row would otherwise be reported as garbage).
+        refill()
+        if buffer.starts(with: [0xEF, 0xBB, 0xBF]) {
+            position = 3
+        } else if buffer.starts(with: [0xFF, 0xFE]) || buffer.starts(with: [0xFE, 0xFF]) {
+            throw CLIError(description: "--fleet '\(path)' is UTF-16 text; save it as UTF-8 (CSV UTF-8 in spreadsheet programs)", status: .usage)
+        }
     }
 
     deinit { try? handle.close() }
@@ -64,11 +72,15 @@ final class FleetReader: Sequence, IteratorProtocol {
             guard let (startLine, bytes) = nextRecord() else { return nil }
             if let error = bytes.error { return FleetRow(line: startLine, result: .failure(error)) }
             let record = bytes.value
+            // Blank lines and comments are skipped (checked on bytes: this runs once per row of huge files).
+            let firstVisible = record.firstIndex { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
+            guard let firstVisible, record[firstVisible] != UInt8(ascii: "#") else { continue }
+            if record.withUnsafeBufferPointer({ $0.baseAddress.map { memchr($0, 0, record.count) != nil } ?? false }) {
+                return FleetRow(line: startLine, result: .failure(FleetRowError(message: "contains NUL bytes: this is not a text file")))
+            }
             guard let text = String(validating: record, as: UTF8.self) else {
                 return FleetRow(line: startLine, result: .failure(FleetRowError(message: "not valid UTF-8 text (save the file as UTF-8)")))
             }
-            let trimmed = text.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             switch format {
             case .jsonl:
                 return FleetRow(line: startLine, result: parseJSONLine(text))
@@ -100,32 +112,44 @@ final class FleetReader: Sequence, IteratorProtocol {
     }
 
     /// The next record's first line and bytes: a line for JSONL; for CSV, lines joined while a quote is open.
+    /// Scans the buffer a run at a time (up to the next newline or quote) rather than byte by byte.
     private func nextRecord() -> (Int, Bytes)? {
         var record = Bytes()
         let startLine = line
         var inQuotes = false
         var sawAnything = false
+        let quote = UInt8(ascii: "\""), newline = UInt8(ascii: "\n")
+        let trackQuotes = format == .csv
         while true {
             if position >= buffer.count {
                 if atEnd { break }
                 refill()
                 continue
             }
+            sawAnything = true
+            // The run of ordinary bytes up to (not including) the next newline or, for CSV, quote.
+            let runEnd = buffer.withUnsafeBufferPointer { bytes -> Int in
+                var index = position
+                while index < bytes.count {
+                    let byte = bytes[index]
+                    if byte == newline || (trackQuotes && byte == quote) { break }
+                    index += 1
+                }
+                return index
+            }
+            append(buffer[position..<runEnd], to: &record)
+            position = runEnd
+            guard position < buffer.count else { continue }
             let byte = buffer[position]
             position += 1
-            sawAnything = true
-            if byte == UInt8(ascii: "\"") && format == .csv { inQuotes.toggle() }
-            if byte == UInt8(ascii: "\n") {
-                line += 1
-                if !inQuotes { break }
-            }
-            if record.value.count >= Self.maximumRowBytes {
-                if record.error == nil {
-                    record.error = FleetRowError(message: "row is longer than \(Self.maximumRowBytes / 1024) KiB")
-                }
+            if byte == quote {
+                inQuotes.toggle()
+                append(buffer[(position - 1)..<position], to: &record)
                 continue
             }
-            record.value.append(byte)
+            line += 1
+            if !inQuotes { break }
+            append(buffer[(position - 1)..<position], to: &record)
         }
         guard sawAnything else { return nil }
         if record.value.last == UInt8(ascii: "\r") { record.value.removeLast() }
@@ -133,6 +157,16 @@ final class FleetReader: Sequence, IteratorProtocol {
             record.error = FleetRowError(message: "a quoted field is never closed")
         }
         return (startLine, record)
+    }
+
+    /// Appends to the record, up to the row limit; beyond it the row is only marked too long (and its bytes dropped).
+    private func append(_ bytes: ArraySlice<UInt8>, to record: inout Bytes) {
+        guard !bytes.isEmpty else { return }
+        let room = Self.maximumRowBytes - record.value.count
+        if bytes.count > room, record.error == nil {
+            record.error = FleetRowError(message: "row is longer than \(Self.maximumRowBytes / 1024) KiB")
+        }
+        if room > 0 { record.value.append(contentsOf: bytes.prefix(room)) }
     }
 
     private func refill() {
@@ -151,6 +185,10 @@ final class FleetReader: Sequence, IteratorProtocol {
     // MARK: Parsing
 
     static func splitCSV(_ text: String) throws -> [String] {
+        // Most rows quote nothing: split them directly.
+        if !text.utf8.contains(UInt8(ascii: "\"")) {
+            return text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
         var fields: [String] = []
         var current = ""
         var inQuotes = false

@@ -28,10 +28,14 @@ struct TextTable {
         return line(headers) + rows.map(line).joined()
     }
 
-    static func neutralise(_ text: String) -> String {
+    static func neutralise(_ text: String) -> String { neutralise(text, keepingNewlines: false) }
+
+    static func neutralise(_ text: String, keepingNewlines: Bool) -> String {
         var result = ""
         for scalar in text.unicodeScalars {
-            if scalar.value < 0x20 || scalar.value == 0x7f || (0x80...0x9f).contains(scalar.value) {
+            if keepingNewlines && scalar == "\n" {
+                result.unicodeScalars.append(scalar)
+            } else if scalar.value < 0x20 || scalar.value == 0x7f || (0x80...0x9f).contains(scalar.value) {
                 result += "\\u{\(String(scalar.value, radix: 16))}"
             } else {
                 result.unicodeScalars.append(scalar)

@@ -92,11 +92,13 @@ struct Services {
     let store: WorkflowStore
     let logger: Logger
 
-    init(database: DatabaseOptions, connections: Int = 4, label: String = "unwind") throws {
+    /// - Parameter waitForDatabase: long-running services (worker, serve) wait, with back-off, for a database that
+    ///   is down or restarting instead of exiting; one-shot commands fail fast.
+    init(database: DatabaseOptions, connections: Int = 4, label: String = "unwind", waitForDatabase: Bool = false) throws {
         logger = try database.makeLogger(label: label)
         let resolved = try database.resolve(logger: logger)
         // Fail fast with a readable message when the database cannot be reached or is not migrated.
-        let probe = try PostgresConnection(configuration: resolved.configuration, logger: logger)
+        let probe = try Self.connect(resolved.configuration, waiting: waitForDatabase, logger: logger)
         let status = try Migrator.embedded(logger: logger).status(connection: probe)
         if !status.isCurrent {
             if let problem = status.problems.first { throw problem }
@@ -104,6 +106,26 @@ struct Services {
         }
         pool = PostgresConnectionPool(configuration: resolved.configuration, maximumConnections: connections, logger: logger)
         store = WorkflowStore(pool: pool, logger: logger)
+    }
+
+    private static func connect(_ configuration: PostgresConfiguration, waiting: Bool, logger: Logger) throws -> PostgresConnection {
+        var backoff = Duration.milliseconds(200)
+        var failures = 0
+        while true {
+            let error: PostgresError
+            do {
+                return try PostgresConnection(configuration: configuration, logger: logger)
+            } catch let failure {
+                error = failure
+            }
+            guard waiting, error.isServerUnavailable else { throw error }
+            if failures % 20 == 0 {
+                logger.warning("database unavailable; waiting and retrying with back-off", metadata: ["error": "\(error)"])
+            }
+            failures += 1
+            Thread.sleep(forTimeInterval: Double(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18)
+            backoff = min(backoff * 2, .seconds(5))
+        }
     }
 }
 

@@ -8,10 +8,13 @@ enum TestSupport {
     static let quietLogger = Logger(label: "huaweicloud-test") { _ in SwiftLogNoOpLogHandler() }
     static let credentials = HuaweiCredentials(accessKey: "AKTEST0000000001", secretKey: "SKSECRET-never-print-me-0001", securityToken: "TOKEN-never-print-me-0001")
 
-    /// A client whose every service points at `baseURL`.
-    static func client(baseURL: String, credentials: HuaweiCredentials = credentials, timeout: Duration = .seconds(5)) throws -> HuaweiCloudClient {
+    /// A client whose every service points at `baseURL`. Reads are not retried unless asked, so that each test
+    /// sees the classification of exactly one answer.
+    static func client(
+        baseURL: String, credentials: HuaweiCredentials = credentials, timeout: Duration = .seconds(5), readRetry: HuaweiCloudClient.ReadRetry = .none
+    ) throws -> HuaweiCloudClient {
         let endpoints = try CloudEndpoints(region: "cn-north-4", override: baseURL)
-        return HuaweiCloudClient(endpoints: endpoints, credentials: credentials, httpClient: .shared, timeout: timeout, logger: quietLogger)
+        return HuaweiCloudClient(endpoints: endpoints, credentials: credentials, httpClient: .shared, timeout: timeout, readRetry: readRetry, logger: quietLogger)
     }
 
     /// Runs `body` and returns the `CloudError` it throws (nil if it did not throw).

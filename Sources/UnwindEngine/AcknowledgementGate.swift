@@ -1,0 +1,44 @@
+import Foundation
+import UnwindCore
+
+/// The rule every submission path applies before anything is stored: a workflow with a `plan:` action is planned
+/// (read-only), and it is refused when the plan asks for an acknowledgement (e.g. a handling fee) that the
+/// submitter did not give. `unwind submit` and `POST /api/v1/workflows` both use this, so neither can be used to
+/// get around the other.
+public struct AcknowledgementGate: Sendable {
+    public let runner: PlanRunner
+
+    public init(runner: PlanRunner) {
+        self.runner = runner
+    }
+
+    /// Returns the plan (nil when the workflow declares none); throws ``AcknowledgementRequired`` when the plan
+    /// needs an acknowledgement that `accepted` does not give, or ``PlanError`` when planning failed.
+    /// - Parameter input: already validated against the definition (defaults applied).
+    @discardableResult
+    public func check(_ definition: WorkflowDefinition, input: [String: JSONValue], accepted: Set<String>) async throws -> WorkflowPlan? {
+        guard definition.planAction != nil else { return nil }
+        let plan = try await runner.plan(definition, input: input)
+        let missing = plan.missingAcknowledgements(accepted: accepted)
+        if !missing.isEmpty {
+            throw AcknowledgementRequired(workflow: definition.name, missing: missing)
+        }
+        return plan
+    }
+}
+
+/// A submission refused because its plan needs acknowledging; nothing was submitted.
+public struct AcknowledgementRequired: Error, Sendable, Equatable, CustomStringConvertible {
+    public var workflow: String
+    public var missing: [WorkflowPlan.Acknowledgement]
+
+    public init(workflow: String, missing: [WorkflowPlan.Acknowledgement]) {
+        self.workflow = workflow
+        self.missing = missing
+    }
+
+    public var description: String {
+        "refused: the plan needs acknowledging before \(workflow) can be submitted; nothing was submitted. Missing: "
+            + missing.map { "\($0.flag) (\($0.reason))" }.joined(separator: "; ")
+    }
+}

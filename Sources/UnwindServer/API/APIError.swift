@@ -1,0 +1,97 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Postgres
+import UnwindCore
+import UnwindEngine
+import UnwindStore
+
+/// An error answer: `{"error": {"code": …, "message": …, "details": […]}}`. The message says what is wrong and
+/// how to fix it; `code` is stable for programs.
+public struct APIError: Error, Sendable, CustomStringConvertible {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    public var details: [String]
+    var headers: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, details: [String] = []) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = [:]
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    static func badRequest(_ message: String, code: String = "bad_request", details: [String] = []) -> APIError {
+        APIError(.badRequest, code, message, details: details)
+    }
+
+    static func notFound(_ message: String) -> APIError {
+        APIError(.notFound, "not_found", message)
+    }
+
+    /// Missing or wrong token. Says which, never echoes what was sent.
+    static func unauthorized(_ message: String, invalidToken: Bool) -> APIError {
+        var error = APIError(.unauthorized, "unauthorized", message)
+        error.headers[.wwwAuthenticate] = invalidToken ? #"Bearer realm="unwind", error="invalid_token""# : #"Bearer realm="unwind""#
+        return error
+    }
+
+    /// Maps what the store, the engine and the definitions throw onto HTTP answers.
+    static func from(_ error: any Error) -> APIError? {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as StoreError:
+            switch error {
+            case .workflowNotFound:
+                return .notFound(error.description.replacingOccurrences(of: "list workflows with: unwind list", with: "list workflows with GET /api/v1/workflows"))
+            case .malformedWorkflowID, .ambiguousWorkflowID:
+                return .badRequest(error.description, code: "malformed_id")
+            case .refused(let reason):
+                return APIError(.conflict, "refused", reason)
+            case .concurrencyKeyHeld:
+                return APIError(.conflict, "concurrency_key_held", error.description)
+            case .corruptRow:
+                return nil
+            }
+        case let error as InputValidationError:
+            return .badRequest(error.description, code: "invalid_input", details: error.problems)
+        case let error as AcknowledgementRequired:
+            return APIError(
+                .unprocessableContent, "acknowledgement_required",
+                "the plan of \(error.workflow) needs acknowledging; nothing was submitted. Add to \"accept\": "
+                    + error.missing.map { "\"\($0.flag)\" (\($0.reason))" }.joined(separator: ", "),
+                details: error.missing.map(\.flag))
+        case let error as PlanError:
+            return APIError(.badGateway, "plan_failed", error.description)
+        case let error as PostgresError where error.code == .poolExhausted:
+            return APIError(.serviceUnavailable, "database_busy", "every database connection of the server is in use; try again shortly (or start unwind serve with more --connections)")
+        case let error as PostgresError where error.isConnectionLost || error.code == .invalidConfiguration:
+            return APIError(.serviceUnavailable, "database_unavailable", "the database cannot be reached; try again shortly (GET /readyz shows why)")
+        default:
+            return nil
+        }
+    }
+}
+
+extension APIError {
+    struct Body: Encodable {
+        struct Content: Encodable {
+            var code: String
+            var message: String
+            var details: [String]?
+        }
+        var error: Content
+    }
+
+    var response: Response {
+        var response = JSONResponse.make(
+            Body(error: .init(code: code, message: message, details: details.isEmpty ? nil : details)), status: status)
+        for field in headers { response.headers.append(field) }
+        return response
+    }
+}

@@ -1,0 +1,338 @@
+import Dispatch
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Synchronization
+import UnwindCore
+import UnwindEngine
+import UnwindStore
+
+// The `/api/v1` endpoints. Each reuses the store query or engine call its `unwind` command uses, so the API and
+// the CLI cannot drift apart; docs/openapi.yaml describes them.
+extension UnwindServer {
+    // MARK: Reading
+
+    /// `GET /api/v1/workflows`: like `unwind list` (newest first), one page at a time.
+    func listWorkflows(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let query = try RequestParsing.query(request, allowed: ["state", "workflow", "label", "since", "limit", "offset"])
+        let state = try RequestParsing.single(query, "state")
+        if let state, WorkflowState(rawValue: state) == nil {
+            throw APIError.badRequest(
+                "query parameter 'state' must be one of \(WorkflowState.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(RequestParsing.clip(state))')")
+        }
+        var labels: [String: String] = [:]
+        for item in query["label"] ?? [] {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw APIError.badRequest("query parameter 'label' must be key=value (got '\(RequestParsing.clip(item))')")
+            }
+            labels[String(parts[0])] = String(parts[1])
+        }
+        var since: Date?
+        if let text = try RequestParsing.single(query, "since") {
+            if let duration = Duration(definitionText: text) {
+                since = Date().addingTimeInterval(-Double(duration.components.seconds))
+            } else if let date = try? Date(text, strategy: .iso8601) {
+                since = date
+            } else {
+                throw APIError.badRequest("query parameter 'since' must be a duration such as 24h or an ISO 8601 time (got '\(RequestParsing.clip(text))')")
+            }
+        }
+        let limit = try RequestParsing.integer(query, "limit", default: 50, range: 1...1000)
+        let offset = try RequestParsing.integer(query, "offset", default: 0, range: 0...10_000_000)
+        let filter = WorkflowFilter(
+            state: state, workflow: try RequestParsing.single(query, "workflow"), since: since, labels: labels,
+            limit: limit + 1, offset: offset)
+        // One more than asked tells whether another page exists without counting the whole table.
+        let rows = try await blocking { [store] in try store.list(filter) }
+        return JSONResponse.make(WorkflowPage(
+            workflows: Array(rows.prefix(limit)), limit: limit, offset: offset,
+            nextOffset: rows.count > limit ? offset + limit : nil))
+    }
+
+    /// `GET /api/v1/counts`: workflows per state, for the dashboard's filters.
+    func counts(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let query = try RequestParsing.query(request, allowed: ["workflow"])
+        let workflow = try RequestParsing.single(query, "workflow")
+        let counts = try await blocking { [store] in try store.countsByState(workflow: workflow) }
+        return JSONResponse.make(StateCounts(counts: counts, total: counts.values.reduce(0, +)))
+    }
+
+    /// `GET /api/v1/workflows/{id}`: like `unwind status` and `unwind history` together.
+    func showWorkflow(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        _ = try RequestParsing.query(request, allowed: [])
+        let id = try workflowID(context)
+        let document = try await blocking { [store] in
+            let workflow = try store.workflow(id)
+            return WorkflowDocument(
+                workflow: workflow, steps: try store.steps(of: id).map(StepView.init), events: try store.events(of: id),
+                actions: OperatorActionHints.applicable(to: workflow))
+        }
+        return JSONResponse.make(document)
+    }
+
+    // MARK: Submitting
+
+    /// `POST /api/v1/workflows`: like `unwind submit`, including its acknowledgement gate.
+    func submit(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        _ = try RequestParsing.query(request, allowed: [])
+        var request = request
+        let body = try await RequestParsing.object(
+            &request, allowed: ["workflow", "input", "accept", "idempotency_key", "labels", "not_before", "priority", "queue", "actor"],
+            limit: configuration.maximumBodyBytes)
+        let name = try RequestParsing.string(body, "workflow", required: true, maxLength: 200)!
+        var input: [String: JSONValue] = [:]
+        if let value = body["input"], value != .null {
+            guard let object = value.objectValue else { throw APIError.badRequest("field 'input' must be a JSON object of input fields") }
+            input = object
+        }
+        var accepted: [String] = []
+        if let value = body["accept"], value != .null {
+            guard let list = value.arrayValue?.compactMap(\.stringValue), list.count == value.arrayValue?.count else {
+                throw APIError.badRequest("field 'accept' must be an array of strings, e.g. [\"handling-fee\"]")
+            }
+            accepted = list
+        }
+        var labels: [String: String] = [:]
+        if let value = body["labels"], value != .null {
+            guard let object = value.objectValue, object.values.allSatisfy({ $0.stringValue != nil }) else {
+                throw APIError.badRequest("field 'labels' must be an object of strings, e.g. {\"account\": \"acme\"}")
+            }
+            labels = object.compactMapValues(\.stringValue)
+        }
+        let idempotencyKey = try RequestParsing.string(body, "idempotency_key", required: false, maxLength: 500)
+        var notBefore: Date?
+        if let text = try RequestParsing.string(body, "not_before", required: false) {
+            guard let date = try? Date(text, strategy: .iso8601) else {
+                throw APIError.badRequest("field 'not_before' must be an ISO 8601 time such as 2026-12-01T02:00:00Z")
+            }
+            notBefore = date
+        }
+        var priority = 0
+        if let value = body["priority"], value != .null {
+            guard let number = value.intValue, abs(number) <= 1_000_000 else {
+                throw APIError.badRequest("field 'priority' must be a whole number (higher runs first)")
+            }
+            priority = number
+        }
+        let queue = try RequestParsing.string(body, "queue", required: false, maxLength: 200).flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        let actor = try RequestParsing.actor(body)
+
+        let definition = try await definition(named: name)
+        let withAcknowledgements = definition.input(input, withAcknowledgements: accepted)
+        let validated = try definition.validateInput(withAcknowledgements)
+        var planLogger = logger
+        planLogger[metadataKey: "workflow"] = "\(definition.name)"
+        try await AcknowledgementGate(runner: PlanRunner(registry: configuration.registry, logger: planLogger))
+            .check(definition, input: validated, accepted: Set(accepted))
+        let outcome = try await blocking { [store, labels, notBefore, priority] in
+            try WorkflowSubmitter(store: store).submit(
+                definition, input: withAcknowledgements, labels: labels, idempotencyKey: idempotencyKey, notBefore: notBefore,
+                submittedBy: actor, priority: priority, queue: queue)
+        }
+        let created: Bool = if case .created = outcome { true } else { false }
+        logger.info("workflow submitted through the API", metadata: [
+            "workflow.id": "\(outcome.workflowID.uuidString.lowercased())", "workflow.name": "\(definition.name)",
+            "actor": "\(actor)", "created": "\(created)",
+        ])
+        return JSONResponse.make(
+            SubmitResult(id: outcome.workflowID, workflow: definition.name, created: created),
+            status: created ? .created : .ok)
+    }
+
+    private func definition(named name: String) async throws -> WorkflowDefinition {
+        let directory = configuration.workflowsDirectory
+        let known = configuration.registry.names
+        let (definitions, errors) = try await blocking { WorkflowCatalog.load(directory: directory, knownActions: known) }
+        if let definition = definitions.first(where: { $0.name == name }) { return definition }
+        if let broken = errors.first(where: { $0.issues.contains { $0.file.hasSuffix("/\(name).yaml") || $0.file.hasSuffix("/\(name).yml") } }) {
+            throw APIError(.unprocessableContent, "invalid_definition", "workflow '\(RequestParsing.clip(name))' is invalid on the server: \(broken.description)")
+        }
+        let names = definitions.map(\.name).sorted()
+        throw APIError.badRequest(
+            "unknown workflow '\(RequestParsing.clip(name))'; known workflows: \(names.isEmpty ? "(none)" : names.joined(separator: ", "))",
+            code: "unknown_workflow")
+    }
+
+    // MARK: Operator actions
+
+    /// `POST /api/v1/workflows/{id}/resume`: like `unwind resume`.
+    func resume(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        try await operatorAction(request, context, fields: ["from_step"], name: "resume") { body in
+            .resume(fromStep: try RequestParsing.string(body, "from_step", required: false, maxLength: 200).flatMap { $0.isEmpty ? nil : $0 })
+        }
+    }
+
+    /// `POST /api/v1/workflows/{id}/cancel`: like `unwind cancel` (`force` past the point of no return).
+    func cancel(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        try await operatorAction(request, context, fields: ["force"], name: "cancel") { body in
+            .cancel(force: try RequestParsing.bool(body, "force"))
+        }
+    }
+
+    /// `POST /api/v1/workflows/{id}/skip`: like `unwind skip`.
+    func skip(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        try await operatorAction(request, context, fields: ["step"], name: "skip") { body in
+            .skip(step: try RequestParsing.string(body, "step", required: true, maxLength: 200)!)
+        }
+    }
+
+    private func operatorAction(
+        _ request: Request, _ context: BasicRequestContext, fields: Set<String>, name: String,
+        kind: ([String: JSONValue]) throws -> OperatorAction.Kind
+    ) async throws -> Response {
+        _ = try RequestParsing.query(request, allowed: [])
+        let id = try workflowID(context)
+        var request = request
+        let body = try await RequestParsing.object(&request, allowed: fields.union(["reason", "actor"]), limit: configuration.maximumBodyBytes)
+        let reason = try RequestParsing.string(body, "reason", required: true)!
+        let action = OperatorAction(try kind(body), actor: try RequestParsing.actor(body), reason: reason)
+        let state = try await blocking { [store] in
+            try store.perform(action, on: id)
+            return try store.workflow(id).state
+        }
+        logger.notice("operator action through the API", metadata: [
+            "workflow.id": "\(id.uuidString.lowercased())", "action": "\(name)", "actor": "\(action.actor)",
+        ])
+        return JSONResponse.make(ActionResult(id: id, action: name, state: state))
+    }
+
+    private func workflowID(_ context: BasicRequestContext) throws(APIError) -> UUID {
+        let text = context.parameters.get("id") ?? ""
+        guard let id = UUID(uuidString: text) else {
+            throw .badRequest(
+                "'\(RequestParsing.clip(text))' is not a workflow ID; use the full UUID shown by GET /api/v1/workflows (e.g. 3f2a9c1e-…)",
+                code: "malformed_id")
+        }
+        return id
+    }
+
+    // MARK: Health
+
+    /// `GET /readyz`: the database answers and its migrations are exactly the ones this binary expects.
+    func readiness() async -> Response {
+        let pool = store.pool
+        let outcome = await blockingWithDeadline(seconds: 5) { () -> String? in
+            try pool.withConnection { connection in
+                let status = try Migrator.embedded().status(connection: connection)
+                if let problem = status.problems.first { return "migrations do not match this binary: \(problem)" }
+                if !status.pending.isEmpty { return "\(status.pending.count) migration(s) pending; run: unwind migrate" }
+                return nil
+            }
+        }
+        let reason: String? = switch outcome {
+        case .none: "the database did not answer within 5 s"
+        case .some(.failure(let error)): "the database cannot be reached: \(error)"
+        case .some(.success(let problem)): problem
+        }
+        if let reason {
+            return JSONResponse.make(Readiness(status: "unready", reason: reason), status: .serviceUnavailable)
+        }
+        return JSONResponse.make(Readiness(status: "ready", reason: nil))
+    }
+}
+
+/// Runs blocking work with a deadline: nil when it did not finish in time (it is left to finish on its own).
+func blockingWithDeadline<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error>? {
+    await withCheckedContinuation { continuation in
+        let pending = PendingContinuation(continuation)
+        DispatchQueue.global().async {
+            let result = Result { try body() }
+            pending.resume(returning: result)
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+            pending.resume(returning: nil)
+        }
+    }
+}
+
+/// A continuation resumed by whichever of two racers comes first; the other finds it gone.
+final class PendingContinuation<Value: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Value, Never>?>
+
+    init(_ continuation: CheckedContinuation<Value, Never>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(returning value: Value) {
+        continuation.withLock { $0.take() }?.resume(returning: value)
+    }
+}
+
+// MARK: Answers
+
+struct WorkflowPage: Encodable {
+    var workflows: [WorkflowSummary]
+    var limit: Int
+    var offset: Int
+    var nextOffset: Int?
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(workflows, forKey: .workflows)
+        try container.encode(limit, forKey: .limit)
+        try container.encode(offset, forKey: .offset)
+        try container.encode(nextOffset, forKey: .nextOffset)  // null, not absent, on the last page
+    }
+
+    enum CodingKeys: String, CodingKey { case workflows, limit, offset, nextOffset }
+}
+
+struct StateCounts: Encodable {
+    var counts: [String: Int]
+    var total: Int
+}
+
+struct WorkflowDocument: Encodable {
+    var workflow: WorkflowRecord
+    var steps: [StepView]
+    var events: [EventRecord]
+    var actions: [String]
+}
+
+/// A step as `unwind status` shows it: the stored record plus its progress note and duration.
+struct StepView: Encodable {
+    var record: StepRecord
+
+    init(_ record: StepRecord) { self.record = record }
+
+    enum Extra: String, CodingKey { case progress, durationSeconds }
+
+    func encode(to encoder: any Encoder) throws {
+        try record.encode(to: encoder)
+        var container = encoder.container(keyedBy: Extra.self)
+        try container.encode(record.progressNote, forKey: .progress)
+        let duration = record.startedAt.map { (record.finishedAt ?? Date()).timeIntervalSince($0) }
+        try container.encode(duration.map { ($0 * 1000).rounded() / 1000 }, forKey: .durationSeconds)
+    }
+}
+
+/// Which operator actions may apply now (the store still decides; these drive the dashboard's forms).
+enum OperatorActionHints {
+    static func applicable(to workflow: WorkflowRecord) -> [String] {
+        guard let state = WorkflowState(rawValue: workflow.state) else { return [] }
+        var actions: [String] = []
+        if state.needsAttention { actions.append("resume") }
+        if state == .failed { actions.append("skip") }
+        if !state.isTerminal { actions.append("cancel") }
+        return actions
+    }
+}
+
+struct SubmitResult: Encodable {
+    var id: UUID
+    var workflow: String
+    var created: Bool
+}
+
+struct ActionResult: Encodable {
+    var id: UUID
+    var action: String
+    var state: String
+}
+
+struct Readiness: Encodable {
+    var status: String
+    var reason: String?
+}

@@ -1,0 +1,145 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnwindEngine
+import UnwindServer
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP API (/api/v1) and the web dashboard (/), with /healthz and /readyz.",
+        discussion: """
+            Listens on 127.0.0.1:8080 unless --host/--port (or UNWIND_SERVE_HOST/UNWIND_SERVE_PORT) say otherwise. \
+            Mutating calls (submit, resume, cancel, skip) need the bearer token read from UNWIND_API_TOKEN_FILE (a \
+            file only its owner can read) or UNWIND_API_TOKEN; without one they answer 403. Reads need the token \
+            too unless --public-reads (or UNWIND_API_PUBLIC_READS=true). SIGTERM/SIGINT stop accepting connections \
+            and let requests in flight finish within --grace. The API is described in docs/openapi.yaml.
+
+            Examples:
+              UNWIND_API_TOKEN_FILE=/etc/unwind/api-token unwind serve
+              unwind serve --host 0.0.0.0 --port 9000 --public-reads
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var workflows: WorkflowOptions
+
+    @Option(help: "Address to listen on (default: $UNWIND_SERVE_HOST, else 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to listen on; 0 picks a free one (default: $UNWIND_SERVE_PORT, else 8080).")
+    var port: Int?
+
+    @Option(help: "On SIGTERM/SIGINT, how long requests in flight may take to finish.")
+    var grace: String = "10s"
+
+    @Flag(name: .customLong("public-reads"), help: "Let reads (lists, workflow pages) through without the token (default: $UNWIND_API_PUBLIC_READS).")
+    var publicReads = false
+
+    @Option(help: "Database connections the server may open.")
+    var connections: Int = 8
+
+    func validate() throws {
+        if let port, !(0...65_535).contains(port) { throw ValidationError("--port must be between 0 and 65535 (got \(port))") }
+        guard (1...256).contains(connections) else { throw ValidationError("--connections must be between 1 and 256") }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let environment = ProcessInfo.processInfo.environment
+            var database = self.database
+            if database.logLevel == nil && environment["UNWIND_LOG_LEVEL"] == nil { database.logLevel = "info" }
+            let gracePeriod = try parseDuration(grace, flag: "--grace")
+            let host = host ?? environment["UNWIND_SERVE_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+            let port = try port ?? Self.environmentPort(environment["UNWIND_SERVE_PORT"]) ?? 8080
+            let publicReads = try publicReads || Self.environmentFlag(environment["UNWIND_API_PUBLIC_READS"], name: "UNWIND_API_PUBLIC_READS")
+            let token = try Self.apiToken(environment)
+            let services = try Services(database: database, connections: connections, label: "unwind.serve")
+            let logger = services.logger
+            // /metrics: the queue, workflow and pool gauges, sampled like a worker's (docs/metrics.md).
+            let exporter = PrometheusExporter()
+            exporter.bootstrapMetricsSystem()
+            let probe = try DatabaseProbe(configuration: services.pool.configuration, logger: logger)
+            if token == nil {
+                logger.warning("no API token configured (UNWIND_API_TOKEN_FILE or UNWIND_API_TOKEN): submit, resume, cancel and skip answer 403")
+            }
+            let server = UnwindServer(
+                configuration: ServerConfiguration(
+                    host: host, port: port, apiToken: token, publicReads: publicReads,
+                    workflowsDirectory: workflows.directory, registry: BuiltInActions.registry,
+                    metrics: exporter.render),
+                store: services.store, logger: logger)
+            let application = server.application { bound in
+                Terminal.standardOutput.write("listening on http://\(host.contains(":") ? "[\(host)]" : host):\(bound)\n")
+                logger.notice("serving the API and dashboard", metadata: [
+                    "host": "\(host)", "port": "\(bound)", "public_reads": "\(publicReads)", "token": "\(token == nil ? "none" : "configured")",
+                ])
+            }
+            let sampler = MetricsSamplerService(
+                probe: probe, pool: services.pool, metrics: exporter.metrics, interval: WorkerRunner.sampleInterval)
+            var configuration = ServiceGroupConfiguration(
+                services: [
+                    .init(service: sampler, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
+                    .init(service: application),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration.maximumGracefulShutdownDuration = gracePeriod
+            let group = ServiceGroup(configuration: configuration)
+            try Self.runBlocking { try await group.run() }
+            logger.notice("stopped")
+        }
+    }
+
+    /// The token: from UNWIND_API_TOKEN_FILE (owner-only file, like the database password file), else UNWIND_API_TOKEN.
+    static func apiToken(_ environment: [String: String]) throws -> String? {
+        if let path = environment["UNWIND_API_TOKEN_FILE"], !path.isEmpty {
+            let token = try SecretFile.read(path, purpose: "UNWIND_API_TOKEN_FILE").trimmingCharacters(in: .whitespacesAndNewlines)
+            guard token.count >= 16 else {
+                throw CLIError(description: "UNWIND_API_TOKEN_FILE: the token in '\(path)' is shorter than 16 characters; generate one with: openssl rand -hex 32", status: .usage)
+            }
+            return token
+        }
+        if let token = environment["UNWIND_API_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty {
+            guard token.count >= 16 else {
+                throw CLIError(description: "UNWIND_API_TOKEN is shorter than 16 characters; generate one with: openssl rand -hex 32", status: .usage)
+            }
+            return token
+        }
+        return nil
+    }
+
+    static func environmentPort(_ text: String?) throws -> Int? {
+        guard let text, !text.isEmpty else { return nil }
+        guard let port = Int(text), (0...65_535).contains(port) else {
+            throw CLIError(description: "UNWIND_SERVE_PORT='\(text)' is not a port number (0-65535)", status: .usage)
+        }
+        return port
+    }
+
+    static func environmentFlag(_ text: String?, name: String) throws -> Bool {
+        switch text?.lowercased() {
+        case nil, "", "false", "0", "no", "off": return false
+        case "true", "1", "yes", "on": return true
+        case let other?: throw CLIError(description: "\(name)='\(other)' is not true or false", status: .usage)
+        }
+    }
+
+    /// ArgumentParser commands here are synchronous; the server is async. The main thread waits while the
+    /// service group runs on the concurrency pool.
+    static func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
+        let result = Mutex<Result<Void, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do {
+                try await body()
+                result.withLock { $0 = .success(()) }
+            } catch {
+                result.withLock { $0 = .failure(error) }
+            }
+            done.signal()
+        }
+        done.wait()
+        try result.withLock { $0 }?.get()
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Postgres
+import Testing
+import UnwindTesting
+
+/// Bad input a user can send: each gets a clear error, a non-zero exit and no change in the database; odd
+/// but valid values are stored and shown verbatim, never executed, with terminal escapes neutralised.
+@Suite("Bad input corpus", .enabled(if: TestEnvironment.hasDatabase), .serialized)
+struct BadInputCorpusTests {
+    final class Setup: Sendable {
+        let database: TestDatabase
+        let workflows: String
+
+        init() throws {
+            database = try TestDatabase.create(migrated: true)
+            workflows = try TestEnvironment.makeScratchDirectory("corpus")
+            try """
+                name: notes
+                inputs:
+                  account: {type: string, required: true, pattern: "^[a-z0-9-]+$", max_length: 32}
+                  note: {type: string, default: "", max_length: 200}
+                  count: {type: int, default: 1}
+                steps:
+                  - {id: only, action: test.noop}
+                """.write(toFile: workflows + "/notes.yaml", atomically: true, encoding: .utf8)
+        }
+
+        func unwind(_ arguments: [String]) -> CommandOutput {
+            runUnwind(arguments + ["--database-url", database.url], environment: ["UNWIND_WORKFLOWS_DIR": workflows])
+        }
+
+        func workflowCount() throws -> Int {
+            try database.connect().query("SELECT count(*) AS n FROM workflows").rows.first!.decode("n", as: Int.self)
+        }
+
+        func write(_ name: String, _ bytes: [UInt8]) throws -> String {
+            let path = workflows + "/" + name
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+    }
+
+    static func expectCleanFailure(_ result: CommandOutput, status: Int32, mentions text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(result.status == status, "\(result.combined)", sourceLocation: sourceLocation)
+        #expect(result.combined.contains(text), "\(result.combined)", sourceLocation: sourceLocation)
+        #expect(!result.combined.contains("Fatal error") && !result.combined.contains("Stack dump"), sourceLocation: sourceLocation)
+    }
+
+    @Test func fleetFilesWithWrongEncodingsAndBrokenRows() throws {
+        let setup = try Setup()
+        // UTF-16 (as some spreadsheet exports are): refused as a whole, nothing submitted.
+        let utf16 = try setup.write("fleet16.csv", [0xFF, 0xFE] + Array("account\nacme\n".utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
+        Self.expectCleanFailure(setup.unwind(["submit", "notes", "--fleet", utf16]), status: 64, mentions: "is UTF-16 text; save it as UTF-8")
+        #expect(try setup.workflowCount() == 0)
+
+        // A UTF-8 byte-order mark is harmless; Latin-1, NUL bytes, an over-long row and a short row are not.
+        var bytes: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("account,note\nacme,fine\n".utf8)
+        bytes += Array("globex,caf".utf8) + [0xE9] + Array("\n".utf8)              // Latin-1 é
+        bytes += Array("initech,nul".utf8) + [0x00] + Array("here\n".utf8)
+        bytes += Array("umbrella,".utf8) + Array(repeating: UInt8(ascii: "x"), count: 1 << 20) + Array("\n".utf8)
+        bytes += Array("hooli\n".utf8)
+        bytes += Array("bad name,x\n".utf8)
+        let broken = try setup.write("broken.csv", bytes)
+        let result = setup.unwind(["submit", "notes", "--fleet", broken])
+        #expect(result.status == 1, "\(result.combined)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("line 2\tsubmitted") }, "the BOM did not spoil the header: \(lines)")
+        #expect(lines.contains("line 3\tinvalid\tnot valid UTF-8 text (save the file as UTF-8)"))
+        #expect(lines.contains("line 4\tinvalid\tcontains NUL bytes: this is not a text file"))
+        #expect(lines.contains("line 5\tinvalid\trow is longer than 1024 KiB"))
+        #expect(lines.contains("line 6\tinvalid\thas 1 fields but the header has 2"))
+        #expect(lines.contains { $0.hasPrefix("line 7\tinvalid\t'account'") })
+        #expect(lines.last == "1 submitted, 0 already existed, 0 refused, 5 invalid")
+        #expect(try setup.workflowCount() == 1, "only the good row")
+    }
+
+    @Test func aMillionRowFleetIsStreamedNotLoaded() throws {
+        let setup = try Setup()
+        let path = setup.workflows + "/million.csv"
+        guard let handle = FileHandle(forWritingAtPath: path) ?? {
+            FileManager.default.createFile(atPath: path, contents: nil)
+            return FileHandle(forWritingAtPath: path)
+        }() else { throw TestFailure(description: "cannot write \(path)") }
+        try handle.write(contentsOf: Data("account,note\n".utf8))
+        var chunk = ""
+        for row in 0..<1_000_000 {
+            chunk += "account-\(row),row \(row) of a very large fleet file that must never be held in memory whole\n"
+            if row % 50_000 == 49_999 {
+                try handle.write(contentsOf: Data(chunk.utf8))
+                chunk = ""
+            }
+        }
+        try handle.close()
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+        #expect(size > 90_000_000)
+
+        // Peak memory of the child, measured by the kernel (ru_maxrss, KiB) through a tiny Python wrapper.
+        let measured = runCommand("/usr/bin/env", [
+            "python3", "-c",
+            "import resource,subprocess,sys; r=subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+                + "print(r.returncode); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); print(r.stdout[-300:])",
+            TestEnvironment.binDirectory + "/unwind", "submit", "notes", "--fleet", path, "--dry-run",
+        ], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows])
+        let lines = measured.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "0", "\(measured.combined)")
+        let peakKiB = Int(lines.dropFirst().first ?? "") ?? .max
+        #expect(peakKiB < 100 * 1024, "peak RSS \(peakKiB) KiB for a \(size / 1_000_000) MB file: streamed")
+        #expect(measured.stdout.contains("dry run: 1000000 valid, 0 invalid; nothing was submitted"))
+        #expect(try setup.workflowCount() == 0)
+    }
+
+    @Test func sqlLookingAndControlCharacterValuesAreStoredVerbatimAndNeutralisedOnATerminal() throws {
+        let setup = try Setup()
+        let hostile = "x'); DROP TABLE workflows; -- \u{1B}[2J\u{1B}]0;pwned\u{07}\u{1B}[31mred\r\nnext"
+        let input = try JSONSerialization.data(withJSONObject: ["account": "acme", "note": hostile])
+        let inputFile = try setup.write("input.json", Array(input))
+        let submitted = setup.unwind(["submit", "notes", "--input", inputFile])
+        #expect(submitted.status == 0, "\(submitted.combined)")
+        let id = try #require(submitted.stdout.split(separator: "\n").first { $0.hasPrefix("submitted ") }?.split(separator: " ")[2])
+
+        // Verbatim in the database and in JSON output; the tables still exist.
+        let stored = try setup.database.connect().query("SELECT input->>'note' AS note FROM workflows").rows.first?.decode("note", as: String.self)
+        #expect(stored == hostile)
+        let json = setup.unwind(["status", String(id), "--output", "json"])
+        let document = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect(((document?["workflow"] as? [String: Any])?["input"] as? [String: Any])?["note"] as? String == hostile)
+
+        // Tables never carry a raw escape, bell or carriage return to the terminal.
+        for output in [setup.unwind(["status", String(id)]), setup.unwind(["list"]), setup.unwind(["history", String(id)])] {
+            #expect(output.status == 0, "\(output.combined)")
+            #expect(!output.stdout.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{07}" || $0 == "\r" }, "\(output.stdout.debugDescription)")
+        }
+        #expect(setup.unwind(["status", String(id)]).stdout.contains("DROP TABLE workflows"), "shown, not executed")
+
+        // Over-long, wrongly typed and missing values are refused before anything is written.
+        let before = try setup.workflowCount()
+        Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=acme2", "--set", "note=" + String(repeating: "y", count: 201)]),
+                                status: 64, mentions: "the maximum is 200")
+        Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=acme3", "--set", "count=many"]), status: 64, mentions: "count")
+        Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "note=x"]), status: 64, mentions: "account")
+        #expect(try setup.workflowCount() == before)
+    }
+
+    @Test func malformedIDsGetAClearErrorAndChangeNothing() throws {
+        let setup = try Setup()
+        for bad in ["'; DROP TABLE workflows; --", "%", "_", String(repeating: "a", count: 10_000), "\u{1B}[31m", "../../etc/passwd", ""] {
+            for command in [["status", bad], ["history", bad], ["resume", bad, "--reason", "r"], ["cancel", bad, "--reason", "r"]] {
+                let result = setup.unwind(command)
+                #expect(result.status == 64 || result.status == 3, "\(command): \(result.combined)")
+                #expect(!result.combined.contains("Fatal error"), "\(command)")
+                #expect(!result.stderr.unicodeScalars.contains("\u{1B}"), "the error does not echo a raw escape")
+                #expect(result.stderr.split(separator: "\n").count <= 3, "one clear line: \(result.stderr.prefix(300))")
+            }
+        }
+        #expect(try setup.workflowCount() == 0)
+        #expect(try setup.database.connect().query("SELECT count(*) AS n FROM events").rows.first?.decode("n", as: Int.self) == 0)
+    }
+}

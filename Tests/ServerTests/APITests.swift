@@ -1,0 +1,313 @@
+import Foundation
+import Testing
+import UnwindCore
+import UnwindStore
+import UnwindTesting
+
+/// Every `/api/v1` endpoint against a real server, a real PostgreSQL and in-process workers: answers, filters,
+/// the CLI's submission rules, operator actions recorded with who and why, and bad input.
+@Suite("HTTP API", .enabled(if: TestEnvironment.hasDatabase))
+struct APITests {
+    @Test("health, readiness, and a JSON 404 for unknown paths")
+    func health() async throws {
+        let harness = try await ServerHarness()
+        let health = try await harness.request("GET", "/healthz", auth: .none)
+        #expect(health.status == 200)
+        #expect(health.json["status"] as? String == "ok")
+        let ready = try await harness.request("GET", "/readyz", auth: .none)
+        #expect(ready.status == 200, "\(ready.text)")
+        #expect(ready.json["status"] as? String == "ready")
+        let missing = try await harness.request("GET", "/api/v1/nothing-here")
+        #expect(missing.status == 404)
+        #expect(missing.errorCode == "not_found")
+        // No metrics renderer configured: no /metrics route.
+        #expect(try await harness.request("GET", "/metrics", auth: .none).status == 404)
+        await harness.stop()
+    }
+
+    @Test("readiness is 503 with a reason when migrations are pending")
+    func readinessPending() async throws {
+        let database = try TestDatabase.create(migrated: false)
+        let harness = try await ServerHarness(engine: try EngineHarness(database: database))
+        let ready = try await harness.request("GET", "/readyz", auth: .none)
+        #expect(ready.status == 503)
+        #expect(ready.json["status"] as? String == "unready")
+        #expect((ready.json["reason"] as? String ?? "").contains("unwind migrate"), "\(ready.text)")
+        #expect(try await harness.request("GET", "/healthz", auth: .none).status == 200)
+        await harness.stop()
+    }
+
+    @Test("/metrics serves the configured renderer's text")
+    func metrics() async throws {
+        let harness = try await ServerHarness(metrics: { "# TYPE unwind_workflows gauge\nunwind_workflows{state=\"running\"} 0\n" })
+        let answer = try await harness.request("GET", "/metrics", auth: .none)
+        #expect(answer.status == 200)
+        #expect(answer.header("content-type")?.hasPrefix("text/plain") == true)
+        #expect(answer.text.contains("unwind_workflows{state=\"running\"} 0"))
+        await harness.stop()
+    }
+
+    @Test("authentication: 401 with WWW-Authenticate for a missing or wrong token, 403 with none configured")
+    func authentication() async throws {
+        let harness = try await ServerHarness()
+        for (path, method, body) in [("/api/v1/workflows", "GET", nil), ("/api/v1/counts", "GET", nil),
+                                     ("/api/v1/workflows", "POST", ["workflow": "saga", "input": ["account": "a"]] as [String: Any]?)] {
+            let missing = try await harness.request(method, path, auth: .none, json: body)
+            #expect(missing.status == 401, "\(method) \(path)")
+            #expect(missing.header("www-authenticate") == #"Bearer realm="unwind""#)
+            #expect(missing.errorCode == "unauthorized")
+            let wrong = try await harness.request(method, path, auth: .bearer("not-the-token"), json: body)
+            #expect(wrong.status == 401)
+            #expect(wrong.header("www-authenticate")?.contains(#"error="invalid_token""#) == true)
+            #expect(!wrong.text.contains("not-the-token"), "the sent token is never echoed")
+            // Same length as the real one, one byte off.
+            var almost = Array(ServerHarness.token)
+            almost[almost.count - 1] = "x"
+            #expect(try await harness.request(method, path, auth: .bearer(String(almost)), json: body).status == 401)
+            let basic = try await harness.request(method, path, auth: .raw("Basic dXNlcjpwYXNz"), json: body)
+            #expect(basic.status == 401)
+        }
+        #expect(try await harness.request("GET", "/api/v1/workflows").status == 200)
+        await harness.stop()
+
+        // No token configured: mutating calls are refused outright, reads too unless opened.
+        let closed = try await ServerHarness(token: nil)
+        let submit = try await closed.request("POST", "/api/v1/workflows", auth: .bearer("anything"), json: ["workflow": "saga"])
+        #expect(submit.status == 403)
+        #expect(submit.errorCode == "no_token_configured")
+        #expect(submit.errorMessage.contains("no API token configured"))
+        #expect(try await closed.request("GET", "/api/v1/workflows", auth: .none).status == 403)
+        await closed.stop()
+
+        // Public reads: reads open, writes still need the token.
+        let open = try await ServerHarness(publicReads: true)
+        #expect(try await open.request("GET", "/api/v1/workflows", auth: .none).status == 200)
+        #expect(try await open.request("GET", "/api/v1/counts", auth: .none).status == 200)
+        let write = try await open.request("POST", "/api/v1/workflows", auth: .none, json: ["workflow": "saga", "input": ["account": "a"]])
+        #expect(write.status == 401)
+        await open.stop()
+    }
+
+    @Test("submit: created, idempotent, validated, acknowledgements required as in the CLI, concurrency key held")
+    func submit() async throws {
+        let harness = try await ServerHarness()
+        let first = try await harness.request("POST", "/api/v1/workflows", json: [
+            "workflow": "saga", "input": ["account": "acme"], "idempotency_key": "OPS-1", "labels": ["team": "sec"], "actor": "alice",
+        ])
+        #expect(first.status == 201, "\(first.text)")
+        #expect(first.json["created"] as? Bool == true)
+        #expect(first.json["workflow"] as? String == "saga")
+        let id = try #require(UUID(uuidString: first.json["id"] as? String ?? ""))
+        #expect(try harness.store.workflow(id).submittedBy == "api:alice")
+        #expect(try harness.store.workflow(id).labels == ["team": "sec"])
+
+        let again = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "input": ["account": "acme"], "idempotency_key": "OPS-1"])
+        #expect(again.status == 200)
+        #expect(again.json["created"] as? Bool == false)
+        #expect(again.json["id"] as? String == first.json["id"] as? String)
+
+        // The concurrency key (account:acme) is held by the first one.
+        let held = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "input": ["account": "acme"]])
+        #expect(held.status == 409)
+        #expect(held.errorCode == "concurrency_key_held")
+
+        let invalid = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "input": ["account": "Not Valid!", "extra": 1]])
+        #expect(invalid.status == 400)
+        #expect(invalid.errorCode == "invalid_input")
+        #expect(invalid.errorMessage.contains("account"))
+
+        let unknown = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "nope"])
+        #expect(unknown.status == 400)
+        #expect(unknown.errorCode == "unknown_workflow")
+        #expect(unknown.errorMessage.contains("planned") && unknown.errorMessage.contains("saga"))
+
+        // The plan asks for "test-fee": refused without it, nothing stored; accepted with it.
+        let before = try harness.store.list(WorkflowFilter(workflow: "planned")).count
+        let refused = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "planned", "input": ["fee": 12.5]])
+        #expect(refused.status == 422, "\(refused.text)")
+        #expect(refused.errorCode == "acknowledgement_required")
+        #expect(refused.errorMessage.contains("test-fee"))
+        #expect(try harness.store.list(WorkflowFilter(workflow: "planned")).count == before)
+        let accepted = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "planned", "input": ["fee": 12.5], "accept": ["test-fee"]])
+        #expect(accepted.status == 201, "\(accepted.text)")
+        let plannedID = try #require(UUID(uuidString: accepted.json["id"] as? String ?? ""))
+        // Like `--accept`, the acknowledgement lands in the workflow's `accept` input for its steps to check.
+        #expect(try harness.store.workflow(plannedID).input["accept"] == .array(["test-fee"]))
+
+        // Bad bodies.
+        let notJSON = try await harness.request("POST", "/api/v1/workflows", body: "workflow=saga", contentType: "application/json")
+        #expect(notJSON.status == 400)
+        #expect(notJSON.errorCode == "invalid_body")
+        let wrongType = try await harness.request("POST", "/api/v1/workflows", body: "{}", contentType: "text/plain")
+        #expect(wrongType.status == 415)
+        let unknownField = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "inputs": [:]])
+        #expect(unknownField.status == 400)
+        #expect(unknownField.errorCode == "unknown_field")
+        #expect(unknownField.errorMessage.contains("'inputs'"))
+        let missingName = try await harness.request("POST", "/api/v1/workflows", json: ["input": [:]])
+        #expect(missingName.status == 400)
+        #expect(missingName.errorCode == "missing_field")
+        let badTime = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "input": ["account": "b"], "not_before": "tomorrow"])
+        #expect(badTime.status == 400)
+        #expect(badTime.errorMessage.contains("not_before"))
+        let badActor = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "input": ["account": "b"], "actor": "<script>"])
+        #expect(badActor.status == 400)
+        #expect(!badActor.text.contains("<script>") || badActor.header("content-type")?.hasPrefix("application/json") == true)
+        await harness.stop()
+    }
+
+    @Test("list, filters, paging and counts")
+    func list() async throws {
+        let harness = try await ServerHarness()
+        harness.engine.startWorker()
+        var ids: [UUID] = []
+        for index in 0..<3 {
+            ids.append(try await harness.submit("saga", input: ["account": "list-\(index)"], extra: ["labels": ["batch": index == 0 ? "x" : "y"]]))
+        }
+        for id in ids { try await harness.engine.waitFor(id, in: ["succeeded"]) }
+        let failing = try await harness.submit("saga", input: ["account": "list-f", "test": ["finish": ["fail": "permanent"]]])
+        try await harness.engine.waitFor(failing, in: ["failed"])
+
+        let all = try await harness.request("GET", "/api/v1/workflows")
+        #expect(all.status == 200)
+        let rows = all.json["workflows"] as? [[String: Any]] ?? []
+        #expect(rows.count == 4)
+        #expect(rows.first?["id"] as? String == failing.uuidString, "newest first")
+        #expect(rows.first?["steps_total"] as? Int == 3)
+        #expect(all.json["next_offset"] is NSNull)
+
+        let failed = try await harness.request("GET", "/api/v1/workflows?state=failed")
+        #expect((failed.json["workflows"] as? [[String: Any]])?.map { $0["id"] as? String } == [failing.uuidString])
+        let labelled = try await harness.request("GET", "/api/v1/workflows?label=batch%3Dx")
+        #expect((labelled.json["workflows"] as? [[String: Any]])?.map { $0["id"] as? String } == [ids[0].uuidString])
+        let named = try await harness.request("GET", "/api/v1/workflows?workflow=planned")
+        #expect((named.json["workflows"] as? [[String: Any]])?.isEmpty == true)
+        let recent = try await harness.request("GET", "/api/v1/workflows?since=1h")
+        #expect((recent.json["workflows"] as? [[String: Any]])?.count == 4)
+
+        let page1 = try await harness.request("GET", "/api/v1/workflows?limit=3")
+        #expect((page1.json["workflows"] as? [[String: Any]])?.count == 3)
+        #expect(page1.json["next_offset"] as? Int == 3)
+        let page2 = try await harness.request("GET", "/api/v1/workflows?limit=3&offset=3")
+        #expect((page2.json["workflows"] as? [[String: Any]])?.count == 1)
+        #expect(page2.json["next_offset"] is NSNull)
+
+        let counts = try await harness.request("GET", "/api/v1/counts")
+        #expect(counts.status == 200)
+        let byState = counts.json["counts"] as? [String: Int] ?? [:]
+        #expect(byState["succeeded"] == 3)
+        #expect(byState["failed"] == 1)
+        #expect(byState["cancelled"] == 0)
+        #expect(Set(byState.keys) == Set(WorkflowState.allCases.map(\.rawValue)))
+        #expect(counts.json["total"] as? Int == 4)
+        let countsNamed = try await harness.request("GET", "/api/v1/counts?workflow=planned")
+        #expect(countsNamed.json["total"] as? Int == 0)
+
+        for (query, fragment) in [("state=exploded", "'state' must be one of"), ("limit=0", "'limit'"), ("limit=abc", "'limit'"),
+                                  ("offset=-1", "'offset'"), ("label=novalue", "key=value"), ("since=yesterday", "'since'"),
+                                  ("stat=failed", "unknown query parameter 'stat'"), ("state=failed&state=running", "once")] {
+            let answer = try await harness.request("GET", "/api/v1/workflows?\(query)")
+            #expect(answer.status == 400, "\(query)")
+            #expect(answer.errorMessage.contains(fragment), "\(query): \(answer.errorMessage)")
+        }
+        await harness.stop()
+    }
+
+    @Test("one workflow with steps and events; unknown 404, malformed 400")
+    func show() async throws {
+        let harness = try await ServerHarness()
+        harness.engine.startWorker()
+        let id = try await harness.submit("saga", input: ["account": "show", "note": "<b>bold</b>\u{1b}[31m"])
+        try await harness.engine.waitFor(id, in: ["succeeded"])
+        let answer = try await harness.request("GET", "/api/v1/workflows/\(id.uuidString.lowercased())")
+        #expect(answer.status == 200, "\(answer.text)")
+        let workflow = answer.json["workflow"] as? [String: Any] ?? [:]
+        #expect(workflow["state"] as? String == "succeeded")
+        #expect((workflow["input"] as? [String: Any])?["note"] as? String == "<b>bold</b>\u{1b}[31m")
+        let steps = answer.json["steps"] as? [[String: Any]] ?? []
+        #expect(steps.map { $0["step_id"] as? String } == ["prepare", "commit", "finish"])
+        #expect(steps.allSatisfy { $0["duration_seconds"] is NSNumber })
+        let kinds = (answer.json["events"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
+        #expect(kinds.first == "workflow_submitted" || kinds.contains("workflow_submitted"), "\(kinds)")
+        #expect(kinds.contains("workflow_succeeded"), "\(kinds)")
+        #expect(answer.json["actions"] as? [String] == [])
+
+        let unknown = try await harness.request("GET", "/api/v1/workflows/\(UUID().uuidString)")
+        #expect(unknown.status == 404)
+        #expect(unknown.errorCode == "not_found")
+        for bad in ["3f2a9c1e", "not-a-uuid", "%3Cscript%3E"] {
+            let malformed = try await harness.request("GET", "/api/v1/workflows/\(bad)")
+            #expect(malformed.status == 400, "\(bad)")
+            #expect(malformed.errorCode == "malformed_id")
+        }
+        let malformedAction = try await harness.request("POST", "/api/v1/workflows/xyz/resume", json: ["reason": "r"])
+        #expect(malformedAction.status == 400)
+        let unknownAction = try await harness.request("POST", "/api/v1/workflows/\(UUID().uuidString)/cancel", json: ["reason": "r"])
+        #expect(unknownAction.status == 404)
+        await harness.stop()
+    }
+
+    @Test("skip, resume and cancel record the API actor and reason; bad or inapplicable requests are refused")
+    func operatorActions() async throws {
+        let harness = try await ServerHarness()
+        harness.engine.startWorker()
+        // Fails after the pivot: needs an operator.
+        let failing = try await harness.submit("saga", input: ["account": "ops-1", "test": ["finish": ["fail": "permanent"]]])
+        try await harness.engine.waitFor(failing, in: ["failed"])
+        let path = "/api/v1/workflows/\(failing.uuidString.lowercased())"
+        let detail = try await harness.request("GET", path)
+        #expect(Set(detail.json["actions"] as? [String] ?? []) == ["resume", "skip", "cancel"])
+
+        let noReason = try await harness.request("POST", path + "/skip", json: ["step": "finish"])
+        #expect(noReason.status == 400)
+        #expect(noReason.errorMessage.contains("'reason'"))
+        let blankReason = try await harness.request("POST", path + "/skip", json: ["step": "finish", "reason": "   "])
+        #expect(blankReason.status == 400)
+        let noStep = try await harness.request("POST", path + "/skip", json: ["reason": "done by hand"])
+        #expect(noStep.status == 400)
+        #expect(noStep.errorMessage.contains("'step'"))
+        let wrongStep = try await harness.request("POST", path + "/skip", json: ["reason": "x", "step": "prepare"])
+        #expect(wrongStep.status == 409, "\(wrongStep.text)")
+        #expect(wrongStep.errorCode == "refused")
+        let noBody = try await harness.request("POST", path + "/resume")
+        #expect(noBody.status == 400)
+        let badForce = try await harness.request("POST", path + "/cancel", json: ["reason": "x", "force": "yes"])
+        #expect(badForce.status == 400)
+        let unauthenticated = try await harness.request("POST", path + "/skip", auth: .none, json: ["reason": "x", "step": "finish"])
+        #expect(unauthenticated.status == 401)
+
+        let skipped = try await harness.request("POST", path + "/skip", json: ["reason": "finished in the console", "step": "finish", "actor": "alice"])
+        #expect(skipped.status == 200, "\(skipped.text)")
+        #expect(skipped.json["action"] as? String == "skip")
+        try await harness.engine.waitFor(failing, in: ["succeeded"])
+        let skipEvent = try #require(try harness.store.events(of: failing).first { $0.kind == "skip_requested" })
+        #expect(skipEvent.actor == "api:alice")
+        #expect(skipEvent.reason == "finished in the console")
+
+        // Finished: resume and cancel no longer apply.
+        let late = try await harness.request("POST", path + "/cancel", json: ["reason": "too late"])
+        #expect(late.status == 409)
+
+        // Resume: fails while a file exists; remove it, resume through the API.
+        let flag = try TestEnvironment.makeScratchDirectory("flag") + "/broken"
+        _ = FileManager.default.createFile(atPath: flag, contents: Data())
+        let broken = try await harness.submit("saga", input: ["account": "ops-2", "test": ["finish": ["fail": "permanent", "while_file_exists": flag]]])
+        try await harness.engine.waitFor(broken, in: ["failed"])
+        try FileManager.default.removeItem(atPath: flag)
+        let resumed = try await harness.request("POST", "/api/v1/workflows/\(broken.uuidString)/resume", json: ["reason": "quota unlocked"])
+        #expect(resumed.status == 200, "\(resumed.text)")
+        try await harness.engine.waitFor(broken, in: ["succeeded"])
+        let resumeEvent = try #require(try harness.store.events(of: broken).first { $0.kind == "resume_requested" })
+        #expect(resumeEvent.actor == "api:token")
+        #expect(resumeEvent.reason == "quota unlocked")
+
+        // Cancel before the pivot compensates.
+        let slow = try await harness.submit("saga", input: ["account": "ops-3", "test": ["prepare": ["wait_ms": 60_000]]])
+        try await harness.engine.waitUntil("prepare waiting") { try harness.store.steps(of: slow).first?.state == "waiting" }
+        let cancelled = try await harness.request("POST", "/api/v1/workflows/\(slow.uuidString)/cancel", json: ["reason": "wrong account", "actor": "bob"])
+        #expect(cancelled.status == 200, "\(cancelled.text)")
+        try await harness.engine.waitFor(slow, in: ["cancelled", "compensated"])
+        #expect(try harness.store.events(of: slow).first { $0.kind == "cancel_requested" }?.actor == "api:bob")
+        await harness.stop()
+    }
+}
