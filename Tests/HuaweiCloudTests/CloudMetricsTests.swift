@@ -20,8 +20,9 @@ struct CloudMetricsTests {
         try await SimulatorEndToEndTests.withSimulator { simulator, makeClient in
             let nodes = try SimulatorEndToEndTests.account("collection-nodes")
             let plain = try makeClient(nodes, .seconds(10))
+            // One try per call first, so that each call is exactly one request.
             let client = HuaweiCloudClient(
-                endpoints: plain.endpoints, credentials: nodes.credentials, timeout: .seconds(10),
+                endpoints: plain.endpoints, credentials: nodes.credentials, timeout: .seconds(10), readRetry: .none,
                 logger: TestSupport.quietLogger, metrics: metrics)
 
             _ = try await client.listServers(projectID: nodes.projectID)
@@ -33,8 +34,17 @@ struct CloudMetricsTests {
             #expect(Self.requests(testMetrics, "ecs.list_servers", "429") == 1)
             #expect(Self.requests(testMetrics, "ecs.list_servers", "200") == 1, "the 429 is not counted as a success")
 
+            // A read the client retries by itself: every try is a request of its own.
+            let retrying = HuaweiCloudClient(
+                endpoints: plain.endpoints, credentials: nodes.credentials, timeout: .seconds(10), readRetry: .standard,
+                logger: TestSupport.quietLogger, metrics: metrics)
+            try SimulatorEndToEndTests.addFault(simulator, #"{"api": "ecs.list_servers", "kind": "error", "status": 429, "count": 1}"#)
+            _ = try await retrying.listServers(projectID: nodes.projectID)
+            #expect(Self.requests(testMetrics, "ecs.list_servers", "429") == 2)
+            #expect(Self.requests(testMetrics, "ecs.list_servers", "200") == 2)
+
             let timer = try testMetrics.expectTimer(MetricDefinition.cloudRequestDuration.name, [("service", "ecs"), ("operation", "ecs.list_servers")])
-            #expect(timer.values.count == 2)
+            #expect(timer.values.count == 4)
             #expect(timer.values.allSatisfy { $0 > 0 })
         }
 
@@ -43,7 +53,7 @@ struct CloudMetricsTests {
         // either way exactly one request counts.
         let closed = try TestSupport.client(baseURL: "http://127.0.0.1:1", timeout: .seconds(1))
         let offline = HuaweiCloudClient(
-            endpoints: closed.endpoints, credentials: TestSupport.credentials, timeout: .seconds(1),
+            endpoints: closed.endpoints, credentials: TestSupport.credentials, timeout: .seconds(1), readRetry: .none,
             logger: TestSupport.quietLogger, metrics: metrics)
         _ = await TestSupport.cloudError { () async throws(CloudError) in _ = try await offline.listServers(projectID: "p") }
         let unanswered = Self.requests(testMetrics, "ecs.list_servers", "network_error") + Self.requests(testMetrics, "ecs.list_servers", "timeout")
