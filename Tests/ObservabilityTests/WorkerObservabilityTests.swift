@@ -15,7 +15,7 @@ struct WorkerObservabilityTests {
         let definition = try engine.definition(teardownLikeYAML)
         let worker = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--metrics-port", "0"])
         let port = try await worker.metricsPort()
-        let before = try worker.scrape(port: port)
+        let before = try await worker.scrape(port: port)
         // Always there, at zero, before any work: the unlabeled metrics and the sampled gauges.
         for name in ["unwind_leases_expired_total", "unwind_steps_rescued_total", "unwind_claim_duration_seconds_count"] {
             #expect(before.has(name), "\(name) is exported from the start")
@@ -26,9 +26,9 @@ struct WorkerObservabilityTests {
         try await engine.waitFor(id, in: ["succeeded"], timeout: 60)
         let steps = ["inventory", "prepare", "reserve", "commit", "finish"]
         // Counters are updated just after the result is written: poll briefly rather than assume.
-        var after = try worker.scrape(port: port)
+        var after = try await worker.scrape(port: port)
         try await eventually("the finish step to be counted as completed") {
-            after = try worker.scrape(port: port)
+            after = try await worker.scrape(port: port)
             return after.value("unwind_steps_completed_total", ["step": "finish"]) == 1
         }
 
@@ -53,7 +53,7 @@ struct WorkerObservabilityTests {
 
         // The sampled gauges: workflows by state (every state present), pool usage, the queue.
         try await eventually("the sampler to see the succeeded workflow", timeout: 20) {
-            after = try worker.scrape(port: port)
+            after = try await worker.scrape(port: port)
             return after.value("unwind_workflows", ["state": "succeeded"]) == 1
         }
         for state in WorkflowState.allCases {
@@ -65,7 +65,7 @@ struct WorkerObservabilityTests {
         #expect(after.value("unwind_db_pool_connections", ["state": "idle"]) >= 1)
 
         // The exposition carries HELP and TYPE lines from the catalogue.
-        let text = try HTTPProbe.get(port: port, path: "/metrics")
+        let text = try await HTTPProbe.fetch(port: port, path: "/metrics")
         #expect(text.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
         #expect(text.body.contains("# TYPE unwind_steps_started_total counter"))
         #expect(text.body.contains("# TYPE unwind_step_duration_seconds histogram"))
@@ -83,9 +83,9 @@ struct WorkerObservabilityTests {
         // `reserve` fails for good before the pivot: prepare is compensated.
         let id = try engine.submit(definition, input: script(["reserve": ["fail": "permanent"]]))
         try await engine.waitFor(id, in: ["compensated"], timeout: 60)
-        var samples = try worker.scrape(port: port)
+        var samples = try await worker.scrape(port: port)
         try await eventually("the compensation to be counted") {
-            samples = try worker.scrape(port: port)
+            samples = try await worker.scrape(port: port)
             return samples.value("unwind_compensations_total", ["workflow": "saga", "step": "prepare"]) == 1
         }
         #expect(samples.value("unwind_steps_failed_total", ["step": "reserve", "retryable": "false"]) == 1)
@@ -104,29 +104,29 @@ struct WorkerObservabilityTests {
         let worker = try WorkerProcess(databaseURL: cluster.url, arguments: ["--metrics-port", "0", "--poll-interval", "500ms"])
         let port = try await worker.metricsPort()
 
-        #expect(try HTTPProbe.get(port: port, path: "/healthz").status == 200)
-        let ready = try HTTPProbe.get(port: port, path: "/readyz")
+        #expect(try await HTTPProbe.fetch(port: port, path: "/healthz").status == 200)
+        let ready = try await HTTPProbe.fetch(port: port, path: "/readyz")
         #expect(ready.status == 200)
         #expect(ready.headers["content-type"] == "application/json")
         #expect(try JSONSerialization.jsonObject(with: Data(ready.body.utf8)) as? [String: String] == ["status": "ready"])
-        #expect(try HTTPProbe.get(port: port, path: "/nothing-here").status == 404)
+        #expect(try await HTTPProbe.fetch(port: port, path: "/nothing-here").status == 404)
 
         try await offThePool { try cluster.stop() }
-        var reply = try HTTPProbe.get(port: port, path: "/readyz")
+        var reply = try await HTTPProbe.fetch(port: port, path: "/readyz")
         try await eventually("/readyz to report the database down") {
-            reply = try HTTPProbe.get(port: port, path: "/readyz")
+            reply = try await HTTPProbe.fetch(port: port, path: "/readyz")
             return reply.status == 503
         }
         let reason = try #require(try JSONSerialization.jsonObject(with: Data(reply.body.utf8)) as? [String: String])
         #expect(reason["status"] == "unavailable")
         #expect(reason["reason"]?.hasPrefix("database unreachable") == true, "\(reply.body)")
         #expect(reply.body.contains("unwind-test") == false, "no password in the reason")
-        #expect(try HTTPProbe.get(port: port, path: "/healthz").status == 200, "alive while the database is down")
-        #expect(try HTTPProbe.get(port: port, path: "/metrics").status == 200)
+        #expect(try await HTTPProbe.fetch(port: port, path: "/healthz").status == 200, "alive while the database is down")
+        #expect(try await HTTPProbe.fetch(port: port, path: "/metrics").status == 200)
 
         try await offThePool { try cluster.start() }
         try await eventually("/readyz to recover", timeout: 60) {
-            try HTTPProbe.get(port: port, path: "/readyz").status == 200
+            try await HTTPProbe.fetch(port: port, path: "/readyz").status == 200
         }
         worker.signal(SIGTERM)
         #expect(try await worker.waitForExit() == 0, "\(worker.log)")
@@ -209,7 +209,7 @@ struct WorkerObservabilityTests {
         #expect(try engine.store.workers().first?.state == "stopped")
         #expect(worker.log.contains("grace period over; handing back leases of unfinished steps"))
         // The listener is gone with the process.
-        #expect(throws: (any Error).self) { try HTTPProbe.get(port: port, path: "/healthz", timeoutSeconds: 2) }
+        await #expect(throws: (any Error).self) { try await HTTPProbe.fetch(port: port, path: "/healthz", timeoutSeconds: 2) }
     }
 
     @Test func aSecondSignalExitsAtOnce() async throws {

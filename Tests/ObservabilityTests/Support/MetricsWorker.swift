@@ -19,17 +19,17 @@ extension WorkerProcess {
     }
 
     /// Scrapes /metrics and parses it.
-    func scrape(port: Int) throws -> [PrometheusSample] {
-        let reply = try HTTPProbe.get(port: port, path: "/metrics")
+    func scrape(port: Int) async throws -> [PrometheusSample] {
+        let reply = try await HTTPProbe.fetch(port: port, path: "/metrics")
         guard reply.status == 200 else { throw TestFailure(description: "/metrics answered \(reply.status): \(reply.body)") }
         return try PrometheusText.parse(reply.body)
     }
 }
 
 /// Polls `condition` every 50 ms until it holds or `timeout` passes.
-func eventually(_ what: String, timeout: TimeInterval = 30, _ condition: () throws -> Bool) async throws {
+func eventually(_ what: String, timeout: TimeInterval = 30, _ condition: () async throws -> Bool) async throws {
     let deadline = Date().addingTimeInterval(timeout)
-    while try !condition() {
+    while try await !condition() {
         if Date() > deadline { throw TestFailure(description: "timed out after \(timeout)s waiting for \(what)") }
         try await Task.sleep(for: .milliseconds(50))
     }
@@ -40,5 +40,12 @@ func eventually(_ what: String, timeout: TimeInterval = 30, _ condition: () thro
 func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+extension HTTPProbe {
+    /// ``get(port:path:timeoutSeconds:)`` on a Dispatch thread: its socket calls block.
+    static func fetch(port: Int, path: String, timeoutSeconds: Int = 10) async throws -> Reply {
+        try await offThePool { try get(port: port, path: path, timeoutSeconds: timeoutSeconds) }
     }
 }
