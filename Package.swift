@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // Latency percentiles for `unwind bench` (issue 8).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -94,9 +96,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `unwind bench` (issue 8): measures the engine through its public API and real worker processes.
+        .target(
+            name: "UnwindBench",
+            dependencies: [
+                "Postgres",
+                "UnwindCore",
+                "UnwindStore",
+                "UnwindEngine",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "unwind",
             dependencies: [
+                "UnwindBench",
                 "Postgres",
                 "UnwindCore",
                 "UnwindStore",
@@ -197,6 +213,11 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: ["UnwindTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BenchTests",
+            dependencies: ["UnwindBench", "UnwindTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
