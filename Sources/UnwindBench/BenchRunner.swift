@@ -124,20 +124,10 @@ public final class BenchRunner {
 
     private func prepareDatabase() throws {
         let name = options.databaseName
-        let admin: PostgresConnection
-        do {
-            admin = try PostgresConnection(configuration: options.adminConfiguration, logger: logger)
-        } catch {
-            throw BenchError("cannot connect to \(options.adminConfiguration.redactedDescription): \(error.message); "
-                + "unwind bench needs a superuser or database owner allowed to create the scratch database '\(name)'")
-        }
-        do {
-            try admin.query(BenchSQL.terminateSessions, [name])
-            try admin.executeScript(BenchSQL.dropDatabase(name), name: "bench_drop_database")
-            try admin.executeScript(BenchSQL.createDatabase(name), name: "bench_create_database")
-        } catch let error as PostgresError {
+        let admin = try adminConnection()
+        if let problem = Self.recreate(name, on: admin) {
             throw BenchError("cannot create the scratch database '\(name)' as \(options.adminConfiguration["user"] ?? "the configured user"): "
-                + "\(error.message); connect as a superuser or a role with CREATEDB (--database-url)")
+                + "\(problem); connect as a superuser or a role with CREATEDB (--database-url)")
         }
         progress("created database \(name); migrating")
         let connection = try PostgresConnection(configuration: benchConfiguration, logger: logger)
@@ -146,6 +136,30 @@ public final class BenchRunner {
         let pool = PostgresConnectionPool(configuration: benchConfiguration, maximumConnections: 4, logger: logger)
         self.pool = pool
         store = WorkflowStore(pool: pool, logger: logger)
+    }
+
+    private func adminConnection() throws -> PostgresConnection {
+        let result = Result { () throws(PostgresError) -> PostgresConnection in
+            try PostgresConnection(configuration: options.adminConfiguration, logger: logger)
+        }
+        switch result {
+        case .success(let connection):
+            return connection
+        case .failure(let error):
+            throw BenchError("cannot connect to \(options.adminConfiguration.redactedDescription): \(error.message); "
+                + "unwind bench needs a superuser or database owner allowed to create the scratch database '\(options.databaseName)'")
+        }
+    }
+
+    /// Drops and creates the database; returns the server's complaint, if any.
+    private static func recreate(_ name: String, on admin: PostgresConnection) -> String? {
+        let result = Result { () throws(PostgresError) in
+            try admin.query(BenchSQL.terminateSessions, [name])
+            try admin.executeScript(BenchSQL.dropDatabase(name), name: "bench_drop_database")
+            try admin.executeScript(BenchSQL.createDatabase(name), name: "bench_create_database")
+        }
+        if case .failure(let error) = result { return error.message }
+        return nil
     }
 
     private func cleanUp() {

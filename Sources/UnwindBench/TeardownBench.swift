@@ -75,7 +75,7 @@ extension BenchRunner {
             rows.append(String(decoding: try JSONSerialization.data(withJSONObject: row), as: UTF8.self))
         }
         let credentialsPath = directory + "/credentials"
-        FileManager.default.createFile(atPath: credentialsPath, contents: Data(credentials.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: credentialsPath, contents: Data(credentials.utf8), attributes: [.posixPermissions: 0o600])
         let probeCount = min(6, rows.count)  // the generator cycles through six kinds of account
         try (rows.prefix(probeCount).joined(separator: "\n") + "\n").write(toFile: directory + "/probe.jsonl", atomically: true, encoding: .utf8)
         try (rows.dropFirst(probeCount).joined(separator: "\n") + "\n").write(toFile: directory + "/fleet.jsonl", atomically: true, encoding: .utf8)
