@@ -22,7 +22,7 @@ final class ChildProcess {
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        let status = spawnWithCleanSignals(&pid, executable, &actions, argv, envp)
         guard status == 0 else {
             throw BenchError("cannot start \(name) (\(executable)): \(String(cString: strerror(status)))")
         }
@@ -90,7 +90,26 @@ final class ChildProcess {
     }
 }
 
-/// Runs a program to completion, capturing its output (pgbench, `unwind submit --fleet`).
+/// posix_spawn with an empty signal mask and default signal dispositions. The bench runs on threads that block
+/// most signals, and a child inherits that mask: pgbench -T then never sees its SIGALRM and runs forever.
+func spawnWithCleanSignals(
+    _ pid: inout pid_t, _ executable: String, _ actions: inout posix_spawn_file_actions_t,
+    _ argv: [UnsafeMutablePointer<CChar>?], _ envp: [UnsafeMutablePointer<CChar>?]
+) -> Int32 {
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    var all = sigset_t()
+    sigfillset(&all)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    return posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+}
+
+/// Runs a program to completion (pgbench, `unwind submit --fleet`), its output in a file rather than a pipe.
 struct CommandResult {
     var status: Int32
     var output: String
@@ -98,31 +117,34 @@ struct CommandResult {
 }
 
 func runCommand(_ executable: String, _ arguments: [String], environment: [String: String], discardOutput: Bool = false) throws -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = environment
-    let pipe = Pipe()
-    process.standardInput = FileHandle.nullDevice
+    let outputPath = NSTemporaryDirectory() + "unwind-bench-cmd-" + UUID().uuidString
+    defer { unlink(outputPath) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     if discardOutput {
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = pipe
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     } else {
-        process.standardOutput = pipe
-        process.standardError = pipe
+        posix_spawn_file_actions_adddup2(&actions, 2, 1)
     }
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { envp.forEach { free($0) } }
     let start = ContinuousClock.now
-    do {
-        try process.run()
-    } catch {
-        throw BenchError("cannot run \(executable): \(error.localizedDescription)")
+    var pid: pid_t = 0
+    let spawned = spawnWithCleanSignals(&pid, executable, &actions, argv, envp)
+    guard spawned == 0 else {
+        throw BenchError("cannot run \(executable): \(String(cString: strerror(spawned)))")
     }
-    // Read before waiting, so a full pipe cannot block the child.
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     let elapsed = ContinuousClock.now - start
+    let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     return CommandResult(
-        status: process.terminationStatus, output: String(decoding: data, as: UTF8.self),
+        status: exitStatus, output: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "",
         seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
 }
 

@@ -337,6 +337,10 @@ public final class BenchRunner {
         var submitToStart: LatencySample
         var stepToStep: LatencySample
         var peakResidentBytes: [UInt64]
+        /// CPU seconds ÷ wall seconds over the round: the worker processes, and the whole PostgreSQL server
+        /// (nil when it runs on another machine).
+        var workerCores: Double
+        var serverCores: Double?
     }
 
     /// W workflows through N workers: the clock runs from the first submission to the last workflow finished
@@ -345,8 +349,16 @@ public final class BenchRunner {
         if truncate { try connection.query(BenchSQL.truncateRuntime) }
         let running = try startWorkers(count: workers, concurrency: concurrency)
         let before = try commits()
+        let backend = try connection.backendPID
+        let workerCPU0 = running.compactMap { CPUUsage.seconds(of: $0.0.pid) }.reduce(0, +)
+        let serverCPU0 = CPUUsage.serverSeconds(backendPID: backend)
+        let clock = ContinuousClock.now
         let ids = try submitNoop(count: workflows)
         let polls = try waitUntilFinished(running, what: "throughput")
+        let elapsed = ContinuousClock.now - clock
+        let wallSeconds = max(1e-6, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        let workerCPU = running.compactMap { CPUUsage.seconds(of: $0.0.pid) }.reduce(0, +) - workerCPU0
+        let serverCPU = CPUUsage.serverSeconds(backendPID: backend).flatMap { end in serverCPU0.map { end - $0 } }
         let peaks = running.compactMap { $0.0.peakResidentBytes }
         // Stopped workers' backends flush their statistics as they exit, so the commit count is complete.
         stopWorkers(running)
@@ -367,7 +379,7 @@ public final class BenchRunner {
             commitsPerStep: max(0, engineCommits) / steps,
             submitToStart: latency ? try latencies(BenchSQL.submitToStart, ids: ids) : LatencySample(),
             stepToStep: latency ? try latencies(BenchSQL.stepToStep, ids: ids) : LatencySample(),
-            peakResidentBytes: peaks)
+            peakResidentBytes: peaks, workerCores: workerCPU / wallSeconds, serverCores: serverCPU.map { $0 / wallSeconds })
     }
 
     func measureThroughput() throws -> [Double] {
@@ -383,6 +395,13 @@ public final class BenchRunner {
         add(Figure(key: "steps_per_s", label: "1 engine throughput, steps", unit: "steps/s", values: rounds.map(\.stepsPerSecond)))
         add(Figure(key: "commits_per_step", label: "1 database commits per step", unit: "commits", values: rounds.map(\.commitsPerStep),
                    note: "pg_stat_database.xact_commit delta, incl. submission and worker start/stop"))
+        add(Figure(key: "worker_cores", label: "1 CPU used by the worker processes", unit: "cores", values: rounds.map(\.workerCores),
+                   note: "CPU seconds ÷ wall seconds (/proc)"))
+        let server = rounds.compactMap(\.serverCores)
+        if server.count == rounds.count {
+            add(Figure(key: "postgres_cores", label: "1 CPU used by PostgreSQL (whole server)", unit: "cores", values: server,
+                       note: "postmaster + backends; the bench's own polling included"))
+        }
         if options.only.contains(.latency) {
             addLatency(rounds.map(\.submitToStart), key: "latency_submit_start_saturated", label: "2 submit→first start, saturated",
                        targets: nil)
@@ -453,6 +472,7 @@ public final class BenchRunner {
             return
         }
         try connection.executeScript(BenchSQL.pgbenchTable, name: "bench_pgbench_table")
+        try connection.query(BenchSQL.pgbenchAnalyze)
         let script = options.workDirectory + "/update.sql"
         try BenchSQL.pgbenchScript.write(toFile: script, atomically: true, encoding: .utf8)
         var environment = ProcessInfo.processInfo.environment

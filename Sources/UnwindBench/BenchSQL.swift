@@ -128,8 +128,8 @@ enum BenchSQL {
         DROP TABLE IF EXISTS bench_pgbench_t;
         CREATE TABLE bench_pgbench_t (id int PRIMARY KEY, v bigint NOT NULL DEFAULT 0);
         INSERT INTO bench_pgbench_t (id) SELECT g FROM generate_series(1, 100000) g;
-        VACUUM ANALYZE bench_pgbench_t;
         """
+    static let pgbenchAnalyze = "VACUUM ANALYZE bench_pgbench_t"
     static let pgbenchScript = """
         \\set id random(1, 100000)
         UPDATE bench_pgbench_t SET v = v + 1 WHERE id = :id;

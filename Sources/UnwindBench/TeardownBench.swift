@@ -78,16 +78,39 @@ extension BenchRunner {
         _ = FileManager.default.createFile(atPath: credentialsPath, contents: Data(credentials.utf8), attributes: [.posixPermissions: 0o600])
         let probeCount = min(6, rows.count)  // the generator cycles through six kinds of account
         try (rows.prefix(probeCount).joined(separator: "\n") + "\n").write(toFile: directory + "/probe.jsonl", atomically: true, encoding: .utf8)
-        try (rows.dropFirst(probeCount).joined(separator: "\n") + "\n").write(toFile: directory + "/fleet.jsonl", atomically: true, encoding: .utf8)
+        try (rows.joined(separator: "\n") + "\n").write(toFile: directory + "/fleet.jsonl", atomically: true, encoding: .utf8)
 
+        // Critical path: one account of each kind, on their own (fresh simulator, fresh workers).
+        let probe = try teardownPass(
+            simulator: simulator, seedPath: seedPath, credentialsPath: credentialsPath, fleet: directory + "/probe.jsonl",
+            log: directory + "/cloudsim-probe.log")
+        progress("teardown: critical path \(String(format: "%.2f", probe.longest)) s over \(probeCount) accounts alone (\(probe.states))")
+        // The whole fleet at once, on a fresh simulator loaded from the same seed.
+        let fleet = try teardownPass(
+            simulator: simulator, seedPath: seedPath, credentialsPath: credentialsPath, fleet: directory + "/fleet.jsonl",
+            log: directory + "/cloudsim-fleet.log")
+        counts["teardown_accounts_finished_round\(round)"] = fleet.finished
+        note("7 teardown round \(round): \(fleet.finished) accounts finished as \(fleet.states); alone, one of each kind: \(probe.states), "
+            + "longest \(String(format: "%.2f", probe.longest)) s; busiest account×API rate-limit bucket needs \(String(format: "%.2f", fleet.rateBound)) s")
+        return TeardownRound(wall: fleet.wall, bound: max(probe.longest, fleet.rateBound))
+    }
+
+    private struct TeardownPass {
+        var wall: Double
+        var longest: Double
+        var finished: Int
+        var states: String
+        var rateBound: Double
+    }
+
+    private func teardownPass(simulator: String, seedPath: String, credentialsPath: String, fleet: String, log: String) throws -> TeardownPass {
         let cloud = try ChildProcess(
             name: "unwind-cloudsim", executable: simulator,
             arguments: ["serve", "--seed", seedPath, "--port", "0", "--log-level", "warning",
                         "--time-scale", String(options.cloudTimeScale)],
-            environment: ProcessInfo.processInfo.environment, logPath: directory + "/cloudsim.log")
+            environment: ProcessInfo.processInfo.environment, logPath: log)
         defer { cloud.stop(grace: .seconds(5)) }
         let endpoint = try waitForListening(cloud)
-
         var environment: [String: String] = [
             "UNWIND_CLOUD_ENDPOINT": endpoint, "UNWIND_BSS_ENDPOINT": endpoint,
             "UNWIND_CREDENTIALS_FILE": credentialsPath, "UNWIND_CLOUD_POLL_INTERVAL": "250ms",
@@ -95,29 +118,12 @@ extension BenchRunner {
         try connection.query(BenchSQL.truncateRuntime)
         let workers = try startWorkers(count: options.workers, concurrency: 64, environment: environment)
         defer { stopWorkers(workers) }
-
-        // Critical path: one account of each kind, on their own.
-        let probe = try submitTeardownFleet(directory + "/probe.jsonl", environment: &environment)
-        _ = try waitUntilFinished(workers, what: "teardown (critical-path accounts)")
-        let critical = try connection.query(BenchSQL.teardownLongest).first?.decode("seconds", as: Double?.self) ?? 0
-        let probeStates = try teardownStates()
-        progress("teardown: critical path \(String(format: "%.2f", critical)) s over \(probe) accounts alone (\(probeStates))")
-
-        // The rest of the fleet at once.
-        try connection.query(BenchSQL.truncateRuntime)
-        guard probeCount < rows.count else {
-            note("7 teardown: \(rows.count) accounts are all critical-path probes; the wall time is theirs")
-            return TeardownRound(wall: critical, bound: critical)
-        }
-        let submitted = try submitTeardownFleet(directory + "/fleet.jsonl", environment: &environment)
-        _ = try waitUntilFinished(workers, what: "teardown fleet")
-        let wall = try connection.query(BenchSQL.teardownSpan).first?.decode("seconds", as: Double?.self) ?? 0
-        let states = try teardownStates()
-        counts["teardown_accounts_finished_round\(round)"] = submitted + probe
-        note("7 teardown round \(round): \(submitted) accounts finished as \(states); critical-path probes: \(probeStates)")
-
-        let rateBound = try rateLimitBound(endpoint: endpoint)
-        return TeardownRound(wall: wall, bound: max(critical, rateBound))
+        let finished = try submitTeardownFleet(fleet, environment: &environment)
+        _ = try waitUntilFinished(workers, what: "teardown")
+        return TeardownPass(
+            wall: try connection.query(BenchSQL.teardownSpan).first?.decode("seconds", as: Double?.self) ?? 0,
+            longest: try connection.query(BenchSQL.teardownLongest).first?.decode("seconds", as: Double?.self) ?? 0,
+            finished: finished, states: try teardownStates(), rateBound: try rateLimitBound(endpoint: endpoint))
     }
 
     private func submitTeardownFleet(_ file: String, environment: inout [String: String]) throws -> Int {
