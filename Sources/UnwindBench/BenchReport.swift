@@ -67,6 +67,8 @@ public struct BenchReport: Sendable {
     /// Per-measurement remarks (what was skipped and why, what a figure includes).
     public var notes: [String]
     public var counts: [String: Int]
+    /// Measurements that could not be completed, with the reason.
+    public var failures: [String]
     public var startedAt: Date
     public var finishedAt: Date
 
@@ -133,6 +135,7 @@ public struct BenchReport: Sendable {
         root["parameters"] = parameters
         root["notes"] = notes
         root["counts"] = counts
+        root["failures"] = failures
         let formatter = ISO8601DateFormatter()
         root["started_at"] = formatter.string(from: startedAt)
         root["finished_at"] = formatter.string(from: finishedAt)

@@ -22,6 +22,7 @@ public final class BenchRunner {
     private var notes: [String] = []
     /// What was verified (workflows and steps that succeeded, rows stored), for the JSON and the tests.
     var counts: [String: Int] = [:]
+    private var failures: [String] = []
     private var workerSequence = 0
     private var noopDefinition: WorkflowDefinition
     private var crashDefinition: WorkflowDefinition
@@ -85,16 +86,27 @@ public final class BenchRunner {
 
         let only = options.only
         var emptyThroughput: [Double] = []
-        if !only.isDisjoint(with: [.throughput, .latency, .pgbench, .history]) {
-            emptyThroughput = try measureThroughput()
+        // A measurement that fails is reported and the others still run; the command then exits non-zero.
+        func attempt(_ measurement: BenchOptions.Measurement, _ body: () throws -> Void) {
+            do {
+                try body()
+            } catch {
+                failures.append("\(measurement.rawValue) \(measurement.name): \(error)")
+                note("\(measurement.rawValue) \(measurement.name) FAILED: \(error)")
+                for child in children { child.stop(grace: .seconds(5)) }
+                children.removeAll()
+            }
         }
-        if only.contains(.latency) { try measureLowLoadLatency() }
-        if only.contains(.pgbench) { try measurePgbench(stepsPerSecond: emptyThroughput) }
-        if only.contains(.fleet) { try measureFleet() }
-        if only.contains(.crash) { try measureCrashRecovery() }
-        if only.contains(.memory) { try measureMemory() }
-        if only.contains(.teardown) { try measureTeardown() }
-        if only.contains(.history) { try measureHistory(baseline: emptyThroughput) }
+        if !only.isDisjoint(with: [.throughput, .latency, .pgbench, .history]) {
+            attempt(.throughput) { emptyThroughput = try measureThroughput() }
+        }
+        if only.contains(.latency) { attempt(.latency) { try measureLowLoadLatency() } }
+        if only.contains(.pgbench) { attempt(.pgbench) { try measurePgbench(stepsPerSecond: emptyThroughput) } }
+        if only.contains(.fleet) { attempt(.fleet) { try measureFleet() } }
+        if only.contains(.crash) { attempt(.crash) { try measureCrashRecovery() } }
+        if only.contains(.memory) { attempt(.memory) { try measureMemory() } }
+        if only.contains(.teardown) { attempt(.teardown) { try measureTeardown() } }
+        if only.contains(.history), !emptyThroughput.isEmpty { attempt(.history) { try measureHistory(baseline: emptyThroughput) } }
 
         let parameters: [String: Double] = [
             "workflows": Double(options.workflows), "steps": Double(options.steps), "workers": Double(options.workers),
@@ -106,7 +118,7 @@ public final class BenchRunner {
             "cloud_rate_limit_per_min": Double(options.cloudRateLimitPerMinute),
         ]
         return BenchReport(
-            machine: machine, parameters: parameters, figures: figures, notes: notes, counts: counts, startedAt: started,
+            machine: machine, parameters: parameters, figures: figures, notes: notes, counts: counts, failures: failures, startedAt: started,
             finishedAt: Date())
     }
 

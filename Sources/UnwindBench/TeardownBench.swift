@@ -54,9 +54,6 @@ extension BenchRunner {
         var settings = seed["settings"] as? [String: Any] ?? [:]
         settings["rate_limits"] = ["default": options.cloudRateLimitPerMinute]
         seed["settings"] = settings
-        if options.cloudLatencyMilliseconds > 0 {
-            seed["faults"] = [["api": "*", "kind": "slow", "delay_seconds": Double(options.cloudLatencyMilliseconds) / 1000]]
-        }
         try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: seedPath))
 
         // One credentials profile per account, in a private file (keys never go on a command line).
@@ -111,6 +108,7 @@ extension BenchRunner {
             environment: ProcessInfo.processInfo.environment, logPath: log)
         defer { cloud.stop(grace: .seconds(5)) }
         let endpoint = try waitForListening(cloud)
+        try addLatency(endpoint: endpoint)
         var environment: [String: String] = [
             "UNWIND_CLOUD_ENDPOINT": endpoint, "UNWIND_BSS_ENDPOINT": endpoint,
             "UNWIND_CREDENTIALS_FILE": credentialsPath, "UNWIND_CLOUD_POLL_INTERVAL": "250ms",
@@ -147,6 +145,22 @@ extension BenchRunner {
         try connection.query(BenchSQL.statesSummary).rows.map { row in
             "\(try row.decode("n", as: Int.self)) \(try row.decode("state", as: String.self))"
         }.joined(separator: ", ")
+    }
+
+    /// The per-call latency as a `slow` rule on every API, through the admin API (`POST /_sim/faults`): the seed
+    /// file's `faults` list refuses a `slow` rule's delay (unwind-cloudsim reports delay_seconds ≤ 0 for any value).
+    private func addLatency(endpoint: String) throws {
+        guard options.cloudLatencyMilliseconds > 0 else { return }
+        guard let curl = locateProgram("curl", explicit: nil) else {
+            throw BenchError("teardown: curl is needed to configure the simulator's latency (apt-get install curl), or pass --cloud-latency-ms 0")
+        }
+        let rule = "{\"api\":\"*\",\"kind\":\"slow\",\"delay_seconds\":\(Double(options.cloudLatencyMilliseconds) / 1000)}"
+        let result = try runCommand(curl, [
+            "-sS", "-f", "-X", "POST", "-H", "Content-Type: application/json", "-d", rule, endpoint + "/_sim/faults",
+        ], environment: ProcessInfo.processInfo.environment)
+        guard result.status == 0, result.output.contains("\"slow\"") else {
+            throw BenchError("teardown: the simulator refused the latency rule: \(result.output.suffix(300))")
+        }
     }
 
     private func waitForListening(_ process: ChildProcess) throws -> String {

@@ -125,6 +125,9 @@ struct Bench: ParsableCommand {
                     throw CLIError(description: "cannot write --json \(json): \(error.localizedDescription)")
                 }
             }
+            if !report.failures.isEmpty {
+                throw CLIError(description: "bench: \(report.failures.count) measurement(s) failed: " + report.failures.joined(separator: "; "))
+            }
         }
     }
 }
