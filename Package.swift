@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Latency percentiles for `unwind bench` (issue 8).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -126,9 +128,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `unwind bench` (issue 8): measures the engine through its public API and real worker processes.
+        .target(
+            name: "UnwindBench",
+            dependencies: [
+                "Postgres",
+                "UnwindCore",
+                "UnwindStore",
+                "UnwindEngine",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "unwind",
             dependencies: [
+                "UnwindBench",
                 "Postgres",
                 "UnwindCore",
                 "UnwindStore",
@@ -285,6 +301,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BenchTests",
+            dependencies: ["UnwindBench", "UnwindTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

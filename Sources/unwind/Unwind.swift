@@ -16,7 +16,7 @@ struct Unwind: ParsableCommand {
         version: UnwindVersion.current,
         subcommands: [
             Plan.self, Submit.self, Status.self, ListCommand.self, History.self, Resume.self, Cancel.self, Skip.self, Graph.self,
-            WorkerCommand.self, Serve.self, Workers.self, Workflows.self, Prune.self, Migrate.self, Doctor.self, DB.self,
+            WorkerCommand.self, Serve.self, Workers.self, Workflows.self, Prune.self, Migrate.self, Doctor.self, DB.self, Bench.self,
         ]
     )
 }

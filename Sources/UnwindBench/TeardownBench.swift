@@ -1,0 +1,197 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Postgres
+
+/// Measurement 7: a fleet of SecMaster teardowns through `unwind-cloudsim` with a per-call latency and a rate
+/// limit, against the lower bound those impose.
+///
+/// The lower bound is the larger of
+/// - the per-account critical path: the longest teardown of one account of each kind the seed generator makes,
+///   run on their own first (so: measured on this machine with the same latency, not contended by the fleet), and
+/// - the rate limit: per account and API, the mutating calls the fleet actually needed (from the simulator's
+///   ledger) beyond the bucket's burst, at the configured rate.
+extension BenchRunner {
+    func measureTeardown() throws {
+        let simulator = options.cloudsimPath
+            ?? (URL(fileURLWithPath: options.executablePath).deletingLastPathComponent().path + "/unwind-cloudsim")
+        guard FileManager.default.isExecutableFile(atPath: simulator) else {
+            note("7 teardown at scale: \(simulator) not found (build it: swift build -c release --product unwind-cloudsim, or pass --cloudsim PATH); skipped")
+            return
+        }
+        var walls: [Double] = [], bounds: [Double] = [], ratios: [Double] = []
+        for round in 1...options.rounds {
+            progress("teardown round \(round)/\(options.rounds): \(options.accounts) accounts, \(options.cloudLatencyMilliseconds) ms per call, "
+                + "\(options.cloudRateLimitPerMinute) requests/min per account and API")
+            let result = try teardownRound(simulator: simulator, round: round)
+            walls.append(result.wall)
+            bounds.append(result.bound)
+            ratios.append(result.wall / max(result.bound, 1e-6))
+        }
+        add(Figure(key: "teardown_wall_s", label: "7 teardown of \(options.accounts) accounts, wall", unit: "s", values: walls))
+        add(Figure(key: "teardown_lower_bound_s", label: "7 teardown lower bound (critical path, rate limit)", unit: "s", values: bounds))
+        add(Figure(key: "teardown_ratio", label: "7 teardown wall ÷ lower bound", unit: "ratio", values: ratios, note: "target ≤ 1.2"))
+    }
+
+    private struct TeardownRound {
+        var wall: Double
+        var bound: Double
+    }
+
+    private func teardownRound(simulator: String, round: Int) throws -> TeardownRound {
+        let directory = options.workDirectory + "/teardown-\(round)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let seedPath = directory + "/seed.json"
+        let generated = try runCommand(simulator, [
+            "generate-seed", "--accounts", String(options.accounts), "--random-seed", String(round), "--output", seedPath,
+        ], environment: ProcessInfo.processInfo.environment)
+        guard generated.status == 0 else { throw BenchError("teardown: unwind-cloudsim generate-seed failed: \(generated.output.suffix(400))") }
+        guard var seed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: seedPath))) as? [String: Any],
+              let accounts = seed["accounts"] as? [[String: Any]] else {
+            throw BenchError("teardown: the generated seed has no accounts")
+        }
+        var settings = seed["settings"] as? [String: Any] ?? [:]
+        settings["rate_limits"] = ["default": options.cloudRateLimitPerMinute]
+        seed["settings"] = settings
+        try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: seedPath))
+
+        // One credentials profile per account, in a private file (keys never go on a command line).
+        var credentials = ""
+        var rows: [String] = []
+        for (index, account) in accounts.enumerated() {
+            guard let domain = account["domain_id"] as? String, let projects = account["project_ids"] as? [String],
+                  let project = projects.first, let ak = account["access_key"] as? String,
+                  let sk = account["secret_key"] as? String else {
+                throw BenchError("teardown: account \(index) of the generated seed lacks ids or keys")
+            }
+            let region = account["region"] as? String ?? "cn-north-4"
+            credentials += "[acct\(index)]\nak = \(ak)\nsk = \(sk)\n\n"
+            let row: [String: Any] = ["domain_id": domain, "project_id": project, "region": region, "profile": "acct\(index)",
+                                      "accept": ["handling-fee"]]
+            rows.append(String(decoding: try JSONSerialization.data(withJSONObject: row), as: UTF8.self))
+        }
+        let credentialsPath = directory + "/credentials"
+        _ = FileManager.default.createFile(atPath: credentialsPath, contents: Data(credentials.utf8), attributes: [.posixPermissions: 0o600])
+        let probeCount = min(6, rows.count)  // the generator cycles through six kinds of account
+        try (rows.prefix(probeCount).joined(separator: "\n") + "\n").write(toFile: directory + "/probe.jsonl", atomically: true, encoding: .utf8)
+        try (rows.joined(separator: "\n") + "\n").write(toFile: directory + "/fleet.jsonl", atomically: true, encoding: .utf8)
+
+        // Critical path: one account of each kind, on their own (fresh simulator, fresh workers).
+        let probe = try teardownPass(
+            simulator: simulator, seedPath: seedPath, credentialsPath: credentialsPath, fleet: directory + "/probe.jsonl",
+            log: directory + "/cloudsim-probe.log")
+        progress("teardown: critical path \(String(format: "%.2f", probe.longest)) s over \(probeCount) accounts alone (\(probe.states))")
+        // The whole fleet at once, on a fresh simulator loaded from the same seed.
+        let fleet = try teardownPass(
+            simulator: simulator, seedPath: seedPath, credentialsPath: credentialsPath, fleet: directory + "/fleet.jsonl",
+            log: directory + "/cloudsim-fleet.log")
+        counts["teardown_accounts_finished_round\(round)"] = fleet.finished
+        note("7 teardown round \(round): \(fleet.finished) accounts finished as \(fleet.states); alone, one of each kind: \(probe.states), "
+            + "longest \(String(format: "%.2f", probe.longest)) s; busiest account×API rate-limit bucket needs \(String(format: "%.2f", fleet.rateBound)) s")
+        return TeardownRound(wall: fleet.wall, bound: max(probe.longest, fleet.rateBound))
+    }
+
+    private struct TeardownPass {
+        var wall: Double
+        var longest: Double
+        var finished: Int
+        var states: String
+        var rateBound: Double
+    }
+
+    private func teardownPass(simulator: String, seedPath: String, credentialsPath: String, fleet: String, log: String) throws -> TeardownPass {
+        let cloud = try ChildProcess(
+            name: "unwind-cloudsim", executable: simulator,
+            arguments: ["serve", "--seed", seedPath, "--port", "0", "--log-level", "warning",
+                        "--time-scale", String(options.cloudTimeScale)],
+            environment: ProcessInfo.processInfo.environment, logPath: log)
+        defer { cloud.stop(grace: .seconds(5)) }
+        let endpoint = try waitForListening(cloud)
+        try addLatency(endpoint: endpoint)
+        var environment: [String: String] = [
+            "UNWIND_CLOUD_ENDPOINT": endpoint, "UNWIND_BSS_ENDPOINT": endpoint,
+            "UNWIND_CREDENTIALS_FILE": credentialsPath, "UNWIND_CLOUD_POLL_INTERVAL": "250ms",
+        ]
+        try connection.query(BenchSQL.truncateRuntime)
+        let workers = try startWorkers(count: options.workers, concurrency: 64, environment: environment)
+        defer { stopWorkers(workers) }
+        let finished = try submitTeardownFleet(fleet, environment: &environment)
+        _ = try waitUntilFinished(workers, what: "teardown")
+        return TeardownPass(
+            wall: try connection.query(BenchSQL.teardownSpan).first?.decode("seconds", as: Double?.self) ?? 0,
+            longest: try connection.query(BenchSQL.teardownLongest).first?.decode("seconds", as: Double?.self) ?? 0,
+            finished: finished, states: try teardownStates(), rateBound: try rateLimitBound(endpoint: endpoint))
+    }
+
+    private func submitTeardownFleet(_ file: String, environment: inout [String: String]) throws -> Int {
+        var processEnvironment = ProcessInfo.processInfo.environment
+        processEnvironment.removeValue(forKey: "UNWIND_DATABASE_URL")
+        processEnvironment.removeValue(forKey: "UNWIND_DATABASE_PASSWORD_FILE")
+        if let password = options.adminConfiguration["password"] { processEnvironment["PGPASSWORD"] = password }
+        for (key, value) in environment { processEnvironment[key] = value }
+        let result = try runCommand(options.executablePath, [
+            "submit", "secmaster-full-teardown", "--fleet", file, "--workflows-dir", options.workflowsDirectory,
+            "--database-url", options.adminConfiguration.with(database: options.databaseName).conninfoWithoutPassword,
+            "--output", "json",
+        ], environment: processEnvironment, discardOutput: true)
+        guard result.status == 0 else {
+            throw BenchError("teardown: unwind submit --fleet exited \(result.status): \(result.output.suffix(400))")
+        }
+        return try count(BenchSQL.countWorkflows)
+    }
+
+    private func teardownStates() throws -> String {
+        try connection.query(BenchSQL.statesSummary).rows.map { row in
+            "\(try row.decode("n", as: Int.self)) \(try row.decode("state", as: String.self))"
+        }.joined(separator: ", ")
+    }
+
+    /// The per-call latency as a `slow` rule on every API, through the admin API (`POST /_sim/faults`): the seed
+    /// file's `faults` list refuses a `slow` rule's delay (unwind-cloudsim reports delay_seconds ≤ 0 for any value).
+    private func addLatency(endpoint: String) throws {
+        guard options.cloudLatencyMilliseconds > 0 else { return }
+        guard let curl = locateProgram("curl", explicit: nil) else {
+            throw BenchError("teardown: curl is needed to configure the simulator's latency (apt-get install curl), or pass --cloud-latency-ms 0")
+        }
+        let rule = "{\"api\":\"*\",\"kind\":\"slow\",\"delay_seconds\":\(Double(options.cloudLatencyMilliseconds) / 1000)}"
+        let result = try runCommand(curl, [
+            "-sS", "-f", "-X", "POST", "-H", "Content-Type: application/json", "-d", rule, endpoint + "/_sim/faults",
+        ], environment: ProcessInfo.processInfo.environment)
+        guard result.status == 0, result.output.contains("\"slow\"") else {
+            throw BenchError("teardown: the simulator refused the latency rule: \(result.output.suffix(300))")
+        }
+    }
+
+    private func waitForListening(_ process: ChildProcess) throws -> String {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            let log = (try? String(contentsOfFile: process.logPath, encoding: .utf8)) ?? ""
+            if let line = log.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }) {
+                return String(line.dropFirst("listening on ".count)).trimmingCharacters(in: .whitespaces)
+            }
+            guard process.isRunning else { throw BenchError("unwind-cloudsim exited at start:\n\(process.logTail)") }
+            usleep(20_000)
+        }
+        throw BenchError("unwind-cloudsim did not start listening within 30 s:\n\(process.logTail)")
+    }
+
+    /// Seconds the busiest (account, API) bucket needs beyond its burst: max(0, calls − limit) ÷ (limit per second).
+    private func rateLimitBound(endpoint: String) throws -> Double {
+        guard let url = URL(string: endpoint + "/_sim/ledger"), let data = try? Data(contentsOf: url),
+              let ledger = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let entries = ledger["entries"] as? [[String: Any]] else {
+            note("7 teardown: the simulator's ledger could not be read; the rate-limit bound is left out")
+            return 0
+        }
+        var calls: [String: Int] = [:]
+        for entry in entries {
+            let key = "\(entry["account"] as? String ?? "")|\(entry["api"] as? String ?? "")"
+            calls[key, default: 0] += 1
+        }
+        let limit = Double(options.cloudRateLimitPerMinute)
+        let busiest = calls.values.max() ?? 0
+        // Buckets refill per simulated minute, i.e. time-scale times faster in real time.
+        return max(0, Double(busiest) - limit) / (limit / 60 * options.cloudTimeScale)
+    }
+}
