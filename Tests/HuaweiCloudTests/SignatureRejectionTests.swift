@@ -12,13 +12,13 @@ struct SignatureRejectionTests {
         try await SimulatorEndToEndTests.withSimulator { _, client in
             let account = try SimulatorEndToEndTests.account("prepaid-standard-old")
             // Unwind's signer passes.
-            let good = try client(account, .seconds(10))
+            let good = try client(account, .seconds(60))
             _ = try await good.listWorkspaces(projectID: account.projectID)
 
             // A wrong secret key: 401 APIGW.0301, permanent (retrying cannot fix credentials).
             var wrongKey = account
             wrongKey.credentials.secretKey = "not-the-secret-key"
-            let wrongClient = try client(wrongKey, .seconds(10))
+            let wrongClient = try client(wrongKey, .seconds(60))
             let wrong = try #require(await TestSupport.cloudError { () async throws(CloudError) in
                 _ = try await wrongClient.listWorkspaces(projectID: account.projectID)
             })
@@ -49,7 +49,7 @@ struct SignatureRejectionTests {
     @Test func theSameMutatingCallTwiceInOneSecondIsNotMistakenForAReplay() async throws {
         try await SimulatorEndToEndTests.withSimulator { simulator, client in
             let account = try SimulatorEndToEndTests.account("prepaid-standard-old")
-            let unwind = try client(account, .seconds(10))
+            let unwind = try client(account, .seconds(60))
             // Identical requests signed within one second have identical SDK signatures; Unwind's signed per-request
             // nonce keeps a quick retry from being refused as a replay.
             for _ in 0..<3 {

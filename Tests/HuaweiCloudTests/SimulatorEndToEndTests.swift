@@ -67,14 +67,14 @@ struct SimulatorEndToEndTests {
     @Test func secMaster() async throws {
         try await Self.withSimulator { simulator, makeClient in
             let old = try Self.account("prepaid-standard-old")
-            let client = try makeClient(old, .seconds(10))
+            let client = try makeClient(old, .seconds(60))
             let subscription = try await client.listSubscriptionResources(projectID: old.projectID)
             #expect(subscription.csbVersion.uppercased() == "STANDARD")
             #expect(Set(subscription.resources.map(\.resourceID)) == ["sm-old-quota", "sm-old-log-retention"])
             #expect(subscription.resources.allSatisfy { $0.chargingMode == .prepaid && $0.orderID != nil && $0.expireTime != nil })
 
             let pro = try Self.account("postpaid-professional")
-            let proClient = try makeClient(pro, .seconds(10))
+            let proClient = try makeClient(pro, .seconds(60))
             let before = try await proClient.listSubscriptionResources(projectID: pro.projectID)
             #expect(before.resources.allSatisfy { $0.chargingMode == .postpaid })
             try await proClient.deletePayPerUseSubscriptions(projectID: pro.projectID, resourceIDs: ["sm-pro-quota"])
@@ -88,7 +88,7 @@ struct SimulatorEndToEndTests {
             #expect(again.classification == .alreadyDone && again.httpStatus == 404)
 
             let nodes = try Self.account("collection-nodes")
-            let nodesClient = try makeClient(nodes, .seconds(10))
+            let nodesClient = try makeClient(nodes, .seconds(60))
             let workspaces = try await nodesClient.listWorkspaces(projectID: nodes.projectID)
             #expect(workspaces.map(\.id) == ["ws-nodes-0001"])
             let records = try await nodesClient.listCollectionNodes(projectID: nodes.projectID, workspaceID: "ws-nodes-0001")
@@ -106,7 +106,7 @@ struct SimulatorEndToEndTests {
             // And for the subscription listing: wrong secret key.
             var wrong = old
             wrong.credentials.secretKey = "wrong-secret-key"
-            let wrongClient = try makeClient(wrong, .seconds(10))
+            let wrongClient = try makeClient(wrong, .seconds(60))
             let unauthenticated = try #require(await TestSupport.cloudError { () async throws(CloudError) in
                 _ = try await wrongClient.listSubscriptionResources(projectID: old.projectID)
             })
@@ -118,7 +118,7 @@ struct SimulatorEndToEndTests {
     @Test func bss() async throws {
         try await Self.withSimulator { simulator, makeClient in
             let old = try Self.account("prepaid-standard-old")
-            let client = try makeClient(old, .seconds(10))
+            let client = try makeClient(old, .seconds(60))
             let resources = try await client.queryCustomerResources(domainID: old.domainID, resourceIDs: [], onlyMainResource: false)
             #expect(Set(resources.map(\.resourceID)).isSuperset(of: ["sm-old-quota", "sm-old-log-retention"]))
             #expect(resources.allSatisfy { $0.status == CustomerResource.statusInUse })
@@ -177,7 +177,7 @@ struct SimulatorEndToEndTests {
             #expect(noRefunds.classification == .permanent)
 
             let unpaid = try Self.account("unpaid-order")
-            let unpaidClient = try makeClient(unpaid, .seconds(10))
+            let unpaidClient = try makeClient(unpaid, .seconds(60))
             let unpaidError = try #require(await TestSupport.cloudError { () async throws(CloudError) in
                 _ = try await unpaidClient.unsubscribeResources(domainID: unpaid.domainID, resourceIDs: ["sm-unpaid-quota"], reasonType: nil, reason: nil)
             })
@@ -190,7 +190,7 @@ struct SimulatorEndToEndTests {
     @Test func ecs() async throws {
         try await Self.withSimulator { simulator, makeClient in
             let nodes = try Self.account("collection-nodes")
-            let client = try makeClient(nodes, .seconds(10))
+            let client = try makeClient(nodes, .seconds(60))
             let servers = try await client.listServers(projectID: nodes.projectID)
             #expect(servers.count == 3)
             let monthly = try #require(servers.first { $0.name == "collector-monthly-1" })
@@ -225,7 +225,7 @@ struct SimulatorEndToEndTests {
     @Test func vpcep() async throws {
         try await Self.withSimulator { simulator, makeClient in
             let nodes = try Self.account("collection-nodes")
-            let client = try makeClient(nodes, .seconds(10))
+            let client = try makeClient(nodes, .seconds(60))
             let endpoints = try await client.listEndpoints(projectID: nodes.projectID, vpcID: "vpc-collect", limit: 2)
             #expect(endpoints.count == 3, "three endpoints in pages of two")
             let none = try await client.listEndpoints(projectID: nodes.projectID, vpcID: "vpc-nowhere", limit: 10)

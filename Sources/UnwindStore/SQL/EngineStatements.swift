@@ -96,12 +96,20 @@ extension SQL {
         /// (a wake-up from a durable wait continues its attempt), and logs the attempt start — one statement.
         static let claimSteps = Statement("claim_steps", """
             WITH candidates AS (
-                SELECT workflow_id, step_id, state AS previous_state
-                FROM steps
-                WHERE state IN ('ready', 'waiting') AND queue = ANY($1::text[]) AND due_at <= now()
-                ORDER BY priority DESC, due_at
+                -- One index walk per queue: with `queue = ANY(…)` the planner cannot read steps_claimable in
+                -- (priority, due_at) order and sorts the whole backlog on every claim instead.
+                SELECT c.workflow_id, c.step_id, c.previous_state
+                FROM unnest($1::text[]) AS q(name)
+                CROSS JOIN LATERAL (
+                    SELECT workflow_id, step_id, state AS previous_state, priority, due_at
+                    FROM steps
+                    WHERE state IN ('ready', 'waiting') AND queue = q.name AND due_at <= now()
+                    ORDER BY priority DESC, due_at
+                    LIMIT $2
+                    FOR UPDATE SKIP LOCKED
+                ) c
+                ORDER BY c.priority DESC, c.due_at
                 LIMIT $2
-                FOR UPDATE SKIP LOCKED
             ), claimed AS (
                 UPDATE steps s
                 SET state = 'running',
