@@ -1,7 +1,7 @@
 /// One metric Unwind exports: its Prometheus name, type, label names and help text.
 ///
 /// Every metric is declared once, in ``MetricDefinition/all`` below; code reports through ``UnwindMetrics``, the
-/// Prometheus exporter takes help texts and buckets from here, and `docs/metrics.md` documents the same list
+/// Prometheus exporter takes help texts and buckets from here, and `README.md` documents the same list
 /// (a test checks that nothing is missing there).
 public struct MetricDefinition: Sendable, Hashable {
     public enum Kind: String, Sendable {

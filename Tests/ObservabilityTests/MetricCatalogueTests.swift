@@ -6,7 +6,7 @@ import UnwindTesting
 
 @Suite("Metric catalogue")
 struct MetricCatalogueTests {
-    /// The names and labels docs/metrics.md and the shared contract promise, in one place.
+    /// The names and labels README.md and the shared contract promise, in one place.
     static let contract: [String: [String]] = [
         "unwind_steps_started_total": ["workflow", "step", "phase"],
         "unwind_steps_completed_total": ["workflow", "step", "phase"],
@@ -34,11 +34,11 @@ struct MetricCatalogueTests {
     }
 
     @Test func everyMetricIsDocumented() throws {
-        let docs = try String(contentsOfFile: TestEnvironment.repositoryRoot + "/docs/metrics.md", encoding: .utf8)
+        let docs = try String(contentsOfFile: TestEnvironment.repositoryRoot + "/README.md", encoding: .utf8)
         for metric in MetricDefinition.all {
-            #expect(docs.contains("`\(metric.name)`"), "docs/metrics.md does not document \(metric.name)")
+            #expect(docs.contains("`\(metric.name)`"), "README.md does not document \(metric.name)")
             for label in metric.labels {
-                #expect(docs.contains("`\(label)`"), "docs/metrics.md does not mention the label \(label)")
+                #expect(docs.contains("`\(label)`"), "README.md does not mention the label \(label)")
             }
         }
     }

@@ -57,7 +57,7 @@ struct Serve: ParsableCommand {
             let token = try Self.apiToken(environment)
             let services = try Services(database: database, connections: connections, label: "unwind.serve")
             let logger = services.logger
-            // /metrics: the queue, workflow and pool gauges, sampled like a worker's (docs/metrics.md).
+            // /metrics: the queue, workflow and pool gauges, sampled like a worker's (README.md).
             let exporter = PrometheusExporter()
             exporter.bootstrapMetricsSystem()
             let probe = try DatabaseProbe(configuration: services.pool.configuration, logger: logger)

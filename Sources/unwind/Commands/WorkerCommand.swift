@@ -17,7 +17,7 @@ struct WorkerCommand: ParsableCommand {
 
             With --metrics-port (or UNWIND_METRICS_PORT) the worker also serves GET /metrics (Prometheus), \
             /healthz (200 while the process runs) and /readyz (200 when the database is reachable and migrated, \
-            else 503 with a JSON reason) on --metrics-host (default 127.0.0.1). docs/metrics.md lists the metrics.
+            else 503 with a JSON reason) on --metrics-host (default 127.0.0.1). README.md lists the metrics.
 
             Examples:
               unwind worker
