@@ -15,7 +15,7 @@ swift build -c release --product unwind-chaos >/dev/null
 bin="$(swift build -c release --show-bin-path)"
 
 if [ "$#" -eq 0 ]; then
-    set -- --accounts 2000 --workers 4 --concurrency 16 --kill-every 2 --pg-restarts 3 --restart-every 120 --timeout 3600
+    set -- --accounts 2000 --workers 4 --concurrency 16 --kill-every 2 --lease 6 --pg-restarts 3 --restart-every 120 --timeout 3600
 fi
 log "chaos run: $*"
 "$bin/unwind-chaos" "$@"
