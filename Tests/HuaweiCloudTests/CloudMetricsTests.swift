@@ -23,10 +23,10 @@ struct CloudMetricsTests {
         let metrics = UnwindMetrics(factory: testMetrics)
         try await SimulatorEndToEndTests.withSimulator { simulator, makeClient in
             let nodes = try SimulatorEndToEndTests.account("collection-nodes")
-            let plain = try makeClient(nodes, .seconds(10))
+            let plain = try makeClient(nodes, .seconds(60))
             // One try per call first, so that each call is exactly one request.
             let client = HuaweiCloudClient(
-                endpoints: plain.endpoints, credentials: nodes.credentials, timeout: .seconds(10), readRetry: .none,
+                endpoints: plain.endpoints, credentials: nodes.credentials, timeout: .seconds(60), readRetry: .none,
                 logger: TestSupport.quietLogger, metrics: metrics)
 
             _ = try await client.listServers(projectID: nodes.projectID)
@@ -40,7 +40,7 @@ struct CloudMetricsTests {
 
             // A read the client retries by itself: every try is a request of its own.
             let retrying = HuaweiCloudClient(
-                endpoints: plain.endpoints, credentials: nodes.credentials, timeout: .seconds(10), readRetry: .standard,
+                endpoints: plain.endpoints, credentials: nodes.credentials, timeout: .seconds(60), readRetry: .standard,
                 logger: TestSupport.quietLogger, metrics: metrics)
             try SimulatorEndToEndTests.addFault(simulator, #"{"api": "ecs.list_servers", "kind": "error", "status": 429, "count": 1}"#)
             let before = Self.allRequests(testMetrics)

@@ -28,18 +28,18 @@ struct SignatureRejectionTests {
             // A stale request (X-Sdk-Date 20 minutes old, beyond the 15-minute skew): refused.
             let endpoints = good.endpoints
             let stale = HuaweiCloudClient(
-                endpoints: endpoints, credentials: account.credentials, httpClient: .shared, timeout: .seconds(10),
+                endpoints: endpoints, credentials: account.credentials, httpClient: .shared, timeout: .seconds(60),
                 logger: TestSupport.quietLogger, userAgent: HuaweiCloudClient.defaultUserAgent,
                 clock: { Int64(Date().timeIntervalSince1970) - 1200 })
             let staleError = try #require(await TestSupport.cloudError { () async throws(CloudError) in
                 _ = try await stale.listWorkspaces(projectID: account.projectID)
             })
-            #expect(staleError.httpStatus == 401 && staleError.code == "APIGW.0301")
+            #expect(staleError.httpStatus == 401 && staleError.code == "APIGW.0301", "\(staleError)")
 
             // An unsigned request: refused.
             var request = HTTPClientRequest(url: endpoints.baseURL(for: .secmaster) + "/v1/\(account.projectID)/workspaces")
             request.headers.add(name: "X-Project-Id", value: account.projectID)
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
             #expect(response.status.code == 401)
             let body = String(buffer: try await response.body.collect(upTo: 1 << 16))
             #expect(body.contains("APIGW.0301"))
