@@ -86,7 +86,7 @@ struct Serve: ParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             configuration.maximumGracefulShutdownDuration = gracePeriod
             let group = ServiceGroup(configuration: configuration)
-            try Self.runBlocking { try await group.run() }
+            try runAsyncBlocking { try await group.run() }
             logger.notice("stopped")
         }
     }
@@ -123,23 +123,5 @@ struct Serve: ParsableCommand {
         case "true", "1", "yes", "on": return true
         case let other?: throw CLIError(description: "\(name)='\(other)' is not true or false", status: .usage)
         }
-    }
-
-    /// ArgumentParser commands here are synchronous; the server is async. The main thread waits while the
-    /// service group runs on the concurrency pool.
-    static func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
-        let result = Mutex<Result<Void, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do {
-                try await body()
-                result.withLock { $0 = .success(()) }
-            } catch {
-                result.withLock { $0 = .failure(error) }
-            }
-            done.signal()
-        }
-        done.wait()
-        try result.withLock { $0 }?.get()
     }
 }

@@ -80,25 +80,7 @@ struct WorkerRunner {
         groupLogger.logLevel = max(logger.logLevel, .notice)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: groupServices, gracefulShutdownSignals: [.sigterm, .sigint], logger: groupLogger))
-        try Self.blockUntilDone { try await group.run() }
-    }
-
-    /// Runs `body` on the concurrency runtime and blocks this (main) thread until it is done, as the other
-    /// synchronous commands do with async code (`PlanInvocation`).
-    private static func blockUntilDone(_ body: @escaping @Sendable () async throws -> Void) throws {
-        let result = Mutex<Result<Void, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do {
-                try await body()
-                result.withLock { $0 = .success(()) }
-            } catch {
-                result.withLock { $0 = .failure(error) }
-            }
-            done.signal()
-        }
-        done.wait()
-        try result.withLock { $0 }?.get()
+        try runAsyncBlocking { try await group.run() }
     }
 }
 
