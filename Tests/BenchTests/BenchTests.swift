@@ -7,12 +7,12 @@ import UnwindTesting
 @Suite("unwind bench", .enabled(if: TestEnvironment.hasDatabase))
 struct BenchCommandTests {
     @Test("every measurement runs at tiny sizes; all work completes, counts add up, the JSON has the keys")
-    func tinyRun() throws {
+    func tinyRun() async throws {
         let directory = try TestEnvironment.makeScratchDirectory("bench")
         let json = directory + "/bench.json"
         let databaseName = "unwind_bench_" + UUID().uuidString.prefix(8).lowercased()
         let (workflows, steps, fleet, history, accounts) = (20, 3, 50, 100, 7)
-        let result = runUnwind([
+        let result = await runUnwind([
             "bench", "--allow-debug", "--database-url", TestEnvironment.url(database: "postgres"),
             "--database-name", databaseName, "--workflows", String(workflows), "--steps", String(steps),
             "--workers", "1", "--concurrency", "4", "--rounds", "1", "--history", String(history),
@@ -52,14 +52,14 @@ struct BenchCommandTests {
         // The table names every figure and the scratch database is gone afterwards.
         #expect(result.stdout.contains("engine throughput, steps"))
         #expect(result.stdout.contains("pgbench"))
-        let left = runCommand("/usr/bin/env", ["psql", TestEnvironment.url(database: "postgres"), "-Atc",
+        let left = await runCommand("/usr/bin/env", ["psql", TestEnvironment.url(database: "postgres"), "-Atc",
                                                "SELECT count(*) FROM pg_database WHERE datname = '\(databaseName)'"])
         if left.status == 0 { #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0") }
     }
 
     @Test("a debug build refuses to run without --allow-debug and says how to build release")
-    func refusesDebug() {
-        let result = runUnwind(["bench", "--database-url", "postgres://nobody@127.0.0.1:1/none"])
+    func refusesDebug() async {
+        let result = await runUnwind(["bench", "--database-url", "postgres://nobody@127.0.0.1:1/none"])
         #expect(result.status == 64)
         #expect(result.stderr.contains("swift build -c release"))
     }
@@ -68,7 +68,7 @@ struct BenchCommandTests {
 @Suite("bench figures")
 struct BenchFigureTests {
     @Test("median and range over rounds")
-    func median() {
+    func median() async {
         #expect(Figure(key: "k", label: "l", unit: "u", values: [3, 1, 2]).median == 2)
         #expect(Figure(key: "k", label: "l", unit: "u", values: [4, 1, 2, 3]).median == 2.5)
         let figure = Figure(key: "k", label: "l", unit: "u", values: [5, 1, 9])
@@ -76,7 +76,7 @@ struct BenchFigureTests {
     }
 
     @Test("--only accepts numbers and names")
-    func only() {
+    func only() async {
         #expect(BenchOptions.Measurement(text: "3") == .pgbench)
         #expect(BenchOptions.Measurement(text: " Fleet") == .fleet)
         #expect(BenchOptions.Measurement(text: "9") == nil)

@@ -26,8 +26,8 @@ struct BadInputCorpusTests {
                 """.write(toFile: workflows + "/notes.yaml", atomically: true, encoding: .utf8)
         }
 
-        func unwind(_ arguments: [String]) -> CommandOutput {
-            runUnwind(arguments + ["--database-url", database.url], environment: ["UNWIND_WORKFLOWS_DIR": workflows])
+        func unwind(_ arguments: [String]) async -> CommandOutput {
+            await runUnwind(arguments + ["--database-url", database.url], environment: ["UNWIND_WORKFLOWS_DIR": workflows])
         }
 
         func workflowCount() throws -> Int {
@@ -47,11 +47,11 @@ struct BadInputCorpusTests {
         #expect(!result.combined.contains("Fatal error") && !result.combined.contains("Stack dump"), sourceLocation: sourceLocation)
     }
 
-    @Test func fleetFilesWithWrongEncodingsAndBrokenRows() throws {
+    @Test func fleetFilesWithWrongEncodingsAndBrokenRows() async throws {
         let setup = try Setup()
         // UTF-16 (as some spreadsheet exports are): refused as a whole, nothing submitted.
         let utf16 = try setup.write("fleet16.csv", [0xFF, 0xFE] + Array("account\nacme\n".utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
-        Self.expectCleanFailure(setup.unwind(["submit", "notes", "--fleet", utf16]), status: 64, mentions: "is UTF-16 text; save it as UTF-8")
+        await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--fleet", utf16]), status: 64, mentions: "is UTF-16 text; save it as UTF-8")
         #expect(try setup.workflowCount() == 0)
 
         // A UTF-8 byte-order mark is harmless; Latin-1, NUL bytes, an over-long row and a short row are not.
@@ -62,7 +62,7 @@ struct BadInputCorpusTests {
         bytes += Array("hooli\n".utf8)
         bytes += Array("bad name,x\n".utf8)
         let broken = try setup.write("broken.csv", bytes)
-        let result = setup.unwind(["submit", "notes", "--fleet", broken])
+        let result = await setup.unwind(["submit", "notes", "--fleet", broken])
         #expect(result.status == 1, "\(result.combined)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains { $0.hasPrefix("line 2\tsubmitted") }, "the BOM did not spoil the header: \(lines)")
@@ -78,9 +78,7 @@ struct BadInputCorpusTests {
     @Test func aMillionRowFleetIsStreamedNotLoaded() async throws {
         // A minute of blocking work (writing 100 MB, waiting for the child): on a Dispatch thread, so that it never
         // holds one of the few threads of Swift's cooperative pool the other (async) tests need.
-        let run = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<MillionRowRun, any Error>) in
-            DispatchQueue.global().async { continuation.resume(with: Result { try Self.millionRowFleet() }) }
-        }
+        let run = try await offThePool { try Self.millionRowFleet() }
         #expect(run.size > 90_000_000)
         let lines = run.output.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first == "0", "\(run.output.combined)")
@@ -126,43 +124,43 @@ struct BadInputCorpusTests {
         return MillionRowRun(size: size, output: measured, workflows: try setup.workflowCount())
     }
 
-    @Test func sqlLookingAndControlCharacterValuesAreStoredVerbatimAndNeutralisedOnATerminal() throws {
+    @Test func sqlLookingAndControlCharacterValuesAreStoredVerbatimAndNeutralisedOnATerminal() async throws {
         let setup = try Setup()
         let hostile = "x'); DROP TABLE workflows; -- \u{1B}[2J\u{1B}]0;pwned\u{07}\u{1B}[31mred\r\nnext"
         let input = try JSONSerialization.data(withJSONObject: ["account": "acme", "note": hostile])
         let inputFile = try setup.write("input.json", Array(input))
-        let submitted = setup.unwind(["submit", "notes", "--input", inputFile])
+        let submitted = await setup.unwind(["submit", "notes", "--input", inputFile])
         #expect(submitted.status == 0, "\(submitted.combined)")
         let id = try #require(submitted.stdout.split(separator: "\n").first { $0.hasPrefix("submitted ") }?.split(separator: " ")[2])
 
         // Verbatim in the database and in JSON output; the tables still exist.
         let stored = try setup.database.connect().query("SELECT input->>'note' AS note FROM workflows").rows.first?.decode("note", as: String.self)
         #expect(stored == hostile)
-        let json = setup.unwind(["status", String(id), "--output", "json"])
+        let json = await setup.unwind(["status", String(id), "--output", "json"])
         let document = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect(((document?["workflow"] as? [String: Any])?["input"] as? [String: Any])?["note"] as? String == hostile)
 
         // Tables never carry a raw escape, bell or carriage return to the terminal.
-        for output in [setup.unwind(["status", String(id)]), setup.unwind(["list"]), setup.unwind(["history", String(id)])] {
+        for output in await [setup.unwind(["status", String(id)]), setup.unwind(["list"]), setup.unwind(["history", String(id)])] {
             #expect(output.status == 0, "\(output.combined)")
             #expect(!output.stdout.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{07}" || $0 == "\r" }, "\(output.stdout.debugDescription)")
         }
-        #expect(setup.unwind(["status", String(id)]).stdout.contains("DROP TABLE workflows"), "shown, not executed")
+        await #expect(setup.unwind(["status", String(id)]).stdout.contains("DROP TABLE workflows"), "shown, not executed")
 
         // Over-long, wrongly typed and missing values are refused before anything is written.
         let before = try setup.workflowCount()
-        Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=acme2", "--set", "note=" + String(repeating: "y", count: 201)]),
+        await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=acme2", "--set", "note=" + String(repeating: "y", count: 201)]),
                                 status: 64, mentions: "the maximum is 200")
-        Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=acme3", "--set", "count=many"]), status: 64, mentions: "count")
-        Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "note=x"]), status: 64, mentions: "account")
+        await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=acme3", "--set", "count=many"]), status: 64, mentions: "count")
+        await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "note=x"]), status: 64, mentions: "account")
         #expect(try setup.workflowCount() == before)
     }
 
-    @Test func malformedIDsGetAClearErrorAndChangeNothing() throws {
+    @Test func malformedIDsGetAClearErrorAndChangeNothing() async throws {
         let setup = try Setup()
         for bad in ["'; DROP TABLE workflows; --", "%", "_", String(repeating: "a", count: 10_000), "\u{1B}[31m", "../../etc/passwd", ""] {
             for command in [["status", bad], ["history", bad], ["resume", bad, "--reason", "r"], ["cancel", bad, "--reason", "r"]] {
-                let result = setup.unwind(command)
+                let result = await setup.unwind(command)
                 #expect(result.status == 64 || result.status == 3, "\(command): \(result.combined)")
                 #expect(!result.combined.contains("Fatal error"), "\(command)")
                 #expect(!result.stderr.unicodeScalars.contains("\u{1B}"), "the error does not echo a raw escape")

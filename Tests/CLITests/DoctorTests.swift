@@ -15,53 +15,53 @@ struct DoctorTests {
         #expect(failLines.count == 1, "\(result.combined)")
     }
 
-    @Test func aMalformedURL() {
-        let result = runUnwind(["doctor", "--database-url", "postgres://app:hunter2@db:notaport/unwind"])
+    @Test func aMalformedURL() async {
+        let result = await runUnwind(["doctor", "--database-url", "postgres://app:hunter2@db:notaport/unwind"])
         expectReadableFailure(result, mentions: "malformed database URL")
     }
 
-    @Test func aWrongPassword() {
+    @Test func aWrongPassword() async {
         let url = TestEnvironment.url(database: "postgres", password: "hunter2")
-        let result = runUnwind(["doctor", "--database-url", url])
+        let result = await runUnwind(["doctor", "--database-url", url])
         expectReadableFailure(result, mentions: "password authentication failed")
     }
 
-    @Test func anUnreachableHost() {
-        let result = runUnwind(["doctor"], environment: ["UNWIND_DATABASE_URL": "postgres://app:hunter2@host.invalid:5432/unwind"])
+    @Test func anUnreachableHost() async {
+        let result = await runUnwind(["doctor"], environment: ["UNWIND_DATABASE_URL": "postgres://app:hunter2@host.invalid:5432/unwind"])
         expectReadableFailure(result, mentions: "host.invalid")
     }
 
-    @Test func aClosedPort() {
-        let result = runUnwind(["doctor", "--database-url", "postgres://app:hunter2@127.0.0.1:1/unwind?connect_timeout=3"])
+    @Test func aClosedPort() async {
+        let result = await runUnwind(["doctor", "--database-url", "postgres://app:hunter2@127.0.0.1:1/unwind?connect_timeout=3"])
         expectReadableFailure(result, mentions: "Connection refused")
     }
 
-    @Test func aFreshDatabaseNeedsMigrationsThenIsHealthy() throws {
+    @Test func aFreshDatabaseNeedsMigrationsThenIsHealthy() async throws {
         let database = try TestDatabase.create()
-        let before = runUnwind(["doctor", "--database-url", database.ownerURL])
+        let before = await runUnwind(["doctor", "--database-url", database.ownerURL])
         #expect(before.status == 1)
         #expect(before.stdout.contains("FAIL  migrations"))
         #expect(before.stdout.contains("run: unwind migrate"))
-        #expect(runUnwind(["migrate", "--database-url", database.ownerURL]).status == 0)
-        let after = runUnwind(["doctor", "--database-url", database.ownerURL])
+        await #expect(runUnwind(["migrate", "--database-url", database.ownerURL]).status == 0)
+        let after = await runUnwind(["doctor", "--database-url", database.ownerURL])
         #expect(after.status == 0, "\(after.combined)")
         #expect(after.stdout.contains("all checks passed"))
         #expect(after.stdout.contains("ok    privileges"))
     }
 
-    @Test func aRoleWithoutPrivilegesIsReported() throws {
+    @Test func aRoleWithoutPrivilegesIsReported() async throws {
         let database = try TestDatabase.create(migrated: true)
         let admin = try database.connect()
         let role = "reader_" + database.name.suffix(6)
         try admin.executeScript("CREATE ROLE \(role) LOGIN PASSWORD 'unwind-test'; GRANT SELECT ON workflows TO \(role)", name: "create_role")
         let url = database.adminURL.replacingOccurrences(of: "postgres:unwind-test@", with: "\(role):unwind-test@")
-        let result = runUnwind(["doctor", "--database-url", url])
+        let result = await runUnwind(["doctor", "--database-url", url])
         #expect(result.status == 1, "\(result.combined)")
         #expect(result.stdout.contains("FAIL  privileges"))
     }
 
-    @Test func usageErrorsExitWith64() {
-        let result = runUnwind(["migrate", "--no-such-flag"])
+    @Test func usageErrorsExitWith64() async {
+        let result = await runUnwind(["migrate", "--no-such-flag"])
         #expect(result.status == 64)
         #expect(result.stderr.contains("Unknown option '--no-such-flag'"))
     }
@@ -69,30 +69,30 @@ struct DoctorTests {
 
 @Suite("Embedded database", .enabled(if: TestEnvironment.hasDatabase), .serialized)
 struct EmbeddedDatabaseTests {
-    @Test func withNoDatabaseConfiguredUnwindCreatesStartsAndUsesItsOwn() throws {
+    @Test func withNoDatabaseConfiguredUnwindCreatesStartsAndUsesItsOwn() async throws {
         let state = try TestEnvironment.makeScratchDirectory("state")
         let environment = ["UNWIND_STATE_DIR": state]
         defer { _ = runUnwind(["db", "stop"], environment: environment) }
-        let migrate = runUnwind(["migrate"], environment: environment)
+        let migrate = await runUnwind(["migrate"], environment: environment)
         #expect(migrate.status == 0, "\(migrate.combined)")
         #expect(migrate.stdout.contains("applied 0001_engine_schema.sql"))
 
-        let doctor = runUnwind(["doctor"], environment: environment)
+        let doctor = await runUnwind(["doctor"], environment: environment)
         #expect(doctor.status == 0, "\(doctor.combined)")
         #expect(doctor.stdout.contains("ok    configuration   embedded database in \(state)/postgres/data"))
         #expect(doctor.stdout.contains("all checks passed"))
 
-        let status = runUnwind(["db", "status"], environment: environment)
+        let status = await runUnwind(["db", "status"], environment: environment)
         #expect(status.stdout.contains("state:            running"))
         #expect(status.stdout.contains("(no TCP port)"))
         // The server listens on no TCP port at all.
         let conf = try String(contentsOfFile: state + "/postgres/data/postgresql.conf", encoding: .utf8)
         #expect(conf.contains("listen_addresses = ''"))
 
-        let stop = runUnwind(["db", "stop"], environment: environment)
+        let stop = await runUnwind(["db", "stop"], environment: environment)
         #expect(stop.stdout.contains("embedded database stopped"))
-        #expect(runUnwind(["db", "status"], environment: environment).stdout.contains("state:            stopped"))
+        await #expect(runUnwind(["db", "status"], environment: environment).stdout.contains("state:            stopped"))
         // Next use starts it again.
-        #expect(runUnwind(["doctor"], environment: environment).status == 0)
+        await #expect(runUnwind(["doctor"], environment: environment).status == 0)
     }
 }

@@ -40,22 +40,22 @@ struct SecretsTests {
         let account = ["--set", "domain_id=0a1b2c3d4e5f40718293a4b5c6d7e8f9", "--set", "project_id=1f2e3d4c5b6a47988796a5b4c3d2e1f0",
                        "--set", "region=cn-north-4", "--set", "profile=demo"]
         var written: [String] = []
-        func unwind(_ arguments: [String]) -> CommandOutput {
-            let result = runUnwind(arguments, environment: environment)
+        func unwind(_ arguments: [String]) async -> CommandOutput {
+            let result = await runUnwind(arguments, environment: environment)
             written.append(result.combined)
             return result
         }
-        _ = unwind(["plan", "secmaster-full-teardown"] + account)
-        let run = unwind(["submit", "secmaster-full-teardown", "--accept", "handling-fee", "--wait"] + account)
+        _ = await unwind(["plan", "secmaster-full-teardown"] + account)
+        let run = await unwind(["submit", "secmaster-full-teardown", "--accept", "handling-fee", "--wait"] + account)
         #expect(run.status == 0, "\(run.combined)")
         let id = String(try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("submitted ") }).split(separator: " ")[2])
         for arguments in [["status", id], ["status", id, "--output", "json"], ["history", id], ["history", id, "--output", "json"],
                           ["list", "--output", "json"], ["workers"], ["doctor"]] {
-            _ = unwind(arguments)
+            _ = await unwind(arguments)
         }
         // A failure too: wrong credentials give an authentication error that must not echo the key.
-        _ = unwind(["plan", "secmaster-full-teardown", "--set", "profile=nobody"] + account.dropLast(2))
-        let wrong = runUnwind(["plan", "secmaster-full-teardown"] + account, environment: environment.merging(["UNWIND_PROFILE_DEMO_SK": secretKey + "x"]) { $1 })
+        _ = await unwind(["plan", "secmaster-full-teardown", "--set", "profile=nobody"] + account.dropLast(2))
+        let wrong = await runUnwind(["plan", "secmaster-full-teardown"] + account, environment: environment.merging(["UNWIND_PROFILE_DEMO_SK": secretKey + "x"]) { $1 })
         written.append(wrong.combined)
         #expect(wrong.status != 0)
 
@@ -64,7 +64,7 @@ struct SecretsTests {
         written.append(worker.log)
         let bindir = try #require(["/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin"]
             .first { FileManager.default.isExecutableFile(atPath: $0 + "/pg_dump") })
-        let dump = runCommand(bindir + "/pg_dump", ["--dbname", database.adminURL, "--data-only"])
+        let dump = await runCommand(bindir + "/pg_dump", ["--dbname", database.adminURL, "--data-only"])
         #expect(dump.status == 0, "\(dump.stderr)")
         #expect(dump.stdout.contains("secmaster-full-teardown"), "the dump holds the workflow")
         written.append(dump.stdout)
@@ -75,11 +75,11 @@ struct SecretsTests {
         }
     }
 
-    @Test func aSecretFileReadableByOthersIsRefused() throws {
+    @Test func aSecretFileReadableByOthersIsRefused() async throws {
         let file = try TestEnvironment.makeScratchDirectory("secrets") + "/db-password"
         try "whatever\n".write(toFile: file, atomically: true, encoding: .utf8)
         chmod(file, 0o644)
-        let result = runUnwind(["doctor"], environment: [
+        let result = await runUnwind(["doctor"], environment: [
             "UNWIND_DATABASE_URL": TestEnvironment.url(database: "postgres"), "UNWIND_DATABASE_PASSWORD_FILE": file,
         ])
         #expect(result.status == 64)

@@ -16,38 +16,38 @@ struct TeardownCLITests {
         let worker = try WorkerProcess(databaseURL: database.url, environment: cloud)
         let account = ["--set", "domain_id=0a1b2c3d4e5f40718293a4b5c6d7e8f9", "--set", "project_id=1f2e3d4c5b6a47988796a5b4c3d2e1f0",
                        "--set", "region=cn-north-4", "--set", "profile=demo"]
-        func unwind(_ arguments: [String]) -> CommandOutput {
-            runUnwind(arguments + ["--database-url", database.url], environment: cloud)
+        func unwind(_ arguments: [String]) async -> CommandOutput {
+            await runUnwind(arguments + ["--database-url", database.url], environment: cloud)
         }
 
-        let planOutput = runUnwind(["plan", "secmaster-full-teardown", "--output", "json"] + account, environment: cloud)
+        let planOutput = await runUnwind(["plan", "secmaster-full-teardown", "--output", "json"] + account, environment: cloud)
         #expect(planOutput.status == 0, "\(planOutput.combined)")
         let plan = try #require(try JSONSerialization.jsonObject(with: Data(planOutput.stdout.utf8)) as? [String: Any])
         #expect((plan["acknowledgements"] as? [[String: Any]])?.first?["flag"] as? String == "handling-fee")
         let plannedFee = try #require((plan["totals"] as? [String: Any])?["fee"] as? Double)
-        let table = runUnwind(["plan", "secmaster-full-teardown"] + account, environment: cloud)
+        let table = await runUnwind(["plan", "secmaster-full-teardown"] + account, environment: cloud)
         #expect(table.stdout.contains("alternative: turn auto-renew off and let it expire"))
         #expect(table.stdout.contains("10 of 10 five-day full refunds left this year"))
 
-        let refused = unwind(["submit", "secmaster-full-teardown"] + account)
+        let refused = await unwind(["submit", "secmaster-full-teardown"] + account)
         #expect(refused.status == 4)
         #expect(refused.stderr.contains("--accept handling-fee"))
         #expect(try simulator.ledger(account: "demo").isEmpty, "nothing reached the cloud")
 
-        let run = unwind(["submit", "secmaster-full-teardown", "--accept", "handling-fee", "--wait"] + account)
+        let run = await unwind(["submit", "secmaster-full-teardown", "--accept", "handling-fee", "--wait"] + account)
         #expect(run.status == 0, "\(run.combined)\n\(worker.log)")
         #expect(run.stdout.contains("succeeded  8/8 steps"))
         let id = String(try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("submitted ") }).split(separator: " ")[2])
 
-        let status = unwind(["status", String(id.prefix(8))])
+        let status = await unwind(["status", String(id.prefix(8))])
         #expect(status.stdout.contains("input       "))
         #expect(status.stdout.contains("profile=demo"))
         #expect(status.stdout.contains("verify                            succeeded"))
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(unwind(["status", id, "--output", "json"]).stdout.utf8)) as? [String: Any])
+        let document = await try #require(try JSONSerialization.jsonObject(with: Data(unwind(["status", id, "--output", "json"]).stdout.utf8)) as? [String: Any])
         let output = (document["workflow"] as? [String: Any])?["output"] as? [String: Any]
         #expect(output?["fee"] as? Double == plannedFee, "the fee booked is the fee planned")
         #expect(output?["edition_after"] as? String == "BASIC")
-        #expect(unwind(["history", id]).stdout.contains("pivot_crossed"))
+        await #expect(unwind(["history", id]).stdout.contains("pivot_crossed"))
         #expect(try simulator.changedTwice(account: "demo").isEmpty)
     }
 }

@@ -42,13 +42,13 @@ struct WorkflowCommandsTests {
               - {id: only, action: test.noop}
             """
 
-        func unwind(_ arguments: [String], environment: [String: String] = [:]) -> CommandOutput {
-            runUnwind(arguments + ["--database-url", database.url], environment: ["UNWIND_WORKFLOWS_DIR": workflows].merging(environment) { $1 })
+        func unwind(_ arguments: [String], environment: [String: String] = [:]) async -> CommandOutput {
+            await runUnwind(arguments + ["--database-url", database.url], environment: ["UNWIND_WORKFLOWS_DIR": workflows].merging(environment) { $1 })
         }
 
         /// Without a database flag (plan needs none).
-        func unwindOffline(_ arguments: [String]) -> CommandOutput {
-            runUnwind(arguments, environment: ["UNWIND_WORKFLOWS_DIR": workflows])
+        func unwindOffline(_ arguments: [String]) async -> CommandOutput {
+            await runUnwind(arguments, environment: ["UNWIND_WORKFLOWS_DIR": workflows])
         }
 
         func submittedID(_ output: CommandOutput) throws -> String {
@@ -61,130 +61,130 @@ struct WorkflowCommandsTests {
         }
     }
 
-    @Test func submitWaitStatusListAndHistoryInBothFormats() throws {
+    @Test func submitWaitStatusListAndHistoryInBothFormats() async throws {
         let setup = try Setup()
-        let submit = setup.unwind(["submit", "saga", "--set", "account=acme", "--label", "team=red", "--wait"])
+        let submit = await setup.unwind(["submit", "saga", "--set", "account=acme", "--label", "team=red", "--wait"])
         #expect(submit.status == 0, "\(submit.combined)")
         #expect(submit.stdout.contains("succeeded  3/3 steps"))
         let id = try setup.submittedID(submit)
 
-        let status = setup.unwind(["status", String(id.prefix(8))])
+        let status = await setup.unwind(["status", String(id.prefix(8))])
         #expect(status.status == 0)
         #expect(status.stdout.contains("state       succeeded"))
         #expect(status.stdout.contains("prepare  succeeded  1"))
 
-        let statusJSON = try #require(try setup.json(setup.unwind(["status", id, "--output", "json"])) as? [String: Any])
+        let statusJSON = await try #require(try setup.json(setup.unwind(["status", id, "--output", "json"])) as? [String: Any])
         let workflow = try #require(statusJSON["workflow"] as? [String: Any])
         #expect(workflow["state"] as? String == "succeeded")
         #expect(workflow["id"] as? String == id.uppercased() || (workflow["id"] as? String)?.lowercased() == id)
         #expect((statusJSON["steps"] as? [[String: Any]])?.map { $0["step_id"] as? String } == ["prepare", "commit", "finish"])
 
-        let list = try #require(try setup.json(setup.unwind(["list", "--label", "team=red", "--output", "json"])) as? [[String: Any]])
+        let list = await try #require(try setup.json(setup.unwind(["list", "--label", "team=red", "--output", "json"])) as? [[String: Any]])
         #expect(list.count == 1)
         #expect(list.first?["steps_done"] as? Int == 3)
-        #expect(setup.unwind(["list", "--state", "failed", "--output", "json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
-        #expect(setup.unwind(["list"]).stdout.contains("saga"))
+        await #expect(setup.unwind(["list", "--state", "failed", "--output", "json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        await #expect(setup.unwind(["list"]).stdout.contains("saga"))
 
-        let history = try #require(try setup.json(setup.unwind(["history", id, "--output", "json"])) as? [[String: Any]])
+        let history = await try #require(try setup.json(setup.unwind(["history", id, "--output", "json"])) as? [[String: Any]])
         let kinds = history.compactMap { $0["kind"] as? String }
         #expect(kinds.first == "workflow_submitted")
         #expect(kinds.last == "workflow_succeeded")
-        #expect(setup.unwind(["history", String(id.prefix(6))]).stdout.contains("pivot_crossed"))
+        await #expect(setup.unwind(["history", String(id.prefix(6))]).stdout.contains("pivot_crossed"))
 
-        let graph = setup.unwind(["graph", id, "--format", "dot"])
+        let graph = await setup.unwind(["graph", id, "--format", "dot"])
         #expect(graph.stdout.contains("digraph \"saga\""))
         #expect(graph.stdout.contains("s_prepare -> s_commit"))
-        #expect(setup.unwind(["graph", id]).stdout.hasPrefix("flowchart TD"))
+        await #expect(setup.unwind(["graph", id]).stdout.hasPrefix("flowchart TD"))
     }
 
-    @Test func resumeAfterAnInjectedPermanentFailureAndSkip() throws {
+    @Test func resumeAfterAnInjectedPermanentFailureAndSkip() async throws {
         let setup = try Setup()
         let broken = TestEnvironment.workDirectory + "/broken-\(UUID().uuidString)"
         #expect(FileManager.default.createFile(atPath: broken, contents: Data()))
         let script = "{\"finish\": {\"fail\": \"permanent\", \"while_file_exists\": \"\(broken)\"}}"
-        let submit = setup.unwind(["submit", "saga", "--set", "account=beta", "--set", "test=\(script)", "--wait"])
+        let submit = await setup.unwind(["submit", "saga", "--set", "account=beta", "--set", "test=\(script)", "--wait"])
         #expect(submit.status == 2, "a failed workflow exits 2: \(submit.combined)")
         #expect(submit.stdout.contains("next: unwind status"))
         let id = try setup.submittedID(submit)
-        #expect(setup.unwind(["status", id]).stdout.contains("next: fix the cause, then: unwind resume"))
+        await #expect(setup.unwind(["status", id]).stdout.contains("next: fix the cause, then: unwind resume"))
 
         try FileManager.default.removeItem(atPath: broken)
-        let resume = setup.unwind(["resume", String(id.prefix(10)), "--reason", "fixed the quota", "--as", "alice", "--wait"])
+        let resume = await setup.unwind(["resume", String(id.prefix(10)), "--reason", "fixed the quota", "--as", "alice", "--wait"])
         #expect(resume.status == 0, "\(resume.combined)")
-        let events = try #require(try setup.json(setup.unwind(["history", id, "--output", "json"])) as? [[String: Any]])
+        let events = await try #require(try setup.json(setup.unwind(["history", id, "--output", "json"])) as? [[String: Any]])
         let resumed = try #require(events.first { $0["kind"] as? String == "resume_requested" })
         #expect(resumed["actor"] as? String == "alice")
         #expect(resumed["reason"] as? String == "fixed the quota")
 
         // Skip: a second workflow fails permanently and the operator marks the step done by hand.
-        let other = setup.unwind(["submit", "saga", "--set", "account=gamma", "--set", "test={\"finish\": {\"fail\": \"permanent\"}}", "--wait"])
+        let other = await setup.unwind(["submit", "saga", "--set", "account=gamma", "--set", "test={\"finish\": {\"fail\": \"permanent\"}}", "--wait"])
         let otherID = try setup.submittedID(other)
-        let skip = setup.unwind(["skip", otherID, "finish", "--reason", "deleted in the console"])
+        let skip = await setup.unwind(["skip", otherID, "finish", "--reason", "deleted in the console"])
         #expect(skip.status == 0, "\(skip.combined)")
-        #expect(setup.unwind(["status", otherID]).stdout.contains("finish   skipped"))
+        await #expect(setup.unwind(["status", otherID]).stdout.contains("finish   skipped"))
         // Resuming a finished workflow is refused: exit 4 with the reason.
-        let refused = setup.unwind(["resume", otherID, "--reason", "again"])
+        let refused = await setup.unwind(["resume", otherID, "--reason", "again"])
         #expect(refused.status == 4)
         #expect(refused.stderr.contains("only failed or compensation_failed workflows can be resumed"))
     }
 
-    @Test func cancelBeforeAndAfterThePivot() throws {
+    @Test func cancelBeforeAndAfterThePivot() async throws {
         let setup = try Setup()
-        let before = setup.unwind(["submit", "saga", "--set", "account=delta", "--set", "test={\"commit\": {\"wait_ms\": 600000}}"])
+        let before = await setup.unwind(["submit", "saga", "--set", "account=delta", "--set", "test={\"commit\": {\"wait_ms\": 600000}}"])
         let beforeID = try setup.submittedID(before)
         let deadline = Date().addingTimeInterval(20)
-        while !setup.unwind(["status", beforeID]).stdout.contains("commit   waiting"), Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
+        while await !setup.unwind(["status", beforeID]).stdout.contains("commit   waiting"), Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
         }
         // commit is the pivot itself; it has not crossed (no success, no irreversible checkpoint): compensate.
-        let cancel = setup.unwind(["cancel", beforeID, "--reason", "wrong account"])
+        let cancel = await setup.unwind(["cancel", beforeID, "--reason", "wrong account"])
         #expect(cancel.status == 0, "\(cancel.combined)")
 
-        let after = setup.unwind(["submit", "saga", "--set", "account=eps", "--set", "test={\"finish\": {\"wait_ms\": 600000}}"])
+        let after = await setup.unwind(["submit", "saga", "--set", "account=eps", "--set", "test={\"finish\": {\"wait_ms\": 600000}}"])
         let afterID = try setup.submittedID(after)
-        while !setup.unwind(["status", afterID]).stdout.contains("finish   waiting"), Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
+        while await !setup.unwind(["status", afterID]).stdout.contains("finish   waiting"), Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
         }
-        let refused = setup.unwind(["cancel", afterID, "--reason", "stop"])
+        let refused = await setup.unwind(["cancel", afterID, "--reason", "stop"])
         #expect(refused.status == 4)
         #expect(refused.stderr.contains("past its point of no return"))
         #expect(refused.stderr.contains("--force"))
-        let forced = setup.unwind(["cancel", afterID, "--force", "--reason", "finishing by hand"])
+        let forced = await setup.unwind(["cancel", afterID, "--force", "--reason", "finishing by hand"])
         #expect(forced.status == 0)
-        #expect(setup.unwind(["status", afterID]).stdout.contains("state       cancelled"))
+        await #expect(setup.unwind(["status", afterID]).stdout.contains("state       cancelled"))
         let waitDeadline = Date().addingTimeInterval(20)
-        while !setup.unwind(["status", beforeID]).stdout.contains("state       cancelled"), Date() < waitDeadline {
-            Thread.sleep(forTimeInterval: 0.05)
+        while await !setup.unwind(["status", beforeID]).stdout.contains("state       cancelled"), Date() < waitDeadline {
+            try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(setup.unwind(["status", beforeID]).stdout.contains("prepare  compensated"))
+        await #expect(setup.unwind(["status", beforeID]).stdout.contains("prepare  compensated"))
     }
 
-    @Test func planAndAcknowledgements() throws {
+    @Test func planAndAcknowledgements() async throws {
         let setup = try Setup()
-        let plan = setup.unwindOffline(["plan", "planned", "--set", "fee=12.5"])
+        let plan = await setup.unwindOffline(["plan", "planned", "--set", "fee=12.5"])
         #expect(plan.status == 0, "\(plan.combined)")
         #expect(plan.stdout.contains("acknowledgement NEEDED: --accept test-fee"))
         #expect(plan.stdout.contains("12.50"))
-        #expect(setup.unwindOffline(["plan", "planned", "--set", "fee=12.5", "--check"]).status == 4)
-        let planJSON = try #require(try setup.json(setup.unwindOffline(["plan", "planned", "--set", "fee=1", "--output", "json"])) as? [String: Any])
+        await #expect(setup.unwindOffline(["plan", "planned", "--set", "fee=12.5", "--check"]).status == 4)
+        let planJSON = await try #require(try setup.json(setup.unwindOffline(["plan", "planned", "--set", "fee=1", "--output", "json"])) as? [String: Any])
         #expect((planJSON["acknowledgements"] as? [[String: Any]])?.first?["flag"] as? String == "test-fee")
 
-        let refused = setup.unwind(["submit", "planned", "--set", "fee=12.5"])
+        let refused = await setup.unwind(["submit", "planned", "--set", "fee=12.5"])
         #expect(refused.status == 4, "\(refused.combined)")
         #expect(refused.stderr.contains("--accept test-fee"))
         #expect(refused.stderr.contains("nothing was submitted"))
-        #expect(setup.unwind(["list", "--output", "json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        await #expect(setup.unwind(["list", "--output", "json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
 
-        let accepted = setup.unwind(["submit", "planned", "--set", "fee=12.5", "--accept", "test-fee", "--wait"])
+        let accepted = await setup.unwind(["submit", "planned", "--set", "fee=12.5", "--accept", "test-fee", "--wait"])
         #expect(accepted.status == 0, "\(accepted.combined)")
         let id = try setup.submittedID(accepted)
-        let status = try #require(try setup.json(setup.unwind(["status", id, "--output", "json"])) as? [String: Any])
+        let status = await try #require(try setup.json(setup.unwind(["status", id, "--output", "json"])) as? [String: Any])
         let input = (status["workflow"] as? [String: Any])?["input"] as? [String: Any]
         #expect(input?["accept"] as? [String] == ["test-fee"])
-        #expect(setup.unwind(["submit", "planned"]).status == 0, "no fee, nothing to acknowledge")
+        await #expect(setup.unwind(["submit", "planned"]).status == 0, "no fee, nothing to acknowledge")
     }
 
-    @Test func fleetWithGoodDuplicateAndMalformedRows() throws {
+    @Test func fleetWithGoodDuplicateAndMalformedRows() async throws {
         let setup = try Setup()
         let file = setup.workflows + "/fleet.csv"
         try """
@@ -195,7 +195,7 @@ struct WorkflowCommandsTests {
             Bad Name,carol
             "initech,dave
             """.write(toFile: file, atomically: true, encoding: .utf8)
-        let first = setup.unwind(["submit", "saga", "--fleet", file])
+        let first = await setup.unwind(["submit", "saga", "--fleet", file])
         #expect(first.status == 1, "a malformed row makes the exit non-zero: \(first.combined)")
         let lines = first.stdout.split(separator: "\n").map(String.init)
         #expect(lines[0].hasPrefix("line 2\tsubmitted\t"))
@@ -205,64 +205,64 @@ struct WorkflowCommandsTests {
         #expect(lines[4] == "line 6\tinvalid\ta quoted field is never closed")
         #expect(lines.last == "2 submitted, 1 already existed, 0 refused, 2 invalid")
 
-        let again = setup.unwind(["submit", "saga", "--fleet", file, "--output", "json"])
+        let again = await setup.unwind(["submit", "saga", "--fleet", file, "--output", "json"])
         let results = again.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(results.filter { $0["result"] as? String == "submitted" }.isEmpty, "re-running the file submits nothing twice")
         #expect(results.filter { $0["result"] as? String == "exists" }.count == 3)
 
         let jsonl = setup.workflows + "/fleet.jsonl"
         try "{\"account\": \"hooli\", \"_labels\": {\"owner\": \"erin\"}}\n[1,2]\n{\"account\": 7}\n".write(toFile: jsonl, atomically: true, encoding: .utf8)
-        let mixed = setup.unwind(["submit", "saga", "--fleet", jsonl])
+        let mixed = await setup.unwind(["submit", "saga", "--fleet", jsonl])
         #expect(mixed.stdout.contains("line 1\tsubmitted"))
         #expect(mixed.stdout.contains("line 2\tinvalid\tnot a JSON object"))
         #expect(mixed.stdout.contains("line 3\tinvalid\t'account'"))
     }
 
-    @Test func badInputGetsAClearErrorAndTheRightExitCode() throws {
+    @Test func badInputGetsAClearErrorAndTheRightExitCode() async throws {
         let setup = try Setup()
-        func expectError(_ arguments: [String], status: Int32, mentions text: String) {
-            let result = setup.unwind(arguments)
+        func expectError(_ arguments: [String], status: Int32, mentions text: String) async {
+            let result = await setup.unwind(arguments)
             #expect(result.status == status, "\(arguments): \(result.combined)")
             #expect(result.stderr.contains(text), "\(arguments): \(result.stderr)")
             #expect(!result.combined.contains("Fatal error"))
             #expect(result.stderr.split(separator: "\n").count <= 4, "\(result.stderr)")
         }
-        expectError(["status", "0000abcd"], status: 3, mentions: "no workflow with ID '0000abcd'")
-        expectError(["status", "not-a-uuid!"], status: 64, mentions: "is not a workflow ID")
-        expectError(["submit", "no-such-workflow"], status: 3, mentions: "unknown workflow 'no-such-workflow'; known workflows: planned, saga")
-        expectError(["submit", "saga", "--set", "account=NOT OK"], status: 64, mentions: "'account'")
-        expectError(["submit", "saga"], status: 64, mentions: "account")
-        expectError(["submit", "saga", "--set", "account=x", "--set", "extra=1"], status: 64, mentions: "extra")
-        expectError(["submit", "saga", "--set", "novalue"], status: 64, mentions: "expected key=value")
-        expectError(["submit", "saga", "--set", "account=x", "--not-before", "tomorrow"], status: 64, mentions: "is not a time")
-        expectError(["list", "--state", "sideways"], status: 64, mentions: "sideways")
-        expectError(["resume", "0000abcd"], status: 64, mentions: "--reason")
+        await expectError(["status", "0000abcd"], status: 3, mentions: "no workflow with ID '0000abcd'")
+        await expectError(["status", "not-a-uuid!"], status: 64, mentions: "is not a workflow ID")
+        await expectError(["submit", "no-such-workflow"], status: 3, mentions: "unknown workflow 'no-such-workflow'; known workflows: planned, saga")
+        await expectError(["submit", "saga", "--set", "account=NOT OK"], status: 64, mentions: "'account'")
+        await expectError(["submit", "saga"], status: 64, mentions: "account")
+        await expectError(["submit", "saga", "--set", "account=x", "--set", "extra=1"], status: 64, mentions: "extra")
+        await expectError(["submit", "saga", "--set", "novalue"], status: 64, mentions: "expected key=value")
+        await expectError(["submit", "saga", "--set", "account=x", "--not-before", "tomorrow"], status: 64, mentions: "is not a time")
+        await expectError(["list", "--state", "sideways"], status: 64, mentions: "sideways")
+        await expectError(["resume", "0000abcd"], status: 64, mentions: "--reason")
 
         // A held concurrency key is refused with exit 4, naming the holder.
-        let first = setup.unwind(["submit", "saga", "--set", "account=zeta", "--set", "test={\"finish\": {\"wait_ms\": 600000}}"])
+        let first = await setup.unwind(["submit", "saga", "--set", "account=zeta", "--set", "test={\"finish\": {\"wait_ms\": 600000}}"])
         let holder = try setup.submittedID(first)
-        expectError(["submit", "saga", "--set", "account=zeta"], status: 4, mentions: holder)
+        await expectError(["submit", "saga", "--set", "account=zeta"], status: 4, mentions: holder)
 
         // An ambiguous prefix lists the matches.
         var ids: [String] = []
         for index in 0..<40 {
-            ids.append(try setup.submittedID(setup.unwind(["submit", "saga", "--set", "account=a\(index)"])))
+            await ids.append(try setup.submittedID(setup.unwind(["submit", "saga", "--set", "account=a\(index)"])))
         }
         let byPrefix = Dictionary(grouping: ids) { String($0.prefix(4)) }
         if let (prefix, matches) = byPrefix.first(where: { $0.value.count > 1 }) {
-            let result = setup.unwind(["status", prefix])
+            let result = await setup.unwind(["status", prefix])
             #expect(result.status == 64)
             for match in matches { #expect(result.stderr.contains(match)) }
         }
     }
 
-    @Test func helpHasExamplesAndCompletionScriptsAreGenerated() {
+    @Test func helpHasExamplesAndCompletionScriptsAreGenerated() async {
         for command in ["submit", "status", "list", "history", "resume", "cancel", "skip", "worker", "workers", "plan", "graph", "migrate", "doctor"] {
-            let help = runUnwind([command, "--help"])
+            let help = await runUnwind([command, "--help"])
             #expect(help.status == 0)
             #expect(help.stdout.contains("Example"), "\(command) --help has examples")
         }
-        let bash = runUnwind(["--generate-completion-script", "bash"])
+        let bash = await runUnwind(["--generate-completion-script", "bash"])
         #expect(bash.status == 0)
         #expect(bash.stdout.contains("submit"))
     }

@@ -17,27 +17,27 @@ struct CredentialsDirectoryTests {
         return (directory, file)
     }
 
-    @Test func aPasswordFileInTheCredentialsDirectoryIsAccepted() throws {
+    @Test func aPasswordFileInTheCredentialsDirectoryIsAccepted() async throws {
         let database = try TestDatabase.create(migrated: true)
         let (directory, file) = try credentials(password: "unwind-test")
         let url = database.url.replacingOccurrences(of: "unwind_worker:unwind-test@", with: "unwind_worker@")
         #expect(url != database.url, "the URL must not carry the password for this test")
 
-        let accepted = runUnwind(["doctor"], environment: [
+        let accepted = await runUnwind(["doctor"], environment: [
             "UNWIND_DATABASE_URL": url, "UNWIND_DATABASE_PASSWORD_FILE": file, "CREDENTIALS_DIRECTORY": directory,
         ])
         #expect(accepted.status == 0, "\(accepted.combined)")
         #expect(!accepted.combined.contains("unwind-test"), "the password is never printed")
 
         // The same file outside a credentials directory is still refused, with the fix in the message.
-        let refused = runUnwind(["doctor"], environment: ["UNWIND_DATABASE_URL": url, "UNWIND_DATABASE_PASSWORD_FILE": file])
+        let refused = await runUnwind(["doctor"], environment: ["UNWIND_DATABASE_URL": url, "UNWIND_DATABASE_PASSWORD_FILE": file])
         #expect(refused.status != 0)
         #expect(refused.combined.contains("readable by other users"), "\(refused.combined)")
 
         // Only files inside the directory are trusted: not a sibling whose name merely starts with it, not a
         // directory that the variable names below the file.
         for credentialsDirectory in [String(directory.dropLast()), directory + "/sub"] {
-            let other = runUnwind(["doctor"], environment: [
+            let other = await runUnwind(["doctor"], environment: [
                 "UNWIND_DATABASE_URL": url, "UNWIND_DATABASE_PASSWORD_FILE": file, "CREDENTIALS_DIRECTORY": credentialsDirectory,
             ])
             #expect(other.combined.contains("readable by other users"), "CREDENTIALS_DIRECTORY=\(credentialsDirectory): \(other.combined)")

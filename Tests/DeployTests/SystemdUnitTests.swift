@@ -46,11 +46,11 @@ struct SystemdUnitTests {
     }
 
     @Test(.enabled(if: SystemdUnitTests.analyze != nil, "systemd-analyze (Debian package systemd) is not installed"))
-    func systemdAnalyzeVerifyPassesWithoutWarnings() throws {
+    func systemdAnalyzeVerifyPassesWithoutWarnings() async throws {
         let root = try verifyRoot()
         // Two instances of the template, as `systemctl enable --now unwind-worker@{1..4}` makes.
         let names = ["unwind-worker@1.service", "unwind-worker@2.service", "unwind-serve.service", "unwind-migrate.service"]
-        let result = runCommand(try #require(Self.analyze), ["verify", "--root=\(root)", "--man=no", "--generators=no"] + names)
+        let result = await runCommand(try #require(Self.analyze), ["verify", "--root=\(root)", "--man=no", "--generators=no"] + names)
         // verify exits 0 on unknown keys and unparsable values: it only warns, so any output is a failure.
         #expect(result.status == 0, "\(result.combined)")
         #expect(result.combined.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "systemd-analyze verify warned:\n\(result.combined)")
@@ -59,23 +59,23 @@ struct SystemdUnitTests {
         let broken = root + "/etc/systemd/system/unwind-broken.service"
         try (try DeployFiles.text(Self.directory + "/unwind-serve.service") + "\n[Service]\nRestartSecs=5\n")
             .write(toFile: broken, atomically: true, encoding: .utf8)
-        let check = runCommand(try #require(Self.analyze), ["verify", "--root=\(root)", "--man=no", "--generators=no", "unwind-broken.service"])
+        let check = await runCommand(try #require(Self.analyze), ["verify", "--root=\(root)", "--man=no", "--generators=no", "unwind-broken.service"])
         #expect(check.combined.contains("RestartSecs"), "the verify setup must report an unknown key: \(check.combined)")
     }
 
     /// systemd's own hardening score (0 = locked down, 10 = exposed) stays "OK"; `--threshold` counts tenths.
     @Test(.enabled(if: SystemdUnitTests.analyze != nil, "systemd-analyze (Debian package systemd) is not installed"))
-    func systemdAnalyzeSecurityRatesEveryUnitOK() throws {
+    func systemdAnalyzeSecurityRatesEveryUnitOK() async throws {
         let root = try verifyRoot()
         for unit in ["unwind-worker@1.service", "unwind-serve.service", "unwind-migrate.service"] {
-            let result = runCommand(try #require(Self.analyze), ["security", "--offline=true", "--root=\(root)", "--threshold=20", "--no-pager", unit])
+            let result = await runCommand(try #require(Self.analyze), ["security", "--offline=true", "--root=\(root)", "--threshold=20", "--no-pager", unit])
             let verdict = result.stdout.split(separator: "\n").last { $0.contains("Overall exposure level") } ?? "no verdict"
             #expect(result.status == 0, "\(unit): exposure above 2.0: \(verdict)\n\(result.stderr)")
         }
     }
 
     @Test(arguments: ["unwind-worker@.service", "unwind-serve.service"])
-    func longRunningUnitsAreHardened(unit: String) throws {
+    func longRunningUnitsAreHardened(unit: String) async throws {
         let service = try parse(unit)["Service"] ?? [:]
         func value(_ key: String) -> String? { service[key]?.last }
         let expected: [String: String] = [
@@ -101,7 +101,7 @@ struct SystemdUnitTests {
         }
     }
 
-    @Test func theWorkerTemplateStopsAfterItsGraceAndNamesItselfAfterTheInstance() throws {
+    @Test func theWorkerTemplateStopsAfterItsGraceAndNamesItselfAfterTheInstance() async throws {
         let service = try parse("unwind-worker@.service")["Service"] ?? [:]
         let exec = try #require(service["ExecStart"]?.last)
         let arguments = exec.split(separator: " ").map(String.init)
@@ -119,7 +119,7 @@ struct SystemdUnitTests {
         #expect(unitSection["Wants"]?.joined(separator: " ").contains("unwind-migrate.service") == true)
     }
 
-    @Test func migrateIsAOneShotBeforeWorkersAndServer() throws {
+    @Test func migrateIsAOneShotBeforeWorkersAndServer() async throws {
         let sections = try parse("unwind-migrate.service")
         #expect(sections["Service"]?["Type"]?.last == "oneshot")
         #expect(sections["Service"]?["RemainAfterExit"]?.last == "yes", "so Wants=/After= of later starts do not re-run it")
@@ -130,7 +130,7 @@ struct SystemdUnitTests {
     }
 
     /// The env example: every variable is known, and none carries a secret (secrets come as files).
-    @Test func theEnvironmentExampleHasNoSecrets() throws {
+    @Test func theEnvironmentExampleHasNoSecrets() async throws {
         let text = try DeployFiles.text(Self.directory + "/unwind.env.example")
         var names: [String] = []
         for raw in text.split(separator: "\n") {
@@ -161,7 +161,7 @@ struct SystemdUnitTests {
     /// MemoryDenyWriteExecute= forbids writable+executable memory. Swift compiles ahead of time, so the binaries
     /// must run under the kernel's equivalent (prctl PR_SET_MDWE, inherited across exec, Linux 6.3+).
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: TestEnvironment.binDirectory + "/unwind")))
-    func theBinariesRunWithWriteXorExecuteMemory() throws {
+    func theBinariesRunWithWriteXorExecuteMemory() async throws {
         let wrapper = """
             import ctypes, mmap, os, sys
             libc = ctypes.CDLL(None, use_errno=True)
@@ -179,14 +179,14 @@ struct SystemdUnitTests {
         let definitions = try FileManager.default.contentsOfDirectory(atPath: DeployFiles.root + "/workflows")
             .filter { $0.hasSuffix(".yaml") }.sorted().map { DeployFiles.root + "/workflows/" + $0 }
         #expect(!definitions.isEmpty)
-        let validate = runCommand(python, ["-c", wrapper, unwind, "workflows", "validate"] + definitions)
+        let validate = await runCommand(python, ["-c", wrapper, unwind, "workflows", "validate"] + definitions)
         if validate.stdout.contains("MDWE-UNSUPPORTED") { return }  // kernel older than 6.3: nothing to prove here
         #expect(validate.status == 0, "unwind under MDWE: \(validate.combined)")
-        let cloudsimHelp = runCommand(python, ["-c", wrapper, TestEnvironment.binDirectory + "/unwind-cloudsim", "--help"])
+        let cloudsimHelp = await runCommand(python, ["-c", wrapper, TestEnvironment.binDirectory + "/unwind-cloudsim", "--help"])
         #expect(cloudsimHelp.status == 0, "unwind-cloudsim under MDWE: \(cloudsimHelp.combined)")
         if TestEnvironment.hasDatabase {
             // A real connection (libpq, TLS library, Dispatch threads) under the same restriction.
-            let doctor = runCommand(python, ["-c", wrapper, unwind, "doctor", "--database-url", TestEnvironment.url(database: "postgres")])
+            let doctor = await runCommand(python, ["-c", wrapper, unwind, "doctor", "--database-url", TestEnvironment.url(database: "postgres")])
             #expect(doctor.combined.contains("connection"), "\(doctor.combined)")
             #expect(doctor.status < 128, "killed by a signal under MDWE: \(doctor.combined)")
         }

@@ -169,8 +169,8 @@ struct WorkerObservabilityTests {
         #expect(objects.contains { $0["message"] as? String == "worker stopped" })
     }
 
-    @Test func badLogFormatIsAUsageError() {
-        let result = runUnwind(["worker", "--log-format", "yaml", "--database-url", "postgres://127.0.0.1:1/none"])
+    @Test func badLogFormatIsAUsageError() async {
+        let result = await runUnwind(["worker", "--log-format", "yaml", "--database-url", "postgres://127.0.0.1:1/none"])
         #expect(result.status == 64, "\(result.combined)")
         #expect(result.combined.contains("--log-format: unknown log format 'yaml'; use text or json"), "\(result.combined)")
     }

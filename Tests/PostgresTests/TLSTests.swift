@@ -25,7 +25,7 @@ struct TLSTests {
         return directory
     }
 
-    @Test func verifyFullConnectsWithTheRightCAAndRefusesAWrongOne() throws {
+    @Test func verifyFullConnectsWithTheRightCAAndRefusesAWrongOne() async throws {
         let certificates = try Self.makeCertificates()
         let cluster = try PrivateCluster(tlsDirectory: certificates)
         let base = "postgres://postgres:unwind-test@localhost:\(cluster.port)/postgres"
@@ -44,7 +44,7 @@ struct TLSTests {
         #expect(!error.description.contains("unwind-test"))
 
         // The CLI says the same in one line.
-        let doctor = runUnwind(["doctor", "--database-url", base + "?sslmode=verify-full&sslrootcert=\(certificates)/other.crt"])
+        let doctor = await runUnwind(["doctor", "--database-url", base + "?sslmode=verify-full&sslrootcert=\(certificates)/other.crt"])
         #expect(doctor.status == 5)
         #expect(doctor.stdout.contains("certificate verify failed"))
     }

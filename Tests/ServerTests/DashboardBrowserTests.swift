@@ -93,7 +93,7 @@ struct DashboardBrowserTests {
 
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/browser/drive.py"
         let screenshot = ProcessInfo.processInfo.environment["UNWIND_DASHBOARD_SCREENSHOT"]
-        let output = runCommand("/usr/bin/env", ["python3", script, Chromium.executable!, harness.baseURL, id.uuidString.lowercased(),
+        let output = await runCommand("/usr/bin/env", ["python3", script, Chromium.executable!, harness.baseURL, id.uuidString.lowercased(),
                                                  ServerHarness.token, "fixed by hand <b>really</b>", "carol"] + (screenshot.map { [$0] } ?? []))
         #expect(output.status == 0, "\(output.stderr.suffix(3000))")
         let seen = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any], "\(output.combined)")

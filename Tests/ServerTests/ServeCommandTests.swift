@@ -90,7 +90,7 @@ struct ServeCommandTests {
 
         // Readable by others: refused with the fix, before binding anything.
         chmod(tokenFile, 0o644)
-        let refused = runUnwind(["serve", "--database-url", database.url, "--port", "0"], environment: ["UNWIND_API_TOKEN_FILE": tokenFile])
+        let refused = await runUnwind(["serve", "--database-url", database.url, "--port", "0"], environment: ["UNWIND_API_TOKEN_FILE": tokenFile])
         #expect(refused.status == 64, "\(refused.combined)")
         #expect(refused.stderr.contains("chmod 600"))
         #expect(!refused.combined.contains(token))
@@ -138,16 +138,16 @@ struct ServeCommandTests {
     }
 
     @Test("bad configuration is one readable line and exit 64")
-    func badConfiguration() throws {
+    func badConfiguration() async throws {
         let database = try TestDatabase.create(migrated: true)
-        let short = runUnwind(["serve", "--database-url", database.url], environment: ["UNWIND_API_TOKEN": "short"])
+        let short = await runUnwind(["serve", "--database-url", database.url], environment: ["UNWIND_API_TOKEN": "short"])
         #expect(short.status == 64)
         #expect(short.stderr.contains("shorter than 16 characters"))
         #expect(!short.combined.contains("short\n"))
-        let port = runUnwind(["serve", "--database-url", database.url], environment: ["UNWIND_SERVE_PORT": "eighty"])
+        let port = await runUnwind(["serve", "--database-url", database.url], environment: ["UNWIND_SERVE_PORT": "eighty"])
         #expect(port.status == 64)
         #expect(port.stderr.contains("UNWIND_SERVE_PORT"))
-        let flag = runUnwind(["serve", "--database-url", database.url, "--port", "70000"])
+        let flag = await runUnwind(["serve", "--database-url", database.url, "--port", "70000"])
         #expect(flag.status == 64)
     }
 }

@@ -7,7 +7,7 @@ import UnwindTesting
 
 @Suite("Migrations", .enabled(if: TestEnvironment.hasDatabase))
 struct MigratorTests {
-    @Test func appliesEverythingOnAnEmptyDatabaseAndThenNothing() throws {
+    @Test func appliesEverythingOnAnEmptyDatabaseAndThenNothing() async throws {
         let database = try TestDatabase.create()
         let connection = try PostgresConnection(configuration: try PostgresConfiguration(database.ownerURL))
         let migrator = try Migrator.embedded()
@@ -27,7 +27,7 @@ struct MigratorTests {
         #expect(status.applied.map(\.checksum) == migrator.migrations.map(\.checksum))
     }
 
-    @Test func concurrentMigrateProcessesApplyEachFileOnce() throws {
+    @Test func concurrentMigrateProcessesApplyEachFileOnce() async throws {
         let database = try TestDatabase.create()
         let outputs = DispatchQueue.global()
         let group = DispatchGroup()
@@ -51,24 +51,24 @@ struct MigratorTests {
         #expect(results.all.filter { $0.stdout.contains("applied 0001") }.count == 1)
     }
 
-    @Test func aTamperedChecksumIsRefusedWithAClearMessage() throws {
+    @Test func aTamperedChecksumIsRefusedWithAClearMessage() async throws {
         let database = try TestDatabase.create(migrated: true)
         let connection = try database.connect()
         try connection.query("UPDATE schema_migrations SET checksum = $1 WHERE version = 1", [String(repeating: "0", count: 64)], name: "tamper")
         let error = try #require(throws: MigrationError.self) { try Migrator.embedded().migrate(connection: connection) }
         #expect(error.description.contains("0001_engine_schema.sql was changed after it was applied"))
 
-        let cli = runUnwind(["migrate", "--database-url", database.ownerURL])
+        let cli = await runUnwind(["migrate", "--database-url", database.ownerURL])
         #expect(cli.status == 1)
         #expect(cli.stderr.contains("error: migration 0001_engine_schema.sql was changed after it was applied"))
         #expect(!cli.combined.contains("Fatal error"))
 
-        let doctor = runUnwind(["doctor", "--database-url", database.url])
+        let doctor = await runUnwind(["doctor", "--database-url", database.url])
         #expect(doctor.status == 1)
         #expect(doctor.stdout.contains("FAIL  migrations"))
     }
 
-    @Test func aMigrationFromANewerBinaryIsReported() throws {
+    @Test func aMigrationFromANewerBinaryIsReported() async throws {
         let database = try TestDatabase.create(migrated: true)
         let connection = try database.connect()
         try connection.query("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", [9999, "future", "x"], name: "future")
@@ -77,7 +77,7 @@ struct MigratorTests {
         #expect(error.description.contains("upgrade this binary"))
     }
 
-    @Test func aFailingMigrationRollsBackCompletely() throws {
+    @Test func aFailingMigrationRollsBackCompletely() async throws {
         let database = try TestDatabase.create()
         let connection = try PostgresConnection(configuration: try PostgresConfiguration(database.ownerURL))
         let good = try Migration(fileName: "0001_good.sql", bytes: Array("CREATE TABLE a (id int);".utf8))
@@ -89,7 +89,7 @@ struct MigratorTests {
         #expect(try migrator.status(connection: connection).applied.map(\.version) == [1])
     }
 
-    @Test func theRuntimeRoleMayWriteRowsButNotChangeTheSchema() throws {
+    @Test func theRuntimeRoleMayWriteRowsButNotChangeTheSchema() async throws {
         let database = try TestDatabase.create(migrated: true)
         let runtime = try database.connectAsRuntime()
         try runtime.query("SELECT count(*) FROM workflows", name: "read")
@@ -102,12 +102,12 @@ struct MigratorTests {
             #expect(error.sqlState == "42501", "\(name): \(error)")
         }
         // doctor, as the runtime role: healthy, and it says the role cannot run migrations.
-        let doctor = runUnwind(["doctor", "--database-url", database.url])
+        let doctor = await runUnwind(["doctor", "--database-url", database.url])
         #expect(doctor.status == 0, "\(doctor.combined)")
         #expect(doctor.stdout.contains("cannot create tables (migrations must run as the owner role)"))
     }
 
-    @Test func badFileNamesAreRejected() {
+    @Test func badFileNamesAreRejected() async {
         #expect(throws: MigrationError.badFileName("1_x.sql")) { try Migration(fileName: "1_x.sql", bytes: []) }
         #expect(throws: MigrationError.notUTF8("0003_x.sql")) { try Migration(fileName: "0003_x.sql", bytes: [0xff, 0xfe]) }
     }

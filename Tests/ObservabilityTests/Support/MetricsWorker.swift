@@ -35,14 +35,6 @@ func eventually(_ what: String, timeout: TimeInterval = 30, _ condition: () asyn
     }
 }
 
-/// Runs blocking work (initdb, pg_ctl) on a Dispatch thread, so that it never holds one of the few threads of
-/// Swift's cooperative pool, which every test of this process shares (on 2 cores a blocked pool stalls them all).
-func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-    }
-}
-
 extension HTTPProbe {
     /// ``get(port:path:timeoutSeconds:)`` on a Dispatch thread: its socket calls block.
     static func fetch(port: Int, path: String, timeoutSeconds: Int = 10) async throws -> Reply {
