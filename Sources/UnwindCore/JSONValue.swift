@@ -94,36 +94,69 @@ extension JSONValue {
     /// Compact JSON text with sorted object keys, so equal values always render identically
     /// (used for concurrency keys and error messages).
     public var canonicalJSON: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64)
+        appendCanonicalJSON(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Writes UTF-8 bytes rather than concatenating strings: fleet submission serialises every row's input
+    /// (and hashes it for the idempotency key), and string building scalar by scalar dominated its time.
+    private func appendCanonicalJSON(to bytes: inout [UInt8]) {
         switch self {
-        case .null: return "null"
-        case .bool(let value): return value ? "true" : "false"
+        case .null: bytes.append(contentsOf: "null".utf8)
+        case .bool(let value): bytes.append(contentsOf: (value ? "true" : "false").utf8)
         case .number(let value):
-            if let int = intValue { return String(int) }
-            return value.isFinite ? String(value) : "null"
-        case .string(let value): return Self.quoted(value)
-        case .array(let values): return "[" + values.map(\.canonicalJSON).joined(separator: ",") + "]"
+            if let int = intValue {
+                bytes.append(contentsOf: String(int).utf8)
+            } else {
+                bytes.append(contentsOf: (value.isFinite ? String(value) : "null").utf8)
+            }
+        case .string(let value): Self.appendQuoted(value, to: &bytes)
+        case .array(let values):
+            bytes.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                value.appendCanonicalJSON(to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "]"))
         case .object(let members):
-            let body = members.keys.sorted().map { "\(Self.quoted($0)):\(members[$0]!.canonicalJSON)" }
-            return "{" + body.joined(separator: ",") + "}"
+            bytes.append(UInt8(ascii: "{"))
+            for (index, key) in members.keys.sorted().enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                Self.appendQuoted(key, to: &bytes)
+                bytes.append(UInt8(ascii: ":"))
+                members[key]!.appendCanonicalJSON(to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func quoted(_ string: String) -> String {
-        var result = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case let s where s.value < 0x20:
-                result += "\\u" + String(repeating: "0", count: 4 - String(s.value, radix: 16).count)
-                    + String(s.value, radix: 16)
-            default: result.unicodeScalars.append(scalar)
+    private static func appendQuoted(_ string: String, to bytes: inout [UInt8]) {
+        var string = string
+        bytes.append(UInt8(ascii: "\""))
+        string.withUTF8 { utf8 in
+            // Runs of bytes that need no escape are copied whole; multi-byte UTF-8 never contains bytes < 0x80.
+            var runStart = 0
+            for (offset, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                bytes.append(contentsOf: utf8[runStart..<offset])
+                runStart = offset + 1
+                switch byte {
+                case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
+                case UInt8(ascii: "\\"): bytes.append(contentsOf: #"\\"#.utf8)
+                case UInt8(ascii: "\n"): bytes.append(contentsOf: #"\n"#.utf8)
+                case UInt8(ascii: "\r"): bytes.append(contentsOf: #"\r"#.utf8)
+                case UInt8(ascii: "\t"): bytes.append(contentsOf: #"\t"#.utf8)
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    bytes.append(contentsOf: #"\u00"#.utf8)
+                    bytes.append(hex[Int(byte >> 4)])
+                    bytes.append(hex[Int(byte & 0x0f)])
+                }
             }
+            bytes.append(contentsOf: utf8[runStart...])
         }
-        return result + "\""
+        bytes.append(UInt8(ascii: "\""))
     }
 }
 

@@ -103,9 +103,22 @@ public struct WorkflowDefinition: Sendable, Codable, Equatable {
     ///
     /// - Returns: `nil` when the definition has no concurrency key.
     public func renderConcurrencyKey(input: [String: JSONValue]) -> String? {
-        guard let template = concurrencyKeyTemplate else { return nil }
+        concurrencyKeyRenderer?.render(input: input)
+    }
+
+    /// The parsed `concurrency_key` template, to render many inputs without parsing it for each (fleet batches).
+    public var concurrencyKeyRenderer: ConcurrencyKeyRenderer? {
+        concurrencyKeyTemplate.map { ConcurrencyKeyRenderer(segments: ConcurrencyKeyTemplate.parse($0)) }
+    }
+}
+
+/// Renders a parsed `concurrency_key` template; see ``WorkflowDefinition/renderConcurrencyKey(input:)``.
+public struct ConcurrencyKeyRenderer: Sendable {
+    let segments: [ConcurrencyKeyTemplate.Segment]
+
+    public func render(input: [String: JSONValue]) -> String {
         var output = ""
-        for segment in ConcurrencyKeyTemplate.parse(template) {
+        for segment in segments {
             switch segment {
             case .literal(let text):
                 output += text
@@ -123,7 +136,7 @@ public struct WorkflowDefinition: Sendable, Codable, Equatable {
 
 /// The `{field}` syntax of `concurrency_key`, shared by rendering and load-time validation.
 enum ConcurrencyKeyTemplate {
-    enum Segment: Equatable {
+    enum Segment: Equatable, Sendable {
         case literal(String)
         case field(String)
     }

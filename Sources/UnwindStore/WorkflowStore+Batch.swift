@@ -29,7 +29,8 @@ extension WorkflowStore {
     ) throws -> [BatchSubmitOutcome] {
         let definitionID = try storeDefinition(definition, on: connection)
         let now = Date()
-        let keys = requests.map { definition.renderConcurrencyKey(input: $0.input) }
+        let renderer = definition.concurrencyKeyRenderer
+        let keys = requests.map { renderer?.render(input: $0.input) }
 
         // Rows whose idempotency key exists already are answered with the existing workflow.
         var existing: [String: UUID] = [:]
