@@ -638,7 +638,13 @@ public final class WorkflowStore: Sendable {
         ], name: SQL.Engine.insertEvents.name)
     }
 
+    /// A JSON column as a ``JSONValue``, parsed directly (the hot path reads several per claimed step).
     static func json(_ row: PostgresRow, _ column: String) throws -> JSONValue? {
-        try row.decodeJSONIfPresent(column, as: JSONValue.self)
+        guard let text = try row.decode(column, as: String?.self) else { return nil }
+        do {
+            return try JSONValue(parsing: text)
+        } catch {
+            throw StoreError.corruptRow("column '\(column)' holds invalid JSON: \(error)")
+        }
     }
 }

@@ -249,8 +249,11 @@ final class FleetReader: Sequence, IteratorProtocol {
     }
 
     private func parseJSONLine(_ text: String) -> Result<FleetRow.Submission, FleetRowError> {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
-            return .failure(FleetRowError(message: "not valid JSON"))
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: text)
+        } catch {
+            return .failure(FleetRowError(message: "not valid JSON (\(error.problem) at byte \(error.offset + 1))"))
         }
         guard case .object(var object) = value else {
             return .failure(FleetRowError(message: "not a JSON object (expected {\"field\": value, …})"))
