@@ -7,6 +7,7 @@ import Darwin
 #endif
 import Foundation
 import HuaweiCloudSigning
+import Synchronization
 
 /// Resolves a named credentials profile to an AK/SK (and optional security token).
 ///
@@ -31,6 +32,9 @@ public struct CloudCredentialsProvider: Sendable {
     private let environment: [String: String]
     /// The credentials file this provider reads (after applying `UNWIND_CREDENTIALS_FILE` and the default).
     public let credentialsFile: String
+    /// The file's sections as last parsed. Every step that calls the cloud resolves its profile here, and a fleet's
+    /// file holds a section per account: parsing it per call made a 1,000-account teardown quadratic.
+    private let parsedFile = ParsedFileCache()
 
     public static let fileEnvironmentKey = "UNWIND_CREDENTIALS_FILE"
 
@@ -102,11 +106,19 @@ public struct CloudCredentialsProvider: Sendable {
             throw failure(profile, "credentials file \(credentialsFile) has mode 0\(String(permissions, radix: 8)) and can be read by other users; refusing to read it",
                           hint: "run `chmod 600 \(credentialsFile)`, then rotate the keys if others may have read them")
         }
-        let text: String
-        do { text = try String(contentsOfFile: credentialsFile, encoding: .utf8) } catch {
-            throw failure(profile, "credentials file \(credentialsFile) cannot be read", hint: "check that it is a UTF-8 text file readable by the current user")
+        // The checks above run on every call; the file is read again only when it changed (keys rotated).
+        let identity = FileIdentity(info)
+        let sections: [String: [String: String]]
+        if let cached = parsedFile.sections(for: identity) {
+            sections = cached
+        } else {
+            let text: String
+            do { text = try String(contentsOfFile: credentialsFile, encoding: .utf8) } catch {
+                throw failure(profile, "credentials file \(credentialsFile) cannot be read", hint: "check that it is a UTF-8 text file readable by the current user")
+            }
+            sections = Self.parseINI(text)
+            parsedFile.store(sections, for: identity)
         }
-        let sections = Self.parseINI(text)
         guard let section = sections[profile] else {
             let known = sections.keys.sorted().joined(separator: ", ")
             throw failure(profile, "no credentials for profile '\(profile)': \(looked), which has no [\(profile)] section" + (known.isEmpty ? "" : " (it has: \(known))"),
@@ -123,20 +135,25 @@ public struct CloudCredentialsProvider: Sendable {
 
     /// `[section]` headers, `key = value` lines, `#` / `;` comment lines; keys are lower-cased.
     static func parseINI(_ text: String) -> [String: [String: String]] {
+        func trimmed(_ text: Substring) -> Substring {
+            let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
+            guard let first = text.firstIndex(where: { !isBlank($0) }), let last = text.lastIndex(where: { !isBlank($0) }) else { return "" }
+            return text[first...last]
+        }
         var sections: [String: [String: String]] = [:]
         var current: String?
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            let line = trimmed(rawLine)
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("["), line.hasSuffix("]") {
-                let name = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+                let name = String(trimmed(line.dropFirst().dropLast()))
                 current = name
                 sections[name, default: [:]] = sections[name] ?? [:]
                 continue
             }
             guard let current, let eq = line.firstIndex(of: "=") else { continue }
-            let key = line[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
-            let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            let key = trimmed(line[..<eq]).lowercased()
+            let value = String(trimmed(line[line.index(after: eq)...]))
             sections[current]?[key] = value
         }
         return sections
@@ -156,6 +173,41 @@ public struct CloudCredentialsProvider: Sendable {
 
     private func failure(_ profile: String, _ message: String, hint: String) -> CloudError {
         CloudError(service: nil, operation: "load credentials for profile '\(profile)'", message: message, classification: .permanent, hint: hint)
+    }
+}
+
+/// What identifies one version of the credentials file: a rotation (rewrite or rename over it) changes it.
+private struct FileIdentity: Equatable {
+    var device: UInt64
+    var inode: UInt64
+    var size: Int64
+    var modifiedSeconds: Int
+    var modifiedNanoseconds: Int
+
+    init(_ info: stat) {
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        #if canImport(Darwin)
+        modifiedSeconds = Int(info.st_mtimespec.tv_sec)
+        modifiedNanoseconds = Int(info.st_mtimespec.tv_nsec)
+        #else
+        modifiedSeconds = Int(info.st_mtim.tv_sec)
+        modifiedNanoseconds = Int(info.st_mtim.tv_nsec)
+        #endif
+    }
+}
+
+/// The last parsed version of the credentials file, shared by the copies of one provider.
+private final class ParsedFileCache: Sendable {
+    private let entry = Mutex<(identity: FileIdentity, sections: [String: [String: String]])?>(nil)
+
+    func sections(for identity: FileIdentity) -> [String: [String: String]]? {
+        entry.withLock { $0?.identity == identity ? $0?.sections : nil }
+    }
+
+    func store(_ sections: [String: [String: String]], for identity: FileIdentity) {
+        entry.withLock { $0 = (identity, sections) }
     }
 }
 

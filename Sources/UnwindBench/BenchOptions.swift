@@ -38,7 +38,7 @@ public struct BenchOptions: Sendable {
     public var workflows = 10_000
     public var steps = 4
     public var workers = 2
-    public var concurrency = 8
+    public var concurrency = 64
     public var rounds = 3
     public var only: Set<Measurement> = Set(Measurement.allCases)
     /// Workflows run one at a time for the low-load latency figures.

@@ -64,6 +64,26 @@ struct CredentialsTests {
         }
     }
 
+    @Test func rotatedKeysAreReadAgainAndAFileMadePublicIsRefusedAtOnce() throws {
+        try Self.withFile(Self.file, mode: 0o600) { (path: String) throws in
+            let provider = CloudCredentialsProvider(environment: [:], credentialsFile: path)
+            #expect(try provider.credentials(profile: "default").accessKey == "FILEDEFAULTAK")
+            // Rotation by rename (the usual atomic write), same length: a new file, read again.
+            let rotated = path + ".new"
+            try Self.file.replacingOccurrences(of: "FILEDEFAULTAK", with: "ROTATEDKEYAK").write(toFile: rotated, atomically: false, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: rotated)
+            #expect(rename(rotated, path) == 0)
+            #expect(try provider.credentials(profile: "default").accessKey == "ROTATEDKEYAK")
+            // Rewritten in place: read again too.
+            try "[default]\nak = INPLACEAK\nsk = INPLACESK\n".write(toFile: path, atomically: false, encoding: .utf8)
+            #expect(try provider.credentials(profile: "default").accessKey == "INPLACEAK")
+            // The permission check is not cached away.
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+            let refused = Self.error { () throws(CloudError) in _ = try provider.credentials(profile: "default") }
+            #expect(refused?.message.contains("can be read by other users") == true)
+        }
+    }
+
     @Test func fileFromTheEnvironmentVariable() throws {
         try Self.withFile(Self.file, mode: 0o600) { (path: String) throws in
             let provider = CloudCredentialsProvider(environment: ["UNWIND_CREDENTIALS_FILE": path])

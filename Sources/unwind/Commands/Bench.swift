@@ -29,7 +29,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Workflows per throughput round.") var workflows: Int = 10_000
     @Option(help: "No-op steps per workflow.") var steps: Int = 4
     @Option(help: "Worker processes.") var workers: Int = 2
-    @Option(help: "Concurrency of each worker.") var concurrency: Int = 8
+    @Option(help: "Concurrency of each worker.") var concurrency: Int = 64
     @Option(help: "Rounds per figure (the table shows the median and the range).") var rounds: Int = 3
     @Option(help: ArgumentHelp("Write the figures as JSON to this file.", valueName: "file")) var json: String?
     @Option(help: ArgumentHelp("Only these measurements, by number or name (comma-separated).", valueName: "list")) var only: String?
