@@ -61,13 +61,16 @@ public struct TeardownEnvironment: Sendable {
     public static func standard(
         endpointOverride: String?, bssEndpoint: String? = nil, credentials: CloudCredentialsProvider = CloudCredentialsProvider(),
         timeout: Duration = .seconds(30), pollInterval: Duration = .seconds(5), logger: Logger,
-        metrics: UnwindMetrics = .disabled
+        metrics: UnwindMetrics = .disabled, connections: CloudConnectionPool? = nil
     ) -> TeardownEnvironment {
         TeardownEnvironment(makeClient: { input throws(CloudError) in
             let endpoints = try CloudEndpoints(region: input.account.region, override: endpointOverride, bssEndpoint: bssEndpoint)
-            return HuaweiCloudClient(
-                endpoints: endpoints, credentials: try credentials.credentials(profile: input.profile), timeout: timeout, logger: logger,
-                metrics: metrics)
+            let credentials = try credentials.credentials(profile: input.profile)
+            if let connections {
+                return HuaweiCloudClient(endpoints: endpoints, credentials: credentials, pool: connections, timeout: timeout,
+                                         logger: logger, metrics: metrics)
+            }
+            return HuaweiCloudClient(endpoints: endpoints, credentials: credentials, timeout: timeout, logger: logger, metrics: metrics)
         }, pollInterval: pollInterval)
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import HuaweiCloud
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -68,9 +69,12 @@ struct WorkerRunner {
                 service: MetricsSamplerService(probe: probe, pool: services.pool, metrics: metrics, interval: Self.sampleInterval),
                 successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
+        // First in the group, so stopped last: the worker drains its steps before their connections close.
+        let connections = CloudConnectionPool(connectionsPerHost: configuration.concurrency)
+        groupServices.insert(.init(service: CloudConnectionsService(pool: connections)), at: 0)
         let worker = Worker(
-            store: services.store, registry: BuiltInActions.registry(metrics: metrics), configuration: configuration,
-            logger: logger, metrics: metrics)
+            store: services.store, registry: BuiltInActions.registry(metrics: metrics, connections: connections),
+            configuration: configuration, logger: logger, metrics: metrics)
         groupServices.append(.init(
             service: WorkerService(worker: worker, logger: logger),
             successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .cancelGroup))
@@ -81,6 +85,18 @@ struct WorkerRunner {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: groupServices, gracefulShutdownSignals: [.sigterm, .sigint], logger: groupLogger))
         try runAsyncBlocking { try await group.run() }
+    }
+}
+
+/// Holds the worker's cloud connections open until the group shuts down, then closes them.
+struct CloudConnectionsService: Service, CustomStringConvertible {
+    let pool: CloudConnectionPool
+
+    var description: String { "cloud connections" }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await pool.shutdown()
     }
 }
 

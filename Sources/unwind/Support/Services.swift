@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HuaweiCloud
 import Logging
 import Postgres
 import UnwindCore
@@ -12,11 +13,12 @@ import SecMasterTeardown
 enum BuiltInActions {
     static var registry: ActionRegistry { registry(metrics: .disabled) }
 
-    /// The registry a worker runs with: its cloud clients report to `metrics`.
-    static func registry(metrics: UnwindMetrics) -> ActionRegistry {
+    /// The registry a worker runs with: its cloud clients report to `metrics` and call through `connections`.
+    static func registry(metrics: UnwindMetrics, connections: CloudConnectionPool? = nil) -> ActionRegistry {
         var registry = ActionRegistry()
         TestActions.register(into: &registry)
-        TeardownActions.register(into: &registry, environment: CloudSettings.fromEnvironment().teardownEnvironment(metrics: metrics))
+        TeardownActions.register(
+            into: &registry, environment: CloudSettings.fromEnvironment().teardownEnvironment(metrics: metrics, connections: connections))
         return registry
     }
 }
@@ -46,12 +48,12 @@ struct CloudSettings {
             pollInterval: duration("UNWIND_CLOUD_POLL_INTERVAL", .seconds(5)))
     }
 
-    func teardownEnvironment(metrics: UnwindMetrics = .disabled) -> TeardownEnvironment {
+    func teardownEnvironment(metrics: UnwindMetrics = .disabled, connections: CloudConnectionPool? = nil) -> TeardownEnvironment {
         var logger = Logger(label: "unwind.cloud")
         logger.logLevel = .info
         return TeardownEnvironment.standard(
             endpointOverride: endpointOverride, bssEndpoint: bssEndpoint, timeout: timeout, pollInterval: pollInterval,
-            logger: logger, metrics: metrics)
+            logger: logger, metrics: metrics, connections: connections)
     }
 }
 
