@@ -491,8 +491,15 @@ public final class BenchRunner {
         for key in environment.keys where key.hasPrefix("PG") { environment.removeValue(forKey: key) }
         for (key, value) in benchConfiguration.libpqEnvironment { environment[key] = value }
         var byClients: [Int: [Double]] = [:]
+        // workers × concurrency can exceed what the server accepts (max_connections, less its reserved slots
+        // and the connections already open): such a count is measured at the most the server allows instead.
+        let available = try count(BenchSQL.connectionsAvailable)
+        let clientCounts = Array(Set(options.effectivePgbenchClients.map { min($0, max(1, available)) })).sorted()
+        if clientCounts != options.effectivePgbenchClients {
+            note("3 pgbench: client counts \(options.effectivePgbenchClients) capped at \(available), the connections the server has left")
+        }
         for round in 1...options.rounds {
-            for clients in options.effectivePgbenchClients {
+            for clients in clientCounts {
                 progress("pgbench round \(round)/\(options.rounds): \(clients) clients, \(options.pgbenchSeconds) s")
                 try connection.query(BenchSQL.pgbenchPrepare)
                 _ = try? connection.query(BenchSQL.checkpoint)
@@ -510,7 +517,6 @@ public final class BenchRunner {
             }
         }
         try connection.query(BenchSQL.dropPgbenchTable)
-        let clientCounts = options.effectivePgbenchClients
         for clients in clientCounts {
             add(Figure(key: "pgbench_tps_c\(clients)", label: "3 pgbench one-row UPDATE, \(clients) clients", unit: "TPS",
                        values: byClients[clients] ?? []))

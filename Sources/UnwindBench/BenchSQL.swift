@@ -78,6 +78,12 @@ enum BenchSQL {
         SELECT lease_owner FROM steps WHERE workflow_id = $1::uuid AND state = 'running'
         """
 
+    /// Connections a new client can still open: max_connections less the reserved slots and those in use.
+    static let connectionsAvailable = """
+        SELECT (current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
+                - (SELECT count(*) FROM pg_stat_activity)::int - 2) AS n
+        """
+
     static let countWorkflows = "SELECT count(*) AS n FROM workflows"
 
     // MARK: History
