@@ -37,7 +37,7 @@ struct DoctorTests {
     }
 
     @Test func aFreshDatabaseNeedsMigrationsThenIsHealthy() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let before = await runUnwind(["doctor", "--database-url", database.ownerURL])
         #expect(before.status == 1)
         #expect(before.stdout.contains("FAIL  migrations"))
@@ -50,7 +50,7 @@ struct DoctorTests {
     }
 
     @Test func aRoleWithoutPrivilegesIsReported() async throws {
-        let database = try TestDatabase.create(migrated: true)
+        let database = try await TestDatabase.create(migrated: true)
         let admin = try database.connect()
         let role = "reader_" + database.name.suffix(6)
         try admin.executeScript("CREATE ROLE \(role) LOGIN PASSWORD 'unwind-test'; GRANT SELECT ON workflows TO \(role)", name: "create_role")

@@ -20,7 +20,7 @@ struct SecretsTests {
         let simulator = try SimulatorProcess(seed: seed)
 
         // The database: a login role of the runtime group with a distinctive password, given through a 0600 file.
-        let database = try TestDatabase.create(migrated: true)
+        let database = try await TestDatabase.create(migrated: true)
         let role = "secret_" + UUID().uuidString.prefix(8).lowercased()
         try database.connect().executeScript(
             "CREATE ROLE \(role) LOGIN PASSWORD '\(password)' IN ROLE unwind_worker", name: "create_role")

@@ -7,7 +7,7 @@ import UnwindTesting
 struct TeardownCLITests {
     @Test func planRefuseSubmitWaitStatusAndHistory() async throws {
         let simulator = try SimulatorProcess(seed: TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/sample.json")
-        let database = try TestDatabase.create(migrated: true)
+        let database = try await TestDatabase.create(migrated: true)
         let cloud = [
             "UNWIND_CLOUD_ENDPOINT": simulator.url, "UNWIND_CLOUD_POLL_INTERVAL": "200ms",
             "UNWIND_PROFILE_DEMO_AK": "DEMOACCESSKEY0000001", "UNWIND_PROFILE_DEMO_SK": "demoSecretKey0000000000000000000000000001",
@@ -43,7 +43,7 @@ struct TeardownCLITests {
         #expect(status.stdout.contains("input       "))
         #expect(status.stdout.contains("profile=demo"))
         #expect(status.stdout.contains("verify                            succeeded"))
-        let document = await try #require(try JSONSerialization.jsonObject(with: Data(unwind(["status", id, "--output", "json"]).stdout.utf8)) as? [String: Any])
+        let document = try await #require(try JSONSerialization.jsonObject(with: Data(unwind(["status", id, "--output", "json"]).stdout.utf8)) as? [String: Any])
         let output = (document["workflow"] as? [String: Any])?["output"] as? [String: Any]
         #expect(output?["fee"] as? Double == plannedFee, "the fee booked is the fee planned")
         #expect(output?["edition_after"] as? String == "BASIC")

@@ -73,19 +73,19 @@ struct WorkflowCommandsTests {
         #expect(status.stdout.contains("state       succeeded"))
         #expect(status.stdout.contains("prepare  succeeded  1"))
 
-        let statusJSON = await try #require(try setup.json(setup.unwind(["status", id, "--output", "json"])) as? [String: Any])
+        let statusJSON = try await #require(try setup.json(setup.unwind(["status", id, "--output", "json"])) as? [String: Any])
         let workflow = try #require(statusJSON["workflow"] as? [String: Any])
         #expect(workflow["state"] as? String == "succeeded")
         #expect(workflow["id"] as? String == id.uppercased() || (workflow["id"] as? String)?.lowercased() == id)
         #expect((statusJSON["steps"] as? [[String: Any]])?.map { $0["step_id"] as? String } == ["prepare", "commit", "finish"])
 
-        let list = await try #require(try setup.json(setup.unwind(["list", "--label", "team=red", "--output", "json"])) as? [[String: Any]])
+        let list = try await #require(try setup.json(setup.unwind(["list", "--label", "team=red", "--output", "json"])) as? [[String: Any]])
         #expect(list.count == 1)
         #expect(list.first?["steps_done"] as? Int == 3)
         await #expect(setup.unwind(["list", "--state", "failed", "--output", "json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
         await #expect(setup.unwind(["list"]).stdout.contains("saga"))
 
-        let history = await try #require(try setup.json(setup.unwind(["history", id, "--output", "json"])) as? [[String: Any]])
+        let history = try await #require(try setup.json(setup.unwind(["history", id, "--output", "json"])) as? [[String: Any]])
         let kinds = history.compactMap { $0["kind"] as? String }
         #expect(kinds.first == "workflow_submitted")
         #expect(kinds.last == "workflow_succeeded")
@@ -111,7 +111,7 @@ struct WorkflowCommandsTests {
         try FileManager.default.removeItem(atPath: broken)
         let resume = await setup.unwind(["resume", String(id.prefix(10)), "--reason", "fixed the quota", "--as", "alice", "--wait"])
         #expect(resume.status == 0, "\(resume.combined)")
-        let events = await try #require(try setup.json(setup.unwind(["history", id, "--output", "json"])) as? [[String: Any]])
+        let events = try await #require(try setup.json(setup.unwind(["history", id, "--output", "json"])) as? [[String: Any]])
         let resumed = try #require(events.first { $0["kind"] as? String == "resume_requested" })
         #expect(resumed["actor"] as? String == "alice")
         #expect(resumed["reason"] as? String == "fixed the quota")
@@ -166,7 +166,7 @@ struct WorkflowCommandsTests {
         #expect(plan.stdout.contains("acknowledgement NEEDED: --accept test-fee"))
         #expect(plan.stdout.contains("12.50"))
         await #expect(setup.unwindOffline(["plan", "planned", "--set", "fee=12.5", "--check"]).status == 4)
-        let planJSON = await try #require(try setup.json(setup.unwindOffline(["plan", "planned", "--set", "fee=1", "--output", "json"])) as? [String: Any])
+        let planJSON = try await #require(try setup.json(setup.unwindOffline(["plan", "planned", "--set", "fee=1", "--output", "json"])) as? [String: Any])
         #expect((planJSON["acknowledgements"] as? [[String: Any]])?.first?["flag"] as? String == "test-fee")
 
         let refused = await setup.unwind(["submit", "planned", "--set", "fee=12.5"])
@@ -178,7 +178,7 @@ struct WorkflowCommandsTests {
         let accepted = await setup.unwind(["submit", "planned", "--set", "fee=12.5", "--accept", "test-fee", "--wait"])
         #expect(accepted.status == 0, "\(accepted.combined)")
         let id = try setup.submittedID(accepted)
-        let status = await try #require(try setup.json(setup.unwind(["status", id, "--output", "json"])) as? [String: Any])
+        let status = try await #require(try setup.json(setup.unwind(["status", id, "--output", "json"])) as? [String: Any])
         let input = (status["workflow"] as? [String: Any])?["input"] as? [String: Any]
         #expect(input?["accept"] as? [String] == ["test-fee"])
         await #expect(setup.unwind(["submit", "planned"]).status == 0, "no fee, nothing to acknowledge")

@@ -18,7 +18,7 @@ struct CredentialsDirectoryTests {
     }
 
     @Test func aPasswordFileInTheCredentialsDirectoryIsAccepted() async throws {
-        let database = try TestDatabase.create(migrated: true)
+        let database = try await TestDatabase.create(migrated: true)
         let (directory, file) = try credentials(password: "unwind-test")
         let url = database.url.replacingOccurrences(of: "unwind_worker:unwind-test@", with: "unwind_worker@")
         #expect(url != database.url, "the URL must not carry the password for this test")

@@ -145,7 +145,7 @@ struct CredentialsTests {
     @Test func secretsNeverInDescriptions() throws {
         let credentials = HuaweiCredentials(accessKey: "AK", secretKey: "SK-very-secret", securityToken: "TOKEN-very-secret")
         #expect(!"\(credentials)".contains("SK-very-secret"))
-        let client = try TestSupport.client(baseURL: "http://127.0.0.1:1", credentials: credentials)
+        let client = try TestSupport.client(baseURL: "http://127.0.0.1:1", credentials: credentials, timeout: .seconds(5))
         var dumped = ""
         dump(client, to: &dumped)
         for text in ["\(client)", String(reflecting: client), dumped] {

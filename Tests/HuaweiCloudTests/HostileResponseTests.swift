@@ -13,7 +13,7 @@ struct HostileResponseTests {
     }
 
     /// Calls a read (`listWorkspaces`) against a server giving `reply`, and returns the error.
-    static func readError(_ reply: @escaping @Sendable (RawHTTPServer.Received) -> RawHTTPServer.Reply, timeout: Duration = .seconds(5)) async throws -> CloudError {
+    static func readError(_ reply: @escaping @Sendable (RawHTTPServer.Received) -> RawHTTPServer.Reply, timeout: Duration = .seconds(60)) async throws -> CloudError {
         try await RawHTTPServer.with(reply) { server in
             let client = try TestSupport.client(baseURL: server.baseURL, timeout: timeout)
             let error = await TestSupport.cloudError { () async throws(CloudError) in _ = try await client.listWorkspaces(projectID: "p1") }
@@ -161,7 +161,7 @@ struct HostileResponseTests {
         let server = try await RawHTTPServer.start { _ in .hang }
         let url = server.baseURL
         await server.stop()
-        let client = try TestSupport.client(baseURL: url)
+        let client = try TestSupport.client(baseURL: url, timeout: .seconds(5))
         let error = try #require(await TestSupport.cloudError { () async throws(CloudError) in _ = try await client.listServers(projectID: "p") })
         #expect(error.isRetryable)
         // AsyncHTTPClient keeps retrying a refused connect until the call's deadline, so which of the two is

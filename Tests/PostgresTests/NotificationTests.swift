@@ -7,8 +7,8 @@ import UnwindTesting
 
 @Suite("LISTEN/NOTIFY", .enabled(if: TestEnvironment.hasDatabase))
 struct NotificationTests {
-    @Test func aNotificationWakesTheWaiterWellBeforeItsTimeout() throws {
-        let database = try TestDatabase.create()
+    @Test func aNotificationWakesTheWaiterWellBeforeItsTimeout() async throws {
+        let database = try await TestDatabase.create()
         let listener = try database.connect()
         try listener.listen("work_ready")
         let sender = try database.connect()
@@ -30,8 +30,8 @@ struct NotificationTests {
         #expect(elapsed < .seconds(10))
     }
 
-    @Test func theTimeoutFiresWhenNothingIsSent() throws {
-        let listener = try TestDatabase.create().connect()
+    @Test func theTimeoutFiresWhenNothingIsSent() async throws {
+        let listener = try await TestDatabase.create().connect()
         try listener.listen("quiet")
         let started = ContinuousClock.now
         let result = try listener.waitForNotifications(timeout: .milliseconds(300))
@@ -39,8 +39,8 @@ struct NotificationTests {
         #expect(ContinuousClock.now - started >= .milliseconds(290))
     }
 
-    @Test func aWakeupEndsTheWaitEarly() throws {
-        let listener = try TestDatabase.create().connect()
+    @Test func aWakeupEndsTheWaitEarly() async throws {
+        let listener = try await TestDatabase.create().connect()
         try listener.listen("quiet")
         let wakeup = PostgresWakeup()
         wakeup.signal()
@@ -50,8 +50,8 @@ struct NotificationTests {
         #expect(ContinuousClock.now - started < .seconds(10))
     }
 
-    @Test func channelNamesAreQuotedNotInterpolated() throws {
-        let database = try TestDatabase.create()
+    @Test func channelNamesAreQuotedNotInterpolated() async throws {
+        let database = try await TestDatabase.create()
         let listener = try database.connect()
         let hostile = "x\"; DROP TABLE nothing; --"
         try listener.listen(hostile)

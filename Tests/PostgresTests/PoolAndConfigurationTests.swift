@@ -7,8 +7,8 @@ import UnwindTesting
 
 @Suite("Connection pool", .enabled(if: TestEnvironment.hasDatabase))
 struct PoolTests {
-    @Test func manyDispatchThreadsShareASmallPool() throws {
-        let database = try TestDatabase.create()
+    @Test func manyDispatchThreadsShareASmallPool() async throws {
+        let database = try await TestDatabase.create()
         let pool = PostgresConnectionPool(configuration: database.configuration, maximumConnections: 4)
         let results = Mutex<[Int]>([])
         DispatchQueue.concurrentPerform(iterations: 64) { index in
@@ -22,8 +22,8 @@ struct PoolTests {
         #expect(pool.usage.inUse == 0)
     }
 
-    @Test func anExhaustedPoolSaysSoAfterItsTimeout() throws {
-        let database = try TestDatabase.create()
+    @Test func anExhaustedPoolSaysSoAfterItsTimeout() async throws {
+        let database = try await TestDatabase.create()
         let pool = PostgresConnectionPool(configuration: database.configuration, maximumConnections: 1, acquireTimeout: .milliseconds(100))
         try pool.withConnection { _ in
             let error = try #require(throws: PostgresError.self) { try pool.withConnection { _ in } }
@@ -34,7 +34,7 @@ struct PoolTests {
 
 @Suite("Configuration")
 struct ConfigurationTests {
-    @Test func parsesURLsAndKeyValueStrings() throws {
+    @Test func parsesURLsAndKeyValueStrings() async throws {
         let url = try PostgresConfiguration("postgres://app:s3cr%40t@db.example.com:6543/unwind?sslmode=verify-full&sslrootcert=/etc/ca.pem")
         #expect(url["host"] == "db.example.com")
         #expect(url["port"] == "6543")

@@ -6,7 +6,7 @@ import UnwindTesting
 
 @Suite("Reconnecting", .enabled(if: TestEnvironment.hasDatabase))
 struct ReconnectTests {
-    @Test func aServerRestartFailsTheCallInFlightAndTheNextCallWorks() throws {
+    @Test func aServerRestartFailsTheCallInFlightAndTheNextCallWorks() async throws {
         let cluster = try PrivateCluster()
         let connection = try PostgresConnection(configuration: try PostgresConfiguration(cluster.url))
         try connection.listen("after_restart")
@@ -24,8 +24,8 @@ struct ReconnectTests {
         #expect(next.notifications.map(\.payload) == ["hi"])
     }
 
-    @Test func aTerminatedBackendIsReportedAndReplaced() throws {
-        let database = try TestDatabase.create()
+    @Test func aTerminatedBackendIsReportedAndReplaced() async throws {
+        let database = try await TestDatabase.create()
         let victim = try database.connect()
         let pid = victim.backendPID
         try database.connect().query("SELECT pg_terminate_backend($1)", [Int(pid)], name: "terminate")
@@ -35,7 +35,7 @@ struct ReconnectTests {
         #expect(victim.backendPID != pid)
     }
 
-    @Test func whileTheServerIsDownCallsFailClearlyAndRecoverAfterwards() throws {
+    @Test func whileTheServerIsDownCallsFailClearlyAndRecoverAfterwards() async throws {
         let cluster = try PrivateCluster()
         let connection = try PostgresConnection(configuration: try PostgresConfiguration(cluster.url))
         try cluster.stop()

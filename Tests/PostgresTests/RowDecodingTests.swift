@@ -11,8 +11,8 @@ struct RowDecodingTests {
         var tags: [String]
     }
 
-    @Test func roundTripsEverySupportedType() throws {
-        let connection = try TestDatabase.create().connect()
+    @Test func roundTripsEverySupportedType() async throws {
+        let connection = try await TestDatabase.create().connect()
         let id = UUID()
         let when = Date(timeIntervalSince1970: 1_795_000_000.123456)
         let payload = Payload(name: "quota \"x\" ü", count: 3, tags: ["a", "b,c"])
@@ -38,16 +38,16 @@ struct RowDecodingTests {
         #expect(try row.decodeJSONIfPresent("absent", as: Payload.self) == nil)
     }
 
-    @Test func decodesTimestampsInOtherTimeZones() throws {
-        let connection = try TestDatabase.create().connect()
+    @Test func decodesTimestampsInOtherTimeZones() async throws {
+        let connection = try await TestDatabase.create().connect()
         try connection.executeScript("SET TimeZone = 'Asia/Kolkata'", name: "set_tz")
         let row = try #require(try connection.query(
             "SELECT '2026-11-29 12:00:00.5+00'::timestamptz AS at", name: "tz").first)
         #expect(try row.decode("at", as: Date.self) == Date(timeIntervalSince1970: 1_795_953_600.5))
     }
 
-    @Test func decodingErrorNamesTheColumnAndType() throws {
-        let connection = try TestDatabase.create().connect()
+    @Test func decodingErrorNamesTheColumnAndType() async throws {
+        let connection = try await TestDatabase.create().connect()
         let row = try #require(try connection.query("SELECT 'abc'::text AS amount, NULL::int AS missing", name: "bad_types").first)
         let error = try #require(throws: PostgresError.self) { try row.decode("amount", as: Int.self) }
         #expect(error.code == .decoding)
@@ -61,8 +61,8 @@ struct RowDecodingTests {
         #expect(unknown.description.contains("column 'nope' is not in the result"))
     }
 
-    @Test func jsonDecodingErrorNamesTheColumnAndTheKey() throws {
-        let connection = try TestDatabase.create().connect()
+    @Test func jsonDecodingErrorNamesTheColumnAndTheKey() async throws {
+        let connection = try await TestDatabase.create().connect()
         let row = try #require(try connection.query(#"SELECT '{"name": "x"}'::jsonb AS payload"#, name: "bad_json").first)
         let error = try #require(throws: PostgresError.self) { try row.decodeJSON("payload", as: Payload.self) }
         #expect(error.column == "payload")

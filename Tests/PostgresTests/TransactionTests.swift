@@ -7,8 +7,8 @@ import UnwindTesting
 struct TransactionTests {
     struct Boom: Error {}
 
-    @Test func aThrownSwiftErrorRollsBack() throws {
-        let connection = try TestDatabase.create().connect()
+    @Test func aThrownSwiftErrorRollsBack() async throws {
+        let connection = try await TestDatabase.create().connect()
         try connection.executeScript("CREATE TABLE items (id int PRIMARY KEY)", name: "create")
         #expect(throws: Boom.self) {
             try connection.transaction { connection in
@@ -20,8 +20,8 @@ struct TransactionTests {
         #expect(count == 0)
     }
 
-    @Test func commitsWhatTheBodyWrote() throws {
-        let connection = try TestDatabase.create().connect()
+    @Test func commitsWhatTheBodyWrote() async throws {
+        let connection = try await TestDatabase.create().connect()
         try connection.executeScript("CREATE TABLE items (id int PRIMARY KEY)", name: "create")
         let inserted = try connection.transaction { connection in
             try connection.query("INSERT INTO items VALUES ($1), ($2)", [1, 2], name: "insert").affectedRows
@@ -30,8 +30,8 @@ struct TransactionTests {
         #expect(try connection.query("SELECT count(*) AS n FROM items", name: "count").first?.decode("n", as: Int.self) == 2)
     }
 
-    @Test func aSwallowedStatementErrorIsReportedNotSilentlyRolledBack() throws {
-        let connection = try TestDatabase.create().connect()
+    @Test func aSwallowedStatementErrorIsReportedNotSilentlyRolledBack() async throws {
+        let connection = try await TestDatabase.create().connect()
         try connection.executeScript("CREATE TABLE items (id int PRIMARY KEY)", name: "create")
         let error = try #require(throws: PostgresError.self) {
             try connection.transaction { connection in
@@ -43,8 +43,8 @@ struct TransactionTests {
         #expect(try connection.query("SELECT count(*) AS n FROM items", name: "count").first?.decode("n", as: Int.self) == 0)
     }
 
-    @Test func uniqueViolationIsTyped() throws {
-        let connection = try TestDatabase.create().connect()
+    @Test func uniqueViolationIsTyped() async throws {
+        let connection = try await TestDatabase.create().connect()
         try connection.executeScript("CREATE TABLE items (id int PRIMARY KEY)", name: "create")
         try connection.query("INSERT INTO items VALUES ($1)", [7], name: "insert_item")
         let error = try #require(throws: PostgresError.self) {
@@ -59,8 +59,8 @@ struct TransactionTests {
         #expect(try connection.query("SELECT 1 AS one", name: "one").first?.decode("one", as: Int.self) == 1)
     }
 
-    @Test func serializationFailureIsTypedAndRetryable() throws {
-        let database = try TestDatabase.create()
+    @Test func serializationFailureIsTypedAndRetryable() async throws {
+        let database = try await TestDatabase.create()
         let setup = try database.connect()
         try setup.executeScript("CREATE TABLE doctors (id int PRIMARY KEY, on_call boolean NOT NULL); INSERT INTO doctors VALUES (1, true), (2, true)", name: "create")
         let alice = try database.connect()
@@ -79,8 +79,8 @@ struct TransactionTests {
         #expect(error.isTransient)
     }
 
-    @Test func poolRetriesSerializationFailures() throws {
-        let database = try TestDatabase.create()
+    @Test func poolRetriesSerializationFailures() async throws {
+        let database = try await TestDatabase.create()
         let setup = try database.connect()
         try setup.executeScript("CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL); INSERT INTO counter VALUES (1, 0)", name: "create")
         // The table belongs to the superuser that created it, so the pool connects as that user too.

@@ -27,7 +27,7 @@ struct APITests {
 
     @Test("readiness is 503 with a reason when migrations are pending")
     func readinessPending() async throws {
-        let database = try TestDatabase.create(migrated: false)
+        let database = try await TestDatabase.create(migrated: false)
         let harness = try await ServerHarness(engine: try EngineHarness(database: database))
         let ready = try await harness.request("GET", "/readyz", auth: .none)
         #expect(ready.status == 503)

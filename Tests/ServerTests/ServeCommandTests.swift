@@ -82,7 +82,7 @@ struct ServeCommandTests {
 
     @Test("token from an owner-only file; loopback by default; SIGTERM stops it with exit 0")
     func serveLifecycle() async throws {
-        let database = try TestDatabase.create(migrated: true)
+        let database = try await TestDatabase.create(migrated: true)
         let directory = try TestEnvironment.makeScratchDirectory("serve")
         let token = "serve-token-" + UUID().uuidString.lowercased()
         let tokenFile = directory + "/api-token"
@@ -116,7 +116,7 @@ struct ServeCommandTests {
 
     @Test("UNWIND_API_PUBLIC_READS opens reads, not writes; without a token writes answer 403")
     func publicReadsFromEnvironment() async throws {
-        let database = try TestDatabase.create(migrated: true)
+        let database = try await TestDatabase.create(migrated: true)
         let directory = try TestEnvironment.makeScratchDirectory("serve-public")
         let server = try ServeProcess(
             databaseURL: database.url, arguments: ["--port", "0", "--workflows-dir", directory],
@@ -139,7 +139,7 @@ struct ServeCommandTests {
 
     @Test("bad configuration is one readable line and exit 64")
     func badConfiguration() async throws {
-        let database = try TestDatabase.create(migrated: true)
+        let database = try await TestDatabase.create(migrated: true)
         let short = await runUnwind(["serve", "--database-url", database.url], environment: ["UNWIND_API_TOKEN": "short"])
         #expect(short.status == 64)
         #expect(short.stderr.contains("shorter than 16 characters"))

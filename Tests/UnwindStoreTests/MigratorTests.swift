@@ -8,7 +8,7 @@ import UnwindTesting
 @Suite("Migrations", .enabled(if: TestEnvironment.hasDatabase))
 struct MigratorTests {
     @Test func appliesEverythingOnAnEmptyDatabaseAndThenNothing() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let connection = try PostgresConnection(configuration: try PostgresConfiguration(database.ownerURL))
         let migrator = try Migrator.embedded()
         #expect(!migrator.migrations.isEmpty)
@@ -28,7 +28,7 @@ struct MigratorTests {
     }
 
     @Test func concurrentMigrateProcessesApplyEachFileOnce() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let outputs = DispatchQueue.global()
         let group = DispatchGroup()
         let results = ResultsBox()
@@ -52,7 +52,7 @@ struct MigratorTests {
     }
 
     @Test func aTamperedChecksumIsRefusedWithAClearMessage() async throws {
-        let database = try TestDatabase.create(migrated: true)
+        let database = try await TestDatabase.create(migrated: true)
         let connection = try database.connect()
         try connection.query("UPDATE schema_migrations SET checksum = $1 WHERE version = 1", [String(repeating: "0", count: 64)], name: "tamper")
         let error = try #require(throws: MigrationError.self) { try Migrator.embedded().migrate(connection: connection) }
@@ -69,7 +69,7 @@ struct MigratorTests {
     }
 
     @Test func aMigrationFromANewerBinaryIsReported() async throws {
-        let database = try TestDatabase.create(migrated: true)
+        let database = try await TestDatabase.create(migrated: true)
         let connection = try database.connect()
         try connection.query("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", [9999, "future", "x"], name: "future")
         let error = try #require(throws: MigrationError.self) { try Migrator.embedded().migrate(connection: connection) }
@@ -78,7 +78,7 @@ struct MigratorTests {
     }
 
     @Test func aFailingMigrationRollsBackCompletely() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let connection = try PostgresConnection(configuration: try PostgresConfiguration(database.ownerURL))
         let good = try Migration(fileName: "0001_good.sql", bytes: Array("CREATE TABLE a (id int);".utf8))
         let bad = try Migration(fileName: "0002_bad.sql", bytes: Array("CREATE TABLE b (id int); SELECT no_such_function();".utf8))
@@ -90,7 +90,7 @@ struct MigratorTests {
     }
 
     @Test func theRuntimeRoleMayWriteRowsButNotChangeTheSchema() async throws {
-        let database = try TestDatabase.create(migrated: true)
+        let database = try await TestDatabase.create(migrated: true)
         let runtime = try database.connectAsRuntime()
         try runtime.query("SELECT count(*) FROM workflows", name: "read")
         try runtime.query("DELETE FROM events WHERE false", name: "delete")

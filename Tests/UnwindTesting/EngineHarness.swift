@@ -33,7 +33,12 @@ public final class EngineHarness: Sendable {
     }
 
     deinit {
-        stopWorkers()
+        // Ask, do not wait: deinit runs on the thread that dropped the last reference, usually one of the
+        // cooperative pool's, and a test may leave a step sleeping for seconds. The database is thrown away.
+        workers.withLock { workers in
+            for worker in workers { worker.requestStop() }
+            workers.removeAll()
+        }
     }
 
     public func definition(_ yaml: String) throws -> WorkflowDefinition {
@@ -61,6 +66,19 @@ public final class EngineHarness: Sendable {
         Thread.detachNewThread { try? worker.run() }
         workers.withLock { $0.append(worker) }
         return worker
+    }
+
+    /// ``stopWorkers()`` from async code: waits for the drain with `Task.sleep`, not by blocking a pool thread.
+    public func stopWorkers() async {
+        let running = workers.withLock { workers in
+            defer { workers.removeAll() }
+            return workers
+        }
+        for worker in running { worker.requestStop() }
+        for worker in running {
+            let deadline = Date().addingTimeInterval(10)
+            while worker.runningSteps > 0 && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        }
     }
 
     public func stopWorkers() {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Postgres
 
 /// What the test command (scripts/test.sh) provides: a throwaway PostgreSQL, the built binaries, a work dir.
@@ -73,17 +74,49 @@ public struct TestDatabase: Sendable {
             throw PostgresError(code: .invalidConfiguration, message: "UNWIND_TEST_DATABASE_URL is not set; run scripts/test.sh")
         }
         let admin = try PostgresConnection(configuration: try PostgresConfiguration(base))
-        let name = "unwind_test_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
-        // The name is generated above from hex digits only; identifiers cannot be bound as parameters.
-        try admin.executeScript("CREATE DATABASE \(name) OWNER unwind_owner", name: "create_test_database")
-        let url = TestEnvironment.url(database: name, user: "unwind_worker")
-        let database = TestDatabase(
-            name: name, url: url, ownerURL: TestEnvironment.url(database: name, user: "unwind_owner"),
-            adminURL: TestEnvironment.url(database: name), configuration: try PostgresConfiguration(url))
+        let name = randomName()
         if migrated {
-            try database.migrate()
+            // A copy of a database migrated once per test process: four times faster than migrating each one,
+            // and hundreds of tests start by creating a database.
+            let template = try migratedTemplate(admin: admin)
+            try admin.executeScript("CREATE DATABASE \(name) TEMPLATE \(template) OWNER unwind_owner", name: "create_test_database_from_template")
+            return try TestDatabase(name: name)
         }
-        return database
+        // The name is generated from hex digits only; identifiers cannot be bound as parameters.
+        try admin.executeScript("CREATE DATABASE \(name) OWNER unwind_owner", name: "create_test_database")
+        return try TestDatabase(name: name)
+    }
+
+    /// ``create(migrated:)`` from async code, off the cooperative pool (creating a database blocks for a while).
+    public static func create(migrated: Bool = false) async throws -> TestDatabase {
+        try await offThePool { try create(migrated: migrated) as TestDatabase }
+    }
+
+    private init(name: String) throws {
+        self.name = name
+        url = TestEnvironment.url(database: name, user: "unwind_worker")
+        ownerURL = TestEnvironment.url(database: name, user: "unwind_owner")
+        adminURL = TestEnvironment.url(database: name)
+        configuration = try PostgresConfiguration(url)
+    }
+
+    private static func randomName(_ prefix: String = "unwind_test_") -> String {
+        prefix + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
+    }
+
+    /// The migrated template of this process, created on first use. Nobody stays connected to it (a template
+    /// being accessed cannot be copied).
+    private static let template = Mutex<String?>(nil)
+
+    private static func migratedTemplate(admin: PostgresConnection) throws -> String {
+        try template.withLock { existing in
+            if let existing { return existing }
+            let name = randomName("unwind_template_")
+            try admin.executeScript("CREATE DATABASE \(name) OWNER unwind_owner", name: "create_test_template")
+            try TestDatabase(name: name).migrate()
+            existing = name
+            return name
+        }
     }
 
     /// A superuser connection to this database, for test set-up.

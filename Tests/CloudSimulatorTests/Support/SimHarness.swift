@@ -48,7 +48,7 @@ struct SimHarness {
     func send(
         _ method: HTTPRequest.Method, _ uri: String, as account: Account? = nil, body: String? = nil,
         headers extra: [(String, String)] = [], signing: Signing = .python, dateOffset: Int64 = 0,
-        sdkDate: String? = nil, timeout: Duration = .seconds(10)
+        sdkDate: String? = nil, timeout: Duration = .seconds(60)
     ) async throws -> Reply {
         var fields: [(name: String, value: String)] = [("Content-Type", "application/json;charset=UTF-8"), ("Host", "localhost")]
         fields += extra.map { (name: $0.0, value: $0.1) }

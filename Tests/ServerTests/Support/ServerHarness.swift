@@ -55,7 +55,7 @@ final class ServerHarness: Sendable {
     func stop() async {
         await group.triggerGracefulShutdown()
         _ = try? await task.value
-        engine.stopWorkers()
+        await engine.stopWorkers()
     }
 
     // MARK: Requests
