@@ -594,6 +594,9 @@ public final class BenchRunner {
         for round in 1...options.rounds {
             progress("fleet round \(round)/\(options.rounds): \(options.fleetRows) teardown workflows from a CSV file")
             try connection.query(BenchSQL.truncateRuntime)
+            // Like the pgbench rounds: start from a checkpoint, not in the middle of the one the previous
+            // measurement's writes triggered.
+            _ = try? connection.query(BenchSQL.checkpoint)
             let result = try runCommand(options.executablePath, [
                 "submit", "secmaster-full-teardown", "--fleet", file, "--workflows-dir", options.workflowsDirectory,
                 "--database-url", benchConfiguration.conninfoWithoutPassword, "--output", "json",
