@@ -48,7 +48,9 @@ log "unwind doctor"
 unwind doctor
 
 log "starting a worker (unwind worker), logs in $workdir/worker.log"
-unwind worker --concurrency 4 >"$workdir/worker.log" 2>&1 &
+# The binary itself, not the unwind() function: a function run with & is a subshell, and SIGTERM at the end would
+# stop that subshell and leave the worker running.
+"$bin/unwind" worker --concurrency 4 >"$workdir/worker.log" 2>&1 &
 pids+=($!)
 
 log "unwind plan secmaster-full-teardown ${account[*]}"
