@@ -79,10 +79,10 @@ extension WorkflowStore {
         }
         if !ids.isEmpty {
             let first = requests[0]
-            let inserted = try connection.query(SQL.Engine.insertWorkflowBatch.text, [
+            let inserted = try Self.insertingWorkflows(on: connection, [
                 definitionID, definition.name, first.queue, first.priority, first.submittedBy,
                 ids, states, inputs, labels, idempotency, concurrency, notBefore,
-            ], name: SQL.Engine.insertWorkflowBatch.name)
+            ])
             if inserted.affectedRows != ids.count {
                 // A concurrent submitter took an idempotency key between our check and the insert: run the
                 // whole batch again (the caller's transaction retry does), now seeing its rows as existing.
@@ -102,5 +102,18 @@ extension WorkflowStore {
             }
         }
         return outcomes.map { $0! }
+    }
+
+    /// Inserts a batch of workflows. The only unique index the insert can still hit is the active concurrency
+    /// key's (ids are new, idempotency keys are ON CONFLICT DO NOTHING): a concurrent submitter (another lane of a
+    /// fleet, another operator) took a key between our check and the insert. That is reported as a serialization
+    /// failure, so the transaction runs again, sees the holder, and refuses that row only.
+    private static func insertingWorkflows(on connection: PostgresConnection, _ parameters: [any PostgresEncodable]) throws -> PostgresResult {
+        do {
+            return try connection.query(SQL.Engine.insertWorkflowBatch.text, parameters, name: SQL.Engine.insertWorkflowBatch.name)
+        } catch {
+            guard error.isUniqueViolation else { throw error }
+            throw PostgresError(code: .server, message: "a concurrency key of this batch was taken concurrently", sqlState: "40001")
+        }
     }
 }

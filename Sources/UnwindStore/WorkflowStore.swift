@@ -85,13 +85,20 @@ public final class WorkflowStore: Sendable {
 
     func storeDefinition(_ definition: WorkflowDefinition, on connection: PostgresConnection) throws -> Int64 {
         let compiled = try String(decoding: JSONEncoder().encode(definition), as: UTF8.self)
-        let row = try connection.query(SQL.Engine.upsertDefinition.text, [
-            definition.name, definition.contentHash, definition.source, PostgresRawJSON(compiled),
-        ], name: SQL.Engine.upsertDefinition.name).first
-        guard let row else { throw StoreError.corruptRow("could not store definition \(definition.name)") }
-        let id: Int64 = try row.decode("id")
-        definitions.withLock { $0[id] = definition }
-        return id
+        // When a concurrent transaction inserts the same definition first, ours waits for it, does nothing, and its
+        // SELECT branch still runs on the snapshot from before that commit: no row. The statement run again takes
+        // a new snapshot (READ COMMITTED) and finds it.
+        for _ in 1...3 {
+            let row = try connection.query(SQL.Engine.upsertDefinition.text, [
+                definition.name, definition.contentHash, definition.source, PostgresRawJSON(compiled),
+            ], name: SQL.Engine.upsertDefinition.name).first
+            if let row {
+                let id: Int64 = try row.decode("id")
+                definitions.withLock { $0[id] = definition }
+                return id
+            }
+        }
+        throw StoreError.corruptRow("could not store definition \(definition.name)")
     }
 
     // MARK: - Claiming

@@ -218,6 +218,32 @@ struct WorkflowCommandsTests {
         #expect(mixed.stdout.contains("line 3\tinvalid\t'account'"))
     }
 
+    /// Batches of 500 rows go to the database two at a time: two rows with one concurrency key in batches that
+    /// run at once must still end as one workflow and one refusal (the loser's insert hits the unique index,
+    /// its batch runs again and sees the holder), with every row reported in file order.
+    @Test func aConcurrencyKeyTakenByTheOtherLaneIsRefusedNotAnError() async throws {
+        let setup = try Setup()
+        let file = setup.workflows + "/lanes.jsonl"
+        var rows: [String] = []
+        for line in 1...1200 {
+            switch line {
+            case 3: rows.append(#"{"account": "dup", "test": {"prepare": {"wait_ms": 600000}}}"#)
+            case 900: rows.append(#"{"account": "dup", "test": {"prepare": {"wait_ms": 600001}}}"#)
+            default: rows.append(#"{"account": "acct-\#(line)"}"#)
+            }
+        }
+        try (rows.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let result = await setup.unwind(["submit", "saga", "--fleet", file])
+        #expect(result.status == 1, "a refused row makes the exit non-zero: \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.last == "1199 submitted, 0 already existed, 1 refused, 0 invalid", "\(result.combined.suffix(600))")
+        let numbers = lines.dropLast().compactMap { Int($0.split(separator: "\t").first?.dropFirst("line ".count) ?? "") }
+        #expect(numbers == Array(1...1200), "every row reported once, in file order; got \(numbers.count) rows; \(result.stderr)")
+        let duplicates = lines.filter { $0.hasPrefix("line 3\t") || $0.hasPrefix("line 900\t") }
+        #expect(duplicates.filter { $0.contains("\tsubmitted\t") }.count == 1)
+        #expect(duplicates.filter { $0.contains("\trefused\tconcurrency key 'account:dup' is held by ") }.count == 1, "\(duplicates)")
+    }
+
     @Test func badInputGetsAClearErrorAndTheRightExitCode() async throws {
         let setup = try Setup()
         func expectError(_ arguments: [String], status: Int32, mentions text: String) async {

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Dispatch
 import Foundation
+import Synchronization
 import UnwindCore
 import UnwindEngine
 import UnwindStore
@@ -180,6 +182,9 @@ struct Submit: ParsableCommand {
 }
 
 extension Submit {
+    /// Fleet batches in the database at once (one connection and transaction each).
+    static let submissionLanes = 2
+
     private func submitFleet(_ path: String, definition: WorkflowDefinition) throws {
         let shared = try inputOptions.input(for: definition).withAcknowledgements(accept, for: definition)
         let reader = try FleetReader(path: path, definition: definition)
@@ -190,6 +195,7 @@ extension Submit {
         var counts = FleetTally()
         // Rows in file order; invalid ones are resolved already, the others wait for the batch insert.
         var batch: [(line: Int, request: SubmitRequest?, invalid: String?)] = []
+        var waiting: [[(line: Int, request: SubmitRequest?, invalid: String?)]] = []
 
         func report(_ line: Int, _ outcome: String, _ detail: String) {
             switch output {
@@ -213,9 +219,38 @@ extension Submit {
                 batch.removeAll(keepingCapacity: true)
                 return
             }
-            guard let services else { return }
-            var outcomes = try services.store.submitBatch(definition: definition, requests: batch.compactMap(\.request))[...]
-            for (line, request, invalid) in batch {
+            guard services != nil else { return }
+            waiting.append(batch)
+            batch.removeAll(keepingCapacity: true)
+            if waiting.count >= Self.submissionLanes { try submitWaiting() }
+        }
+        // Batches go to the database `submissionLanes` at a time, each in its own transaction on its own connection,
+        // so that PostgreSQL's work (most of a fleet's time) uses more than one core; rows are still reported in
+        // file order. A batch that fails stops the submission after the others' rows are reported.
+        func submitWaiting() throws {
+            guard let services, !waiting.isEmpty else { return }
+            let store = services.store
+            let requests = waiting.map { $0.compactMap(\.request) }
+            let results = Mutex<[Int: Result<[BatchSubmitOutcome], any Error>]>([:])
+            DispatchQueue.concurrentPerform(iterations: requests.count) { lane in
+                let result = Result { try store.submitBatch(definition: definition, requests: requests[lane]) }
+                results.withLock { $0[lane] = result }
+            }
+            let finished = results.withLock { $0 }
+            var failure: (any Error)?
+            for (lane, rows) in waiting.enumerated() {
+                switch finished[lane] {
+                case .success(let outcomes)?: reportOutcomes(rows, outcomes)
+                case .failure(let error)?: failure = failure ?? error
+                case nil: break
+                }
+            }
+            waiting.removeAll(keepingCapacity: true)
+            if let failure { throw failure }
+        }
+        func reportOutcomes(_ rows: [(line: Int, request: SubmitRequest?, invalid: String?)], _ outcomes: [BatchSubmitOutcome]) {
+            var outcomes = outcomes[...]
+            for (line, request, invalid) in rows {
                 guard request != nil, let outcome = outcomes.popFirst() else {
                     counts.invalid += 1
                     report(line, "invalid", invalid ?? "")
@@ -233,7 +268,6 @@ extension Submit {
                     report(line, "refused", "concurrency key '\(key)' is held by \(holder?.uuidString.lowercased() ?? "another row")")
                 }
             }
-            batch.removeAll(keepingCapacity: true)
         }
 
         for row in reader {
@@ -259,6 +293,7 @@ extension Submit {
             if batch.count >= 500 { try flush() }
         }
         try flush()
+        try submitWaiting()
         let summary = dryRun ? counts.dryRunSummary : counts.summary
         if output == .table { Terminal.standardOutput.write(summary + "\n") } else { Terminal.standardError.write(summary + "\n") }
         if counts.hasProblems { throw ExitStatus.failure.code }
