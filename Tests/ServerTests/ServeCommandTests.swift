@@ -8,69 +8,8 @@ import UnwindTesting
 /// and stops gracefully on SIGTERM.
 @Suite("unwind serve", .enabled(if: TestEnvironment.hasDatabase), .serialized)
 struct ServeCommandTests {
-    /// A running `unwind serve`; stdout and stderr go to one log file.
-    final class ServeProcess: Sendable {
-        let pid: pid_t
-        let logPath: String
-
-        init(databaseURL: String, arguments: [String], environment extra: [String: String]) throws {
-            logPath = TestEnvironment.workDirectory + "/serve-\(UUID().uuidString.prefix(8)).log"
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-            posix_spawn_file_actions_addopen(&actions, 2, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-            let executable = TestEnvironment.binDirectory + "/unwind"
-            let argv = ([executable, "serve", "--database-url", databaseURL] + arguments).map { strdup($0) } + [nil]
-            defer { argv.forEach { free($0) } }
-            var environment = ProcessInfo.processInfo.environment
-            environment["UNWIND_API_TOKEN"] = nil
-            environment["UNWIND_API_TOKEN_FILE"] = nil
-            for (key, value) in extra { environment[key] = value }
-            let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-            defer { envp.forEach { free($0) } }
-            var pid: pid_t = 0
-            guard posix_spawn(&pid, executable, &actions, nil, argv, envp) == 0 else { throw TestFailure(description: "cannot start unwind serve") }
-            self.pid = pid
-        }
-
-        var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-
-        /// The port from the "listening on http://…:PORT" line.
-        func port(timeout: TimeInterval = 30) async throws -> Int {
-            let deadline = Date().addingTimeInterval(timeout)
-            while Date() < deadline {
-                if let line = log.split(separator: "\n").first(where: { $0.hasPrefix("listening on http://") }),
-                   let port = line.split(separator: ":").last.flatMap({ Int($0) }) {
-                    return port
-                }
-                var status: Int32 = 0
-                if waitpid(pid, &status, WNOHANG) == pid { throw TestFailure(description: "unwind serve exited: \(log)") }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            throw TestFailure(description: "unwind serve did not report its port: \(log)")
-        }
-
-        func waitForExit(timeout: TimeInterval = 30) async throws -> Int32 {
-            let deadline = Date().addingTimeInterval(timeout)
-            var status: Int32 = 0
-            while waitpid(pid, &status, WNOHANG) == 0 {
-                if Date() > deadline {
-                    kill(pid, SIGKILL)
-                    throw TestFailure(description: "unwind serve did not exit: \(log)")
-                }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        }
-
-        deinit {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, WNOHANG)
-        }
-    }
+    /// An operator's own token must not leak into the server under test.
+    static let tokenVariables: Set<String> = ["UNWIND_API_TOKEN", "UNWIND_API_TOKEN_FILE"]
 
     static func get(_ url: String, token: String? = nil) async throws -> Int {
         var request = HTTPClientRequest(url: url)
@@ -96,9 +35,9 @@ struct ServeCommandTests {
         #expect(!refused.combined.contains(token))
 
         chmod(tokenFile, 0o600)
-        let server = try ServeProcess(
-            databaseURL: database.url, arguments: ["--port", "0", "--grace", "5s", "--workflows-dir", directory],
-            environment: ["UNWIND_API_TOKEN_FILE": tokenFile])
+        let server = try UnwindProcess(
+            command: "serve", databaseURL: database.url, arguments: ["--port", "0", "--grace", "5s", "--workflows-dir", directory],
+            environment: ["UNWIND_API_TOKEN_FILE": tokenFile], removingEnvironment: Self.tokenVariables)
         let port = try await server.port()
         #expect(server.log.contains("listening on http://127.0.0.1:\(port)"))
         let base = "http://127.0.0.1:\(port)"
@@ -118,9 +57,9 @@ struct ServeCommandTests {
     func publicReadsFromEnvironment() async throws {
         let database = try await TestDatabase.create(migrated: true)
         let directory = try TestEnvironment.makeScratchDirectory("serve-public")
-        let server = try ServeProcess(
-            databaseURL: database.url, arguments: ["--port", "0", "--workflows-dir", directory],
-            environment: ["UNWIND_API_PUBLIC_READS": "true", "UNWIND_SERVE_HOST": "127.0.0.1"])
+        let server = try UnwindProcess(
+            command: "serve", databaseURL: database.url, arguments: ["--port", "0", "--workflows-dir", directory],
+            environment: ["UNWIND_API_PUBLIC_READS": "true", "UNWIND_SERVE_HOST": "127.0.0.1"], removingEnvironment: Self.tokenVariables)
         let base = "http://127.0.0.1:\(try await server.port())"
         #expect(try await Self.get(base + "/api/v1/workflows") == 200)
         #expect(try await Self.get(base + "/api/v1/counts") == 200)
@@ -149,5 +88,22 @@ struct ServeCommandTests {
         #expect(port.stderr.contains("UNWIND_SERVE_PORT"))
         let flag = await runUnwind(["serve", "--database-url", database.url, "--port", "70000"])
         #expect(flag.status == 64)
+    }
+}
+
+extension UnwindProcess {
+    /// The port from `unwind serve`'s "listening on http://…:PORT" line.
+    func port(timeout: TimeInterval = 30) async throws -> Int {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let line = log.split(separator: "\n").first(where: { $0.hasPrefix("listening on http://") }),
+               let port = line.split(separator: ":").last.flatMap({ Int($0) }) {
+                return port
+            }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { throw TestFailure(description: "unwind serve exited: \(log)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure(description: "unwind serve did not report its port: \(log)")
     }
 }

@@ -35,10 +35,17 @@ public final class EngineHarness: Sendable {
     deinit {
         // Ask, do not wait: deinit runs on the thread that dropped the last reference, usually one of the
         // cooperative pool's, and a test may leave a step sleeping for seconds. The database is thrown away.
-        workers.withLock { workers in
-            for worker in workers { worker.requestStop() }
-            workers.removeAll()
+        _ = requestStopOfAllWorkers()
+    }
+
+    /// Asks every worker started here to stop and forgets them; returns them to wait for.
+    private func requestStopOfAllWorkers() -> [Worker] {
+        let running = workers.withLock { workers in
+            defer { workers.removeAll() }
+            return workers
         }
+        for worker in running { worker.requestStop() }
+        return running
     }
 
     public func definition(_ yaml: String) throws -> WorkflowDefinition {
@@ -68,28 +75,11 @@ public final class EngineHarness: Sendable {
         return worker
     }
 
-    /// ``stopWorkers()`` from async code: waits for the drain with `Task.sleep`, not by blocking a pool thread.
+    /// Stops the workers and waits (with `Task.sleep`, not by blocking a pool thread) for their steps to drain.
     public func stopWorkers() async {
-        let running = workers.withLock { workers in
-            defer { workers.removeAll() }
-            return workers
-        }
-        for worker in running { worker.requestStop() }
-        for worker in running {
+        for worker in requestStopOfAllWorkers() {
             let deadline = Date().addingTimeInterval(10)
             while worker.runningSteps > 0 && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        }
-    }
-
-    public func stopWorkers() {
-        let running = workers.withLock { workers in
-            defer { workers.removeAll() }
-            return workers
-        }
-        for worker in running { worker.requestStop() }
-        for worker in running {
-            let deadline = Date().addingTimeInterval(10)
-            while worker.runningSteps > 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         }
     }
 

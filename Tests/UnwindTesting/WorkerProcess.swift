@@ -6,12 +6,26 @@ public struct TestFailure: Error, CustomStringConvertible {
 }
 
 /// A running `unwind worker` child process; its log goes to a file.
-public final class WorkerProcess: Sendable {
+public typealias WorkerProcess = UnwindProcess
+
+/// A running `unwind <command>` child process (worker, serve); stdout and stderr go to one log file.
+public final class UnwindProcess: Sendable {
     public let pid: pid_t
     public let logPath: String
+    private let command: String
 
-    public init(databaseURL: String, arguments: [String] = [], environment extra: [String: String] = [:]) throws {
-        logPath = TestEnvironment.workDirectory + "/worker-\(UUID().uuidString.prefix(8)).log"
+    /// `unwind worker --database-url URL --log-level info ARGUMENTS`.
+    public convenience init(databaseURL: String, arguments: [String] = [], environment extra: [String: String] = [:]) throws {
+        try self.init(command: "worker", databaseURL: databaseURL, arguments: ["--log-level", "info"] + arguments, environment: extra)
+    }
+
+    /// `unwind COMMAND --database-url URL ARGUMENTS`, with `extra` set and `removed` unset in its environment.
+    public init(
+        command: String, databaseURL: String, arguments: [String], environment extra: [String: String] = [:],
+        removingEnvironment removed: Set<String> = []
+    ) throws {
+        self.command = command
+        logPath = TestEnvironment.workDirectory + "/\(command)-\(UUID().uuidString.prefix(8)).log"
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -19,16 +33,16 @@ public final class WorkerProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         let executable = TestEnvironment.binDirectory + "/unwind"
-        let argv = ([executable, "worker", "--database-url", databaseURL, "--log-level", "info"] + arguments)
-            .map { strdup($0) } + [nil]
+        let argv = ([executable, command, "--database-url", databaseURL] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
         var environment = ProcessInfo.processInfo.environment
+        for key in removed { environment[key] = nil }
         for (key, value) in extra { environment[key] = value }
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { envp.forEach { free($0) } }
         let status = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-        guard status == 0 else { throw TestFailure(description: "cannot start unwind worker: \(status)") }
+        guard status == 0 else { throw TestFailure(description: "cannot start unwind \(command): \(status)") }
         self.pid = pid
     }
 
@@ -41,7 +55,7 @@ public final class WorkerProcess: Sendable {
         while waitpid(pid, &status, WNOHANG) == 0 {
             if Date() > deadline {
                 kill(pid, SIGKILL)
-                throw TestFailure(description: "worker \(pid) did not exit within \(timeout)s; log: \(log)")
+                throw TestFailure(description: "unwind \(command) (pid \(pid)) did not exit within \(timeout)s; log: \(log)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
