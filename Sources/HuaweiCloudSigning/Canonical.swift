@@ -83,19 +83,22 @@ public enum Canonical {
 
     /// Percent-encodes everything except the RFC 3986 unreserved set `A-Z a-z 0-9 - _ . ~`, upper-case hex.
     public static func encode(_ text: String) -> String {
-        var out = ""
+        // Bytes, not string appends: every request is canonicalised twice (signer and verifier) per cloud call.
+        var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
                  UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
                  UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
+                out.append(byte)
             default:
-                out += "%" + hexDigit(byte >> 4) + hexDigit(byte & 0x0F)
+                out.append(UInt8(ascii: "%"))
+                out.append(upperHexDigits[Int(byte >> 4)])
+                out.append(upperHexDigits[Int(byte & 0x0F)])
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Decodes `%XX` escapes (invalid escapes are kept literally); `+` is *not* a space here.
@@ -122,7 +125,23 @@ public enum Canonical {
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { hexDigit($0 >> 4).lowercased() + hexDigit($0 & 0x0F).lowercased() }.joined()
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(lowerHexDigits[Int(byte >> 4)])
+            out.append(lowerHexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whether two header names are equal ignoring ASCII case, without allocating lower-cased copies.
+    static func namesEqual(_ lhs: String, _ rhs: String) -> Bool {
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
+        return zip(lhs.utf8, rhs.utf8).allSatisfy { asciiLowercase($0) == asciiLowercase($1) }
+    }
+
+    private static func asciiLowercase(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
     }
 
     static func trim(_ text: String) -> String {
@@ -132,9 +151,8 @@ public enum Canonical {
         return String(scalars)
     }
 
-    private static func hexDigit(_ nibble: UInt8) -> String {
-        String(UnicodeScalar(nibble < 10 ? nibble + 48 : nibble + 55))
-    }
+    private static let upperHexDigits = Array("0123456789ABCDEF".utf8)
+    private static let lowerHexDigits = Array("0123456789abcdef".utf8)
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {

@@ -49,7 +49,7 @@ public struct HuaweiSigner: Sendable {
         }
         let excluded = Set(unsignedHeaders.map { $0.lowercased() })
         let signedHeaders = Set(request.headers.map { $0.name.lowercased() })
-            .filter { !$0.contains("_") && !excluded.contains($0) }
+            .filter { !$0.utf8.contains(UInt8(ascii: "_")) && !excluded.contains($0) }
             .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         // Every name in `signedHeaders` comes from `request.headers`, so canonicalisation cannot fail.
         let canonical = Canonical.request(request, signedHeaders: signedHeaders, payloadHash: Canonical.payloadHash(request)) ?? ""

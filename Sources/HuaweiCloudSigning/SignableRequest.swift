@@ -33,7 +33,6 @@ public struct SignableRequest: Sendable {
 
     /// The value of the first header with this name (case-insensitive), trimmed of surrounding blanks.
     public func header(_ name: String) -> String? {
-        let wanted = name.lowercased()
-        return headers.first { $0.name.lowercased() == wanted }.map { Canonical.trim($0.value) }
+        headers.first { Canonical.namesEqual($0.name, name) }.map { Canonical.trim($0.value) }
     }
 }

@@ -94,10 +94,15 @@ extension JSONValue {
     /// Compact JSON text with sorted object keys, so equal values always render identically
     /// (used for concurrency keys and error messages).
     public var canonicalJSON: String {
+        String(decoding: canonicalJSONBytes, as: UTF8.self)
+    }
+
+    /// ``canonicalJSON`` as UTF-8 bytes, for decoders that read bytes (no round trip through `String`).
+    public var canonicalJSONBytes: [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(64)
         appendCanonicalJSON(to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     /// Writes UTF-8 bytes rather than concatenating strings: fleet submission serialises every row's input

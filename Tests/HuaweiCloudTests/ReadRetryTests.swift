@@ -18,9 +18,12 @@ struct ReadRetryTests {
     /// Answers 503 `failures` times, then a good workspace list; counts the requests.
     static func flaky(failures: Int, counter: Counter, failure: String = "503 Service Unavailable", headers: [(String, String)] = [])
         -> @Sendable (RawHTTPServer.Received) -> RawHTTPServer.Reply {
-        let bad = RawHTTPServer.response(status: failure, headers: HostileResponseTests.json + headers,
+        // Each answer closes its connection, and says so: without `Connection: close` the client may send the
+        // next try on the pooled connection before it sees the close, and that try never reaches the counter.
+        let closing = [("Connection", "close")]
+        let bad = RawHTTPServer.response(status: failure, headers: HostileResponseTests.json + headers + closing,
                                          body: #"{"error_code":"SIM.SecMaster.0500","error_msg":"blip"}"#)
-        let good = RawHTTPServer.response(status: "200 OK", headers: HostileResponseTests.json,
+        let good = RawHTTPServer.response(status: "200 OK", headers: HostileResponseTests.json + closing,
                                           body: #"{"count":1,"workspaces":[{"id":"w","name":"n"}]}"#)
         return { _ in
             let n = counter.next()

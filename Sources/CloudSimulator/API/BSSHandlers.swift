@@ -31,7 +31,7 @@ enum BSSHandlers {
             return APIResult(status: 200, body: try listOrders(request, state: &state, account: a, now: now))
 
         case .bssOrderDetails:
-            state.advance(to: now)
+            state.advance(account: a, to: now)
             let id = request.parameter("order_id")
             guard let order = state.accounts[a].orders.first(where: { $0.orderID == id }) else {
                 throw state.bssParameterError("order \(id) does not exist")
@@ -47,7 +47,7 @@ enum BSSHandlers {
             ])
 
         case .bssRefundOrders:
-            state.advance(to: now)
+            state.advance(account: a, to: now)
             guard let id = request.queryValue("order_id") else { throw request.parameterError("order_id is required") }
             guard let order = state.accounts[a].orders.first(where: { $0.orderID == id }) else {
                 throw state.bssParameterError("order \(id) does not exist")
@@ -71,7 +71,7 @@ enum BSSHandlers {
     }
 
     private static func queryResources(_ request: APIRequest, state: inout CloudState, account a: Int, now: Date) throws(CloudError) -> JSON {
-        state.advance(to: now)
+        state.advance(account: a, to: now)
         let ids = try request.bodyStrings("resource_ids", required: false)
         if let ids, ids.count > 50 { throw request.parameterError("at most 50 resource_ids") }
         let statusList = try request.bodyObject()["status_list"]?.arrayValue?.compactMap(\.intValue).map(Int.init)
@@ -113,7 +113,7 @@ enum BSSHandlers {
     }
 
     private static func listOrders(_ request: APIRequest, state: inout CloudState, account a: Int, now: Date) throws(CloudError) -> JSON {
-        state.advance(to: now)
+        state.advance(account: a, to: now)
         let settings = state.settings
         let orderID = request.queryValue("order_id")
         let status = try request.queryInt("status")

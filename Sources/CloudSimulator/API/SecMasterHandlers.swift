@@ -7,7 +7,7 @@ enum SecMasterHandlers {
         switch request.api {
         case .secmasterListSubscriptionOrders:
             try requireLanguage(request)
-            state.advance(to: now)
+            state.advance(account: a, to: now)
             let pageKind = (request.queryValue("page") ?? "DEFAULT").uppercased()
             guard ["DEFAULT", "PURCHASE", "RESOURCE_LIST", "USAGE", "SMN"].contains(pageKind) else {
                 throw request.parameterError("page must be DEFAULT, PURCHASE, RESOURCE_LIST, USAGE or SMN")
@@ -34,7 +34,7 @@ enum SecMasterHandlers {
             return APIResult(status: 204, body: nil, mutation: mutation)
 
         case .secmasterListWorkspaces:
-            state.advance(to: now)
+            state.advance(account: a, to: now)
             let offset = try request.queryInt("offset") ?? 0
             let limit = try request.queryInt("limit") ?? 10
             let name = request.queryValue("name")
@@ -53,7 +53,7 @@ enum SecMasterHandlers {
             ])
 
         case .secmasterListNodes:
-            state.advance(to: now)
+            state.advance(account: a, to: now)
             let workspace = try findWorkspace(request, state: state, account: a)
             let offset = try request.queryInt("offset") ?? 0
             let limit = try request.queryInt("limit") ?? 10

@@ -4,11 +4,13 @@ extension CloudState {
     /// Applies every time-driven transition due by `now`, in time order within each account.
     public mutating func advance(to now: Date) {
         for index in accounts.indices {
-            advanceAccount(index, to: now)
+            advance(account: index, to: now)
         }
     }
 
-    private mutating func advanceAccount(_ index: Int, to now: Date) {
+    /// The same for one account. Accounts never affect each other, so an API call advances only its caller's:
+    /// advancing every account on every call made the cost of a call grow with the number of accounts.
+    public mutating func advance(account index: Int, to now: Date) {
         let settings = self.settings
         // Orders and jobs may interact (a server deleted by BSS, another by ECS); applying them in order of their
         // due time keeps the result independent of how often `advance` is called.

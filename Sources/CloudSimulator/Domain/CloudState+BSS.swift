@@ -15,7 +15,7 @@ extension CloudState {
     /// refused the first refusal is the answer; otherwise the accepted ones are ordered and the refused ones are
     /// listed in `fail_resource_infos` (Mutation.partialFailures).
     public mutating func unsubscribe(account a: Int, resourceIDs: [String], type: UnsubscribeType, now: Date) throws(CloudError) -> Mutation {
-        advance(to: now)
+        advance(account: a, to: now)
         let settings = self.settings
         guard !resourceIDs.isEmpty else { throw bssParameterError("resource_ids must not be empty") }
         guard resourceIDs.count <= 10 else {
@@ -134,7 +134,7 @@ extension CloudState {
 
     /// Auto-renew on (`enabled == true`, POST) or off (DELETE) for a yearly/monthly resource.
     public mutating func setAutoRenew(account a: Int, resourceID: String, enabled: Bool, now: Date) throws(CloudError) -> Mutation {
-        advance(to: now)
+        advance(account: a, to: now)
         guard let r = accounts[a].prepaidResources.firstIndex(where: { $0.resourceID == resourceID }) else {
             if isPayPerUse(account: a, resourceID: resourceID) {
                 throw bssParameterError("resource \(resourceID) is billed pay-per-use; auto-renew applies to yearly/monthly resources only")

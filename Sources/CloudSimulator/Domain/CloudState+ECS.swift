@@ -16,7 +16,7 @@ extension CloudState {
         account a: Int, projectID: String, serverIDs: [String], deletePublicIP: Bool?, deleteVolume: Bool,
         failJob: Bool, now: Date
     ) throws(CloudError) -> Mutation {
-        advance(to: now)
+        advance(account: a, to: now)
         guard !serverIDs.isEmpty else { throw Self.ecsError(400, "Ecs.0005", "Request parameter error: servers must not be empty.") }
         guard serverIDs.count <= 1000 else {
             throw Self.ecsError(400, "Ecs.0005", "Request parameter error: at most 1000 servers per request (got \(serverIDs.count)).")
@@ -69,7 +69,7 @@ extension CloudState {
 
     /// A job as ShowJob sees it; 404 once purged.
     public mutating func job(account a: Int, projectID: String, jobID: String, now: Date) throws(CloudError) -> Job {
-        advance(to: now)
+        advance(account: a, to: now)
         guard let job = accounts[a].jobs.first(where: { $0.jobID == jobID && $0.projectID == projectID }) else {
             throw Self.ecsError(404, "Ecs.0000", "Job \(jobID) does not exist or has been purged.")
         }
@@ -78,7 +78,7 @@ extension CloudState {
 
     /// Servers visible at `now`: existing ones, and deleted ones for `serverLingerSeconds` after deletion.
     public mutating func visibleServers(account a: Int, projectID: String, now: Date) -> [Server] {
-        advance(to: now)
+        advance(account: a, to: now)
         let linger = settings.serverLingerSeconds
         return accounts[a].servers.filter { server in
             guard server.projectID == projectID else { return false }

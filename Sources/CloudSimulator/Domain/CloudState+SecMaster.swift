@@ -8,7 +8,7 @@ extension CloudState {
     /// - A package is refused while an asset quota remains or the edition is not BASIC (guide; simulator code).
     /// - `resourceIDs == nil` (no body) deletes every pay-per-use resource of the project.
     public mutating func deleteSecMasterResources(account a: Int, projectID: String, resourceIDs: [String]?, now: Date) throws(CloudError) -> Mutation {
-        advance(to: now)
+        advance(account: a, to: now)
         var working = self
         let ids = resourceIDs ?? accounts[a].secmasterResources.filter { $0.projectID == projectID && $0.chargingMode == .postpaid }.map(\.resourceID)
         guard !ids.isEmpty else {
@@ -49,7 +49,7 @@ extension CloudState {
 
     /// SecMaster `DeleteNode`: removes node records only; the ECS server and VPC endpoint stay (manual steps).
     public mutating func deleteNodes(account a: Int, projectID: String, workspaceID: String, nodeIDs: [String], now: Date) throws(CloudError) -> (Mutation, deleted: [CollectionNode], failed: [String]) {
-        advance(to: now)
+        advance(account: a, to: now)
         guard let w = accounts[a].workspaces.firstIndex(where: { $0.id == workspaceID && $0.projectID == projectID }) else {
             throw CloudError(status: 404, code: settings.secmasterNotFoundCode, message: "Workspace \(workspaceID) was not found.")
         }

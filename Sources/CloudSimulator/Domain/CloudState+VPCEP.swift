@@ -8,7 +8,7 @@ extension CloudState {
     /// VPCEP `DeleteEndpoint`: the endpoint turns `deleting`, then disappears after `vpcepDeletingSeconds`.
     /// Deleting an endpoint already `deleting` succeeds again without changing anything.
     public mutating func deleteEndpoint(account a: Int, projectID: String, endpointID: String, now: Date) throws(CloudError) -> Mutation {
-        advance(to: now)
+        advance(account: a, to: now)
         guard let e = accounts[a].endpoints.firstIndex(where: { $0.id == endpointID && $0.projectID == projectID }) else {
             throw Self.endpointNotFound(endpointID).with(effects: [LedgerEffect(resourceID: endpointID, action: "not_found", changed: false)])
         }
@@ -28,7 +28,7 @@ extension CloudState {
 
     /// Endpoints visible at `now` (deleted ones vanish once their `deleting` phase is over).
     public mutating func visibleEndpoints(account a: Int, projectID: String, now: Date) -> [Endpoint] {
-        advance(to: now)
+        advance(account: a, to: now)
         let window = settings.vpcepDeletingSeconds
         return accounts[a].endpoints.filter { endpoint in
             guard endpoint.projectID == projectID else { return false }

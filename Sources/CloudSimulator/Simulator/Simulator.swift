@@ -14,14 +14,29 @@ public final class Simulator: Sendable {
 
     struct Core: Sendable {
         var state: CloudState
-        /// The state just before the latest change, served by `stale_read` faults.
-        var previousState: CloudState?
+        /// Each account as it was just before its latest change, served by `stale_read` faults. Kept per account
+        /// (not a copy of the whole state): holding a second reference to the accounts array made every request
+        /// copy all of it, which made a 1,000-account fleet quadratic.
+        var previousAccounts: [Int: Account] = [:]
         var faults: FaultInjector
         var limiter = RateLimiter()
         var replay = ReplayCache()
         /// What `/_sim/seed/reset` goes back to.
         var seedData: Data?
         var seedName: String
+        /// Where each access key's account was last found. Every hit is checked against the state, so a grown or
+        /// reloaded state is never misread; it only saves the linear searches (several per request).
+        var accountIndexByAccessKey: [String: Int] = [:]
+
+        mutating func accountIndex(accessKey: String) -> Int? {
+            if let cached = accountIndexByAccessKey[accessKey], state.accounts.indices.contains(cached),
+               state.accounts[cached].accessKey == accessKey {
+                return cached
+            }
+            guard let found = state.accountIndex(accessKey: accessKey) else { return nil }
+            accountIndexByAccessKey[accessKey] = found
+            return found
+        }
     }
 
     public init(state: CloudState, faults: [FaultRule] = [], clock: SimulatedClock, seedData: Data? = nil, seedName: String = "seed", logger: Logger) {
@@ -77,11 +92,13 @@ public final class Simulator: Sendable {
         let realNow = clock.realTime()
         let signable = SignableRequest(method: request.method, path: request.path, query: request.query, headers: request.headers, body: request.body)
         let query = Canonical.queryPairs(request.query)
+        // Parsed once: the ledger's resource ids and the handler both need it.
+        let parsedBody = Result { () throws -> JSON? in try JSON.parse(request.body) }
 
         return core.withLock { core -> SimulatorReply in
             var record = LedgerEntry(
                 sequence: 0, time: now, requestID: request.requestID, account: "", api: api.name, method: request.method,
-                path: request.path, resourceIDs: Self.resourceIDs(api: api, parameters: match.parameters, body: request.body),
+                path: request.path, resourceIDs: Self.resourceIDs(api: api, parameters: match.parameters, body: (try? parsedBody.get()) ?? nil),
                 outcome: .rejected, status: 0, errorCode: nil, effects: [], money: LedgerMoney(), references: [],
                 responseDropped: false, note: nil
             )
@@ -111,20 +128,19 @@ public final class Simulator: Sendable {
             } else {
                 let verifier = SignatureVerifier(maxSkewSeconds: settings.maxSkewSeconds)
                 let authNow = Int64((settings.signatureClock == .real ? realNow : now).timeIntervalSince1970.rounded(.down))
-                let state = core.state
                 let verified: SignatureVerifier.VerifiedSignature
                 do throws(SignatureError) {
                     verified = try verifier.verify(signable, nowEpochSeconds: authNow) { key in
-                        state.accountIndex(accessKey: key).map { state.accounts[$0].secretKey }
+                        core.accountIndex(accessKey: key).map { core.state.accounts[$0].secretKey }
                     }
                 } catch {
                     if let key = (try? AuthorizationHeader.parse(request.header("Authorization") ?? ""))?.accessKey,
-                       let index = state.accountIndex(accessKey: key) {
-                        record.account = state.accounts[index].domainID
+                       let index = core.accountIndex(accessKey: key) {
+                        record.account = core.state.accounts[index].domainID
                     }
                     return reject(.authentication(error.description))
                 }
-                guard let index = core.state.accountIndex(accessKey: verified.accessKey) else { return reject(.authentication("unknown access key")) }
+                guard let index = core.accountIndex(accessKey: verified.accessKey) else { return reject(.authentication("unknown access key")) }
                 accountIndex = index
                 record.account = core.state.accounts[index].domainID
                 let checkReplay = settings.replayProtection == .all || (settings.replayProtection == .mutating && api.isMutating)
@@ -177,21 +193,22 @@ public final class Simulator: Sendable {
             // 5. The service itself.
             let apiRequest: APIRequest
             do {
-                apiRequest = APIRequest(api: api, parameters: match.parameters, query: query, headers: request.headers, body: try JSON.parse(request.body))
+                apiRequest = APIRequest(api: api, parameters: match.parameters, query: query, headers: request.headers, body: try parsedBody.get())
             } catch {
                 return reject(APIRequest(api: api).parameterError("the request body is not valid JSON"))
             }
             let handlerFaults = HandlerFaults(failJob: fired.contains { $0.kind == .jobFail })
-            let stale = fired.contains { $0.kind == .staleRead } && core.previousState != nil
+            let stale = fired.contains { $0.kind == .staleRead } && core.previousAccounts[accountIndex] != nil
             let result: APIResult
             do throws(CloudError) {
                 if stale {
-                    var old = core.previousState!
+                    var old = core.state
+                    old.accounts[accountIndex] = core.previousAccounts[accountIndex]!
                     result = try CloudHandlers.handle(apiRequest, state: &old, account: accountIndex, now: now, faults: handlerFaults)
                 } else {
-                    let before = core.state
+                    let before = core.state.accounts[accountIndex]
                     result = try CloudHandlers.handle(apiRequest, state: &core.state, account: accountIndex, now: now, faults: handlerFaults)
-                    if api.isMutating, result.mutation?.effects.contains(where: \.changed) == true { core.previousState = before }
+                    if api.isMutating, result.mutation?.effects.contains(where: \.changed) == true { core.previousAccounts[accountIndex] = before }
                 }
             } catch {
                 var reply = SimulatorReply.error(error)
@@ -216,9 +233,7 @@ public final class Simulator: Sendable {
     }
 
     /// The resource ids a mutating request names, for the ledger.
-    static func resourceIDs(api: CloudAPI, parameters: [String: String], body: [UInt8]) -> [String] {
-        let parsed: JSON?? = try? JSON.parse(body)
-        let json: JSON? = parsed ?? nil
+    static func resourceIDs(api: CloudAPI, parameters: [String: String], body json: JSON?) -> [String] {
         switch api {
         case .bssUnsubscribe, .secmasterDeleteSubscriptionOrder:
             return json?["resource_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
