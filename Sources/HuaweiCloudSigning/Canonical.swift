@@ -145,10 +145,15 @@ public enum Canonical {
     }
 
     static func trim(_ text: String) -> String {
-        var scalars = Substring(text)
-        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
-        while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
-        return String(scalars)
+        // On UTF-8 bytes: blanks are ASCII, and Character-wise trimming (grapheme breaking) is slow for what is
+        // done to every header of every request.
+        let bytes = text.utf8
+        func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let first = bytes.firstIndex(where: { !isBlank($0) }), let last = bytes.lastIndex(where: { !isBlank($0) }) else {
+            return ""
+        }
+        if first == bytes.startIndex, bytes.index(after: last) == bytes.endIndex { return text }
+        return String(text[first...last])
     }
 
     private static let upperHexDigits = Array("0123456789ABCDEF".utf8)
