@@ -206,9 +206,11 @@ public final class Simulator: Sendable {
                     old.accounts[accountIndex] = core.previousAccounts[accountIndex]!
                     result = try CloudHandlers.handle(apiRequest, state: &old, account: accountIndex, now: now, faults: handlerFaults)
                 } else {
-                    let before = core.state.accounts[accountIndex]
+                    // Only a change needs the account as it was; holding a copy during a read would make the read's
+                    // own bookkeeping (orders completing, jobs purged) copy the account's arrays.
+                    let before = api.isMutating ? core.state.accounts[accountIndex] : nil
                     result = try CloudHandlers.handle(apiRequest, state: &core.state, account: accountIndex, now: now, faults: handlerFaults)
-                    if api.isMutating, result.mutation?.effects.contains(where: \.changed) == true { core.previousAccounts[accountIndex] = before }
+                    if let before, result.mutation?.effects.contains(where: \.changed) == true { core.previousAccounts[accountIndex] = before }
                 }
             } catch {
                 var reply = SimulatorReply.error(error)

@@ -185,6 +185,9 @@ extension Submit {
     /// Fleet batches in the database at once (one connection and transaction each).
     static let submissionLanes = 2
 
+    /// A fleet row waiting for its batch: a valid row has a request, an invalid one the reason.
+    private typealias FleetBatchRow = (line: Int, request: SubmitRequest?, invalid: String?)
+
     private func submitFleet(_ path: String, definition: WorkflowDefinition) throws {
         let shared = try inputOptions.input(for: definition).withAcknowledgements(accept, for: definition)
         let reader = try FleetReader(path: path, definition: definition)
@@ -194,8 +197,8 @@ extension Submit {
         let namespace = idempotencyKey ?? "fleet"
         var counts = FleetTally()
         // Rows in file order; invalid ones are resolved already, the others wait for the batch insert.
-        var batch: [(line: Int, request: SubmitRequest?, invalid: String?)] = []
-        var waiting: [[(line: Int, request: SubmitRequest?, invalid: String?)]] = []
+        var batch: [FleetBatchRow] = []
+        var waiting: [[FleetBatchRow]] = []
 
         func report(_ line: Int, _ outcome: String, _ detail: String) {
             switch output {
@@ -248,7 +251,7 @@ extension Submit {
             waiting.removeAll(keepingCapacity: true)
             if let failure { throw failure }
         }
-        func reportOutcomes(_ rows: [(line: Int, request: SubmitRequest?, invalid: String?)], _ outcomes: [BatchSubmitOutcome]) {
+        func reportOutcomes(_ rows: [FleetBatchRow], _ outcomes: [BatchSubmitOutcome]) {
             var outcomes = outcomes[...]
             for (line, request, invalid) in rows {
                 guard request != nil, let outcome = outcomes.popFirst() else {
