@@ -18,14 +18,20 @@ public final class PostgresColumns: Sendable {
     public let names: [String]
     public let typeOIDs: [UInt32]
     let statement: String?
+    /// Rows are decoded by column name, several columns per row: one hash lookup instead of a scan of names.
+    private let indexByName: [String: Int]
 
     init(names: [String], typeOIDs: [UInt32], statement: String?) {
         self.names = names
         self.typeOIDs = typeOIDs
         self.statement = statement
+        var indexByName: [String: Int] = [:]
+        for (index, name) in names.enumerated() where indexByName[name] == nil { indexByName[name] = index }
+        self.indexByName = indexByName
     }
 
-    func index(of name: String) -> Int? { names.firstIndex(of: name) }
+    @usableFromInline
+    func index(of name: String) -> Int? { indexByName[name] }
 }
 
 /// One row of a result, with values in PostgreSQL's text format and typed accessors.
@@ -35,38 +41,60 @@ public struct PostgresRow: Sendable {
 
     /// Decodes the named column. NULL decodes to `nil` for optional types and is an error otherwise.
     /// The error names the column, the Swift type asked for and the statement.
+    @inlinable
     public func decode<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws(PostgresError) -> T {
-        guard let index = columns.index(of: column) else {
-            throw PostgresError(
-                code: .decoding,
-                message: "column '\(column)' is not in the result (columns: \(columns.names.joined(separator: ", ")))",
-                statement: columns.statement, column: column, expectedType: "\(T.self)")
-        }
+        // Inlinable so that callers get it specialised for T: rows are decoded column by column on the hot path.
+        guard let index = columns.index(of: column) else { throw missingColumn(column, T.self) }
         return try decode(index, as: type)
     }
 
     /// Decodes the column at `index` (0-based).
+    @inlinable
     public func decode<T: PostgresDecodable>(_ index: Int, as type: T.Type = T.self) throws(PostgresError) -> T {
-        let name = index < columns.names.count ? columns.names[index] : "#\(index)"
-        guard index < values.count else {
-            throw PostgresError(
-                code: .decoding, message: "column index \(index) is out of range (\(values.count) columns)",
-                statement: columns.statement, column: name, expectedType: "\(T.self)")
-        }
+        guard index >= 0, index < values.count else { throw indexOutOfRange(index, T.self) }
         guard let text = values[index] else {
             if let null = T.decodeNull() { return null }
-            throw PostgresError(
-                code: .decoding,
-                message: "column '\(name)' is NULL but \(T.self) was expected (decode as \(T.self)? to allow NULL)",
-                statement: columns.statement, column: name, expectedType: "\(T.self)")
+            throw unexpectedNull(index, T.self)
         }
-        guard let value = T.decode(postgresText: text) else {
-            throw PostgresError(
-                code: .decoding,
-                message: "column '\(name)' holds \(Self.sample(text)), which is not a valid \(T.self)",
-                statement: columns.statement, column: name, expectedType: "\(T.self)")
-        }
+        guard let value = T.decode(postgresText: text) else { throw invalidValue(index, text, T.self) }
         return value
+    }
+
+    @usableFromInline
+    func missingColumn(_ column: String, _ type: Any.Type) -> PostgresError {
+        PostgresError(
+            code: .decoding,
+            message: "column '\(column)' is not in the result (columns: \(columns.names.joined(separator: ", ")))",
+            statement: columns.statement, column: column, expectedType: "\(type)")
+    }
+
+    @usableFromInline
+    func indexOutOfRange(_ index: Int, _ type: Any.Type) -> PostgresError {
+        PostgresError(
+            code: .decoding, message: "column index \(index) is out of range (\(values.count) columns)",
+            statement: columns.statement, column: name(at: index), expectedType: "\(type)")
+    }
+
+    @usableFromInline
+    func unexpectedNull(_ index: Int, _ type: Any.Type) -> PostgresError {
+        let name = name(at: index)
+        return PostgresError(
+            code: .decoding,
+            message: "column '\(name)' is NULL but \(type) was expected (decode as \(type)? to allow NULL)",
+            statement: columns.statement, column: name, expectedType: "\(type)")
+    }
+
+    @usableFromInline
+    func invalidValue(_ index: Int, _ text: String, _ type: Any.Type) -> PostgresError {
+        let name = name(at: index)
+        return PostgresError(
+            code: .decoding,
+            message: "column '\(name)' holds \(Self.sample(text)), which is not a valid \(type)",
+            statement: columns.statement, column: name, expectedType: "\(type)")
+    }
+
+    private func name(at index: Int) -> String {
+        index >= 0 && index < columns.names.count ? columns.names[index] : "#\(index)"
     }
 
     /// Decodes a `json`/`jsonb` column into a `Decodable` type (NULL only for optional results via

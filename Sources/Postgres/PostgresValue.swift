@@ -73,8 +73,63 @@ extension Bool: PostgresEncodable, PostgresDecodable {
 }
 
 extension UUID: PostgresEncodable, PostgresDecodable {
-    public var postgresText: String? { uuidString.lowercased() }
-    public static func decode(postgresText: String) -> UUID? { UUID(uuidString: postgresText) }
+    /// Lower-case canonical form, written directly: `uuidString` formats through `snprintf` and then needs
+    /// lower-casing, and every batch statement sends arrays of ids.
+    public var postgresText: String? {
+        let hex: StaticString = "0123456789abcdef"
+        return withUnsafeBytes(of: uuid) { bytes in
+            String(unsafeUninitializedCapacity: 36) { buffer in
+                var out = 0
+                for (index, byte) in bytes.enumerated() {
+                    if index == 4 || index == 6 || index == 8 || index == 10 {
+                        buffer[out] = UInt8(ascii: "-")
+                        out += 1
+                    }
+                    buffer[out] = hex.utf8Start[Int(byte >> 4)]
+                    buffer[out + 1] = hex.utf8Start[Int(byte & 0x0f)]
+                    out += 2
+                }
+                return out
+            }
+        }
+    }
+
+    /// Parses PostgreSQL's output form (`8-4-4-4-12` hex digits) without `sscanf`; anything else goes through
+    /// Foundation's parser.
+    public static func decode(postgresText: String) -> UUID? {
+        var text = postgresText
+        let parsed: UUID?? = text.withUTF8 { utf8 -> UUID?? in
+            guard utf8.count == 36 else { return .none }
+            var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            let ok = withUnsafeMutableBytes(of: &bytes) { out -> Bool in
+                var position = 0
+                for index in 0..<16 {
+                    if index == 4 || index == 6 || index == 8 || index == 10 {
+                        guard utf8[position] == UInt8(ascii: "-") else { return false }
+                        position += 1
+                    }
+                    guard let high = hexValue(utf8[position]), let low = hexValue(utf8[position + 1]) else { return false }
+                    out[index] = high << 4 | low
+                    position += 2
+                }
+                return true
+            }
+            return ok ? .some(UUID(uuid: bytes)) : .some(nil)
+        }
+        switch parsed {
+        case .some(let uuid): return uuid
+        case .none: return UUID(uuidString: postgresText)
+        }
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
 }
 
 extension Date: PostgresEncodable, PostgresDecodable {
@@ -106,27 +161,51 @@ extension Array: PostgresEncodable where Element: PostgresEncodable {
     /// A one-dimensional array literal, `{"a","b \\"c\\"",NULL}`. Built over UTF-8 bytes: the batch statements
     /// pass arrays of thousands of elements, and appending to a `String` scalar by scalar dominated their cost.
     public var postgresText: String? {
-        var literal: [UInt8] = [UInt8(ascii: "{")]
-        literal.reserveCapacity(count * 40 + 2)
-        for (index, element) in enumerated() {
-            if index > 0 { literal.append(UInt8(ascii: ",")) }
-            guard var text = element.postgresText else {
-                literal.append(contentsOf: "NULL".utf8)
-                continue
-            }
-            literal.append(UInt8(ascii: "\""))
-            text.withUTF8 { bytes in
-                // Only `"` and `\` need escaping inside a quoted element; copy the runs between them whole.
-                var runStart = 0
-                for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                    literal.append(contentsOf: bytes[runStart..<offset])
+        var literal = ArrayLiteralWriter(elements: count)
+        for element in self { literal.append(element.postgresText) }
+        return literal.finish()
+    }
+}
+
+/// Writes a one-dimensional array literal. Not generic on purpose: an array parameter reaches `postgresText`
+/// through `any PostgresEncodable`, so generic code would run unspecialised, byte by byte through witness
+/// tables (it showed as the largest single cost of the workers' completion transaction).
+struct ArrayLiteralWriter {
+    private var literal: [UInt8]
+    private var first = true
+
+    init(elements: Int) {
+        literal = [UInt8(ascii: "{")]
+        literal.reserveCapacity(elements * 40 + 2)
+    }
+
+    mutating func append(_ text: String?) {
+        if !first { literal.append(UInt8(ascii: ",")) }
+        first = false
+        guard var text else {
+            literal.append(contentsOf: "NULL".utf8)
+            return
+        }
+        literal.append(UInt8(ascii: "\""))
+        text.withUTF8 { bytes in
+            // Only `"` and `\` need escaping inside a quoted element; copy the runs between them whole.
+            var runStart = 0
+            var offset = 0
+            while offset < bytes.count {
+                let byte = bytes[offset]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                    literal.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<offset]))
                     literal.append(UInt8(ascii: "\\"))
                     runStart = offset
                 }
-                literal.append(contentsOf: bytes[runStart...])
+                offset += 1
             }
-            literal.append(UInt8(ascii: "\""))
+            literal.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
         }
+        literal.append(UInt8(ascii: "\""))
+    }
+
+    consuming func finish() -> String {
         literal.append(UInt8(ascii: "}"))
         return String(decoding: literal, as: UTF8.self)
     }

@@ -304,13 +304,15 @@ public final class BenchRunner {
     /// Polls until no workflow is unfinished; returns the number of polls (each one a commit to subtract).
     func waitUntilFinished(_ workers: [(ChildProcess, String)], what: String) throws -> Int {
         let deadline = ContinuousClock.now + options.phaseTimeout
-        var polls = 0
+        _ = try connection.query(BenchSQL.pollWithIndexOnly)
+        defer { _ = try? connection.query(BenchSQL.pollDone) }
+        var polls = 2  // the two SETs commit too
         while true {
             polls += 1
-            let unfinished = try count(BenchSQL.unfinished)
-            if unfinished == 0 { return polls }
+            if try count(BenchSQL.anyUnfinished) == 0 { return polls }
             try ensureAlive(workers)
             if ContinuousClock.now > deadline {
+                let unfinished = try count(BenchSQL.unfinished)
                 throw BenchError("\(what): \(unfinished) workflows still unfinished after \(options.phaseTimeout); worker log ends:\n\(workers.first?.0.logTail ?? "")")
             }
             usleep(20_000)

@@ -99,6 +99,7 @@ public final class Worker: Sendable {
         let listener = openListener()
         var backoff = Duration.milliseconds(100)
         while !state.withLock({ $0.stopping }) {
+            awaitBatch()
             let (results, free) = state.withLock { state -> ([PendingResult], Int) in
                 defer { state.pending.removeAll(keepingCapacity: true) }
                 return (state.pending, state.freeSlots.count)
@@ -128,6 +129,24 @@ public final class Worker: Sendable {
             idleWait(listener: listener, lookForDueWork: claimed.isEmpty && free > 0)
         }
         drain()
+    }
+
+    /// Group commit: while results are waiting and other attempts still run, wait up to the batch window for
+    /// them. Attempts claimed together tend to finish together (short steps, or a cloud answering a burst), and
+    /// one transaction for all of them costs little more than one for the first; at low load nothing else runs
+    /// and nothing waits.
+    private func awaitBatch() {
+        let window = configuration.batchWindow
+        guard window > .zero else { return }
+        let deadline = ContinuousClock.now + window
+        while true {
+            let (waiting, running, stopping) = state.withLock { state in
+                (state.pending.count, state.inFlight.count - state.pending.count, state.stopping)
+            }
+            let now = ContinuousClock.now
+            if waiting == 0 || running <= 0 || stopping || now >= deadline { return }
+            _ = wakeup.wait(timeout: deadline - now)
+        }
     }
 
     /// One transaction: write `results`, then claim up to `free` steps.
@@ -186,7 +205,8 @@ public final class Worker: Sendable {
             let outcome = runAttempt(claimed, key: key)
             metrics.attemptFinished(claimed, outcome, since: attemptStarted)
             // Hand the result to the claim loop, which writes it with others in one transaction, and free the slot.
-            state.withLock { state in
+            let wakeLoop = state.withLock { state -> Bool in
+                let wasIdle = state.pending.isEmpty
                 if let outcome {
                     state.inFlight[key]?.slot = nil
                     state.inFlight[key]?.task = nil
@@ -199,19 +219,23 @@ public final class Worker: Sendable {
                     state.inFlight[key] = nil  // the lease was lost: nothing to write
                 }
                 state.freeSlots.append(slot)
+                // The loop needs waking for the first result it will write, and for the last attempt of a batch
+                // it may be waiting for (see awaitBatch); a wake-up per result in between only costs a context switch.
+                return wasIdle || outcome == nil || state.inFlight.count == state.pending.count
             }
             inFlightGroup.leave()
-            wakeup.signal()
+            if wakeLoop { wakeup.signal() }
         }
     }
 
     /// Runs the action and maps what it did to an outcome; nil when the lease was lost meanwhile.
     private func runAttempt(_ claimed: ClaimedStep, key: String) -> AttemptResult.Outcome? {
         var logger = self.logger
-        logger[metadataKey: "workflow.id"] = "\(claimed.workflowID.uuidString.lowercased())"
-        logger[metadataKey: "step.id"] = "\(claimed.stepID)"
-        logger[metadataKey: "step.phase"] = "\(claimed.phase.rawValue)"
-        logger[metadataKey: "step.attempt"] = "\(claimed.attempt - claimed.attemptBase)"
+        // One assignment: a handler may re-render all its metadata on every change (StreamLogHandler does).
+        logger.handler.metadata.merge([
+            "workflow.id": "\(claimed.workflowID.uuidString.lowercased())", "step.id": "\(claimed.stepID)",
+            "step.phase": "\(claimed.phase.rawValue)", "step.attempt": "\(claimed.attempt - claimed.attemptBase)",
+        ]) { $1 }
 
         let stepDefinition = claimed.stepDefinition
         let actionName: String

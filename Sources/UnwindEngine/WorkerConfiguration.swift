@@ -24,14 +24,19 @@ public struct WorkerConfiguration: Sendable {
     /// Where the listening connection goes, when it must bypass a transaction-pooling PgBouncer
     /// (`UNWIND_LISTEN_DATABASE_URL`); nil: the same database as everything else.
     public var listenConfiguration: PostgresConfiguration?
+    /// Group commit: a finished attempt's result waits at most this long for attempts still running, so that
+    /// results finishing close together share one transaction (zero: write each result as soon as it arrives).
+    /// Never delays a step's start beyond its predecessor's durable completion, only the completion itself.
+    public var batchWindow: Duration
 
     public init(
         workerID: String? = nil, concurrency: Int = 8, queues: [String] = ["default"],
         leaseDuration: Duration = .seconds(30), heartbeatInterval: Duration? = nil,
         pollInterval: Duration = .seconds(1), maintenanceInterval: Duration = .milliseconds(500),
         shutdownGracePeriod: Duration = .seconds(30), version: String = "dev",
-        listenConfiguration: PostgresConfiguration? = nil
+        listenConfiguration: PostgresConfiguration? = nil, batchWindow: Duration = .milliseconds(1)
     ) {
+        self.batchWindow = batchWindow
         self.listenConfiguration = listenConfiguration
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
         let suffix = UUID().uuidString.prefix(6).lowercased()

@@ -156,6 +156,18 @@ struct BadInputCorpusTests {
         #expect(try setup.workflowCount() == before)
     }
 
+    @Test func badWorkerDurationsAreRefusedBeforeTheWorkerRegisters() async throws {
+        let setup = try Setup()
+        await Self.expectCleanFailure(setup.unwind(["worker", "--batch-window", "5s"]), status: 64,
+                                      mentions: "--batch-window: '5s' is longer than 1s")
+        await Self.expectCleanFailure(setup.unwind(["worker", "--batch-window", "soon"]), status: 64,
+                                      mentions: "--batch-window: 'soon' is not a duration")
+        await Self.expectCleanFailure(setup.unwind(["worker", "--lease", "0s"]), status: 64,
+                                      mentions: "--lease: '0s' is not a duration")
+        let workers = try setup.database.connect().query("SELECT count(*) AS n FROM workers").rows.first!.decode("n", as: Int.self)
+        #expect(workers == 0)
+    }
+
     @Test func malformedIDsGetAClearErrorAndChangeNothing() async throws {
         let setup = try Setup()
         for bad in ["'; DROP TABLE workflows; --", "%", "_", String(repeating: "a", count: 10_000), "\u{1B}[31m", "../../etc/passwd", ""] {

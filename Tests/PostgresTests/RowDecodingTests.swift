@@ -69,3 +69,24 @@ struct RowDecodingTests {
         #expect(error.description.contains("missing key 'count'"))
     }
 }
+
+@Suite("UUID text form")
+struct UUIDTextTests {
+    @Test func writesTheLowerCaseCanonicalFormAndReadsItBack() {
+        for _ in 0..<200 {
+            let id = UUID()
+            #expect(id.postgresText == id.uuidString.lowercased())
+            #expect(UUID.decode(postgresText: id.uuidString.lowercased()) == id)
+            #expect(UUID.decode(postgresText: id.uuidString) == id, "upper case too")
+        }
+        let fixed = UUID(uuidString: "00010203-0405-0607-0809-0A0B0C0D0EFF")!
+        #expect(fixed.postgresText == "00010203-0405-0607-0809-0a0b0c0d0eff")
+    }
+
+    @Test func rejectsWhatIsNotAUUID() {
+        for text in ["", "not-a-uuid", "00010203-0405-0607-0809-0a0b0c0d0eg0", "000102030-405-0607-0809-0a0b0c0d0e0f",
+                     "00010203-0405-0607-0809-0a0b0c0d0e0", "00010203-0405-0607-0809-0a0b0c0d0e0f0"] {
+            #expect(UUID.decode(postgresText: text) == nil, "\(text)")
+        }
+    }
+}

@@ -111,6 +111,15 @@ public struct StepSnapshot: Sendable, Equatable {
 
     /// The step has run at least once, so it may have changed something.
     public var hasStarted: Bool { attempt > 0 }
+
+    /// A worker starts a ready step: it runs under a new fencing token, as one more attempt. (The claim
+    /// statement does the same in SQL; this is the in-memory form for a successor started eagerly.)
+    public mutating func startAttempt() {
+        precondition(state == .ready, "only a ready step starts an attempt")
+        state = .running
+        attempt += 1
+        fencingToken += 1
+    }
 }
 
 /// The durable state of one workflow and its steps.

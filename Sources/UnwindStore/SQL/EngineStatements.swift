@@ -154,36 +154,56 @@ extension SQL {
         // MARK: Transitions (always: lock the workflow rows, then their steps, in id order)
 
         static let lockWorkflows = Statement("lock_workflows", """
-            SELECT id, definition_id, state, pivot_crossed, cancel_requested, error, now() AS db_now
+            SELECT id, definition_id, state, pivot_crossed, cancel_requested, error, queue, input, now() AS db_now
             FROM workflows WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
             """)
 
+        /// Every step of the workflows (whose rows the caller has locked). Only steps that are ready, waiting or
+        /// running are locked too: the claim, heartbeats, checkpoints and lease hand-backs change those without
+        /// the workflow's lock, and never move a step into or out of these states. Every other step row changes
+        /// only under its workflow's lock, which the caller holds; locking it as well cost a tuple lock (and its
+        /// WAL record) per finished or blocked step in every transition.
         static let lockSteps = Statement("lock_steps", """
+            WITH locked AS MATERIALIZED (
+                SELECT workflow_id, step_id, phase, state, attempt, attempt_base, predecessors_pending, due_at,
+                       completed_seq, fencing_token, lease_owner, lease_expires_at < now() AS lease_expired,
+                       action, idempotency_key, checkpoint, output
+                FROM steps WHERE workflow_id = ANY($1::uuid[]) AND state IN ('ready', 'waiting', 'running')
+                ORDER BY workflow_id, step_id FOR UPDATE
+            )
+            SELECT * FROM locked
+            UNION ALL
             SELECT workflow_id, step_id, phase, state, attempt, attempt_base, predecessors_pending, due_at,
-                   completed_seq, fencing_token, lease_owner, lease_expires_at < now() AS lease_expired
-            FROM steps WHERE workflow_id = ANY($1::uuid[]) ORDER BY workflow_id, step_id FOR UPDATE
+                   completed_seq, fencing_token, lease_owner, lease_expires_at < now() AS lease_expired,
+                   action, idempotency_key, checkpoint, output
+            FROM steps WHERE workflow_id = ANY($1::uuid[]) AND state NOT IN ('ready', 'waiting', 'running')
             """)
 
         static let updateSteps = Statement("update_steps", """
             UPDATE steps s
             SET state = u.state,
                 phase = u.phase,
+                attempt = u.attempt,
                 attempt_base = u.attempt_base,
                 predecessors_pending = u.pending,
                 due_at = u.due_at,
                 completed_seq = u.completed_seq,
                 fencing_token = u.fencing_token,
-                lease_owner = CASE WHEN u.state = 'running' THEN s.lease_owner END,
-                lease_expires_at = CASE WHEN u.state = 'running' THEN s.lease_expires_at END,
+                -- A successor started eagerly (u.started) gets worker $14's lease, like a claim would give it.
+                lease_owner = CASE WHEN u.started THEN $14::text WHEN u.state = 'running' THEN s.lease_owner END,
+                lease_expires_at = CASE WHEN u.started THEN now() + make_interval(secs => $15::float8)
+                                        WHEN u.state = 'running' THEN s.lease_expires_at END,
+                started_at = CASE WHEN u.started THEN COALESCE(s.started_at, now()) ELSE s.started_at END,
                 finished_at = CASE WHEN u.state IN ('succeeded', 'failed', 'skipped', 'cancelled', 'compensated')
                                    THEN now() END,
                 output = COALESCE(u.output, s.output),
                 last_error = COALESCE(u.error, s.last_error),
                 checkpoint = COALESCE(u.checkpoint, s.checkpoint)
-            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::timestamptz[],
-                        $8::int[], $9::bigint[], $10::jsonb[], $11::jsonb[], $12::jsonb[])
-                 AS u(workflow_id, step_id, state, phase, attempt_base, pending, due_at, completed_seq,
-                      fencing_token, output, error, checkpoint)
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[],
+                        $8::timestamptz[], $9::int[], $10::bigint[], $11::jsonb[], $12::jsonb[], $13::jsonb[],
+                        $16::boolean[])
+                 AS u(workflow_id, step_id, state, phase, attempt, attempt_base, pending, due_at, completed_seq,
+                      fencing_token, output, error, checkpoint, started)
             WHERE s.workflow_id = u.workflow_id AND s.step_id = u.step_id
             """)
 

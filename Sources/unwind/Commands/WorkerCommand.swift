@@ -43,6 +43,11 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("poll-interval"), help: "Longest idle sleep without a notification.")
     var pollInterval: String = "1s"
 
+    @Option(name: .customLong("batch-window"), help: ArgumentHelp(
+        "How long a finished step's result may wait for steps still running, to share one commit with them; 0 turns it off (default: $UNWIND_BATCH_WINDOW, else 1ms).",
+        valueName: "duration"))
+    var batchWindow: String?
+
     @Option(name: .customLong("worker-id"), help: "A name for this worker (default: host:pid:random).")
     var workerID: String?
 
@@ -65,6 +70,16 @@ struct WorkerCommand: ParsableCommand {
         }
     }
 
+    /// Like any duration, but zero is allowed: it turns group commit off.
+    private func parseBatchWindow(_ text: String) throws -> Duration {
+        if ["0", "0ms", "0s"].contains(text.trimmingCharacters(in: .whitespaces)) { return .zero }
+        let window = try parseDuration(text, flag: "--batch-window")
+        guard window <= .seconds(1) else {
+            throw CLIError(description: "--batch-window: '\(text)' is longer than 1s; a result waits this long before its commit, so keep it to a few milliseconds", status: .usage)
+        }
+        return window
+    }
+
     func run() throws {
         try runReportingErrors {
             var database = self.database
@@ -80,7 +95,8 @@ struct WorkerCommand: ParsableCommand {
                 pollInterval: try parseDuration(pollInterval, flag: "--poll-interval"),
                 shutdownGracePeriod: try parseDuration(grace, flag: "--grace"),
                 version: UnwindVersion.current,
-                listenConfiguration: try DatabaseOptions.listenConfiguration(environment))
+                listenConfiguration: try DatabaseOptions.listenConfiguration(environment),
+                batchWindow: try parseBatchWindow(batchWindow ?? environment["UNWIND_BATCH_WINDOW"] ?? "1ms"))
             // One connection per concurrent step, plus claiming and maintenance.
             let services = try Services(database: database, connections: concurrency + 3, label: "unwind.worker", waitForDatabase: true)
             try WorkerRunner(services: services, configuration: configuration, endpoint: endpoint).run()
