@@ -205,11 +205,10 @@ public final class PostgresConnection: Sendable {
             guard socket >= 0 else { throw lostError(pointer, statement: "wait_for_notifications") }
             var descriptors = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0)]
             if let wakeup { descriptors.append(pollfd(fd: wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)) }
-            let milliseconds = Int32(clamping: timeout.components.seconds * 1000
-                + timeout.components.attoseconds / 1_000_000_000_000_000)
+            let milliseconds = PostgresWakeup.pollMilliseconds(timeout)
             var ready: Int32
             repeat {
-                ready = poll(&descriptors, nfds_t(descriptors.count), max(milliseconds, 0))
+                ready = poll(&descriptors, nfds_t(descriptors.count), milliseconds)
             } while ready < 0 && errno == EINTR
             if descriptors.count > 1, descriptors[1].revents != 0 { wakeup?.drain() }
             if descriptors[0].revents != 0 {
@@ -456,14 +455,21 @@ public final class PostgresWakeup: Sendable {
     @discardableResult
     public func wait(timeout: Duration) -> Bool {
         var descriptor = pollfd(fd: readDescriptor, events: Int16(POLLIN), revents: 0)
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000
-            + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Self.pollMilliseconds(timeout)
         var ready: Int32
         repeat {
-            ready = poll(&descriptor, 1, max(milliseconds, 0))
+            ready = poll(&descriptor, 1, milliseconds)
         } while ready < 0 && errno == EINTR
         if ready > 0 { drain() }
         return ready > 0
+    }
+
+    /// `poll`'s timeout, rounded up: a sub-millisecond timeout (a batch window's remainder) must sleep, not
+    /// round down to zero and make its caller spin.
+    static func pollMilliseconds(_ timeout: Duration) -> Int32 {
+        guard timeout > .zero else { return 0 }
+        let (seconds, attoseconds) = timeout.components
+        return Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
     }
 
     /// Wakes the waiter (if any) once.

@@ -419,7 +419,7 @@ public final class BenchRunner {
         if options.only.contains(.latency) {
             addLatency(rounds.map(\.submitToStart), key: "latency_submit_start_saturated", label: "2 submit→first start, saturated",
                        targets: nil)
-            addLatency(rounds.map(\.stepToStep), key: "latency_step_step_saturated", label: "2 step end→next start, saturated",
+            addLatency(rounds.map(\.stepToStep), key: "latency_step_step_saturated", label: "2 step end→next start (start→start), saturated",
                        targets: nil)
         }
         return rounds.map(\.stepsPerSecond)
@@ -475,7 +475,7 @@ public final class BenchRunner {
             stepSamples.append(try latencies(BenchSQL.stepToStep, ids: ids))
         }
         addLatency(submitSamples, key: "latency_submit_start_low", label: "2 submit→first start, low load", targets: (5, nil))
-        addLatency(stepSamples, key: "latency_step_step_low", label: "2 step end→next start, low load", targets: (2, 20))
+        addLatency(stepSamples, key: "latency_step_step_low", label: "2 step end→next start (start→start), low load", targets: (2, 20))
     }
 
     // MARK: - 3: pgbench ceiling

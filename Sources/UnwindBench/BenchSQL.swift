@@ -58,21 +58,20 @@ enum BenchSQL {
           USING (workflow_id)
         """
 
-    /// A step's completion (`step_succeeded`) → the first attempt of the next step in order.
+    /// A step's first attempt → the first attempt of the next step in order. The steps are no-ops, so this is
+    /// the whole cycle from one step's end to the next one's start, and more: the commit that starts the step,
+    /// running it, and the transaction that records its end and starts its successor. (Measured from
+    /// `step_succeeded` instead, the gap would be nil: a worker starts the successor in that same transaction,
+    /// and the successor runs only once it commits.)
     static let stepToStep = """
         WITH starts AS (
             SELECT e.workflow_id, st.ordinal, min(e.at) AS started
             FROM events e JOIN steps st ON st.workflow_id = e.workflow_id AND st.step_id = e.step_id
             WHERE e.workflow_id = ANY($1::uuid[]) AND e.kind = 'attempt_started'
             GROUP BY e.workflow_id, st.ordinal
-        ), ends AS (
-            SELECT e.workflow_id, st.ordinal, max(e.at) AS ended
-            FROM events e JOIN steps st ON st.workflow_id = e.workflow_id AND st.step_id = e.step_id
-            WHERE e.workflow_id = ANY($1::uuid[]) AND e.kind = 'step_succeeded'
-            GROUP BY e.workflow_id, st.ordinal
         )
-        SELECT (extract(epoch FROM s.started - e.ended) * 1e6)::bigint AS us
-        FROM ends e JOIN starts s ON s.workflow_id = e.workflow_id AND s.ordinal = e.ordinal + 1
+        SELECT (extract(epoch FROM next.started - this.started) * 1e6)::bigint AS us
+        FROM starts this JOIN starts next ON next.workflow_id = this.workflow_id AND next.ordinal = this.ordinal + 1
         """
 
     static let workflowState = "SELECT state FROM workflows WHERE id = $1::uuid"
