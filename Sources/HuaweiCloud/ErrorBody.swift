@@ -25,7 +25,10 @@ struct ErrorBody: Sendable, Equatable {
     /// For 2xx answers: only a top-level `error_code` or a top-level `error` object counts, so that a successful body
     /// that merely contains objects with `code`/`message` fields is never mistaken for an error.
     static func parseTopLevel(_ bytes: [UInt8]) -> ErrorBody? {
-        guard !bytes.isEmpty,
+        // Every successful answer passes through here; almost none has an error key. Looking for the key's bytes
+        // first spares parsing each of them twice (this was 4 % of a worker's CPU in a fleet teardown). A key
+        // spelt with escapes is missed here, and the answer then fails to decode as the expected document.
+        guard !bytes.isEmpty, containsErrorKey(bytes),
               let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) as? [String: Any]
         else { return nil }
         // A successful document may carry its own `error_code` (an ECS job that failed has `error_code` and
@@ -38,6 +41,25 @@ struct ErrorBody: Sendable, Equatable {
         }
         if let nested = object["error"] as? [String: Any] { return pair(nested, codeKey: "code", messageKeys: ["message", "msg"]) }
         return nil
+    }
+
+    /// Whether `"error` (the start of `"error_code"` or `"error"`) occurs in the bytes.
+    static func containsErrorKey(_ bytes: [UInt8]) -> Bool {
+        let needle: [UInt8] = Array(#""error"#.utf8)
+        guard bytes.count >= needle.count else { return false }
+        return bytes.withUnsafeBufferPointer { haystack in
+            var index = 0
+            let last = haystack.count - needle.count
+            while index <= last {
+                if haystack[index] == needle[0] {
+                    var matched = 1
+                    while matched < needle.count, haystack[index + matched] == needle[matched] { matched += 1 }
+                    if matched == needle.count { return true }
+                }
+                index += 1
+            }
+            return false
+        }
     }
 
     private static let errorDocumentKeys: Set<String> = [

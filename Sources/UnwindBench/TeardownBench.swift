@@ -114,7 +114,7 @@ extension BenchRunner {
             "UNWIND_CREDENTIALS_FILE": credentialsPath, "UNWIND_CLOUD_POLL_INTERVAL": "250ms",
         ]
         try connection.query(BenchSQL.truncateRuntime)
-        let workers = try startWorkers(count: options.workers, concurrency: 64, environment: environment)
+        let workers = try startWorkers(count: options.workers, concurrency: options.concurrency, environment: environment)
         defer { stopWorkers(workers) }
         let finished = try submitTeardownFleet(fleet, environment: &environment)
         _ = try waitUntilFinished(workers, what: "teardown")

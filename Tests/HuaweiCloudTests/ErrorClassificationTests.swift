@@ -86,6 +86,11 @@ struct ErrorClassificationTests {
         // In a success body only top-level error markers count.
         #expect(ErrorBody.parseTopLevel(Array(#"{"servers":[{"code":"x","message":"y"}]}"#.utf8)) == nil)
         #expect(ErrorBody.parseTopLevel(Array(#"{"error_code":"CBC.30050010","error_msg":"unpaid"}"#.utf8))?.code == "CBC.30050010")
+        #expect(ErrorBody.parseTopLevel(Array("{\n  \"request_id\": \"r\",\n  \"error\" : {\"code\": \"E\", \"message\": \"m\"}}".utf8))?.code == "E")
+        // The byte pre-check: no `"error` anywhere means no error document, without parsing.
+        #expect(!ErrorBody.containsErrorKey(Array(#"{"job_id":"j","status":"SUCCESS"}"#.utf8)))
+        #expect(ErrorBody.containsErrorKey(Array(#"{"a":1,"error_code":"x"}"#.utf8)))
+        #expect(!ErrorBody.containsErrorKey(Array(#""erro"#.utf8)))
     }
 
     @Test func descriptionCarriesEverythingButSecrets() {
