@@ -624,8 +624,8 @@ public final class WorkflowStore: Sendable {
                     fencingToken: step.fencingToken, kind: "attempt_started", workerID: eager.workerID))
             }
         }
-        try writeBack(workflows: workflows, stepWrites: stepWrites, now: now, eager: eager, started: eagerSteps, on: connection)
-        try insertEvents(events, on: connection)
+        try writeBack(workflows: workflows, stepWrites: stepWrites, events: events, eager: eager, started: eagerSteps,
+                      on: connection)
         if let eager, !eagerSteps.isEmpty {
             // The outputs the started steps may read: those locked above, with the ones this batch just recorded.
             var outputs: [UUID: [String: JSONValue]] = [:]
@@ -669,7 +669,7 @@ public final class WorkflowStore: Sendable {
     }
 
     private func writeBack(
-        workflows: [UUID: LoadedWorkflow], stepWrites: [UUID: [String: StepWrite]], now: Date,
+        workflows: [UUID: LoadedWorkflow], stepWrites: [UUID: [String: StepWrite]], events: [EventRow],
         eager: EagerStart?, started: [(workflowID: UUID, stepID: String)], on connection: PostgresConnection
     ) throws {
         var startedSteps: [UUID: Set<String>] = [:]
@@ -705,20 +705,16 @@ public final class WorkflowStore: Sendable {
                 changedWorkflows.append((id, workflow))
             }
         }
-        if !workflowIDs.isEmpty {
-            try connection.query(SQL.Engine.updateSteps.text, [
-                workflowIDs, stepIDs, states, phases, attempts, bases, pending, due, seqs, tokens, outputs, errors,
-                checkpoints, started.isEmpty ? nil : eager?.workerID, started.isEmpty ? nil : eager?.leaseSeconds,
-                startedFlags,
-            ], name: SQL.Engine.updateSteps.name)
-        }
-        if !changedWorkflows.isEmpty {
-            try connection.query(SQL.Engine.updateWorkflows.text, [
-                changedWorkflows.map(\.0), changedWorkflows.map { $0.1.snapshot.state.rawValue },
-                changedWorkflows.map { $0.1.snapshot.pivotCrossed }, changedWorkflows.map { $0.1.snapshot.cancelRequested },
-                changedWorkflows.map { $0.1.snapshot.error?.canonicalJSON }, changedWorkflows.map { $0.1.output?.canonicalJSON },
-            ], name: SQL.Engine.updateWorkflows.name)
-        }
+        guard !workflowIDs.isEmpty || !changedWorkflows.isEmpty || !events.isEmpty else { return }
+        // One statement, one round trip: the steps, the workflows and the history rows of the transition.
+        try connection.query(SQL.Engine.writeTransition.text, [
+            workflowIDs, stepIDs, states, phases, attempts, bases, pending, due, seqs, tokens, outputs, errors,
+            checkpoints, started.isEmpty ? nil : eager?.workerID, started.isEmpty ? nil : eager?.leaseSeconds,
+            startedFlags,
+            changedWorkflows.map(\.0), changedWorkflows.map { $0.1.snapshot.state.rawValue },
+            changedWorkflows.map { $0.1.snapshot.pivotCrossed }, changedWorkflows.map { $0.1.snapshot.cancelRequested },
+            changedWorkflows.map { $0.1.snapshot.error?.canonicalJSON }, changedWorkflows.map { $0.1.output?.canonicalJSON },
+        ] + Self.eventColumns(events), name: SQL.Engine.writeTransition.name)
     }
 
     /// Picks the steps this batch made ready and due, on the worker's queues, up to its free slots, in the order
@@ -748,11 +744,16 @@ public final class WorkflowStore: Sendable {
 
     func insertEvents(_ events: [EventRow], on connection: PostgresConnection) throws {
         guard !events.isEmpty else { return }
-        try connection.query(SQL.Engine.insertEvents.text, [
+        try connection.query(SQL.Engine.insertEvents.text, Self.eventColumns(events), name: SQL.Engine.insertEvents.name)
+    }
+
+    /// The parameters of `insert_events` (and of the history part of `write_transition`), column by column.
+    private static func eventColumns(_ events: [EventRow]) -> [any PostgresEncodable] {
+        [
             events.map(\.workflowID), events.map(\.stepID), events.map(\.phase), events.map(\.attempt),
             events.map(\.fencingToken), events.map(\.kind), events.map(\.workerID), events.map(\.actor),
             events.map(\.reason), events.map { $0.details?.canonicalJSON },
-        ], name: SQL.Engine.insertEvents.name)
+        ]
     }
 
     /// A JSON column as a ``JSONValue``, parsed directly (the hot path reads several per claimed step).

@@ -179,47 +179,57 @@ extension SQL {
             FROM steps WHERE workflow_id = ANY($1::uuid[]) AND state NOT IN ('ready', 'waiting', 'running')
             """)
 
-        static let updateSteps = Statement("update_steps", """
-            UPDATE steps s
-            SET state = u.state,
-                phase = u.phase,
-                attempt = u.attempt,
-                attempt_base = u.attempt_base,
-                predecessors_pending = u.pending,
-                due_at = u.due_at,
-                completed_seq = u.completed_seq,
-                fencing_token = u.fencing_token,
-                -- A successor started eagerly (u.started) gets worker $14's lease, like a claim would give it.
-                lease_owner = CASE WHEN u.started THEN $14::text WHEN u.state = 'running' THEN s.lease_owner END,
-                lease_expires_at = CASE WHEN u.started THEN now() + make_interval(secs => $15::float8)
-                                        WHEN u.state = 'running' THEN s.lease_expires_at END,
-                started_at = CASE WHEN u.started THEN COALESCE(s.started_at, now()) ELSE s.started_at END,
-                finished_at = CASE WHEN u.state IN ('succeeded', 'failed', 'skipped', 'cancelled', 'compensated')
-                                   THEN now() END,
-                output = COALESCE(u.output, s.output),
-                last_error = COALESCE(u.error, s.last_error),
-                checkpoint = COALESCE(u.checkpoint, s.checkpoint)
-            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[],
-                        $8::timestamptz[], $9::int[], $10::bigint[], $11::jsonb[], $12::jsonb[], $13::jsonb[],
-                        $16::boolean[])
-                 AS u(workflow_id, step_id, state, phase, attempt, attempt_base, pending, due_at, completed_seq,
-                      fencing_token, output, error, checkpoint, started)
-            WHERE s.workflow_id = u.workflow_id AND s.step_id = u.step_id
-            """)
-
-        static let updateWorkflows = Statement("update_workflows", """
-            UPDATE workflows w
-            SET state = u.state,
-                pivot_crossed = u.pivot_crossed,
-                cancel_requested = u.cancel_requested,
-                error = u.error,
-                output = COALESCE(u.output, w.output),
-                updated_at = now(),
-                started_at = COALESCE(w.started_at, CASE WHEN u.state <> 'scheduled' THEN now() END),  -- scheduled → started
-                finished_at = CASE WHEN u.state IN ('succeeded', 'compensated', 'cancelled') THEN now() END
-            FROM unnest($1::uuid[], $2::text[], $3::boolean[], $4::boolean[], $5::jsonb[], $6::jsonb[])
-                 AS u(id, state, pivot_crossed, cancel_requested, error, output)
-            WHERE w.id = u.id
+        /// A transition's writes in one round trip: its step rows ($1–$16), its workflow rows ($17–$22) and its
+        /// history ($23–$32, the columns of `insert_events`). Data-modifying CTEs always run to completion; each
+        /// touches its own table; empty arrays write nothing.
+        static let writeTransition = Statement("write_transition", """
+            WITH step_writes AS (
+                UPDATE steps s
+                SET state = u.state,
+                    phase = u.phase,
+                    attempt = u.attempt,
+                    attempt_base = u.attempt_base,
+                    predecessors_pending = u.pending,
+                    due_at = u.due_at,
+                    completed_seq = u.completed_seq,
+                    fencing_token = u.fencing_token,
+                    -- A successor started eagerly (u.started) gets worker $14's lease, like a claim would give it.
+                    lease_owner = CASE WHEN u.started THEN $14::text WHEN u.state = 'running' THEN s.lease_owner END,
+                    lease_expires_at = CASE WHEN u.started THEN now() + make_interval(secs => $15::float8)
+                                            WHEN u.state = 'running' THEN s.lease_expires_at END,
+                    started_at = CASE WHEN u.started THEN COALESCE(s.started_at, now()) ELSE s.started_at END,
+                    finished_at = CASE WHEN u.state IN ('succeeded', 'failed', 'skipped', 'cancelled', 'compensated')
+                                       THEN now() END,
+                    output = COALESCE(u.output, s.output),
+                    last_error = COALESCE(u.error, s.last_error),
+                    checkpoint = COALESCE(u.checkpoint, s.checkpoint)
+                FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[],
+                            $8::timestamptz[], $9::int[], $10::bigint[], $11::jsonb[], $12::jsonb[], $13::jsonb[],
+                            $16::boolean[])
+                     AS u(workflow_id, step_id, state, phase, attempt, attempt_base, pending, due_at, completed_seq,
+                          fencing_token, output, error, checkpoint, started)
+                WHERE s.workflow_id = u.workflow_id AND s.step_id = u.step_id
+            ), workflow_writes AS (
+                UPDATE workflows w
+                SET state = u.state,
+                    pivot_crossed = u.pivot_crossed,
+                    cancel_requested = u.cancel_requested,
+                    error = u.error,
+                    output = COALESCE(u.output, w.output),
+                    updated_at = now(),
+                    started_at = COALESCE(w.started_at, CASE WHEN u.state <> 'scheduled' THEN now() END),  -- scheduled → started
+                    finished_at = CASE WHEN u.state IN ('succeeded', 'compensated', 'cancelled') THEN now() END
+                FROM unnest($17::uuid[], $18::text[], $19::boolean[], $20::boolean[], $21::jsonb[], $22::jsonb[])
+                     AS u(id, state, pivot_crossed, cancel_requested, error, output)
+                WHERE w.id = u.id
+            ), logged AS (
+                INSERT INTO events (workflow_id, step_id, phase, attempt, fencing_token, kind, worker_id, actor, reason, details)
+                SELECT e.workflow_id, e.step_id, e.phase, e.attempt, e.fencing_token, e.kind, e.worker_id, e.actor, e.reason, e.details
+                FROM unnest($23::uuid[], $24::text[], $25::text[], $26::int[], $27::bigint[], $28::text[], $29::text[],
+                            $30::text[], $31::text[], $32::jsonb[])
+                     AS e(workflow_id, step_id, phase, attempt, fencing_token, kind, worker_id, actor, reason, details)
+            )
+            SELECT 1 AS written
             """)
 
         // MARK: Leases
