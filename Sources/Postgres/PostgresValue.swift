@@ -94,14 +94,13 @@ extension UUID: PostgresEncodable, PostgresDecodable {
         }
     }
 
-    /// Parses PostgreSQL's output form (`8-4-4-4-12` hex digits) without `sscanf`; anything else goes through
-    /// Foundation's parser.
+    /// Parses the canonical `8-4-4-4-12` hex form (PostgreSQL's output, either case) without `sscanf`.
     public static func decode(postgresText: String) -> UUID? {
         var text = postgresText
-        let parsed: UUID?? = text.withUTF8 { utf8 -> UUID?? in
-            guard utf8.count == 36 else { return .none }
+        return text.withUTF8 { utf8 -> UUID? in
+            guard utf8.count == 36 else { return nil }
             var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-            let ok = withUnsafeMutableBytes(of: &bytes) { out -> Bool in
+            let parsed = withUnsafeMutableBytes(of: &bytes) { out -> Bool in
                 var position = 0
                 for index in 0..<16 {
                     if index == 4 || index == 6 || index == 8 || index == 10 {
@@ -114,11 +113,7 @@ extension UUID: PostgresEncodable, PostgresDecodable {
                 }
                 return true
             }
-            return ok ? .some(UUID(uuid: bytes)) : .some(nil)
-        }
-        switch parsed {
-        case .some(let uuid): return uuid
-        case .none: return UUID(uuidString: postgresText)
+            return parsed ? UUID(uuid: bytes) : nil
         }
     }
 

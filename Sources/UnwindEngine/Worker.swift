@@ -56,6 +56,9 @@ public final class Worker: Sendable {
         var stopping = false
         var databaseTrouble = false
         var lastHeartbeat = ContinuousClock.now
+
+        /// Attempts still running: in flight, and no result waiting to be written.
+        var running: Int { inFlight.count - pending.count }
     }
 
     public init(store: WorkflowStore, registry: ActionRegistry, configuration: WorkerConfiguration, logger: Logger, metrics: UnwindMetrics = .disabled) {
@@ -141,7 +144,7 @@ public final class Worker: Sendable {
         let deadline = ContinuousClock.now + window
         while true {
             let (waiting, running, stopping) = state.withLock { state in
-                (state.pending.count, state.inFlight.count - state.pending.count, state.stopping)
+                (state.pending.count, state.running, state.stopping)
             }
             let now = ContinuousClock.now
             if waiting == 0 || running <= 0 || stopping || now >= deadline { return }
@@ -221,7 +224,7 @@ public final class Worker: Sendable {
                 state.freeSlots.append(slot)
                 // The loop needs waking for the first result it will write, and for the last attempt of a batch
                 // it may be waiting for (see awaitBatch); a wake-up per result in between only costs a context switch.
-                return wasIdle || outcome == nil || state.inFlight.count == state.pending.count
+                return wasIdle || outcome == nil || state.running == 0
             }
             inFlightGroup.leave()
             if wakeLoop { wakeup.signal() }

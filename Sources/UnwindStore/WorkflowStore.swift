@@ -627,9 +627,14 @@ public final class WorkflowStore: Sendable {
         try writeBack(workflows: workflows, stepWrites: stepWrites, events: events, eager: eager, started: eagerSteps,
                       on: connection)
         if let eager, !eagerSteps.isEmpty {
-            // The outputs the started steps may read: those locked above, with the ones this batch just recorded.
+            // What the started steps read, once per workflow: its input, and the outputs locked above together
+            // with the ones this batch just recorded.
+            var inputs: [UUID: [String: JSONValue]] = [:]
             var outputs: [UUID: [String: JSONValue]] = [:]
             for workflowID in Set(eagerSteps.map(\.workflowID)) {
+                if let workflow = workflows[workflowID] {
+                    inputs[workflowID] = try Self.json(workflowRows[workflow.row], "input")?.objectValue ?? [:]
+                }
                 var known: [String: JSONValue] = [:]
                 for (stepID, index) in stepRowIndex[workflowID] ?? [:] {
                     if let output = try Self.json(stepRows[index], "output") { known[stepID] = output }
@@ -652,7 +657,7 @@ public final class WorkflowStore: Sendable {
                     attempt: step.attempt, attemptBase: step.attemptBase, fencingToken: step.fencingToken,
                     idempotencyKey: try row.decode("idempotency_key"), checkpoint: try Self.json(row, "checkpoint"),
                     leaseExpiresAt: leaseExpiresAt, isResumedWait: false, definition: workflow.definition,
-                    input: try Self.json(workflowRows[workflow.row], "input")?.objectValue ?? [:],
+                    input: inputs[workflowID] ?? [:],
                     outputs: outputs[workflowID] ?? [:])
             }
         }

@@ -162,7 +162,9 @@ extension SQL {
         /// running are locked too: the claim, heartbeats, checkpoints and lease hand-backs change those without
         /// the workflow's lock, and never move a step into or out of these states. Every other step row changes
         /// only under its workflow's lock, which the caller holds; locking it as well cost a tuple lock (and its
-        /// WAL record) per finished or blocked step in every transition.
+        /// WAL record) per finished or blocked step in every transition. The column list is written twice on
+        /// purpose: locked rows must come from the locking scan itself, which returns the newest version it waited
+        /// for; a second read would see the statement's older snapshot.
         static let lockSteps = Statement("lock_steps", """
             WITH locked AS MATERIALIZED (
                 SELECT workflow_id, step_id, phase, state, attempt, attempt_base, predecessors_pending, due_at,
