@@ -9,6 +9,20 @@ struct ConnectionHandle: @unchecked Sendable {
     let pointer: OpaquePointer
 }
 
+/// A statement with its parameters, for ``PostgresConnection/pipeline(_:)`` and ``PostgresConnection/enqueue(_:)``.
+public struct PostgresStatement: Sendable {
+    public var sql: String
+    public var parameters: [any PostgresEncodable]
+    /// As in ``PostgresConnection/query(_:_:name:)``: the prepared statement's name, and the name in errors.
+    public var name: String?
+
+    public init(_ sql: String, _ parameters: [any PostgresEncodable] = [], name: String?) {
+        self.sql = sql
+        self.parameters = parameters
+        self.name = name
+    }
+}
+
 /// A notification delivered by `NOTIFY channel, 'payload'`.
 public struct PostgresNotification: Sendable, Equatable {
     public var channel: String
@@ -33,6 +47,11 @@ public final class PostgresConnection: Sendable {
 
     private struct State: Sendable {
         var preparedStatements: Set<String> = []
+        /// Where the transaction of ``transaction(isolation:_:)`` is. Its `BEGIN` is not sent alone: it goes out
+        /// with the transaction's first statement, in one round trip.
+        var transaction: TransactionPhase = .none
+        /// Statements queued by ``enqueue(_:)``, sent ahead of the transaction's next statement or its `COMMIT`.
+        var queued: [PostgresStatement] = []
         var listeningChannels: [String] = []
         /// Set after a reconnect so a listener knows notifications may have been missed in the gap.
         var reconnectedSinceLastWait = false
@@ -77,6 +96,12 @@ public final class PostgresConnection: Sendable {
         lock.withLock { PQstatus(handle.pointer) == CONNECTION_OK }
     }
 
+    private enum TransactionPhase: Sendable {
+        case none
+        case beginPending(String)
+        case open
+    }
+
     // MARK: - Statements
 
     /// Runs one statement with `$n` parameters and returns its rows.
@@ -91,13 +116,52 @@ public final class PostgresConnection: Sendable {
         _ sql: String, _ parameters: [any PostgresEncodable] = [], name: String? = nil
     ) throws(PostgresError) -> PostgresResult {
         try withLockedConnection { pointer throws(PostgresError) in
-            try run(pointer, sql: sql, parameters: parameters, name: name, retryingMissingPrepared: true)
+            let ahead = takeStatementsAhead()
+            guard !ahead.isEmpty else {
+                return try run(pointer, sql: sql, parameters: parameters, name: name, retryingMissingPrepared: true)
+            }
+            let statement = PostgresStatement(sql, parameters, name: name)
+            return try runPipeline(pointer, ahead + [statement], retryingMissingPrepared: true).last!
+        }
+    }
+
+    /// Runs statements in one round trip (libpq pipeline mode) and returns their results in order.
+    ///
+    /// They run one after the other as usual; only the waiting between them is saved. Outside a transaction they
+    /// form one implicit transaction: all of them take effect or none. The first failure is thrown, and the
+    /// statements after it are not run.
+    public func pipeline(_ statements: [PostgresStatement]) throws(PostgresError) -> [PostgresResult] {
+        guard !statements.isEmpty else { return [] }
+        return try withLockedConnection { pointer throws(PostgresError) in
+            let ahead = takeStatementsAhead()
+            return Array(try runPipeline(pointer, ahead + statements, retryingMissingPrepared: true).suffix(statements.count))
+        }
+    }
+
+    /// Queues a statement whose result the caller does not need (a write, a `NOTIFY`).
+    ///
+    /// Inside ``transaction(isolation:_:)`` it is sent together with the transaction's next statement, or with its
+    /// `COMMIT`: one round trip for both. If it fails, that next call throws its error (naming this statement) and
+    /// the transaction rolls back. Outside a transaction it runs at once.
+    public func enqueue(_ statement: PostgresStatement) throws(PostgresError) {
+        try withLockedConnection { pointer throws(PostgresError) in
+            let inTransaction = state.withLock { state -> Bool in
+                if case .none = state.transaction { return false }
+                state.queued.append(statement)
+                return true
+            }
+            if !inTransaction {
+                _ = try run(pointer, sql: statement.sql, parameters: statement.parameters, name: statement.name,
+                            retryingMissingPrepared: true)
+            }
         }
     }
 
     /// Runs several statements given as one string without parameters (used for migrations and `BEGIN`).
     public func executeScript(_ sql: String, name: String) throws(PostgresError) {
         try withLockedConnection { pointer throws(PostgresError) in
+            let ahead = takeStatementsAhead()
+            if !ahead.isEmpty { _ = try runPipeline(pointer, ahead, retryingMissingPrepared: true) }
             guard let result = PQexec(pointer, sql) else { throw lostError(pointer, statement: name) }
             defer { PQclear(result) }
             _ = try checkResult(result, pointer: pointer, statement: name)
@@ -125,8 +189,17 @@ public final class PostgresConnection: Sendable {
     ) throws -> T {
         lock.lock()
         defer { lock.unlock() }
-        let begin = isolation == .readCommitted ? "BEGIN" : "BEGIN ISOLATION LEVEL \(isolation.rawValue)"
-        try executeScript(begin, name: "begin")
+        let nested = state.withLock { state -> Bool in
+            if case .none = state.transaction {
+                state.transaction = .beginPending(
+                    isolation == .readCommitted ? "BEGIN" : "BEGIN ISOLATION LEVEL \(isolation.rawValue)")
+                return false
+            }
+            return true
+        }
+        // A transaction inside a transaction is part of it (PostgreSQL has no nested BEGIN).
+        if nested { return try body(self) }
+        defer { state.withLock { $0.transaction = .none; $0.queued.removeAll() } }
         let value: T
         do {
             value = try body(self)
@@ -134,16 +207,43 @@ public final class PostgresConnection: Sendable {
             rollbackQuietly()
             throw error
         }
-        let status = PQtransactionStatus(handle.pointer)
-        if status == PQTRANS_INERROR {
+        let (sentNothing, queued) = state.withLock { state -> (Bool, [PostgresStatement]) in
+            if case .beginPending = state.transaction { return (true, state.queued) }
+            return (false, state.queued)
+        }
+        // Nothing was sent and nothing is queued: there is no transaction on the server to end.
+        if sentNothing && queued.isEmpty { return value }
+        if PQtransactionStatus(handle.pointer) == PQTRANS_INERROR {
             rollbackQuietly()
             throw PostgresError(
                 code: .transactionAborted,
                 message: "the transaction was rolled back because a statement inside it failed",
                 hint: "an error from a statement in this transaction was caught and not rethrown")
         }
-        try executeScript("COMMIT", name: "commit")
+        do {
+            // The queued writes and the COMMIT in one round trip; a failure of any of them rolls back.
+            _ = try pipeline([PostgresStatement("COMMIT", name: nil)])
+        } catch {
+            rollbackQuietly()
+            throw error
+        }
         return value
+    }
+
+    /// The statements that must go ahead of the next one: the pending `BEGIN` and the queued statements.
+    /// Taking them marks the transaction as begun.
+    private func takeStatementsAhead() -> [PostgresStatement] {
+        state.withLock { state in
+            var ahead: [PostgresStatement] = []
+            if case .beginPending(let begin) = state.transaction {
+                ahead.append(PostgresStatement(begin, name: nil))
+                state.transaction = .open
+            }
+            guard !ahead.isEmpty || !state.queued.isEmpty else { return [] }
+            ahead += state.queued
+            state.queued.removeAll()
+            return ahead
+        }
     }
 
     private func rollbackQuietly() {
@@ -316,6 +416,114 @@ public final class PostgresConnection: Sendable {
             state.withLock { $0.preparedStatements.removeAll() }
             return try run(pointer, sql: sql, parameters: parameters, name: name, retryingMissingPrepared: false)
         }
+    }
+
+    /// Sends `statements` in pipeline mode with one sync point and reads every result up to it, so nothing is
+    /// returned before the last statement (a `COMMIT`, say) has been answered.
+    ///
+    /// The connection stays in blocking mode. That is safe here because the statements pipelined are few and answer
+    /// with small results, which fit in the socket buffers while the rest is still being sent.
+    private func runPipeline(
+        _ pointer: OpaquePointer, _ statements: [PostgresStatement], retryingMissingPrepared: Bool
+    ) throws(PostgresError) -> [PostgresResult] {
+        let startedIdle = PQtransactionStatus(pointer) == PQTRANS_IDLE
+        guard PQenterPipelineMode(pointer) == 1 else {
+            throw PostgresError(code: .unexpectedResult, message: "cannot enter pipeline mode: \(Self.errorMessage(pointer))")
+        }
+        enum Expected { case prepare(String), statement(Int) }
+        var expected: [Expected] = []
+        let known = state.withLock { $0.preparedStatements }
+        var preparing: Set<String> = []
+        var sent = true
+        for (index, statement) in statements.enumerated() {
+            let texts = statement.parameters.map { $0.postgresText }
+            var cStrings: [UnsafeMutablePointer<CChar>?] = texts.map { $0.map { strdup($0) } ?? nil }
+            defer { for pointer in cStrings { free(pointer) } }
+            if cStrings.isEmpty { cStrings.append(nil) }
+            let count = Int32(texts.count)
+            let accepted: Int32
+            if configuration.usePreparedStatements, let name = statement.name {
+                if !known.contains(name) && !preparing.contains(name) {
+                    guard PQsendPrepare(pointer, name, statement.sql, count, nil) == 1 else { sent = false; break }
+                    preparing.insert(name)
+                    expected.append(.prepare(name))
+                }
+                accepted = cStrings.withUnsafeMutableBufferPointer { buffer in
+                    buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
+                        PQsendQueryPrepared(pointer, name, count, texts.isEmpty ? nil : $0, nil, nil, 0)
+                    }
+                }
+            } else {
+                accepted = cStrings.withUnsafeMutableBufferPointer { buffer in
+                    buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
+                        PQsendQueryParams(pointer, statement.sql, count, nil, texts.isEmpty ? nil : $0, nil, nil, 0)
+                    }
+                }
+            }
+            guard accepted == 1 else { sent = false; break }
+            expected.append(.statement(index))
+        }
+        if PQpipelineSync(pointer) != 1 { sent = false }
+
+        // Each command answers with one result and then NULL; the sync point answers PGRES_PIPELINE_SYNC. After a
+        // failure, the commands up to the sync point answer PGRES_PIPELINE_ABORTED.
+        var results: [PostgresResult?] = Array(repeating: nil, count: statements.count)
+        var failure: PostgresError?
+        var next = 0
+        var nullsInARow = 0
+        while true {
+            guard let result = PQgetResult(pointer) else {
+                nullsInARow += 1
+                if nullsInARow > 1 || PQstatus(pointer) != CONNECTION_OK { break }
+                continue
+            }
+            nullsInARow = 0
+            defer { PQclear(result) }
+            let status = PQresultStatus(result)
+            if status == PGRES_PIPELINE_SYNC { break }
+            guard next < expected.count else { continue }
+            let item = expected[next]
+            next += 1
+            if status == PGRES_PIPELINE_ABORTED { continue }
+            switch item {
+            case .prepare(let name):
+                do {
+                    _ = try checkResult(result, pointer: pointer, statement: name)
+                    state.withLock { _ = $0.preparedStatements.insert(name) }
+                } catch {
+                    if failure == nil { failure = error }
+                }
+            case .statement(let index):
+                do {
+                    results[index] = try checkResult(result, pointer: pointer, statement: statements[index].name)
+                } catch {
+                    if failure == nil { failure = error }
+                }
+            }
+        }
+        guard PQstatus(pointer) == CONNECTION_OK else {
+            throw failure.flatMap { $0.isConnectionLost ? $0 : nil } ?? lostError(pointer, statement: statements.last?.name)
+        }
+        PQexitPipelineMode(pointer)
+        guard sent else {
+            throw PostgresError(code: .unexpectedResult, message: "could not send a pipelined statement: \(Self.errorMessage(pointer))",
+                                statement: statements.last?.name)
+        }
+        if let failure {
+            if failure.sqlState == "26000" && retryingMissingPrepared && startedIdle {
+                // The server forgot our prepared statements (DISCARD ALL, a pooler switched sessions). Everything
+                // this pipeline did is undone with its transaction, so it can be sent again, preparing anew.
+                if PQtransactionStatus(pointer) != PQTRANS_IDLE, let rollback = PQexec(pointer, "ROLLBACK") { PQclear(rollback) }
+                state.withLock { $0.preparedStatements.removeAll() }
+                return try runPipeline(pointer, statements, retryingMissingPrepared: false)
+            }
+            throw failure
+        }
+        guard results.allSatisfy({ $0 != nil }) else {
+            throw PostgresError(code: .unexpectedResult, message: "a pipelined statement returned no result",
+                                statement: statements.last?.name)
+        }
+        return results.map { $0! }
     }
 
     private func checkResult(_ result: OpaquePointer, pointer: OpaquePointer, statement: String?) throws(PostgresError) -> PostgresResult {

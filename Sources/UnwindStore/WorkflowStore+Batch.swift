@@ -89,16 +89,16 @@ extension WorkflowStore {
                 throw PostgresError(code: .server, message: "an idempotency key of this batch was taken concurrently", sqlState: "40001")
             }
             let steps = definition.steps
-            try connection.query(SQL.Engine.insertStepsBatch.text, [
+            try connection.enqueue(PostgresStatement(SQL.Engine.insertStepsBatch.text, [
                 first.queue, ids, states, notBefore,
                 steps.map(\.id), Array(steps.indices), steps.map(\.action), steps.map(\.priority), steps.map(\.after.count),
-            ], name: SQL.Engine.insertStepsBatch.name)
+            ], name: SQL.Engine.insertStepsBatch.name))
             try insertEvents(ids.map {
                 EventRow(workflowID: $0, kind: "workflow_submitted", actor: first.submittedBy,
                          details: ["workflow": .string(definition.name), "definition_hash": .string(definition.contentHash), "batch": true])
             }, on: connection)
             if states.contains(WorkflowState.running.rawValue) {
-                try connection.query(SQL.Engine.notifyReady.text, [first.queue], name: SQL.Engine.notifyReady.name)
+                try connection.enqueue(PostgresStatement(SQL.Engine.notifyReady.text, [first.queue], name: SQL.Engine.notifyReady.name))
             }
         }
         return outcomes.map { $0! }

@@ -67,18 +67,18 @@ public final class WorkflowStore: Sendable {
         }
         let steps = request.definition.steps
         let dueAt = request.notBefore ?? now
-        try connection.query(SQL.Engine.insertSteps.text, [
+        try connection.enqueue(PostgresStatement(SQL.Engine.insertSteps.text, [
             id, request.queue, dueAt,
             steps.map(\.id), Array(steps.indices), steps.map(\.action),
             steps.map { snapshot.steps[$0.id]?.state.rawValue ?? StepState.blocked.rawValue },
             steps.map(\.priority), steps.map(\.after.count),
             steps.map { "\(id.uuidString.lowercased()):\($0.id)" },
-        ], name: SQL.Engine.insertSteps.name)
+        ], name: SQL.Engine.insertSteps.name))
         var details: [String: JSONValue] = ["workflow": .string(request.definition.name), "definition_hash": .string(request.definition.contentHash)]
         if let notBefore = request.notBefore { details["not_before"] = .string(notBefore.formatted(.iso8601)) }
         try insertEvents([EventRow(workflowID: id, kind: "workflow_submitted", actor: request.submittedBy, details: .object(details))], on: connection)
         if snapshot.state == .running {
-            try connection.query(SQL.Engine.notifyReady.text, [request.queue], name: SQL.Engine.notifyReady.name)
+            try connection.enqueue(PostgresStatement(SQL.Engine.notifyReady.text, [request.queue], name: SQL.Engine.notifyReady.name))
         }
         return .created(id)
     }
@@ -134,17 +134,10 @@ public final class WorkflowStore: Sendable {
                 ? try self.claim(queues: queues, limit: rest, workerID: workerID, leaseSeconds: leaseSeconds, on: connection)
                 : [])
             if madeReady {
-                // Steps became ready that this worker did not start; if it took all it could, look whether any
-                // is left for others before waking them up.
-                var leftOver = claimed.count >= limit
-                if !leftOver {
-                    leftOver = try connection.query(
-                        SQL.Engine.readyStepsOfWorkflows.text, [Array(Set(results.map(\.workflowID)))],
-                        name: SQL.Engine.readyStepsOfWorkflows.name).first?.decode("ready", as: Bool.self) ?? true
-                }
-                if leftOver {
-                    try connection.query(SQL.Engine.notifyReady.text, ["default"], name: SQL.Engine.notifyReady.name)
-                }
+                // Steps became ready that this worker did not start: wake the others if the claim left any.
+                try connection.enqueue(PostgresStatement(
+                    SQL.Engine.notifyIfStepsReady.text, ["default", Array(Set(results.map(\.workflowID)))],
+                    name: SQL.Engine.notifyIfStepsReady.name))
             }
             return CompletionBatch(dispositions: outcomes.map { $0 == .stale ? .staleLease : .applied }, claimed: claimed)
         }
@@ -504,11 +497,15 @@ public final class WorkflowStore: Sendable {
         eager: EagerStart?, started: inout [ClaimedStep]
     ) throws -> [ChangeOutcome] {
         let ids = Array(Set(changes.map(\.workflowID)))
-        let workflowRows = try connection.query(SQL.Engine.lockWorkflows.text, [ids], name: SQL.Engine.lockWorkflows.name).rows
+        // Workflow rows, then their step rows (the lock order), in one round trip.
+        let locked = try connection.pipeline([
+            PostgresStatement(SQL.Engine.lockWorkflows.text, [ids], name: SQL.Engine.lockWorkflows.name),
+            PostgresStatement(SQL.Engine.lockSteps.text, [ids], name: SQL.Engine.lockSteps.name),
+        ])
+        let workflowRows = locked[0].rows, stepRows = locked[1].rows
         guard let now = try workflowRows.first?.decode("db_now", as: Date.self) else {
             return changes.map { _ in .missing }
         }
-        let stepRows = try connection.query(SQL.Engine.lockSteps.text, [ids], name: SQL.Engine.lockSteps.name).rows
         let definitionsByID = try loadDefinitions(ids: try workflowRows.map { try $0.decode("definition_id", as: Int64.self) }, on: connection)
 
         var stepsByWorkflow: [UUID: [String: StepSnapshot]] = [:]
@@ -668,7 +665,7 @@ public final class WorkflowStore: Sendable {
         }
         madeReady = readyNow
         if readyNow && notify {
-            try connection.query(SQL.Engine.notifyReady.text, ["default"], name: SQL.Engine.notifyReady.name)
+            try connection.enqueue(PostgresStatement(SQL.Engine.notifyReady.text, ["default"], name: SQL.Engine.notifyReady.name))
         }
         return outcomes
     }
@@ -711,15 +708,16 @@ public final class WorkflowStore: Sendable {
             }
         }
         guard !workflowIDs.isEmpty || !changedWorkflows.isEmpty || !events.isEmpty else { return }
-        // One statement, one round trip: the steps, the workflows and the history rows of the transition.
-        try connection.query(SQL.Engine.writeTransition.text, [
+        // One statement for the steps, the workflows and the history rows of the transition, sent with the
+        // transaction's next statement or its COMMIT.
+        try connection.enqueue(PostgresStatement(SQL.Engine.writeTransition.text, [
             workflowIDs, stepIDs, states, phases, attempts, bases, pending, due, seqs, tokens, outputs, errors,
             checkpoints, started.isEmpty ? nil : eager?.workerID, started.isEmpty ? nil : eager?.leaseSeconds,
             startedFlags,
             changedWorkflows.map(\.0), changedWorkflows.map { $0.1.snapshot.state.rawValue },
             changedWorkflows.map { $0.1.snapshot.pivotCrossed }, changedWorkflows.map { $0.1.snapshot.cancelRequested },
             changedWorkflows.map { $0.1.snapshot.error?.canonicalJSON }, changedWorkflows.map { $0.1.output?.canonicalJSON },
-        ] + Self.eventColumns(events), name: SQL.Engine.writeTransition.name)
+        ] + Self.eventColumns(events), name: SQL.Engine.writeTransition.name))
     }
 
     /// Picks the steps this batch made ready and due, on the worker's queues, up to its free slots, in the order
@@ -749,7 +747,7 @@ public final class WorkflowStore: Sendable {
 
     func insertEvents(_ events: [EventRow], on connection: PostgresConnection) throws {
         guard !events.isEmpty else { return }
-        try connection.query(SQL.Engine.insertEvents.text, Self.eventColumns(events), name: SQL.Engine.insertEvents.name)
+        try connection.enqueue(PostgresStatement(SQL.Engine.insertEvents.text, Self.eventColumns(events), name: SQL.Engine.insertEvents.name))
     }
 
     /// The parameters of `insert_events` (and of the history part of `write_transition`), column by column.

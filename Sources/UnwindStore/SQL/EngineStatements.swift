@@ -141,9 +141,11 @@ extension SQL {
             WHERE workflow_id = ANY($1::uuid[]) AND output IS NOT NULL
             """)
 
-        /// Whether any of these workflows has a step ready to run now (left over after a worker's own claim).
-        static let readyStepsOfWorkflows = Statement("ready_steps_of_workflows", """
-            SELECT EXISTS (SELECT 1 FROM steps WHERE workflow_id = ANY($1::uuid[]) AND state = 'ready' AND due_at <= now()) AS ready
+        /// Wakes idle workers on queue $1 if a step of the workflows $2 is ready and due (after the transaction's
+        /// own claim took what it could).
+        static let notifyIfStepsReady = Statement("notify_if_steps_ready", """
+            SELECT pg_notify('unwind_ready', $1)
+            WHERE EXISTS (SELECT 1 FROM steps WHERE workflow_id = ANY($2::uuid[]) AND state = 'ready' AND due_at <= now())
             """)
 
         /// The earliest time a claimable step of these queues becomes due (to size the idle wait).
