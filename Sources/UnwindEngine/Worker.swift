@@ -8,7 +8,8 @@ import UnwindObservability
 import UnwindStore
 
 /// A worker process's step runner: claims due steps under leases and runs their actions, up to
-/// ``WorkerConfiguration/concurrency`` at once, each on its own serial Dispatch queue.
+/// ``WorkerConfiguration/concurrency`` at once. Actions run as tasks on the worker's own Dispatch queue (see
+/// ``ActionExecutor``); the claim loop runs on the thread that called ``run()``.
 ///
 /// - Idle, it sleeps on a `LISTEN unwind_ready` connection (so new work starts within milliseconds) and wakes
 ///   up at the next due time of a retry or durable wait, or after ``WorkerConfiguration/pollInterval``.
@@ -28,17 +29,23 @@ public final class Worker: Sendable {
     private let metrics: UnwindMetrics
     private let state = Mutex(State())
     private let wakeup = PostgresWakeup()
-    private let slots: [DispatchQueue]
     private let maintenanceQueue = DispatchQueue(label: "unwind.worker.maintenance")
     private let contextQueue = DispatchQueue(label: "unwind.worker.context", attributes: .concurrent)
     private let inFlightGroup = DispatchGroup()
     private let actionExecutor = ActionExecutor(label: "unwind.worker.actions")
+    /// One timer for every running attempt's timeout, armed for the earliest deadline: a timer per attempt would
+    /// stay armed until its deadline even after the attempt finished.
+    /// (Dispatch's timer is not Sendable; the mutex is what makes sharing it safe.)
+    private let timeoutTimer = Mutex<any DispatchSourceTimer>(
+        DispatchSource.makeTimerSource(queue: DispatchQueue(label: "unwind.worker.timeouts")))
 
     private struct InFlight: Sendable {
         var claimed: ClaimedStep
         /// The slot running the action; nil once the result waits to be written (the slot is free again).
         var slot: Int?
         var task: Task<Void, Never>?
+        /// When the attempt times out (set once its action has started).
+        var deadline: ContinuousClock.Instant?
         var leaseLost = false
     }
 
@@ -56,6 +63,8 @@ public final class Worker: Sendable {
         var stopping = false
         var databaseTrouble = false
         var lastHeartbeat = ContinuousClock.now
+        /// The deadline the timeout timer is armed for, if any.
+        var timeoutArmedFor: ContinuousClock.Instant?
 
         /// Attempts still running: in flight, and no result waiting to be written.
         var running: Int { inFlight.count - pending.count }
@@ -69,8 +78,8 @@ public final class Worker: Sendable {
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(configuration.workerID)"
         self.logger = logger
-        self.slots = (0..<configuration.concurrency).map { DispatchQueue(label: "unwind.worker.slot.\($0)") }
         state.withLock { $0.freeSlots = Array((0..<configuration.concurrency).reversed()) }
+        timeoutTimer.withLock { $0.setEventHandler { [weak self] in self?.expireTimedOutAttempts() } }
     }
 
     /// Asks the worker to stop: no new claims; in-flight steps get the grace period. Safe from any thread.
@@ -97,7 +106,11 @@ public final class Worker: Sendable {
                        repeating: configuration.maintenanceInterval.dispatchInterval)
         timer.setEventHandler { [self] in maintenance() }
         timer.resume()
-        defer { timer.cancel() }
+        timeoutTimer.withLock { $0.activate() }
+        defer {
+            timer.cancel()
+            timeoutTimer.withLock { $0.cancel() }
+        }
 
         let listener = openListener()
         var backoff = Duration.milliseconds(100)
@@ -191,48 +204,150 @@ public final class Worker: Sendable {
 
     // MARK: - Running one attempt
 
+    /// Starts an attempt: its action runs as a task on the action executor, and whichever comes first, the action
+    /// returning or its timeout, hands the result to the claim loop. No thread waits for the action meanwhile.
     private func start(_ claimed: ClaimedStep) {
         let key = Self.key(claimed.workflowID, claimed.stepID)
-        guard let slot = state.withLock({ state -> Int? in
-            guard let slot = state.freeSlots.popLast() else { return nil }
+        guard state.withLock({ state -> Bool in
+            guard let slot = state.freeSlots.popLast() else { return false }
             state.inFlight[key] = InFlight(claimed: claimed, slot: slot)
-            return slot
+            return true
         }) else {
             // Cannot happen: we never claim more than the free slots. Hand it back rather than drop it.
             try? store.releaseLeases([(claimed.workflowID, claimed.stepID, claimed.fencingToken, claimed.isResumedWait)], workerID: configuration.workerID)
             return
         }
         inFlightGroup.enter()
-        slots[slot].async { [self] in
-            let attemptStarted = metrics.attemptStarted(claimed)
-            let outcome = runAttempt(claimed, key: key)
-            metrics.attemptFinished(claimed, outcome, since: attemptStarted)
-            // Hand the result to the claim loop, which writes it with others in one transaction, and free the slot.
-            let wakeLoop = state.withLock { state -> Bool in
-                let wasIdle = state.pending.isEmpty
-                if let outcome {
-                    state.inFlight[key]?.slot = nil
-                    state.inFlight[key]?.task = nil
-                    state.pending.append(PendingResult(
-                        result: AttemptResult(
-                            workflowID: claimed.workflowID, stepID: claimed.stepID, fencingToken: claimed.fencingToken,
-                            outcome: outcome),
-                        key: key, finishedAt: .now))
-                } else {
-                    state.inFlight[key] = nil  // the lease was lost: nothing to write
-                }
-                state.freeSlots.append(slot)
-                // The loop needs waking for the first result it will write, and for the last attempt of a batch
-                // it may be waiting for (see awaitBatch); a wake-up per result in between only costs a context switch.
-                return wasIdle || outcome == nil || state.running == 0
+        let attemptStarted = metrics.attemptStarted(claimed)
+        let prepared: PreparedAttempt
+        switch prepareAttempt(claimed) {
+        case .finished(let outcome):
+            finish(claimed, key: key, outcome: outcome, since: attemptStarted)
+            return
+        case .ready(let attempt):
+            prepared = attempt
+        }
+        let task = Task(executorPreference: actionExecutor) { [self] in
+            let result: Result<StepOutcome, any Error>
+            do {
+                result = .success(try await prepared.action.run(prepared.context))
+            } catch {
+                result = .failure(error)
             }
-            inFlightGroup.leave()
-            if wakeLoop { wakeup.signal() }
+            let outcome = Self.outcome(of: result, logger: prepared.logger)
+            if !finish(claimed, key: key, outcome: outcome, since: attemptStarted), outcome != nil {
+                prepared.logger.debug("the action returned after its attempt was over (timed out or abandoned); result ignored")
+            }
+        }
+        let deadline = ContinuousClock.now + prepared.timeout
+        state.withLock { state in
+            guard state.inFlight[key]?.slot != nil, state.inFlight[key]?.claimed.fencingToken == claimed.fencingToken else {
+                return  // already over
+            }
+            state.inFlight[key]?.task = task
+            state.inFlight[key]?.deadline = deadline
+            if state.timeoutArmedFor.map({ deadline < $0 }) ?? true {
+                // Armed under the lock, so that a concurrent re-arm for a later deadline cannot override this one.
+                state.timeoutArmedFor = deadline
+                armTimeoutTimer(for: deadline)
+            }
         }
     }
 
-    /// Runs the action and maps what it did to an outcome; nil when the lease was lost meanwhile.
-    private func runAttempt(_ claimed: ClaimedStep, key: String) -> AttemptResult.Outcome? {
+    /// Ends an attempt, once: the first caller (the action returning, its timeout, or a refusal before it ran) frees
+    /// the slot and queues the result for the claim loop; later callers change nothing and get false. The fencing
+    /// token tells this attempt from a later one of the same step in this worker.
+    @discardableResult
+    private func finish(
+        _ claimed: ClaimedStep, key: String, outcome: AttemptResult.Outcome?, since attemptStarted: ContinuousClock.Instant,
+        cancelling: Bool = false
+    ) -> Bool {
+        let ended = state.withLock { state -> (wakeLoop: Bool, task: Task<Void, Never>?, written: Bool)? in
+            guard let entry = state.inFlight[key], let slot = entry.slot,
+                  entry.claimed.fencingToken == claimed.fencingToken else { return nil }
+            let wasIdle = state.pending.isEmpty
+            // A lost lease means another worker owns the step now: nothing of this attempt is written.
+            let written = !entry.leaseLost && outcome != nil
+            if written, let outcome {
+                state.inFlight[key]?.slot = nil
+                state.inFlight[key]?.task = nil
+                state.inFlight[key]?.deadline = nil
+                state.pending.append(PendingResult(
+                    result: AttemptResult(
+                        workflowID: claimed.workflowID, stepID: claimed.stepID, fencingToken: claimed.fencingToken,
+                        outcome: outcome),
+                    key: key, finishedAt: .now))
+            } else {
+                state.inFlight[key] = nil
+            }
+            state.freeSlots.append(slot)
+            // The loop needs waking for the first result it will write, and for the last attempt of a batch it may
+            // be waiting for (see awaitBatch); a wake-up per result in between only costs a context switch.
+            return (wasIdle || !written || state.running == 0, entry.task, written)
+        }
+        guard let ended else { return false }
+        if cancelling { ended.task?.cancel() }
+        metrics.attemptFinished(claimed, ended.written ? outcome : nil, since: attemptStarted)
+        inFlightGroup.leave()
+        if ended.wakeLoop { wakeup.signal() }
+        return true
+    }
+
+    /// Times out the attempts whose deadline has passed, and arms the timer for the next deadline.
+    private func expireTimedOutAttempts() {
+        let expired = state.withLock { state -> [InFlight] in
+            let now = ContinuousClock.now
+            var expired: [InFlight] = []
+            var next: ContinuousClock.Instant?
+            for entry in state.inFlight.values where entry.slot != nil {
+                guard let deadline = entry.deadline else { continue }
+                if deadline <= now {
+                    expired.append(entry)
+                } else if next.map({ deadline < $0 }) ?? true {
+                    next = deadline
+                }
+            }
+            state.timeoutArmedFor = next
+            if let next { armTimeoutTimer(for: next) }
+            return expired
+        }
+        for entry in expired {
+            let claimed = entry.claimed
+            let timeout = (claimed.phase == .forward ? claimed.stepDefinition?.timeout
+                           : claimed.stepDefinition?.compensation?.timeout) ?? StepDefinition.defaultTimeout
+            let failure = StepFailure(
+                code: "timeout", message: "the attempt did not finish within its timeout of \(timeout.seconds)s", retryable: true)
+            if finish(claimed, key: Self.key(claimed.workflowID, claimed.stepID), outcome: .failed(failure),
+                      since: ContinuousClock.now, cancelling: true) {
+                logger.warning("attempt timed out", metadata: [
+                    "workflow.id": "\(claimed.workflowID.uuidString.lowercased())", "step.id": "\(claimed.stepID)",
+                    "timeout.seconds": "\(timeout.seconds)",
+                ])
+            }
+        }
+    }
+
+    private func armTimeoutTimer(for deadline: ContinuousClock.Instant) {
+        let (seconds, attoseconds) = max(deadline - ContinuousClock.now, .zero).components
+        let remaining = DispatchTimeInterval.nanoseconds(Int(clamping: seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+        timeoutTimer.withLock { $0.schedule(deadline: .now() + remaining, leeway: .milliseconds(5)) }
+    }
+
+    private struct PreparedAttempt: Sendable {
+        var action: any StepAction
+        var context: StepContext
+        var timeout: Duration
+        var logger: Logger
+    }
+
+    private enum AttemptPreparation {
+        case ready(PreparedAttempt)
+        /// Over before it ran (its action is not registered here).
+        case finished(AttemptResult.Outcome)
+    }
+
+    /// Finds the action, its timeout and retry policy for the attempt's phase, and builds its context.
+    private func prepareAttempt(_ claimed: ClaimedStep) -> AttemptPreparation {
         var logger = self.logger
         // One assignment: a handler may re-render all its metadata on every change (StreamLogHandler does).
         logger.handler.metadata.merge([
@@ -256,10 +371,10 @@ public final class Worker: Sendable {
         }
         guard let action = registry.action(named: actionName) else {
             logger.error("action is not registered in this worker", metadata: ["action": "\(actionName)"])
-            return .failed(StepFailure(
+            return .finished(.failed(StepFailure(
                 code: "unknown_action",
                 message: "action '\(actionName)' is not registered in worker \(configuration.workerID) (version \(configuration.version)); upgrade the worker",
-                retryable: true))
+                retryable: true)))
         }
         let deadline = Date().addingTimeInterval(timeout.seconds)
         let context = StepContext(
@@ -271,31 +386,13 @@ public final class Worker: Sendable {
             recorder: StoreCheckpointRecorder(
                 store: store, claimed: claimed, workerID: configuration.workerID,
                 leaseSeconds: configuration.leaseDuration.seconds, queue: contextQueue))
-
         logger.debug("attempt started", metadata: ["action": "\(actionName)"])
-        let box = Mutex<Result<StepOutcome, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        let task = Task(executorPreference: actionExecutor) {
-            let result: Result<StepOutcome, any Error>
-            do {
-                result = .success(try await action.run(context))
-            } catch {
-                result = .failure(error)
-            }
-            box.withLock { $0 = result }
-            done.signal()
-        }
-        state.withLock { $0.inFlight[key]?.task = task }
-        if done.wait(timeout: .now() + timeout.dispatchInterval) == .timedOut {
-            task.cancel()
-            logger.warning("attempt timed out", metadata: ["timeout.seconds": "\(timeout.seconds)"])
-            return .failed(StepFailure(code: "timeout", message: "the attempt did not finish within its timeout of \(timeout.seconds)s", retryable: true))
-        }
-        if state.withLock({ $0.inFlight[key]?.leaseLost ?? false }) {
-            logger.warning("lease lost while the attempt ran; its result is discarded")
-            return nil
-        }
-        switch box.withLock({ $0 }) {
+        return .ready(PreparedAttempt(action: action, context: context, timeout: timeout, logger: logger))
+    }
+
+    /// What an action's return or error means for the attempt.
+    private static func outcome(of result: Result<StepOutcome, any Error>, logger: Logger) -> AttemptResult.Outcome? {
+        switch result {
         case .success(.completed(let output)):
             logger.debug("attempt completed")
             return .succeeded(output: output)
@@ -313,8 +410,6 @@ public final class Worker: Sendable {
         case .failure(let error):
             logger.info("attempt failed", metadata: ["error": "\(error)"])
             return .failed(StepFailure(code: nil, message: String(describing: error), retryable: true))
-        case .none:
-            return .failed(StepFailure(code: "internal", message: "the action finished without a result", retryable: true))
         }
     }
 
