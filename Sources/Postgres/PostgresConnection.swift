@@ -100,6 +100,8 @@ public final class PostgresConnection: Sendable {
         case none
         case beginPending(String)
         case open
+        /// Committed by ``commit(after:)`` before the body returned.
+        case committed
     }
 
     // MARK: - Statements
@@ -116,7 +118,7 @@ public final class PostgresConnection: Sendable {
         _ sql: String, _ parameters: [any PostgresEncodable] = [], name: String? = nil
     ) throws(PostgresError) -> PostgresResult {
         try withLockedConnection { pointer throws(PostgresError) in
-            let ahead = takeStatementsAhead()
+            let ahead = try takeStatementsAhead()
             guard !ahead.isEmpty else {
                 return try run(pointer, sql: sql, parameters: parameters, name: name, retryingMissingPrepared: true)
             }
@@ -133,7 +135,7 @@ public final class PostgresConnection: Sendable {
     public func pipeline(_ statements: [PostgresStatement]) throws(PostgresError) -> [PostgresResult] {
         guard !statements.isEmpty else { return [] }
         return try withLockedConnection { pointer throws(PostgresError) in
-            let ahead = takeStatementsAhead()
+            let ahead = try takeStatementsAhead()
             return Array(try runPipeline(pointer, ahead + statements, retryingMissingPrepared: true).suffix(statements.count))
         }
     }
@@ -145,10 +147,16 @@ public final class PostgresConnection: Sendable {
     /// the transaction rolls back. Outside a transaction it runs at once.
     public func enqueue(_ statement: PostgresStatement) throws(PostgresError) {
         try withLockedConnection { pointer throws(PostgresError) in
-            let inTransaction = state.withLock { state -> Bool in
-                if case .none = state.transaction { return false }
-                state.queued.append(statement)
-                return true
+            let inTransaction = try state.withLock { state throws(PostgresError) -> Bool in
+                switch state.transaction {
+                case .none: return false
+                case .committed:
+                    throw PostgresError(code: .unexpectedResult, message: "a statement was queued after commit(after:) ended the transaction",
+                                        statement: statement.name)
+                case .beginPending, .open:
+                    state.queued.append(statement)
+                    return true
+                }
             }
             if !inTransaction {
                 _ = try run(pointer, sql: statement.sql, parameters: statement.parameters, name: statement.name,
@@ -160,7 +168,7 @@ public final class PostgresConnection: Sendable {
     /// Runs several statements given as one string without parameters (used for migrations and `BEGIN`).
     public func executeScript(_ sql: String, name: String) throws(PostgresError) {
         try withLockedConnection { pointer throws(PostgresError) in
-            let ahead = takeStatementsAhead()
+            let ahead = try takeStatementsAhead()
             if !ahead.isEmpty { _ = try runPipeline(pointer, ahead, retryingMissingPrepared: true) }
             guard let result = PQexec(pointer, sql) else { throw lostError(pointer, statement: name) }
             defer { PQclear(result) }
@@ -207,10 +215,14 @@ public final class PostgresConnection: Sendable {
             rollbackQuietly()
             throw error
         }
-        let (sentNothing, queued) = state.withLock { state -> (Bool, [PostgresStatement]) in
-            if case .beginPending = state.transaction { return (true, state.queued) }
-            return (false, state.queued)
+        let (sentNothing, queued, committed) = state.withLock { state -> (Bool, [PostgresStatement], Bool) in
+            switch state.transaction {
+            case .beginPending: return (true, state.queued, false)
+            case .committed: return (false, [], true)
+            case .none, .open: return (false, state.queued, false)
+            }
         }
+        if committed { return value }
         // Nothing was sent and nothing is queued: there is no transaction on the server to end.
         if sentNothing && queued.isEmpty { return value }
         if PQtransactionStatus(handle.pointer) == PQTRANS_INERROR {
@@ -230,10 +242,43 @@ public final class PostgresConnection: Sendable {
         return value
     }
 
+    /// Ends the transaction of ``transaction(isolation:_:)`` from inside its body: sends what is queued, then
+    /// `statements`, then `COMMIT`, in one round trip, and returns the results of `statements`, which are only
+    /// returned once the commit has succeeded. The body must not run statements on this connection afterwards.
+    public func commit(after statements: [PostgresStatement]) throws(PostgresError) -> [PostgresResult] {
+        try withLockedConnection { pointer throws(PostgresError) in
+            let inTransaction = state.withLock { state -> Bool in
+                switch state.transaction {
+                case .beginPending, .open: return true
+                case .none, .committed: return false
+                }
+            }
+            guard inTransaction else {
+                throw PostgresError(code: .unexpectedResult, message: "commit(after:) was called outside a transaction",
+                                    statement: statements.last?.name)
+            }
+            if PQtransactionStatus(pointer) == PQTRANS_INERROR {
+                throw PostgresError(
+                    code: .transactionAborted,
+                    message: "the transaction was rolled back because a statement inside it failed",
+                    hint: "an error from a statement in this transaction was caught and not rethrown")
+            }
+            let ahead = try takeStatementsAhead()
+            let results = try runPipeline(
+                pointer, ahead + statements + [PostgresStatement("COMMIT", name: nil)], retryingMissingPrepared: true)
+            state.withLock { $0.transaction = .committed }
+            return Array(results.dropLast().suffix(statements.count))
+        }
+    }
+
     /// The statements that must go ahead of the next one: the pending `BEGIN` and the queued statements.
     /// Taking them marks the transaction as begun.
-    private func takeStatementsAhead() -> [PostgresStatement] {
-        state.withLock { state in
+    private func takeStatementsAhead() throws(PostgresError) -> [PostgresStatement] {
+        try state.withLock { state throws(PostgresError) in
+            if case .committed = state.transaction {
+                throw PostgresError(code: .unexpectedResult,
+                                    message: "a statement was run after commit(after:) ended the transaction")
+            }
             var ahead: [PostgresStatement] = []
             if case .beginPending(let begin) = state.transaction {
                 ahead.append(PostgresStatement(begin, name: nil))

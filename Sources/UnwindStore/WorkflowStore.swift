@@ -124,23 +124,49 @@ public final class WorkflowStore: Sendable {
         }
         let changes = results.map { Self.change(for: $0, workerID: workerID) }
         let eager = EagerStart(limit: limit, queues: Set(queues), workerID: workerID, leaseSeconds: leaseSeconds)
-        return try pool.transaction { connection in
+        let (outcomes, started, claimRows) = try pool.transaction { connection in
             var madeReady = false
             var started: [ClaimedStep] = []
             let outcomes = try self.apply(changes, on: connection, notify: false, madeReady: &madeReady,
                                           eager: eager, started: &started)
             let rest = limit - started.count
-            let claimed = started + (rest > 0
-                ? try self.claim(queues: queues, limit: rest, workerID: workerID, leaseSeconds: leaseSeconds, on: connection)
-                : [])
+            var closing: [PostgresStatement] = []
+            if rest > 0 {
+                closing.append(PostgresStatement(SQL.Engine.claimSteps.text, [queues, rest, workerID, leaseSeconds],
+                                                 name: SQL.Engine.claimSteps.name))
+            }
             if madeReady {
                 // Steps became ready that this worker did not start: wake the others if the claim left any.
-                try connection.enqueue(PostgresStatement(
+                closing.append(PostgresStatement(
                     SQL.Engine.notifyIfStepsReady.text, ["default", Array(Set(results.map(\.workflowID)))],
                     name: SQL.Engine.notifyIfStepsReady.name))
             }
-            return CompletionBatch(dispositions: outcomes.map { $0 == .stale ? .staleLease : .applied }, claimed: claimed)
+            // The writes, the claim and the COMMIT in one round trip. The claimed rows come back only once the
+            // commit has succeeded, so nothing starts before its predecessor's completion is durable.
+            let closed = try connection.commit(after: closing)
+            return (outcomes, started, rest > 0 ? closed[0].rows : [])
         }
+        // What the claimed steps read (their definitions and their workflows' outputs) is read after the commit:
+        // both are immutable while this worker holds the steps' leases.
+        var claimed: [ClaimedStep] = []
+        if !claimRows.isEmpty {
+            do {
+                claimed = try pool.withConnection { try self.claimedSteps(from: claimRows, on: $0) }
+            } catch {
+                // The results are durable, so this must not fail the batch (the caller would write them again).
+                // Hand the claimed steps back instead, without counting their attempt; if even that fails, their
+                // leases expire and they are rescued.
+                logger.warning("could not read what claimed steps need; handing them back", metadata: ["error": "\(error)"])
+                try? releaseLeases(claimRows.compactMap { row in
+                    guard let workflowID = try? row.decode("workflow_id", as: UUID.self),
+                          let stepID = try? row.decode("step_id", as: String.self),
+                          let token = try? row.decode("fencing_token", as: Int64.self) else { return nil }
+                    let resumed = (try? row.decode("previous_state", as: String.self)) == "waiting"
+                    return (workflowID, stepID, token, resumed)
+                }, workerID: workerID)
+            }
+        }
+        return CompletionBatch(dispositions: outcomes.map { $0 == .stale ? .staleLease : .applied }, claimed: started + claimed)
     }
 
     private func claim(queues: [String], limit: Int, workerID: String, leaseSeconds: Double, on connection: PostgresConnection) throws -> [ClaimedStep] {
@@ -148,6 +174,11 @@ public final class WorkflowStore: Sendable {
         let rows = try connection.query(
             SQL.Engine.claimSteps.text, [queues, limit, workerID, leaseSeconds], name: SQL.Engine.claimSteps.name
         ).rows
+        return try claimedSteps(from: rows, on: connection)
+    }
+
+    /// The claim's rows as steps ready to run, with their definitions and the outputs they may read.
+    private func claimedSteps(from rows: [PostgresRow], on connection: PostgresConnection) throws -> [ClaimedStep] {
         guard !rows.isEmpty else { return [] }
         let workflowIDs = try Array(Set(rows.map { try $0.decode("workflow_id", as: UUID.self) }))
         let definitionsByID = try loadDefinitions(ids: try rows.map { try $0.decode("definition_id", as: Int64.self) }, on: connection)

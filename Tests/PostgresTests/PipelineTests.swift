@@ -143,4 +143,37 @@ struct PipelineTests {
         let results = try victim.pipeline([PostgresStatement("SELECT 3 AS three", name: "three")])
         #expect(try results[0].first?.decode("three", as: Int.self) == 3)
     }
+
+    @Test func commitAfterReturnsTheResultsOnceCommittedAndEndsTheTransaction() async throws {
+        let connection = try await TestDatabase.create().connect()
+        try connection.executeScript("CREATE TABLE items (id int PRIMARY KEY)", name: "create")
+        let listed = try connection.transaction { connection -> [Int] in
+            try connection.enqueue(PostgresStatement("INSERT INTO items VALUES ($1)", [1], name: "insert_item"))
+            let results = try connection.commit(after: [PostgresStatement("SELECT id FROM items", name: "list_items")])
+            // The transaction is over: another statement on this connection would run outside it.
+            #expect(throws: PostgresError.self) { try connection.query("SELECT 1", name: "one") }
+            #expect(throws: PostgresError.self) {
+                try connection.enqueue(PostgresStatement("INSERT INTO items VALUES ($1)", [2], name: "insert_item"))
+            }
+            return try results[0].rows.map { try $0.decode("id", as: Int.self) }
+        }
+        #expect(listed == [1])
+        #expect(try Self.itemCount(try PostgresConnection(configuration: connection.configuration)) == 1, "committed")
+        // And the connection is back to normal afterwards.
+        #expect(try connection.query("SELECT 1 AS one", name: "one").first?.decode("one", as: Int.self) == 1)
+    }
+
+    @Test func aFailureInCommitAfterRollsBackEverything() async throws {
+        let connection = try await TestDatabase.create().connect()
+        try connection.executeScript("CREATE TABLE items (id int PRIMARY KEY)", name: "create")
+        let error = try #require(throws: PostgresError.self) {
+            try connection.transaction { connection in
+                try connection.query("INSERT INTO items VALUES ($1)", [1], name: "insert_item")
+                _ = try connection.commit(after: [PostgresStatement("INSERT INTO items VALUES ($1)", [1], name: "insert_again")])
+            }
+        }
+        #expect(error.isUniqueViolation && error.statement == "insert_again")
+        #expect(try Self.itemCount(connection) == 0)
+        #expect(throws: PostgresError.self) { try connection.commit(after: []) }
+    }
 }
