@@ -228,27 +228,39 @@ extension Submit {
             if waiting.count >= Self.submissionLanes { try submitWaiting() }
         }
         // Batches go to the database `submissionLanes` at a time, each in its own transaction on its own connection,
-        // so that PostgreSQL's work (most of a fleet's time) uses more than one core; rows are still reported in
-        // file order. A batch that fails stops the submission after the others' rows are reported.
+        // so that PostgreSQL's work (most of a fleet's time) uses more than one core. While one set of batches is in
+        // the database, the next rows are read, validated and hashed. Rows are still reported in file order, and a
+        // batch that fails stops the submission after the others' rows are reported: the next set is only sent once
+        // the previous one succeeded.
+        var submitting: (rows: [[FleetBatchRow]], lanes: FleetLanes)?
         func submitWaiting() throws {
             guard let services, !waiting.isEmpty else { return }
+            try collectSubmitted()
             let store = services.store
             let requests = waiting.map { $0.compactMap(\.request) }
-            let results = Mutex<[Int: Result<[BatchSubmitOutcome], any Error>]>([:])
-            DispatchQueue.concurrentPerform(iterations: requests.count) { lane in
-                let result = Result { try store.submitBatch(definition: definition, requests: requests[lane]) }
-                results.withLock { $0[lane] = result }
+            let lanes = FleetLanes()
+            submitting = (waiting, lanes)
+            waiting.removeAll(keepingCapacity: true)
+            for lane in requests.indices {
+                DispatchQueue.global().async(group: lanes.done) {
+                    let result = Result { try store.submitBatch(definition: definition, requests: requests[lane]) }
+                    lanes.results.withLock { $0[lane] = result }
+                }
             }
-            let finished = results.withLock { $0 }
+        }
+        func collectSubmitted() throws {
+            guard let (rows, lanes) = submitting else { return }
+            submitting = nil
+            lanes.done.wait()
+            let finished = lanes.results.withLock { $0 }
             var failure: (any Error)?
-            for (lane, rows) in waiting.enumerated() {
+            for (lane, rows) in rows.enumerated() {
                 switch finished[lane] {
                 case .success(let outcomes)?: reportOutcomes(rows, outcomes)
                 case .failure(let error)?: failure = failure ?? error
                 case nil: break
                 }
             }
-            waiting.removeAll(keepingCapacity: true)
             if let failure { throw failure }
         }
         func reportOutcomes(_ rows: [FleetBatchRow], _ outcomes: [BatchSubmitOutcome]) {
@@ -297,10 +309,17 @@ extension Submit {
         }
         try flush()
         try submitWaiting()
+        try collectSubmitted()
         let summary = dryRun ? counts.dryRunSummary : counts.summary
         if output == .table { Terminal.standardOutput.write(summary + "\n") } else { Terminal.standardError.write(summary + "\n") }
         if counts.hasProblems { throw ExitStatus.failure.code }
     }
+}
+
+/// The batches of a fleet submission in the database at one time, one per lane, and what each returned.
+private final class FleetLanes: Sendable {
+    let done = DispatchGroup()
+    let results = Mutex<[Int: Result<[BatchSubmitOutcome], any Error>]>([:])
 }
 
 /// What a fleet submission did, row by row.
