@@ -546,6 +546,7 @@ public final class BenchRunner {
         // The definition row must exist for the foreign key; one real submission stores it.
         let seed = try submitNoop(count: 1)
         try connection.query(BenchSQL.deleteEventsOfWorkflow, [seed[0]])
+        try connection.query(BenchSQL.deleteStepsOfWorkflow, [seed[0]])
         try connection.query(BenchSQL.deleteWorkflow, [seed[0]])
         let definitionID: Int64 = try connection.query(BenchSQL.noopDefinitionID).first?.decode("id") ?? 0
         let chunk = 100_000

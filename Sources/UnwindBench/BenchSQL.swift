@@ -130,6 +130,7 @@ enum BenchSQL {
         ) e
         """
     static let deleteEventsOfWorkflow = "DELETE FROM events WHERE workflow_id = $1::uuid"
+    static let deleteStepsOfWorkflow = "DELETE FROM steps WHERE workflow_id = $1::uuid"
     static let deleteWorkflow = "DELETE FROM workflows WHERE id = $1::uuid"
     static let noopDefinitionID = "SELECT id FROM workflow_definitions WHERE name = 'bench-noop' ORDER BY id DESC LIMIT 1"
     static let analyze = "VACUUM ANALYZE workflows, steps, events"

@@ -296,7 +296,9 @@ struct EngineTests {
         #expect(try engine.store.prune(finishedBefore: Date().addingTimeInterval(1)) == 1)
         #expect(throws: StoreError.self) { try engine.store.workflow(done) }
         #expect(try engine.events(done).isEmpty)
+        #expect(try engine.store.steps(of: done).isEmpty, "its steps go with it")
         #expect(try engine.store.workflow(running).state == "scheduled")
+        #expect(try engine.store.steps(of: running).count == definition.steps.count)
     }
 
     @Test func workflowIDPrefixesResolveLikeGitCommits() async throws {

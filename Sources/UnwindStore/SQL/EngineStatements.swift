@@ -354,6 +354,8 @@ extension SQL {
             """)
         static let deleteEventsOf = Statement(
             "delete_events_of", "DELETE FROM events WHERE workflow_id = ANY($1::uuid[])")
+        static let deleteStepsOf = Statement(
+            "delete_steps_of", "DELETE FROM steps WHERE workflow_id = ANY($1::uuid[])")
         static let deleteWorkflows = Statement(
             "delete_workflows", "DELETE FROM workflows WHERE id = ANY($1::uuid[])")
     }
