@@ -114,6 +114,11 @@ public final class Worker: Sendable {
 
         let listener = openListener()
         var backoff = Duration.milliseconds(100)
+        // When the last claim came back with fewer steps than asked and nothing was announced since, a
+        // completion need not look for more work for a short while: at low load that spares each step's
+        // transaction a statement. Work that comes due without an announcement (a retry's back-off) waits at
+        // most `quietClaimWindow` longer; without a working LISTEN, every completion looks.
+        var claimCameBackShortAt: ContinuousClock.Instant?
         while !state.withLock({ $0.stopping }) {
             awaitBatch()
             let (results, free) = state.withLock { state -> ([PendingResult], Int) in
@@ -122,13 +127,16 @@ public final class Worker: Sendable {
             }
             if results.isEmpty && free == 0 {
                 // Every slot is busy: nothing to write or claim until an attempt finishes (it signals the wakeup).
-                idleWait(listener: listener, lookForDueWork: false)
+                if idleWait(listener: listener, lookForDueWork: false) { claimCameBackShortAt = nil }
                 continue
             }
             let claimed: [ClaimedStep]
             do {
                 let claimStarted = ContinuousClock.now
-                claimed = try completeAndClaim(results, free: free)
+                let lookForMore = listener == nil || results.isEmpty
+                    || claimCameBackShortAt.map { claimStarted - $0 >= Self.quietClaimWindow } ?? true
+                claimed = try completeAndClaim(results, free: free, lookForMore: lookForMore)
+                if lookForMore { claimCameBackShortAt = claimed.count < free ? claimStarted : nil }
                 if free > 0 { metrics.claimed(since: claimStarted) }
                 databaseRecovered()
                 backoff = .milliseconds(100)
@@ -142,7 +150,7 @@ public final class Worker: Sendable {
             for step in claimed { start(step) }
             // More work is likely when every free slot got a step, or results kept arriving meanwhile.
             if (free > 0 && claimed.count == free) || state.withLock({ !$0.pending.isEmpty }) { continue }
-            idleWait(listener: listener, lookForDueWork: claimed.isEmpty && free > 0)
+            if idleWait(listener: listener, lookForDueWork: claimed.isEmpty && free > 0) { claimCameBackShortAt = nil }
         }
         drain()
     }
@@ -166,10 +174,10 @@ public final class Worker: Sendable {
     }
 
     /// One transaction: write `results`, then claim up to `free` steps.
-    private func completeAndClaim(_ results: [PendingResult], free: Int) throws -> [ClaimedStep] {
+    private func completeAndClaim(_ results: [PendingResult], free: Int, lookForMore: Bool = true) throws -> [ClaimedStep] {
         let batch = try store.complete(
             results.map(\.result), thenClaim: free, queues: configuration.queues, workerID: configuration.workerID,
-            leaseSeconds: configuration.leaseDuration.seconds)
+            leaseSeconds: configuration.leaseDuration.seconds, lookForMore: lookForMore)
         finishPending(results, dispositions: batch.dispositions)
         return batch.claimed
     }
@@ -445,22 +453,30 @@ public final class Worker: Sendable {
         }
     }
 
-    private func idleWait(listener: PostgresConnection?, lookForDueWork: Bool) {
+    /// How long a completion may skip looking for more work after a claim came back short (see ``run()``).
+    static let quietClaimWindow = Duration.milliseconds(50)
+
+    /// Sleeps until new work is announced, an attempt finishes, the next due time, or the poll interval.
+    /// Returns true when work may be waiting that no claim has seen yet (an announcement, a reconnect, a timeout).
+    @discardableResult
+    private func idleWait(listener: PostgresConnection?, lookForDueWork: Bool) -> Bool {
         var timeout = configuration.pollInterval
         if lookForDueWork, let due = try? store.nextDueTime(queues: configuration.queues) {
             let untilDue = Duration.milliseconds(Int64(max(0, due.timeIntervalSinceNow) * 1000) + 1)
             timeout = min(timeout, untilDue)
         }
         guard let listener else {
-            wakeup.wait(timeout: timeout)
-            return
+            return !wakeup.wait(timeout: timeout)
         }
+        let started = ContinuousClock.now
         do {
-            _ = try listener.waitForNotifications(timeout: timeout, wakeup: wakeup)
+            let wait = try listener.waitForNotifications(timeout: timeout, wakeup: wakeup)
+            return !wait.notifications.isEmpty || wait.reconnected || ContinuousClock.now - started >= timeout
         } catch {
             // The listening connection broke (server restart): it reconnects on the next call.
             databaseTrouble(error)
             wakeup.wait(timeout: .milliseconds(200))
+            return true
         }
     }
 

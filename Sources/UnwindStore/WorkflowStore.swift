@@ -116,8 +116,10 @@ public final class WorkflowStore: Sendable {
     ///
     /// A step made ready here is claimed only within this transaction, so it never starts before its
     /// predecessor's completion is durable. Other workers are notified only if ready work is left over.
+    /// With `lookForMore: false` only the steps these results made ready are started (no claim statement runs).
     public func complete(
-        _ results: [AttemptResult], thenClaim limit: Int, queues: [String], workerID: String, leaseSeconds: Double
+        _ results: [AttemptResult], thenClaim limit: Int, queues: [String], workerID: String, leaseSeconds: Double,
+        lookForMore: Bool = true
     ) throws -> CompletionBatch {
         guard !results.isEmpty else {
             return CompletionBatch(dispositions: [], claimed: try claim(queues: queues, limit: limit, workerID: workerID, leaseSeconds: leaseSeconds))
@@ -129,7 +131,7 @@ public final class WorkflowStore: Sendable {
             var started: [ClaimedStep] = []
             let outcomes = try self.apply(changes, on: connection, notify: false, madeReady: &madeReady,
                                           eager: eager, started: &started)
-            let rest = limit - started.count
+            let rest = lookForMore ? limit - started.count : 0
             var closing: [PostgresStatement] = []
             if rest > 0 {
                 closing.append(PostgresStatement(SQL.Engine.claimSteps.text, [queues, rest, workerID, leaseSeconds],

@@ -94,6 +94,26 @@ struct EagerStartTests {
         #expect(try engine.store.steps(of: id).map(\.state) == ["running", "blocked", "blocked"])
     }
 
+    @Test func withoutLookingForMoreOnlyTheSuccessorsStartAndTheClaimStillFindsTheRest() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(Self.threeSteps)
+        let first = try engine.submit(definition, input: ["account": "first"])
+        let a = try #require(try engine.store.claim(queues: ["default"], limit: 1, workerID: "w1", leaseSeconds: 30).first)
+        #expect(a.workflowID == first)
+        let second = try engine.submit(definition, input: ["account": "second"])
+
+        // A quiet completion starts b of the first workflow, and leaves the second workflow's a for a claim.
+        let quiet = try engine.store.complete([succeeded(a)], thenClaim: 4, queues: ["default"], workerID: "w1",
+                                              leaseSeconds: 30, lookForMore: false)
+        #expect(quiet.claimed.map { "\($0.workflowID == first ? "first" : "second"):\($0.stepID)" } == ["first:b"])
+        #expect(try engine.store.steps(of: second).first { $0.stepID == "a" }?.state == "ready")
+
+        // The next completion that looks for more claims it in the same transaction.
+        let b = try #require(quiet.claimed.first)
+        let looking = try engine.store.complete([succeeded(b)], thenClaim: 4, queues: ["default"], workerID: "w1", leaseSeconds: 30)
+        #expect(Set(looking.claimed.map { "\($0.workflowID == first ? "first" : "second"):\($0.stepID)" }) == ["first:c", "second:a"])
+    }
+
     @Test func startingAReadyStepIsOneMoreAttemptUnderANewToken() {
         var step = StepSnapshot(state: .ready, attempt: 2, attemptBase: 1, fencingToken: 5)
         step.startAttempt()
