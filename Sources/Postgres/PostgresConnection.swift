@@ -389,6 +389,15 @@ public final class PostgresConnection: Sendable {
         defer { lock.unlock() }
         let pointer = handle.pointer
         if PQstatus(pointer) != CONNECTION_OK {
+            // A transaction that has begun died with its connection: what it did is gone, so its next statement
+            // must fail too rather than run on a new session outside any transaction.
+            let begun = state.withLock { state -> Bool in
+                switch state.transaction {
+                case .open, .committed: return true
+                case .none, .beginPending: return false
+                }
+            }
+            if begun { throw lostError(pointer, statement: nil) }
             try reconnect(pointer)
         }
         return try body(pointer)

@@ -176,4 +176,26 @@ struct PipelineTests {
         #expect(try Self.itemCount(connection) == 0)
         #expect(throws: PostgresError.self) { try connection.commit(after: []) }
     }
+
+    @Test func aStatementAfterTheConnectionDiedInsideATransactionFailsInsteadOfRunningOutsideIt() async throws {
+        let database = try await TestDatabase.create()
+        let victim = try database.connect()
+        try victim.executeScript("CREATE TABLE items (id int PRIMARY KEY)", name: "create")
+        let killer = try database.connect()
+        #expect(throws: PostgresError.self) {
+            try victim.transaction { connection in
+                try connection.query("INSERT INTO items VALUES ($1)", [1], name: "insert_item")
+                let pid = connection.backendPID
+                try killer.query("SELECT pg_terminate_backend($1)", [Int(pid)], name: "terminate")
+                for _ in 0..<1000 {
+                    let alive = try killer.query("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = $1", [Int(pid)],
+                                                 name: "alive").first?.decode("n", as: Int.self)
+                    if alive == 0 { break }
+                }
+                _ = try? connection.query("INSERT INTO items VALUES ($1)", [2], name: "insert_item")  // lost; swallowed
+                try connection.query("INSERT INTO items VALUES ($1)", [3], name: "insert_item")
+            }
+        }
+        #expect(try Self.itemCount(victim) == 0, "nothing ran on a new session outside the transaction")
+    }
 }
