@@ -46,6 +46,8 @@ public final class Worker: Sendable {
         var task: Task<Void, Never>?
         /// When the attempt times out (set once its action has started).
         var deadline: ContinuousClock.Instant?
+        /// When the attempt started (for its duration in the metrics when it times out).
+        var startedAt = ContinuousClock.now
         var leaseLost = false
     }
 
@@ -254,6 +256,7 @@ public final class Worker: Sendable {
             }
             state.inFlight[key]?.task = task
             state.inFlight[key]?.deadline = deadline
+            state.inFlight[key]?.startedAt = attemptStarted
             if state.timeoutArmedFor.map({ deadline < $0 }) ?? true {
                 // Armed under the lock, so that a concurrent re-arm for a later deadline cannot override this one.
                 state.timeoutArmedFor = deadline
@@ -326,7 +329,7 @@ public final class Worker: Sendable {
             let failure = StepFailure(
                 code: "timeout", message: "the attempt did not finish within its timeout of \(timeout.seconds)s", retryable: true)
             if finish(claimed, key: Self.key(claimed.workflowID, claimed.stepID), outcome: .failed(failure),
-                      since: ContinuousClock.now, cancelling: true) {
+                      since: entry.startedAt, cancelling: true) {
                 logger.warning("attempt timed out", metadata: [
                     "workflow.id": "\(claimed.workflowID.uuidString.lowercased())", "step.id": "\(claimed.stepID)",
                     "timeout.seconds": "\(timeout.seconds)",
