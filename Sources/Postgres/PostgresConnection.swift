@@ -225,16 +225,9 @@ public final class PostgresConnection: Sendable {
         if committed { return value }
         // Nothing was sent and nothing is queued: there is no transaction on the server to end.
         if sentNothing && queued.isEmpty { return value }
-        if PQtransactionStatus(handle.pointer) == PQTRANS_INERROR {
-            rollbackQuietly()
-            throw PostgresError(
-                code: .transactionAborted,
-                message: "the transaction was rolled back because a statement inside it failed",
-                hint: "an error from a statement in this transaction was caught and not rethrown")
-        }
         do {
             // The queued writes and the COMMIT in one round trip; a failure of any of them rolls back.
-            _ = try pipeline([PostgresStatement("COMMIT", name: nil)])
+            _ = try commit(after: [])
         } catch {
             rollbackQuietly()
             throw error
@@ -431,34 +424,22 @@ public final class PostgresConnection: Sendable {
         _ pointer: OpaquePointer, sql: String, parameters: [any PostgresEncodable], name: String?,
         retryingMissingPrepared: Bool
     ) throws(PostgresError) -> PostgresResult {
-        let texts = parameters.map { $0.postgresText }
-        var cStrings: [UnsafeMutablePointer<CChar>?] = texts.map { $0.map { strdup($0) } ?? nil }
-        defer { for pointer in cStrings { free(pointer) } }
-
+        let count = Int32(parameters.count)
         let usePrepared = configuration.usePreparedStatements && name != nil
         let result: OpaquePointer?
         if usePrepared, let name {
             let isPrepared = state.withLock { $0.preparedStatements.contains(name) }
             if !isPrepared {
-                guard let prepared = PQprepare(pointer, name, sql, Int32(texts.count), nil) else {
+                guard let prepared = PQprepare(pointer, name, sql, count, nil) else {
                     throw lostError(pointer, statement: name)
                 }
                 defer { PQclear(prepared) }
                 _ = try checkResult(prepared, pointer: pointer, statement: name)
                 state.withLock { _ = $0.preparedStatements.insert(name) }
             }
-            result = cStrings.withUnsafeMutableBufferPointer { buffer in
-                buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) {
-                    PQexecPrepared(pointer, name, Int32(texts.count), texts.isEmpty ? nil : $0, nil, nil, 0)
-                }
-            }
+            result = Self.withParameterValues(parameters) { PQexecPrepared(pointer, name, count, $0, nil, nil, 0) }
         } else {
-            if cStrings.isEmpty { cStrings.append(nil) }
-            result = cStrings.withUnsafeMutableBufferPointer { buffer in
-                buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
-                    PQexecParams(pointer, sql, Int32(texts.count), nil, texts.isEmpty ? nil : $0, nil, nil, 0)
-                }
-            }
+            result = Self.withParameterValues(parameters) { PQexecParams(pointer, sql, count, nil, $0, nil, nil, 0) }
         }
         guard let result else { throw lostError(pointer, statement: name) }
         defer { PQclear(result) }
@@ -490,11 +471,7 @@ public final class PostgresConnection: Sendable {
         var preparing: Set<String> = []
         var sent = true
         for (index, statement) in statements.enumerated() {
-            let texts = statement.parameters.map { $0.postgresText }
-            var cStrings: [UnsafeMutablePointer<CChar>?] = texts.map { $0.map { strdup($0) } ?? nil }
-            defer { for pointer in cStrings { free(pointer) } }
-            if cStrings.isEmpty { cStrings.append(nil) }
-            let count = Int32(texts.count)
+            let count = Int32(statement.parameters.count)
             let accepted: Int32
             if configuration.usePreparedStatements, let name = statement.name {
                 if !known.contains(name) && !preparing.contains(name) {
@@ -502,16 +479,12 @@ public final class PostgresConnection: Sendable {
                     preparing.insert(name)
                     expected.append(.prepare(name))
                 }
-                accepted = cStrings.withUnsafeMutableBufferPointer { buffer in
-                    buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
-                        PQsendQueryPrepared(pointer, name, count, texts.isEmpty ? nil : $0, nil, nil, 0)
-                    }
+                accepted = Self.withParameterValues(statement.parameters) {
+                    PQsendQueryPrepared(pointer, name, count, $0, nil, nil, 0)
                 }
             } else {
-                accepted = cStrings.withUnsafeMutableBufferPointer { buffer in
-                    buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
-                        PQsendQueryParams(pointer, statement.sql, count, nil, texts.isEmpty ? nil : $0, nil, nil, 0)
-                    }
+                accepted = Self.withParameterValues(statement.parameters) {
+                    PQsendQueryParams(pointer, statement.sql, count, nil, $0, nil, nil, 0)
                 }
             }
             guard accepted == 1 else { sent = false; break }
@@ -578,6 +551,19 @@ public final class PostgresConnection: Sendable {
                                 statement: statements.last?.name)
         }
         return results.map { $0! }
+    }
+
+    /// Calls `body` with the parameters as libpq wants them: an array of C strings (NULL for SQL NULL), or no
+    /// array at all when there are none. The strings live until `body` returns.
+    private static func withParameterValues<R>(
+        _ parameters: [any PostgresEncodable], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
+    ) -> R {
+        guard !parameters.isEmpty else { return body(nil) }
+        var cStrings: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.postgresText.map { strdup($0) } ?? nil }
+        defer { for pointer in cStrings { free(pointer) } }
+        return cStrings.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { body($0) }
+        }
     }
 
     private func checkResult(_ result: OpaquePointer, pointer: OpaquePointer, statement: String?) throws(PostgresError) -> PostgresResult {

@@ -44,10 +44,10 @@ public final class Worker: Sendable {
         /// The slot running the action; nil once the result waits to be written (the slot is free again).
         var slot: Int?
         var task: Task<Void, Never>?
-        /// When the attempt times out (set once its action has started).
-        var deadline: ContinuousClock.Instant?
-        /// When the attempt started (for its duration in the metrics when it times out).
         var startedAt = ContinuousClock.now
+        /// The step's timeout, once its action has started; the attempt times out at `startedAt + timeout`.
+        var timeout: Duration?
+        var deadline: ContinuousClock.Instant? { timeout.map { startedAt + $0 } }
         var leaseLost = false
     }
 
@@ -249,14 +249,14 @@ public final class Worker: Sendable {
                 prepared.logger.debug("the action returned after its attempt was over (timed out or abandoned); result ignored")
             }
         }
-        let deadline = ContinuousClock.now + prepared.timeout
+        let deadline = attemptStarted + prepared.timeout
         state.withLock { state in
             guard state.inFlight[key]?.slot != nil, state.inFlight[key]?.claimed.fencingToken == claimed.fencingToken else {
                 return  // already over
             }
             state.inFlight[key]?.task = task
-            state.inFlight[key]?.deadline = deadline
             state.inFlight[key]?.startedAt = attemptStarted
+            state.inFlight[key]?.timeout = prepared.timeout
             if state.timeoutArmedFor.map({ deadline < $0 }) ?? true {
                 // Armed under the lock, so that a concurrent re-arm for a later deadline cannot override this one.
                 state.timeoutArmedFor = deadline
@@ -282,7 +282,7 @@ public final class Worker: Sendable {
             if written, let outcome {
                 state.inFlight[key]?.slot = nil
                 state.inFlight[key]?.task = nil
-                state.inFlight[key]?.deadline = nil
+                state.inFlight[key]?.timeout = nil
                 state.pending.append(PendingResult(
                     result: AttemptResult(
                         workflowID: claimed.workflowID, stepID: claimed.stepID, fencingToken: claimed.fencingToken,
@@ -324,8 +324,7 @@ public final class Worker: Sendable {
         }
         for entry in expired {
             let claimed = entry.claimed
-            let timeout = (claimed.phase == .forward ? claimed.stepDefinition?.timeout
-                           : claimed.stepDefinition?.compensation?.timeout) ?? StepDefinition.defaultTimeout
+            let timeout = entry.timeout ?? .zero
             let failure = StepFailure(
                 code: "timeout", message: "the attempt did not finish within its timeout of \(timeout.seconds)s", retryable: true)
             if finish(claimed, key: Self.key(claimed.workflowID, claimed.stepID), outcome: .failed(failure),
