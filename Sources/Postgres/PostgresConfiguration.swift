@@ -12,6 +12,35 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     /// Use named server-side prepared statements for statements given a name (faster for hot statements).
     /// Turn off behind a transaction-pooling PgBouncer older than 1.21, which does not support them.
     public var usePreparedStatements: Bool = true
+    /// Server settings every session applies right after connecting (and again after a reconnect), through
+    /// `set_config`, so values need no quoting. See ``plansOnce``.
+    public var sessionSettings: [(name: String, value: String)] = []
+
+    /// The settings for sessions that run only statements whose best plan does not depend on their parameters
+    /// (the engine's): each prepared statement is planned once per connection instead of at every execution.
+    ///
+    /// PostgreSQL plans a prepared statement for its parameter values at each of its first five executions, and
+    /// goes on doing so for as long as those plans look cheaper than a generic one. For statements taking
+    /// arrays (`unnest($1)`, `= ANY($1)`) they always do, since only a custom plan knows the array's length; the
+    /// engine's statements were re-planned at every execution, about a millisecond of a two-millisecond
+    /// step-to-step cycle. A generic plan is made once, though, from the statistics of that moment: made on a
+    /// fresh database's empty tables it is a sequential scan, kept until the next `ANALYZE`, and scanning
+    /// 40,000 steps per transition cut the throughput in half. Every engine statement is an index lookup, so
+    /// sequential scans are also turned off (`enable_seqscan = off` only makes them the planner's last resort;
+    /// a statement without a usable index still runs).
+    public static let planOnceSettings: [(name: String, value: String)] = [
+        ("plan_cache_mode", "force_generic_plan"),
+        ("enable_seqscan", "off"),
+    ]
+
+    /// Whether this configuration applies ``planOnceSettings``.
+    public var plansOnce: Bool {
+        get { Self.planOnceSettings.allSatisfy { setting in sessionSettings.contains { $0 == setting } } }
+        set {
+            sessionSettings.removeAll { setting in Self.planOnceSettings.contains { $0.name == setting.name } }
+            if newValue { sessionSettings += Self.planOnceSettings }
+        }
+    }
 
     /// Parses a `postgres://` / `postgresql://` URL or a key/value conninfo string (`host=/tmp dbname=x`).
     public init(_ connectionString: String) throws(PostgresError) {

@@ -73,6 +73,12 @@ public final class PostgresConnection: Sendable {
                 message: "cannot connect to PostgreSQL (\(configuration.redactedDescription)): \(message)")
         }
         Self.silenceNotices(pointer)
+        do {
+            try Self.applySessionSettings(configuration, pointer: pointer)
+        } catch {
+            PQfinish(pointer)
+            throw error
+        }
         self.handle = ConnectionHandle(pointer: pointer)
         logger.debug("connected", metadata: ["db": "\(configuration.redactedDescription)"])
     }
@@ -406,6 +412,7 @@ public final class PostgresConnection: Sendable {
                 message: "lost the connection to PostgreSQL (\(configuration.redactedDescription)) and could not reconnect: \(configuration.redact(Self.errorMessage(pointer)))")
         }
         Self.silenceNotices(pointer)
+        try Self.applySessionSettings(configuration, pointer: pointer)
         let channels = state.withLock { state in
             state.preparedStatements.removeAll()
             state.reconnectedSinceLastWait = !state.listeningChannels.isEmpty
@@ -657,6 +664,24 @@ public final class PostgresConnection: Sendable {
         return keywords.map { UnsafePointer($0) }.withUnsafeBufferPointer { keywordBuffer in
             values.map { UnsafePointer($0) }.withUnsafeBufferPointer { valueBuffer in
                 PQconnectdbParams(keywordBuffer.baseAddress, valueBuffer.baseAddress, 0)
+            }
+        }
+    }
+
+    /// Applies ``PostgresConfiguration/sessionSettings`` to a new session.
+    private static func applySessionSettings(_ configuration: PostgresConfiguration, pointer: OpaquePointer) throws(PostgresError) {
+        for setting in configuration.sessionSettings {
+            let result = setting.name.withCString { name in
+                setting.value.withCString { value in
+                    var values: [UnsafePointer<CChar>?] = [name, value]
+                    return PQexecParams(pointer, "SELECT set_config($1, $2, false)", 2, nil, &values, nil, nil, 0)
+                }
+            }
+            defer { PQclear(result) }
+            guard let result, PQresultStatus(result) == PGRES_TUPLES_OK else {
+                throw PostgresError(
+                    code: .invalidConfiguration,
+                    message: "PostgreSQL refused the session setting \(setting.name) = \(setting.value): \(configuration.redact(Self.errorMessage(pointer)))")
             }
         }
     }

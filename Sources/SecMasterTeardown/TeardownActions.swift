@@ -59,7 +59,7 @@ public enum TeardownActions {
 
     static func preflight(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
-        let inventory = try context.inventory()
+        let inventory = try context.inventory(env)
         var assessment = env.planner.assess(inventory, scope: scope(context), now: Date())
         // Orders still open on the account (pending payment, processing) can block an unsubscription.
         let client = try client(input, env)
@@ -87,7 +87,7 @@ public enum TeardownActions {
     static func disableAutoRenew(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
         let client = try client(input, env)
-        let inventory = try context.inventory()
+        let inventory = try context.inventory(env)
         var state = context.state(AutoRenewState())
         let scope = scope(context)
         let candidates = inventory.prepaidInOrder.filter { entry in
@@ -135,7 +135,7 @@ public enum TeardownActions {
     static func unsubscribeQuotas(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
         let client = try client(input, env)
-        let inventory = try context.inventory()
+        let inventory = try context.inventory(env)
         var state = context.state(QuotaState())
         let project = input.account.projectID
 
@@ -198,7 +198,7 @@ public enum TeardownActions {
     static func unsubscribePackages(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
         let client = try client(input, env)
-        let inventory = try context.inventory()
+        let inventory = try context.inventory(env)
         var state = context.state(PackageState())
         let project = input.account.projectID
         guard let live = try await cloud({ () async throws(CloudError) in try await client.listSubscriptionResources(projectID: project) }) else {
@@ -257,7 +257,7 @@ public enum TeardownActions {
     static func releaseCollectionServers(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
         let client = try client(input, env)
-        let inventory = try context.inventory()
+        let inventory = try context.inventory(env)
         var state = context.state(ServerState())
         let project = input.account.projectID
 
@@ -358,7 +358,7 @@ public enum TeardownActions {
     static func deleteEndpoints(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
         let client = try client(input, env)
-        let inventory = try context.inventory()
+        let inventory = try context.inventory(env)
         var state = context.state(EndpointState())
         let project = input.account.projectID
         for endpoint in inventory.endpoints where !state.deleted.contains(endpoint.id) {
@@ -387,7 +387,7 @@ public enum TeardownActions {
     static func verify(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
         let client = try client(input, env)
-        let inventory = try context.inventory()
+        let inventory = try context.inventory(env)
         let scope = scope(context)
         let project = input.account.projectID
         var remaining: [String] = []

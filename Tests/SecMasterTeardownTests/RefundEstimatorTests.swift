@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import SecMasterTeardown
 import UnwindEngine
+import UnwindCore
 
 @Suite("Refund and fee estimates")
 struct RefundEstimatorTests {
@@ -104,5 +105,22 @@ struct TeardownPlannerTests {
         let plan = TeardownPlanner().plan(inventory(), scope: .releaseCollection, options: TeardownOptions(), now: now)
         #expect(plan.steps.map(\.step) == ["release-collection-ecs", "delete-vpc-endpoints", "verify"])
         #expect(plan.acknowledgements.isEmpty)
+    }
+}
+
+@Suite("Inventory cache")
+struct InventoryCacheTests {
+    @Test func anEntryIsUsedOnlyForTheOutputItWasDecodedFromAndTheCacheStaysBounded() throws {
+        let planner = TeardownPlannerTests()
+        let first = planner.inventory(fullRefundsUsed: 1), second = planner.inventory(fullRefundsUsed: 2)
+        let cache = InventoryCache(capacity: 2)
+        let workflow = UUID()
+        #expect(cache.inventory(of: workflow, from: .encoding(first)) == first)
+        #expect(cache.inventory(of: workflow, from: .encoding(first)) == first)
+        // The same workflow with another inventory output (say, a re-run inventory step): decoded again.
+        #expect(cache.inventory(of: workflow, from: .encoding(second)) == second)
+        #expect(cache.inventory(of: workflow, from: ["not": "an inventory"]) == nil)
+        for _ in 0..<5 { _ = cache.inventory(of: UUID(), from: .encoding(first)) }
+        #expect(cache.count <= 2)
     }
 }

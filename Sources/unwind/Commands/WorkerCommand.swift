@@ -98,7 +98,8 @@ struct WorkerCommand: ParsableCommand {
                 listenConfiguration: try DatabaseOptions.listenConfiguration(environment),
                 batchWindow: try parseBatchWindow(batchWindow ?? environment["UNWIND_BATCH_WINDOW"] ?? "1ms"))
             // One connection per concurrent step, plus claiming and maintenance.
-            let services = try Services(database: database, connections: concurrency + 3, label: "unwind.worker", waitForDatabase: true)
+            let services = try Services(database: database, connections: concurrency + 3, label: "unwind.worker", waitForDatabase: true,
+                                        plansOnce: true)
             try WorkerRunner(services: services, configuration: configuration, endpoint: endpoint).run()
         }
     }

@@ -94,11 +94,18 @@ struct Services {
     let store: WorkflowStore
     let logger: Logger
 
-    /// - Parameter waitForDatabase: long-running services (worker, serve) wait, with back-off, for a database that
-    ///   is down or restarting instead of exiting; one-shot commands fail fast.
-    init(database: DatabaseOptions, connections: Int = 4, label: String = "unwind", waitForDatabase: Bool = false) throws {
+    /// - Parameters:
+    ///   - waitForDatabase: long-running services (worker, serve) wait, with back-off, for a database that is down
+    ///     or restarting instead of exiting; one-shot commands fail fast.
+    ///   - plansOnce: the sessions plan each prepared statement once (``PostgresConfiguration/plansOnce``); for
+    ///     workers, which run only the engine's statements.
+    init(
+        database: DatabaseOptions, connections: Int = 4, label: String = "unwind", waitForDatabase: Bool = false,
+        plansOnce: Bool = false
+    ) throws {
         logger = try database.makeLogger(label: label)
-        let resolved = try database.resolve(logger: logger)
+        var resolved = try database.resolve(logger: logger)
+        resolved.configuration.plansOnce = plansOnce
         // Fail fast with a readable message when the database cannot be reached or is not migrated.
         let probe = try Self.connect(resolved.configuration, waiting: waitForDatabase, logger: logger)
         let status = try Migrator.embedded(logger: logger).status(connection: probe)
