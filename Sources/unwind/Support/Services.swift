@@ -105,7 +105,9 @@ struct Services {
     ) throws {
         logger = try database.makeLogger(label: label)
         var resolved = try database.resolve(logger: logger)
-        resolved.configuration.plansOnce = plansOnce
+        // Without named prepared statements (behind an older transaction-pooling PgBouncer) every statement is
+        // planned for its values anyway, and a session setting would reach whichever server session is current.
+        resolved.configuration.plansOnce = plansOnce && resolved.configuration.usePreparedStatements
         // Fail fast with a readable message when the database cannot be reached or is not migrated.
         let probe = try Self.connect(resolved.configuration, waiting: waitForDatabase, logger: logger)
         let status = try Migrator.embedded(logger: logger).status(connection: probe)
