@@ -4,7 +4,7 @@ import UnwindCore
 
 /// A workflow as `unwind status` shows it.
 public struct WorkflowRecord: Sendable, Codable, Equatable {
-    public var id: UUID
+    @LowercaseUUID public var id: UUID
     public var workflow: String
     public var state: String
     public var queue: String
@@ -62,7 +62,7 @@ public struct EventRecord: Sendable, Codable, Equatable {
 }
 
 public struct WorkflowSummary: Sendable, Codable, Equatable {
-    public var id: UUID
+    @LowercaseUUID public var id: UUID
     public var workflow: String
     public var state: String
     public var labels: [String: String]

@@ -76,11 +76,12 @@ struct WorkflowCommandsTests {
         let statusJSON = try await #require(try setup.json(setup.unwind(["status", id, "--output", "json"])) as? [String: Any])
         let workflow = try #require(statusJSON["workflow"] as? [String: Any])
         #expect(workflow["state"] as? String == "succeeded")
-        #expect(workflow["id"] as? String == id.uppercased() || (workflow["id"] as? String)?.lowercased() == id)
+        #expect(workflow["id"] as? String == id, "the same lower-case ID as the text output and submit print")
         #expect((statusJSON["steps"] as? [[String: Any]])?.map { $0["step_id"] as? String } == ["prepare", "commit", "finish"])
 
         let list = try await #require(try setup.json(setup.unwind(["list", "--label", "team=red", "--output", "json"])) as? [[String: Any]])
         #expect(list.count == 1)
+        #expect(list.first?["id"] as? String == id)
         #expect(list.first?["steps_done"] as? Int == 3)
         await #expect(setup.unwind(["list", "--state", "failed", "--output", "json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
         await #expect(setup.unwind(["list"]).stdout.contains("saga"))

@@ -172,14 +172,14 @@ struct APITests {
         #expect(all.status == 200)
         let rows = all.json["workflows"] as? [[String: Any]] ?? []
         #expect(rows.count == 4)
-        #expect(rows.first?["id"] as? String == failing.uuidString, "newest first")
+        #expect(rows.first?["id"] as? String == failing.uuidString.lowercased(), "newest first")
         #expect(rows.first?["steps_total"] as? Int == 3)
         #expect(all.json["next_offset"] is NSNull)
 
         let failed = try await harness.request("GET", "/api/v1/workflows?state=failed")
-        #expect((failed.json["workflows"] as? [[String: Any]])?.map { $0["id"] as? String } == [failing.uuidString])
+        #expect((failed.json["workflows"] as? [[String: Any]])?.map { $0["id"] as? String } == [failing.uuidString.lowercased()])
         let labelled = try await harness.request("GET", "/api/v1/workflows?label=batch%3Dx")
-        #expect((labelled.json["workflows"] as? [[String: Any]])?.map { $0["id"] as? String } == [ids[0].uuidString])
+        #expect((labelled.json["workflows"] as? [[String: Any]])?.map { $0["id"] as? String } == [ids[0].uuidString.lowercased()])
         let named = try await harness.request("GET", "/api/v1/workflows?workflow=planned")
         #expect((named.json["workflows"] as? [[String: Any]])?.isEmpty == true)
         let recent = try await harness.request("GET", "/api/v1/workflows?since=1h")
