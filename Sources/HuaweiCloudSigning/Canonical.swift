@@ -54,6 +54,11 @@ public enum Canonical {
     }
 
     public static func uri(_ rawPath: String) -> String {
+        // Nearly every path is already canonical (unreserved characters and slashes): decoding and re-encoding
+        // it would give it back unchanged, so only the trailing slash is added.
+        if !rawPath.isEmpty, rawPath.utf8.allSatisfy({ isUnreserved($0) || $0 == UInt8(ascii: "/") }) {
+            return rawPath.utf8.last == UInt8(ascii: "/") ? rawPath : rawPath + "/"
+        }
         let decoded = percentDecode(rawPath)
         var result = decoded.split(separator: "/", omittingEmptySubsequences: false).map { encode(String($0)) }.joined(separator: "/")
         if !result.hasSuffix("/") { result += "/" }
@@ -87,18 +92,27 @@ public enum Canonical {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
-                 UInt8(ascii: "."), UInt8(ascii: "~"):
+            if isUnreserved(byte) {
                 out.append(byte)
-            default:
+            } else {
                 out.append(UInt8(ascii: "%"))
                 out.append(upperHexDigits[Int(byte >> 4)])
                 out.append(upperHexDigits[Int(byte & 0x0F)])
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The RFC 3986 unreserved set: `A-Z a-z 0-9 - _ . ~`.
+    static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
+             UInt8(ascii: "."), UInt8(ascii: "~"):
+            true
+        default:
+            false
+        }
     }
 
     /// Decodes `%XX` escapes (invalid escapes are kept literally); `+` is *not* a space here.

@@ -47,10 +47,16 @@ public struct HuaweiSigner: Sendable {
             added.append(("X-Security-Token", token))
             request.headers.append(("X-Security-Token", token))
         }
-        let excluded = Set(unsignedHeaders.map { $0.lowercased() })
-        let signedHeaders = Set(request.headers.map { $0.name.lowercased() })
-            .filter { !$0.utf8.contains(UInt8(ascii: "_")) && !excluded.contains($0) }
-            .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        let excluded = unsignedHeaders.isEmpty ? [] : Set(unsignedHeaders.map { $0.lowercased() })
+        var signedHeaders: [String] = []
+        signedHeaders.reserveCapacity(request.headers.count)
+        for header in request.headers {
+            let name = header.name.lowercased()
+            guard !name.utf8.contains(UInt8(ascii: "_")), !excluded.contains(name), !signedHeaders.contains(name) else { continue }
+            signedHeaders.append(name)
+        }
+        // Byte order, as the SDKs sort; on the UTF-8 views, without copying each name for every comparison.
+        signedHeaders.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         // Every name in `signedHeaders` comes from `request.headers`, so canonicalisation cannot fail.
         let canonical = Canonical.request(request, signedHeaders: signedHeaders, payloadHash: Canonical.payloadHash(request)) ?? ""
         let toSign = Canonical.stringToSign(canonicalRequest: canonical, sdkDate: sdkDate)

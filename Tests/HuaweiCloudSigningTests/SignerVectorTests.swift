@@ -69,4 +69,34 @@ struct SignerVectorTests {
         #expect(Canonical.uri("/") == "/")
         #expect(Canonical.queryString("") == "")
     }
+
+    /// Paths of unreserved characters and slashes take a shortcut; it must agree with decoding and re-encoding.
+    @Test("canonical paths: already-canonical ones and ones that need re-encoding")
+    func canonicalPaths() {
+        let cases: [(String, String)] = [
+            ("/v1/0a1b2c/cloudservers/detail", "/v1/0a1b2c/cloudservers/detail/"),
+            ("/v2/orders/customer-orders/", "/v2/orders/customer-orders/"),
+            ("/a//b", "/a//b/"),
+            ("/A-Z_a.z~0", "/A-Z_a.z~0/"),
+            ("", "/"),
+            ("/caf%C3%A9", "/caf%C3%A9/"),
+            ("/caf%c3%a9", "/caf%C3%A9/"),
+            ("/a%7Eb", "/a~b/"),
+            ("/a b", "/a%20b/"),
+            ("/a+b", "/a%2Bb/"),
+        ]
+        for (path, canonical) in cases {
+            #expect(Canonical.uri(path) == canonical, "\(path)")
+        }
+    }
+
+    @Test("signed headers: lower-cased, de-duplicated, byte-sorted, without underscores or excluded names")
+    func signedHeaderSet() {
+        let request = SignableRequest(method: "GET", uri: "/x", headers: [
+            ("X-Project-Id", "p"), ("Host", "h"), ("content-type", "application/json"), ("HOST", "h"),
+            ("X_Ignored", "i"), ("User-Agent", "u"),
+        ])
+        let signature = HuaweiSigner(accessKey: "ak", secretKey: "sk").sign(request, epochSeconds: 0, unsignedHeaders: ["Content-Type"])
+        #expect(signature.authorization.signedHeaders == ["host", "user-agent", "x-project-id", "x-sdk-date"])
+    }
 }
