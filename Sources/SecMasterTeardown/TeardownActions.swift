@@ -30,9 +30,9 @@ public enum TeardownActions {
         }
     }
 
-    static func client(_ input: TeardownInput, _ env: TeardownEnvironment) throws(StepFailure) -> HuaweiCloudClient {
+    static func client(_ input: TeardownInput, _ env: TeardownEnvironment, _ context: StepContext) throws(StepFailure) -> HuaweiCloudClient {
         do {
-            return try env.makeClient(input)
+            return try env.makeClient(input, context.logger)
         } catch {
             throw error.stepFailure()
         }
@@ -42,14 +42,14 @@ public enum TeardownActions {
 
     static func plan(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
-        let inventory = try await InventoryReader(client: try client(input, env), input: input, now: Date()).read()
+        let inventory = try await InventoryReader(client: try client(input, env, context), input: input, now: Date()).read()
         let plan = env.planner.plan(inventory, scope: scope(context), options: input.options, now: Date())
         return .completed(.encoding(plan))
     }
 
     static func inventory(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
-        let inventory = try await InventoryReader(client: try client(input, env), input: input, now: Date()).read()
+        let inventory = try await InventoryReader(client: try client(input, env, context), input: input, now: Date()).read()
         context.logger.info("inventory taken", metadata: [
             "edition": "\(inventory.edition)", "quotas": "\(inventory.quotas.count)", "packages": "\(inventory.packages.count)",
             "servers": "\(inventory.servers.count)", "endpoints": "\(inventory.endpoints.count)",
@@ -62,7 +62,7 @@ public enum TeardownActions {
         let inventory = try context.inventory(env)
         var assessment = env.planner.assess(inventory, scope: scope(context), now: Date())
         // Orders still open on the account (pending payment, processing) can block an unsubscription.
-        let client = try client(input, env)
+        let client = try client(input, env, context)
         let domain = input.account.domainID
         for status in [6, 3] {
             let orders = try await cloud({ () async throws(CloudError) in try await client.listOrders(domainID: domain, orderType: nil, status: status) }) ?? []
@@ -86,7 +86,7 @@ public enum TeardownActions {
 
     static func disableAutoRenew(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
-        let client = try client(input, env)
+        let client = try client(input, env, context)
         let inventory = try context.inventory(env)
         var state = context.state(AutoRenewState())
         let scope = scope(context)
@@ -112,7 +112,7 @@ public enum TeardownActions {
     /// Compensation: turns auto-renew back on exactly where this workflow turned it off.
     static func restoreAutoRenew(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
-        let client = try client(input, env)
+        let client = try client(input, env, context)
         var state = context.state(AutoRenewState())
         for id in state.turnedOff where !state.restored.contains(id) {
             let domain = input.account.domainID
@@ -134,7 +134,7 @@ public enum TeardownActions {
 
     static func unsubscribeQuotas(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
-        let client = try client(input, env)
+        let client = try client(input, env, context)
         let inventory = try context.inventory(env)
         var state = context.state(QuotaState())
         let project = input.account.projectID
@@ -197,7 +197,7 @@ public enum TeardownActions {
 
     static func unsubscribePackages(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
-        let client = try client(input, env)
+        let client = try client(input, env, context)
         let inventory = try context.inventory(env)
         var state = context.state(PackageState())
         let project = input.account.projectID
@@ -256,7 +256,7 @@ public enum TeardownActions {
 
     static func releaseCollectionServers(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
-        let client = try client(input, env)
+        let client = try client(input, env, context)
         let inventory = try context.inventory(env)
         var state = context.state(ServerState())
         let project = input.account.projectID
@@ -357,7 +357,7 @@ public enum TeardownActions {
 
     static func deleteEndpoints(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
-        let client = try client(input, env)
+        let client = try client(input, env, context)
         let inventory = try context.inventory(env)
         var state = context.state(EndpointState())
         let project = input.account.projectID
@@ -386,7 +386,7 @@ public enum TeardownActions {
 
     static func verify(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
-        let client = try client(input, env)
+        let client = try client(input, env, context)
         let inventory = try context.inventory(env)
         let scope = scope(context)
         let project = input.account.projectID

@@ -34,8 +34,9 @@ public struct TeardownInput: Sendable, Equatable {
 
 /// How actions reach the cloud and how patiently they wait. Built once per worker process.
 public struct TeardownEnvironment: Sendable {
-    /// Creates the client for one account from its region and credentials profile.
-    public var makeClient: @Sendable (TeardownInput) throws(CloudError) -> HuaweiCloudClient
+    /// Creates the client for one account from its region and credentials profile; it logs through the given
+    /// logger (the step's, so that every cloud call's log line names its workflow, step and attempt).
+    public var makeClient: @Sendable (TeardownInput, Logger) throws(CloudError) -> HuaweiCloudClient
     /// How long a durable wait lasts before an order, job or deletion is checked again.
     public var pollInterval: Duration
     /// How many times "gone?" is checked before a resource that should be gone counts as a failure.
@@ -45,7 +46,7 @@ public struct TeardownEnvironment: Sendable {
     let inventories = InventoryCache()
 
     public init(
-        makeClient: @escaping @Sendable (TeardownInput) throws(CloudError) -> HuaweiCloudClient,
+        makeClient: @escaping @Sendable (TeardownInput, Logger) throws(CloudError) -> HuaweiCloudClient,
         pollInterval: Duration = .seconds(5), maxConfirmPolls: Int = 120, planner: TeardownPlanner = TeardownPlanner()
     ) {
         self.makeClient = makeClient
@@ -60,13 +61,13 @@ public struct TeardownEnvironment: Sendable {
     }
 
     /// The default: regional endpoints (or one override address, e.g. the simulator), credentials from the
-    /// environment or the credentials file.
+    /// environment or the credentials file. Cloud calls log through the calling step's logger.
     public static func standard(
         endpointOverride: String?, bssEndpoint: String? = nil, credentials: CloudCredentialsProvider = CloudCredentialsProvider(),
-        timeout: Duration = .seconds(30), pollInterval: Duration = .seconds(5), logger: Logger,
+        timeout: Duration = .seconds(30), pollInterval: Duration = .seconds(5),
         metrics: UnwindMetrics = .disabled, connections: CloudConnectionPool? = nil
     ) -> TeardownEnvironment {
-        TeardownEnvironment(makeClient: { input throws(CloudError) in
+        TeardownEnvironment(makeClient: { input, logger throws(CloudError) in
             let endpoints = try CloudEndpoints(region: input.account.region, override: endpointOverride, bssEndpoint: bssEndpoint)
             let credentials = try credentials.credentials(profile: input.profile)
             if let connections {

@@ -13,7 +13,8 @@ struct TeardownCLITests {
             "UNWIND_PROFILE_DEMO_AK": "DEMOACCESSKEY0000001", "UNWIND_PROFILE_DEMO_SK": "demoSecretKey0000000000000000000000000001",
             "UNWIND_WORKFLOWS_DIR": TestEnvironment.repositoryRoot + "/workflows", "UNWIND_CREDENTIALS_FILE": "/nonexistent",
         ]
-        let worker = try WorkerProcess(databaseURL: database.url, environment: cloud)
+        // At debug level the worker logs every cloud call (never a key).
+        let worker = try WorkerProcess(databaseURL: database.url, arguments: ["--log-level", "debug"], environment: cloud)
         let account = ["--set", "domain_id=0a1b2c3d4e5f40718293a4b5c6d7e8f9", "--set", "project_id=1f2e3d4c5b6a47988796a5b4c3d2e1f0",
                        "--set", "region=cn-north-4", "--set", "profile=demo"]
         func unwind(_ arguments: [String]) async -> CommandOutput {
@@ -38,6 +39,11 @@ struct TeardownCLITests {
         #expect(run.status == 0, "\(run.combined)\n\(worker.log)")
         #expect(run.stdout.contains("succeeded  8/8 steps"))
         let id = String(try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("submitted ") }).split(separator: " ")[2])
+        // Each cloud call's log line names the workflow and the step that made it.
+        let cloudCalls = worker.log.split(separator: "\n").filter { $0.contains("cloud request") }
+        #expect(cloudCalls.contains { $0.contains("workflow.id=\(id)") && $0.contains("step.id=inventory") }, "\(worker.log.suffix(2000))")
+        #expect(cloudCalls.contains { $0.contains("workflow.id=\(id)") && $0.contains("step.id=verify") })
+        #expect(!worker.log.contains("demoSecretKey"))
 
         let status = await unwind(["status", String(id.prefix(8))])
         #expect(status.stdout.contains("input       "))

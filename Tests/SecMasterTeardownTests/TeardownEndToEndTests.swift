@@ -42,11 +42,9 @@ struct TeardownEndToEndTests {
                 credentials[keys.sk] = account["secret_key"] as? String
             }
             self.accounts = accounts
-            var logger = Logger(label: "test.cloud")
-            logger.logLevel = .critical
             environment = TeardownEnvironment.standard(
                 endpointOverride: simulator.url, credentials: CloudCredentialsProvider(environment: credentials, credentialsFile: "/nonexistent"),
-                timeout: .seconds(10), pollInterval: .milliseconds(200), logger: logger)
+                timeout: .seconds(10), pollInterval: .milliseconds(200))
             var registry = ActionRegistry()
             TestActions.register(into: &registry)
             TeardownActions.register(into: &registry, environment: environment)

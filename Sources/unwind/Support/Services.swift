@@ -49,11 +49,9 @@ struct CloudSettings {
     }
 
     func teardownEnvironment(metrics: UnwindMetrics = .disabled, connections: CloudConnectionPool? = nil) -> TeardownEnvironment {
-        var logger = Logger(label: "unwind.cloud")
-        logger.logLevel = .info
-        return TeardownEnvironment.standard(
+        TeardownEnvironment.standard(
             endpointOverride: endpointOverride, bssEndpoint: bssEndpoint, timeout: timeout, pollInterval: pollInterval,
-            logger: logger, metrics: metrics, connections: connections)
+            metrics: metrics, connections: connections)
     }
 }
 
