@@ -278,6 +278,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
+                "Postgres",
                 "UnwindServer",
                 "UnwindEngine",
                 "UnwindStore",

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Postgres
 import Testing
+import UnwindStore
 import UnwindTesting
 
 /// The real `unwind serve` binary: binds where told, reads the token from an owner-only file and never prints it,
@@ -73,6 +75,33 @@ struct ServeCommandTests {
         #expect(body.contains("no_token_configured"))
         #expect(server.log.contains("no API token configured"), "the operator is warned at start")
         kill(server.pid, SIGINT)
+        #expect(try await server.waitForExit() == 0, "\(server.log)")
+    }
+
+    @Test("a server started while the database is down waits for it, then serves")
+    func waitsForTheDatabase() async throws {
+        let cluster = try PrivateCluster()
+        try Migrator.embedded().migrate(connection: try PostgresConnection(configuration: try PostgresConfiguration(cluster.url)))
+        try cluster.stop()
+        let directory = try TestEnvironment.makeScratchDirectory("serve-wait")
+        let server = try UnwindProcess(
+            command: "serve", databaseURL: cluster.url, arguments: ["--port", "0", "--workflows-dir", directory],
+            environment: ["UNWIND_API_PUBLIC_READS": "true"], removingEnvironment: Self.tokenVariables)
+        let deadline = Date().addingTimeInterval(30)
+        while !server.log.contains("database unavailable; waiting and retrying with back-off"), Date() < deadline {
+            var status: Int32 = 0
+            if waitpid(server.pid, &status, WNOHANG) == server.pid {
+                Issue.record("the server exited instead of waiting:\n\(server.log)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(server.log.contains("database unavailable; waiting and retrying with back-off"), "\(server.log)")
+        try cluster.start()
+        let base = "http://127.0.0.1:\(try await server.port())"
+        #expect(try await Self.get(base + "/readyz") == 200)
+        #expect(try await Self.get(base + "/api/v1/workflows") == 200)
+        kill(server.pid, SIGTERM)
         #expect(try await server.waitForExit() == 0, "\(server.log)")
     }
 

@@ -55,7 +55,8 @@ struct Serve: ParsableCommand {
             let port = try port ?? Self.environmentPort(environment["UNWIND_SERVE_PORT"]) ?? 8080
             let publicReads = try publicReads || Self.environmentFlag(environment["UNWIND_API_PUBLIC_READS"], name: "UNWIND_API_PUBLIC_READS")
             let token = try Self.apiToken(environment)
-            let services = try Services(database: database, connections: connections, label: "unwind.serve")
+            // Like a worker, a server started while the database is down (a restart, a failover) waits for it.
+            let services = try Services(database: database, connections: connections, label: "unwind.serve", waitForDatabase: true)
             let logger = services.logger
             // /metrics: the queue, workflow and pool gauges, sampled like a worker's (README.md).
             let exporter = PrometheusExporter()
