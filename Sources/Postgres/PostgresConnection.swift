@@ -671,11 +671,8 @@ public final class PostgresConnection: Sendable {
     /// Applies ``PostgresConfiguration/sessionSettings`` to a new session.
     private static func applySessionSettings(_ configuration: PostgresConfiguration, pointer: OpaquePointer) throws(PostgresError) {
         for setting in configuration.sessionSettings {
-            let result = setting.name.withCString { name in
-                setting.value.withCString { value in
-                    var values: [UnsafePointer<CChar>?] = [name, value]
-                    return PQexecParams(pointer, "SELECT set_config($1, $2, false)", 2, nil, &values, nil, nil, 0)
-                }
+            let result = withParameterValues([setting.name, setting.value]) {
+                PQexecParams(pointer, "SELECT set_config($1, $2, false)", 2, nil, $0, nil, nil, 0)
             }
             defer { PQclear(result) }
             guard let result, PQresultStatus(result) == PGRES_TUPLES_OK else {
