@@ -257,7 +257,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SecMasterTeardownTests",
-            dependencies: ["SecMasterTeardown", "UnwindEngine", "UnwindStore", "UnwindCore", "UnwindTesting", "CloudSimulator", "HuaweiCloud"],
+            dependencies: [
+                "SecMasterTeardown", "UnwindEngine", "UnwindStore", "UnwindCore", "UnwindTesting", "CloudSimulator", "HuaweiCloud",
+                "UnwindObservability", .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -166,10 +166,12 @@ struct WireOrder: Decodable {
     var service_type_code: String?
     var create_time: String?
     var amount_after_discount: FlexibleDecimal?
+    var amount_info: WireOrderDetails.WireAmountInfo?
 
     var model: CustomerOrder {
         CustomerOrder(orderID: order_id, status: status.value, orderType: order_type.value, serviceTypeCode: service_type_code,
-                      createTime: create_time, amountAfterDiscount: amount_after_discount?.value)
+                      createTime: create_time, amountAfterDiscount: amount_after_discount?.value,
+                      commissionAmount: amount_info?.commission_amount?.value, consumedAmount: amount_info?.consumed_amount?.value)
     }
 }
 

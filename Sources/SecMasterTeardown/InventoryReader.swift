@@ -47,12 +47,11 @@ struct InventoryReader {
             guard let server = allServers.first(where: { $0.id == id }) else { continue }
             servers.append(ServerItem(id: server.id, name: server.name, chargingMode: server.chargingMode == .prepaid ? .prepaid : .postpaid, status: server.status))
         }
-        var endpoints: [EndpointItem] = []
-        for id in Set(nodes.compactMap(\.endpointID)).sorted() {
-            if let endpoint = try await cloud({ () async throws(CloudError) in try await client.showEndpoint(projectID: account.projectID, endpointID: id) }) ?? nil {
-                endpoints.append(EndpointItem(id: endpoint.id, vpcID: endpoint.vpcID, status: endpoint.status))
-            }
-        }
+        var endpointVPCs: [String: String?] = [:]
+        for node in nodes { if let id = node.endpointID { endpointVPCs[id] = endpointVPCs[id] ?? node.vpcID } }
+        let liveEndpoints = try await EndpointLookup(client: client, projectID: account.projectID)
+            .live(endpointVPCs.map { (id: $0.key, vpcID: $0.value) }, confirmAbsence: true)
+        let endpoints = liveEndpoints.values.sorted { $0.id < $1.id }.map { EndpointItem(id: $0.id, vpcID: $0.vpcID, status: $0.status) }
 
         // BSS billing of the yearly/monthly ones: term, expiry, auto-renew, what was paid.
         let prepaidIDs = quotas.filter { $0.chargingMode == .prepaid }.map(\.resourceID)
@@ -69,8 +68,13 @@ struct InventoryReader {
                     effectiveAt: effective, expireAt: expire, autoRenew: resource.expirePolicy == 3, status: resource.status)
             }
         }
-        for index in quotas.indices { quotas[index].billing = try await withPaidAmount(billing[quotas[index].resourceID], orderID: quotas[index].orderID) }
-        for index in packages.indices { packages[index].billing = try await withPaidAmount(billing[packages[index].resourceID], orderID: packages[index].orderID) }
+        var paidByOrder: [String: Decimal?] = [:]  // one purchase order can cover several resources
+        for index in quotas.indices {
+            quotas[index].billing = try await withPaidAmount(billing[quotas[index].resourceID], orderID: quotas[index].orderID, known: &paidByOrder)
+        }
+        for index in packages.indices {
+            packages[index].billing = try await withPaidAmount(billing[packages[index].resourceID], orderID: packages[index].orderID, known: &paidByOrder)
+        }
         for index in servers.indices { servers[index].billing = billing[servers[index].id] }
 
         return TeardownInventory(
@@ -79,13 +83,17 @@ struct InventoryReader {
     }
 
     /// What was paid, from the purchase order (BSS shows no amount on the resource itself).
-    private func withPaidAmount(_ billing: PrepaidBilling?, orderID: String?) async throws(StepFailure) -> PrepaidBilling? {
+    private func withPaidAmount(_ billing: PrepaidBilling?, orderID: String?, known: inout [String: Decimal?]) async throws(StepFailure) -> PrepaidBilling? {
         guard var billing, let orderID else { return billing }
         let account = input.account
-        if let details = try await cloud({ () async throws(CloudError) in try await client.orderDetails(domainID: account.domainID, orderID: orderID) }),
-           let paid = details.amountAfterDiscount {
-            billing.paidAmount = money(paid)
+        let paid: Decimal?
+        if let remembered = known[orderID] {
+            paid = remembered
+        } else {
+            paid = try await cloud({ () async throws(CloudError) in try await client.orderDetails(domainID: account.domainID, orderID: orderID) })?.amountAfterDiscount
+            known[orderID] = .some(paid)
         }
+        if let paid { billing.paidAmount = money(paid) }
         return billing
     }
 
@@ -97,8 +105,16 @@ struct InventoryReader {
         var count = 0
         for order in orders.prefix(200) {
             if let created = order.createTime.flatMap(Self.parseTime), now.timeIntervalSince(created) > 365 * 86_400 { continue }
-            guard let details = try await cloud({ () async throws(CloudError) in try await client.orderDetails(domainID: account.domainID, orderID: order.orderID) }) else { continue }
-            if money(details.commissionAmount) == 0 && money(details.consumedAmount) == 0 { count += 1 }
+            // The list carries each order's `amount_info`; only an order listed without it is read on its own
+            // (one call per past order made the history a third of the inventory's calls).
+            let fee: Decimal?, consumed: Decimal?
+            if let listedFee = order.commissionAmount, let listedConsumed = order.consumedAmount {
+                (fee, consumed) = (listedFee, listedConsumed)
+            } else {
+                guard let details = try await cloud({ () async throws(CloudError) in try await client.orderDetails(domainID: account.domainID, orderID: order.orderID) }) else { continue }
+                (fee, consumed) = (details.commissionAmount, details.consumedAmount)
+            }
+            if money(fee) == 0 && money(consumed) == 0 { count += 1 }
         }
         return count
     }

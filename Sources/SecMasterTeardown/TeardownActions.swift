@@ -366,11 +366,9 @@ public enum TeardownActions {
             state.deleted.append(endpoint.id)
             try await context.saveCheckpoint(.encoding(state))
         }
-        for id in state.deleted where !state.confirmedGone.contains(id) {
-            if try await cloud({ () async throws(CloudError) in try await client.showEndpoint(projectID: project, endpointID: id) }) ?? nil == nil {
-                state.confirmedGone.append(id)
-            }
-        }
+        let unconfirmed = inventory.endpoints.filter { state.deleted.contains($0.id) && !state.confirmedGone.contains($0.id) }
+        let stillThere = try await EndpointLookup(client: client, projectID: project).live(unconfirmed.map { (id: $0.id, vpcID: $0.vpcID) })
+        for endpoint in unconfirmed where stillThere[endpoint.id] == nil { state.confirmedGone.append(endpoint.id) }
         if state.confirmedGone.count == inventory.endpoints.count {
             return .completed(["deleted": .array(state.confirmedGone.sorted().map { .string($0) })])
         }
@@ -408,10 +406,9 @@ public enum TeardownActions {
                     remaining.append("ECS server \(server.id) (\(live.status))")
                 }
             }
-            for endpoint in inventory.endpoints {
-                if try await cloud({ () async throws(CloudError) in try await client.showEndpoint(projectID: project, endpointID: endpoint.id) }) ?? nil != nil {
-                    remaining.append("VPC endpoint \(endpoint.id)")
-                }
+            let endpoints = try await EndpointLookup(client: client, projectID: project).live(inventory.endpoints.map { (id: $0.id, vpcID: $0.vpcID) })
+            for endpoint in inventory.endpoints where endpoints[endpoint.id] != nil {
+                remaining.append("VPC endpoint \(endpoint.id)")
             }
         }
         if !remaining.isEmpty {

@@ -1,11 +1,13 @@
 import Foundation
 import HuaweiCloud
 import Logging
+import MetricsTestKit
 import Postgres
 import SecMasterTeardown
 import Testing
 import UnwindCore
 import UnwindEngine
+import UnwindObservability
 import UnwindStore
 import UnwindTesting
 
@@ -27,7 +29,10 @@ struct TeardownEndToEndTests {
         let definitions: [String: WorkflowDefinition]
         let environment: TeardownEnvironment
 
-        init(seed: String = TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json", simulatorArguments: [String] = []) throws {
+        init(
+            seed: String = TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json", simulatorArguments: [String] = [],
+            metrics: UnwindMetrics = .disabled
+        ) throws {
             simulator = try SimulatorProcess(seed: seed, arguments: simulatorArguments)
             let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: seed))) as? [String: Any]
             var accounts: [String: Account] = [:]
@@ -44,7 +49,7 @@ struct TeardownEndToEndTests {
             self.accounts = accounts
             environment = TeardownEnvironment.standard(
                 endpointOverride: simulator.url, credentials: CloudCredentialsProvider(environment: credentials, credentialsFile: "/nonexistent"),
-                timeout: .seconds(10), pollInterval: .milliseconds(200))
+                timeout: .seconds(10), pollInterval: .milliseconds(200), metrics: metrics)
             var registry = ActionRegistry()
             TestActions.register(into: &registry)
             TeardownActions.register(into: &registry, environment: environment)
@@ -103,6 +108,31 @@ struct TeardownEndToEndTests {
         let nodes = try setup.engine.store.workflow(ids[3])
         #expect(nodes.output?["removed"]?["servers"] == 3)
         #expect(nodes.output?["removed"]?["endpoints"] == 3)
+    }
+
+    /// Calls count against an account's rate limits, so reads that a list answers at once are not made one by one:
+    /// the endpoints of one VPC are read with one list per check (inventory, each check of the deletion, verify),
+    /// and past unsubscription orders from the order list, whose `amount_info` carries the fee and consumption.
+    @Test func endpointsAreListedPerVPCAndPastOrdersAreReadFromTheList() async throws {
+        let recorded = TestMetrics()
+        let setup = try Setup(metrics: UnwindMetrics(factory: recorded))
+        func calls(_ operation: String) -> Int64 {
+            recorded.counterTotal(label: MetricDefinition.cloudRequests.name, dimensions: [("operation", operation)])
+        }
+        // Ten past unsubscriptions, one prepaid quota: its purchase order is the only order read on its own.
+        let usedUp = try await setup.plan("refunds-used-up")
+        #expect(calls("bss.list_orders") >= 1)
+        #expect(calls("bss.order_details") == 1, "one read for the quota's purchase order, none for the ten past orders")
+        #expect((usedUp.totals?["fee"] ?? 0) > 0, "the ten past full refunds still count: a fee is due")
+
+        setup.engine.startWorker(concurrency: 4)
+        let id = try setup.submit("collection-nodes")
+        let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 120)
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        #expect(workflow.output?["removed"]?["endpoints"] == 3)
+        #expect(calls("vpcep.show_endpoint") == 0, "three endpoints in one VPC are never read one by one")
+        #expect(calls("vpcep.list_endpoints") >= 3, "inventory, at least one check of the deletion, verify")
+        #expect(calls("vpcep.delete_endpoint") == 3)
     }
 
     @Test func aHandlingFeeMustBeAcknowledgedBeforeAnythingChanges() async throws {
