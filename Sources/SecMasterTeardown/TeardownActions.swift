@@ -193,6 +193,10 @@ public enum TeardownActions {
         var cancelled: [String] = []
         var skipped: [String: String] = [:]
         var polls = 0
+        /// The packages SecMaster listed when the step found no quota left and the edition basic. Once set, a
+        /// resume that only follows the orders does not list the subscription again: packages only ever leave
+        /// the list, and each unsubscription re-reads BSS before it changes anything.
+        var present: [String]?
     }
 
     static func unsubscribePackages(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
@@ -201,20 +205,23 @@ public enum TeardownActions {
         let inventory = try context.inventory(env)
         var state = context.state(PackageState())
         let project = input.account.projectID
-        guard let live = try await cloud({ () async throws(CloudError) in try await client.listSubscriptionResources(projectID: project) }) else {
-            throw StepFailure(code: "not_found", message: "SecMaster has no subscription record for project \(project)", retryable: true)
-        }
-        // Packages can only go once no asset quota remains and the edition is basic.
-        let quotasLeft = live.resources.filter { SecMasterCatalog.kind(of: $0) == .quota }
-        let edition = live.csbVersion.uppercased()
-        if !quotasLeft.isEmpty || !(edition == "BASIC" || edition == "NA" || edition.isEmpty) {
-            state.polls += 1
-            guard state.polls <= env.maxConfirmPolls else {
-                throw StepFailure(code: "quotas_remain", message: "value-added packages can only be unsubscribed once no asset quota remains and the edition is basic; edition is \(edition), quotas left: \(quotasLeft.map(\.resourceID).joined(separator: ", "))", retryable: false)
+        if state.present == nil {
+            guard let live = try await cloud({ () async throws(CloudError) in try await client.listSubscriptionResources(projectID: project) }) else {
+                throw StepFailure(code: "not_found", message: "SecMaster has no subscription record for project \(project)", retryable: true)
             }
-            return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
+            // Packages can only go once no asset quota remains and the edition is basic.
+            let quotasLeft = live.resources.filter { SecMasterCatalog.kind(of: $0) == .quota }
+            let edition = live.csbVersion.uppercased()
+            if !quotasLeft.isEmpty || !(edition == "BASIC" || edition == "NA" || edition.isEmpty) {
+                state.polls += 1
+                guard state.polls <= env.maxConfirmPolls else {
+                    throw StepFailure(code: "quotas_remain", message: "value-added packages can only be unsubscribed once no asset quota remains and the edition is basic; edition is \(edition), quotas left: \(quotasLeft.map(\.resourceID).joined(separator: ", "))", retryable: false)
+                }
+                return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
+            }
+            state.present = live.resources.map(\.resourceID).sorted()
         }
-        let present = Set(live.resources.map(\.resourceID))
+        let present = Set(state.present ?? [])
         for package in inventory.packages where !present.contains(package.resourceID) && state.skipped[package.resourceID] == nil
             && !state.bss.submitted.contains(package.resourceID) && !state.cancelled.contains(package.resourceID) {
             state.skipped[package.resourceID] = package.chargingMode == .postpaid
