@@ -30,6 +30,13 @@ struct BSSUnsubscription {
         case finished(UnsubscribeProgress)
         /// Orders are still being processed: wait and look again.
         case waiting(UnsubscribeProgress)
+
+        /// Where the unsubscription stands, including orders completed since the last save.
+        var progress: UnsubscribeProgress {
+            switch self {
+            case .finished(let progress), .waiting(let progress): progress
+            }
+        }
     }
 
     func run(_ resourceIDs: [String], progress start: UnsubscribeProgress) async throws -> Outcome {
@@ -96,10 +103,11 @@ struct BSSUnsubscription {
             if details.isCompleted {
                 let refunds = try await cloud({ () async throws(CloudError) in try await client.refundOrders(domainID: domain, orderID: order) }) ?? []
                 let refunded = refunds.map { money($0.amount) }.filter { $0 < 0 }.reduce(0, +)
+                // Not saved here: reading a completed order again is harmless, and the caller's outcome (or its next
+                // checkpoint) records it. A transaction per booking was a sixth of a fleet's checkpoints.
                 progress.booked.append(BookedOrder(
                     orderID: order, resourceIDs: resources, refund: round(-refunded * 100) / 100,
                     fee: money(details.commissionAmount), consumed: money(details.consumedAmount)))
-                try await save(progress)
             } else if details.status == 4 {
                 throw StepFailure(code: "order_cancelled", message: "unsubscription order \(order) for \(resources.joined(separator: ", ")) was cancelled in BSS; check the order in the Billing Center, then resume", retryable: false)
             } else {

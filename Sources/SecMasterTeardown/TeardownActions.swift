@@ -146,6 +146,7 @@ public enum TeardownActions {
             try await context.saveCheckpoint(.encoding(state), irreversible: !progress.orders.isEmpty)
         }
         let outcome = try await unsubscription.run(prepaid, progress: state.bss)
+        state.bss = outcome.progress
 
         let postpaid = inventory.quotas.filter { $0.chargingMode == .postpaid && !state.cancelled.contains($0.resourceID) }.map(\.resourceID)
         if !postpaid.isEmpty {
@@ -234,6 +235,7 @@ public enum TeardownActions {
             try await context.saveCheckpoint(.encoding(state))
         }
         let outcome = try await unsubscription.run(prepaid, progress: state.bss)
+        state.bss = outcome.progress
         let postpaid = inventory.packages.filter { $0.chargingMode == .postpaid && present.contains($0.resourceID) && !state.cancelled.contains($0.resourceID) }.map(\.resourceID)
         if !postpaid.isEmpty {
             _ = try await cloud({ () async throws(CloudError) in try await client.deletePayPerUseSubscriptions(projectID: project, resourceIDs: postpaid) })
@@ -310,8 +312,9 @@ public enum TeardownActions {
             } else {
                 state.confirmedGone += toDelete
             }
+            // The job must be known before anything else can fail: it is what later checks follow.
+            try await context.saveCheckpoint(.encoding(state))
         }
-        try await context.saveCheckpoint(.encoding(state))
 
         // 3. Yearly/monthly servers go through BSS. An expired one cannot be unsubscribed: BSS releases it itself
         //    at the end of its retention period, so it is reported, not waited for.
@@ -323,7 +326,7 @@ public enum TeardownActions {
             try await context.saveCheckpoint(.encoding(state))
         }
         let outcome = try await unsubscription.run(prepaid, progress: state.bss)
-        if case .waiting(let progress) = outcome { state.bss = progress }
+        state.bss = outcome.progress
 
         // 4. Confirm every server is gone (a server can stay visible a little after its job succeeded).
         for server in inventory.servers where !state.confirmedGone.contains(server.id) && !state.jobs.values.contains(where: { $0.contains(server.id) }) {
@@ -368,11 +371,14 @@ public enum TeardownActions {
         let inventory = try context.inventory(env)
         var state = context.state(EndpointState())
         let project = input.account.projectID
-        for endpoint in inventory.endpoints where !state.deleted.contains(endpoint.id) {
+        // One checkpoint for all the deletions: deleting an endpoint again after a crash is answered 404, which
+        // counts as done.
+        let toDelete = inventory.endpoints.filter { !state.deleted.contains($0.id) }
+        for endpoint in toDelete {
             _ = try await cloud({ () async throws(CloudError) in try await client.deleteEndpoint(projectID: project, endpointID: endpoint.id) })
             state.deleted.append(endpoint.id)
-            try await context.saveCheckpoint(.encoding(state))
         }
+        if !toDelete.isEmpty { try await context.saveCheckpoint(.encoding(state)) }
         let unconfirmed = inventory.endpoints.filter { state.deleted.contains($0.id) && !state.confirmedGone.contains($0.id) }
         let stillThere = try await EndpointLookup(client: client, projectID: project).live(unconfirmed.map { (id: $0.id, vpcID: $0.vpcID) })
         for endpoint in unconfirmed where stillThere[endpoint.id] == nil { state.confirmedGone.append(endpoint.id) }
