@@ -103,4 +103,21 @@ struct SigningTests {
         #expect(prepared.headers.contains { $0.name == "Host" && $0.value == "127.0.0.1:9000" })
         #expect(prepared.headers.contains { $0.name == "X-Sdk-Date" && $0.value == "20270115T080000Z" })
     }
+
+    /// The hand-split host and path prefix agree with `URLComponents` on every shape of base URL. (This
+    /// Foundation keeps an IPv6 literal's brackets in `host`; the old code bracketed it again: `[[::1]]:8080`.)
+    @Test(arguments: [
+        "https://ecs.cn-north-4.myhuaweicloud.com", "https://bss.myhuaweicloud.com/", "http://127.0.0.1:9000/sim",
+        "http://127.0.0.1:9000/sim/", "http://[::1]:8080/a%20b", "http://[fe80::1]", "https://Host.Example.COM:443",
+        "http://user:pw@host:1/p", "http://host/p?x=1", "http://host/p#f", "http://host:80/a/b/c",
+    ])
+    func baseURLSplitAgreesWithURLComponents(_ baseURL: String) {
+        let components = URLComponents(string: baseURL)
+        var host = components?.host ?? ""
+        if host.contains(":") && !host.hasPrefix("[") { host = "[\(host)]" }
+        if let port = components?.port { host += ":\(port)" }
+        let split = RequestSigner.hostAndPathPrefix(of: baseURL)
+        #expect(split.host == host)
+        #expect(split.pathPrefix == (components?.percentEncodedPath ?? ""))
+    }
 }
