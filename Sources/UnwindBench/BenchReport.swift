@@ -80,7 +80,7 @@ public struct BenchReport: Sendable {
         lines.append("unwind bench — \(machine.cpuModel), \(machine.cores) cores, \(Self.gib(machine.memoryBytes)) GiB; "
             + "PostgreSQL \(machine.postgresVersion); fsync=\(machine.settings["fsync"] ?? "?"), "
             + "synchronous_commit=\(machine.settings["synchronous_commit"] ?? "?"); build \(machine.buildConfiguration)")
-        let sizes = ["workflows", "steps", "workers", "concurrency", "rounds"].compactMap { key in
+        let sizes = ["workflows", "steps", "workers", "concurrency", "teardown_concurrency", "rounds"].compactMap { key in
             parameters[key].map { "\(key)=\(Int($0))" }
         }
         lines.append("parameters: " + sizes.joined(separator: " ") + "; each figure: median [min–max] over the rounds")

@@ -114,7 +114,7 @@ public final class BenchRunner {
             "history_workflows": Double(options.historyWorkflows), "fleet_rows": Double(options.fleetRows),
             "accounts": Double(options.accounts), "latency_workflows": Double(options.latencyWorkflows),
             "pgbench_seconds": Double(options.pgbenchSeconds), "memory_workflows": Double(options.memoryWorkflows),
-            "cloud_latency_ms": Double(options.cloudLatencyMilliseconds),
+            "teardown_concurrency": Double(options.teardownConcurrency), "cloud_latency_ms": Double(options.cloudLatencyMilliseconds),
             "cloud_rate_limit_per_min": Double(options.cloudRateLimitPerMinute),
         ]
         return BenchReport(

@@ -23,7 +23,7 @@ extension BenchRunner {
         var walls: [Double] = [], bounds: [Double] = [], ratios: [Double] = []
         for round in 1...options.rounds {
             progress("teardown round \(round)/\(options.rounds): \(options.accounts) accounts, \(options.cloudLatencyMilliseconds) ms per call, "
-                + "\(options.cloudRateLimitPerMinute) requests/min per account and API")
+                + "\(options.cloudRateLimitPerMinute) requests/min per account and API, \(options.workers) workers × concurrency \(options.teardownConcurrency)")
             let result = try teardownRound(simulator: simulator, round: round)
             walls.append(result.wall)
             bounds.append(result.bound)
@@ -114,7 +114,7 @@ extension BenchRunner {
             "UNWIND_CREDENTIALS_FILE": credentialsPath, "UNWIND_CLOUD_POLL_INTERVAL": "250ms",
         ]
         try connection.query(BenchSQL.truncateRuntime)
-        let workers = try startWorkers(count: options.workers, concurrency: options.concurrency, environment: environment)
+        let workers = try startWorkers(count: options.workers, concurrency: options.teardownConcurrency, environment: environment)
         defer { stopWorkers(workers) }
         let finished = try submitTeardownFleet(fleet, environment: &environment)
         _ = try waitUntilFinished(workers, what: "teardown")

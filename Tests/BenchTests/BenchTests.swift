@@ -15,7 +15,7 @@ struct BenchCommandTests {
         let result = await runUnwind([
             "bench", "--allow-debug", "--database-url", TestEnvironment.url(database: "postgres"),
             "--database-name", databaseName, "--workflows", String(workflows), "--steps", String(steps),
-            "--workers", "1", "--concurrency", "4", "--rounds", "1", "--history", String(history),
+            "--workers", "1", "--concurrency", "4", "--teardown-concurrency", "3", "--rounds", "1", "--history", String(history),
             "--fleet", String(fleet), "--accounts", String(accounts), "--latency-workflows", "5",
             "--memory-workflows", "10", "--pgbench-seconds", "1", "--crash-lease", "2s", "--cloud-latency-ms", "0",
             "--cloud-time-scale", "30", "--workflows-dir", TestEnvironment.repositoryRoot + "/workflows",
@@ -31,6 +31,8 @@ struct BenchCommandTests {
                     "latency_submit_start_low_p50_ms", "latency_step_step_saturated_p99_ms"] {
             #expect(object[key] is Double || object[key] is Int, "missing \(key) in \(object.keys.sorted())")
         }
+        let parameters = try #require(object["parameters"] as? [String: Any])
+        #expect(parameters["teardown_concurrency"] as? Double == 3 || parameters["teardown_concurrency"] as? Int == 3, "\(parameters)")
         let machine = try #require(object["machine"] as? [String: Any])
         #expect(machine["cores"] as? Int ?? 0 >= 1)
         let settings = try #require(machine["settings"] as? [String: String])

@@ -46,6 +46,8 @@ struct Bench: ParsableCommand {
     @Option(help: ArgumentHelp("unwind-cloudsim to use (default: beside this binary).", valueName: "path")) var cloudsim: String?
     @Option(name: .customLong("crash-lease"), help: ArgumentHelp("Lease for the crash figure (default: the worker's default).", valueName: "duration"))
     var crashLease: String?
+    @Option(name: .customLong("teardown-concurrency"), help: "Concurrency of each worker in the teardown figure (its steps mostly wait on the cloud).")
+    var teardownConcurrency: Int = 128
     @Option(name: .customLong("cloud-latency-ms"), help: "Latency the simulator adds to every call.") var cloudLatency: Int = 50
     @Option(name: .customLong("cloud-rate-limit"), help: "Simulator rate limit, requests per minute per account and API.") var cloudRateLimit: Int = 600
     @Option(name: .customLong("cloud-time-scale"), help: "Simulator time scale (simulated seconds per real second).") var cloudTimeScale: Double = 1
@@ -95,6 +97,7 @@ struct Bench: ParsableCommand {
             options.pgbenchPath = pgbench
             options.cloudsimPath = cloudsim
             options.crashLease = crashLease
+            options.teardownConcurrency = teardownConcurrency
             options.cloudLatencyMilliseconds = cloudLatency
             options.cloudRateLimitPerMinute = cloudRateLimit
             options.databaseName = databaseName
