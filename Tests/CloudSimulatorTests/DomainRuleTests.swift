@@ -210,6 +210,24 @@ struct DomainRuleTests {
         #expect(state.accounts[p].secmasterResources.count == 4)
     }
 
+    @Test("SecMaster: a package refused after a quota of the same request was deleted rolls the quota back")
+    func secmasterRollsBackAfterPartialApply() throws {
+        var state = try TestSeed.state()
+        let p = TestSeed.index(state, "pro")
+        // A STANDARD pay-per-use quota does not cascade to the packages, and the prepaid quota that remains makes
+        // the package rule refuse `pro-soar` only after `pro-quota` has been removed (quotas go first).
+        let q = try #require(state.accounts[p].secmasterResources.firstIndex { $0.resourceID == "pro-quota" })
+        state.accounts[p].secmasterResources[q].spec = "standard"
+        let before = state.accounts
+        let refused = #expect(throws: CloudError.self) {
+            try state.deleteSecMasterResources(account: p, projectID: TestSeed.proProject, resourceIDs: ["pro-quota", "pro-soar"], now: t0)
+        }
+        #expect(refused?.code == state.settings.packageRuleCode)
+        #expect(refused?.effects.map(\.action) == ["refused_package_rule"])
+        #expect(state.accounts == before)
+        #expect(!state.accounts[p].removedSecMasterResourceIDs.contains("pro-quota"))
+    }
+
     @Test("BSS: unsubscribing the last prepaid quota makes the edition basic once the order completes")
     func editionBecomesBasic() throws {
         var state = try TestSeed.state()

@@ -9,7 +9,6 @@ extension CloudState {
     /// - `resourceIDs == nil` (no body) deletes every pay-per-use resource of the project.
     public mutating func deleteSecMasterResources(account a: Int, projectID: String, resourceIDs: [String]?, now: Date) throws(CloudError) -> Mutation {
         advance(account: a, to: now)
-        var working = self
         let ids = resourceIDs ?? accounts[a].secmasterResources.filter { $0.projectID == projectID && $0.chargingMode == .postpaid }.map(\.resourceID)
         guard !ids.isEmpty else {
             throw CloudError(status: 404, code: settings.secmasterNotFoundCode, message: "No pay-per-use SecMaster resources found in project \(projectID).")
@@ -27,23 +26,26 @@ extension CloudState {
             }
             targets.append(resource)
         }
+        // Only this account changes, so only this account is saved for the roll-back. Copying the whole state
+        // (`var working = self`) made the next write copy every account's storage: quadratic over a large fleet.
+        let saved = accounts[a]
         var mutation = Mutation()
         for resource in targets.sorted(by: { ($0.kind == .quota ? 0 : 1) < ($1.kind == .quota ? 0 : 1) }) {
-            guard working.accounts[a].secmasterResources.contains(where: { $0.resourceID == resource.resourceID }) else { continue }  // cascaded
-            if resource.kind == .package, let refusal = working.packageRuleViolation(account: a, resourceID: resource.resourceID) {
+            guard accounts[a].secmasterResources.contains(where: { $0.resourceID == resource.resourceID }) else { continue }  // cascaded
+            if resource.kind == .package, let refusal = packageRuleViolation(account: a, resourceID: resource.resourceID) {
+                accounts[a] = saved
                 throw refusal.with(effects: [LedgerEffect(resourceID: resource.resourceID, action: "refused_package_rule", changed: false)])
             }
             var removed: Set<String> = [resource.resourceID]
             mutation.effects.append(LedgerEffect(resourceID: resource.resourceID, action: "deleted", changed: true))
             if resource.kind == .quota, resource.spec.uppercased() == "PROFESSIONAL" {
-                for package in working.accounts[a].secmasterResources where package.kind == .package && package.projectID == projectID && package.chargingMode == .postpaid {
+                for package in accounts[a].secmasterResources where package.kind == .package && package.projectID == projectID && package.chargingMode == .postpaid {
                     removed.insert(package.resourceID)
                     mutation.effects.append(LedgerEffect(resourceID: package.resourceID, action: "cascade_deleted", changed: true))
                 }
             }
-            working.removeSecMasterResources(account: a, ids: removed, at: now)
+            removeSecMasterResources(account: a, ids: removed, at: now)
         }
-        self = working
         return mutation
     }
 
