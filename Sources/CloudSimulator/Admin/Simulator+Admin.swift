@@ -11,7 +11,8 @@ extension Simulator {
         let parts = path.split(separator: "/").dropFirst().map(String.init)  // drop "_sim"
         let queryPairs = Dictionary(parseQuery(query), uniquingKeysWith: { first, _ in first })
         let json: JSON?
-        do { json = try JSON.parse(body) } catch { return Self.adminError(400, "the request body is not valid JSON") }
+        // Not a hot path; seeds and fault rules posted here are read as seed files are (see `parseWithJSONDecoder`).
+        do { json = try JSON.parseWithJSONDecoder(body) } catch { return Self.adminError(400, "the request body is not valid JSON") }
 
         switch (method, parts) {
         case ("GET", ["health"]):

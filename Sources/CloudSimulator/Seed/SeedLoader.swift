@@ -23,7 +23,8 @@ public enum SeedLoader {
     }
 
     static func decode(data: Data, name: String) throws(SeedError) -> Seed {
-        if let json = try? JSON.parse(Array(data)), let (path, key) = SeedKeyCheck.firstUnknownKey(in: json) {
+        // Read like the `Seed` itself, so the check sees every seed that loads (`JSON.parse` is strict RFC 8259).
+        if let json = try? JSON.parseWithJSONDecoder(Array(data)), let (path, key) = SeedKeyCheck.firstUnknownKey(in: json) {
             throw SeedError(file: name, path: path.isEmpty ? key : path + "." + key, problem: "unknown field (misspelt?); docs/cloudsim.md lists the seed fields")
         }
         let decoder = JSONDecoder()
