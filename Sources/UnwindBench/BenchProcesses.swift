@@ -8,9 +8,12 @@ final class ChildProcess {
     let name: String
     private(set) var exitStatus: Int32?
 
-    init(name: String, executable: String, arguments: [String], environment: [String: String], logPath: String) throws {
+    private let registry: ChildRegistry
+
+    init(name: String, executable: String, arguments: [String], environment: [String: String], logPath: String, registry: ChildRegistry) throws {
         self.name = name
         self.logPath = logPath
+        self.registry = registry
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -27,6 +30,12 @@ final class ChildProcess {
             throw BenchError("cannot start \(name) (\(executable)): \(String(cString: strerror(status)))")
         }
         self.pid = pid
+        guard registry.add(pid) else {
+            kill(pid, SIGKILL)
+            waitpid(pid, nil, 0)
+            exitStatus = 128 + SIGKILL
+            throw BenchError("interrupted")
+        }
     }
 
     /// True while it runs; reaps it once it has exited.
@@ -34,8 +43,9 @@ final class ChildProcess {
         if exitStatus != nil { return false }
         var status: Int32 = 0
         let result = waitpid(pid, &status, WNOHANG)
-        if result == pid {
+        if result == pid || (result < 0 && errno == ECHILD) {
             exitStatus = status
+            registry.remove(pid)
             return false
         }
         return result == 0
@@ -55,6 +65,7 @@ final class ChildProcess {
                 var status: Int32 = 0
                 waitpid(pid, &status, 0)
                 exitStatus = status
+                registry.remove(pid)
                 return
             }
             usleep(10_000)
@@ -67,6 +78,7 @@ final class ChildProcess {
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         exitStatus = status
+        registry.remove(pid)
     }
 
     /// The last lines of its log, for error messages.
@@ -116,7 +128,9 @@ struct CommandResult {
     var seconds: Double
 }
 
-func runCommand(_ executable: String, _ arguments: [String], environment: [String: String], discardOutput: Bool = false) throws -> CommandResult {
+func runCommand(
+    _ executable: String, _ arguments: [String], environment: [String: String], discardOutput: Bool = false, children: ChildRegistry
+) throws -> CommandResult {
     let outputPath = NSTemporaryDirectory() + "unwind-bench-cmd-" + UUID().uuidString
     defer { unlink(outputPath) }
     var actions = posix_spawn_file_actions_t()
@@ -139,6 +153,12 @@ func runCommand(_ executable: String, _ arguments: [String], environment: [Strin
     guard spawned == 0 else {
         throw BenchError("cannot run \(executable): \(String(cString: strerror(spawned)))")
     }
+    guard children.add(pid) else {
+        kill(pid, SIGKILL)
+        waitpid(pid, nil, 0)
+        throw BenchError("interrupted")
+    }
+    defer { children.remove(pid) }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     let elapsed = ContinuousClock.now - start

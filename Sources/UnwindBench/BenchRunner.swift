@@ -18,6 +18,8 @@ public final class BenchRunner {
     /// The benchmark's own observing connection (polls and measurement queries).
     private var observer: PostgresConnection?
     private var children: [ChildProcess] = []
+    /// Every process the run started, readable from a signal handler (see ``interrupter``).
+    let childRegistry = ChildRegistry()
     private var figures: [Figure] = []
     private var notes: [String] = []
     /// What was verified (workflows and steps that succeeded, rows stored), for the JSON and the tests.
@@ -73,6 +75,13 @@ public final class BenchRunner {
             action: test.sleep
 
         """
+
+    /// What a SIGINT/SIGTERM handler calls to stop this run from another thread.
+    public var interrupter: BenchInterrupter {
+        BenchInterrupter(
+            children: childRegistry, adminConfiguration: options.adminConfiguration, databaseName: options.databaseName,
+            workDirectory: options.workDirectory, keepFiles: options.keepFiles, logger: logger)
+    }
 
     // MARK: - Running
 
@@ -246,7 +255,7 @@ public final class BenchRunner {
                 name: "worker \(id)", executable: options.executablePath,
                 arguments: ["worker", "--database-url", benchConfiguration.conninfoWithoutPassword,
                             "--concurrency", String(concurrency), "--worker-id", id, "--grace", "10s"] + extraArguments,
-                environment: environment, logPath: options.workDirectory + "/\(id).log")
+                environment: environment, logPath: options.workDirectory + "/\(id).log", registry: childRegistry)
             children.append(child)
             started.append((child, id))
         }
@@ -509,7 +518,7 @@ public final class BenchRunner {
                 let result = try runCommand(pgbench, [
                     "-n", "-M", "prepared", "-T", String(options.pgbenchSeconds), "-c", String(clients),
                     "-j", String(threads), "-f", script,
-                ], environment: environment)
+                ], environment: environment, children: childRegistry)
                 guard result.status == 0,
                       let line = result.output.split(separator: "\n").last(where: { $0.hasPrefix("tps = ") }),
                       let tps = Double(line.dropFirst("tps = ".count).prefix { $0.isNumber || $0 == "." }) else {
@@ -603,7 +612,7 @@ public final class BenchRunner {
             let result = try runCommand(options.executablePath, [
                 "submit", "secmaster-full-teardown", "--fleet", file, "--workflows-dir", options.workflowsDirectory,
                 "--database-url", benchConfiguration.conninfoWithoutPassword, "--output", "json",
-            ], environment: environment, discardOutput: true)
+            ], environment: environment, discardOutput: true, children: childRegistry)
             guard result.status == 0 else {
                 throw BenchError("fleet: unwind submit --fleet exited \(result.status): \(result.output.suffix(400))")
             }

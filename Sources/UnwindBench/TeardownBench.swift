@@ -45,7 +45,7 @@ extension BenchRunner {
         let seedPath = directory + "/seed.json"
         let generated = try runCommand(simulator, [
             "generate-seed", "--accounts", String(options.accounts), "--random-seed", String(round), "--output", seedPath,
-        ], environment: ProcessInfo.processInfo.environment)
+        ], environment: ProcessInfo.processInfo.environment, children: childRegistry)
         guard generated.status == 0 else { throw BenchError("teardown: unwind-cloudsim generate-seed failed: \(generated.output.suffix(400))") }
         guard var seed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: seedPath))) as? [String: Any],
               let accounts = seed["accounts"] as? [[String: Any]] else {
@@ -105,7 +105,7 @@ extension BenchRunner {
             name: "unwind-cloudsim", executable: simulator,
             arguments: ["serve", "--seed", seedPath, "--port", "0", "--log-level", "warning",
                         "--time-scale", String(options.cloudTimeScale)],
-            environment: ProcessInfo.processInfo.environment, logPath: log)
+            environment: ProcessInfo.processInfo.environment, logPath: log, registry: childRegistry)
         defer { cloud.stop(grace: .seconds(5)) }
         let endpoint = try waitForListening(cloud)
         try addLatency(endpoint: endpoint)
@@ -134,7 +134,7 @@ extension BenchRunner {
             "submit", "secmaster-full-teardown", "--fleet", file, "--workflows-dir", options.workflowsDirectory,
             "--database-url", options.adminConfiguration.with(database: options.databaseName).conninfoWithoutPassword,
             "--output", "json",
-        ], environment: processEnvironment, discardOutput: true)
+        ], environment: processEnvironment, discardOutput: true, children: childRegistry)
         guard result.status == 0 else {
             throw BenchError("teardown: unwind submit --fleet exited \(result.status): \(result.output.suffix(400))")
         }
@@ -157,7 +157,7 @@ extension BenchRunner {
         let rule = "{\"api\":\"*\",\"kind\":\"slow\",\"delay_seconds\":\(Double(options.cloudLatencyMilliseconds) / 1000)}"
         let result = try runCommand(curl, [
             "-sS", "-f", "-X", "POST", "-H", "Content-Type: application/json", "-d", rule, endpoint + "/_sim/faults",
-        ], environment: ProcessInfo.processInfo.environment)
+        ], environment: ProcessInfo.processInfo.environment, children: childRegistry)
         guard result.status == 0, result.output.contains("\"slow\"") else {
             throw BenchError("teardown: the simulator refused the latency rule: \(result.output.suffix(300))")
         }

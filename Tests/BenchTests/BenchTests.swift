@@ -59,6 +59,34 @@ struct BenchCommandTests {
         if left.status == 0 { #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0") }
     }
 
+    @Test("SIGINT stops the workers and drops the scratch database, exit 130")
+    func interrupted() async throws {
+        let databaseName = "unwind_bench_" + UUID().uuidString.prefix(8).lowercased()
+        let bench = try UnwindProcess(command: "bench", databaseURL: TestEnvironment.url(database: "postgres"), arguments: [
+            "--allow-debug", "--database-name", databaseName, "--only", "throughput", "--workflows", "50000",
+            "--workers", "2", "--concurrency", "2", "--rounds", "3",
+        ])
+        // Interrupt once both workers run (their command lines name the scratch database).
+        func workers() async -> Int {
+            let found = await runCommand("/usr/bin/env", ["pgrep", "-f", "worker .*dbname='\(databaseName)'"])
+            return found.stdout.split(separator: "\n").count
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while await workers() < 2 {
+            #expect(Date() < deadline, "the bench's workers did not start: \(bench.log)")
+            if Date() > deadline { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        bench.signal(SIGINT)
+        let status = try await bench.waitForExit(timeout: 60)
+        #expect(status == 130, "\(bench.log)")
+        #expect(bench.log.contains("stopped 2 child processes, dropped the scratch database \(databaseName)"), "\(bench.log)")
+        #expect(await workers() == 0, "no worker is left running")
+        let left = await runCommand("/usr/bin/env", ["psql", TestEnvironment.url(database: "postgres"), "-Atc",
+                                                     "SELECT count(*) FROM pg_database WHERE datname = '\(databaseName)'"])
+        #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+    }
+
     @Test("a debug build refuses to run without --allow-debug and says how to build release")
     func refusesDebug() async {
         let result = await runUnwind(["bench", "--database-url", "postgres://nobody@127.0.0.1:1/none"])

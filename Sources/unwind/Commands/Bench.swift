@@ -114,11 +114,31 @@ struct Bench: ParsableCommand {
             let runner = try BenchRunner(options: options, logger: logger) { line in
                 Terminal.standardError.write("bench: \(line)\n")
             }
+            // Ctrl-C or SIGTERM stops the workers, the simulator and pgbench and drops the scratch database
+            // before exiting (128 + the signal), instead of leaving them running.
+            let interrupter = runner.interrupter
+            let signalQueue = DispatchQueue(label: "unwind.bench.signals")
+            let signalSources = [SIGINT, SIGTERM].map { (number: Int32) -> any DispatchSourceSignal in
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
+                source.setEventHandler {
+                    Terminal.standardError.write("bench: interrupted (\(number == SIGINT ? "SIGINT" : "SIGTERM")); stopping…\n")
+                    let summary = interrupter.stopEverything()
+                    Terminal.standardError.write("bench: \(summary)\n")
+                    Foundation.exit(128 + number)
+                }
+                source.resume()
+                return source
+            }
+            defer { signalSources.forEach { $0.cancel() } }
             let report: BenchReport
             do {
                 report = try runner.run()
-            } catch let error as BenchError {
-                throw CLIError(description: "bench: \(error.description)")
+                interrupter.parkIfInterrupted()
+            } catch {
+                interrupter.parkIfInterrupted()
+                if let error = error as? BenchError { throw CLIError(description: "bench: \(error.description)") }
+                throw error
             }
             Terminal.standardOutput.write(report.table)
             if let json {
