@@ -98,8 +98,10 @@ public struct BenchOptions: Sendable {
         positive(workflows, "--workflows")
         positive(steps, "--steps")
         positive(workers, "--workers")
-        positive(concurrency, "--concurrency")
-        positive(teardownConcurrency, "--teardown-concurrency")
+        // The workers refuse more than 1,024 slots; say so before starting anything rather than after.
+        for (value, flag) in [(concurrency, "--concurrency"), (teardownConcurrency, "--teardown-concurrency")] where !(1...1024).contains(value) {
+            problems.append("\(flag) must be between 1 and 1024, what unwind worker accepts (got \(value))")
+        }
         positive(rounds, "--rounds")
         positive(latencyWorkflows, "--latency-workflows")
         positive(fleetRows, "--fleet")

@@ -87,6 +87,18 @@ struct BenchCommandTests {
         #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     }
 
+    @Test("out-of-range sizes are refused before anything starts, naming the flag")
+    func refusesBadSizes() async {
+        let result = await runUnwind([
+            "bench", "--allow-debug", "--database-url", "postgres://nobody@127.0.0.1:1/none",
+            "--teardown-concurrency", "5000", "--concurrency", "0",
+        ])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--teardown-concurrency must be between 1 and 1024"), "\(result.stderr)")
+        #expect(result.stderr.contains("--concurrency must be between 1 and 1024"), "\(result.stderr)")
+        #expect(!result.stderr.contains("cannot connect"), "nothing was started")
+    }
+
     @Test("a debug build refuses to run without --allow-debug and says how to build release")
     func refusesDebug() async {
         let result = await runUnwind(["bench", "--database-url", "postgres://nobody@127.0.0.1:1/none"])
