@@ -42,6 +42,7 @@ struct BSSUnsubscription {
     func run(_ resourceIDs: [String], progress start: UnsubscribeProgress) async throws -> Outcome {
         var progress = start
         let domain = input.account.domainID
+        var placedNow: Set<String> = []
         let pending = resourceIDs.filter { !progress.submitted.contains($0) && !progress.alreadyGone.contains($0) }
         for batch in stride(from: 0, to: pending.count, by: 10).map({ Array(pending[$0..<min($0 + 10, pending.count)]) }) {
             // Re-read live state first: a resource BSS no longer lists as in use needs nothing.
@@ -83,6 +84,7 @@ struct BSSUnsubscription {
                 // Several order ids for one call: keep the others too, so every one is followed.
                 for extra in result.orderIDs.dropFirst() where progress.orders[extra] == nil { progress.orders[extra] = [] }
             }
+            placedNow.formUnion(result.orderIDs)
             try await save(progress)
             context.logger.info("unsubscription ordered", metadata: [
                 "orders": "\(result.orderIDs.joined(separator: ","))", "resources": "\(ordered.joined(separator: ","))",
@@ -97,6 +99,12 @@ struct BSSUnsubscription {
         // Follow the orders until BSS completes them, then record the money it booked.
         var waiting = false
         for (order, resources) in progress.orders.sorted(by: { $0.key < $1.key }) where !progress.booked.contains(where: { $0.orderID == order }) {
+            // An order placed a moment ago is still processing (BSS takes seconds to minutes; the official
+            // Terraform provider first looks after 5 s): the first look waits for the next poll instead.
+            if placedNow.contains(order) {
+                waiting = true
+                continue
+            }
             guard let details = try await cloud({ () async throws(CloudError) in try await client.orderDetails(domainID: domain, orderID: order) }) else {
                 throw StepFailure(code: "order_missing", message: "unsubscription order \(order) is no longer known to BSS", retryable: true)
             }

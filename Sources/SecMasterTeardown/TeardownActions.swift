@@ -371,14 +371,18 @@ public enum TeardownActions {
         let inventory = try context.inventory(env)
         var state = context.state(EndpointState())
         let project = input.account.projectID
-        // One checkpoint for all the deletions: deleting an endpoint again after a crash is answered 404, which
-        // counts as done.
+        // The deletions are recorded by the wait below, not one checkpoint each: deleting an endpoint again after
+        // a crash is answered 404, which counts as done.
         let toDelete = inventory.endpoints.filter { !state.deleted.contains($0.id) }
         for endpoint in toDelete {
             _ = try await cloud({ () async throws(CloudError) in try await client.deleteEndpoint(projectID: project, endpointID: endpoint.id) })
             state.deleted.append(endpoint.id)
         }
-        if !toDelete.isEmpty { try await context.saveCheckpoint(.encoding(state)) }
+        if !toDelete.isEmpty {
+            // A deletion just requested is still running (VPCEP takes one to two minutes): look at the next poll.
+            state.progress = "VPC endpoints \(state.confirmedGone.count)/\(inventory.endpoints.count) deleted"
+            return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
+        }
         let unconfirmed = inventory.endpoints.filter { state.deleted.contains($0.id) && !state.confirmedGone.contains($0.id) }
         let stillThere = try await EndpointLookup(client: client, projectID: project).live(unconfirmed.map { (id: $0.id, vpcID: $0.vpcID) })
         for endpoint in unconfirmed where stillThere[endpoint.id] == nil { state.confirmedGone.append(endpoint.id) }

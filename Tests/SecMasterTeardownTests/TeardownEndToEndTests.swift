@@ -31,7 +31,7 @@ struct TeardownEndToEndTests {
 
         init(
             seed: String = TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json", simulatorArguments: [String] = [],
-            metrics: UnwindMetrics = .disabled
+            metrics: UnwindMetrics = .disabled, pollInterval: Duration = .milliseconds(200)
         ) throws {
             simulator = try SimulatorProcess(seed: seed, arguments: simulatorArguments)
             let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: seed))) as? [String: Any]
@@ -49,7 +49,7 @@ struct TeardownEndToEndTests {
             self.accounts = accounts
             environment = TeardownEnvironment.standard(
                 endpointOverride: simulator.url, credentials: CloudCredentialsProvider(environment: credentials, credentialsFile: "/nonexistent"),
-                timeout: .seconds(10), pollInterval: .milliseconds(200), metrics: metrics)
+                timeout: .seconds(10), pollInterval: pollInterval, metrics: metrics)
             var registry = ActionRegistry()
             TestActions.register(into: &registry)
             TeardownActions.register(into: &registry, environment: environment)
@@ -133,6 +133,26 @@ struct TeardownEndToEndTests {
         #expect(calls("vpcep.show_endpoint") == 0, "three endpoints in one VPC are never read one by one")
         #expect(calls("vpcep.list_endpoints") >= 3, "inventory, at least one check of the deletion, verify")
         #expect(calls("vpcep.delete_endpoint") == 3)
+    }
+
+    /// An order placed a moment ago is still processing, so the attempt that placed it waits for the next poll
+    /// instead of reading it at once (a call that never found it done).
+    @Test func anOrderJustPlacedIsFirstReadAtTheNextPoll() async throws {
+        let recorded = TestMetrics()
+        let setup = try Setup(metrics: UnwindMetrics(factory: recorded), pollInterval: .seconds(300))
+        func calls(_ operation: String) -> Int64 {
+            recorded.counterTotal(label: MetricDefinition.cloudRequests.name, dimensions: [("operation", operation)])
+        }
+        setup.engine.startWorker()
+        let id = try setup.submit("prepaid-standard-fresh")
+        let deadline = Date().addingTimeInterval(60)
+        while try setup.engine.store.steps(of: id).first(where: { $0.stepID == "unsubscribe-asset-quotas" })?.state != "waiting" {
+            #expect(Date() < deadline, "the quota step never waited for its order")
+            if Date() > deadline { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(calls("bss.unsubscribe") == 1, "one unsubscription order placed")
+        #expect(calls("bss.order_details") == 2, "only the inventory's reads of the two purchase orders; none of the new order yet")
     }
 
     @Test func aHandlingFeeMustBeAcknowledgedBeforeAnythingChanges() async throws {
