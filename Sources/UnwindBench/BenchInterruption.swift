@@ -12,12 +12,17 @@ final class ChildRegistry: Sendable {
     }
     private let state = Mutex(State())
 
-    /// Records a started child. False once the run was interrupted: the caller must stop it at once.
-    func add(_ pid: pid_t) -> Bool {
-        state.withLock { state in
+    /// Records a started child. Once the run was interrupted, kills and reaps it instead and throws.
+    func admit(_ pid: pid_t) throws(BenchError) {
+        let admitted = state.withLock { state in
             guard !state.closed else { return false }
             state.running.insert(pid)
             return true
+        }
+        guard admitted else {
+            kill(pid, SIGKILL)
+            waitpid(pid, nil, 0)
+            throw BenchError("interrupted")
         }
     }
 
@@ -71,14 +76,22 @@ public struct BenchInterrupter: Sendable {
             }
             usleep(20_000)
         }
-        var dropped = "the scratch database \(databaseName) could not be dropped (drop it by hand: DROP DATABASE \(databaseName))"
+        let dropped = removeScratch()
+            ? "dropped the scratch database \(databaseName)"
+            : "the scratch database \(databaseName) could not be dropped (drop it by hand: DROP DATABASE \(databaseName))"
+        return "stopped \(pids.count) child process\(pids.count == 1 ? "" : "es"), \(dropped)"
+    }
+
+    /// Drops the scratch database (ending its sessions first) and removes the scratch files unless kept: the end of
+    /// every run, interrupted or not. False when the database could not be dropped.
+    @discardableResult
+    func removeScratch() -> Bool {
+        var dropped = false
         if let admin = try? PostgresConnection(configuration: adminConfiguration, logger: logger) {
             _ = try? admin.query(BenchSQL.terminateSessions, [databaseName])
-            if (try? admin.executeScript(BenchSQL.dropDatabase(databaseName), name: "bench_drop_database")) != nil {
-                dropped = "dropped the scratch database \(databaseName)"
-            }
+            dropped = (try? admin.executeScript(BenchSQL.dropDatabase(databaseName), name: "bench_drop_database")) != nil
         }
         if !keepFiles { try? FileManager.default.removeItem(atPath: workDirectory) }
-        return "stopped \(pids.count) child process\(pids.count == 1 ? "" : "es"), \(dropped)"
+        return dropped
     }
 }

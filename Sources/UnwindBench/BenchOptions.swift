@@ -55,11 +55,11 @@ public struct BenchOptions: Sendable {
     public var crashLease: String?
     /// Workflows pushed through one worker for the memory figure.
     public var memoryWorkflows = 2_000
-    /// Per-call latency the simulator adds, and its per-account-and-API rate limit (requests per minute).
     /// Concurrency of each worker in the teardown figure. Its steps wait on the cloud most of the time (every call
     /// takes `cloudLatencyMilliseconds`), so the throughput figures' 64 slots per worker, not the machine, would
     /// bound it: 20,000 calls × 50 ms ÷ 128 slots is 7.9 s, the whole critical path.
     public var teardownConcurrency = 128
+    /// Per-call latency the simulator adds, and its per-account-and-API rate limit (requests per minute).
     public var cloudLatencyMilliseconds = 50
     public var cloudRateLimitPerMinute = 600
     /// Simulated seconds per real second in the simulator (its order, job and deletion times shrink; its rate

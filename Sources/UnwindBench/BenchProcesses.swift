@@ -30,11 +30,11 @@ final class ChildProcess {
             throw BenchError("cannot start \(name) (\(executable)): \(String(cString: strerror(status)))")
         }
         self.pid = pid
-        guard registry.add(pid) else {
-            kill(pid, SIGKILL)
-            waitpid(pid, nil, 0)
+        do {
+            try registry.admit(pid)
+        } catch {
             exitStatus = 128 + SIGKILL
-            throw BenchError("interrupted")
+            throw error
         }
     }
 
@@ -153,11 +153,7 @@ func runCommand(
     guard spawned == 0 else {
         throw BenchError("cannot run \(executable): \(String(cString: strerror(spawned)))")
     }
-    guard children.add(pid) else {
-        kill(pid, SIGKILL)
-        waitpid(pid, nil, 0)
-        throw BenchError("interrupted")
-    }
+    try children.admit(pid)
     defer { children.remove(pid) }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}

@@ -190,11 +190,7 @@ public final class BenchRunner {
         pool = nil
         store = nil
         observer = nil
-        if let admin = try? PostgresConnection(configuration: options.adminConfiguration, logger: logger) {
-            _ = try? admin.query(BenchSQL.terminateSessions, [options.databaseName])
-            try? admin.executeScript(BenchSQL.dropDatabase(options.databaseName), name: "bench_drop_database")
-        }
-        if !options.keepFiles { try? FileManager.default.removeItem(atPath: options.workDirectory) }
+        interrupter.removeScratch()
     }
 
     var connection: PostgresConnection {
