@@ -16,6 +16,10 @@ public final class CloudConnectionPool: Sendable {
     public init(connectionsPerHost: Int) {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, connectionsPerHost))
+        // Unwind records its own metrics and log lines per call. Left on, AsyncHTTPClient opens a span for every
+        // request even with the no-op tracer, and parses its URL again with Foundation to describe it (2 % of a
+        // teardown worker's CPU).
+        configuration.tracing.tracer = nil
         httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 

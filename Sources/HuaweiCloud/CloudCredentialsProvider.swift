@@ -63,7 +63,8 @@ public struct CloudCredentialsProvider: Sendable {
         if profile == "default" {
             return ("HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_SECURITY_TOKEN")
         }
-        let name = profile.uppercased().replacingOccurrences(of: "-", with: "_")
+        // Without Foundation's `replacingOccurrences`: every step that calls the cloud resolves its profile here.
+        let name = String(profile.uppercased().map { $0 == "-" ? "_" : $0 })
         return ("UNWIND_PROFILE_\(name)_AK", "UNWIND_PROFILE_\(name)_SK", "UNWIND_PROFILE_\(name)_SECURITY_TOKEN")
     }
 

@@ -144,15 +144,12 @@ public final class HuaweiCloudClient: Sendable {
         for header in prepared.headers { httpRequest.headers.add(name: header.name, value: header.value) }
         if !prepared.body.isEmpty { httpRequest.body = .bytes(ByteBuffer(bytes: prepared.body)) }
 
-        var logger = self.logger
-        logger[metadataKey: "cloud.service"] = "\(request.service.rawValue)"
-        logger[metadataKey: "cloud.operation"] = "\(request.operation)"
         let started = ContinuousClock.now
         let status: Int
         let headers: HTTPHeaders
         let body: [UInt8]
         do {
-            let fetched = try await fetchWithin(timeout, httpRequest, logger: logger)
+            let fetched = try await fetchWithin(timeout, httpRequest, logger: transportLogger)
             (status, headers, body) = (fetched.status, fetched.headers, fetched.body)
         } catch {
             recordMetrics(request, status: Self.metricStatus(of: error), since: started)
@@ -161,12 +158,20 @@ public final class HuaweiCloudClient: Sendable {
         recordMetrics(request, status: String(status), since: started)
         let requestID = headers.first(name: "X-Request-Id") ?? headers.first(name: "X-Openstack-Request-Id")
         logger.debug("cloud request", metadata: [
+            "cloud.service": "\(request.service.rawValue)", "cloud.operation": "\(request.operation)",
             "http.method": "\(request.method)", "http.path": "\(request.path)", "http.status": "\(status)",
             "cloud.request_id": "\(requestID ?? "")", "duration_ms": "\((ContinuousClock.now - started).milliseconds)",
         ])
         let response = Response(status: status, headers: headers, body: body, requestID: requestID)
         try check(response, request: request)
         return response
+    }
+
+    /// The logger AsyncHTTPClient gets: ours when its debug lines can be seen, otherwise none. It stamps every
+    /// request's id into the logger it is given, and a `StreamLogHandler` renders all its metadata again on each
+    /// such change, for lines that a worker logging at `info` or above never writes.
+    private var transportLogger: Logger? {
+        logger.logLevel <= .debug ? logger : nil
     }
 
     struct Fetched: Sendable {
@@ -183,7 +188,7 @@ public final class HuaweiCloudClient: Sendable {
     /// AsyncHTTPClient's deadline bounds the wait for the response head, but a body that trickles or stalls is only
     /// bounded by the idle read timeout of the `HTTPClient`'s configuration (which we do not own). Racing the whole
     /// exchange against a sleep, and cancelling the loser, makes "a response that never ends" a timeout too.
-    private func fetchWithin(_ timeout: Duration, _ httpRequest: HTTPClientRequest, logger: Logger) async throws -> Fetched {
+    private func fetchWithin(_ timeout: Duration, _ httpRequest: HTTPClientRequest, logger: Logger?) async throws -> Fetched {
         let httpClient = self.httpClient
         return try await withThrowingTaskGroup(of: Fetched?.self) { group in
             group.addTask {
