@@ -366,6 +366,9 @@ public final class BenchRunner {
     /// (both database timestamps); submission runs while the workers work, as in production.
     func throughputRound(phase: String, workflows: Int, workers: Int, concurrency: Int, truncate: Bool, latency: Bool) throws -> ThroughputRound {
         if truncate { try connection.query(BenchSQL.truncateRuntime) }
+        // Like the pgbench and fleet rounds: start from a checkpoint, so that the writes of what came before (the
+        // previous round, or the million history rows and their VACUUM) are not flushed during this one.
+        _ = try? connection.query(BenchSQL.checkpoint)
         let running = try startWorkers(count: workers, concurrency: concurrency)
         let before = try commits()
         let backend = try connection.backendPID

@@ -20,7 +20,7 @@ extension BenchRunner {
             note("7 teardown at scale: \(simulator) not found (build it: swift build -c release --product unwind-cloudsim, or pass --cloudsim PATH); skipped")
             return
         }
-        var walls: [Double] = [], bounds: [Double] = [], ratios: [Double] = []
+        var walls: [Double] = [], bounds: [Double] = [], ratios: [Double] = [], cpu: [Double] = [], cpuRatios: [Double] = []
         for round in 1...options.rounds {
             progress("teardown round \(round)/\(options.rounds): \(options.accounts) accounts, \(options.cloudLatencyMilliseconds) ms per call, "
                 + "\(options.cloudRateLimitPerMinute) requests/min per account and API, \(options.workers) workers × concurrency \(options.teardownConcurrency)")
@@ -28,15 +28,28 @@ extension BenchRunner {
             walls.append(result.wall)
             bounds.append(result.bound)
             ratios.append(result.wall / max(result.bound, 1e-6))
+            if let seconds = result.cpuSeconds {
+                cpu.append(seconds)
+                cpuRatios.append(seconds / Double(max(1, ProcessInfo.processInfo.activeProcessorCount)) / max(result.bound, 1e-6))
+            }
         }
         add(Figure(key: "teardown_wall_s", label: "7 teardown of \(options.accounts) accounts, wall", unit: "s", values: walls))
         add(Figure(key: "teardown_lower_bound_s", label: "7 teardown lower bound (critical path, rate limit)", unit: "s", values: bounds))
         add(Figure(key: "teardown_ratio", label: "7 teardown wall ÷ lower bound", unit: "ratio", values: ratios, note: "target ≤ 1.2"))
+        // Not part of the bound: what the pass cost this machine. When the workers, the simulator and PostgreSQL
+        // share its cores, their CPU time spread over every core is a floor of its own under the wall time.
+        if !cpu.isEmpty {
+            add(Figure(key: "teardown_cpu_s", label: "7 teardown CPU time (workers + simulator + PostgreSQL)", unit: "CPU-s", values: cpu))
+            add(Figure(key: "teardown_cpu_per_core_ratio", label: "7 teardown CPU time ÷ cores ÷ lower bound", unit: "ratio", values: cpuRatios,
+                       note: "≥ 1: the cores alone rule out the bound"))
+        }
     }
 
     private struct TeardownRound {
         var wall: Double
         var bound: Double
+        /// CPU time of the fleet pass on this machine, when PostgreSQL runs here too.
+        var cpuSeconds: Double?
     }
 
     private func teardownRound(simulator: String, round: Int) throws -> TeardownRound {
@@ -89,7 +102,13 @@ extension BenchRunner {
         counts["teardown_accounts_finished_round\(round)"] = fleet.finished
         note("7 teardown round \(round): \(fleet.finished) accounts finished as \(fleet.states); alone, one of each kind: \(probe.states), "
             + "longest \(String(format: "%.2f", probe.longest)) s; busiest account×API rate-limit bucket needs \(String(format: "%.2f", fleet.rateBound)) s")
-        return TeardownRound(wall: fleet.wall, bound: max(probe.longest, fleet.rateBound))
+        if let cpu = fleet.cpu {
+            let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+            note("7 teardown round \(round): CPU time of the fleet pass: workers \(String(format: "%.1f", cpu.workers)) s, simulator "
+                + "\(String(format: "%.1f", cpu.simulator)) s, PostgreSQL \(String(format: "%.1f", cpu.server)) s; spread over \(cores) cores, "
+                + "\(String(format: "%.1f", cpu.total / Double(cores))) s of the \(String(format: "%.1f", fleet.wall)) s wall")
+        }
+        return TeardownRound(wall: fleet.wall, bound: max(probe.longest, fleet.rateBound), cpuSeconds: fleet.cpu?.total)
     }
 
     private struct TeardownPass {
@@ -98,6 +117,16 @@ extension BenchRunner {
         var finished: Int
         var states: String
         var rateBound: Double
+        /// nil when PostgreSQL runs on another machine (its CPU time cannot be read here).
+        var cpu: PassCPU?
+    }
+
+    /// CPU seconds each party used during a pass, from /proc.
+    private struct PassCPU {
+        var workers: Double
+        var simulator: Double
+        var server: Double
+        var total: Double { workers + simulator + server }
     }
 
     private func teardownPass(simulator: String, seedPath: String, credentialsPath: String, fleet: String, log: String) throws -> TeardownPass {
@@ -116,12 +145,21 @@ extension BenchRunner {
         try connection.query(BenchSQL.truncateRuntime)
         let workers = try startWorkers(count: options.workers, concurrency: options.teardownConcurrency, environment: environment)
         defer { stopWorkers(workers) }
+        let backend = try connection.backendPID
+        func cpuNow() -> PassCPU? {
+            guard let server = CPUUsage.serverSeconds(backendPID: backend), let simulator = CPUUsage.seconds(of: cloud.pid) else { return nil }
+            return PassCPU(workers: workers.compactMap { CPUUsage.seconds(of: $0.0.pid) }.reduce(0, +), simulator: simulator, server: server)
+        }
+        let cpuBefore = cpuNow()
         let finished = try submitTeardownFleet(fleet, environment: &environment)
         _ = try waitUntilFinished(workers, what: "teardown")
+        let cpu = cpuNow().flatMap { after in
+            cpuBefore.map { PassCPU(workers: after.workers - $0.workers, simulator: after.simulator - $0.simulator, server: after.server - $0.server) }
+        }
         return TeardownPass(
             wall: try connection.query(BenchSQL.teardownSpan).first?.decode("seconds", as: Double?.self) ?? 0,
             longest: try connection.query(BenchSQL.teardownLongest).first?.decode("seconds", as: Double?.self) ?? 0,
-            finished: finished, states: try teardownStates(), rateBound: try rateLimitBound(endpoint: endpoint))
+            finished: finished, states: try teardownStates(), rateBound: try rateLimitBound(endpoint: endpoint), cpu: cpu)
     }
 
     private func submitTeardownFleet(_ file: String, environment: inout [String: String]) throws -> Int {

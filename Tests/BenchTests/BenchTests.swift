@@ -31,6 +31,10 @@ struct BenchCommandTests {
                     "latency_submit_start_low_p50_ms", "latency_step_step_saturated_p99_ms"] {
             #expect(object[key] is Double || object[key] is Int, "missing \(key) in \(object.keys.sorted())")
         }
+        // The test's PostgreSQL runs on this machine, so the teardown pass's CPU time is measured.
+        let teardownCPU = try #require(object["teardown_cpu_s"] as? Double, "missing teardown_cpu_s in \(object.keys.sorted())")
+        #expect(teardownCPU > 0)
+        #expect((object["teardown_cpu_per_core_ratio"] as? Double ?? 0) > 0)
         let parameters = try #require(object["parameters"] as? [String: Any])
         #expect(parameters["teardown_concurrency"] as? Double == 3 || parameters["teardown_concurrency"] as? Int == 3, "\(parameters)")
         let machine = try #require(object["machine"] as? [String: Any])
