@@ -21,6 +21,7 @@ extension BenchRunner {
             return
         }
         var walls: [Double] = [], bounds: [Double] = [], ratios: [Double] = [], cpu: [Double] = [], cpuRatios: [Double] = []
+        var calls: [Double] = [], cpuPerCall: [Double] = []
         for round in 1...options.rounds {
             progress("teardown round \(round)/\(options.rounds): \(options.accounts) accounts, \(options.cloudLatencyMilliseconds) ms per call, "
                 + "\(options.cloudRateLimitPerMinute) requests/min per account and API, \(options.workers) workers × concurrency \(options.teardownConcurrency)")
@@ -31,6 +32,10 @@ extension BenchRunner {
             if let seconds = result.cpuSeconds {
                 cpu.append(seconds)
                 cpuRatios.append(seconds / Double(max(1, ProcessInfo.processInfo.activeProcessorCount)) / max(result.bound, 1e-6))
+            }
+            if let count = result.cloudCalls, count > 0 {
+                calls.append(Double(count))
+                if let seconds = result.cpuSeconds { cpuPerCall.append(seconds * 1000 / Double(count)) }
             }
         }
         add(Figure(key: "teardown_wall_s", label: "7 teardown of \(options.accounts) accounts, wall", unit: "s", values: walls))
@@ -43,6 +48,12 @@ extension BenchRunner {
             add(Figure(key: "teardown_cpu_per_core_ratio", label: "7 teardown CPU time ÷ cores ÷ lower bound", unit: "ratio", values: cpuRatios,
                        note: "≥ 1: the cores alone rule out the bound"))
         }
+        if !calls.isEmpty {
+            add(Figure(key: "teardown_cloud_calls", label: "7 teardown cloud calls in the fleet pass", unit: "calls", values: calls))
+        }
+        if !cpuPerCall.isEmpty {
+            add(Figure(key: "teardown_cpu_ms_per_call", label: "7 teardown CPU time per cloud call (all processes)", unit: "ms", values: cpuPerCall))
+        }
     }
 
     private struct TeardownRound {
@@ -50,6 +61,8 @@ extension BenchRunner {
         var bound: Double
         /// CPU time of the fleet pass on this machine, when PostgreSQL runs here too.
         var cpuSeconds: Double?
+        /// Cloud calls the fleet pass made, when the simulator counted them (a latency rule is set).
+        var cloudCalls: Int?
     }
 
     private func teardownRound(simulator: String, round: Int) throws -> TeardownRound {
@@ -108,7 +121,10 @@ extension BenchRunner {
                 + "\(String(format: "%.1f", cpu.simulator)) s, PostgreSQL \(String(format: "%.1f", cpu.server)) s; spread over \(cores) cores, "
                 + "\(String(format: "%.1f", cpu.total / Double(cores))) s of the \(String(format: "%.1f", fleet.wall)) s wall")
         }
-        return TeardownRound(wall: fleet.wall, bound: max(probe.longest, fleet.rateBound), cpuSeconds: fleet.cpu?.total)
+        if let calls = fleet.cloudCalls {
+            note("7 teardown round \(round): \(calls) cloud calls in the fleet pass, \(String(format: "%.1f", Double(calls) / Double(max(1, fleet.finished)))) per account")
+        }
+        return TeardownRound(wall: fleet.wall, bound: max(probe.longest, fleet.rateBound), cpuSeconds: fleet.cpu?.total, cloudCalls: fleet.cloudCalls)
     }
 
     private struct TeardownPass {
@@ -119,6 +135,7 @@ extension BenchRunner {
         var rateBound: Double
         /// nil when PostgreSQL runs on another machine (its CPU time cannot be read here).
         var cpu: PassCPU?
+        var cloudCalls: Int?
     }
 
     /// CPU seconds each party used during a pass, from /proc.
@@ -159,7 +176,8 @@ extension BenchRunner {
         return TeardownPass(
             wall: try connection.query(BenchSQL.teardownSpan).first?.decode("seconds", as: Double?.self) ?? 0,
             longest: try connection.query(BenchSQL.teardownLongest).first?.decode("seconds", as: Double?.self) ?? 0,
-            finished: finished, states: try teardownStates(), rateBound: try rateLimitBound(endpoint: endpoint), cpu: cpu)
+            finished: finished, states: try teardownStates(), rateBound: try rateLimitBound(endpoint: endpoint), cpu: cpu,
+            cloudCalls: cloudCalls(endpoint: endpoint))
     }
 
     private func submitTeardownFleet(_ file: String, environment: inout [String: String]) throws -> Int {
@@ -212,6 +230,16 @@ extension BenchRunner {
             usleep(20_000)
         }
         throw BenchError("unwind-cloudsim did not start listening within 30 s:\n\(process.logTail)")
+    }
+
+    /// Every cloud call went through the latency rule (`api: "*"`), which counts what it delayed: its `fired`, from
+    /// `GET /_sim/faults`. nil without a latency rule.
+    private func cloudCalls(endpoint: String) -> Int? {
+        guard options.cloudLatencyMilliseconds > 0, let url = URL(string: endpoint + "/_sim/faults"), let data = try? Data(contentsOf: url),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let rules = object["rules"] as? [[String: Any]] else { return nil }
+        let counted = rules.filter { $0["api"] as? String == "*" && $0["kind"] as? String == "slow" }.compactMap { $0["fired"] as? Int }
+        return counted.isEmpty ? nil : counted.reduce(0, +)
     }
 
     /// Seconds the busiest (account, API) bucket needs beyond its burst: max(0, calls − limit) ÷ (limit per second).

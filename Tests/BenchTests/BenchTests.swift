@@ -17,7 +17,7 @@ struct BenchCommandTests {
             "--database-name", databaseName, "--workflows", String(workflows), "--steps", String(steps),
             "--workers", "1", "--concurrency", "4", "--teardown-concurrency", "3", "--rounds", "1", "--history", String(history),
             "--fleet", String(fleet), "--accounts", String(accounts), "--latency-workflows", "5",
-            "--memory-workflows", "10", "--pgbench-seconds", "1", "--crash-lease", "2s", "--cloud-latency-ms", "0",
+            "--memory-workflows", "10", "--pgbench-seconds", "1", "--crash-lease", "2s", "--cloud-latency-ms", "1",
             "--cloud-time-scale", "30", "--workflows-dir", TestEnvironment.repositoryRoot + "/workflows",
             "--cloudsim", TestEnvironment.binDirectory + "/unwind-cloudsim", "--json", json,
         ])
@@ -35,6 +35,10 @@ struct BenchCommandTests {
         let teardownCPU = try #require(object["teardown_cpu_s"] as? Double, "missing teardown_cpu_s in \(object.keys.sorted())")
         #expect(teardownCPU > 0)
         #expect((object["teardown_cpu_per_core_ratio"] as? Double ?? 0) > 0)
+        // The simulator's latency rule counts every call: an account's teardown makes a dozen or more.
+        let calls = try #require(object["teardown_cloud_calls"] as? Double ?? (object["teardown_cloud_calls"] as? Int).map(Double.init))
+        #expect(calls >= Double(accounts * 10), "\(calls) cloud calls for \(accounts) accounts")
+        #expect((object["teardown_cpu_ms_per_call"] as? Double ?? 0) > 0)
         let parameters = try #require(object["parameters"] as? [String: Any])
         #expect(parameters["teardown_concurrency"] as? Double == 3 || parameters["teardown_concurrency"] as? Int == 3, "\(parameters)")
         let machine = try #require(object["machine"] as? [String: Any])
