@@ -29,13 +29,13 @@ extension BenchRunner {
             walls.append(result.wall)
             bounds.append(result.bound)
             ratios.append(result.wall / max(result.bound, 1e-6))
-            if let seconds = result.cpuSeconds {
+            if let seconds = result.cpu?.total {
                 cpu.append(seconds)
-                cpuRatios.append(seconds / Double(max(1, ProcessInfo.processInfo.activeProcessorCount)) / max(result.bound, 1e-6))
+                cpuRatios.append(seconds / Double(Self.cores) / max(result.bound, 1e-6))
             }
             if let count = result.cloudCalls, count > 0 {
                 calls.append(Double(count))
-                if let seconds = result.cpuSeconds { cpuPerCall.append(seconds * 1000 / Double(count)) }
+                if let seconds = result.cpu?.total { cpuPerCall.append(seconds * 1000 / Double(count)) }
             }
         }
         add(Figure(key: "teardown_wall_s", label: "7 teardown of \(options.accounts) accounts, wall", unit: "s", values: walls))
@@ -56,11 +56,14 @@ extension BenchRunner {
         }
     }
 
+    /// The cores the workers, the simulator and PostgreSQL share.
+    private static var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
     private struct TeardownRound {
         var wall: Double
         var bound: Double
         /// CPU time of the fleet pass on this machine, when PostgreSQL runs here too.
-        var cpuSeconds: Double?
+        var cpu: PassCPU?
         /// Cloud calls the fleet pass made, when the simulator counted them (a latency rule is set).
         var cloudCalls: Int?
     }
@@ -116,7 +119,7 @@ extension BenchRunner {
         note("7 teardown round \(round): \(fleet.finished) accounts finished as \(fleet.states); alone, one of each kind: \(probe.states), "
             + "longest \(String(format: "%.2f", probe.longest)) s; busiest account×API rate-limit bucket needs \(String(format: "%.2f", fleet.rateBound)) s")
         if let cpu = fleet.cpu {
-            let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+            let cores = Self.cores
             note("7 teardown round \(round): CPU time of the fleet pass: workers \(String(format: "%.1f", cpu.workers)) s, simulator "
                 + "\(String(format: "%.1f", cpu.simulator)) s, PostgreSQL \(String(format: "%.1f", cpu.server)) s; spread over \(cores) cores, "
                 + "\(String(format: "%.1f", cpu.total / Double(cores))) s of the \(String(format: "%.1f", fleet.wall)) s wall")
@@ -124,7 +127,7 @@ extension BenchRunner {
         if let calls = fleet.cloudCalls {
             note("7 teardown round \(round): \(calls) cloud calls in the fleet pass, \(String(format: "%.1f", Double(calls) / Double(max(1, fleet.finished)))) per account")
         }
-        return TeardownRound(wall: fleet.wall, bound: max(probe.longest, fleet.rateBound), cpuSeconds: fleet.cpu?.total, cloudCalls: fleet.cloudCalls)
+        return TeardownRound(wall: fleet.wall, bound: max(probe.longest, fleet.rateBound), cpu: fleet.cpu, cloudCalls: fleet.cloudCalls)
     }
 
     private struct TeardownPass {
@@ -235,18 +238,21 @@ extension BenchRunner {
     /// Every cloud call went through the latency rule (`api: "*"`), which counts what it delayed: its `fired`, from
     /// `GET /_sim/faults`. nil without a latency rule.
     private func cloudCalls(endpoint: String) -> Int? {
-        guard options.cloudLatencyMilliseconds > 0, let url = URL(string: endpoint + "/_sim/faults"), let data = try? Data(contentsOf: url),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let rules = object["rules"] as? [[String: Any]] else { return nil }
+        guard options.cloudLatencyMilliseconds > 0, let rules = try? adminList(endpoint, "faults", key: "rules") else { return nil }
         let counted = rules.filter { $0["api"] as? String == "*" && $0["kind"] as? String == "slow" }.compactMap { $0["fired"] as? Int }
         return counted.isEmpty ? nil : counted.reduce(0, +)
     }
 
+    /// The list under `key` in the simulator's `GET /_sim/PATH` answer: nil when it cannot be fetched or has no such
+    /// list; throws when the answer is not JSON.
+    private func adminList(_ endpoint: String, _ path: String, key: String) throws -> [[String: Any]]? {
+        guard let url = URL(string: endpoint + "/_sim/" + path), let data = try? Data(contentsOf: url) else { return nil }
+        return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?[key] as? [[String: Any]]
+    }
+
     /// Seconds the busiest (account, API) bucket needs beyond its burst: max(0, calls − limit) ÷ (limit per second).
     private func rateLimitBound(endpoint: String) throws -> Double {
-        guard let url = URL(string: endpoint + "/_sim/ledger"), let data = try? Data(contentsOf: url),
-              let ledger = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let entries = ledger["entries"] as? [[String: Any]] else {
+        guard let entries = try adminList(endpoint, "ledger", key: "entries") else {
             note("7 teardown: the simulator's ledger could not be read; the rate-limit bound is left out")
             return 0
         }
