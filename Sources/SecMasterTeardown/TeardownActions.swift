@@ -169,7 +169,12 @@ public enum TeardownActions {
             }
             return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
         }
-        return .completed(report(bss: state.bss, cancelled: state.cancelled, edition: live?.csbVersion))
+        var output = report(bss: state.bss, cancelled: state.cancelled, edition: live?.csbVersion)
+        if let live, case .object(var fields) = output {
+            fields[SubscriptionSnapshot.outputKey] = .encoding(SubscriptionSnapshot(live, takenAt: Date()))
+            output = .object(fields)
+        }
+        return .completed(output)
     }
 
     static func report(bss: UnsubscribeProgress, cancelled: [String], edition: String?, skipped: [String: String] = [:]) -> JSONValue {
@@ -206,21 +211,26 @@ public enum TeardownActions {
         let inventory = try context.inventory(env)
         var state = context.state(PackageState())
         let project = input.account.projectID
+        if state.present == nil, let snapshot = SubscriptionSnapshot.handedOver(context.outputs["unsubscribe-asset-quotas"], now: Date()),
+            snapshot.allowsPackageUnsubscription {
+            // The quota step listed the subscription an instant ago, when it confirmed the quotas gone: no need to
+            // list it again (one call per account). An older listing (a resume, a backlog) is read afresh below.
+            state.present = snapshot.resourceIDs.sorted()
+        }
         if state.present == nil {
             guard let live = try await cloud({ () async throws(CloudError) in try await client.listSubscriptionResources(projectID: project) }) else {
                 throw StepFailure(code: "not_found", message: "SecMaster has no subscription record for project \(project)", retryable: true)
             }
             // Packages can only go once no asset quota remains and the edition is basic.
-            let quotasLeft = live.resources.filter { SecMasterCatalog.kind(of: $0) == .quota }
-            let edition = live.csbVersion.uppercased()
-            if !quotasLeft.isEmpty || !(edition == "BASIC" || edition == "NA" || edition.isEmpty) {
+            let snapshot = SubscriptionSnapshot(live, takenAt: Date())
+            if !snapshot.allowsPackageUnsubscription {
                 state.polls += 1
                 guard state.polls <= env.maxConfirmPolls else {
-                    throw StepFailure(code: "quotas_remain", message: "value-added packages can only be unsubscribed once no asset quota remains and the edition is basic; edition is \(edition), quotas left: \(quotasLeft.map(\.resourceID).joined(separator: ", "))", retryable: false)
+                    throw StepFailure(code: "quotas_remain", message: "value-added packages can only be unsubscribed once no asset quota remains and the edition is basic; edition is \(snapshot.edition), quotas left: \(snapshot.quotaIDs.joined(separator: ", "))", retryable: false)
                 }
                 return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
             }
-            state.present = live.resources.map(\.resourceID).sorted()
+            state.present = snapshot.resourceIDs.sorted()
         }
         let present = Set(state.present ?? [])
         for package in inventory.packages where !present.contains(package.resourceID) && state.skipped[package.resourceID] == nil

@@ -182,6 +182,43 @@ struct BookedOrder: Codable, Sendable, Equatable {
 }
 
 /// The value-added package names SecMaster sells; anything else in its subscription list is an asset quota.
+/// What SecMaster listed for a project at one moment: enough to tell whether value-added packages may go.
+///
+/// The quota step takes one to confirm the quotas gone and hands it over in its output, so that the packages
+/// step, which usually starts the same instant, need not list the subscription again.
+struct SubscriptionSnapshot: Codable, Sendable, Equatable {
+    static let outputKey = "subscription_after"
+    /// A handed-over snapshot older than this is not trusted: the packages step lists the subscription itself.
+    /// Packages only ever leave the list, but an asset quota could have been bought since.
+    static let maxHandOverAge: TimeInterval = 30
+
+    var takenAt: Date
+    /// Upper-cased: BASIC, STANDARD, PROFESSIONAL, NA (or empty when SecMaster sends none).
+    var edition: String
+    var resourceIDs: [String]
+    var quotaIDs: [String]
+
+    init(_ subscription: SecMasterSubscription, takenAt: Date) {
+        self.takenAt = takenAt
+        edition = subscription.csbVersion.uppercased()
+        resourceIDs = subscription.resources.map(\.resourceID)
+        quotaIDs = subscription.resources.filter { SecMasterCatalog.kind(of: $0) == .quota }.map(\.resourceID)
+    }
+
+    /// Packages can only be unsubscribed once no asset quota remains and the edition is basic.
+    var allowsPackageUnsubscription: Bool {
+        quotaIDs.isEmpty && (edition == "BASIC" || edition == "NA" || edition.isEmpty)
+    }
+
+    /// The snapshot in a quota step's output, if there is one and it is recent. A clock that went backwards
+    /// makes it untrusted too.
+    static func handedOver(_ quotaStepOutput: JSONValue?, now: Date) -> SubscriptionSnapshot? {
+        guard case .object(let fields)? = quotaStepOutput, let snapshot = fields[outputKey]?.decoded(SubscriptionSnapshot.self) else { return nil }
+        let age = now.timeIntervalSince(snapshot.takenAt)
+        return age >= -1 && age <= maxHandOverAge ? snapshot : nil
+    }
+}
+
 enum SecMasterCatalog {
     static let packageNames: Set<String> = ["large_screen", "log_collection", "log_retention", "log_analysis", "soar"]
 

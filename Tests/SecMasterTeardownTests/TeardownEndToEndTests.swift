@@ -155,6 +155,26 @@ struct TeardownEndToEndTests {
         #expect(calls("bss.order_details") == 2, "only the inventory's reads of the two purchase orders; none of the new order yet")
     }
 
+    /// The packages step starts right after the quota step confirmed the quotas gone, and takes over that
+    /// step's listing of the subscription instead of reading it again.
+    @Test func thePackagesStepUsesTheQuotaStepsListing() async throws {
+        let recorded = TestMetrics()
+        let setup = try Setup(metrics: UnwindMetrics(factory: recorded))
+        func calls(_ operation: String) -> Int64 {
+            recorded.counterTotal(label: MetricDefinition.cloudRequests.name, dimensions: [("operation", operation)])
+        }
+        setup.engine.startWorker()
+        let id = try setup.submit("prepaid-standard-fresh")
+        let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 120)
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        let steps = try setup.engine.store.steps(of: id)
+        let quotas = steps.first { $0.stepID == "unsubscribe-asset-quotas" }
+        #expect(quotas?.output?["subscription_after"]?["edition"] == "BASIC")
+        let packages = steps.first { $0.stepID == "unsubscribe-value-added-packages" }
+        #expect(packages?.output?["unsubscribed"]?.arrayValue?.count == 1, "the package was still unsubscribed")
+        #expect(calls("secmaster.list_subscription_orders") == 3, "inventory, the quota step's confirmation, verify")
+    }
+
     @Test func aHandlingFeeMustBeAcknowledgedBeforeAnythingChanges() async throws {
         let setup = try Setup()
         setup.engine.startWorker()
