@@ -25,12 +25,19 @@ struct InventoryReader {
 
         // Collection nodes, the servers they run on (same VPC and private IP) and their VPC endpoints.
         let workspaces = try await cloud({ () async throws(CloudError) in try await client.listWorkspaces(projectID: account.projectID) }) ?? []
-        var nodes: [CollectionNodeItem] = []
-        let allServers = try await cloud({ () async throws(CloudError) in try await client.listServers(projectID: account.projectID) }) ?? []
+        var nodesByWorkspace: [(workspace: String, nodes: [CollectionNode])] = []
         for workspace in workspaces {
             let found = try await cloud({ () async throws(CloudError) in
                 try await client.listCollectionNodes(projectID: account.projectID, workspaceID: workspace.id)
             }) ?? []
+            nodesByWorkspace.append((workspace.id, found))
+        }
+        // The servers are only looked at to find the collection nodes' hosts: a project without nodes (most of
+        // a fleet) is not listed.
+        let hasNodes = nodesByWorkspace.contains { !$0.nodes.isEmpty }
+        let allServers = hasNodes ? try await cloud({ () async throws(CloudError) in try await client.listServers(projectID: account.projectID) }) ?? [] : []
+        var nodes: [CollectionNodeItem] = []
+        for (workspace, found) in nodesByWorkspace {
             for node in found {
                 let ip = node.privateIP ?? node.ipAddress
                 let server = allServers.first { server in
@@ -38,7 +45,7 @@ struct InventoryReader {
                         && (node.vpcID == nil || server.vpcID == nil || node.vpcID == server.vpcID)
                 }
                 nodes.append(CollectionNodeItem(
-                    nodeID: node.nodeID, name: node.nodeName, workspaceID: workspace.id, privateIP: ip, vpcID: node.vpcID,
+                    nodeID: node.nodeID, name: node.nodeName, workspaceID: workspace, privateIP: ip, vpcID: node.vpcID,
                     endpointID: node.vpcEndpointID, serverID: server?.id))
             }
         }

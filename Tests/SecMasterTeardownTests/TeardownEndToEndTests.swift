@@ -156,8 +156,9 @@ struct TeardownEndToEndTests {
     }
 
     /// The packages step starts right after the quota step confirmed the quotas gone, and takes over that
-    /// step's listing of the subscription instead of reading it again.
-    @Test func thePackagesStepUsesTheQuotaStepsListing() async throws {
+    /// step's listing of the subscription instead of reading it again; a project without collection nodes has
+    /// no servers listed.
+    @Test func noReadIsMadeThatAnEarlierOneAnswered() async throws {
         let recorded = TestMetrics()
         let setup = try Setup(metrics: UnwindMetrics(factory: recorded))
         func calls(_ operation: String) -> Int64 {
@@ -173,6 +174,7 @@ struct TeardownEndToEndTests {
         let packages = steps.first { $0.stepID == "unsubscribe-value-added-packages" }
         #expect(packages?.output?["unsubscribed"]?.arrayValue?.count == 1, "the package was still unsubscribed")
         #expect(calls("secmaster.list_subscription_orders") == 3, "inventory, the quota step's confirmation, verify")
+        #expect(calls("ecs.list_servers") == 0, "no collection node: no server to look for")
     }
 
     @Test func aHandlingFeeMustBeAcknowledgedBeforeAnythingChanges() async throws {
