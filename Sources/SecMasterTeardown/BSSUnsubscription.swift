@@ -12,6 +12,9 @@ struct UnsubscribeProgress: Codable, Sendable, Equatable {
     var alreadyGone: [String] = []
     /// Orders completed, with the money BSS booked.
     var booked: [BookedOrder] = []
+    /// Order → how many polls in a row BSS answered that it does not know it (reads lag writes). Optional:
+    /// checkpoints written before it existed have no such key.
+    var unseen: [String: Int]?
 
     var submitted: Set<String> { Set(orders.values.flatMap { $0 }) }
     var isFinished: Bool { booked.count == orders.count }
@@ -105,11 +108,20 @@ struct BSSUnsubscription {
                 waiting = true
                 continue
             }
-            guard let details = try await cloud({ () async throws(CloudError) in try await client.orderDetails(domainID: domain, orderID: order) }) else {
-                throw StepFailure(code: "order_missing", message: "unsubscription order \(order) is no longer known to BSS", retryable: true)
+            guard case .visible(let found) = try await Self.readPlaced(order, { () async throws(CloudError) in try await client.orderDetails(domainID: domain, orderID: order) }),
+                let details = found else {
+                try Self.notVisibleYet(order, in: &progress)
+                waiting = true
+                continue
             }
             if details.isCompleted {
-                let refunds = try await cloud({ () async throws(CloudError) in try await client.refundOrders(domainID: domain, orderID: order) }) ?? []
+                guard case .visible(let listed) = try await Self.readPlaced(order, { () async throws(CloudError) in try await client.refundOrders(domainID: domain, orderID: order) }) else {
+                    try Self.notVisibleYet(order, in: &progress)
+                    waiting = true
+                    continue
+                }
+                progress.unseen?[order] = nil
+                let refunds = listed ?? []
                 let refunded = refunds.map { money($0.amount) }.filter { $0 < 0 }.reduce(0, +)
                 // Not saved here: reading a completed order again is harmless, and the caller's outcome (or its next
                 // checkpoint) records it. A transaction per booking was a sixth of a fleet's checkpoints.
@@ -117,11 +129,48 @@ struct BSSUnsubscription {
                     orderID: order, resourceIDs: resources, refund: round(-refunded * 100) / 100,
                     fee: money(details.commissionAmount), consumed: money(details.consumedAmount)))
             } else if details.status == 4 {
+                progress.unseen?[order] = nil
                 throw StepFailure(code: "order_cancelled", message: "unsubscription order \(order) for \(resources.joined(separator: ", ")) was cancelled in BSS; check the order in the Billing Center, then resume", retryable: false)
             } else {
+                progress.unseen?[order] = nil
                 waiting = true
             }
         }
+        if progress.unseen?.isEmpty == true { progress.unseen = nil }
         return waiting ? .waiting(progress) : .finished(progress)
+    }
+
+    /// Polls in a row an order this run placed may read as unknown before the step gives up on it.
+    static let maxUnseenPolls = 20
+
+    enum PlacedOrderRead<T> {
+        /// BSS answered (`nil`: the client's "already done" answer, e.g. a 404).
+        case visible(T?)
+        /// BSS says the order does not exist (`CBC.0100` "order … does not exist").
+        case notVisibleYet
+    }
+
+    /// Reads something about an order this run placed. BSS can answer for a moment that an order it has just
+    /// created does not exist (reads lag writes; cloud-apis.md §18); that is not a client bug here, since the id
+    /// came from BSS itself, so it is looked at again at the next poll instead of failing the step past its pivot.
+    static func readPlaced<T>(_ order: String, _ body: () async throws(CloudError) -> T) async throws(StepFailure) -> PlacedOrderRead<T> {
+        do {
+            return .visible(try await body())
+        } catch {
+            if error.isAlreadyDone { return .visible(nil) }
+            if error.code == "CBC.0100", error.message.contains(order) { return .notVisibleYet }
+            throw error.stepFailure()
+        }
+    }
+
+    /// Counts one more poll at which `order` could not be read, and gives up (retryably) after too many.
+    static func notVisibleYet(_ order: String, in progress: inout UnsubscribeProgress) throws(StepFailure) {
+        let polls = (progress.unseen?[order] ?? 0) + 1
+        guard polls <= maxUnseenPolls else {
+            throw StepFailure(
+                code: "order_missing",
+                message: "BSS has not shown unsubscription order \(order) for \(polls) polls; check it in the Billing Center, then resume", retryable: true)
+        }
+        progress.unseen = (progress.unseen ?? [:]).merging([order: polls]) { $1 }
     }
 }

@@ -228,6 +228,28 @@ struct TeardownEndToEndTests {
         #expect(workflow.output?["fee"]?.doubleValue == plannedFee)
     }
 
+    /// Reads lag writes: BSS may say for a while that an order it has just created does not exist. Past the
+    /// pivot that must not fail the teardown; the order is looked at again at the next poll.
+    @Test func anOrderThatReadsAsUnknownForAWhileIsFollowedToTheEnd() async throws {
+        let setup = try Setup()
+        // The simulator's stale read answers from the account as it was before its last change: before the
+        // unsubscription, the order does not exist yet.
+        for api in ["bss.order_details", "bss.refund_orders"] {
+            try setup.simulator.admin("POST", "/_sim/faults", body: ["api": api, "account": "prepaid-standard-fresh", "kind": "stale_read", "count": 2])
+        }
+        setup.engine.startWorker()
+        let id = try setup.submit("prepaid-standard-fresh")
+        let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 120)
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        #expect(try setup.engine.events(id).filter { $0.kind == "attempt_failed" }.isEmpty, "no attempt failed on an unknown order")
+        #expect(try setup.simulator.changedTwice(account: "prepaid-standard-fresh").isEmpty)
+        let ledger = try setup.simulator.admin("GET", "/_sim/ledger?account=prepaid-standard-fresh") as? [String: Any]
+        let totals = ledger?["totals"] as? [String: Any]
+        let booked = try #require(totals?["refund"] as? Double)
+        #expect(booked > 0)
+        #expect(abs((workflow.output?["refund"]?.doubleValue ?? 0) - booked) < 0.005, "the refund reported is the refund booked: \(booked)")
+    }
+
     @Test func aDroppedResponseIsRecognisedAsAlreadyDone() async throws {
         let setup = try Setup()
         try setup.simulator.admin("POST", "/_sim/faults", body: [
