@@ -75,6 +75,39 @@ struct BadInputCorpusTests {
         #expect(try setup.workflowCount() == 1, "only the good row")
     }
 
+    /// Found by trying the CLI as a new user would: each of these crashed, deleted too much, or was accepted and
+    /// then silently misbehaved. Now each is refused up front, and nothing changes.
+    @Test func valuesThatUsedToCrashOrMisleadAreRefused() async throws {
+        let setup = try Setup()
+        let first = await setup.unwind(["submit", "notes", "--set", "account=acme"])
+        #expect(first.status == 0, "\(first.combined)")
+        #expect(try setup.workflowCount() == 1)
+
+        // prune: an age must be positive, have a unit and be sane; "-1d" used to delete every finished workflow.
+        for age in ["-1d", "0d", "0x10d", "30", "nand", "infd", "1000000000d", "1000000d"] {
+            await Self.expectCleanFailure(setup.unwind(["prune", "--older-than=\(age)"]), status: 64, mentions: "is not an age")
+        }
+        // A directory as the fleet file used to trap inside FileHandle.
+        try FileManager.default.createDirectory(atPath: setup.workflows + "/dir.csv", withIntermediateDirectories: true)
+        await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--fleet", setup.workflows + "/dir.csv"]), status: 64, mentions: "is a directory")
+        // A page number whose offset overflows.
+        await Self.expectCleanFailure(setup.unwind(["list", "--page", "200000000000000000"]), status: 64, mentions: "--page must be at most")
+        // An empty idempotency key (an unset shell variable) would have returned the first submission for every later one.
+        await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=beta", "--idempotency-key", ""]), status: 64, mentions: "--idempotency-key must not be empty")
+        // Queue names no worker can serve, and a priority the column cannot hold.
+        for queue in ["a,b", "", "with space"] {
+            await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=beta", "--queue", queue]), status: 64, mentions: "--queue:")
+        }
+        await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=beta", "--priority", "99999999999"]), status: 64, mentions: "--priority must be between")
+        await Self.expectCleanFailure(setup.unwind(["worker", "--queues", ",,"]), status: 64, mentions: "--queues: a queue name cannot be empty")
+        // An operator's reason is the history's record of why.
+        await Self.expectCleanFailure(setup.unwind(["cancel", "00000000", "--reason", "  "]), status: 64, mentions: "--reason must say why")
+        // A cloud setting that is set but unreadable is an error, not a silent default.
+        let badTimeout = await runUnwind(["worker", "--database-url", setup.database.url], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows, "UNWIND_CLOUD_TIMEOUT": "abc"])
+        Self.expectCleanFailure(badTimeout, status: 64, mentions: "UNWIND_CLOUD_TIMEOUT='abc' is not a duration")
+        #expect(try setup.workflowCount() == 1, "nothing was submitted or pruned")
+    }
+
     @Test func aMillionRowFleetIsStreamedNotLoaded() async throws {
         // A minute of blocking work (writing 100 MB, waiting for the child): on a Dispatch thread, so that it never
         // holds one of the few threads of Swift's cooperative pool the other (async) tests need.

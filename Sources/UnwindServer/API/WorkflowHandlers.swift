@@ -117,6 +117,7 @@ extension UnwindServer {
             priority = number
         }
         let queue = try RequestParsing.string(body, "queue", required: false, maxLength: 200).flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        if let problem = QueueName.problem(queue) { throw APIError.badRequest("field 'queue': \(problem)") }
         let actor = try RequestParsing.actor(body)
 
         let definition = try await definition(named: name)

@@ -3,6 +3,13 @@ import Foundation
 import UnwindCore
 import UnwindStore
 
+/// The history keeps why an operator acted; the HTTP API refuses an empty reason, and so does the CLI.
+func validateReason(_ reason: String) throws {
+    guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        throw ValidationError("--reason must say why, e.g. --reason \"ticket 4411: quota unlocked\"")
+    }
+}
+
 struct Resume: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Re-arm a failed workflow's failed steps (or its failed compensation) with a fresh attempt budget.",
@@ -16,6 +23,8 @@ struct Resume: ParsableCommand {
     @Argument(help: "Workflow ID or unique prefix.") var id: String
     @Option(help: "Re-run from this step (and everything after it).") var from: String?
     @Option(help: "Why (recorded in the history).") var reason: String
+
+    func validate() throws { try validateReason(reason) }
     @Option(name: .customLong("as"), help: "Who is acting (default: the OS user).") var actor: String?
     @Flag(help: "Wait until the workflow finishes; the exit code reflects its final state.") var wait = false
 
@@ -45,6 +54,8 @@ struct Cancel: ParsableCommand {
     @Argument(help: "Workflow ID or unique prefix.") var id: String
     @Flag(help: "Cancel even past the point of no return, leaving what remains undone.") var force = false
     @Option(help: "Why (recorded in the history).") var reason: String
+
+    func validate() throws { try validateReason(reason) }
     @Option(name: .customLong("as"), help: "Who is acting (default: the OS user).") var actor: String?
 
     func run() throws {
@@ -67,6 +78,8 @@ struct Skip: ParsableCommand {
     @Argument(help: "Workflow ID or unique prefix.") var id: String
     @Argument(help: "The failed step.") var step: String
     @Option(help: "Why (recorded in the history).") var reason: String
+
+    func validate() throws { try validateReason(reason) }
     @Option(name: .customLong("as"), help: "Who is acting (default: the OS user).") var actor: String?
 
     func run() throws {
@@ -89,17 +102,30 @@ struct Prune: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let age: Double
-            if olderThan.hasSuffix("d"), let days = Double(olderThan.dropLast()) {
-                age = days * 86_400
-            } else {
-                let duration = try parseDuration(olderThan, flag: "--older-than")
-                age = Double(duration.components.seconds)
-            }
+            let age = try Self.age(olderThan)
             let services = try Services(database: database)
             let deleted = try services.store.prune(finishedBefore: Date().addingTimeInterval(-age))
             print("pruned \(deleted) finished workflow(s)")
         }
+    }
+
+    /// The age in seconds: days (`90d`) or hours, minutes and seconds (`720h`, `1h30m`), always with a unit,
+    /// more than zero and at most 100 years. A bare number is refused: it deletes too much to be guessed at.
+    static func age(_ text: String) throws -> Double {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let isDecimal = { (digits: Substring) in
+            !digits.isEmpty && digits.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") } && digits.filter { $0 == "." }.count <= 1
+        }
+        var seconds: Double?
+        if trimmed.hasSuffix("d"), isDecimal(trimmed.dropLast()) {
+            seconds = Double(trimmed.dropLast()).map { $0 * 86_400 }
+        } else if trimmed.contains(where: { $0.isLetter }), let duration = Duration(definitionText: trimmed) {
+            seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        }
+        guard let seconds, seconds.isFinite, seconds > 0, seconds <= 36_500 * 86_400 else {
+            throw CLIError(description: "--older-than: '\(text)' is not an age; write a positive number with a unit, e.g. 90d, 720h or 30m", status: .usage)
+        }
+        return seconds
     }
 }
 

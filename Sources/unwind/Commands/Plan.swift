@@ -30,6 +30,8 @@ struct Plan: ParsableCommand {
     @Option(name: .customLong("log-format"), help: ArgumentHelp("text or json (default: $UNWIND_LOG_FORMAT, else text).", valueName: "format"))
     var logFormat: String?
 
+    func validate() throws { try CloudSettings.check() }
+
     func run() throws {
         try runReportingErrors {
             let definition = try workflows.definition(named: workflow)

@@ -116,6 +116,8 @@ struct ListCommand: ParsableCommand {
     func validate() throws {
         guard (1...1000).contains(limit) else { throw ValidationError("--limit must be between 1 and 1000") }
         guard page >= 1 else { throw ValidationError("--page starts at 1") }
+        // The offset is (page - 1) × limit; a page past a billion rows is a typo, not a request.
+        guard page <= 1_000_000_000 / limit else { throw ValidationError("--page must be at most \(1_000_000_000 / limit) with --limit \(limit)") }
     }
 
     func run() throws {

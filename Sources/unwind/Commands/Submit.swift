@@ -127,6 +127,15 @@ struct Submit: ParsableCommand {
         if fleet != nil && wait { throw ValidationError("--wait follows one workflow; it cannot be used with --fleet") }
         if dryRun && fleet == nil { throw ValidationError("--dry-run checks a fleet file; for one workflow use: unwind plan") }
         if fleet != nil && inputOptions.inputFile != nil { throw ValidationError("--input cannot be combined with --fleet; use --set for values shared by every row") }
+        if !skipPlan { try CloudSettings.check() }
+        if let problem = QueueName.problem(queue) { throw ValidationError("--queue: \(problem)") }
+        // The same bound as the HTTP API's: a priority orders steps; it is not an identifier.
+        guard abs(priority) <= 1_000_000 else { throw ValidationError("--priority must be between -1000000 and 1000000 (higher runs first)") }
+        if let idempotencyKey, idempotencyKey.trimmingCharacters(in: .whitespaces).isEmpty {
+            // An unset shell variable must not make every submission after the first return the first one.
+            throw ValidationError("--idempotency-key must not be empty; leave the flag out to submit without one")
+        }
+        if let idempotencyKey, idempotencyKey.utf8.count > 500 { throw ValidationError("--idempotency-key must be at most 500 bytes") }
     }
 
     func run() throws {
@@ -174,7 +183,8 @@ struct Submit: ParsableCommand {
                 Terminal.standardOutput.write("already submitted with idempotency key '\(idempotencyKey ?? "")': \(id)\n")
             }
             if wait {
-                let final = try WaitProgress(store: services.store).wait(for: outcome.workflowID)
+                // With --output json, standard output is one JSON document; the progress goes to standard error.
+                let final = try WaitProgress(store: services.store, toStandardError: output == .json).wait(for: outcome.workflowID)
                 if final != .succeeded { throw ExitStatus.workflowDidNotSucceed.code }
             }
         }

@@ -6,10 +6,19 @@ import UnwindStore
 /// whenever its progress changes: steps done / total, the current step and attempt, elapsed time.
 struct WaitProgress {
     let store: WorkflowStore
+    /// Standard output, or standard error when standard output carries a JSON document.
+    var out: Terminal.Stream
     /// On a terminal the progress line is redrawn in place (coloured unless NO_COLOR is set); otherwise a
     /// plain line is printed whenever the progress changes.
-    var interactive: Bool = isatty(STDOUT_FILENO) == 1
-    var color: Bool = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+    var interactive: Bool
+    var color: Bool
+
+    init(store: WorkflowStore, toStandardError: Bool = false) {
+        self.store = store
+        out = toStandardError ? Terminal.standardError : Terminal.standardOutput
+        interactive = isatty(toStandardError ? STDERR_FILENO : STDOUT_FILENO) == 1
+        color = interactive && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+    }
 
     private func paint(_ text: String, state: String) -> String {
         guard color else { return text }
@@ -39,17 +48,17 @@ struct WaitProgress {
             let finished = state.isTerminal || state.needsAttention
             if interactive {
                 let text = "[\(Self.elapsed(since: started))] " + paint(workflow.state, state: workflow.state) + String(line.dropFirst(workflow.state.count))
-                Terminal.standardOutput.write("\r\u{1B}[2K" + text + (finished ? "\n" : ""))
+                out.write("\r\u{1B}[2K" + text + (finished ? "\n" : ""))
             } else if line != lastLine {
-                Terminal.standardOutput.write("[\(Self.elapsed(since: started))] \(line)\n")
+                out.write("[\(Self.elapsed(since: started))] \(line)\n")
                 lastLine = line
             }
             if finished {
                 if let error = workflow.error, state != .succeeded {
-                    Terminal.standardOutput.write("error: \(error["message"]?.stringValue ?? error.canonicalJSON)\n")
+                    out.write("error: \(error["message"]?.stringValue ?? error.canonicalJSON)\n")
                 }
                 if state.needsAttention {
-                    Terminal.standardOutput.write("next: unwind status \(id.uuidString.lowercased().prefix(8)), then unwind resume \(id.uuidString.lowercased().prefix(8)) --reason \"…\"\n")
+                    out.write("next: unwind status \(id.uuidString.lowercased().prefix(8)), then unwind resume \(id.uuidString.lowercased().prefix(8)) --reason \"…\"\n")
                 }
                 return state
             }

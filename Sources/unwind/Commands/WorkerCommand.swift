@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import UnwindCore
 import Logging
 import UnwindEngine
 import UnwindStore
@@ -67,6 +68,11 @@ struct WorkerCommand: ParsableCommand {
         }
         if let metricsPort, !(0...65535).contains(metricsPort) {
             throw ValidationError("--metrics-port must be between 0 and 65535 (got \(metricsPort))")
+        }
+        try CloudSettings.check()
+        let names = queues.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        for name in names {
+            if let problem = QueueName.problem(name) { throw ValidationError("--queues: \(problem) (give names separated by commas, e.g. default,bulk)") }
         }
     }
 

@@ -37,6 +37,17 @@ struct CloudSettings {
     var timeout: Duration
     var pollInterval: Duration
 
+    /// Refuses a setting that is present but unreadable (commands that call the cloud check this first), rather
+    /// than running with the default the operator meant to change.
+    static func check(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        for (key, fallback) in [("UNWIND_CLOUD_TIMEOUT", "30s"), ("UNWIND_CLOUD_POLL_INTERVAL", "5s")] {
+            guard let text = environment[key], !text.isEmpty else { continue }
+            if Duration(definitionText: text) == nil {
+                throw ValidationError("\(key)='\(text)' is not a duration; write e.g. 30s, 500ms or 2m (default \(fallback))")
+            }
+        }
+    }
+
     static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> CloudSettings {
         func duration(_ key: String, _ fallback: Duration) -> Duration {
             environment[key].flatMap { Duration(definitionText: $0) } ?? fallback
