@@ -258,6 +258,29 @@ struct SagaStateMachineTests {
         #expect(run.phase("left") == .compensate)
     }
 
+    /// A cancel while a step runs: when that attempt fails (say, it timed out), it is not tried again, and
+    /// compensation starts with it; the same when it asks to wait.
+    @Test func aStepRunningWhenCancelledIsNotRetriedNorParked() throws {
+        for ending in ["fails", "waits"] {
+            var run = Driver(try teardown())
+            try run.succeed("prepare")
+            run.claim("reserve")
+            try run.apply(.cancel(force: false))
+            #expect(run.snapshot.state == .compensating)
+            #expect(run.ready.isEmpty, "compensation waits for the running step")
+            if ending == "fails" {
+                try run.apply(.attemptFailed(step: "reserve", failure: StepFailure(code: "timeout", message: "timed out", retryable: true)))
+            } else {
+                try run.apply(.attemptWaiting(step: "reserve", until: Self.now.addingTimeInterval(60)))
+            }
+            #expect(run.phase("reserve") == .compensate, "\(ending): the stopped step is compensated first (it had started)")
+            #expect(run.ready == ["reserve"], "\(ending): no new forward attempt")
+            try run.succeed("reserve")
+            try run.succeed("prepare")
+            #expect(run.snapshot.state == .cancelled, "\(ending)")
+        }
+    }
+
     @Test func skipMarksAFailedStepDoneAndGoesOn() throws {
         var run = Driver(try teardown())
         for id in ["prepare", "reserve", "commit"] { try run.succeed(id) }

@@ -109,6 +109,10 @@ private struct Transition {
             step.dueAt = until
             snapshot.steps[id] = step
             record("step_waiting", id, details: ["until": .string(until.formatted(.iso8601))])
+            if step.phase == .forward && snapshot.state == .compensating {
+                // Running when compensation began: it does not go on, but it may have changed something.
+                stopForCompensation(id)
+            }
         case .pivotIrreversible:
             crossPivot(reason: "the pivot recorded an irreversible change")
         case .start:
@@ -183,7 +187,10 @@ private struct Transition {
             "attempt": .number(Double(step.attempt)), "max_attempts": .number(Double(policy.maxAttempts)),
         ]
         if let code = failure.code { details["code"] = .string(code) }
-        if retryable && used < policy.maxAttempts {
+        // A forward step that was running when compensation began is not tried again: compensation is waiting
+        // for it, and a new attempt would change the cloud after the operator (or a failure) said stop.
+        let stopping = step.phase == .forward && snapshot.state == .compensating
+        if retryable && used < policy.maxAttempts && !stopping {
             let delay = policy.delay(afterAttempt: max(used, 1), random: random())
             var due = now.addingTimeInterval(delay.timeInterval)
             if let notBefore = failure.notBefore, notBefore > due { due = notBefore }
@@ -192,6 +199,12 @@ private struct Transition {
             snapshot.steps[id] = step
             details["retry_at"] = .string(due.formatted(.iso8601))
             record(step.phase == .forward ? "attempt_failed" : "compensation_attempt_failed", id, details: .object(details))
+            return
+        }
+        if stopping && retryable && used < policy.maxAttempts {
+            details["reason"] = .string("not retried: the workflow is compensating")
+            record("attempt_failed", id, details: .object(details))
+            stopForCompensation(id)
             return
         }
         details["reason"] = .string(retryable ? "attempts exhausted" : "not retryable")
@@ -247,6 +260,16 @@ private struct Transition {
                 break
             }
         }
+        continueCompensation()
+    }
+
+    /// A forward step whose attempt ended while the workflow compensates: it stops like the steps parked when
+    /// compensation began (it has started, so it is compensated too), and compensation goes on.
+    private mutating func stopForCompensation(_ id: String) {
+        var step = snapshot.steps[id]!
+        step.state = .cancelled
+        step.completedSeq = nextCompletionSeq()
+        snapshot.steps[id] = step
         continueCompensation()
     }
 
