@@ -448,19 +448,26 @@ public enum TeardownActions {
             fee += context.outputs[step]?["fee"]?.doubleValue ?? 0
             orders += context.outputs[step]?["orders"]?.arrayValue ?? []
         }
-        let report: JSONValue = [
+        // Expired yearly/monthly servers cannot be unsubscribed: BSS releases them at the end of their retention
+        // period. They are not billed, but they are not removed either, and the report says so.
+        let expiredServers = scope.touchesCollection ? inventory.servers.filter { $0.billing?.status == 5 }.map(\.id).sorted() : []
+        var report: JSONValue = [
             "account": .string(input.account.domainID), "project": .string(project), "region": .string(input.account.region),
             "edition_after": .string(edition),
             "removed": .object([
                 "quotas": .number(Double(scope.touchesQuotas ? inventory.quotas.count : 0)),
                 "packages": .number(Double(scope.touchesPackages ? inventory.packages.count : 0)),
-                "servers": .number(Double(scope.touchesCollection ? inventory.servers.count : 0)),
+                "servers": .number(Double(scope.touchesCollection ? inventory.servers.count - expiredServers.count : 0)),
                 "endpoints": .number(Double(scope.touchesCollection ? inventory.endpoints.count : 0)),
             ]),
             "refund": .number(round(refund * 100) / 100), "fee": .number(round(fee * 100) / 100), "currency": "CNY",
             "orders": .array(orders),
             "duration_seconds": .number((Date().timeIntervalSince(inventory.takenAt) * 10).rounded() / 10),
         ]
+        if !expiredServers.isEmpty, case .object(var fields) = report {
+            fields["expired_servers_left_to_bss"] = .array(expiredServers.map { .string($0) })
+            report = .object(fields)
+        }
         return .completed(report)
     }
 }

@@ -177,6 +177,30 @@ struct TeardownEndToEndTests {
         #expect(calls("ecs.list_servers") == 0, "no collection node: no server to look for")
     }
 
+    /// An expired monthly server cannot be unsubscribed (BSS releases it after its retention period): the
+    /// teardown succeeds, and its report neither counts it as removed nor hides it.
+    @Test func anExpiredServerIsReportedAsLeftToBSSNotAsRemoved() async throws {
+        var seed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json"))) as! [String: Any]
+        var accounts = seed["accounts"] as! [[String: Any]]
+        let index = accounts.firstIndex { $0["name"] as? String == "collection-nodes" }!
+        var servers = accounts[index]["servers"] as! [[String: Any]]
+        let monthly = servers.firstIndex { $0["charging_mode"] as? String == "prepaid" }!
+        servers[monthly]["purchased"] = "-40d"  // a one-month term: expired ten days ago
+        let expiredID = servers[monthly]["id"] as! String
+        accounts[index]["servers"] = servers
+        seed["accounts"] = accounts
+        let path = try TestEnvironment.makeScratchDirectory("expired-server") + "/seed.json"
+        try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: path))
+
+        let setup = try Setup(seed: path)
+        setup.engine.startWorker(concurrency: 4)
+        let id = try setup.submit("collection-nodes")
+        let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 120)
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        #expect(workflow.output?["removed"]?["servers"] == 2, "two pay-per-use servers released; the expired one is not counted")
+        #expect(workflow.output?["expired_servers_left_to_bss"] == [.string(expiredID)])
+    }
+
     @Test func aHandlingFeeMustBeAcknowledgedBeforeAnythingChanges() async throws {
         let setup = try Setup()
         setup.engine.startWorker()

@@ -58,7 +58,7 @@ public struct SeedGenerator: Sendable {
                 var entry: [(String, JSON)] = [("id", .string(server)), ("name", .string("collector-\(number)-\(n)")),
                                                ("charging_mode", prepaid ? "prepaid" : "postpaid"), ("vpc_id", "vpc-collect"),
                                                ("private_ip", .string("192.168.10.\(10 + n)"))]
-                if prepaid { entry += [("purchased", "-40d"), ("term", "1m"), ("paid_amount", amount(50, 300))] }
+                if prepaid { entry += [("purchased", "-10d"), ("term", "1m"), ("paid_amount", amount(50, 300))] }
                 servers.append(.object(entry))
                 endpoints.append(["id": .string(endpoint), "vpc_id": "vpc-collect", "service_name": "cn-north-4.secmaster.collector"])
                 nodes.append(["node_id": .string(rng.uuid()), "node_name": .string("collector-\(number)-\(n)"), "private_ip": .string("192.168.10.\(10 + n)"),
