@@ -54,7 +54,7 @@ enum ErrorClassifier {
     static func permanentHint(service: CloudService, httpStatus: Int, code: String, isGateway: Bool) -> String {
         switch code {
         case "CBC.30050010":
-            return "the resource is part of an unpaid order: pay or cancel that order in the Billing Center (Orders > Unpaid Orders), then resume the workflow"
+            return "the resource is part of an unpaid order: pay or cancel that order in the Billing Center (Orders > Unpaid Orders), then submit the teardown again (a workflow that stopped before its point of no return was compensated and cannot be resumed)"
         case "CBC.30050009":
             return "BSS says the resource has expired and been deleted, or does not exist: check the id in the Billing Center; if the resource is gone, skip this step"
         case "CBC.99003652":
