@@ -63,7 +63,7 @@ extension HuaweiCloudClient {
     }
 
     /// `GET /v2/orders/customer-orders`, all pages, optionally filtered by order type (4 = unsubscribe) and status.
-    public func listOrders(domainID: String, orderType: Int?, status: Int?) async throws(CloudError) -> [CustomerOrder] {
+    public func listOrders(domainID: String, orderType: Int?, status: Int?, createdSince: Date? = nil) async throws(CloudError) -> [CustomerOrder] {
         let pageSize = 100
         var request = CloudRequest(service: .bss, operation: "bss.list_orders", kind: .read, method: "GET",
                                    path: CloudRequest.path("v2", "orders", "customer-orders"), scope: .domain(domainID))
@@ -71,10 +71,16 @@ extension HuaweiCloudClient {
             var query: [(String, String)] = [("offset", String(offset)), ("limit", String(pageSize))]
             if let orderType { query.append(("order_type", String(orderType))) }
             if let status { query.append(("status", String(status))) }
+            if let createdSince { query.append(("create_time_begin", Self.bssTime(createdSince))) }
             request.query = query
             let page = try await fetch(WireOrderPage.self, request)
             return ((page.order_infos ?? []).map(\.model), page.total_count)
         }
+    }
+
+    /// BSS's query times: UTC `yyyy-MM-dd'T'HH:mm:ss'Z'`.
+    static func bssTime(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
     }
 
     /// `GET /v2/orders/customer-orders/details/{order_id}`: status and, for unsubscription orders, fee and consumption.

@@ -26,6 +26,11 @@ struct BSSUnsubscription {
     let client: HuaweiCloudClient
     let context: StepContext
     let input: TeardownInput
+    /// Resource → the purchase order it was bought with, where known (SecMaster lists it for quotas and
+    /// packages). Lets a lost answer's unsubscription order be found again: its refund lines name that order.
+    var purchaseOrders: [String: String] = [:]
+    /// When this teardown began (its inventory): an unsubscription order created since may be this run's own.
+    var since: Date?
     /// Save progress durably; `irreversible` once an order exists (the change cannot be taken back).
     let save: (UnsubscribeProgress) async throws -> Void
 
@@ -99,6 +104,13 @@ struct BSSUnsubscription {
                 throw StepFailure(code: why.split(separator: " ").first.map(String.init), message: "BSS is busy with \(id): \(why)", retryable: true)
             }
         }
+        // A resource this run meant to unsubscribe that BSS already shows unsubscribed may be this run's own doing:
+        // an earlier attempt's request applied but its answer lost. Then its order exists, and its money belongs
+        // in the report.
+        let goneNow = progress.alreadyGone.filter { !start.alreadyGone.contains($0) }
+        if !goneNow.isEmpty, try await adoptLostOrders(for: goneNow, into: &progress) {
+            try await save(progress)
+        }
         // Follow the orders until BSS completes them, then record the money it booked.
         var waiting = false
         for (order, resources) in progress.orders.sorted(by: { $0.key < $1.key }) where !progress.booked.contains(where: { $0.orderID == order }) {
@@ -138,6 +150,31 @@ struct BSSUnsubscription {
         }
         if progress.unseen?.isEmpty == true { progress.unseen = nil }
         return waiting ? .waiting(progress) : .finished(progress)
+    }
+
+    /// Finds unsubscription orders created since this teardown began that cover `resources` (matched through the
+    /// purchase order each refund line relates to) and follows them as this run's. Returns whether any was found.
+    private func adoptLostOrders(for resources: [String], into progress: inout UnsubscribeProgress) async throws(StepFailure) -> Bool {
+        let byPurchase = Dictionary(resources.compactMap { id in purchaseOrders[id].map { ($0, id) } }, uniquingKeysWith: { first, _ in first })
+        guard let since, !byPurchase.isEmpty else { return false }
+        let domain = input.account.domainID
+        // Clocks differ between this machine and BSS: look a few minutes further back than the inventory.
+        let orders = try await cloud({ () async throws(CloudError) in
+            try await client.listOrders(domainID: domain, orderType: CustomerOrder.typeUnsubscribe, status: nil, createdSince: since.addingTimeInterval(-300))
+        }) ?? []
+        var adopted = false
+        for order in orders where progress.orders[order.orderID] == nil {
+            let lines = try await cloud({ () async throws(CloudError) in try await client.refundOrders(domainID: domain, orderID: order.orderID) }) ?? []
+            let covered = Set(lines.compactMap { $0.baseOrderID.flatMap { byPurchase[$0] } }).sorted()
+            guard !covered.isEmpty else { continue }
+            progress.orders[order.orderID] = covered
+            progress.alreadyGone.removeAll { covered.contains($0) }
+            adopted = true
+            context.logger.notice("found the unsubscription order of a request whose answer was lost", metadata: [
+                "order": "\(order.orderID)", "resources": "\(covered.joined(separator: ","))",
+            ])
+        }
+        return adopted
     }
 
     /// Polls in a row an order this run placed may read as unknown before the step gives up on it.

@@ -140,7 +140,9 @@ public enum TeardownActions {
         let project = input.account.projectID
 
         let prepaid = inventory.quotas.filter { $0.chargingMode == .prepaid }.map(\.resourceID)
-        let unsubscription = BSSUnsubscription(client: client, context: context, input: input) { progress in
+        let unsubscription = BSSUnsubscription(
+            client: client, context: context, input: input, purchaseOrders: inventory.purchaseOrders(of: inventory.quotas), since: inventory.takenAt
+        ) { progress in
             state.bss = progress
             // Once BSS holds an order the change cannot be taken back: the workflow is past its pivot.
             try await context.saveCheckpoint(.encoding(state), irreversible: !progress.orders.isEmpty)
@@ -240,7 +242,9 @@ public enum TeardownActions {
                 : "no longer listed by SecMaster (already unsubscribed)"
         }
         let prepaid = inventory.packages.filter { $0.chargingMode == .prepaid && present.contains($0.resourceID) || state.bss.submitted.contains($0.resourceID) }.map(\.resourceID)
-        let unsubscription = BSSUnsubscription(client: client, context: context, input: input) { progress in
+        let unsubscription = BSSUnsubscription(
+            client: client, context: context, input: input, purchaseOrders: inventory.purchaseOrders(of: inventory.packages), since: inventory.takenAt
+        ) { progress in
             state.bss = progress
             try await context.saveCheckpoint(.encoding(state))
         }

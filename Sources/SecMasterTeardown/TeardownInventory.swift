@@ -17,6 +17,11 @@ public struct TeardownInventory: Sendable, Codable, Equatable {
     /// Five-day full refunds this account used in the last 365 days (from its unsubscription orders).
     public var fullRefundsUsed: Int
 
+    /// Resource → the purchase order SecMaster lists for it (yearly/monthly items only).
+    func purchaseOrders(of items: [SubscriptionItem]) -> [String: String] {
+        Dictionary(items.compactMap { item in item.orderID.map { (item.resourceID, $0) } }, uniquingKeysWith: { first, _ in first })
+    }
+
     public init(
         takenAt: Date, account: AccountReference, edition: String, quotas: [SubscriptionItem] = [],
         packages: [SubscriptionItem] = [], nodes: [CollectionNodeItem] = [], servers: [ServerItem] = [],

@@ -152,6 +152,13 @@ struct SimulatorEndToEndTests {
             #expect(orders.map(\.orderID).contains(orderID))
             let none = try await client.listOrders(domainID: old.domainID, orderType: 13, status: nil)
             #expect(none.isEmpty)
+            // create_time_begin, in BSS's UTC format: the order just placed is in a window that starts before it,
+            // and not in one that starts an hour later.
+            let now = simulator.clock.now()
+            let recent = try await client.listOrders(domainID: old.domainID, orderType: CustomerOrder.typeUnsubscribe, status: nil, createdSince: now.addingTimeInterval(-60))
+            #expect(recent.map(\.orderID).contains(orderID))
+            let later = try await client.listOrders(domainID: old.domainID, orderType: CustomerOrder.typeUnsubscribe, status: nil, createdSince: now.addingTimeInterval(3600))
+            #expect(later.isEmpty)
             // Error path: a transient BSS failure injected through the admin API.
             try Self.addFault(simulator, #"{"api": "bss.list_orders", "kind": "error", "status": 503, "count": 1}"#)
             let unavailable = try #require(await TestSupport.cloudError { () async throws(CloudError) in

@@ -287,6 +287,13 @@ struct TeardownEndToEndTests {
         #expect(entries.contains { $0["response_dropped"] as? Bool == true })
         #expect(try setup.simulator.changedTwice(account: "prepaid-standard-old").isEmpty, "one effect per resource")
         #expect(try setup.engine.events(id).contains { $0.kind == "attempt_failed" && $0.stepID == "unsubscribe-asset-quotas" })
+        // The order whose answer was lost is found again, so the report carries all the money BSS booked.
+        let ledger = try setup.simulator.admin("GET", "/_sim/ledger?account=prepaid-standard-old") as? [String: Any]
+        let totals = try #require(ledger?["totals"] as? [String: Any])
+        for key in ["refund", "fee"] {
+            let booked = try #require(totals[key] as? Double)
+            #expect(abs((workflow.output?[key]?.doubleValue ?? -1) - booked) < 0.005, "\(key): reported \(workflow.output?[key]?.doubleValue ?? -1), booked \(booked)")
+        }
     }
 
     @Test func anECSJobThatFailsOnceIsRetriedForItsServers() async throws {
