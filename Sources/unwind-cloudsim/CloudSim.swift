@@ -92,6 +92,9 @@ struct GenerateSeed: ParsableCommand {
 
     func validate() throws {
         guard accounts >= 1 else { throw ValidationError("--accounts must be at least 1") }
+        guard accounts <= 100_000 else { throw ValidationError("--accounts must be at most 100000") }
+        // The file records the seed as a JSON integer (signed 64-bit): a larger one would be written as another.
+        guard randomSeed <= UInt64(Int64.max) else { throw ValidationError("--random-seed must be at most \(Int64.max)") }
     }
 
     func run() throws {

@@ -44,6 +44,37 @@ struct SeedLoaderTests {
         #expect(message?.hasPrefix(expected) == true, "\(message ?? "loaded")")
     }
 
+    /// Values that used to crash the simulator, fill its memory, or load and then misbehave.
+    @Test("out-of-range values are refused, not crashed on", arguments: [
+        (#""secmaster":[{"resource_id":"r","kind":"quota","spec":"standard","charging_mode":"prepaid","paid_amount":1e300}]"#,
+         "at accounts[0].secmaster[0].paid_amount: must be at most 100000000"),
+        (#""full_refunds_used":100000000"#, "at accounts[0].full_refunds_used: must be between 0 and 1000"),
+        (#""full_refunds_used":-1"#, "at accounts[0].full_refunds_used: must be between 0 and 1000"),
+        (#""secmaster":[{"resource_id":"r","kind":"quota","spec":"standard","charging_mode":"postpaid","size":-5}]"#,
+         "at accounts[0].secmaster[0].size: must be at least 1"),
+        (#""secmaster":[{"resource_id":"r","kind":"quota","spec":"standard","charging_mode":"postpaid","size":2.5}]"#,
+         "a number does not fit its field"),
+        (#""secmaster":[{"resource_id":"r","kind":"edition","spec":"standard","charging_mode":"postpaid"}]"#,
+         "at accounts[0].secmaster[0].kind: 'edition' is not an allowed value"),
+    ])
+    func outOfRange(fields: String, expected: String) {
+        let account = minimal.dropLast() + "," + fields + "}"
+        let message = problem(#"{"accounts":[\#(account)]}"#)
+        #expect(message?.contains(expected) == true, "\(message ?? "loaded")")
+    }
+
+    @Test("settings out of range are refused", arguments: [
+        (#"{"order_processing_seconds":-1}"#, "at settings.order_processing_seconds: must be between 0"),
+        (#"{"max_skew_seconds":-1}"#, "at settings.max_skew_seconds: must be between 0"),
+        (#"{"rate_limits":{"ecs.delete_server":5}}"#, "at settings.rate_limits.ecs.delete_server: unknown API"),
+        (#"{"rate_limits":{"default":0}}"#, "at settings.rate_limits.default: must be at least 1"),
+    ])
+    func settingsOutOfRange(settings: String, expected: String) {
+        let message = problem(#"{"settings":\#(settings),"accounts":[\#(minimal)]}"#)
+        #expect(message?.contains(expected) == true, "\(message ?? "loaded")")
+    }
+
+
     @Test("duplicate access keys are refused")
     func duplicateKeys() {
         let text = #"{"accounts":[\#(minimal),{"name":"b","domain_id":"e","project_ids":["p"],"access_key":"ak","secret_key":"x"}]}"#

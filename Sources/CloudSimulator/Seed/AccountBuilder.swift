@@ -12,6 +12,13 @@ struct AccountBuilder {
 
     func build(state: inout CloudState) throws(SeedError) -> Account {
         let region = seed.region ?? "cn-north-4"
+        // Each used refund becomes an order in the history: a huge count would fill memory before listening.
+        if let used = seed.fullRefundsUsed, !(0...1_000).contains(used) { throw fail("full_refunds_used", "must be between 0 and 1000") }
+        guard !seed.accessKey.isEmpty else { throw fail("access_key", "must not be empty") }
+        guard !seed.secretKey.isEmpty else { throw fail("secret_key", "must not be empty") }
+        for (i, item) in (seed.secmaster ?? []).enumerated() {
+            if let size = item.size, size < 1 { throw fail("secmaster[\(i)].size", "must be at least 1") }
+        }
         var account = Account(
             name: seed.name, domainID: seed.domainId, domainName: seed.domainName ?? seed.name, region: region,
             projectIDs: seed.projectIds, accessKey: seed.accessKey, secretKey: seed.secretKey, authToken: seed.authToken,
@@ -146,6 +153,7 @@ struct AccountBuilder {
     ) throws(SeedError) -> PrepaidResource {
         guard let paid = purchase.paidAmount else { throw fail(at + ".paid_amount", "required for a prepaid resource (yuan actually paid)") }
         guard paid >= 0 else { throw fail(at + ".paid_amount", "must not be negative") }
+        guard paid.isFinite, paid <= 100_000_000 else { throw fail(at + ".paid_amount", "must be at most 100000000 (yuan)") }
         let term = purchase.term ?? SeedTerm(months: 12)
         let purchased = (purchase.purchased ?? .relative(seconds: -30 * 86_400)).resolve(now: now)
         let cents = Int64((paid * 100).rounded())

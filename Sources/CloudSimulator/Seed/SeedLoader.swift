@@ -32,6 +32,10 @@ public enum SeedLoader {
         do {
             return try decoder.decode(Seed.self, from: data)
         } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty, (try? JSON.parseWithJSONDecoder(Array(data))) != nil {
+                // The text is JSON; Foundation says "not valid JSON" when a number does not fit its field.
+                throw SeedError(file: name, path: "", problem: "a number does not fit its field: a fraction where a whole number is expected (size, counts, seconds of a rate limit), or a number too large")
+            }
             throw describe(error, file: name)
         } catch {
             throw SeedError(file: name, path: "", problem: "is not valid JSON (\(error))")
@@ -59,7 +63,12 @@ public enum SeedLoader {
             if context.codingPath.isEmpty {
                 return SeedError(file: file, path: "", problem: "is not valid JSON (\((context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? context.debugDescription))")
             }
-            return SeedError(file: file, path: path(context.codingPath), problem: context.debugDescription)
+            // "Cannot initialize Kind from invalid String value edition" → what the seed author needs to know.
+            let text = context.debugDescription
+            if let range = text.range(of: "from invalid String value ") {
+                return SeedError(file: file, path: path(context.codingPath), problem: "'\(text[range.upperBound...])' is not an allowed value; docs/cloudsim.md lists the seed fields and their values")
+            }
+            return SeedError(file: file, path: path(context.codingPath), problem: text)
         @unknown default:
             return SeedError(file: file, path: "", problem: "\(error)")
         }
@@ -92,6 +101,26 @@ public enum SeedLoader {
         if let s = seed.settings {
             if let status = s.vpcepDeleteStatus, ![200, 202, 204].contains(status) { throw fail("settings.vpcep_delete_status", "must be 200, 202 or 204") }
             if let min = s.ecsJobRunSecondsMin, let max = s.ecsJobRunSecondsMax, min > max { throw fail("settings.ecs_job_run_seconds_min", "must not exceed ecs_job_run_seconds_max") }
+            // Durations: a negative one would make orders complete before they were placed.
+            let durations: [(String, Double?)] = [
+                ("order_processing_seconds", s.orderProcessingSeconds), ("order_refund_seconds", s.orderRefundSeconds),
+                ("ecs_job_init_seconds", s.ecsJobInitSeconds), ("ecs_job_run_seconds_min", s.ecsJobRunSecondsMin),
+                ("ecs_job_run_seconds_max", s.ecsJobRunSecondsMax), ("server_linger_seconds", s.serverLingerSeconds),
+                ("job_purge_seconds", s.jobPurgeSeconds), ("vpcep_deleting_seconds", s.vpcepDeletingSeconds),
+                ("max_skew_seconds", s.maxSkewSeconds.map(Double.init)), ("timeout_cap_seconds", s.timeoutCapSeconds),
+            ]
+            for (key, value) in durations {
+                if let value, !(value.isFinite && value >= 0 && value <= 366 * 86_400) { throw fail("settings.\(key)", "must be between 0 and 31622400 seconds") }
+            }
+            if let limits = s.rateLimits {
+                let known = Set(CloudAPI.allCases.map(\.name))
+                for (api, perMinute) in limits.sorted(by: { $0.key < $1.key }) {
+                    guard api == "default" || known.contains(api) else {
+                        throw fail("settings.rate_limits.\(api)", "unknown API; use \"default\" or one of \(known.sorted().joined(separator: ", "))")
+                    }
+                    guard perMinute >= 1 else { throw fail("settings.rate_limits.\(api)", "must be at least 1 call per minute") }
+                }
+            }
         }
         var state = CloudState(settings: settings, accounts: [])
         var seenKeys: Set<String> = [], seenDomains: Set<String> = []
