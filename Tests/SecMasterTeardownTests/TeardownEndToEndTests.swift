@@ -307,6 +307,7 @@ struct TeardownEndToEndTests {
         #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
         let deletes = try setup.simulator.ledger(account: "collection-nodes").filter { $0["api"] as? String == "ecs.delete_servers" }
         #expect(deletes.count == 2, "the failed job's servers were deleted again, once")
+        #expect(deletes.map { $0["outcome"] as? String } == ["fault", "applied"], "the injected failure is recorded as a fault, not a repeat")
         #expect(try setup.simulator.changedTwice(account: "collection-nodes").isEmpty)
     }
 

@@ -230,6 +230,11 @@ public final class Simulator: Sendable {
                 reply.transport = .reset
             }
             if stale { reply.headers.append(("X-Sim-Stale-Read", "true")) }
+            if handlerFaults.failJob && !changed {
+                // The request was accepted, but the injected fault makes its job fail: not a repeat of anything.
+                record.note = "fault job_fail"
+                return finish(reply, outcome: .fault)
+            }
             return finish(reply, outcome: changed ? .applied : .repeat)
         }
     }
