@@ -230,5 +230,7 @@ enum SecMasterCatalog {
 
 func money(_ decimal: Decimal?) -> Double {
     guard let decimal else { return 0 }
-    return NSDecimalNumber(decimal: decimal).doubleValue
+    // Through the decimal text: NSDecimalNumber's doubleValue turns 273.97 into 273.96999999999997, which then
+    // shows in reports and JSON.
+    return Double(decimal.description) ?? NSDecimalNumber(decimal: decimal).doubleValue
 }

@@ -90,6 +90,28 @@ struct BadInputCorpusTests {
         // A directory as the fleet file used to trap inside FileHandle.
         try FileManager.default.createDirectory(atPath: setup.workflows + "/dir.csv", withIntermediateDirectories: true)
         await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--fleet", setup.workflows + "/dir.csv"]), status: 64, mentions: "is a directory")
+        // A header naming a column twice spoils every row: one error, on the header's line.
+        let header = try setup.write("twice.csv", Array("account,account\nacme,x\nbeta,y\n".utf8))
+        let twice = await setup.unwind(["submit", "notes", "--fleet", header])
+        #expect(twice.status == 1, "\(twice.combined)")
+        #expect(twice.stdout.split(separator: "\n").map(String.init) == [
+            "line 1\tinvalid\tthe header names column 'account' twice; no row was read (fix the header)",
+            "0 submitted, 0 already existed, 0 refused, 1 invalid",
+        ])
+        // Fleet rows are not planned: rows of a workflow that takes acknowledgements, acknowledging nothing, get a note.
+        try """
+            name: fees
+            inputs:
+              account: {type: string, required: true}
+              accept: {type: array, default: []}
+            steps:
+              - {id: only, action: test.noop}
+            """.write(toFile: setup.workflows + "/fees.yaml", atomically: true, encoding: .utf8)
+        let fleet = try setup.write("fees.csv", Array("account\nacme\nbeta\n".utf8))
+        let unacknowledged = await setup.unwind(["submit", "fees", "--fleet", fleet, "--dry-run"])
+        #expect(unacknowledged.stderr.contains("note: 2 row(s) acknowledge nothing"), "\(unacknowledged.combined)")
+        let acknowledged = await setup.unwind(["submit", "fees", "--fleet", fleet, "--dry-run", "--accept", "handling-fee"])
+        #expect(acknowledged.status == 0 && !acknowledged.stderr.contains("note:"), "\(acknowledged.combined)")
         // A page number whose offset overflows.
         await Self.expectCleanFailure(setup.unwind(["list", "--page", "200000000000000000"]), status: 64, mentions: "--page must be at most")
         // An empty idempotency key (an unset shell variable) would have returned the first submission for every later one.
@@ -100,6 +122,7 @@ struct BadInputCorpusTests {
         }
         await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=beta", "--priority", "99999999999"]), status: 64, mentions: "--priority must be between")
         await Self.expectCleanFailure(setup.unwind(["worker", "--queues", ",,"]), status: 64, mentions: "--queues: a queue name cannot be empty")
+        await Self.expectCleanFailure(setup.unwind(["worker", "--worker-id", ""]), status: 64, mentions: "--worker-id must be 1 to 200 characters")
         // An operator's reason is the history's record of why.
         await Self.expectCleanFailure(setup.unwind(["cancel", "00000000", "--reason", "  "]), status: 64, mentions: "--reason must say why")
         // A cloud setting that is set but unreadable is an error, not a silent default.

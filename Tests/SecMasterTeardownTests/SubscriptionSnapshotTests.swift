@@ -50,3 +50,13 @@ import UnwindCore
         #expect(SubscriptionSnapshot(SecMasterSubscription(csbVersion: "", resources: []), takenAt: now).allowsPackageUnsubscription)
     }
 }
+
+/// Amounts from BSS are decimals; reports show them as JSON numbers.
+@Suite struct MoneyTests {
+    @Test func decimalsBecomeTheNearestDoubleNotANeighbour() throws {
+        #expect(money(try #require(Decimal(string: "273.97"))) == 273.97)
+        #expect("\(money(try #require(Decimal(string: "273.97"))))" == "273.97", "no 273.96999999999997 in a report")
+        #expect(money(try #require(Decimal(string: "-1250.13"))) == -1250.13)
+        #expect(money(nil) == 0)
+    }
+}

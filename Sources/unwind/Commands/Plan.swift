@@ -26,7 +26,7 @@ struct Plan: ParsableCommand {
     var accept: [String] = []
     @Flag(help: "Exit 4 when the plan needs an acknowledgement that --accept does not give.") var check = false
     @Option(help: "table or json") var output: OutputFormat = .table
-    @Option(name: .customLong("log-level"), help: "Log level for the plan action (default: warning).") var logLevel: String = "warning"
+    @Option(name: .customLong("log-level"), help: "Log level for the plan action.") var logLevel: String = "warning"
     @Option(name: .customLong("log-format"), help: ArgumentHelp("text or json (default: $UNWIND_LOG_FORMAT, else text).", valueName: "format"))
     var logFormat: String?
 

@@ -206,6 +206,10 @@ extension Submit {
         let submitter = currentActor(actor)
         let namespace = idempotencyKey ?? "fleet"
         var counts = FleetTally()
+        // Fleet rows are not planned one by one (that is a cloud read per row); rows that acknowledge nothing are
+        // counted so that the operator hears, before the workers do, that a fee would stop them at preflight.
+        let takesAcknowledgements = definition.inputs.contains { $0.name == "accept" }
+        var unacknowledged = 0
         // Rows in file order; invalid ones are resolved already, the others wait for the batch insert.
         var batch: [FleetBatchRow] = []
         var waiting: [[FleetBatchRow]] = []
@@ -308,6 +312,7 @@ extension Submit {
                     batch.append((row.line, nil, error.problems.joined(separator: "; ")))
                     continue
                 }
+                if takesAcknowledgements, validated["accept"]?.arrayValue?.isEmpty ?? true { unacknowledged += 1 }
                 // A dry run needs no key; hashing a million rows would double its time.
                 let key = dryRun ? "" : submission.idempotencyKey
                     ?? "\(namespace):\(WorkflowDefinitionLoader.contentHash(of: definition.name + "\n" + JSONValue.object(validated).canonicalJSON))"
@@ -322,6 +327,9 @@ extension Submit {
         try collectSubmitted()
         let summary = dryRun ? counts.dryRunSummary : counts.summary
         if output == .table { Terminal.standardOutput.write(summary + "\n") } else { Terminal.standardError.write(summary + "\n") }
+        if unacknowledged > 0 {
+            Terminal.standardError.write("note: \(unacknowledged) row(s) acknowledge nothing (no accept field, no --accept): where a plan needs an acknowledgement (e.g. a handling fee) the workflow stops at preflight with nothing changed. Check one account with unwind plan; acknowledge for every row with --accept handling-fee\n")
+        }
         if counts.hasProblems { throw ExitStatus.failure.code }
     }
 }

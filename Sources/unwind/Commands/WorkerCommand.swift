@@ -70,6 +70,9 @@ struct WorkerCommand: ParsableCommand {
             throw ValidationError("--metrics-port must be between 0 and 65535 (got \(metricsPort))")
         }
         try CloudSettings.check()
+        if let workerID, workerID.trimmingCharacters(in: .whitespaces).isEmpty || workerID.utf8.count > 200 {
+            throw ValidationError("--worker-id must be 1 to 200 characters; leave it out for host:pid:random")
+        }
         let names = queues.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         for name in names {
             if let problem = QueueName.problem(name) { throw ValidationError("--queues: \(problem) (give names separated by commas, e.g. default,bulk)") }

@@ -39,7 +39,7 @@ final class FleetReader: Sequence, IteratorProtocol {
     private var atEnd = false
     private var line = 1
     private var header: [String]?
-    private var headerError: FleetRowError?
+    private var headerFailed = false
 
     init(path: String, definition: WorkflowDefinition) throws {
         let lowered = path.lowercased()
@@ -73,6 +73,7 @@ final class FleetReader: Sequence, IteratorProtocol {
     deinit { try? handle.close() }
 
     func next() -> FleetRow? {
+        if headerFailed { return nil }
         while true {
             guard let (startLine, bytes) = nextRecord() else { return nil }
             if let error = bytes.error { return FleetRow(line: startLine, result: .failure(error)) }
@@ -97,13 +98,19 @@ final class FleetReader: Sequence, IteratorProtocol {
                     return FleetRow(line: startLine, result: .failure(error as? FleetRowError ?? FleetRowError(message: "\(error)")))
                 }
                 guard let header else {
-                    self.header = fields.map { $0.trimmingCharacters(in: .whitespaces) }
-                    if let duplicate = Dictionary(grouping: self.header!, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
-                        headerError = FleetRowError(message: "the header names column '\(duplicate)' twice")
+                    let names = fields.map { $0.trimmingCharacters(in: .whitespaces) }
+                    self.header = names
+                    // A bad header spoils every row: it is reported once, on its own line, and no row is read.
+                    if let position = names.firstIndex(of: "") {
+                        headerFailed = true
+                        return FleetRow(line: startLine, result: .failure(FleetRowError(message: "the header's column \(position + 1) has no name; no row was read (fix the header)")))
+                    }
+                    if let duplicate = Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+                        headerFailed = true
+                        return FleetRow(line: startLine, result: .failure(FleetRowError(message: "the header names column '\(duplicate)' twice; no row was read (fix the header)")))
                     }
                     continue
                 }
-                if let headerError { return FleetRow(line: startLine, result: .failure(headerError)) }
                 return FleetRow(line: startLine, result: parseCSVRow(fields, header: header))
             }
         }
