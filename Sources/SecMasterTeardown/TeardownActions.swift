@@ -70,6 +70,9 @@ public enum TeardownActions {
                 assessment.warnings.append("order \(order.orderID) is \(status == 6 ? "pending payment" : "being processed"); BSS refuses to unsubscribe resources with an order in progress (pay or cancel it in the Billing Center)")
             }
         }
+        if scope(context).touchesPackages, let blocked = inventory.expiredQuotaBlockingPackages {
+            throw StepFailure(code: "expired_quota_blocks_packages", message: blocked + ". Nothing was changed", retryable: false)
+        }
         let missing = assessment.requiredAcknowledgements.filter { !input.options.accepted.contains($0.flag) }
         if let first = missing.first {
             throw StepFailure(
@@ -139,7 +142,8 @@ public enum TeardownActions {
         var state = context.state(QuotaState())
         let project = input.account.projectID
 
-        let prepaid = inventory.quotas.filter { $0.chargingMode == .prepaid }.map(\.resourceID)
+        let expiredQuotas = inventory.expired(inventory.quotas)
+        let prepaid = inventory.quotas.filter { $0.chargingMode == .prepaid && !expiredQuotas.contains($0.resourceID) }.map(\.resourceID)
         let unsubscription = BSSUnsubscription(
             client: client, context: context, input: input, purchaseOrders: inventory.purchaseOrders(of: inventory.quotas), since: inventory.takenAt
         ) { progress in
@@ -163,7 +167,9 @@ public enum TeardownActions {
         }
         // Confirm in SecMaster: no asset quota may remain (reads can lag the orders a little).
         let live = try await cloud({ () async throws(CloudError) in try await client.listSubscriptionResources(projectID: project) })
-        let remaining = live?.resources.filter { resource in inventory.quotas.contains { $0.resourceID == resource.resourceID } } ?? []
+        let remaining = live?.resources.filter { resource in
+            inventory.quotas.contains { $0.resourceID == resource.resourceID } && !expiredQuotas.contains(resource.resourceID)
+        } ?? []
         if !remaining.isEmpty {
             state.confirmPolls += 1
             guard state.confirmPolls <= env.maxConfirmPolls else {
@@ -172,8 +178,9 @@ public enum TeardownActions {
             return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
         }
         var output = report(bss: state.bss, cancelled: state.cancelled, edition: live?.csbVersion)
-        if let live, case .object(var fields) = output {
-            fields[SubscriptionSnapshot.outputKey] = .encoding(SubscriptionSnapshot(live, takenAt: Date()))
+        if case .object(var fields) = output {
+            if let live { fields[SubscriptionSnapshot.outputKey] = .encoding(SubscriptionSnapshot(live, takenAt: Date())) }
+            if !expiredQuotas.isEmpty { fields["expired_left_to_bss"] = .array(expiredQuotas.map { .string($0) }) }
             output = .object(fields)
         }
         return .completed(output)
@@ -213,6 +220,16 @@ public enum TeardownActions {
         let inventory = try context.inventory(env)
         var state = context.state(PackageState())
         let project = input.account.projectID
+        let expiredPackages = inventory.expired(inventory.packages)
+        if !expiredPackages.isEmpty && inventory.packages.allSatisfy({ expiredPackages.contains($0.resourceID) }) {
+            // Nothing to unsubscribe (preflight stops a teardown where a live package would be blocked).
+            var output = report(bss: state.bss, cancelled: state.cancelled, edition: nil)
+            if case .object(var fields) = output {
+                fields["expired_left_to_bss"] = .array(expiredPackages.map { .string($0) })
+                output = .object(fields)
+            }
+            return .completed(output)
+        }
         if state.present == nil, let snapshot = SubscriptionSnapshot.handedOver(context.outputs["unsubscribe-asset-quotas"], now: Date()),
             snapshot.allowsPackageUnsubscription {
             // The quota step listed the subscription an instant ago, when it confirmed the quotas gone: no need to
@@ -422,13 +439,20 @@ public enum TeardownActions {
         var remaining: [String] = []
         let live = try await cloud({ () async throws(CloudError) in try await client.listSubscriptionResources(projectID: project) })
         let edition = live?.csbVersion.uppercased() ?? "NA"
+        // Expired items stay listed until BSS releases them, unbilled: reported, not counted as remaining.
+        let expiredItems = Set(inventory.expired(inventory.quotas) + inventory.expired(inventory.packages))
+        var expiredListed: [String] = []
         for resource in live?.resources ?? [] {
             let kind = SecMasterCatalog.kind(of: resource)
-            if (kind == .quota && scope.touchesQuotas) || (kind == .package && scope.touchesPackages) {
+            guard (kind == .quota && scope.touchesQuotas) || (kind == .package && scope.touchesPackages) else { continue }
+            if expiredItems.contains(resource.resourceID) {
+                expiredListed.append(resource.resourceID)
+            } else {
                 remaining.append("SecMaster \(kind.rawValue) \(resource.resourceID)")
             }
         }
-        if scope == .full, !(edition == "BASIC" || edition == "NA" || edition.isEmpty) {
+        let expiredQuotaListed = expiredListed.contains { id in inventory.quotas.contains { $0.resourceID == id } }
+        if scope == .full, !expiredQuotaListed, !(edition == "BASIC" || edition == "NA" || edition.isEmpty) {
             remaining.append("SecMaster edition is still \(edition)")
         }
         if scope.touchesCollection {
@@ -459,8 +483,8 @@ public enum TeardownActions {
             "account": .string(input.account.domainID), "project": .string(project), "region": .string(input.account.region),
             "edition_after": .string(edition),
             "removed": .object([
-                "quotas": .number(Double(scope.touchesQuotas ? inventory.quotas.count : 0)),
-                "packages": .number(Double(scope.touchesPackages ? inventory.packages.count : 0)),
+                "quotas": .number(Double(scope.touchesQuotas ? inventory.quotas.count - inventory.expired(inventory.quotas).count : 0)),
+                "packages": .number(Double(scope.touchesPackages ? inventory.packages.count - inventory.expired(inventory.packages).count : 0)),
                 "servers": .number(Double(scope.touchesCollection ? inventory.servers.count - expiredServers.count : 0)),
                 "endpoints": .number(Double(scope.touchesCollection ? inventory.endpoints.count : 0)),
             ]),
@@ -468,8 +492,9 @@ public enum TeardownActions {
             "orders": .array(orders),
             "duration_seconds": .number((Date().timeIntervalSince(inventory.takenAt) * 10).rounded() / 10),
         ]
-        if !expiredServers.isEmpty, case .object(var fields) = report {
-            fields["expired_servers_left_to_bss"] = .array(expiredServers.map { .string($0) })
+        if case .object(var fields) = report {
+            if !expiredServers.isEmpty { fields["expired_servers_left_to_bss"] = .array(expiredServers.map { .string($0) }) }
+            if !expiredListed.isEmpty { fields["expired_secmaster_left_to_bss"] = .array(expiredListed.sorted().map { .string($0) }) }
             report = .object(fields)
         }
         return .completed(report)

@@ -17,6 +17,21 @@ public struct TeardownInventory: Sendable, Codable, Equatable {
     /// Five-day full refunds this account used in the last 365 days (from its unsubscription orders).
     public var fullRefundsUsed: Int
 
+    /// Yearly/monthly items whose term has run out (BSS status 5). They cannot be unsubscribed; BSS releases them
+    /// at the end of their retention period, and they are not billed meanwhile. SecMaster lists them until then.
+    func expired(_ items: [SubscriptionItem]) -> [String] {
+        items.filter { $0.billing?.status == 5 }.map(\.resourceID).sorted()
+    }
+
+    /// A reason the value-added packages cannot go now, found before anything changes: an expired asset quota is
+    /// still listed (so the edition stays above basic) while a package is live.
+    var expiredQuotaBlockingPackages: String? {
+        let expiredQuotas = expired(quotas)
+        let livePackages = packages.filter { $0.billing?.status != 5 }.map(\.resourceID)
+        guard !expiredQuotas.isEmpty, !livePackages.isEmpty else { return nil }
+        return "asset quota \(expiredQuotas.joined(separator: ", ")) has expired and SecMaster lists it until BSS releases it at the end of its retention period; value-added packages (\(livePackages.joined(separator: ", "))) cannot be unsubscribed while a quota is listed. Renew the quota or wait for its release, then submit again"
+    }
+
     /// Resource → the purchase order SecMaster lists for it (yearly/monthly items only).
     func purchaseOrders(of items: [SubscriptionItem]) -> [String: String] {
         Dictionary(items.compactMap { item in item.orderID.map { (item.resourceID, $0) } }, uniquingKeysWith: { first, _ in first })

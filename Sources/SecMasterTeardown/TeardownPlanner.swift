@@ -72,6 +72,11 @@ public struct TeardownPlanner: Sendable {
         if scope.touchesPackages { candidates += inventory.packages.compactMap { item in item.billing.map { (item.resourceID, item.name, $0) } } }
         if scope.touchesCollection { candidates += inventory.servers.compactMap { server in server.billing.map { (server.id, server.name, $0) } } }
         for (id, name, billing) in candidates {
+            if billing.status == 5 {
+                // Not unsubscribed, so no refund, no fee and no acknowledgement.
+                warnings.append("\(name) (\(id)) has expired; it is released by BSS itself and needs no unsubscription")
+                continue
+            }
             var estimate: RefundEstimator.Estimate?
             if let paid = billing.paidAmount {
                 let value = estimator.estimate(
@@ -83,7 +88,6 @@ public struct TeardownPlanner: Sendable {
                 warnings.append("\(name) (\(id)): BSS does not show what was paid, so its refund or fee is only known once booked")
             }
             if billing.status == 4 { warnings.append("\(name) (\(id)) is frozen; BSS refuses to unsubscribe frozen resources until they are unfrozen") }
-            if billing.status == 5 { warnings.append("\(name) (\(id)) has expired; it is released by BSS itself and needs no unsubscription") }
             resources.append(.init(resourceID: id, name: name, expireAt: billing.expireAt, autoRenew: billing.autoRenew, estimate: estimate))
         }
         let fee = resources.compactMap(\.estimate?.fee).reduce(0, +)
@@ -113,6 +117,11 @@ public struct TeardownPlanner: Sendable {
         let money = Dictionary(uniqueKeysWithValues: assessment.resources.map { ($0.resourceID, $0) })
         let date = Date.ISO8601FormatStyle().year().month().day()
         func prepaidItem(_ id: String, _ name: String, _ billing: PrepaidBilling, action: String) -> WorkflowPlan.Item {
+            if billing.status == 5 {
+                return WorkflowPlan.Item(
+                    resource: "\(name) \(id)", action: "none (expired)",
+                    detail: "expired \(billing.expireAt.formatted(date)); BSS releases it at the end of its retention period, not billed meanwhile", amounts: nil)
+            }
             var amounts: [String: Double] = [:]
             var detail = "expires \(billing.expireAt.formatted(date))"
             if let estimate = money[id]?.estimate {
@@ -178,6 +187,9 @@ public struct TeardownPlanner: Sendable {
             .init(resource: "account \(inventory.account.domainID) project \(inventory.account.projectID)", action: "check nothing billable remains", detail: nil, amounts: nil),
         ]))
         var warnings = assessment.warnings
+        if scope.touchesPackages, let blocked = inventory.expiredQuotaBlockingPackages {
+            warnings.append("the teardown will stop at preflight, before any change: " + blocked)
+        }
         let unmatched = inventory.nodes.filter { $0.serverID == nil }
         for node in unmatched {
             warnings.append("collection node \(node.name) (\(node.nodeID)): no ECS server found at \(node.privateIP ?? "?") in \(node.vpcID ?? "?"); release it by hand if it exists")

@@ -201,6 +201,50 @@ struct TeardownEndToEndTests {
         #expect(workflow.output?["expired_servers_left_to_bss"] == [.string(expiredID)])
     }
 
+    /// A seed copy of all-kinds.json whose `prepaid-standard-fresh` quota (and, if asked, package) expired long ago.
+    static func seedWithExpired(package: Bool) throws -> String {
+        var seed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json"))) as! [String: Any]
+        var accounts = seed["accounts"] as! [[String: Any]]
+        let index = accounts.firstIndex { $0["name"] as? String == "prepaid-standard-fresh" }!
+        accounts[index]["secmaster"] = (accounts[index]["secmaster"] as! [[String: Any]]).map { item in
+            var item = item
+            if item["kind"] as? String == "quota" || package { item["purchased"] = "-400d" }  // a one-year term: expired
+            return item
+        }
+        seed["accounts"] = accounts
+        let path = try TestEnvironment.makeScratchDirectory("expired-secmaster") + "/seed.json"
+        try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// An expired asset quota stays listed until BSS releases it, and a live package cannot go while a quota is
+    /// listed: the plan says so, and the teardown stops at preflight with nothing changed.
+    @Test func anExpiredQuotaBlockingALivePackageStopsAtPreflight() async throws {
+        let setup = try Setup(seed: try Self.seedWithExpired(package: false))
+        let plan = try await setup.plan("prepaid-standard-fresh")
+        #expect(plan.warnings.contains { $0.contains("will stop at preflight") && $0.contains("sm-fresh-quota") }, "\(plan.warnings)")
+        setup.engine.startWorker()
+        let id = try setup.submit("prepaid-standard-fresh")
+        let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 60)
+        #expect(workflow.state == "compensated")
+        #expect(workflow.error?["code"] == "expired_quota_blocks_packages")
+        #expect(workflow.error?["message"]?.stringValue?.contains("Nothing was changed") == true)
+        #expect(try setup.simulator.ledger(account: "prepaid-standard-fresh").isEmpty, "no mutating call was made")
+    }
+
+    /// When everything is expired there is nothing to unsubscribe: the teardown succeeds and says what BSS keeps.
+    @Test func expiredQuotasAndPackagesAreLeftToBSSAndReported() async throws {
+        let setup = try Setup(seed: try Self.seedWithExpired(package: true))
+        setup.engine.startWorker()
+        let id = try setup.submit("prepaid-standard-fresh")
+        let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 60)
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        #expect(workflow.output?["expired_secmaster_left_to_bss"] == ["sm-fresh-large-screen", "sm-fresh-quota"])
+        #expect(workflow.output?["removed"]?["quotas"] == 0)
+        #expect(workflow.output?["removed"]?["packages"] == 0)
+        #expect(try setup.simulator.ledger(account: "prepaid-standard-fresh").filter { ($0["outcome"] as? String) == "applied" }.isEmpty, "nothing changed")
+    }
+
     @Test func aHandlingFeeMustBeAcknowledgedBeforeAnythingChanges() async throws {
         let setup = try Setup()
         setup.engine.startWorker()
