@@ -245,6 +245,32 @@ struct TeardownEndToEndTests {
         #expect(try setup.simulator.ledger(account: "prepaid-standard-fresh").filter { ($0["outcome"] as? String) == "applied" }.isEmpty, "nothing changed")
     }
 
+    /// Two projects in one account, each with its own asset quota: tearing down one project leaves the other's
+    /// quota alone, and the edition SecMaster reports for the first project falls to BASIC, so its package goes too.
+    @Test func aSecondProjectsQuotaDoesNotBlockThisProjectsPackages() async throws {
+        var seed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json"))) as! [String: Any]
+        var accounts = seed["accounts"] as! [[String: Any]]
+        let index = accounts.firstIndex { $0["name"] as? String == "prepaid-standard-fresh" }!
+        let other = "b" + String(repeating: "7", count: 31)
+        accounts[index]["project_ids"] = (accounts[index]["project_ids"] as! [String]) + [other]
+        accounts[index]["secmaster"] = (accounts[index]["secmaster"] as! [[String: Any]]) + [[
+            "resource_id": "sm-other-project-quota", "kind": "quota", "spec": "professional", "charging_mode": "prepaid",
+            "size": 10, "purchased": "-2d", "term": "1y", "paid_amount": 900.0, "project_id": other,
+        ]]
+        seed["accounts"] = accounts
+        let path = try TestEnvironment.makeScratchDirectory("two-projects") + "/seed.json"
+        try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: path))
+
+        let setup = try Setup(seed: path)
+        setup.engine.startWorker()
+        let id = try setup.submit("prepaid-standard-fresh")
+        let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 120)
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        #expect(workflow.output?["removed"]?["packages"] == 1)
+        let touched = try setup.simulator.ledger(account: "prepaid-standard-fresh").flatMap { $0["resource_ids"] as? [String] ?? [] }
+        #expect(!touched.contains("sm-other-project-quota"), "the other project's quota is not this teardown's")
+    }
+
     @Test func aHandlingFeeMustBeAcknowledgedBeforeAnythingChanges() async throws {
         let setup = try Setup()
         setup.engine.startWorker()

@@ -18,7 +18,7 @@ enum SecMasterHandlers {
             // DEFAULT lists the opened resources without the value-added packages; the other pages include them.
             let resources = account.secmasterResources.filter { $0.projectID == project && (pageKind != "DEFAULT" || $0.kind == .quota) }
             var body: [(String, JSON)] = [
-                ("csb_version", .string(account.edition)),
+                ("csb_version", .string(state.edition(account: a, project: project))),
                 ("resources", .array(page(resources, offset: offset, limit: limit).map { resourceJSON($0, withUsage: pageKind == "USAGE") })),
             ]
             if pageKind == "PURCHASE" || pageKind == "RESOURCE_LIST" {

@@ -79,6 +79,18 @@ extension CloudState {
         recomputeEdition(account: a)
     }
 
+    /// SecMaster's `csb_version` as a project sees it (the API that reports it is project-scoped, and the package
+    /// rule looks at the package's own project): that project's asset quotas decide; a project without any is
+    /// BASIC while another project has quotas. With no quota anywhere, the account's edition (seed or recomputed).
+    func edition(account a: Int, project: String) -> String {
+        let quotas = accounts[a].secmasterResources.filter { $0.kind == .quota }
+        guard !quotas.isEmpty else { return accounts[a].edition }
+        let specs = quotas.filter { $0.projectID == project }.map { $0.spec.uppercased() }
+        if specs.contains("PROFESSIONAL") { return "PROFESSIONAL" }
+        if specs.contains("STANDARD") { return "STANDARD" }
+        return "BASIC"
+    }
+
     mutating func recomputeEdition(account a: Int) {
         let quotas = accounts[a].secmasterResources.filter { $0.kind == .quota }.map { $0.spec.uppercased() }
         if quotas.contains("PROFESSIONAL") {

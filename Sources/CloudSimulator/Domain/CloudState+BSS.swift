@@ -163,10 +163,11 @@ extension CloudState {
     func packageRuleViolation(account a: Int, resourceID: String) -> CloudError? {
         guard let package = accounts[a].secmasterResources.first(where: { $0.resourceID == resourceID && $0.kind == .package }) else { return nil }
         let quotas = accounts[a].secmasterResources.filter { $0.kind == .quota && $0.projectID == package.projectID }
-        guard !quotas.isEmpty || !["BASIC", "NA"].contains(accounts[a].edition) else { return nil }
+        let edition = self.edition(account: a, project: package.projectID)
+        guard !quotas.isEmpty || !["BASIC", "NA"].contains(edition) else { return nil }
         return CloudError(
             status: settings.packageRuleStatus, code: settings.packageRuleCode,
-            message: "Value-added package \(resourceID) cannot be unsubscribed while asset quotas remain (\(quotas.map(\.resourceID).joined(separator: ", "))) or the edition (\(accounts[a].edition)) is not BASIC. [simulator rule from the SecMaster guide; code is a simulator choice]"
+            message: "Value-added package \(resourceID) cannot be unsubscribed while asset quotas remain (\(quotas.map(\.resourceID).joined(separator: ", "))) or the edition (\(edition)) is not BASIC. [simulator rule from the SecMaster guide; code is a simulator choice]"
         )
     }
 
