@@ -131,6 +131,17 @@ struct BadInputCorpusTests {
         #expect(try setup.workflowCount() == 1, "nothing was submitted or pruned")
     }
 
+    /// `submit --wait` with no worker running would wait forever in silence; after a few seconds it says why.
+    @Test func waitingWithNoWorkerSaysHowToStartOne() async throws {
+        let setup = try Setup()
+        let result = await runCommand("/usr/bin/timeout", [
+            "-s", "KILL", "9", TestEnvironment.binDirectory + "/unwind", "submit", "notes", "--set", "account=lonely", "--wait", "--database-url", setup.database.url,
+        ], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows])
+        // KILL: the test runner's children may inherit a blocked SIGTERM.
+        #expect(result.status == 137, "timeout ended it: \(result.combined)")
+        #expect(result.stdout.contains("note: no live worker serves queue 'default'; start one with: unwind worker --queues default"), "\(result.combined)")
+    }
+
     @Test func aMillionRowFleetIsStreamedNotLoaded() async throws {
         // A minute of blocking work (writing 100 MB, waiting for the child): on a Dispatch thread, so that it never
         // holds one of the few threads of Swift's cooperative pool the other (async) tests need.

@@ -35,6 +35,7 @@ struct WaitProgress {
     func wait(for id: UUID) throws -> WorkflowState {
         let started = Date()
         var lastLine = ""
+        var hinted = false
         while true {
             let workflow = try store.workflow(id)
             let steps = try store.steps(of: id)
@@ -52,6 +53,18 @@ struct WaitProgress {
             } else if line != lastLine {
                 out.write("[\(Self.elapsed(since: started))] \(line)\n")
                 lastLine = line
+            }
+            // Nothing has started for a while: say so if no live worker serves the queue (a new user's first
+            // `--wait` otherwise just sits there).
+            if !hinted, state == .running, Date().timeIntervalSince(started) > 5,
+               !steps.contains(where: { $0.attempt > 0 || $0.state == "running" }) {
+                hinted = true
+                let live = try store.workers().filter {
+                    $0.state == "running" && $0.queues.contains(workflow.queue) && Date().timeIntervalSince($0.heartbeatAt) < 60
+                }
+                if live.isEmpty {
+                    out.write((interactive ? "\r\u{1B}[2K" : "") + "note: no live worker serves queue '\(workflow.queue)'; start one with: unwind worker --queues \(workflow.queue)\n")
+                }
             }
             if finished {
                 if let error = workflow.error, state != .succeeded {
