@@ -177,21 +177,36 @@ struct TeardownEndToEndTests {
         #expect(calls("ecs.list_servers") == 0, "no collection node: no server to look for")
     }
 
+    /// A copy of `all-kinds.json` with `editAccount` applied to the named account and `editSeed` to the whole seed;
+    /// returns its path. (A trailing closure edits the account.)
+    static func editedSeed(
+        account name: String? = nil, editAccount: (inout [String: Any]) -> Void = { _ in }, editSeed: (inout [String: Any]) -> Void = { _ in }
+    ) throws -> String {
+        let source = TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json"
+        var seed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source))) as! [String: Any]
+        if let name {
+            var accounts = seed["accounts"] as! [[String: Any]]
+            let index = try #require(accounts.firstIndex { $0["name"] as? String == name })
+            editAccount(&accounts[index])
+            seed["accounts"] = accounts
+        }
+        editSeed(&seed)
+        let path = try TestEnvironment.makeScratchDirectory("seed") + "/seed.json"
+        try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
     /// An expired monthly server cannot be unsubscribed (BSS releases it after its retention period): the
     /// teardown succeeds, and its report neither counts it as removed nor hides it.
     @Test func anExpiredServerIsReportedAsLeftToBSSNotAsRemoved() async throws {
-        var seed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json"))) as! [String: Any]
-        var accounts = seed["accounts"] as! [[String: Any]]
-        let index = accounts.firstIndex { $0["name"] as? String == "collection-nodes" }!
-        var servers = accounts[index]["servers"] as! [[String: Any]]
-        let monthly = servers.firstIndex { $0["charging_mode"] as? String == "prepaid" }!
-        servers[monthly]["purchased"] = "-40d"  // a one-month term: expired ten days ago
-        let expiredID = servers[monthly]["id"] as! String
-        accounts[index]["servers"] = servers
-        seed["accounts"] = accounts
-        let path = try TestEnvironment.makeScratchDirectory("expired-server") + "/seed.json"
-        try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: path))
-
+        var expiredID = ""
+        let path = try Self.editedSeed(account: "collection-nodes") { account in
+            var servers = account["servers"] as! [[String: Any]]
+            let monthly = servers.firstIndex { $0["charging_mode"] as? String == "prepaid" }!
+            servers[monthly]["purchased"] = "-40d"  // a one-month term: expired ten days ago
+            expiredID = servers[monthly]["id"] as! String
+            account["servers"] = servers
+        }
         let setup = try Setup(seed: path)
         setup.engine.startWorker(concurrency: 4)
         let id = try setup.submit("collection-nodes")
@@ -203,18 +218,13 @@ struct TeardownEndToEndTests {
 
     /// A seed copy of all-kinds.json whose `prepaid-standard-fresh` quota (and, if asked, package) expired long ago.
     static func seedWithExpired(package: Bool) throws -> String {
-        var seed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json"))) as! [String: Any]
-        var accounts = seed["accounts"] as! [[String: Any]]
-        let index = accounts.firstIndex { $0["name"] as? String == "prepaid-standard-fresh" }!
-        accounts[index]["secmaster"] = (accounts[index]["secmaster"] as! [[String: Any]]).map { item in
-            var item = item
-            if item["kind"] as? String == "quota" || package { item["purchased"] = "-400d" }  // a one-year term: expired
-            return item
+        try editedSeed(account: "prepaid-standard-fresh") { account in
+            account["secmaster"] = (account["secmaster"] as! [[String: Any]]).map { item in
+                var item = item
+                if item["kind"] as? String == "quota" || package { item["purchased"] = "-400d" }  // a one-year term: expired
+                return item
+            }
         }
-        seed["accounts"] = accounts
-        let path = try TestEnvironment.makeScratchDirectory("expired-secmaster") + "/seed.json"
-        try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: path))
-        return path
     }
 
     /// An expired asset quota stays listed until BSS releases it, and a live package cannot go while a quota is
@@ -248,18 +258,14 @@ struct TeardownEndToEndTests {
     /// Two projects in one account, each with its own asset quota: tearing down one project leaves the other's
     /// quota alone, and the edition SecMaster reports for the first project falls to BASIC, so its package goes too.
     @Test func aSecondProjectsQuotaDoesNotBlockThisProjectsPackages() async throws {
-        var seed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json"))) as! [String: Any]
-        var accounts = seed["accounts"] as! [[String: Any]]
-        let index = accounts.firstIndex { $0["name"] as? String == "prepaid-standard-fresh" }!
-        let other = "b" + String(repeating: "7", count: 31)
-        accounts[index]["project_ids"] = (accounts[index]["project_ids"] as! [String]) + [other]
-        accounts[index]["secmaster"] = (accounts[index]["secmaster"] as! [[String: Any]]) + [[
-            "resource_id": "sm-other-project-quota", "kind": "quota", "spec": "professional", "charging_mode": "prepaid",
-            "size": 10, "purchased": "-2d", "term": "1y", "paid_amount": 900.0, "project_id": other,
-        ]]
-        seed["accounts"] = accounts
-        let path = try TestEnvironment.makeScratchDirectory("two-projects") + "/seed.json"
-        try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: path))
+        let path = try Self.editedSeed(account: "prepaid-standard-fresh") { account in
+            let other = "b" + String(repeating: "7", count: 31)
+            account["project_ids"] = (account["project_ids"] as! [String]) + [other]
+            account["secmaster"] = (account["secmaster"] as! [[String: Any]]) + [[
+                "resource_id": "sm-other-project-quota", "kind": "quota", "spec": "professional", "charging_mode": "prepaid",
+                "size": 10, "purchased": "-2d", "term": "1y", "paid_amount": 900.0, "project_id": other,
+            ]]
+        }
 
         let setup = try Setup(seed: path)
         setup.engine.startWorker()
@@ -402,13 +408,11 @@ struct TeardownEndToEndTests {
 
     @Test func aThrottledRunFinishesWithinItsBackoff() async throws {
         // A copy of the seed with a tight per-API rate limit.
-        let source = TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json"
-        var seed = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source))) as! [String: Any]
-        var settings = seed["settings"] as? [String: Any] ?? [:]
-        settings["rate_limits"] = ["default": 30]
-        seed["settings"] = settings
-        let path = try TestEnvironment.makeScratchDirectory("seed") + "/throttled.json"
-        try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: path))
+        let path = try Self.editedSeed(editSeed: { seed in
+            var settings = seed["settings"] as? [String: Any] ?? [:]
+            settings["rate_limits"] = ["default": 30]
+            seed["settings"] = settings
+        })
         let setup = try Setup(seed: path)
         setup.engine.startWorker()
         let id = try setup.submit("prepaid-standard-fresh")
