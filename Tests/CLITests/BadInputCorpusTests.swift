@@ -112,6 +112,10 @@ struct BadInputCorpusTests {
         #expect(unacknowledged.stderr.contains("note: 2 row(s) acknowledge nothing"), "\(unacknowledged.combined)")
         let acknowledged = await setup.unwind(["submit", "fees", "--fleet", fleet, "--dry-run", "--accept", "handling-fee"])
         #expect(acknowledged.status == 0 && !acknowledged.stderr.contains("note:"), "\(acknowledged.combined)")
+        // list --since takes days like prune does, and the same refusals.
+        let week = await setup.unwind(["list", "--since", "7d"])
+        #expect(week.status == 0 && week.stdout.contains("notes"), "\(week.combined)")
+        await Self.expectCleanFailure(setup.unwind(["list", "--since", "7"]), status: 64, mentions: "--since: '7' is not an age")
         // A page number whose offset overflows.
         await Self.expectCleanFailure(setup.unwind(["list", "--page", "200000000000000000"]), status: 64, mentions: "--page must be at most")
         // An empty idempotency key (an unset shell variable) would have returned the first submission for every later one.

@@ -108,7 +108,7 @@ struct ListCommand: ParsableCommand {
     @Option(help: "Only workflows in this state.") var state: WorkflowStateArgument?
     @Option(help: "Only this workflow definition.") var workflow: String?
     @Option(parsing: .singleValue, help: ArgumentHelp("Only workflows with this label (repeatable).", valueName: "key=value")) var label: [String] = []
-    @Option(help: "Only workflows created within this long (e.g. 24h).") var since: String?
+    @Option(help: "Only workflows created within this long (e.g. 24h or 7d).") var since: String?
     @Option(help: "Page size.") var limit: Int = 50
     @Option(help: "Page number, from 1.") var page: Int = 1
     @Option(help: "table or json") var output: OutputFormat = .table
@@ -128,7 +128,7 @@ struct ListCommand: ParsableCommand {
                 guard parts.count == 2 else { throw CLIError(description: "--label '\(item)': expected key=value", status: .usage) }
                 labels[String(parts[0])] = String(parts[1])
             }
-            let sinceDate = try since.map { Date().addingTimeInterval(-Double(try parseDuration($0, flag: "--since").components.seconds)) }
+            let sinceDate = try since.map { Date().addingTimeInterval(-(try parseAge($0, flag: "--since"))) }
             let services = try Services(database: database)
             let items = try services.store.list(WorkflowFilter(
                 state: state?.rawValue, workflow: workflow, since: sinceDate, labels: labels, limit: limit, offset: (page - 1) * limit))
