@@ -33,7 +33,8 @@ struct Resume: ParsableCommand {
             let services = try Services(database: database)
             let workflowID = try services.store.resolveWorkflowID(id)
             try services.store.perform(OperatorAction(.resume(fromStep: from), actor: currentActor(actor), reason: reason), on: workflowID)
-            print("resumed \(workflowID.uuidString.lowercased())")
+            // Written straight to the descriptor, like the progress lines that may follow (print is buffered).
+            Terminal.standardOutput.write("resumed \(workflowID.uuidString.lowercased())\n")
             if wait, try WaitProgress(store: services.store).wait(for: workflowID) != .succeeded {
                 throw ExitStatus.workflowDidNotSucceed.code
             }
