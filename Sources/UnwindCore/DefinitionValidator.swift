@@ -284,6 +284,23 @@ struct DefinitionValidator {
             issue(node, path: "steps", "a workflow may have at most \(Self.maximumStepCount) steps, this one has \(nodes.count)")
             return nil
         }
+        // Ids as written, read before any step is checked: a step broken elsewhere (a bad timeout, say) still
+        // counts for duplicate ids and as a target of `after:`, so those problems are reported in the same pass.
+        var declaredIDs: [String: Int?] = [:]
+        var idsReadable = true
+        for (index, stepNode) in nodes.enumerated() {
+            guard case .mapping(let entries) = stepNode.value, let entry = entries.first(where: { $0.key == "id" }),
+                  case .scalar(let id, _) = entry.value.value else {
+                idsReadable = false
+                continue
+            }
+            if let first = declaredIDs[id] {
+                issue(entry.value, path: "steps[\(index)].id", "duplicate step id '\(Suggestion.shown(id))'"
+                    + (first.map { " (first declared at line \($0))" } ?? ""))
+            } else {
+                declaredIDs[id] = entry.keyLine
+            }
+        }
         var drafts: [DraftStep] = []
         var complete = true
         for (index, stepNode) in nodes.enumerated() {
@@ -293,7 +310,7 @@ struct DefinitionValidator {
                 complete = false
             }
         }
-        let steps = resolveGraph(drafts, allStepsParsed: complete)
+        let steps = resolveGraph(drafts, declaredIDs: idsReadable ? Set(declaredIDs.keys) : nil)
         return complete ? steps : nil
     }
 
@@ -368,17 +385,15 @@ struct DefinitionValidator {
     // MARK: - Graph
 
     /// Resolves predecessors and checks ids, references, cycles and the pivot rules.
-    private mutating func resolveGraph(_ drafts: [DraftStep], allStepsParsed: Bool) -> [StepDefinition] {
+    /// - Parameter declaredIDs: every step id as written, or nil when some step's id could not be read (then a
+    ///   reference to an unknown id is not reported: the unreadable step may be its target). Duplicate ids were
+    ///   reported while collecting them; here the later ones are just left out.
+    private mutating func resolveGraph(_ drafts: [DraftStep], declaredIDs: Set<String>?) -> [StepDefinition] {
         var firstByID: [String: DraftStep] = [:]
         var unique: [DraftStep] = []
-        for draft in drafts {
-            if let first = firstByID[draft.id] {
-                issue(line: draft.idLine, path: "\(draft.path).id", "duplicate step id '\(draft.id)'"
-                    + (first.idLine.map { " (first declared at line \($0))" } ?? " (first declared at \(first.path))"))
-            } else {
-                firstByID[draft.id] = draft
-                unique.append(draft)
-            }
+        for draft in drafts where firstByID[draft.id] == nil {
+            firstByID[draft.id] = draft
+            unique.append(draft)
         }
         let idSuggestions = Suggestion(candidates: unique.map(\.id))
 
@@ -394,8 +409,8 @@ struct DefinitionValidator {
             var resolved: [String] = []
             for reference in draft.after ?? [] {
                 if firstByID[reference.id] == nil {
-                    // A step that failed to parse may be the target; don't claim it is missing.
-                    guard allStepsParsed else { continue }
+                    // A step that failed its other checks is still a target; one whose id is unreadable may be.
+                    guard let declaredIDs, !declaredIDs.contains(reference.id) else { continue }
                     issue(line: reference.line ?? draft.afterLine, path: "\(draft.path).after",
                           "step '\(Suggestion.shown(reference.id))' does not exist" + hint(for: reference.id, from: idSuggestions))
                 } else if resolved.contains(reference.id) {

@@ -273,10 +273,26 @@ struct DefinitionValidationTests {
                 action: test.noop
                 pivot: true
             """))
-        // Step 'ship' names a missing step, but since other steps failed to parse it is not reported:
-        // the target may be one of them.
-        #expect(error.issues.map(\.line) == [4, 5, 8, 13, 16])
-        #expect(error.description.split(separator: "\n").count == 5)
+        // Every problem in one pass, including the graph's: the second 'reserve' (line 6) is a duplicate even
+        // though the first failed its own checks, and 'ship' names a step no step declares (line 11).
+        #expect(error.issues.map(\.line) == [4, 5, 6, 8, 11, 13, 16])
+        #expect(error.description.split(separator: "\n").count == 7)
+        #expect(error.description.contains("duplicate step id 'reserve'"))
+        #expect(error.description.contains("step 'charge' does not exist"))
+    }
+
+    @Test func aReferenceIsNotCalledMissingWhenSomeStepsIdIsUnreadable() throws {
+        let error = try #require(loadError("""
+            name: orders
+            steps:
+              - action: orders.reserve
+              - id: ship
+                action: orders.ship
+                after: [reserve]
+            """))
+        // The first step has no id: it may be the 'reserve' that 'ship' waits for.
+        #expect(!error.description.contains("does not exist"), "\(error.description)")
+        #expect(error.description.contains("missing required key 'id'"))
     }
 
     @Test func graphIssuesAreReportedTogether() throws {
