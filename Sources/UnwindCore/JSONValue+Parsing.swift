@@ -14,10 +14,14 @@ extension JSONValue {
     /// The engine reads a JSON column (input, outputs, checkpoint, error) for every step it claims; going through
     /// `JSONDecoder` and `Codable`, whose `init(from:)` tries each JSON type in turn and throws on every miss, was
     /// the largest single cost of a claim. Numbers become `Double`, as with the `Codable` path.
-    public init(parsing text: String) throws(JSONParseError) {
+    ///
+    /// - Parameter rejectingDuplicateNames: refuse an object that names a member twice. Off, the last value wins,
+    ///   as in PostgreSQL's `jsonb` (how stored columns read). On for what people send (input files, fleet lines,
+    ///   API bodies): RFC 8259 leaves a repeated name's meaning open, and parsers differ (first or last wins).
+    public init(parsing text: String, rejectingDuplicateNames: Bool = false) throws(JSONParseError) {
         var text = text
         let result: Result<JSONValue, JSONParseError> = text.withUTF8 { bytes in
-            var parser = JSONBytesParser(bytes: bytes)
+            var parser = JSONBytesParser(bytes: bytes, rejectingDuplicateNames: rejectingDuplicateNames)
             return Result { () throws(JSONParseError) in try parser.parseDocument() }
         }
         self = try result.get()
@@ -28,8 +32,12 @@ private struct JSONBytesParser {
     let bytes: UnsafeBufferPointer<UInt8>
     var position = 0
     var depth = 0
+    let rejectingDuplicateNames: Bool
 
-    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>, rejectingDuplicateNames: Bool) {
+        self.bytes = bytes
+        self.rejectingDuplicateNames = rejectingDuplicateNames
+    }
 
     mutating func parseDocument() throws(JSONParseError) -> JSONValue {
         let value = try parseValue()
@@ -91,10 +99,15 @@ private struct JSONBytesParser {
         while true {
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a member name") }
+            let keyStart = position
             let key = try parseString()
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
             position += 1
+            guard !rejectingDuplicateNames || members[key] == nil else {
+                position = keyStart
+                throw error("the member name '\(key.prefix(40))' appears twice in one object")
+            }
             members[key] = try parseValue()
             skipWhitespace()
             guard position < bytes.count else { throw error("unexpected end of input") }

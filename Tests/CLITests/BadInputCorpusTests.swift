@@ -116,6 +116,12 @@ struct BadInputCorpusTests {
         let week = await setup.unwind(["list", "--since", "7d"])
         #expect(week.status == 0 && week.stdout.contains("notes"), "\(week.combined)")
         await Self.expectCleanFailure(setup.unwind(["list", "--since", "7"]), status: 64, mentions: "--since: '7' is not an age")
+        // A name twice in one JSON object means two things to two parsers: refused in --input and in fleet lines.
+        let twiceInput = try setup.write("twice.json", Array(#"{"account":"dk1","account":"dk2"}"#.utf8))
+        await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--input", twiceInput]), status: 64, mentions: "appears twice in one object")
+        let twiceLine = try setup.write("twice.jsonl", Array(#"{"account":"dj1","account":"dj2"}"#.utf8) + [0x0A])
+        let lineResult = await setup.unwind(["submit", "notes", "--fleet", twiceLine])
+        #expect(lineResult.status == 1 && lineResult.stdout.contains("appears twice in one object"), "\(lineResult.combined)")
         // A page number whose offset overflows.
         await Self.expectCleanFailure(setup.unwind(["list", "--page", "200000000000000000"]), status: 64, mentions: "--page must be at most")
         // An empty idempotency key (an unset shell variable) would have returned the first submission for every later one.

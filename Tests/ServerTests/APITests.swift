@@ -138,6 +138,8 @@ struct APITests {
         let notJSON = try await harness.request("POST", "/api/v1/workflows", body: "workflow=saga", contentType: "application/json")
         #expect(notJSON.status == 400)
         #expect(notJSON.errorCode == "invalid_body")
+        let twice = try await harness.request("POST", "/api/v1/workflows", body: #"{"workflow":"saga","workflow":"planned"}"#, contentType: "application/json")
+        #expect(twice.status == 400 && twice.errorCode == "invalid_body" && twice.text.contains("appears twice"), "\(twice.text)")
         let wrongType = try await harness.request("POST", "/api/v1/workflows", body: "{}", contentType: "text/plain")
         #expect(wrongType.status == 415)
         let unknownField = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "inputs": [:]])

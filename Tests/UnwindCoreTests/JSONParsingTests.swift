@@ -6,6 +6,19 @@ import Testing
 /// the rest with the offset of the problem.
 @Suite("JSON parsing")
 struct JSONParsingTests {
+    /// For what people send (input files, fleet lines, API bodies); stored columns read like jsonb (last wins).
+    @Test func aMemberNameTwiceInOneObjectIsRefusedWhenAsked() {
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: #"{"key":"a","key":"b"}"#, rejectingDuplicateNames: true) }
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: #"[{"x":{"k":1,"k":1}}]"#, rejectingDuplicateNames: true) }
+        // The same name in different objects is fine.
+        #expect((try? JSONValue(parsing: #"{"a":{"k":1},"b":{"k":2}}"#, rejectingDuplicateNames: true)) != nil)
+        do {
+            _ = try JSONValue(parsing: #"{"key":"a","key":"b"}"#, rejectingDuplicateNames: true)
+        } catch {
+            #expect(error.description == "invalid JSON at byte 11: the member name 'key' appears twice in one object")
+        }
+    }
+
     @Test(arguments: [
         #"null"#, #"true"#, #"false"#, #"0"#, #"-0.5"#, #"12345678901"#, #"1e3"#, #"2.5E-3"#, #""""#,
         #"{"a": 1, "b": [true, null, {"c": "d"}], "e": {}}"#, #"[]"#, #"  [1 , 2 ]  "#,

@@ -49,7 +49,13 @@ enum RequestParsing {
         guard buffer.readableBytes > 0 else {
             throw APIError.badRequest("this call needs a JSON object body, e.g. {\"reason\": \"…\"}", code: "invalid_body")
         }
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)), case .object(let object) = value else {
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: String(decoding: buffer.readableBytesView, as: UTF8.self), rejectingDuplicateNames: true)
+        } catch {
+            throw APIError.badRequest("the body is not valid JSON (\(error.description)); send e.g. {\"reason\": \"…\"}", code: "invalid_body")
+        }
+        guard case .object(let object) = value else {
             throw APIError.badRequest("the body is not a JSON object; send e.g. {\"reason\": \"…\"}", code: "invalid_body")
         }
         if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {

@@ -27,7 +27,13 @@ struct InputOptions: ParsableArguments {
                 }
                 data = contents
             }
-            guard let value = try? JSONDecoder().decode(JSONValue.self, from: data), case .object(let object) = value else {
+            let value: JSONValue
+            do {
+                value = try JSONValue(parsing: String(decoding: data, as: UTF8.self), rejectingDuplicateNames: true)
+            } catch {
+                throw CLIError(description: "--input: '\(inputFile)' is not valid JSON (\(error.description)); expected {\"field\": value, …}", status: .usage)
+            }
+            guard case .object(let object) = value else {
                 throw CLIError(description: "--input: '\(inputFile)' is not a JSON object (expected {\"field\": value, …})", status: .usage)
             }
             input = object
@@ -58,10 +64,11 @@ struct InputOptions: ParsableArguments {
             guard let value = Double(text) else { throw CLIError(description: "--set \(key)=\(text): \(key) is a number", status: .usage) }
             return .number(value)
         case .object?, .array?:
-            guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
-                throw CLIError(description: "--set \(key)=…: \(key) takes JSON (e.g. {\"a\":1} or [1,2])", status: .usage)
+            do {
+                return try JSONValue(parsing: text, rejectingDuplicateNames: true)
+            } catch {
+                throw CLIError(description: "--set \(key)=…: \(key) takes JSON (e.g. {\"a\":1} or [1,2]); \(error.description)", status: .usage)
             }
-            return value
         case .string?, nil:
             return .string(text)
         }

@@ -263,7 +263,7 @@ final class FleetReader: Sequence, IteratorProtocol {
     private func parseJSONLine(_ text: String) -> Result<FleetRow.Submission, FleetRowError> {
         let value: JSONValue
         do {
-            value = try JSONValue(parsing: text)
+            value = try JSONValue(parsing: text, rejectingDuplicateNames: true)
         } catch {
             return .failure(FleetRowError(message: "not valid JSON (\(error.problem) at byte \(error.offset + 1))"))
         }
