@@ -141,6 +141,16 @@ struct BadInputCorpusTests {
         #expect(try setup.workflowCount() == 1, "nothing was submitted or pruned")
     }
 
+    /// A scheduled workflow has not started: its status says so rather than counting time, and shows every input.
+    @Test func aScheduledWorkflowsStatusSaysNotStarted() async throws {
+        let setup = try Setup()
+        let submitted = await setup.unwind(["submit", "notes", "--set", "account=later", "--set", "note=kept", "--not-before", "+1h"])
+        let id = try #require(submitted.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }, "\(submitted.combined)")
+        let status = await setup.unwind(["status", id])
+        #expect(status.stdout.contains("duration    not started"), "\(status.combined)")
+        #expect(status.stdout.contains("account=later") && status.stdout.contains("note=kept"), "\(status.combined)")
+    }
+
     /// `submit --wait` with no worker running would wait forever in silence; after a few seconds it says why.
     @Test func waitingWithNoWorkerSaysHowToStartOne() async throws {
         let setup = try Setup()

@@ -45,10 +45,14 @@ struct Status: ParsableCommand {
         print("definition  \(workflow.definitionHash.prefix(12))")
         print("submitted   \(workflow.createdAt.formatted(.iso8601)) by \(TextTable.neutralise(workflow.submittedBy))")
         if let notBefore = workflow.notBefore { print("not before  \(notBefore.formatted(.iso8601))") }
-        let end = workflow.finishedAt ?? Date()
-        print("duration    \(Self.duration(end.timeIntervalSince(workflow.startedAt ?? workflow.createdAt)))\(workflow.finishedAt == nil ? " so far" : "")")
+        if workflow.startedAt == nil && workflow.finishedAt == nil {
+            print("duration    not started")
+        } else {
+            let end = workflow.finishedAt ?? Date()
+            print("duration    \(Self.duration(end.timeIntervalSince(workflow.startedAt ?? workflow.createdAt)))\(workflow.finishedAt == nil ? " so far" : "")")
+        }
         if case .object(let input) = workflow.input, !input.isEmpty {
-            let summary = input.sorted { $0.key < $1.key }.filter { $0.key != "test" }.map { key, value in
+            let summary = input.sorted { $0.key < $1.key }.map { key, value in
                 "\(key)=\(value.stringValue ?? String(value.canonicalJSON.prefix(40)))"
             }.joined(separator: " ")
             print("input       \(TextTable.neutralise(String(summary.prefix(300))))")
