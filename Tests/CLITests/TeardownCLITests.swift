@@ -30,9 +30,10 @@ struct TeardownCLITests {
         #expect(table.stdout.contains("alternative: turn auto-renew off and let it expire"))
         #expect(table.stdout.contains("10 of 10 five-day full refunds left this year"))
 
-        let refused = await unwind(["submit", "secmaster-full-teardown"] + account)
+        let refused = await unwind(["submit", "secmaster-full-teardown", "--log-level", "debug"] + account)
         #expect(refused.status == 4)
         #expect(refused.stderr.contains("--accept handling-fee"))
+        #expect(refused.stderr.contains("cloud request"), "submit's plan logs at the command's --log-level: \(refused.stderr)")
         #expect(try simulator.ledger(account: "demo").isEmpty, "nothing reached the cloud")
 
         let run = await unwind(["submit", "secmaster-full-teardown", "--accept", "handling-fee", "--wait"] + account)

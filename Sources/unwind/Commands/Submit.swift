@@ -167,7 +167,10 @@ struct Submit: ParsableCommand {
                 // Refuse before anything changes when the plan needs an acknowledgement that was not given
                 // (the same gate the HTTP API applies).
                 do {
-                    try PlanInvocation().checkAcknowledgements(definition, input: validated, accepted: Set(accept))
+                    // The plan runs with the command's --log-level (it sets up logging for the whole process).
+                    let level = database.logLevel ?? ProcessInfo.processInfo.environment["UNWIND_LOG_LEVEL"] ?? "warning"
+                    try PlanInvocation(logLevel: level, logFormat: try LogFormat.resolve(database.logFormat))
+                        .checkAcknowledgements(definition, input: validated, accepted: Set(accept))
                 } catch let refusal as AcknowledgementRequired {
                     let lines = refusal.missing.map { "  --accept \($0.flag): \($0.reason)" }.joined(separator: "\n")
                     throw CLIError(

@@ -40,7 +40,7 @@ struct WaitProgress {
             let workflow = try store.workflow(id)
             let steps = try store.steps(of: id)
             let state = WorkflowState(rawValue: workflow.state) ?? .running
-            let done = steps.filter { $0.state == "succeeded" || $0.state == "skipped" || $0.state == "compensated" }.count
+            let done = steps.filter { $0.state == "succeeded" || $0.state == "skipped" }.count  // as `unwind list` counts them
             let current = steps.first { $0.state == "running" } ?? steps.first { $0.state == "ready" || $0.state == "waiting" }
             var line = "\(workflow.state)  \(done)/\(steps.count) steps"
             if let current {
