@@ -42,9 +42,25 @@ public enum TeardownActions {
 
     static func plan(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
-        let inventory = try await InventoryReader(client: try client(input, env, context), input: input, now: Date()).read()
-        let plan = env.planner.plan(inventory, scope: scope(context), options: input.options, now: Date())
+        let client = try client(input, env, context)
+        let inventory = try await InventoryReader(client: client, input: input, now: Date()).read()
+        var plan = env.planner.plan(inventory, scope: scope(context), options: input.options, now: Date())
+        // The preflight step warns about these too; the plan says so before anything is submitted.
+        plan.warnings += try await openOrderWarnings(client, domain: input.account.domainID)
         return .completed(.encoding(plan))
+    }
+
+    /// Orders still open on the account (pending payment, processing): BSS refuses to unsubscribe a resource
+    /// while an order involving it is in progress.
+    static func openOrderWarnings(_ client: HuaweiCloudClient, domain: String) async throws(StepFailure) -> [String] {
+        var warnings: [String] = []
+        for status in [6, 3] {
+            let orders = try await cloud({ () async throws(CloudError) in try await client.listOrders(domainID: domain, orderType: nil, status: status) }) ?? []
+            for order in orders {
+                warnings.append("order \(order.orderID) is \(status == 6 ? "pending payment" : "being processed"); BSS refuses to unsubscribe resources with an order in progress (pay or cancel it in the Billing Center)")
+            }
+        }
+        return warnings
     }
 
     static func inventory(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
@@ -61,15 +77,8 @@ public enum TeardownActions {
         let input = try TeardownInput(context.input)
         let inventory = try context.inventory(env)
         var assessment = env.planner.assess(inventory, scope: scope(context), now: Date())
-        // Orders still open on the account (pending payment, processing) can block an unsubscription.
         let client = try client(input, env, context)
-        let domain = input.account.domainID
-        for status in [6, 3] {
-            let orders = try await cloud({ () async throws(CloudError) in try await client.listOrders(domainID: domain, orderType: nil, status: status) }) ?? []
-            for order in orders {
-                assessment.warnings.append("order \(order.orderID) is \(status == 6 ? "pending payment" : "being processed"); BSS refuses to unsubscribe resources with an order in progress (pay or cancel it in the Billing Center)")
-            }
-        }
+        assessment.warnings += try await openOrderWarnings(client, domain: input.account.domainID)
         if scope(context).touchesPackages, let blocked = inventory.expiredQuotaBlockingPackages {
             throw StepFailure(code: "expired_quota_blocks_packages", message: blocked + ". Nothing was changed", retryable: false)
         }

@@ -290,6 +290,8 @@ struct TeardownEndToEndTests {
 
     @Test func anUnpaidOrderCompensatesAndRestoresAutoRenew() async throws {
         let setup = try Setup()
+        let plan = try await setup.plan("unpaid-order")
+        #expect(plan.warnings.contains { $0.contains("pending payment") }, "the plan names the unpaid order: \(plan.warnings)")
         setup.engine.startWorker()
         let id = try setup.submit("unpaid-order")
         let workflow = try await setup.engine.waitFor(id, in: ["compensated", "failed", "succeeded", "compensation_failed"], timeout: 60)
