@@ -141,7 +141,6 @@ struct BSSUnsubscription {
                     orderID: order, resourceIDs: resources, refund: round(-refunded * 100) / 100,
                     fee: money(details.commissionAmount), consumed: money(details.consumedAmount)))
             } else if details.status == 4 {
-                progress.unseen?[order] = nil
                 throw StepFailure(code: "order_cancelled", message: "unsubscription order \(order) for \(resources.joined(separator: ", ")) was cancelled in BSS; check the order in the Billing Center, then resume", retryable: false)
             } else {
                 progress.unseen?[order] = nil

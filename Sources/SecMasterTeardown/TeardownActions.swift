@@ -186,13 +186,10 @@ public enum TeardownActions {
             }
             return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
         }
-        var output = report(bss: state.bss, cancelled: state.cancelled, edition: live?.csbVersion)
-        if case .object(var fields) = output {
-            if let live { fields[SubscriptionSnapshot.outputKey] = .encoding(SubscriptionSnapshot(live, takenAt: Date())) }
-            if !expiredQuotas.isEmpty { fields["expired_left_to_bss"] = .array(expiredQuotas.map { .string($0) }) }
-            output = .object(fields)
-        }
-        return .completed(output)
+        return .completed(report(bss: state.bss, cancelled: state.cancelled, edition: live?.csbVersion).adding([
+            SubscriptionSnapshot.outputKey: live.map { .encoding(SubscriptionSnapshot($0, takenAt: Date())) },
+            "expired_left_to_bss": expiredQuotas.isEmpty ? nil : .array(expiredQuotas.map { .string($0) }),
+        ]))
     }
 
     static func report(bss: UnsubscribeProgress, cancelled: [String], edition: String?, skipped: [String: String] = [:]) -> JSONValue {
@@ -232,12 +229,9 @@ public enum TeardownActions {
         let expiredPackages = inventory.expired(inventory.packages)
         if !expiredPackages.isEmpty && inventory.packages.allSatisfy({ expiredPackages.contains($0.resourceID) }) {
             // Nothing to unsubscribe (preflight stops a teardown where a live package would be blocked).
-            var output = report(bss: state.bss, cancelled: state.cancelled, edition: nil)
-            if case .object(var fields) = output {
-                fields["expired_left_to_bss"] = .array(expiredPackages.map { .string($0) })
-                output = .object(fields)
-            }
-            return .completed(output)
+            return .completed(report(bss: state.bss, cancelled: state.cancelled, edition: nil).adding([
+                "expired_left_to_bss": .array(expiredPackages.map { .string($0) }),
+            ]))
         }
         if state.present == nil, let snapshot = SubscriptionSnapshot.handedOver(context.outputs["unsubscribe-asset-quotas"], now: Date()),
             snapshot.allowsPackageUnsubscription {
@@ -358,7 +352,7 @@ public enum TeardownActions {
 
         // 3. Yearly/monthly servers go through BSS. An expired one cannot be unsubscribed: BSS releases it itself
         //    at the end of its retention period, so it is reported, not waited for.
-        let expired = inventory.servers.filter { $0.chargingMode == .prepaid && $0.billing?.status == 5 }.map(\.id)
+        let expired = inventory.expiredServers
         for id in expired where !state.confirmedGone.contains(id) { state.confirmedGone.append(id) }
         let prepaid = inventory.servers.filter { $0.chargingMode == .prepaid && !expired.contains($0.id) }.map(\.id)
         let unsubscription = BSSUnsubscription(client: client, context: context, input: input) { progress in
@@ -461,11 +455,11 @@ public enum TeardownActions {
             }
         }
         let expiredQuotaListed = expiredListed.contains { id in inventory.quotas.contains { $0.resourceID == id } }
-        if scope == .full, !expiredQuotaListed, !(edition == "BASIC" || edition == "NA" || edition.isEmpty) {
+        if scope == .full, !expiredQuotaListed, !SecMasterCatalog.isBasic(edition) {
             remaining.append("SecMaster edition is still \(edition)")
         }
         if scope.touchesCollection {
-            for server in inventory.servers where server.billing?.status != 5 {
+            for server in inventory.servers where server.billing?.isExpired != true {
                 if let live = try await cloud({ () async throws(CloudError) in try await client.showServer(projectID: project, serverID: server.id) }) ?? nil, !live.isDeleted {
                     remaining.append("ECS server \(server.id) (\(live.status))")
                 }
@@ -487,8 +481,8 @@ public enum TeardownActions {
         }
         // Expired yearly/monthly servers cannot be unsubscribed: BSS releases them at the end of their retention
         // period. They are not billed, but they are not removed either, and the report says so.
-        let expiredServers = scope.touchesCollection ? inventory.servers.filter { $0.billing?.status == 5 }.map(\.id).sorted() : []
-        var report: JSONValue = [
+        let expiredServers = scope.touchesCollection ? inventory.expiredServers : []
+        let report: JSONValue = [
             "account": .string(input.account.domainID), "project": .string(project), "region": .string(input.account.region),
             "edition_after": .string(edition),
             "removed": .object([
@@ -501,11 +495,9 @@ public enum TeardownActions {
             "orders": .array(orders),
             "duration_seconds": .number((Date().timeIntervalSince(inventory.takenAt) * 10).rounded() / 10),
         ]
-        if case .object(var fields) = report {
-            if !expiredServers.isEmpty { fields["expired_servers_left_to_bss"] = .array(expiredServers.map { .string($0) }) }
-            if !expiredListed.isEmpty { fields["expired_secmaster_left_to_bss"] = .array(expiredListed.sorted().map { .string($0) }) }
-            report = .object(fields)
-        }
-        return .completed(report)
+        return .completed(report.adding([
+            "expired_servers_left_to_bss": expiredServers.isEmpty ? nil : .array(expiredServers.map { .string($0) }),
+            "expired_secmaster_left_to_bss": expiredListed.isEmpty ? nil : .array(expiredListed.sorted().map { .string($0) }),
+        ]))
     }
 }

@@ -17,17 +17,22 @@ public struct TeardownInventory: Sendable, Codable, Equatable {
     /// Five-day full refunds this account used in the last 365 days (from its unsubscription orders).
     public var fullRefundsUsed: Int
 
-    /// Yearly/monthly items whose term has run out (BSS status 5). They cannot be unsubscribed; BSS releases them
-    /// at the end of their retention period, and they are not billed meanwhile. SecMaster lists them until then.
+    /// Yearly/monthly items whose term has run out. They cannot be unsubscribed; BSS releases them at the end of
+    /// their retention period, and they are not billed meanwhile. SecMaster lists them until then.
     func expired(_ items: [SubscriptionItem]) -> [String] {
-        items.filter { $0.billing?.status == 5 }.map(\.resourceID).sorted()
+        items.filter { $0.billing?.isExpired == true }.map(\.resourceID).sorted()
+    }
+
+    /// Collection servers whose yearly/monthly term has run out: left to BSS like expired SecMaster items.
+    var expiredServers: [String] {
+        servers.filter { $0.billing?.isExpired == true }.map(\.id).sorted()
     }
 
     /// A reason the value-added packages cannot go now, found before anything changes: an expired asset quota is
     /// still listed (so the edition stays above basic) while a package is live.
     var expiredQuotaBlockingPackages: String? {
         let expiredQuotas = expired(quotas)
-        let livePackages = packages.filter { $0.billing?.status != 5 }.map(\.resourceID)
+        let livePackages = packages.filter { $0.billing?.isExpired != true }.map(\.resourceID)
         guard !expiredQuotas.isEmpty, !livePackages.isEmpty else { return nil }
         return "asset quota \(expiredQuotas.joined(separator: ", ")) has expired and SecMaster lists it until BSS releases it at the end of its retention period; value-added packages (\(livePackages.joined(separator: ", "))) cannot be unsubscribed while a quota is listed. Renew the quota or wait for its release, then submit again"
     }
@@ -112,6 +117,9 @@ public struct PrepaidBilling: Sendable, Codable, Equatable {
     public var status: Int
     /// What was paid for the current term, when BSS shows it (from the purchase order).
     public var paidAmount: Double?
+
+    /// BSS status 5: cannot be unsubscribed, released by BSS at the end of its retention period.
+    public var isExpired: Bool { status == 5 }
 
     public init(effectiveAt: Date, expireAt: Date, autoRenew: Bool, status: Int = 2, paidAmount: Double? = nil) {
         self.effectiveAt = effectiveAt

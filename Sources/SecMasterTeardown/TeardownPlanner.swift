@@ -72,7 +72,7 @@ public struct TeardownPlanner: Sendable {
         if scope.touchesPackages { candidates += inventory.packages.compactMap { item in item.billing.map { (item.resourceID, item.name, $0) } } }
         if scope.touchesCollection { candidates += inventory.servers.compactMap { server in server.billing.map { (server.id, server.name, $0) } } }
         for (id, name, billing) in candidates {
-            if billing.status == 5 {
+            if billing.isExpired {
                 // Not unsubscribed, so no refund, no fee and no acknowledgement.
                 warnings.append("\(name) (\(id)) has expired; it is released by BSS itself and needs no unsubscription")
                 continue
@@ -117,7 +117,7 @@ public struct TeardownPlanner: Sendable {
         let money = Dictionary(uniqueKeysWithValues: assessment.resources.map { ($0.resourceID, $0) })
         let date = Date.ISO8601FormatStyle().year().month().day()
         func prepaidItem(_ id: String, _ name: String, _ billing: PrepaidBilling, action: String) -> WorkflowPlan.Item {
-            if billing.status == 5 {
+            if billing.isExpired {
                 return WorkflowPlan.Item(
                     resource: "\(name) \(id)", action: "none (expired)",
                     detail: "expired \(billing.expireAt.formatted(date)); BSS releases it at the end of its retention period, not billed meanwhile", amounts: nil)

@@ -117,6 +117,13 @@ extension JSONValue {
         return json
     }
 
+    /// This object with `extra` added (fields whose value is nil are left out); any other value unchanged.
+    func adding(_ extra: [String: JSONValue?]) -> JSONValue {
+        guard case .object(var fields) = self else { return self }
+        for (key, value) in extra { if let value { fields[key] = value } }
+        return .object(fields)
+    }
+
     /// Every teardown step (and every poll of one) decodes the inventory this way. Writing the bytes with
     /// JSONEncoder (Codable, one container per value) was 4 % of a worker's CPU in the fleet benchmark.
     func decoded<T: Decodable>(_ type: T.Type) -> T? {
@@ -181,7 +188,6 @@ struct BookedOrder: Codable, Sendable, Equatable {
     var consumed: Double
 }
 
-/// The value-added package names SecMaster sells; anything else in its subscription list is an asset quota.
 /// What SecMaster listed for a project at one moment: enough to tell whether value-added packages may go.
 ///
 /// The quota step takes one to confirm the quotas gone and hands it over in its output, so that the packages
@@ -207,7 +213,7 @@ struct SubscriptionSnapshot: Codable, Sendable, Equatable {
 
     /// Packages can only be unsubscribed once no asset quota remains and the edition is basic.
     var allowsPackageUnsubscription: Bool {
-        quotaIDs.isEmpty && (edition == "BASIC" || edition == "NA" || edition.isEmpty)
+        quotaIDs.isEmpty && SecMasterCatalog.isBasic(edition)
     }
 
     /// The snapshot in a quota step's output, if there is one and it is recent. A clock that went backwards
@@ -219,7 +225,11 @@ struct SubscriptionSnapshot: Codable, Sendable, Equatable {
     }
 }
 
+/// The value-added package names SecMaster sells; anything else in its subscription list is an asset quota.
 enum SecMasterCatalog {
+    /// An edition (upper-cased `csb_version`) with no paid asset quota: BASIC, NA (never subscribed) or none sent.
+    static func isBasic(_ edition: String) -> Bool { edition == "BASIC" || edition == "NA" || edition.isEmpty }
+
     static let packageNames: Set<String> = ["large_screen", "log_collection", "log_retention", "log_analysis", "soar"]
 
     static func kind(of resource: SecMasterResource) -> SubscriptionItem.Kind {

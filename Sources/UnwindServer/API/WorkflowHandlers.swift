@@ -101,7 +101,7 @@ extension UnwindServer {
             }
             labels = object.compactMapValues(\.stringValue)
         }
-        let idempotencyKey = try RequestParsing.string(body, "idempotency_key", required: false, maxLength: 500)
+        let idempotencyKey = try RequestParsing.string(body, "idempotency_key", required: false, maxLength: SubmissionLimits.maxIdempotencyKeyLength)
         var notBefore: Date?
         if let text = try RequestParsing.string(body, "not_before", required: false) {
             guard let date = try? Date(text, strategy: .iso8601) else {
@@ -111,7 +111,7 @@ extension UnwindServer {
         }
         var priority = 0
         if let value = body["priority"], value != .null {
-            guard let number = value.intValue, abs(number) <= 1_000_000 else {
+            guard let number = value.intValue, abs(number) <= SubmissionLimits.maxPriority else {
                 throw APIError.badRequest("field 'priority' must be a whole number (higher runs first)")
             }
             priority = number

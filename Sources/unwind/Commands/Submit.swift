@@ -136,13 +136,15 @@ struct Submit: ParsableCommand {
         if fleet != nil && inputOptions.inputFile != nil { throw ValidationError("--input cannot be combined with --fleet; use --set for values shared by every row") }
         if !skipPlan { try CloudSettings.check() }
         if let problem = QueueName.problem(queue) { throw ValidationError("--queue: \(problem)") }
-        // The same bound as the HTTP API's: a priority orders steps; it is not an identifier.
-        guard abs(priority) <= 1_000_000 else { throw ValidationError("--priority must be between -1000000 and 1000000 (higher runs first)") }
+        let maxPriority = SubmissionLimits.maxPriority
+        guard abs(priority) <= maxPriority else { throw ValidationError("--priority must be between -\(maxPriority) and \(maxPriority) (higher runs first)") }
         if let idempotencyKey, idempotencyKey.trimmingCharacters(in: .whitespaces).isEmpty {
             // An unset shell variable must not make every submission after the first return the first one.
             throw ValidationError("--idempotency-key must not be empty; leave the flag out to submit without one")
         }
-        if let idempotencyKey, idempotencyKey.utf8.count > 500 { throw ValidationError("--idempotency-key must be at most 500 bytes") }
+        if let idempotencyKey, idempotencyKey.count > SubmissionLimits.maxIdempotencyKeyLength {
+            throw ValidationError("--idempotency-key must be at most \(SubmissionLimits.maxIdempotencyKeyLength) characters")
+        }
     }
 
     func run() throws {

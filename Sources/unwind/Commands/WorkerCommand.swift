@@ -35,6 +35,11 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Comma-separated queues to take work from.")
     var queues: String = "default"
 
+    /// `--queues` split at its commas; `validate` refuses empty and malformed names.
+    var queueNames: [String] {
+        queues.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
     @Option(help: "Lease of a claimed step; a crashed worker's step runs elsewhere about this long after the crash.")
     var lease: String = "30s"
 
@@ -73,8 +78,7 @@ struct WorkerCommand: ParsableCommand {
         if let workerID, workerID.trimmingCharacters(in: .whitespaces).isEmpty || workerID.utf8.count > 200 {
             throw ValidationError("--worker-id must be 1 to 200 characters; leave it out for host:pid:random")
         }
-        let names = queues.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        for name in names {
+        for name in queueNames {
             if let problem = QueueName.problem(name) { throw ValidationError("--queues: \(problem) (give names separated by commas, e.g. default,bulk)") }
         }
     }
@@ -99,7 +103,7 @@ struct WorkerCommand: ParsableCommand {
             let endpoint = try MetricsEndpointSettings.resolve(host: metricsHost, port: metricsPort, environment: environment)
             let configuration = WorkerConfiguration(
                 workerID: workerID, concurrency: concurrency,
-                queues: queues.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+                queues: queueNames,
                 leaseDuration: try parseDuration(lease, flag: "--lease"),
                 pollInterval: try parseDuration(pollInterval, flag: "--poll-interval"),
                 shutdownGracePeriod: try parseDuration(grace, flag: "--grace"),

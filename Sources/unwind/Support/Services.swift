@@ -37,17 +37,19 @@ struct CloudSettings {
     var timeout: Duration
     var pollInterval: Duration
 
+    static let timeoutKey = "UNWIND_CLOUD_TIMEOUT", defaultTimeout = Duration.seconds(30)
+    static let pollIntervalKey = "UNWIND_CLOUD_POLL_INTERVAL", defaultPollInterval = Duration.seconds(5)
+
     /// Refuses a setting that is present but unreadable (commands that call the cloud check this first), rather
     /// than running with the default the operator meant to change.
     static func check(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        for (key, fallback) in [("UNWIND_CLOUD_TIMEOUT", "30s"), ("UNWIND_CLOUD_POLL_INTERVAL", "5s")] {
-            guard let text = environment[key], !text.isEmpty else { continue }
-            if Duration(definitionText: text) == nil {
-                throw ValidationError("\(key)='\(text)' is not a duration; write e.g. 30s, 500ms or 2m (default \(fallback))")
-            }
+        for (key, fallback) in [(timeoutKey, defaultTimeout), (pollIntervalKey, defaultPollInterval)] {
+            guard let text = environment[key], !text.isEmpty, Duration(definitionText: text) == nil else { continue }
+            throw ValidationError("\(key)='\(text)' is not a duration; write e.g. 30s, 500ms or 2m (default \(fallback.components.seconds)s)")
         }
     }
 
+    /// The settings; an unreadable duration falls back to its default (`check` is what refuses it).
     static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> CloudSettings {
         func duration(_ key: String, _ fallback: Duration) -> Duration {
             environment[key].flatMap { Duration(definitionText: $0) } ?? fallback
@@ -55,8 +57,8 @@ struct CloudSettings {
         return CloudSettings(
             endpointOverride: environment["UNWIND_CLOUD_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 },
             bssEndpoint: environment["UNWIND_BSS_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 },
-            timeout: duration("UNWIND_CLOUD_TIMEOUT", .seconds(30)),
-            pollInterval: duration("UNWIND_CLOUD_POLL_INTERVAL", .seconds(5)))
+            timeout: duration(timeoutKey, defaultTimeout),
+            pollInterval: duration(pollIntervalKey, defaultPollInterval))
     }
 
     func teardownEnvironment(metrics: UnwindMetrics = .disabled, connections: CloudConnectionPool? = nil) -> TeardownEnvironment {

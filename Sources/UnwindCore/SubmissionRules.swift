@@ -16,3 +16,10 @@ public enum QueueName {
         return allowed ? nil : "queue name '\(name)' may only contain letters, digits, '_', '-', '.' and ':'"
     }
 }
+
+/// Bounds on what a submission carries, the same for the CLI and the HTTP API.
+public enum SubmissionLimits {
+    /// A priority orders due steps; it is not an identifier (and must fit the column).
+    public static let maxPriority = 1_000_000
+    public static let maxIdempotencyKeyLength = 500
+}
