@@ -78,6 +78,21 @@ extension HuaweiCloudClient {
         }
     }
 
+    /// The first page (up to 100, newest first) of the orders created since `createdSince`, of every type and
+    /// status, and whether that page holds all of them. One call answers several questions about an account with
+    /// a short history; callers fall back to filtered listings when it is not `complete`.
+    public func recentOrders(domainID: String, createdSince: Date) async throws(CloudError) -> (orders: [CustomerOrder], complete: Bool) {
+        let pageSize = 100
+        let page = try await fetch(WireOrderPage.self, CloudRequest(
+            service: .bss, operation: "bss.list_orders", kind: .read, method: "GET",
+            path: CloudRequest.path("v2", "orders", "customer-orders"),
+            query: [("offset", "0"), ("limit", String(pageSize)), ("create_time_begin", Self.bssTime(createdSince)), ("order_by", "-createTime")],
+            scope: .domain(domainID)))
+        let orders = (page.order_infos ?? []).map(\.model)
+        let complete = page.total_count.map { orders.count >= $0 } ?? (orders.count < pageSize)
+        return (orders, complete)
+    }
+
     /// BSS's query times: UTC `yyyy-MM-dd'T'HH:mm:ss'Z'`.
     static func bssTime(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))

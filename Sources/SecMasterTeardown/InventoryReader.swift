@@ -75,7 +75,9 @@ struct InventoryReader {
                     effectiveAt: effective, expireAt: expire, autoRenew: resource.expirePolicy == 3, status: resource.status)
             }
         }
-        var paidByOrder: [String: Decimal?] = [:]  // one purchase order can cover several resources
+        let history = try await orderHistory()
+        // One purchase order can cover several resources; orders of the last year come with the listing.
+        var paidByOrder: [String: Decimal?] = history.paidByOrder
         for index in quotas.indices {
             quotas[index].billing = try await withPaidAmount(billing[quotas[index].resourceID], orderID: quotas[index].orderID, known: &paidByOrder)
         }
@@ -86,7 +88,8 @@ struct InventoryReader {
 
         return TeardownInventory(
             takenAt: now, account: account, edition: subscription.csbVersion.uppercased(), quotas: quotas, packages: packages,
-            nodes: nodes, servers: servers, endpoints: endpoints, fullRefundsUsed: try await fullRefundsUsed())
+            nodes: nodes, servers: servers, endpoints: endpoints, fullRefundsUsed: try await fullRefundsUsed(history.completedUnsubscriptions),
+            openOrders: history.open)
     }
 
     /// What was paid, from the purchase order (BSS shows no amount on the resource itself).
@@ -104,11 +107,49 @@ struct InventoryReader {
         return billing
     }
 
+    /// The account's orders that the inventory needs: completed unsubscriptions (for the full refunds used),
+    /// open orders (BSS refuses to unsubscribe while one involves the resource) and what purchase orders paid.
+    private struct OrderHistory {
+        var completedUnsubscriptions: [CustomerOrder]
+        var open: [OpenOrder]
+        var paidByOrder: [String: Decimal?]
+    }
+
+    /// Most accounts' orders of the last year fit one page: one listing then answers all three questions. A longer
+    /// history is listed by type and status instead (three listings, each with every page), as it always was.
+    private func orderHistory() async throws(StepFailure) -> OrderHistory {
+        let domain = input.account.domainID
+        let listed = try await cloud({ () async throws(CloudError) in
+            try await client.recentOrders(domainID: domain, createdSince: now.addingTimeInterval(-366 * 86_400))
+        }) ?? (orders: [], complete: true)
+        var paid: [String: Decimal?] = [:]
+        for order in listed.orders where order.orderType != CustomerOrder.typeUnsubscribe {
+            if let amount = order.amountAfterDiscount { paid[order.orderID] = .some(amount) }
+        }
+        if listed.complete {
+            return OrderHistory(
+                completedUnsubscriptions: listed.orders.filter { $0.orderType == CustomerOrder.typeUnsubscribe && $0.status == 5 },
+                open: listed.orders.filter { OpenOrder.statuses.contains($0.status) }.map { OpenOrder(orderID: $0.orderID, status: $0.status) },
+                paidByOrder: paid)
+        }
+        let completed = try await cloud({ () async throws(CloudError) in try await client.listOrders(domainID: domain, orderType: CustomerOrder.typeUnsubscribe, status: 5) }) ?? []
+        return OrderHistory(completedUnsubscriptions: completed, open: try await Self.openOrders(client, domain: domain), paidByOrder: paid)
+    }
+
+    /// Orders pending payment or being processed, of any age, listed by status.
+    static func openOrders(_ client: HuaweiCloudClient, domain: String) async throws(StepFailure) -> [OpenOrder] {
+        var open: [OpenOrder] = []
+        for status in OpenOrder.statuses {
+            let orders = try await cloud({ () async throws(CloudError) in try await client.listOrders(domainID: domain, orderType: nil, status: status) }) ?? []
+            open += orders.map { OpenOrder(orderID: $0.orderID, status: status) }
+        }
+        return open
+    }
+
     /// Five-day full refunds used in the last 365 days: completed unsubscription orders that refunded everything
     /// (no consumption, no fee).
-    private func fullRefundsUsed() async throws(StepFailure) -> Int {
+    private func fullRefundsUsed(_ orders: [CustomerOrder]) async throws(StepFailure) -> Int {
         let account = input.account
-        let orders = try await cloud({ () async throws(CloudError) in try await client.listOrders(domainID: account.domainID, orderType: 4, status: 5) }) ?? []
         var count = 0
         for order in orders.prefix(200) {
             if let created = order.createTime.flatMap(Self.parseTime), now.timeIntervalSince(created) > 365 * 86_400 { continue }

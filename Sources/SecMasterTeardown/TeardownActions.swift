@@ -46,21 +46,21 @@ public enum TeardownActions {
         let inventory = try await InventoryReader(client: client, input: input, now: Date()).read()
         var plan = env.planner.plan(inventory, scope: scope(context), options: input.options, now: Date())
         // The preflight step warns about these too; the plan says so before anything is submitted.
-        plan.warnings += try await openOrderWarnings(client, domain: input.account.domainID)
+        plan.warnings += try await openOrderWarnings(inventory, client)
         return .completed(.encoding(plan))
     }
 
     /// Orders still open on the account (pending payment, processing): BSS refuses to unsubscribe a resource
-    /// while an order involving it is in progress.
-    static func openOrderWarnings(_ client: HuaweiCloudClient, domain: String) async throws(StepFailure) -> [String] {
-        var warnings: [String] = []
-        for status in [6, 3] {
-            let orders = try await cloud({ () async throws(CloudError) in try await client.listOrders(domainID: domain, orderType: nil, status: status) }) ?? []
-            for order in orders {
-                warnings.append("order \(order.orderID) is \(status == 6 ? "pending payment" : "being processed"); BSS refuses to unsubscribe resources with an order in progress (pay or cancel it in the Billing Center)")
-            }
+    /// while an order involving it is in progress. Taken from the inventory when it is fresh (it lists them with
+    /// the account's other orders), listed again when it is older than a minute or predates that.
+    static func openOrderWarnings(_ inventory: TeardownInventory, _ client: HuaweiCloudClient, now: Date = Date()) async throws(StepFailure) -> [String] {
+        let open: [OpenOrder]
+        if let listed = inventory.openOrders, now.timeIntervalSince(inventory.takenAt) <= 60 {
+            open = listed
+        } else {
+            open = try await InventoryReader.openOrders(client, domain: inventory.account.domainID)
         }
-        return warnings
+        return open.map(\.warning)
     }
 
     static func inventory(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
@@ -78,7 +78,7 @@ public enum TeardownActions {
         let inventory = try context.inventory(env)
         var assessment = env.planner.assess(inventory, scope: scope(context), now: Date())
         let client = try client(input, env, context)
-        assessment.warnings += try await openOrderWarnings(client, domain: input.account.domainID)
+        assessment.warnings += try await openOrderWarnings(inventory, client)
         if scope(context).touchesPackages, let blocked = inventory.expiredQuotaBlockingPackages {
             throw StepFailure(code: "expired_quota_blocks_packages", message: blocked + ". Nothing was changed", retryable: false)
         }

@@ -16,6 +16,9 @@ public struct TeardownInventory: Sendable, Codable, Equatable {
     public var endpoints: [EndpointItem]
     /// Five-day full refunds this account used in the last 365 days (from its unsubscription orders).
     public var fullRefundsUsed: Int
+    /// Orders pending payment or being processed when the inventory was taken. nil in an inventory taken before
+    /// Unwind read them together with the rest; preflight then lists them itself.
+    public var openOrders: [OpenOrder]?
 
     /// Yearly/monthly items whose term has run out. They cannot be unsubscribed; BSS releases them at the end of
     /// their retention period, and they are not billed meanwhile. SecMaster lists them until then.
@@ -45,7 +48,7 @@ public struct TeardownInventory: Sendable, Codable, Equatable {
     public init(
         takenAt: Date, account: AccountReference, edition: String, quotas: [SubscriptionItem] = [],
         packages: [SubscriptionItem] = [], nodes: [CollectionNodeItem] = [], servers: [ServerItem] = [],
-        endpoints: [EndpointItem] = [], fullRefundsUsed: Int = 0
+        endpoints: [EndpointItem] = [], fullRefundsUsed: Int = 0, openOrders: [OpenOrder]? = nil
     ) {
         self.takenAt = takenAt
         self.account = account
@@ -56,6 +59,7 @@ public struct TeardownInventory: Sendable, Codable, Equatable {
         self.servers = servers
         self.endpoints = endpoints
         self.fullRefundsUsed = fullRefundsUsed
+        self.openOrders = openOrders
     }
 
     /// Yearly/monthly resources in the order the teardown unsubscribes them: quotas, packages, servers.
@@ -83,6 +87,24 @@ public enum ChargingMode: String, Sendable, Codable, Equatable {
     case prepaid
     /// Pay-per-use: cancelled (SecMaster) or deleted (ECS) in its own service.
     case postpaid
+}
+
+/// A BSS order that is not finished. BSS refuses to unsubscribe a resource while an order involving it is open.
+public struct OpenOrder: Sendable, Codable, Equatable {
+    /// Pending payment (6) and being processed (3), in the order they are reported.
+    static let statuses = [6, 3]
+
+    public var orderID: String
+    public var status: Int
+
+    public init(orderID: String, status: Int) {
+        self.orderID = orderID
+        self.status = status
+    }
+
+    var warning: String {
+        "order \(orderID) is \(status == 6 ? "pending payment" : "being processed"); BSS refuses to unsubscribe resources with an order in progress (pay or cancel it in the Billing Center)"
+    }
 }
 
 /// An asset quota or value-added package of SecMaster.

@@ -3,7 +3,7 @@ import HuaweiCloud
 import Logging
 import MetricsTestKit
 import Postgres
-import SecMasterTeardown
+@testable import SecMasterTeardown
 import Testing
 import UnwindCore
 import UnwindEngine
@@ -113,16 +113,17 @@ struct TeardownEndToEndTests {
     /// Calls count against an account's rate limits, so reads that a list answers at once are not made one by one:
     /// the endpoints of one VPC are read with one list per check (inventory, each check of the deletion, verify),
     /// and past unsubscription orders from the order list, whose `amount_info` carries the fee and consumption.
+    /// One listing of the last year's orders also names the open orders and what the purchase orders paid.
     @Test func endpointsAreListedPerVPCAndPastOrdersAreReadFromTheList() async throws {
         let recorded = TestMetrics()
         let setup = try Setup(metrics: UnwindMetrics(factory: recorded))
         func calls(_ operation: String) -> Int64 {
             recorded.counterTotal(label: MetricDefinition.cloudRequests.name, dimensions: [("operation", operation)])
         }
-        // Ten past unsubscriptions, one prepaid quota: its purchase order is the only order read on its own.
+        // Ten past unsubscriptions and one prepaid quota's purchase order, all in one page of the order list.
         let usedUp = try await setup.plan("refunds-used-up")
-        #expect(calls("bss.list_orders") >= 1)
-        #expect(calls("bss.order_details") == 1, "one read for the quota's purchase order, none for the ten past orders")
+        #expect(calls("bss.list_orders") == 1, "one listing answers past refunds, open orders and purchase amounts")
+        #expect(calls("bss.order_details") == 0, "no order is read on its own")
         #expect((usedUp.totals?["fee"] ?? 0) > 0, "the ten past full refunds still count: a fee is due")
 
         setup.engine.startWorker(concurrency: 4)
@@ -152,7 +153,7 @@ struct TeardownEndToEndTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(calls("bss.unsubscribe") == 1, "one unsubscription order placed")
-        #expect(calls("bss.order_details") == 2, "only the inventory's reads of the two purchase orders; none of the new order yet")
+        #expect(calls("bss.order_details") == 0, "the purchase orders' amounts came with the order list; the new order is not read yet")
     }
 
     /// The packages step starts right after the quota step confirmed the quotas gone, and takes over that
@@ -175,6 +176,43 @@ struct TeardownEndToEndTests {
         #expect(packages?.output?["unsubscribed"]?.arrayValue?.count == 1, "the package was still unsubscribed")
         #expect(calls("secmaster.list_subscription_orders") == 3, "inventory, the quota step's confirmation, verify")
         #expect(calls("ecs.list_servers") == 0, "no collection node: no server to look for")
+    }
+
+    /// An order history longer than one page is listed by type and status instead, with the same answers: the
+    /// full refunds used, the unpaid order, and the purchase amount (read on its own when not on the first page).
+    @Test func aLongOrderHistoryIsListedByTypeAndStatusWithTheSameAnswers() async throws {
+        let shortHistory = try await Setup().plan("unpaid-order")
+        let recorded = TestMetrics()
+        let seed = try Self.editedSeed(account: "unpaid-order") { $0["full_refunds_used"] = 120 }
+        let setup = try Setup(seed: seed, metrics: UnwindMetrics(factory: recorded))
+        func calls(_ operation: String) -> Int64 {
+            recorded.counterTotal(label: MetricDefinition.cloudRequests.name, dimensions: [("operation", operation)])
+        }
+        let plan = try await setup.plan("unpaid-order")
+        #expect(calls("bss.list_orders") == 5, "the first page; completed unsubscriptions (two pages); pending payment; processing")
+        #expect(calls("bss.order_details") == 1, "the quota's purchase order is not on the first page")
+        #expect(plan.warnings.contains { $0.contains("pending payment") }, "\(plan.warnings)")
+        #expect(plan.warnings.contains { $0.contains("used all 10 five-day full refunds") }, "\(plan.warnings)")
+        #expect(!shortHistory.warnings.contains { $0.contains("used all") }, "\(shortHistory.warnings)")
+        #expect(plan.totals == shortHistory.totals, "a quota bought 30 days ago costs the same either way")
+        #expect((plan.totals?["refund"] ?? 0) > 0)
+    }
+
+    /// Preflight takes the open orders from the inventory while it is fresh; an older inventory (a workflow resumed
+    /// later) or one taken before open orders were part of it has them listed again.
+    @Test func openOrdersAreListedAgainForAnOldInventory() async throws {
+        let setup = try Setup()
+        let account = try #require(setup.accounts["unpaid-order"])
+        let client = try setup.environment.makeClient(try TeardownInput(setup.input("unpaid-order")), Logger(label: "test"))
+        let reference = AccountReference(domainID: account.domainID, projectID: account.projectID, region: account.region)
+        func inventory(age: TimeInterval, openOrders: [OpenOrder]?) -> TeardownInventory {
+            TeardownInventory(takenAt: Date().addingTimeInterval(-age), account: reference, edition: "STANDARD", openOrders: openOrders)
+        }
+        #expect(try await TeardownActions.openOrderWarnings(inventory(age: 0, openOrders: []), client).isEmpty, "a fresh inventory's list is used")
+        let old = try await TeardownActions.openOrderWarnings(inventory(age: 120, openOrders: []), client)
+        #expect(old.count == 1 && old.first?.contains("pending payment") == true, "\(old)")
+        let older = try await TeardownActions.openOrderWarnings(inventory(age: 0, openOrders: nil), client)
+        #expect(older == old)
     }
 
     /// A copy of `all-kinds.json` with `editAccount` applied to the named account and `editSeed` to the whole seed;
