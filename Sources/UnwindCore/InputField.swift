@@ -66,6 +66,16 @@ public enum InputType: String, Sendable, Codable, Equatable, CaseIterable {
 }
 
 extension InputType {
+    /// The largest integer (2^53 − 1) a JSON number holds exactly: inputs travel and are stored as JSON, where a
+    /// larger one would silently become a neighbouring value.
+    public static let largestExactInt: Int = 9_007_199_254_740_991
+
+    /// Why an `int` input cannot hold `value` exactly, or nil.
+    public static func exactIntProblem(_ value: Double) -> String? {
+        abs(value) <= Double(largestExactInt) ? nil
+            : "is beyond ±\(largestExactInt) (2^53 − 1), the largest integer a JSON number holds exactly; declare the field as a string for larger ids"
+    }
+
     /// Whether `value` has this type. `int` accepts only integral numbers; `number` accepts any number.
     func matches(_ value: JSONValue) -> Bool {
         switch (self, value) {
@@ -87,6 +97,9 @@ extension InputField {
             return ["expected \(type.rawValue), got \(value.kindDescription)"]
         }
         var problems: [String] = []
+        if type == .int, case .number(let number) = value, let problem = InputType.exactIntProblem(number) {
+            problems.append(problem)
+        }
         if case .string(let string) = value {
             if let maxLength, string.count > maxLength {
                 problems.append("is \(string.count) characters long; the maximum is \(maxLength)")

@@ -138,7 +138,25 @@ struct BadInputCorpusTests {
         // A cloud setting that is set but unreadable is an error, not a silent default.
         let badTimeout = await runUnwind(["worker", "--database-url", setup.database.url], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows, "UNWIND_CLOUD_TIMEOUT": "abc"])
         Self.expectCleanFailure(badTimeout, status: 64, mentions: "UNWIND_CLOUD_TIMEOUT='abc' is not a duration")
-        #expect(try setup.workflowCount() == 1, "nothing was submitted or pruned")
+        // An int beyond 2^53 - 1 would be stored as a neighbouring value: refused from --set and from --input.
+        await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=beta", "--set", "count=9007199254740993"]), status: 64,
+                                      mentions: "count is beyond ±9007199254740991")
+        let bigInput = try setup.write("big.json", Array(#"{"account":"beta","count":9007199254740993}"#.utf8))
+        await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--input", bigInput]), status: 64, mentions: "'count': is beyond ±9007199254740991")
+        let largest = await setup.unwind(["submit", "notes", "--set", "account=beta", "--set", "count=-9007199254740991"])
+        #expect(largest.status == 0, "the largest exact int is accepted: \(largest.combined)")
+        #expect(try setup.workflowCount() == 2)
+        // A date without a time zone would be read as UTC, hours off for most operators.
+        for time in ["2026-12-05", "2026-12-05T02:00", "2026-12-05 02:00:00"] {
+            await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=beta", "--not-before", time]), status: 64,
+                                          mentions: "has no time zone; write it with one, e.g. 2026-12-05T02:00:00Z")
+        }
+        // A directory given as the database password file.
+        let passwordDirectory = setup.workflows + "/password.d"
+        try FileManager.default.createDirectory(atPath: passwordDirectory, withIntermediateDirectories: true)
+        let directoryAsPassword = await runUnwind(["list"], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows, "UNWIND_DATABASE_URL": setup.database.url, "UNWIND_DATABASE_PASSWORD_FILE": passwordDirectory])
+        Self.expectCleanFailure(directoryAsPassword, status: 64, mentions: "is not a regular file")
+        #expect(try setup.workflowCount() == 2, "nothing else was submitted or pruned")
     }
 
     /// A scheduled workflow has not started: its status says so rather than counting time, and shows every input.
@@ -251,6 +269,8 @@ struct BadInputCorpusTests {
                                       mentions: "--batch-window: 'soon' is not a duration")
         await Self.expectCleanFailure(setup.unwind(["worker", "--lease", "0s"]), status: 64,
                                       mentions: "--lease: '0s' is not a duration")
+        let fromEnvironment = await runUnwind(["worker", "--database-url", setup.database.url], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows, "UNWIND_BATCH_WINDOW": "abc"])
+        Self.expectCleanFailure(fromEnvironment, status: 64, mentions: "UNWIND_BATCH_WINDOW: 'abc' is not a duration")
         let workers = try setup.database.connect().query("SELECT count(*) AS n FROM workers").rows.first!.decode("n", as: Int.self)
         #expect(workers == 0)
     }

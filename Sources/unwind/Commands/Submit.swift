@@ -59,6 +59,7 @@ struct InputOptions: ParsableArguments {
             }
         case .int?:
             guard let value = Int(text) else { throw CLIError(description: "--set \(key)=\(text): \(key) is an int", status: .usage) }
+            if let problem = InputType.exactIntProblem(Double(value)) { throw CLIError(description: "--set \(key)=\(text): \(key) \(problem)", status: .usage) }
             return .number(Double(value))
         case .number?:
             guard let value = Double(text) else { throw CLIError(description: "--set \(key)=\(text): \(key) is a number", status: .usage) }
@@ -366,5 +367,13 @@ func parseTime(_ text: String, flag: String) throws -> Date {
         return Date().addingTimeInterval(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
     }
     if let date = try? Date(text, strategy: .iso8601) { return date }
+    // A date, or a time without a zone, is refused rather than read as UTC: an operator in UTC+8 writing
+    // 2026-12-05 would start eight hours off.
+    if text.wholeMatch(of: /\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?/) != nil {
+        let day = String(text.prefix(10))
+        throw CLIError(
+            description: "\(flag): '\(text)' has no time zone; write it with one, e.g. \(day)T02:00:00Z (UTC) or \(day)T02:00:00+08:00, or a delay such as +10m",
+            status: .usage)
+    }
     throw CLIError(description: "\(flag): '\(text)' is not a time; use ISO 8601 (2026-12-01T02:00:00Z) or +10m", status: .usage)
 }

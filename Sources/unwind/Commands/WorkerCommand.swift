@@ -84,11 +84,12 @@ struct WorkerCommand: ParsableCommand {
     }
 
     /// Like any duration, but zero is allowed: it turns group commit off.
-    private func parseBatchWindow(_ text: String) throws -> Duration {
+    /// `source` names where the text came from (the flag or the environment variable), for the error.
+    private func parseBatchWindow(_ text: String, source: String) throws -> Duration {
         if ["0", "0ms", "0s"].contains(text.trimmingCharacters(in: .whitespaces)) { return .zero }
-        let window = try parseDuration(text, flag: "--batch-window")
+        let window = try parseDuration(text, flag: source)
         guard window <= .seconds(1) else {
-            throw CLIError(description: "--batch-window: '\(text)' is longer than 1s; a result waits this long before its commit, so keep it to a few milliseconds", status: .usage)
+            throw CLIError(description: "\(source): '\(text)' is longer than 1s; a result waits this long before its commit, so keep it to a few milliseconds", status: .usage)
         }
         return window
     }
@@ -109,7 +110,8 @@ struct WorkerCommand: ParsableCommand {
                 shutdownGracePeriod: try parseDuration(grace, flag: "--grace"),
                 version: UnwindVersion.current,
                 listenConfiguration: try DatabaseOptions.listenConfiguration(environment),
-                batchWindow: try parseBatchWindow(batchWindow ?? environment["UNWIND_BATCH_WINDOW"] ?? "1ms"))
+                batchWindow: try batchWindow.map { try parseBatchWindow($0, source: "--batch-window") }
+                    ?? environment["UNWIND_BATCH_WINDOW"].map { try parseBatchWindow($0, source: "UNWIND_BATCH_WINDOW") } ?? .milliseconds(1))
             // One connection per concurrent step, plus claiming and maintenance.
             let services = try Services(database: database, connections: concurrency + 3, label: "unwind.worker", waitForDatabase: true,
                                         plansOnce: true)

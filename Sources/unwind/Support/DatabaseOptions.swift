@@ -79,6 +79,9 @@ enum SecretFile {
         guard stat(path, &info) == 0 else {
             throw CLIError(description: "\(purpose): cannot read '\(path)': \(String(cString: strerror(errno)))", status: .usage)
         }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw CLIError(description: "\(purpose): '\(path)' is not a regular file; name the file that holds the secret", status: .usage)
+        }
         if isInCredentialsDirectory(path, environment: environment) {
             return try contents(path, purpose: purpose)
         }
