@@ -120,10 +120,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // posix_spawn for the tools that supervise child processes (no Foundation `Process`).
+        .target(name: "ProcessSpawning", swiftSettings: swiftSettings),
         .target(
             name: "LocalPostgres",
             dependencies: [
                 "Postgres",
+                "ProcessSpawning",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -133,6 +136,7 @@ let package = Package(
             name: "UnwindBench",
             dependencies: [
                 "Postgres",
+                "ProcessSpawning",
                 "UnwindCore",
                 "UnwindStore",
                 "UnwindEngine",
@@ -214,6 +218,7 @@ let package = Package(
             dependencies: [
                 "Postgres",
                 "LocalPostgres",
+                "ProcessSpawning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

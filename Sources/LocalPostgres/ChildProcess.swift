@@ -1,9 +1,7 @@
 import Foundation
+import ProcessSpawning
 
-/// Runs a program to completion with `posix_spawn` and `waitpid`, capturing stdout and stderr together.
-///
-/// Foundation's `Process` is avoided here on purpose: on Linux its exit monitoring can miss a child that
-/// exits while another child (e.g. a server started by `pg_ctl`) lives on, leaving `waitUntilExit` hanging.
+/// Runs a program to completion, capturing stdout and stderr together.
 enum ChildProcess {
     struct Result {
         var status: Int32
@@ -17,28 +15,19 @@ enum ChildProcess {
         }
         let (readEnd, writeEnd) = (pipeDescriptors[0], pipeDescriptors[1])
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
-        posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
-        posix_spawn_file_actions_addclose(&actions, readEnd)
-        posix_spawn_file_actions_addclose(&actions, writeEnd)
-
         // Run from a directory every user can enter: the server user must not inherit e.g. /root as its cwd.
         // (posix_spawn_file_actions_addchdir_np is not exposed to Swift on every glibc.)
-        let shell = "/bin/sh"
-        let command = [shell, "-c", "cd \"$0\" && exec \"$@\"", workingDirectory, executable] + arguments
-        let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawnStatus = posix_spawn(&pid, shell, &actions, nil, argv, environ)
-        close(writeEnd)
-        guard spawnStatus == 0 else {
+        let pid: pid_t
+        do {
+            pid = try Spawn.start(
+                "/bin/sh", ["-c", "cd \"$0\" && exec \"$@\"", workingDirectory, executable] + arguments,
+                output: .descriptor(writeEnd), error: .descriptor(writeEnd), closing: [readEnd, writeEnd])
+        } catch {
             close(readEnd)
-            return Result(status: 127, output: "cannot run \(executable): \(String(cString: strerror(spawnStatus)))")
+            close(writeEnd)
+            return Result(status: 127, output: "cannot run \(executable): \(String(cString: strerror(error.errorNumber)))")
         }
+        close(writeEnd)
 
         var output = Data()
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -52,11 +41,8 @@ enum ChildProcess {
         }
         close(readEnd)
 
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        // WIFEXITED / WEXITSTATUS are macros; decode the wait status by hand.
-        let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let exit = Spawn.Exit(waitStatus: Spawn.waitForExit(pid))
         let text = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return Result(status: exitStatus, output: text)
+        return Result(status: exit.code, output: text)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import ProcessSpawning
 
 /// A child process the benchmark started (a worker, the simulator). Output goes to a log file.
 final class ChildProcess {
@@ -14,20 +15,11 @@ final class ChildProcess {
         self.name = name
         self.logPath = logPath
         self.registry = registry
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let status = spawnWithCleanSignals(&pid, executable, &actions, argv, envp)
-        guard status == 0 else {
-            throw BenchError("cannot start \(name) (\(executable)): \(String(cString: strerror(status)))")
+        let pid: pid_t
+        do {
+            pid = try Spawn.start(executable, arguments, environment: environment, output: .file(logPath, append: false))
+        } catch {
+            throw BenchError("cannot start \(name) (\(executable)): \(String(cString: strerror(error.errorNumber)))")
         }
         self.pid = pid
         do {
@@ -102,25 +94,6 @@ final class ChildProcess {
     }
 }
 
-/// posix_spawn with an empty signal mask and default signal dispositions. The bench runs on threads that block
-/// most signals, and a child inherits that mask: pgbench -T then never sees its SIGALRM and runs forever.
-func spawnWithCleanSignals(
-    _ pid: inout pid_t, _ executable: String, _ actions: inout posix_spawn_file_actions_t,
-    _ argv: [UnsafeMutablePointer<CChar>?], _ envp: [UnsafeMutablePointer<CChar>?]
-) -> Int32 {
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var empty = sigset_t()
-    sigemptyset(&empty)
-    posix_spawnattr_setsigmask(&attributes, &empty)
-    var all = sigset_t()
-    sigfillset(&all)
-    posix_spawnattr_setsigdefault(&attributes, &all)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    return posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-}
-
 /// Runs a program to completion (pgbench, `unwind submit --fleet`), its output in a file rather than a pipe.
 struct CommandResult {
     var status: Int32
@@ -133,34 +106,22 @@ func runCommand(
 ) throws -> CommandResult {
     let outputPath = NSTemporaryDirectory() + "unwind-bench-cmd-" + UUID().uuidString
     defer { unlink(outputPath) }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    if discardOutput {
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    } else {
-        posix_spawn_file_actions_adddup2(&actions, 2, 1)
-    }
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer { envp.forEach { free($0) } }
     let start = ContinuousClock.now
-    var pid: pid_t = 0
-    let spawned = spawnWithCleanSignals(&pid, executable, &actions, argv, envp)
-    guard spawned == 0 else {
-        throw BenchError("cannot run \(executable): \(String(cString: strerror(spawned)))")
+    let pid: pid_t
+    do {
+        pid = try Spawn.start(
+            executable, arguments, environment: environment,
+            output: discardOutput ? .null : .file(outputPath, append: false),
+            error: discardOutput ? .file(outputPath, append: false) : .standardOutput)
+    } catch {
+        throw BenchError(error.description)
     }
     try children.admit(pid)
     defer { children.remove(pid) }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let exit = Spawn.Exit(waitStatus: Spawn.waitForExit(pid))
     let elapsed = ContinuousClock.now - start
-    let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     return CommandResult(
-        status: exitStatus, output: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "",
+        status: exit.code, output: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "",
         seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
 }
 

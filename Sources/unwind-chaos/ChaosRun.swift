@@ -2,6 +2,7 @@ import Foundation
 import LocalPostgres
 import Logging
 import Postgres
+import ProcessSpawning
 
 struct ChaosReport {
     var passed: Bool

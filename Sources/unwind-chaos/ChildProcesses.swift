@@ -1,45 +1,22 @@
 import Foundation
+import ProcessSpawning
 
 /// A long-running child (a worker or the simulator) whose output goes to a log file.
 ///
-/// `posix_spawn` and `waitpid` rather than Foundation's `Process`: the run kills children with SIGKILL and
-/// must reap them itself to tell "killed by us" from "crashed".
+/// The run kills children with SIGKILL and reaps them itself to tell "killed by us" from "crashed".
 final class Child {
     let name: String
     let pid: pid_t
     let logPath: String
-    private(set) var exit: Exit?
-
-    enum Exit: Equatable, CustomStringConvertible {
-        case status(Int32)
-        case signal(Int32)
-
-        var description: String {
-            switch self {
-            case .status(let code): "exit status \(code)"
-            case .signal(let signal): "killed by signal \(signal) (\(String(cString: strsignal(signal))))"
-            }
-        }
-    }
+    private(set) var exit: Spawn.Exit?
 
     init(name: String, executable: String, arguments: [String], environment: [String: String], logPath: String) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-        guard result == 0 else {
-            throw ChaosError("cannot start \(executable): \(String(cString: strerror(result)))")
+        do {
+            pid = try Spawn.start(executable, arguments, environment: environment, output: .file(logPath, append: true))
+        } catch {
+            throw ChaosError(error.description)
         }
         self.name = name
-        self.pid = pid
         self.logPath = logPath
     }
 
@@ -49,7 +26,7 @@ final class Child {
         var status: Int32 = 0
         let result = waitpid(pid, &status, WNOHANG)
         if result == pid {
-            exit = Self.decode(status)
+            exit = Spawn.Exit(waitStatus: status)
             return false
         }
         return true
@@ -59,14 +36,12 @@ final class Child {
 
     /// Waits for the child to exit, up to `timeout`; sends SIGKILL after that.
     @discardableResult
-    func wait(timeout: Double) -> Exit {
+    func wait(timeout: Double) -> Spawn.Exit {
         let deadline = Date().addingTimeInterval(timeout)
         while isRunning {
             if Date() > deadline {
                 kill(pid, SIGKILL)
-                var status: Int32 = 0
-                waitpid(pid, &status, 0)
-                exit = Self.decode(status)
+                exit = Spawn.Exit(waitStatus: Spawn.waitForExit(pid))
                 break
             }
             usleep(20_000)
@@ -75,12 +50,6 @@ final class Child {
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-
-    private static func decode(_ status: Int32) -> Exit {
-        // WIFEXITED / WTERMSIG are macros Swift does not import.
-        let signal = status & 0x7f
-        return signal == 0 ? .status((status >> 8) & 0xff) : .signal(signal)
-    }
 }
 
 /// Runs a program to completion and returns its exit status and combined output.
@@ -89,11 +58,7 @@ func runToCompletion(_ executable: String, _ arguments: [String], environment: [
     defer { unlink(path) }
     let child = try Child(name: executable, executable: executable, arguments: arguments, environment: environment, logPath: path)
     let exit = child.wait(timeout: 600)
-    let output = child.log
-    switch exit {
-    case .status(let code): return (code, output)
-    case .signal(let signal): return (128 + signal, output)
-    }
+    return (exit.code, child.log)
 }
 
 struct ChaosError: Error, CustomStringConvertible {
