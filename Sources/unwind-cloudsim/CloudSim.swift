@@ -46,7 +46,9 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
-        guard timeScale > 0 else { throw ValidationError("--time-scale must be greater than 0") }
+        guard timeScale > 0, timeScale <= SimulatedClock.maxScale else {
+            throw ValidationError("--time-scale must be greater than 0 and at most \(Int(SimulatedClock.maxScale))")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
         if let startTime, (try? Date(startTime, strategy: .iso8601)) == nil {
             throw ValidationError("--start-time must be an ISO 8601 time such as 2026-11-29T12:00:00Z")

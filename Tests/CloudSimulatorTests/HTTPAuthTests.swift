@@ -39,9 +39,9 @@ struct HTTPAuthTests {
         }
     }
 
-    @Test("a replayed mutating request (same signature) is rejected; the ledger shows it")
+    @Test("with replay_protection on, a replayed mutating request (same signature) is rejected; the ledger shows it")
     func replay() async throws {
-        try await SimHarness.run(try TestSeed.simulator()) { sim in
+        try await SimHarness.run(try TestSeed.simulator(settings: #"{"replay_protection": "mutating"}"#)) { sim in
             let date = SdkDateNow.string()
             let first = try await sim.send(.delete, endpoints + "/ep-1", as: .nodes, sdkDate: date)
             let second = try await sim.send(.delete, endpoints + "/ep-1", as: .nodes, sdkDate: date)
@@ -50,6 +50,18 @@ struct HTTPAuthTests {
             #expect(second.json?["error_msg"]?.stringValue?.contains("replayed") == true)
             let ledger = sim.simulator.ledger.all()
             #expect(ledger.map(\.outcome) == [.applied, .rejected])
+        }
+    }
+
+    @Test("by default the same signed request sent again (an SDK's retry after a 503 or 429) is served, not refused")
+    func identicalRetryIsServedByDefault() async throws {
+        try await SimHarness.run(try TestSeed.simulator()) { sim in
+            let date = SdkDateNow.string()
+            let first = try await sim.send(.delete, endpoints + "/ep-1", as: .nodes, sdkDate: date)
+            let second = try await sim.send(.delete, endpoints + "/ep-1", as: .nodes, sdkDate: date)
+            #expect(first.status == 204)
+            #expect(second.status == 204, "deleting while deleting answers the success status again")
+            #expect(sim.simulator.ledger.all().map(\.outcome) == [.applied, .repeat])
         }
     }
 

@@ -46,8 +46,9 @@ struct SignatureRejectionTests {
         }
     }
 
+    /// Against a cloud that refuses a repeated signature (the simulator's `replay_protection`, off by default).
     @Test func theSameMutatingCallTwiceInOneSecondIsNotMistakenForAReplay() async throws {
-        try await SimulatorEndToEndTests.withSimulator { simulator, client in
+        try await SimulatorEndToEndTests.withSimulator(settings: ["replay_protection": "mutating"]) { simulator, client in
             let account = try SimulatorEndToEndTests.account("prepaid-standard-old")
             let unwind = try client(account, .seconds(60))
             // Identical requests signed within one second have identical SDK signatures; Unwind's signed per-request

@@ -34,13 +34,17 @@ struct SimulatorEndToEndTests {
     }
 
     /// Starts a fresh simulator on a free port and gives `body` a client factory for it.
-    static func withSimulator(_ body: @Sendable (_ simulator: Simulator, _ client: @Sendable (Account, Duration) throws -> HuaweiCloudClient) async throws -> Void) async throws {
+    static func withSimulator(
+        settings extra: [String: Sendable] = [:],
+        _ body: @Sendable (_ simulator: Simulator, _ client: @Sendable (Account, Duration) throws -> HuaweiCloudClient) async throws -> Void
+    ) async throws {
         let simulator = try Simulator(seedFile: seedFile, clock: SimulatedClock(frozen: true), logger: TestSupport.quietLogger)
         // A `timeout` fault holds the request for `timeout_cap_seconds` (600 s in the seed), and the server's graceful
         // shutdown waits for it: cap it at 2 s for these tests, everything else as seeded.
         var root = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: seedFile))) as? [String: Any])
         var settings = root["settings"] as? [String: Any] ?? [:]
         settings["timeout_cap_seconds"] = 2
+        settings.merge(extra) { $1 }
         root["settings"] = settings
         try simulator.load(seedData: try JSONSerialization.data(withJSONObject: root), name: seedFile)
         let app = SimulatorServer.application(simulator: simulator, host: "127.0.0.1", port: 0, adminToken: nil, logger: TestSupport.quietLogger)

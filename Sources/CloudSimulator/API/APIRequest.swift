@@ -1,3 +1,4 @@
+import Foundation
 import HuaweiCloudSigning
 
 /// A cloud request after routing, decoded enough for the handlers.
@@ -30,6 +31,21 @@ public struct APIRequest: Sendable {
         guard let text = queryValue(name) else { return nil }
         guard let value = Int(text) else { throw parameterError("query parameter \(name) must be an integer, got '\(text)'") }
         return value
+    }
+
+    /// A paging offset or limit: a whole number, not negative.
+    public func queryCount(_ name: String) throws(CloudError) -> Int? {
+        guard let value = try queryInt(name) else { return nil }
+        guard value >= 0 else { throw parameterError("query parameter \(name) must not be negative, got \(value)") }
+        return value
+    }
+
+    /// A time filter in BSS's format (`yyyy-MM-dd'T'HH:mm:ss'Z'`). A value that is not a time is an error rather
+    /// than no filter: the caller would otherwise believe the answer filtered.
+    public func queryTime(_ name: String) throws(CloudError) -> Date? {
+        guard let text = queryValue(name) else { return nil }
+        guard let date = ISOTime.parse(text) else { throw parameterError("query parameter \(name) must be a UTC time like 2026-01-31T08:00:00Z, got '\(text)'") }
+        return date
     }
 
     public func queryBool(_ name: String) throws(CloudError) -> Bool? {
@@ -66,8 +82,24 @@ public struct APIRequest: Sendable {
 
     public func bodyInt(_ field: String) throws(CloudError) -> Int? {
         guard let value = try bodyObject()[field], value != .null else { return nil }
-        guard let int = value.intValue else { throw parameterError("\(field) must be an integer") }
+        guard let int = value.intValue else { throw parameterError("\(field) must be an integer (a whole number that fits 64 bits)") }
         return Int(int)
+    }
+
+    /// A time filter in the body, in BSS's format; see ``queryTime(_:)``.
+    public func bodyTime(_ field: String) throws(CloudError) -> Date? {
+        guard let value = try bodyObject()[field], value != .null else { return nil }
+        guard let text = value.stringValue, let date = ISOTime.parse(text) else {
+            throw parameterError("\(field) must be a UTC time like 2026-01-31T08:00:00Z")
+        }
+        return date
+    }
+
+    /// A paging offset or limit in the body: a whole number, not negative.
+    public func bodyCount(_ field: String) throws(CloudError) -> Int? {
+        guard let value = try bodyInt(field) else { return nil }
+        guard value >= 0 else { throw parameterError("\(field) must not be negative, got \(value)") }
+        return value
     }
 
     public func bodyBool(_ field: String) throws(CloudError) -> Bool? {
@@ -110,5 +142,6 @@ public struct HandlerFaults: Sendable, Equatable {
 /// Offset/limit paging shared by the list handlers.
 func page<T>(_ items: [T], offset: Int, limit: Int) -> [T] {
     guard offset < items.count, limit > 0 else { return [] }
-    return Array(items[max(0, offset)..<min(items.count, max(0, offset) + limit)])
+    let start = max(0, offset)
+    return Array(items[start..<(start + min(items.count - start, limit))])  // no `start + limit`: limit may be Int.max
 }

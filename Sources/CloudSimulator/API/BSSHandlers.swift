@@ -36,8 +36,8 @@ enum BSSHandlers {
             guard let order = state.accounts[a].orders.first(where: { $0.orderID == id }) else {
                 throw state.bssParameterError("order \(id) does not exist")
             }
-            let offset = try request.queryInt("offset") ?? 0
-            let limit = try request.queryInt("limit") ?? 10
+            let offset = try request.queryCount("offset") ?? 0
+            let limit = try request.queryCount("limit") ?? 10
             let resources = state.accounts[a].prepaidResources.filter { order.resourceIDs.contains($0.resourceID) }
             let items = page(resources, offset: offset, limit: limit).map { lineItem($0, order: order, state: state) }
             return APIResult(status: 200, body: [
@@ -74,14 +74,20 @@ enum BSSHandlers {
         state.advance(account: a, to: now)
         let ids = try request.bodyStrings("resource_ids", required: false)
         if let ids, ids.count > 50 { throw request.parameterError("at most 50 resource_ids") }
-        let statusList = try request.bodyObject()["status_list"]?.arrayValue?.compactMap(\.intValue).map(Int.init)
+        var statusList: [Int]?
+        if let list = try request.bodyObject()["status_list"], list != .null {
+            guard let items = list.arrayValue, let ints = Optional(items.compactMap(\.intValue)), ints.count == items.count else {
+                throw request.parameterError("status_list must be an array of integers (2 in use, 3 closed, 4 frozen, 5 expired)")
+            }
+            statusList = ints.map { Int($0) }
+        }
         let onlyMain = try request.bodyInt("only_main_resource") ?? 0
         let orderID = try request.bodyObject()["order_id"]?.stringValue
         let serviceType = try request.bodyObject()["service_type_code"]?.stringValue
-        let expireBegin = try request.bodyObject()["expire_time_begin"]?.stringValue.flatMap(ISOTime.parse)
-        let expireEnd = try request.bodyObject()["expire_time_end"]?.stringValue.flatMap(ISOTime.parse)
-        let offset = try request.bodyInt("offset") ?? 0
-        let limit = try request.bodyInt("limit") ?? 10
+        let expireBegin = try request.bodyTime("expire_time_begin")
+        let expireEnd = try request.bodyTime("expire_time_end")
+        let offset = try request.bodyCount("offset") ?? 0
+        let limit = try request.bodyCount("limit") ?? 10
         let account = state.accounts[a]
         let matching = account.prepaidResources.filter { resource in
             if let ids, !ids.contains(resource.resourceID) { return false }
@@ -119,11 +125,15 @@ enum BSSHandlers {
         let status = try request.queryInt("status")
         let orderType = try request.queryInt("order_type")
         let serviceType = request.queryValue("service_type_code")
-        let begin = request.queryValue("create_time_begin").flatMap(ISOTime.parse)
-        let end = request.queryValue("create_time_end").flatMap(ISOTime.parse)
-        let offset = try request.queryInt("offset") ?? 0
-        let limit = try request.queryInt("limit") ?? 10
-        let ascending = request.queryValue("order_by") == "createTime"
+        let begin = try request.queryTime("create_time_begin")
+        let end = try request.queryTime("create_time_end")
+        let offset = try request.queryCount("offset") ?? 0
+        let limit = try request.queryCount("limit") ?? 10
+        let orderBy = request.queryValue("order_by") ?? "-createTime"
+        guard ["createTime", "-createTime"].contains(orderBy) else {
+            throw request.parameterError("order_by must be createTime or -createTime, got '\(orderBy)'")
+        }
+        let ascending = orderBy == "createTime"
         let account = state.accounts[a]
         let matching = account.orders.filter { order in
             if let orderID, order.orderID != orderID { return false }

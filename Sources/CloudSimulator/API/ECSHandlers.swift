@@ -46,7 +46,8 @@ enum ECSHandlers {
             let account = state.accounts[a]
             return APIResult(status: 200, body: [
                 "count": .int(Int64(all.count)),
-                "servers": .array(page(all, offset: (pageNumber - 1) * limit, limit: limit).map { serverJSON($0, account: account) }),
+                "servers": .array(page(all, offset: (pageNumber - 1).multipliedReportingOverflow(by: limit).overflow ? Int.max : (pageNumber - 1) * limit, limit: limit)
+                    .map { serverJSON($0, account: account) }),
             ])
 
         default:

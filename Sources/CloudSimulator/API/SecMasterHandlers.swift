@@ -12,8 +12,8 @@ enum SecMasterHandlers {
             guard ["DEFAULT", "PURCHASE", "RESOURCE_LIST", "USAGE", "SMN"].contains(pageKind) else {
                 throw request.parameterError("page must be DEFAULT, PURCHASE, RESOURCE_LIST, USAGE or SMN")
             }
-            let offset = try request.queryInt("offset") ?? 0
-            let limit = try request.queryInt("limit") ?? 1000
+            let offset = try request.queryCount("offset") ?? 0
+            let limit = try request.queryCount("limit") ?? 1000
             let account = state.accounts[a]
             // DEFAULT lists the opened resources without the value-added packages; the other pages include them.
             let resources = account.secmasterResources.filter { $0.projectID == project && (pageKind != "DEFAULT" || $0.kind == .quota) }
@@ -35,8 +35,8 @@ enum SecMasterHandlers {
 
         case .secmasterListWorkspaces:
             state.advance(account: a, to: now)
-            let offset = try request.queryInt("offset") ?? 0
-            let limit = try request.queryInt("limit") ?? 10
+            let offset = try request.queryCount("offset") ?? 0
+            let limit = try request.queryCount("limit") ?? 10
             let name = request.queryValue("name")
             let account = state.accounts[a]
             let matching = account.workspaces.filter { $0.projectID == project && (name == nil || $0.name.contains(name!)) }
@@ -55,8 +55,8 @@ enum SecMasterHandlers {
         case .secmasterListNodes:
             state.advance(account: a, to: now)
             let workspace = try findWorkspace(request, state: state, account: a)
-            let offset = try request.queryInt("offset") ?? 0
-            let limit = try request.queryInt("limit") ?? 10
+            let offset = try request.queryCount("offset") ?? 0
+            let limit = try request.queryCount("limit") ?? 10
             let nodeID = request.queryValue("node_id")
             let nodeName = request.queryValue("node_name")
             let matching = workspace.nodes.filter { node in

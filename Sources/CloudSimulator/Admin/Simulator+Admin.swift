@@ -63,7 +63,9 @@ extension Simulator {
                 clock.set(to: date)
             }
             if let advance = json["advance_seconds"] {
-                guard let seconds = advance.doubleValue, seconds >= 0 else { return Self.adminError(400, "advance_seconds: expected a number >= 0 (time never goes back)") }
+                guard let seconds = advance.doubleValue, seconds >= 0, seconds <= SimulatedClock.maxAdvanceSeconds else {
+                    return Self.adminError(400, "advance_seconds: expected a number from 0 (time never goes back) to \(Int(SimulatedClock.maxAdvanceSeconds)) (100 years)")
+                }
                 clock.advance(by: seconds)
             }
             if let freeze = json["freeze"] {
@@ -71,7 +73,9 @@ extension Simulator {
                 clock.setFrozen(flag)
             }
             if let scale = json["scale"] {
-                guard let value = scale.doubleValue, value > 0 else { return Self.adminError(400, "scale: expected a number > 0") }
+                guard let value = scale.doubleValue, value > 0, value <= SimulatedClock.maxScale else {
+                    return Self.adminError(400, "scale: expected a number greater than 0 and at most \(Int(SimulatedClock.maxScale))")
+                }
                 clock.setScale(value)
             }
             logger.info("clock changed", metadata: ["clock.now": "\(ISOTime.format(clock.now()))"])

@@ -6,6 +6,10 @@ import Synchronization
 /// Every time-dependent behaviour (order phases, job phases, the five-day refund window, signature skew,
 /// throttling windows) reads this clock, so tests can freeze it and step through a teardown deterministically.
 public final class SimulatedClock: Sendable {
+    /// Bounds on the speed-up and on one advance: simulated time must stay a representable date.
+    public static let maxScale: Double = 1_000_000
+    public static let maxAdvanceSeconds: Double = 100 * 365 * 86_400
+
     public struct Reading: Sendable, Equatable {
         public var now: Date
         public var scale: Double

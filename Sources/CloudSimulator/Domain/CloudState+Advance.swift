@@ -26,6 +26,44 @@ extension CloudState {
             if isOrder { completeOrder(account: index, order: i, at: at) } else { finishJob(account: index, job: i, at: at) }
         }
         accounts[index].jobs.removeAll { $0.effectsApplied && now.timeIntervalSince($0.endsAt) >= settings.jobPurgeSeconds }
+        endTerms(account: index, at: now)
+    }
+
+    /// Yearly/monthly terms that ran out since the last look: BSS renews a resource with auto-renew on (a renewal
+    /// order for the same amount, a new period) and otherwise lets it expire (status 5; unsubscribing it is then
+    /// refused with `CBC.30050009`). Attached resources follow their primary. A resource whose unsubscription is
+    /// under way is left to its order.
+    private mutating func endTerms(account a: Int, at now: Date) {
+        for r in accounts[a].prepaidResources.indices {
+            let resource = accounts[a].prepaidResources[r]
+            guard resource.isMain, resource.status == .inUse, resource.expireAt <= now, resource.unsubscribeOrderID == nil else { continue }
+            var renewed = resource
+            if resource.autoRenew && resource.unpaidOrderID == nil {
+                let period = SeedTerm(months: resource.termMonths).seconds
+                while renewed.expireAt <= now {
+                    let orderID = newOrderID(at: renewed.expireAt)
+                    accounts[a].orders.append(Order(
+                        orderID: orderID, kind: .renew, serviceTypeCode: resource.serviceTypeCode, createdAt: renewed.expireAt,
+                        fixedStatus: .completed, amountCents: resource.paidCents, resourceIDs: [resource.resourceID], refundLines: [],
+                        commissionCents: 0, consumedCents: 0, completionApplied: true))
+                    renewed.effectiveAt = renewed.expireAt
+                    renewed.expireAt = renewed.expireAt.addingTimeInterval(period)
+                    renewed.baseOrderID = orderID
+                }
+            } else {
+                renewed.status = .expired
+            }
+            for other in accounts[a].prepaidResources.indices
+            where other == r || accounts[a].prepaidResources[other].parentResourceID == resource.resourceID {
+                accounts[a].prepaidResources[other].status = renewed.status
+                accounts[a].prepaidResources[other].effectiveAt = renewed.effectiveAt
+                accounts[a].prepaidResources[other].expireAt = renewed.expireAt
+                if other == r { accounts[a].prepaidResources[other].baseOrderID = renewed.baseOrderID }
+            }
+            for s in accounts[a].secmasterResources.indices where accounts[a].secmasterResources[s].resourceID == resource.resourceID {
+                accounts[a].secmasterResources[s].expireAt = renewed.expireAt
+            }
+        }
     }
 
     /// An unsubscription order reached status 5: close its resources and delete what they stand for.

@@ -27,8 +27,10 @@ public struct SimulatorSettings: Sendable, Equatable {
     /// with the wall clock, working while simulated time is sped up or advanced; `simulated` lets tests that
     /// sign with simulated time exercise the skew check on a frozen clock.
     public var signatureClock: SignatureClock = .real
-    /// Choice: which requests are checked for replay (`mutating`, `all`, `off`).
-    public var replayProtection: ReplayProtection = .mutating
+    /// Choice: which requests are checked for replay (`mutating`, `all`, `off`). Off by default: the official SDKs
+    /// retry a throttled or failed call with the very same signed headers (urllib3's `Retry`, `with_retry`), which a
+    /// cloud refusing repeated signatures would break; nothing published says APIG refuses them.
+    public var replayProtection: ReplayProtection = .off
 
     /// Five-day unconditional refund window.
     public var fullRefundWindowDays: Double = 5

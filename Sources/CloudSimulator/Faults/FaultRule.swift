@@ -103,6 +103,7 @@ public struct FaultRule: Sendable, Equatable {
         if let count, count < 1 { throw FaultRuleError(field: "count", problem: "must be at least 1") }
         let delay = try optionalDouble("delay_seconds")
         if kind == .slow, (delay ?? 0) <= 0 { throw FaultRuleError(field: "delay_seconds", problem: "a slow fault needs delay_seconds > 0") }
+        if let delay, !(delay <= 3600) { throw FaultRuleError(field: "delay_seconds", problem: "must be at most 3600 (one hour)") }
         var rule = FaultRule(
             id: id, api: api, account: json["account"]?.stringValue, kind: kind, status: status,
             code: json["code"]?.stringValue, message: json["message"]?.stringValue, delaySeconds: delay,

@@ -11,10 +11,13 @@ public enum SeedTime: Sendable, Equatable, Decodable {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let value = SeedTime.parse(text) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a time such as 'now', '-2d', 'now-36h' or '2026-11-20T08:00:00Z', got '\(text)'")
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a time such as 'now', '-2d', 'now-36h' or '2026-11-20T08:00:00Z' (at most 200 years away), got '\(text)'")
         }
         self = value
     }
+
+    /// Relative times reach at most 200 years either way: simulated dates must stay printable in milliseconds.
+    static let maxOffsetSeconds: Double = 200 * 365 * 86_400
 
     public static func parse(_ text: String) -> SeedTime? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
@@ -22,7 +25,7 @@ public enum SeedTime: Sendable, Equatable, Decodable {
         var offset = Substring(trimmed)
         if offset.hasPrefix("now") { offset = offset.dropFirst(3) }
         if let first = offset.first, first == "-" || first == "+", let unit = offset.last, let unitSeconds = unitSeconds(unit),
-           let amount = Double(offset.dropFirst().dropLast()), amount >= 0 {
+           let amount = Double(offset.dropFirst().dropLast()), amount >= 0, amount * unitSeconds <= maxOffsetSeconds {
             return .relative(seconds: (first == "-" ? -1 : 1) * amount * unitSeconds)
         }
         return ISOTime.parse(trimmed).map(SeedTime.absolute)
@@ -58,7 +61,7 @@ public struct SeedTerm: Sendable, Equatable, Decodable {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let value = SeedTerm.parse(text) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a term such as '1m', '6m', '1y', '2y' or '3y', got '\(text)'")
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a term such as '1m', '6m', '1y', '2y' or '3y' (at most 10 years), got '\(text)'")
         }
         self = value
     }
@@ -66,8 +69,8 @@ public struct SeedTerm: Sendable, Equatable, Decodable {
     public static func parse(_ text: String) -> SeedTerm? {
         guard let unit = text.last, let number = Int(text.dropLast()), number > 0 else { return nil }
         switch unit {
-        case "m": return SeedTerm(months: number)
-        case "y": return SeedTerm(months: number * 12)
+        case "m" where number <= 120: return SeedTerm(months: number)
+        case "y" where number <= 10: return SeedTerm(months: number * 12)
         default: return nil
         }
     }

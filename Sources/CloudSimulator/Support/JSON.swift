@@ -37,7 +37,7 @@ public enum JSON: Sendable, Equatable {
     public var intValue: Int64? {
         switch self {
         case .int(let i): i
-        case .double(let d) where d == d.rounded(): Int64(d)
+        case .double(let d): Int64(exactly: d)  // nil for a fraction or a number beyond 64 bits
         default: nil
         }
     }
