@@ -15,8 +15,19 @@ struct UnsubscribeProgress: Codable, Sendable, Equatable {
     /// Order → how many polls in a row BSS answered that it does not know it (reads lag writes). Optional:
     /// checkpoints written before it existed have no such key.
     var unseen: [String: Int]?
+    /// Resources an unsubscription was requested for without a clear answer (the answer was lost, or BSS said one
+    /// is in progress): the request may have been applied. Optional, like `unseen`.
+    var requested: [String]?
+    /// Resources found gone whose lost unsubscription orders were looked for, so that the search is made once
+    /// per resource but repeated when it could not finish (BSS not showing an order's refund lines yet).
+    var lookedForLostOrders: [String]?
 
     var submitted: Set<String> { Set(orders.values.flatMap { $0 }) }
+
+    /// Whether the cloud may have changed under this step: an order placed, a request whose answer did not come,
+    /// or a resource the inventory saw in use found unsubscribed. From then on the workflow is past its point of
+    /// no return (compensation cannot bring these back), so a step that fails later leaves it `failed`, resumable.
+    var mayHaveChangedTheCloud: Bool { !orders.isEmpty || !alreadyGone.isEmpty || !(requested ?? []).isEmpty }
     var isFinished: Bool { booked.count == orders.count }
 }
 
@@ -64,9 +75,21 @@ struct BSSUnsubscription {
                 continue
             }
             let reason = input.options.unsubscribeReason
-            guard let result = try await cloud({ () async throws(CloudError) in
-                try await client.unsubscribeResources(domainID: domain, resourceIDs: inUse, reasonType: 5, reason: reason)
-            }) else {
+            let answer: UnsubscribeResult?
+            do {
+                answer = try await client.unsubscribeResources(domainID: domain, resourceIDs: inUse, reasonType: 5, reason: reason)
+            } catch where error.isAlreadyDone {
+                answer = nil
+            } catch {
+                if error.mayHaveBeenApplied {
+                    // No answer (a timeout, a dropped connection, a 5xx): BSS may have applied the request. Recorded
+                    // before the retry, so that a failure from here on cannot be compensated as if nothing changed.
+                    progress.requested = Array(Set(progress.requested ?? []).union(inUse)).sorted()
+                    try await save(progress)
+                }
+                throw error.stepFailure()
+            }
+            guard let result = answer else {
                 // BSS says these were unsubscribed already (e.g. by an earlier attempt whose answer was lost).
                 progress.alreadyGone += inUse
                 try await save(progress)
@@ -93,6 +116,9 @@ struct BSSUnsubscription {
                 for extra in result.orderIDs.dropFirst() where progress.orders[extra] == nil { progress.orders[extra] = [] }
             }
             placedNow.formUnion(result.orderIDs)
+            // "Being unsubscribed" may be this run's own earlier request whose answer was lost.
+            let inFlight = failedTransiently.map(\.0)
+            if !inFlight.isEmpty { progress.requested = Array(Set(progress.requested ?? []).union(inFlight)).sorted() }
             try await save(progress)
             context.logger.info("unsubscription ordered", metadata: [
                 "orders": "\(result.orderIDs.joined(separator: ","))", "resources": "\(ordered.joined(separator: ","))",
@@ -107,8 +133,11 @@ struct BSSUnsubscription {
         // A resource this run meant to unsubscribe that BSS already shows unsubscribed may be this run's own doing:
         // an earlier attempt's request applied but its answer lost. Then its order exists, and its money belongs
         // in the report.
-        let goneNow = progress.alreadyGone.filter { !start.alreadyGone.contains($0) }
-        if !goneNow.isEmpty, try await adoptLostOrders(for: goneNow, into: &progress) {
+        let looked = Set(progress.lookedForLostOrders ?? [])
+        let goneNow = progress.alreadyGone.filter { !looked.contains($0) }
+        if !goneNow.isEmpty {
+            _ = try await adoptLostOrders(for: goneNow, into: &progress)
+            progress.lookedForLostOrders = (progress.lookedForLostOrders ?? []) + goneNow
             try await save(progress)
         }
         // Follow the orders until BSS completes them, then record the money it booked.
@@ -163,7 +192,16 @@ struct BSSUnsubscription {
         }) ?? []
         var adopted = false
         for order in orders where progress.orders[order.orderID] == nil {
-            let lines = try await cloud({ () async throws(CloudError) in try await client.refundOrders(domainID: domain, orderID: order.orderID) }) ?? []
+            // BSS lists the order but may not show its refund lines yet (reads lag writes): look again later
+            // rather than fail the step for good past its pivot.
+            guard case .visible(let found) = try await Self.readPlaced(order.orderID, { () async throws(CloudError) in
+                try await client.refundOrders(domainID: domain, orderID: order.orderID)
+            }) else {
+                throw StepFailure(
+                    code: "order_not_visible_yet",
+                    message: "BSS lists unsubscription order \(order.orderID) but not its refund lines yet; looking again", retryable: true)
+            }
+            let lines = found ?? []
             let covered = Set(lines.compactMap { $0.baseOrderID.flatMap { byPurchase[$0] } }).sorted()
             guard !covered.isEmpty else { continue }
             progress.orders[order.orderID] = covered

@@ -153,12 +153,14 @@ public enum TeardownActions {
 
         let expiredQuotas = inventory.expired(inventory.quotas)
         let prepaid = inventory.quotas.filter { $0.chargingMode == .prepaid && !expiredQuotas.contains($0.resourceID) }.map(\.resourceID)
+        // Once the cloud may have changed, the workflow is past its pivot: recorded with the first such checkpoint
+        // (a later one need not repeat it, and an irreversible save costs a whole transition).
+        let changedBefore = state.bss.mayHaveChangedTheCloud
         let unsubscription = BSSUnsubscription(
             client: client, context: context, input: input, purchaseOrders: inventory.purchaseOrders(of: inventory.quotas), since: inventory.takenAt
         ) { progress in
             state.bss = progress
-            // Once BSS holds an order the change cannot be taken back: the workflow is past its pivot.
-            try await context.saveCheckpoint(.encoding(state), irreversible: !progress.orders.isEmpty)
+            try await context.saveCheckpoint(.encoding(state), irreversible: progress.mayHaveChangedTheCloud && !changedBefore)
         }
         let outcome = try await unsubscription.run(prepaid, progress: state.bss)
         state.bss = outcome.progress
@@ -262,11 +264,13 @@ public enum TeardownActions {
                 : "no longer listed by SecMaster (already unsubscribed)"
         }
         let prepaid = inventory.packages.filter { $0.chargingMode == .prepaid && present.contains($0.resourceID) || state.bss.submitted.contains($0.resourceID) }.map(\.resourceID)
+        // The pivot of `secmaster-unsubscribe-packages`: see the quota step.
+        let changedBefore = state.bss.mayHaveChangedTheCloud
         let unsubscription = BSSUnsubscription(
             client: client, context: context, input: input, purchaseOrders: inventory.purchaseOrders(of: inventory.packages), since: inventory.takenAt
         ) { progress in
             state.bss = progress
-            try await context.saveCheckpoint(.encoding(state))
+            try await context.saveCheckpoint(.encoding(state), irreversible: progress.mayHaveChangedTheCloud && !changedBefore)
         }
         let outcome = try await unsubscription.run(prepaid, progress: state.bss)
         state.bss = outcome.progress
@@ -274,7 +278,7 @@ public enum TeardownActions {
         if !postpaid.isEmpty {
             _ = try await cloud({ () async throws(CloudError) in try await client.deletePayPerUseSubscriptions(projectID: project, resourceIDs: postpaid) })
             state.cancelled += postpaid
-            try await context.saveCheckpoint(.encoding(state))
+            try await context.saveCheckpoint(.encoding(state), irreversible: true)
         }
         if case .waiting(let progress) = outcome {
             state.bss = progress
@@ -295,6 +299,12 @@ public enum TeardownActions {
         var confirmedGone: [String] = []
         var bss = UnsubscribeProgress()
         var polls = 0
+        /// Set once an ECS deletion was requested (answered or not). Optional: older checkpoints lack it.
+        var deletionRequested: Bool?
+
+        /// See ``UnsubscribeProgress/mayHaveChangedTheCloud``: this step is the pivot of
+        /// `secmaster-release-collection`.
+        var mayHaveChangedTheCloud: Bool { deletionRequested == true || !jobs.isEmpty || bss.mayHaveChangedTheCloud }
     }
 
     static func releaseCollectionServers(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
@@ -303,6 +313,10 @@ public enum TeardownActions {
         let inventory = try context.inventory(env)
         var state = context.state(ServerState())
         let project = input.account.projectID
+        let changedBefore = state.mayHaveChangedTheCloud
+        func save() async throws {
+            try await context.saveCheckpoint(.encoding(state), irreversible: state.mayHaveChangedTheCloud && !changedBefore)
+        }
 
         // 1. Follow open delete jobs; a failed sub-job puts only its server back in line.
         for (jobID, servers) in state.jobs.sorted(by: { $0.key < $1.key }) {
@@ -318,12 +332,16 @@ public enum TeardownActions {
                     guard let server = sub.serverID, servers.contains(server) else { continue }
                     state.failedDeletes[server, default: 0] += 1
                     if state.failedDeletes[server]! >= 3 {
+                        // Saved without the job and with a fresh count first, so that an operator's resume (once
+                        // the cause is fixed) deletes the server again rather than reading this failure anew.
+                        state.failedDeletes[server] = nil
+                        try await save()
                         throw StepFailure(code: sub.errorCode ?? "delete_failed", message: "ECS failed to delete server \(server) three times: \(sub.failReason ?? job.failReason ?? "no reason given")", retryable: false)
                     }
                     context.logger.warning("ECS delete failed for one server; retrying it alone", metadata: ["server": "\(server)", "reason": "\(sub.failReason ?? "")"])
                 }
             }
-            try await context.saveCheckpoint(.encoding(state))
+            try await save()
         }
         let inJobs = Set(state.jobs.values.flatMap { $0 })
 
@@ -339,15 +357,26 @@ public enum TeardownActions {
         }
         if !toDelete.isEmpty {
             let options = input.options
-            if let jobID = try await cloud({ () async throws(CloudError) in
-                try await client.deleteServers(projectID: project, serverIDs: toDelete, deletePublicIP: options.deletePublicIP, deleteVolume: options.deleteVolume)
-            }) {
+            let job: String?
+            do {
+                job = try await client.deleteServers(projectID: project, serverIDs: toDelete, deletePublicIP: options.deletePublicIP, deleteVolume: options.deleteVolume)
+            } catch where error.isAlreadyDone {
+                job = nil
+            } catch {
+                if error.mayHaveBeenApplied {
+                    state.deletionRequested = true  // the request may have been applied with its answer lost
+                    try await save()
+                }
+                throw error.stepFailure()
+            }
+            state.deletionRequested = true
+            if let jobID = job {
                 state.jobs[jobID] = toDelete
             } else {
                 state.confirmedGone += toDelete
             }
             // The job must be known before anything else can fail: it is what later checks follow.
-            try await context.saveCheckpoint(.encoding(state))
+            try await save()
         }
 
         // 3. Yearly/monthly servers go through BSS. An expired one cannot be unsubscribed: BSS releases it itself
@@ -357,7 +386,7 @@ public enum TeardownActions {
         let prepaid = inventory.servers.filter { $0.chargingMode == .prepaid && !expired.contains($0.id) }.map(\.id)
         let unsubscription = BSSUnsubscription(client: client, context: context, input: input) { progress in
             state.bss = progress
-            try await context.saveCheckpoint(.encoding(state))
+            try await save()
         }
         let outcome = try await unsubscription.run(prepaid, progress: state.bss)
         state.bss = outcome.progress

@@ -92,6 +92,13 @@ extension CloudError {
     }
 
     var isAlreadyDone: Bool { classification == .alreadyDone }
+
+    /// Whether a mutating request that failed this way may still have been applied: no answer at all, a 5xx, or a
+    /// success answer that could not be read. A 4xx (refused, throttled) changed nothing.
+    var mayHaveBeenApplied: Bool {
+        guard let status = httpStatus else { return true }
+        return !(400..<500).contains(status)
+    }
 }
 
 /// Runs a cloud call, turning a `CloudError` into the step failure the engine understands. `.alreadyDone` is

@@ -412,6 +412,48 @@ struct TeardownEndToEndTests {
         }
     }
 
+    /// A lost answer to the unsubscription, then BSS lagging on the order's refund lines: the change was made, so
+    /// the workflow is past its pivot (never compensated as if nothing happened), and the order is found and
+    /// followed once BSS shows it.
+    @Test func aLostAnswerThenALaggingRefundReadStillEndsPastThePivot() async throws {
+        let setup = try Setup()
+        try setup.simulator.admin("POST", "/_sim/faults", body: [
+            "api": "bss.unsubscribe", "account": "prepaid-standard-old", "kind": "drop_after_apply", "count": 1,
+        ])
+        try setup.simulator.admin("POST", "/_sim/faults", body: [
+            "api": "bss.refund_orders", "account": "prepaid-standard-old", "kind": "stale_read", "count": 2,
+        ])
+        setup.engine.startWorker()
+        let id = try setup.submit("prepaid-standard-old")
+        let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 120)
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        #expect(workflow.pivotCrossed)
+        #expect(try setup.simulator.changedTwice(account: "prepaid-standard-old").isEmpty)
+    }
+
+    /// The pivot of `secmaster-release-collection` unsubscribes a monthly server and deletes the others; ECS
+    /// failing the same server three times fails the step for good. The workflow stops `failed`, past its pivot
+    /// (the monthly server is gone), and a resume once ECS works deletes the server again and finishes.
+    @Test func aReleaseThatFailsAfterChangingTheCloudFailsAndResumes() async throws {
+        let setup = try Setup()
+        try setup.simulator.admin("POST", "/_sim/faults", body: [
+            "api": "ecs.delete_servers", "account": "collection-nodes", "kind": "job_fail", "count": 3,
+        ])
+        setup.engine.startWorker()
+        let id = try setup.submit("collection-nodes", workflow: "secmaster-release-collection")
+        let failed = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 120)
+        #expect(failed.state == "failed", "\(failed.error?.canonicalJSON ?? "")")
+        #expect(failed.pivotCrossed)
+        #expect(failed.error?["step"] == "release-collection-ecs")
+        try setup.simulator.admin("DELETE", "/_sim/faults")
+        try setup.engine.store.perform(OperatorAction(.resume(fromStep: nil), actor: "ops", reason: "ECS fixed"), on: id)
+        let resumed = try await setup.engine.waitFor(id, in: ["succeeded", "failed"], timeout: 120)
+        #expect(resumed.state == "succeeded", "\(resumed.error?.canonicalJSON ?? "")")
+        let deletes = try setup.simulator.ledger(account: "collection-nodes").filter { $0["api"] as? String == "ecs.delete_servers" }
+        #expect(deletes.map { $0["outcome"] as? String } == ["fault", "fault", "fault", "applied"], "deleted again after the resume")
+        #expect(try setup.simulator.changedTwice(account: "collection-nodes").isEmpty)
+    }
+
     @Test func anECSJobThatFailsOnceIsRetriedForItsServers() async throws {
         let setup = try Setup()
         try setup.simulator.admin("POST", "/_sim/faults", body: [
