@@ -132,10 +132,12 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     static func redact(_ message: String, in connectionString: String) -> String {
         // The string failed to parse, so we cannot ask libpq for the password; hide anything that looks like
         // the userinfo of a URL or a password=… pair instead.
+        // A malformed URL may lack its "://" ("postgres//user:pw@host"), and a password may hold an "@": whatever
+        // lies between the first ":" after any "//" and the last "@" is taken for a password.
         var result = message
-        if let scheme = connectionString.range(of: "://"),
-           let at = connectionString[scheme.upperBound...].firstIndex(of: "@") {
-            let userinfo = connectionString[scheme.upperBound..<at]
+        if let at = connectionString.lastIndex(of: "@") {
+            let beforeAt = connectionString[..<at]
+            let userinfo = beforeAt[(beforeAt.range(of: "//")?.upperBound ?? beforeAt.startIndex)...]
             if let colon = userinfo.firstIndex(of: ":") {
                 let secret = String(userinfo[userinfo.index(after: colon)...])
                 result = redact(result, secret: secret)

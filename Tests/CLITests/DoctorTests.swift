@@ -18,6 +18,10 @@ struct DoctorTests {
     @Test func aMalformedURL() async {
         let result = await runUnwind(["doctor", "--database-url", "postgres://app:hunter2@db:notaport/unwind"])
         expectReadableFailure(result, mentions: "malformed database URL")
+        // libpq echoes the whole string when it cannot tell it is a URL: a missing colon, a password with an "@".
+        for url in ["postgres//app:hunter2@db/unwind", "postgres//app:pw@hunter2@db/unwind", "app:hunter2@db/unwind"] {
+            expectReadableFailure(await runUnwind(["doctor", "--database-url", url]), mentions: "malformed database URL")
+        }
     }
 
     @Test func aWrongPassword() async {
