@@ -217,6 +217,18 @@ struct WorkflowCommandsTests {
         #expect(mixed.stdout.contains("line 1\tsubmitted"))
         #expect(mixed.stdout.contains("line 2\tinvalid\tnot a JSON object"))
         #expect(mixed.stdout.contains("line 3\tinvalid\t'account'"))
+
+        // --label applies to every row, like --set; a row's own label wins.
+        let labelled = setup.workflows + "/labelled.jsonl"
+        try "{\"account\": \"umbrella\"}\n{\"account\": \"wayne\", \"_labels\": {\"team\": \"own\"}}\n".write(toFile: labelled, atomically: true, encoding: .utf8)
+        let withLabels = await setup.unwind(["submit", "saga", "--fleet", labelled, "--label", "team=fleet", "--label", "ticket=OPS-9"])
+        #expect(withLabels.status == 0, "\(withLabels.combined)")
+        let team = await setup.unwind(["list", "--label", "team=fleet", "--output", "json"])
+        #expect((team.stdout.components(separatedBy: "\"id\"").count - 1) == 1, "the other row's own team label wins: \(team.combined)")
+        let ticket = await setup.unwind(["list", "--label", "ticket=OPS-9", "--output", "json"])
+        #expect((ticket.stdout.components(separatedBy: "\"id\"").count - 1) == 2, "both rows carry the shared label: \(ticket.combined)")
+        let own = await setup.unwind(["list", "--label", "team=own", "--output", "json"])
+        #expect((own.stdout.components(separatedBy: "\"id\"").count - 1) == 1, "the row's own label wins: \(own.combined)")
     }
 
     /// Batches of 500 rows go to the database two at a time: two rows with one concurrency key in batches that

@@ -156,14 +156,7 @@ struct Submit: ParsableCommand {
                 return
             }
             let input = try inputOptions.input(for: definition).withAcknowledgements(accept, for: definition)
-            var labelMap: [String: String] = [:]
-            for label in labels {
-                let parts = label.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2, !parts[0].isEmpty else {
-                    throw CLIError(description: "--label '\(label)': expected key=value", status: .usage)
-                }
-                labelMap[String(parts[0])] = String(parts[1])
-            }
+            let labelMap = try labelFlags()
             let startAt = try notBefore.map { try parseTime($0, flag: "--not-before") }
             let validated = try definition.validateInput(input)
             if !skipPlan {
@@ -205,6 +198,19 @@ struct Submit: ParsableCommand {
 }
 
 extension Submit {
+    /// The `--label key=value` flags (for a fleet, every row gets them; a row's own `label.*` values win).
+    func labelFlags() throws -> [String: String] {
+        var labelMap: [String: String] = [:]
+        for label in labels {
+            let parts = label.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw CLIError(description: "--label '\(label)': expected key=value", status: .usage)
+            }
+            labelMap[String(parts[0])] = String(parts[1])
+        }
+        return labelMap
+    }
+
     /// Fleet batches in the database at once (one connection and transaction each).
     static let submissionLanes = 2
 
@@ -213,6 +219,7 @@ extension Submit {
 
     private func submitFleet(_ path: String, definition: WorkflowDefinition) throws {
         let shared = try inputOptions.input(for: definition).withAcknowledgements(accept, for: definition)
+        let sharedLabels = try labelFlags()
         let reader = try FleetReader(path: path, definition: definition)
         let startAt = try notBefore.map { try parseTime($0, flag: "--not-before") }
         let services: Services? = dryRun ? nil : try Services(database: database)
@@ -330,7 +337,7 @@ extension Submit {
                 let key = dryRun ? "" : submission.idempotencyKey
                     ?? "\(namespace):\(WorkflowDefinitionLoader.contentHash(of: definition.name + "\n" + JSONValue.object(validated).canonicalJSON))"
                 batch.append((row.line, SubmitRequest(
-                    definition: definition, input: validated, labels: submission.labels, idempotencyKey: key,
+                    definition: definition, input: validated, labels: sharedLabels.merging(submission.labels) { $1 }, idempotencyKey: key,
                     notBefore: startAt, submittedBy: submitter, priority: priority, queue: queue), nil))
             }
             if batch.count >= 500 { try flush() }
