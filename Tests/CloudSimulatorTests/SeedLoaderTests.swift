@@ -19,6 +19,14 @@ struct SeedLoaderTests {
 
     let minimal = #"{"name":"a","domain_id":"d","project_ids":["p"],"access_key":"ak","secret_key":"sk"}"#
 
+    @Test("fault rules in a seed keep their snake_case fields (once_per_resource, delay_seconds)")
+    func seedFaultsKeepTheirFields() throws {
+        let seed = #"{"faults":[{"api":"ecs.delete_servers","kind":"job_fail","once_per_resource":true},{"api":"*","kind":"slow","delay_seconds":0.5}],"accounts":[\#(minimal)]}"#
+        let loaded = try SeedLoader.load(data: Data(seed.utf8), name: "faults.json", now: Date())
+        #expect(loaded.faults.first?.oncePerResource == true)
+        #expect(loaded.faults.last?.delaySeconds == 0.5)
+    }
+
     @Test("errors name the file, the JSON path and the problem", arguments: [
         (#"{"accounts":[{"name":"a","project_ids":["p"],"access_key":"ak","secret_key":"sk"}]}"#,
          "seed file bad.json: at accounts[0].domain_id: required field is missing"),

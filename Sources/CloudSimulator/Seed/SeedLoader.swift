@@ -30,7 +30,13 @@ public enum SeedLoader {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         do {
-            return try decoder.decode(Seed.self, from: data)
+            var seed = try decoder.decode(Seed.self, from: data)
+            // Fault rules are kept as JSON and read by `FaultRule.parse`, which expects the file's own keys: the
+            // snake-case conversion above turned `once_per_resource` into `oncePerResource`, silently dropping it.
+            if seed.faults != nil, let raw = try? JSON.parseWithJSONDecoder(Array(data)) {
+                seed.faults = raw["faults"]?.arrayValue
+            }
+            return seed
         } catch let error as DecodingError {
             if case .dataCorrupted(let context) = error, context.codingPath.isEmpty, (try? JSON.parseWithJSONDecoder(Array(data))) != nil {
                 // The text is JSON; Foundation says "not valid JSON" when a number does not fit its field.
