@@ -199,7 +199,7 @@ public enum TeardownActions {
             "unsubscribed": .array(bss.booked.flatMap(\.resourceIDs).sorted().map { .string($0) }),
             "cancelled": .array(cancelled.sorted().map { .string($0) }),
             "already_gone": .array(bss.alreadyGone.sorted().map { .string($0) }),
-            "orders": .encoding(bss.booked),
+            "orders": .array(bss.booked.map(\.report)),
             "refund": .number(round(bss.booked.map(\.refund).reduce(0, +) * 100) / 100),
             "fee": .number(round(bss.booked.map(\.fee).reduce(0, +) * 100) / 100),
         ]

@@ -193,6 +193,13 @@ struct BookedOrder: Codable, Sendable, Equatable {
     var refund: Double
     var fee: Double
     var consumed: Double
+
+    /// As the step's output shows it: snake_case keys, like every output scripts read. (Checkpoints keep the
+    /// Codable form, which workflows in flight already hold.)
+    var report: JSONValue {
+        ["order_id": .string(orderID), "resource_ids": .array(resourceIDs.map { .string($0) }),
+         "refund": .number(refund), "fee": .number(fee), "consumed": .number(consumed)]
+    }
 }
 
 /// What SecMaster listed for a project at one moment: enough to tell whether value-added packages may go.

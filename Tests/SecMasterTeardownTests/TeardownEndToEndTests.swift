@@ -99,6 +99,10 @@ struct TeardownEndToEndTests {
         // The fresh account got its five-day full refund; the one with no refunds left paid a fee.
         let fresh = try setup.engine.store.workflow(ids[0])
         #expect(fresh.output?["fee"] == 0)
+        // The report's keys are snake_case, as scripts are promised.
+        let order = try #require(fresh.output?["orders"]?.arrayValue?.first)
+        #expect(order["order_id"]?.stringValue != nil && order["resource_ids"]?.arrayValue != nil, "\(order.canonicalJSON)")
+        #expect(!(fresh.output?.canonicalJSON.contains("IDs\"") ?? true) && !(fresh.output?.canonicalJSON.contains("ID\"") ?? true))
         let usedUp = try setup.engine.store.workflow(ids[4])
         #expect((usedUp.output?["fee"]?.doubleValue ?? 0) > 0)
         // Pay-per-use professional: its packages went with the quota and were skipped with a reason.
