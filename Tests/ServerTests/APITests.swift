@@ -98,6 +98,7 @@ struct APITests {
         #expect(first.json["created"] as? Bool == true)
         #expect(first.json["workflow"] as? String == "saga")
         let id = try #require(UUID(uuidString: first.json["id"] as? String ?? ""))
+        #expect(first.json["id"] as? String == id.uuidString.lowercased(), "ids are lower-case, as in every other answer")
         #expect(try harness.store.workflow(id).submittedBy == "api:alice")
         #expect(try harness.store.workflow(id).labels == ["team": "sec"])
 
@@ -281,6 +282,7 @@ struct APITests {
         let skipped = try await harness.request("POST", path + "/skip", json: ["reason": "finished in the console", "step": "finish", "actor": "alice"])
         #expect(skipped.status == 200, "\(skipped.text)")
         #expect(skipped.json["action"] as? String == "skip")
+        #expect(skipped.json["id"] as? String == failing.uuidString.lowercased())
         try await harness.engine.waitFor(failing, in: ["succeeded"])
         let skipEvent = try #require(try harness.store.events(of: failing).first { $0.kind == "skip_requested" })
         #expect(skipEvent.actor == "api:alice")

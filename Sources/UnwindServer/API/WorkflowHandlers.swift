@@ -138,7 +138,7 @@ extension UnwindServer {
             "actor": "\(actor)", "created": "\(created)",
         ])
         return JSONResponse.make(
-            SubmitResult(id: outcome.workflowID, workflow: definition.name, created: created),
+            SubmitResult(id: outcome.workflowID.uuidString.lowercased(), workflow: definition.name, created: created),
             status: created ? .created : .ok)
     }
 
@@ -196,7 +196,7 @@ extension UnwindServer {
         logger.notice("operator action through the API", metadata: [
             "workflow.id": "\(id.uuidString.lowercased())", "action": "\(name)", "actor": "\(action.actor)",
         ])
-        return JSONResponse.make(ActionResult(id: id, action: name, state: state))
+        return JSONResponse.make(ActionResult(id: id.uuidString.lowercased(), action: name, state: state))
     }
 
     private func workflowID(_ context: BasicRequestContext) throws(APIError) -> UUID {
@@ -321,14 +321,15 @@ enum OperatorActionHints {
     }
 }
 
+/// Ids are written lower-case, as everywhere else (JSONEncoder writes a UUID upper-case).
 struct SubmitResult: Encodable {
-    var id: UUID
+    var id: String
     var workflow: String
     var created: Bool
 }
 
 struct ActionResult: Encodable {
-    var id: UUID
+    var id: String
     var action: String
     var state: String
 }
