@@ -94,6 +94,10 @@ public struct CloudCredentialsProvider: Sendable {
             throw failure(profile, "no credentials for profile '\(profile)': \(looked), which does not exist",
                           hint: "export \(keys.ak) and \(keys.sk), or create \(credentialsFile) with a [\(profile)] section holding ak= and sk= (mode 0600)")
         }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw failure(profile, "credentials file \(credentialsFile) is not a regular file",
+                          hint: "point UNWIND_CREDENTIALS_FILE at the file holding the [\(profile)] section, or export \(keys.ak) and \(keys.sk)")
+        }
         // systemd's LoadCredential= (and the container examples in deploy/) own the files under
         // $CREDENTIALS_DIRECTORY: root-owned, mode 0400 plus a read ACL for the service's user alone, which stat
         // reports as 0440. Their protection is the platform's; anywhere else the file must be private.

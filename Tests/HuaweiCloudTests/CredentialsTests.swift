@@ -122,6 +122,17 @@ struct CredentialsTests {
         }
     }
 
+    /// A directory (a mistyped path) gets no chmod advice, which would open up the directory.
+    @Test func aDirectoryIsNotACredentialsFile() throws {
+        let directory = NSTemporaryDirectory() + "unwind-credentials-dir-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let provider = CloudCredentialsProvider(environment: [:], credentialsFile: directory)
+        let error = try #require(Self.error { () throws(CloudError) in _ = try provider.credentials(profile: "default") })
+        #expect(error.message.contains("is not a regular file"), "\(error.message)")
+        #expect(error.hint?.contains("chmod") == false)
+    }
+
     @Test func missingFileIsNamed() {
         let provider = CloudCredentialsProvider(environment: ["HOME": "/home/nobody-here"])
         #expect(provider.credentialsFile == "/home/nobody-here/.config/unwind/credentials")
