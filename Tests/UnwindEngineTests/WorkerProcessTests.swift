@@ -54,6 +54,17 @@ struct WorkerProcessTests {
         #expect(try engine.store.workers().first?.state == "stopped")
     }
 
+    /// A worker that stopped heartbeating without stopping (SIGKILL, a lost host) is not listed as running.
+    @Test func aWorkerWithoutHeartbeatsIsListedUnresponsive() throws {
+        let engine = try EngineHarness()
+        try engine.store.registerWorker(id: "gone-1", hostname: "h", pid: 1, concurrency: 4, queues: ["default"], version: "test")
+        try engine.store.registerWorker(id: "alive-1", hostname: "h", pid: 2, concurrency: 4, queues: ["default"], version: "test")
+        _ = try engine.database.connect().query("UPDATE workers SET heartbeat_at = now() - interval '3 minutes' WHERE id = 'gone-1'")
+        let states = Dictionary(uniqueKeysWithValues: try engine.store.workers().map { ($0.id, $0.state) })
+        #expect(states["gone-1"] == "unresponsive")
+        #expect(states["alive-1"] == "running")
+    }
+
     @Test func aStepThatOutlivesTheGracePeriodIsHandedBackWithoutCountingTheAttempt() async throws {
         let engine = try EngineHarness()
         let definition = try engine.definition(teardownLikeYAML)
