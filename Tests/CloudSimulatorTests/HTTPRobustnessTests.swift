@@ -86,3 +86,15 @@ struct HTTPRobustnessTests {
         }
     }
 }
+
+@Suite("Route matching")
+struct RouteMatcherTests {
+    @Test("path parameters are percent-decoded, as SDKs encode them")
+    func percentDecoded() throws {
+        let match = try #require(RouteMatcher().match(method: "GET", path: "/v1/p-1/cloudservers/srv%2A1%20%28a%29"))
+        #expect(match.api == .ecsShowServer)
+        #expect(match.parameters["server_id"] == "srv*1 (a)")
+        let literal = try #require(RouteMatcher().match(method: "GET", path: "/v1/p-1/cloudservers/detail"))
+        #expect(literal.api == .ecsListServers)
+    }
+}

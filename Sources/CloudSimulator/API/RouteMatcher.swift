@@ -1,3 +1,5 @@
+import Foundation
+
 /// Maps a method and path to a `CloudAPI` and its path parameters.
 public struct RouteMatcher: Sendable {
     public struct Match: Sendable, Equatable {
@@ -22,7 +24,8 @@ public struct RouteMatcher: Sendable {
             var matched = true
             for (template, actual) in zip(route.segments, parts) {
                 if template.hasPrefix("{") {
-                    parameters[String(template.dropFirst().dropLast())] = String(actual)
+                    // SDKs percent-encode path parameters (an id holding a space, '*', '(' or '/'); compare decoded.
+                    parameters[String(template.dropFirst().dropLast())] = String(actual).removingPercentEncoding ?? String(actual)
                 } else if template != actual {
                     matched = false
                     break
