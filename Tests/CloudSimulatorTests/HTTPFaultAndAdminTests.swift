@@ -122,6 +122,16 @@ struct HTTPFaultAndAdminTests {
             let invalid = try await sim.admin(.post, "/_sim/faults", body: #"{"api":"*","kind":"error"}"#)
             #expect(invalid.status == 400)
             #expect(invalid.json?["error_msg"]?.stringValue?.contains("status") == true)
+            // A misspelt field would leave a rule firing on every call.
+            let misspelt = try await sim.admin(.post, "/_sim/faults", body: #"{"api":"*","kind":"reset","cont":1}"#)
+            #expect(misspelt.status == 400)
+            #expect(misspelt.json?["error_msg"]?.stringValue?.contains("cont") == true, "\(misspelt.json.map { "\($0)" } ?? "")")
+            // A listed rule can be posted back as it is.
+            try await addFault(sim, #"{"api":"ecs.*","kind":"slow","delay_seconds":1,"count":1}"#)
+            let listed = try await sim.admin(.get, "/_sim/faults")
+            let rule = try #require(listed.json?["rules"]?.arrayValue?.first)
+            let again = try await sim.admin(.post, "/_sim/faults", body: rule.serialized())
+            #expect(again.status == 201, "\(again.json.map { "\($0)" } ?? "")")
         }
     }
 

@@ -73,9 +73,19 @@ public struct FaultRule: Sendable, Equatable {
 
     public var isSpent: Bool { remaining.map { $0 <= 0 } ?? false }
 
+    /// The fields a rule may have: its own, and those `GET /_sim/faults` adds (so a listed rule can be posted back).
+    static let knownKeys: Set<String> = [
+        "api", "account", "kind", "status", "code", "message", "delay_seconds", "probability", "count", "skip",
+        "once_per_resource", "id", "remaining", "fired",
+    ]
+
     /// Parses a rule from JSON, naming the offending field in the error.
     public static func parse(_ json: JSON, id: Int) throws(FaultRuleError) -> FaultRule {
-        guard json.objectValue != nil else { throw FaultRuleError(field: "", problem: "a fault rule must be an object") }
+        guard let fields = json.objectValue else { throw FaultRuleError(field: "", problem: "a fault rule must be an object") }
+        // A misspelt key would otherwise leave a rule that fires on every call (`{"cont": 1}` for `count`).
+        if let unknown = fields.map(\.0).first(where: { !knownKeys.contains($0) }) {
+            throw FaultRuleError(field: unknown, problem: "unknown field (misspelt?); known: \(knownKeys.sorted().joined(separator: ", "))")
+        }
         guard let api = json["api"]?.stringValue, !api.isEmpty else { throw FaultRuleError(field: "api", problem: "required: an API name such as ecs.delete_servers, a wildcard such as ecs.*, or *") }
         if api != "*" && !api.hasSuffix(".*") && CloudAPI(rawValue: api) == nil {
             throw FaultRuleError(field: "api", problem: "unknown API '\(api)'; known: \(CloudAPI.allCases.map(\.name).joined(separator: ", "))")
