@@ -37,6 +37,10 @@ struct ServeCommandTests {
         #expect(!refused.combined.contains(token))
 
         chmod(tokenFile, 0o600)
+        // A host it cannot listen on: a usage error naming the flag, not a raw socket error.
+        let badHost = await runUnwind(["serve", "--database-url", database.url, "--port", "0", "--host", "999.1.1.1"], environment: ["UNWIND_API_TOKEN_FILE": tokenFile])
+        #expect(badHost.status == 64, "\(badHost.combined)")
+        #expect(badHost.stderr.contains("--host '999.1.1.1': not an address this machine can listen on"), "\(badHost.combined)")
         let server = try UnwindProcess(
             command: "serve", databaseURL: database.url, arguments: ["--port", "0", "--grace", "5s", "--workflows-dir", directory],
             environment: ["UNWIND_API_TOKEN_FILE": tokenFile], removingEnvironment: Self.tokenVariables)

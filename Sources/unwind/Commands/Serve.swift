@@ -52,6 +52,7 @@ struct Serve: ParsableCommand {
             if database.logLevel == nil && environment["UNWIND_LOG_LEVEL"] == nil { database.logLevel = "info" }
             let gracePeriod = try parseDuration(grace, flag: "--grace")
             let host = host ?? environment["UNWIND_SERVE_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+            try Self.checkResolvable(host)
             let port = try port ?? Self.environmentPort(environment["UNWIND_SERVE_PORT"]) ?? 8080
             let publicReads = try publicReads || Self.environmentFlag(environment["UNWIND_API_PUBLIC_READS"], name: "UNWIND_API_PUBLIC_READS")
             let token = try Self.apiToken(environment)
@@ -87,8 +88,27 @@ struct Serve: ParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             configuration.maximumGracefulShutdownDuration = gracePeriod
             let group = ServiceGroup(configuration: configuration)
-            try runAsyncBlocking { try await group.run() }
+            do {
+                try runAsyncBlocking { try await group.run() }
+            } catch {
+                throw CLIError(description: "cannot serve on \(host):\(port): \(error); check --host and --port (is another process listening there?)", status: .failure)
+            }
             logger.notice("stopped")
+        }
+    }
+
+    /// An address to listen on must be an IP address or a name this machine resolves; found before anything starts.
+    static func checkResolvable(_ host: String) throws {
+        var hints = addrinfo()
+        hints.ai_flags = AI_PASSIVE
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, nil, &hints, &result)
+        if let result { freeaddrinfo(result) }
+        guard status == 0 else {
+            throw CLIError(
+                description: "--host '\(host)': not an address this machine can listen on (\(String(cString: gai_strerror(status)))); use e.g. 127.0.0.1, 0.0.0.0 or ::",
+                status: .usage)
         }
     }
 
