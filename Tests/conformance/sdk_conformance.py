@@ -13,6 +13,7 @@ import urllib.request
 from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
 from huaweicloudsdkcore.exceptions import exceptions
 from huaweicloudsdkcore.http.http_config import HttpConfig
+from huaweicloudsdkcore.retry.backoff_strategy import NoBackoffStrategy
 from huaweicloudsdkbss.v2 import (BssClient, CancelResourcesSubscriptionRequest, UnsubscribeResourcesReq,
                                   ListPayPerUseCustomerResourcesRequest, QueryResourcesReq, ListCustomerOrdersRequest,
                                   ShowCustomerOrderDetailsRequest, ShowRefundOrderDetailsRequest,
@@ -248,6 +249,16 @@ def test_faults():
         check("fault: injected 429 reaches the SDK as status 429", False, "call succeeded")
     except exceptions.ServiceResponseException as error:
         check("fault: injected 429 reaches the SDK as status 429", error.status_code == 429, error.status_code)
+    # The SDK's own retry resends the very same signed request (same X-Sdk-Date, same signature): a 503 first must
+    # not turn the retry into a 401 "replayed".
+    first = "22222222-0000-4000-8000-000000000001"
+    admin("POST", "/_sim/faults", {"api": "vpcep.delete_endpoint", "kind": "error", "status": 503, "count": 1})
+    try:
+        client.delete_endpoint_invoker(DeleteEndpointRequest(vpc_endpoint_id=first)).with_retry(
+            lambda response, error: error is not None and getattr(error, "status_code", 0) >= 500, 3, NoBackoffStrategy()).invoke()
+        check("fault: the SDK's own retry of a mutating call after a 503 succeeds", True)
+    except exceptions.ServiceResponseException as error:
+        check("fault: the SDK's own retry of a mutating call after a 503 succeeds", False, "%s %s" % (error.status_code, error.error_code))
     one = "22222222-0000-4000-8000-000000000003"
     admin("POST", "/_sim/faults", {"api": "vpcep.delete_endpoint", "kind": "drop_after_apply", "count": 1})
     try:
