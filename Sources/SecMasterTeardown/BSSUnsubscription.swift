@@ -81,11 +81,20 @@ struct BSSUnsubscription {
             } catch where error.isAlreadyDone {
                 answer = nil
             } catch {
-                if error.mayHaveBeenApplied {
-                    // No answer (a timeout, a dropped connection, a 5xx): BSS may have applied the request. Recorded
-                    // before the retry, so that a failure from here on cannot be compensated as if nothing changed.
+                let inFlight = Self.inFlightCodes.contains(error.code ?? "")
+                if error.mayHaveBeenApplied || inFlight {
+                    // No answer (a timeout, a dropped connection, a 5xx), or "being unsubscribed": BSS may hold this
+                    // run's request. Recorded before the retry, so that a failure from here on cannot be compensated
+                    // as if nothing changed.
                     progress.requested = Array(Set(progress.requested ?? []).union(inUse)).sorted()
                     try await save(progress)
+                }
+                // "Being unsubscribed" after an earlier attempt of this run lost its answer: that is this run's order.
+                // Found, it is followed like any other (durable waits) instead of spending attempts until BSS is done.
+                if inFlight, inUse.allSatisfy((start.requested ?? []).contains),
+                   try await adoptLostOrders(for: inUse, into: &progress), inUse.allSatisfy(progress.submitted.contains) {
+                    try await save(progress)
+                    continue
                 }
                 throw error.stepFailure()
             }
@@ -102,7 +111,7 @@ struct BSSUnsubscription {
                 switch code {
                 case "CBC.30000067", "CBC.3124", "CBC.30050009":
                     progress.alreadyGone.append(failure.resourceID)
-                case "CBC.30050011", "CBC.99003651", "CBC.3144":
+                case _ where Self.inFlightCodes.contains(code):
                     failedTransiently.append((failure.resourceID, "\(code) \(failure.errorMessage ?? "")"))
                 default:
                     failedPermanently.append((failure.resourceID, "\(code) \(failure.errorMessage ?? "")"))
@@ -213,6 +222,9 @@ struct BSSUnsubscription {
         }
         return adopted
     }
+
+    /// BSS's answers for a resource whose unsubscription (or another change) is still in progress.
+    static let inFlightCodes: Set<String> = ["CBC.30050011", "CBC.99003651", "CBC.3144"]
 
     /// Polls in a row an order this run placed may read as unknown before the step gives up on it.
     static let maxUnseenPolls = 20

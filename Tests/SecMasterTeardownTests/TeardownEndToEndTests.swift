@@ -435,6 +435,27 @@ struct TeardownEndToEndTests {
         #expect(try setup.simulator.changedTwice(account: "prepaid-standard-old").isEmpty)
     }
 
+    /// A lost answer while BSS takes its time: the next attempt hears "being unsubscribed", finds the order this run
+    /// placed and follows it with durable waits, instead of spending an attempt per retry until BSS is done.
+    @Test func aLostAnswerToASlowOrderIsFollowedNotRetried() async throws {
+        let seed = try Self.editedSeed(editSeed: { seed in
+            var settings = seed["settings"] as? [String: Any] ?? [:]
+            settings["order_processing_seconds"] = 8
+            seed["settings"] = settings
+        })
+        let setup = try Setup(seed: seed)
+        try setup.simulator.admin("POST", "/_sim/faults", body: [
+            "api": "bss.unsubscribe", "account": "prepaid-standard-old", "kind": "drop_after_apply", "count": 1,
+        ])
+        setup.engine.startWorker()
+        let id = try setup.submit("prepaid-standard-old")
+        let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 120)
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        let attempts = try setup.engine.events(id).filter { $0.kind == "attempt_started" && $0.stepID == "unsubscribe-asset-quotas" }
+        #expect(attempts.count == 2, "the lost answer, then the attempt that found the order: \(attempts.count)")
+        #expect(try setup.simulator.changedTwice(account: "prepaid-standard-old").isEmpty)
+    }
+
     /// The pivot of `secmaster-release-collection` unsubscribes a monthly server and deletes the others; ECS
     /// failing the same server three times fails the step for good. The workflow stops `failed`, past its pivot
     /// (the monthly server is gone), and a resume once ECS works deletes the server again and finishes.
