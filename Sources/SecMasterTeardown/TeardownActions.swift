@@ -102,8 +102,9 @@ public enum TeardownActions {
         let inventory = try context.inventory(env)
         var state = context.state(AutoRenewState())
         let scope = scope(context)
+        // An expired resource is not renewed any more (BSS refuses to change it): nothing to turn off.
         let candidates = inventory.prepaidInOrder.filter { entry in
-            entry.billing.autoRenew
+            entry.billing.autoRenew && !entry.billing.isExpired
                 && ((scope.touchesQuotas && inventory.quotas.contains { $0.resourceID == entry.id })
                     || (scope.touchesPackages && inventory.packages.contains { $0.resourceID == entry.id })
                     || (scope.touchesCollection && inventory.servers.contains { $0.id == entry.id }))

@@ -48,6 +48,17 @@ struct HTTPRobustnessTests {
         }
     }
 
+    @Test("auto-renew of a resource being unsubscribed says so (in progress), not that it is gone")
+    func autoRenewInFlight() async throws {
+        try await SimHarness.run(try TestSeed.simulator()) { sim in
+            let placed = try await sim.send(.post, "/v2/orders/subscriptions/resources/unsubscribe", as: .standard,
+                                            body: #"{"resource_ids":["q-old"],"unsubscribe_type":1}"#)
+            #expect(placed.status == 200)
+            let renew = try await sim.send(.post, "/v2/orders/subscriptions/resources/autorenew/q-old", as: .standard, body: "{}")
+            #expect(renew.errorCode == "CBC.30050011", "\(renew.json.map { "\($0)" } ?? "")")
+        }
+    }
+
     @Test("admin values that would push simulated time out of range are refused")
     func adminBounds() async throws {
         try await SimHarness.run(try TestSeed.simulator()) { sim in
@@ -83,6 +94,8 @@ struct HTTPRobustnessTests {
                     "\(expired.json.map { "\($0)" } ?? "")")
             let renewals = try await sim.send(.get, "/v2/orders/customer-orders?order_type=2&status=5", as: .standard)
             #expect(renewals.json?["total_count"] == 1, "one renewal order for pkg-old")
+            let renewExpired = try await sim.send(.post, "/v2/orders/subscriptions/resources/autorenew/q-old", as: .standard, body: "{}")
+            #expect(renewExpired.errorCode == "CBC.30050009", "auto-renew of an expired resource")
         }
     }
 }

@@ -46,6 +46,7 @@ struct SeedLoaderTests {
          "seed file bad.json: at accounts[0].secmaster[0].purchased: expected a time such as 'now', '-2d', 'now-36h' or '2026-11-20T08:00:00Z' (at most 200 years away), got '-1000000000y'"),
         (#"{"accounts":[{"name":"a","domain_id":"d","project_ids":["p"],"access_key":"ak","secret_key":"sk","secmaster":[{"resource_id":"r","kind":"quota","spec":"standard","charging_mode":"prepaid","term":"300000000y","paid_amount":1}]}]}"#,
          "seed file bad.json: at accounts[0].secmaster[0].term: expected a term such as '1m', '6m', '1y', '2y' or '3y' (at most 10 years), got '300000000y'"),
+        (#"{"settings":{"bss_error_status":99},"accounts":[]}"#, "seed file bad.json: at settings.bss_error_status: must be 200 or an HTTP error status between 400 and 599"),
         (#"{"accounts": [ "#, "seed file bad.json: is not valid JSON"),
         (#"{"settings":{"order_processing_seconds":"two"},"accounts":[]}"#, "seed file bad.json: at settings.order_processing_seconds: expected a number"),
         (#"{"faults":[{"api":"ecs.delete_servers","kind":"explode"}],"accounts":[{"name":"a","domain_id":"d","project_ids":["p"],"access_key":"ak","secret_key":"sk"}]}"#,

@@ -142,7 +142,13 @@ extension CloudState {
             throw bssError("CBC.30050009", "The resource \(resourceID) has expired and been deleted, or does not exist.")
         }
         let resource = accounts[a].prepaidResources[r]
-        guard resource.status == .inUse || resource.status == .frozen, resource.unsubscribeOrderID == nil else {
+        if let orderID = resource.unsubscribeOrderID, resource.status != .closed {
+            throw bssError(settings.inFlightCode, "The resource \(resourceID) is being unsubscribed (order \(orderID) in progress); try again later.")
+        }
+        if resource.status == .expired {
+            throw bssError("CBC.30050009", "The resource \(resourceID) has expired and been deleted, or does not exist.")
+        }
+        guard resource.status == .inUse || resource.status == .frozen else {
             throw bssError(settings.alreadyUnsubscribedCode, "The resource \(resourceID) has been unsubscribed.", isRepeat: false)
         }
         var mutation = Mutation()

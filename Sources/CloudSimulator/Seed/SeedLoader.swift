@@ -106,6 +106,9 @@ public enum SeedLoader {
         let settings = applying(seed.settings, to: SimulatorSettings())
         if let s = seed.settings {
             if let status = s.vpcepDeleteStatus, ![200, 202, 204].contains(status) { throw fail("settings.vpcep_delete_status", "must be 200, 202 or 204") }
+            // 200 too: BSS's own error table lists its business errors with status 200.
+            if let status = s.bssErrorStatus, status != 200 && !(400...599).contains(status) { throw fail("settings.bss_error_status", "must be 200 or an HTTP error status between 400 and 599") }
+            if let status = s.packageRuleStatus, status != 200 && !(400...599).contains(status) { throw fail("settings.package_rule_status", "must be 200 or an HTTP error status between 400 and 599") }
             if let min = s.ecsJobRunSecondsMin, let max = s.ecsJobRunSecondsMax, min > max { throw fail("settings.ecs_job_run_seconds_min", "must not exceed ecs_job_run_seconds_max") }
             // Durations: a negative one would make orders complete before they were placed.
             let durations: [(String, Double?)] = [
