@@ -64,7 +64,7 @@ enum ErrorClassifier {
         case "APIGW.0301", "APIG.0301":
             return "authentication failed: check the AK/SK of the credentials profile (key enabled, not deleted, security token not expired) and that this host's clock is within 15 minutes of UTC"
         case "APIGW.0302", "APIGW.0306", "APIG.0302", "APIG.0306":
-            return "the credentials may not make this call: check that project_id and domain_id belong to the account of the credentials profile (another account's project is refused this way), then that its IAM user has the \(service.displayName) (and BSS Administrator for billing) policies"
+            return "the credentials may not make this call: check that project_id and domain_id belong to the account of the credentials profile (another account's project is refused this way), then that its IAM user has permission for this API (the \(service.displayName) policies, and BSS Administrator for billing)"
         case "APIGW.0101", "APIG.0101":
             return "the API does not exist at this address: check the region and UNWIND_CLOUD_ENDPOINT"
         case "Ecs.0114":

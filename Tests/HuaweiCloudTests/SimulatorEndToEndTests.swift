@@ -35,7 +35,7 @@ struct SimulatorEndToEndTests {
 
     /// Starts a fresh simulator on a free port and gives `body` a client factory for it.
     static func withSimulator(
-        settings extra: [String: Sendable] = [:],
+        settings extra: [String: any Sendable] = [:],
         _ body: @Sendable (_ simulator: Simulator, _ client: @Sendable (Account, Duration) throws -> HuaweiCloudClient) async throws -> Void
     ) async throws {
         let simulator = try Simulator(seedFile: seedFile, clock: SimulatedClock(frozen: true), logger: TestSupport.quietLogger)

@@ -76,6 +76,16 @@ struct TeardownEndToEndTests {
             try engine.submit(definitions[workflow]!, input: input(account, accept: accept))
         }
 
+        static let endStates: Set<String> = ["succeeded", "failed", "compensated", "compensation_failed"]
+
+        /// Injects `faults` (simulator rules), starts a worker, submits a teardown of `account` and waits until it stops.
+        func run(_ account: String, workflow: String = "secmaster-full-teardown", faults: [[String: Any]] = []) async throws -> (id: UUID, workflow: WorkflowRecord) {
+            for fault in faults { try simulator.admin("POST", "/_sim/faults", body: fault) }
+            engine.startWorker()
+            let id = try submit(account, workflow: workflow)
+            return (id, try await engine.waitFor(id, in: Self.endStates, timeout: 120))
+        }
+
         func plan(_ account: String) async throws -> WorkflowPlan {
             var logger = Logger(label: "test.plan")
             logger.logLevel = .critical
@@ -396,12 +406,9 @@ struct TeardownEndToEndTests {
 
     @Test func aDroppedResponseIsRecognisedAsAlreadyDone() async throws {
         let setup = try Setup()
-        try setup.simulator.admin("POST", "/_sim/faults", body: [
-            "api": "bss.unsubscribe", "account": "prepaid-standard-old", "kind": "drop_after_apply", "count": 1,
+        let (id, workflow) = try await setup.run("prepaid-standard-old", faults: [
+            ["api": "bss.unsubscribe", "account": "prepaid-standard-old", "kind": "drop_after_apply", "count": 1],
         ])
-        setup.engine.startWorker()
-        let id = try setup.submit("prepaid-standard-old")
-        let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 120)
         #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
         let entries = try setup.simulator.ledger(account: "prepaid-standard-old")
         #expect(entries.contains { $0["response_dropped"] as? Bool == true })
@@ -421,15 +428,10 @@ struct TeardownEndToEndTests {
     /// followed once BSS shows it.
     @Test func aLostAnswerThenALaggingRefundReadStillEndsPastThePivot() async throws {
         let setup = try Setup()
-        try setup.simulator.admin("POST", "/_sim/faults", body: [
-            "api": "bss.unsubscribe", "account": "prepaid-standard-old", "kind": "drop_after_apply", "count": 1,
+        let (_, workflow) = try await setup.run("prepaid-standard-old", faults: [
+            ["api": "bss.unsubscribe", "account": "prepaid-standard-old", "kind": "drop_after_apply", "count": 1],
+            ["api": "bss.refund_orders", "account": "prepaid-standard-old", "kind": "stale_read", "count": 2],
         ])
-        try setup.simulator.admin("POST", "/_sim/faults", body: [
-            "api": "bss.refund_orders", "account": "prepaid-standard-old", "kind": "stale_read", "count": 2,
-        ])
-        setup.engine.startWorker()
-        let id = try setup.submit("prepaid-standard-old")
-        let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 120)
         #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
         #expect(workflow.pivotCrossed)
         #expect(try setup.simulator.changedTwice(account: "prepaid-standard-old").isEmpty)
@@ -444,12 +446,9 @@ struct TeardownEndToEndTests {
             seed["settings"] = settings
         })
         let setup = try Setup(seed: seed)
-        try setup.simulator.admin("POST", "/_sim/faults", body: [
-            "api": "bss.unsubscribe", "account": "prepaid-standard-old", "kind": "drop_after_apply", "count": 1,
+        let (id, workflow) = try await setup.run("prepaid-standard-old", faults: [
+            ["api": "bss.unsubscribe", "account": "prepaid-standard-old", "kind": "drop_after_apply", "count": 1],
         ])
-        setup.engine.startWorker()
-        let id = try setup.submit("prepaid-standard-old")
-        let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 120)
         #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
         let attempts = try setup.engine.events(id).filter { $0.kind == "attempt_started" && $0.stepID == "unsubscribe-asset-quotas" }
         #expect(attempts.count == 2, "the lost answer, then the attempt that found the order: \(attempts.count)")
@@ -461,12 +460,9 @@ struct TeardownEndToEndTests {
     /// (the monthly server is gone), and a resume once ECS works deletes the server again and finishes.
     @Test func aReleaseThatFailsAfterChangingTheCloudFailsAndResumes() async throws {
         let setup = try Setup()
-        try setup.simulator.admin("POST", "/_sim/faults", body: [
-            "api": "ecs.delete_servers", "account": "collection-nodes", "kind": "job_fail", "count": 3,
+        let (id, failed) = try await setup.run("collection-nodes", workflow: "secmaster-release-collection", faults: [
+            ["api": "ecs.delete_servers", "account": "collection-nodes", "kind": "job_fail", "count": 3],
         ])
-        setup.engine.startWorker()
-        let id = try setup.submit("collection-nodes", workflow: "secmaster-release-collection")
-        let failed = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 120)
         #expect(failed.state == "failed", "\(failed.error?.canonicalJSON ?? "")")
         #expect(failed.pivotCrossed)
         #expect(failed.error?["step"] == "release-collection-ecs")
@@ -481,12 +477,9 @@ struct TeardownEndToEndTests {
 
     @Test func anECSJobThatFailsOnceIsRetriedForItsServers() async throws {
         let setup = try Setup()
-        try setup.simulator.admin("POST", "/_sim/faults", body: [
-            "api": "ecs.delete_servers", "account": "collection-nodes", "kind": "job_fail", "count": 1,
+        let (_, workflow) = try await setup.run("collection-nodes", workflow: "secmaster-release-collection", faults: [
+            ["api": "ecs.delete_servers", "account": "collection-nodes", "kind": "job_fail", "count": 1],
         ])
-        setup.engine.startWorker()
-        let id = try setup.submit("collection-nodes", workflow: "secmaster-release-collection")
-        let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated"], timeout: 120)
         #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
         let deletes = try setup.simulator.ledger(account: "collection-nodes").filter { $0["api"] as? String == "ecs.delete_servers" }
         #expect(deletes.count == 2, "the failed job's servers were deleted again, once")
