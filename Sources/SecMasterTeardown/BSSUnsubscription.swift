@@ -15,9 +15,13 @@ struct UnsubscribeProgress: Codable, Sendable, Equatable {
     /// Order → how many polls in a row BSS answered that it does not know it (reads lag writes). Optional:
     /// checkpoints written before it existed have no such key.
     var unseen: [String: Int]?
-    /// Resources an unsubscription was requested for without a clear answer (the answer was lost, or BSS said one
-    /// is in progress): the request may have been applied. Optional, like `unseen`.
+    /// Resources an unsubscription was requested for without an answer (a timeout, a dropped connection, a 5xx):
+    /// the request may have been applied. The next attempt settles it: BSS then shows the resource in use (a
+    /// refusal means nothing changed), being unsubscribed, or gone. Optional, like `unseen`.
     var requested: [String]?
+    /// Resources BSS reported as being unsubscribed, or requested without an answer on the step's last attempt:
+    /// the cloud may have changed and no later attempt will tell.
+    var presumedChanged: [String]?
     /// Resources found gone whose lost unsubscription orders were looked for, so that the search is made once
     /// per resource but repeated when it could not finish (BSS not showing an order's refund lines yet).
     var lookedForLostOrders: [String]?
@@ -27,7 +31,7 @@ struct UnsubscribeProgress: Codable, Sendable, Equatable {
     /// Whether the cloud may have changed under this step: an order placed, a request whose answer did not come,
     /// or a resource the inventory saw in use found unsubscribed. From then on the workflow is past its point of
     /// no return (compensation cannot bring these back), so a step that fails later leaves it `failed`, resumable.
-    var mayHaveChangedTheCloud: Bool { !orders.isEmpty || !alreadyGone.isEmpty || !(requested ?? []).isEmpty }
+    var mayHaveChangedTheCloud: Bool { !orders.isEmpty || !alreadyGone.isEmpty || !(presumedChanged ?? []).isEmpty }
     var isFinished: Bool { booked.count == orders.count }
 }
 
@@ -84,9 +88,12 @@ struct BSSUnsubscription {
                 let inFlight = Self.inFlightCodes.contains(error.code ?? "")
                 if error.mayHaveBeenApplied || inFlight {
                     // No answer (a timeout, a dropped connection, a 5xx), or "being unsubscribed": BSS may hold this
-                    // run's request. Recorded before the retry, so that a failure from here on cannot be compensated
-                    // as if nothing changed.
+                    // run's request. "Being unsubscribed", or no answer on the last attempt, is past the point of no
+                    // return: a failure from here on must not be compensated as if nothing changed.
                     progress.requested = Array(Set(progress.requested ?? []).union(inUse)).sorted()
+                    if inFlight || context.attempt >= context.maxAttempts {
+                        progress.presumedChanged = Array(Set(progress.presumedChanged ?? []).union(inUse)).sorted()
+                    }
                     try await save(progress)
                 }
                 // "Being unsubscribed" after an earlier attempt of this run lost its answer: that is this run's order.
@@ -127,7 +134,10 @@ struct BSSUnsubscription {
             placedNow.formUnion(result.orderIDs)
             // "Being unsubscribed" may be this run's own earlier request whose answer was lost.
             let inFlight = failedTransiently.map(\.0)
-            if !inFlight.isEmpty { progress.requested = Array(Set(progress.requested ?? []).union(inFlight)).sorted() }
+            if !inFlight.isEmpty {
+                progress.requested = Array(Set(progress.requested ?? []).union(inFlight)).sorted()
+                progress.presumedChanged = Array(Set(progress.presumedChanged ?? []).union(inFlight)).sorted()
+            }
             try await save(progress)
             context.logger.info("unsubscription ordered", metadata: [
                 "orders": "\(result.orderIDs.joined(separator: ","))", "resources": "\(ordered.joined(separator: ","))",

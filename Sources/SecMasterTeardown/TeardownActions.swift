@@ -300,11 +300,13 @@ public enum TeardownActions {
         var confirmedGone: [String] = []
         var bss = UnsubscribeProgress()
         var polls = 0
-        /// Set once an ECS deletion was requested (answered or not). Optional: older checkpoints lack it.
+        /// Set once ECS accepted a deletion, or once one may have been applied and no later attempt will tell (no
+        /// answer on the step's last attempt). Optional: older checkpoints lack it.
         var deletionRequested: Bool?
 
         /// See ``UnsubscribeProgress/mayHaveChangedTheCloud``: this step is the pivot of
-        /// `secmaster-release-collection`.
+        /// `secmaster-release-collection`. (A deletion whose answer was lost shows on the next attempt as a server
+        /// `DELETING` or gone, whose job that attempt does not know: it is taken for this run's doing.)
         var mayHaveChangedTheCloud: Bool { deletionRequested == true || !jobs.isEmpty || bss.mayHaveChangedTheCloud }
     }
 
@@ -352,10 +354,14 @@ public enum TeardownActions {
             let live = try await cloud({ () async throws(CloudError) in try await client.showServer(projectID: project, serverID: server.id) }) ?? nil
             if live == nil || live?.isDeleted == true {
                 state.confirmedGone.append(server.id)
+                state.deletionRequested = true  // gone since the inventory saw it: the account changed
             } else if live?.status != "DELETING" {
                 toDelete.append(server.id)
+            } else {
+                state.deletionRequested = true
             }
         }
+        if toDelete.isEmpty, state.mayHaveChangedTheCloud, !changedBefore { try await save() }  // recorded before anything can fail
         if !toDelete.isEmpty {
             let options = input.options
             let job: String?
@@ -364,8 +370,10 @@ public enum TeardownActions {
             } catch where error.isAlreadyDone {
                 job = nil
             } catch {
-                if error.mayHaveBeenApplied {
-                    state.deletionRequested = true  // the request may have been applied with its answer lost
+                // No answer: the next attempt sees the servers DELETING or gone if it was applied. On the last
+                // attempt no one will look, so it counts as a change.
+                if error.mayHaveBeenApplied && context.attempt >= context.maxAttempts {
+                    state.deletionRequested = true
                     try await save()
                 }
                 throw error.stepFailure()
