@@ -2,7 +2,7 @@ import HuaweiCloud
 import UnwindCore
 
 /// Reads the live state of a set of VPC endpoints in as few calls as VPCEP allows: one `ListEndpoints` per VPC
-/// that holds two or more of them, one `ShowEndpoint` for the others. A collection account usually has several
+/// (with `confirmAbsence`, only per VPC holding two or more of them), one `ShowEndpoint` for the others. A collection account usually has several
 /// endpoints in one VPC, and every check of a deletion read each one: a third of a fleet's VPCEP calls, and
 /// calls count against the account's rate limit.
 struct EndpointLookup {
@@ -25,7 +25,10 @@ struct EndpointLookup {
             if let vpc = endpoint.vpcID { byVPC[vpc, default: []].append(endpoint.id) } else { readAlone.append(endpoint.id) }
         }
         for (vpc, ids) in byVPC.sorted(by: { $0.key < $1.key }) {
-            guard ids.count > 1 else {
+            // One endpoint: a list costs the same one call as a read, but its absence from a list only proves it
+            // gone when the VPC id came from VPCEP (not `confirmAbsence`). Listing then keeps a deletion's checks
+            // the same shape whether its endpoints finish together or one by one.
+            guard ids.count > 1 || !confirmAbsence else {
                 readAlone += ids
                 continue
             }
