@@ -28,6 +28,13 @@ struct UnsubscribeProgress: Codable, Sendable, Equatable {
 
     var submitted: Set<String> { Set(orders.values.flatMap { $0 }) }
 
+    /// Records `ids` as requested without an answer; with `presumedChanged`, also as changes no later attempt will
+    /// settle.
+    mutating func noteRequested(_ ids: [String], presumedChanged presumed: Bool) {
+        requested = Array(Set(requested ?? []).union(ids)).sorted()
+        if presumed { presumedChanged = Array(Set(presumedChanged ?? []).union(ids)).sorted() }
+    }
+
     /// Whether the cloud may have changed under this step: an order placed, a request whose answer did not come,
     /// or a resource the inventory saw in use found unsubscribed. From then on the workflow is past its point of
     /// no return (compensation cannot bring these back), so a step that fails later leaves it `failed`, resumable.
@@ -90,10 +97,7 @@ struct BSSUnsubscription {
                     // No answer (a timeout, a dropped connection, a 5xx), or "being unsubscribed": BSS may hold this
                     // run's request. "Being unsubscribed", or no answer on the last attempt, is past the point of no
                     // return: a failure from here on must not be compensated as if nothing changed.
-                    progress.requested = Array(Set(progress.requested ?? []).union(inUse)).sorted()
-                    if inFlight || context.attempt >= context.maxAttempts {
-                        progress.presumedChanged = Array(Set(progress.presumedChanged ?? []).union(inUse)).sorted()
-                    }
+                    progress.noteRequested(inUse, presumedChanged: inFlight || context.attempt >= context.maxAttempts)
                     try await save(progress)
                 }
                 // "Being unsubscribed" after an earlier attempt of this run lost its answer: that is this run's order.
@@ -134,10 +138,7 @@ struct BSSUnsubscription {
             placedNow.formUnion(result.orderIDs)
             // "Being unsubscribed" may be this run's own earlier request whose answer was lost.
             let inFlight = failedTransiently.map(\.0)
-            if !inFlight.isEmpty {
-                progress.requested = Array(Set(progress.requested ?? []).union(inFlight)).sorted()
-                progress.presumedChanged = Array(Set(progress.presumedChanged ?? []).union(inFlight)).sorted()
-            }
+            if !inFlight.isEmpty { progress.noteRequested(inFlight, presumedChanged: true) }
             try await save(progress)
             context.logger.info("unsubscription ordered", metadata: [
                 "orders": "\(result.orderIDs.joined(separator: ","))", "resources": "\(ordered.joined(separator: ","))",

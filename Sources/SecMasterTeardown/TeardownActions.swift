@@ -154,14 +154,12 @@ public enum TeardownActions {
 
         let expiredQuotas = inventory.expired(inventory.quotas)
         let prepaid = inventory.quotas.filter { $0.chargingMode == .prepaid && !expiredQuotas.contains($0.resourceID) }.map(\.resourceID)
-        // Once the cloud may have changed, the workflow is past its pivot: recorded with the first such checkpoint
-        // (a later one need not repeat it, and an irreversible save costs a whole transition).
-        let changedBefore = state.bss.mayHaveChangedTheCloud
+        let checkpoint = PivotCheckpoint(context: context, changedAtStart: state.bss.mayHaveChangedTheCloud)
         let unsubscription = BSSUnsubscription(
             client: client, context: context, input: input, purchaseOrders: inventory.purchaseOrders(of: inventory.quotas), since: inventory.takenAt
         ) { progress in
             state.bss = progress
-            try await context.saveCheckpoint(.encoding(state), irreversible: progress.mayHaveChangedTheCloud && !changedBefore)
+            try await checkpoint.save(.encoding(state), changed: progress.mayHaveChangedTheCloud)
         }
         let outcome = try await unsubscription.run(prepaid, progress: state.bss)
         state.bss = outcome.progress
@@ -265,13 +263,13 @@ public enum TeardownActions {
                 : "no longer listed by SecMaster (already unsubscribed)"
         }
         let prepaid = inventory.packages.filter { $0.chargingMode == .prepaid && present.contains($0.resourceID) || state.bss.submitted.contains($0.resourceID) }.map(\.resourceID)
-        // The pivot of `secmaster-unsubscribe-packages`: see the quota step.
-        let changedBefore = state.bss.mayHaveChangedTheCloud
+        // The pivot of `secmaster-unsubscribe-packages`.
+        let checkpoint = PivotCheckpoint(context: context, changedAtStart: state.bss.mayHaveChangedTheCloud)
         let unsubscription = BSSUnsubscription(
             client: client, context: context, input: input, purchaseOrders: inventory.purchaseOrders(of: inventory.packages), since: inventory.takenAt
         ) { progress in
             state.bss = progress
-            try await context.saveCheckpoint(.encoding(state), irreversible: progress.mayHaveChangedTheCloud && !changedBefore)
+            try await checkpoint.save(.encoding(state), changed: progress.mayHaveChangedTheCloud)
         }
         let outcome = try await unsubscription.run(prepaid, progress: state.bss)
         state.bss = outcome.progress
@@ -316,10 +314,8 @@ public enum TeardownActions {
         let inventory = try context.inventory(env)
         var state = context.state(ServerState())
         let project = input.account.projectID
-        let changedBefore = state.mayHaveChangedTheCloud
-        func save() async throws {
-            try await context.saveCheckpoint(.encoding(state), irreversible: state.mayHaveChangedTheCloud && !changedBefore)
-        }
+        let checkpoint = PivotCheckpoint(context: context, changedAtStart: state.mayHaveChangedTheCloud)
+        func save() async throws { try await checkpoint.save(.encoding(state), changed: state.mayHaveChangedTheCloud) }
 
         // 1. Follow open delete jobs; a failed sub-job puts only its server back in line.
         for (jobID, servers) in state.jobs.sorted(by: { $0.key < $1.key }) {
@@ -361,7 +357,7 @@ public enum TeardownActions {
                 state.deletionRequested = true
             }
         }
-        if toDelete.isEmpty, state.mayHaveChangedTheCloud, !changedBefore { try await save() }  // recorded before anything can fail
+        if toDelete.isEmpty, state.mayHaveChangedTheCloud, !checkpoint.changedAtStart { try await save() }  // recorded before anything can fail
         if !toDelete.isEmpty {
             let options = input.options
             let job: String?

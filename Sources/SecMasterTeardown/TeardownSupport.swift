@@ -186,6 +186,19 @@ extension StepContext {
     }
 }
 
+/// Saves a pivot-capable step's checkpoint, marking the workflow past its point of no return with the first save at
+/// which the step may have changed the cloud. Later saves need not repeat it: an irreversible save costs a whole
+/// transition, and the mark is durable with the checkpoint that carried it.
+struct PivotCheckpoint {
+    let context: StepContext
+    /// Whether the checkpoint the attempt started from already recorded a change (and so crossed the pivot).
+    let changedAtStart: Bool
+
+    func save(_ checkpoint: JSONValue, changed: Bool) async throws {
+        try await context.saveCheckpoint(checkpoint, irreversible: changed && !changedAtStart)
+    }
+}
+
 /// Money an unsubscription order booked, read from BSS once the order completed.
 struct BookedOrder: Codable, Sendable, Equatable {
     var orderID: String
