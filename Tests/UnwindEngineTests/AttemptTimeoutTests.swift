@@ -34,10 +34,14 @@ struct AttemptTimeoutTests {
               - {id: a, action: test.sleep}
             """))
         engine.startWorker(concurrency: 2)
-        let started = Date()
-        try await engine.waitFor(id, in: ["succeeded"])
-        #expect(Date().timeIntervalSince(started) < 30, "the minute-long attempt was not waited for")
-        try await engine.waitFor(other, in: ["succeeded"])
+        // Generous waits: a loaded test machine may be slow to schedule this test. Whether the minute-long attempt
+        // was waited for is read from the database's own timestamps, not from the test's clock.
+        try await engine.waitFor(id, in: ["succeeded"], timeout: 120)
+        try await engine.waitFor(other, in: ["succeeded"], timeout: 120)
+        let slowEvents = try engine.events(id).filter { $0.stepID == "slow" && $0.attempt == 1 }
+        let attemptStarted = try #require(slowEvents.first { $0.kind == "attempt_started" })
+        let attemptFailed = try #require(slowEvents.first { $0.kind == "attempt_failed" })
+        #expect(attemptFailed.at.timeIntervalSince(attemptStarted.at) < 30, "the minute-long attempt was not waited for")
 
         let slow = try #require(try engine.store.steps(of: id).first { $0.stepID == "slow" })
         #expect(slow.attempt == 2)
