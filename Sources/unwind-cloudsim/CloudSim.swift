@@ -76,7 +76,13 @@ struct Serve: AsyncParsableCommand {
             // Written straight to the file descriptor so it is not held in stdio's buffer when piped.
             FileHandle.standardOutput.write(Data("listening on http://\(host.contains(":") ? "[\(host)]" : host):\(bound)\n".utf8))
         }
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            // A port in use, an address not on this machine: name it and the flags that fix it, not a raw NIO error.
+            FileHandle.standardError.write(Data("unwind-cloudsim: cannot listen on \(host):\(port): \(error); check --host and --port (is another process listening there? --port 0 picks a free one)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -152,6 +152,13 @@ struct HTTPFaultAndAdminTests {
             #expect(scaled.json?["frozen"] == false)
             #expect(try await sim.admin(.post, "/_sim/clock", body: #"{"advance_seconds": -1}"#).status == 400)
             _ = try await sim.admin(.post, "/_sim/clock", body: #"{"freeze": true}"#)
+            // A misspelt field is refused, and a bad field leaves the clock as it was (no half-applied change).
+            let atFreeze = try await sim.admin(.get, "/_sim/clock")
+            let misspelt = try await sim.admin(.post, "/_sim/clock", body: #"{"advance_second": 60}"#)
+            #expect(misspelt.status == 400 && misspelt.json?["error_msg"]?.stringValue?.hasPrefix("advance_second: unknown field") == true)
+            #expect(try await sim.admin(.post, "/_sim/clock", body: #"{"advance_seconds": 60, "scale": -1}"#).status == 400)
+            #expect(try await sim.admin(.get, "/_sim/clock").json == atFreeze.json)
+            #expect(try await sim.admin(.get, "/_sim/ledger?since=abc").status == 400)
 
             try await addFault(sim, #"{"api":"bss.*","kind":"reset","probability":0.5}"#)
             let rules = try await sim.admin(.get, "/_sim/faults")
@@ -179,6 +186,10 @@ struct HTTPFaultAndAdminTests {
             #expect(newSeed.status == 200)
             #expect(try await sim.send(.get, vpcep, as: .nodes).status == 401)  // the old accounts are gone
             #expect(try await sim.admin(.get, "/_sim/nothing").status == 404)
+            // A seed larger than a cloud request's 4 MB limit is still an admin request, answered as one.
+            let padding = String(repeating: " ", count: 5 * 1024 * 1024)
+            let bigSeed = try await sim.admin(.post, "/_sim/seed", body: #"{"accounts":[{"name":"y","domain_id":"d","project_ids":["p"],"access_key":"AKY","secret_key":"SKY"}]}"# + padding)
+            #expect(bigSeed.status == 200, "\(bigSeed.json ?? .null)")
         }
     }
 

@@ -127,6 +127,8 @@ struct HTTPServiceTests {
             let defaultPage = try await sim.send(.get, secmaster, as: .pro, headers: language)
             #expect(defaultPage.json?["resources"]?.arrayValue?.count == 2)  // packages only on the other pages
 
+            let empty = try await sim.send(.delete, secmaster, as: .pro, body: #"{"resource_ids":[]}"#, headers: language)
+            #expect(empty.status == 400, "an empty list names nothing to cancel")
             let refused = try await sim.send(.delete, secmaster, as: .pro, body: #"{"resource_ids":["pro-soar"]}"#, headers: language)
             #expect(refused.status == 400)
             #expect(refused.errorCode == "SIM.SecMaster.0001")
@@ -155,6 +157,9 @@ struct HTTPServiceTests {
             let nodes = try await sim.send(.get, base + "/ws-1/nodes?limit=10&offset=0", as: .nodes)
             #expect(nodes.json?["count"] == 2)
             #expect(nodes.json?["records"]?.arrayValue?.map { $0["vpc_endpoint_id"] } == ["ep-1", "ep-2"])
+            let byNameDescending = try await sim.send(.get, base + "/ws-1/nodes?sort_key=node_id&sort_dir=desc", as: .nodes)
+            #expect(byNameDescending.json?["records"]?.arrayValue?.map { $0["node_id"] } == ["node-2", "node-1"])
+            #expect(try await sim.send(.get, base + "/ws-1/nodes?sort_key=bogus", as: .nodes).status == 400)
             let deleted = try await sim.send(.delete, base + "/ws-1/nodes", as: .nodes, body: #"{"delete_ids":["node-1","nope"]}"#)
             #expect(deleted.status == 200)
             #expect(deleted.json?["delete_success_list"]?.arrayValue?.count == 1)

@@ -66,7 +66,12 @@ struct SeedLoaderTests {
         (#""secmaster":[{"resource_id":"r","kind":"quota","spec":"standard","charging_mode":"postpaid","size":-5}]"#,
          "at accounts[0].secmaster[0].size: must be at least 1"),
         (#""secmaster":[{"resource_id":"r","kind":"quota","spec":"standard","charging_mode":"postpaid","size":2.5}]"#,
-         "a number does not fit its field"),
+         "at accounts[0].secmaster[0].size: must be a whole number"),
+        (#""full_refunds_used":1.5"#, "at accounts[0].full_refunds_used: must be a whole number"),
+        (#""endpoints":[{"id":"e","status":"ACCEPTED"}]"#,
+         "at accounts[0].endpoints[0].status: must be one of pendingAcceptance, creating, accepted, rejected, failed"),
+        (#""edition":"basic","secmaster":[{"resource_id":"r","kind":"quota","spec":"professional","charging_mode":"postpaid"}]"#,
+         "at accounts[0].edition: is BASIC, but the account's asset quotas make it PROFESSIONAL"),
         (#""secmaster":[{"resource_id":"r","kind":"edition","spec":"standard","charging_mode":"postpaid"}]"#,
          "at accounts[0].secmaster[0].kind: 'edition' is not an allowed value"),
     ])
@@ -81,12 +86,35 @@ struct SeedLoaderTests {
         (#"{"max_skew_seconds":-1}"#, "at settings.max_skew_seconds: must be between 0"),
         (#"{"rate_limits":{"ecs.delete_server":5}}"#, "at settings.rate_limits.ecs.delete_server: unknown API"),
         (#"{"rate_limits":{"default":0}}"#, "at settings.rate_limits.default: must be at least 1"),
+        (#"{"rate_limits":{"default":0.5}}"#, "at settings.rate_limits.default: must be a whole number"),
+        (#"{"full_refunds_per_year":-1}"#, "at settings.full_refunds_per_year: must be between 0 and 1000"),
+        (#"{"full_refund_window_days":-5}"#, "at settings.full_refund_window_days: must be between 0 and 366 days"),
+        (#"{"job_purge_seconds":0}"#, "at settings.job_purge_seconds: must be at least 1 second"),
+        (#"{"bss_error_status":404.5}"#, "at settings.bss_error_status: must be a whole number"),
     ])
     func settingsOutOfRange(settings: String, expected: String) {
         let message = problem(#"{"settings":\#(settings),"accounts":[\#(minimal)]}"#)
         #expect(message?.contains(expected) == true, "\(message ?? "loaded")")
     }
 
+
+    @Test("an explicit edition the quotas agree with loads")
+    func agreeingEdition() throws {
+        let account = minimal.dropLast() + #","edition":"professional","secmaster":[{"resource_id":"r","kind":"quota","spec":"professional","charging_mode":"postpaid"}]}"#
+        #expect(try load(#"{"accounts":[\#(account)]}"#).state.accounts[0].edition == "PROFESSIONAL")
+    }
+
+    @Test("a missing seed file and a directory are named as such")
+    func missingFileAndDirectory() throws {
+        let now = Date()
+        #expect(throws: SeedError(file: "/nonexistent/seed.json", path: "", problem: "does not exist; give the path of a seed JSON file (deploy/cloudsim/seeds/ has examples)")) {
+            try SeedLoader.load(file: "/nonexistent/seed.json", now: now)
+        }
+        let directory = FileManager.default.temporaryDirectory.path
+        #expect(throws: SeedError(file: directory, path: "", problem: "is a directory; give the path of a seed JSON file inside it")) {
+            try SeedLoader.load(file: directory, now: now)
+        }
+    }
 
     @Test("duplicate access keys are refused")
     func duplicateKeys() {

@@ -30,6 +30,8 @@ enum SecMasterHandlers {
         case .secmasterDeleteSubscriptionOrder:
             try requireLanguage(request)
             let ids = try request.bodyStrings("resource_ids", required: false)
+            // Omitted means every pay-per-use resource of the project; an empty list names none, which is a mistake.
+            if ids?.isEmpty == true { throw request.parameterError("resource_ids must not be empty (omit it to cancel every pay-per-use resource of the project)") }
             let mutation = try state.deleteSecMasterResources(account: a, projectID: project, resourceIDs: ids, now: now)
             return APIResult(status: 204, body: nil, mutation: mutation)
 
@@ -59,10 +61,30 @@ enum SecMasterHandlers {
             let limit = try request.queryCount("limit") ?? 10
             let nodeID = request.queryValue("node_id")
             let nodeName = request.queryValue("node_name")
-            let matching = workspace.nodes.filter { node in
+            // Sorting: the SDK passes sort_key/sort_dir through; the simulator's choice of keys (not documented).
+            let sortKey = request.queryValue("sort_key") ?? "create_time"
+            let sortKeys = ["create_time", "node_name", "node_id", "private_ip_address"]
+            guard sortKeys.contains(sortKey) else { throw request.parameterError("sort_key must be one of \(sortKeys.joined(separator: ", "))") }
+            let sortDirection = request.queryValue("sort_dir")?.lowercased() ?? "desc"
+            guard ["asc", "desc"].contains(sortDirection) else { throw request.parameterError("sort_dir must be asc or desc") }
+            var matching = workspace.nodes.filter { node in
                 if let nodeID, node.nodeID != nodeID { return false }
                 if let nodeName, !node.nodeName.contains(nodeName) { return false }
                 return true
+            }
+            func key(_ node: CollectionNode) -> String {
+                switch sortKey {
+                case "node_name": node.nodeName
+                case "node_id": node.nodeID
+                case "private_ip_address": node.privateIP
+                default: ISOTime.format(node.createdAt)
+                }
+            }
+            // Stable: ties keep the workspace's order (node ids break them), so pages never overlap.
+            matching.sort { first, second in
+                let (a, b) = (key(first), key(second))
+                if a == b { return first.nodeID < second.nodeID }
+                return sortDirection == "asc" ? a < b : a > b
             }
             return APIResult(status: 200, body: [
                 "count": .int(Int64(matching.count)),

@@ -28,7 +28,10 @@ extension Simulator {
             }
             if let api = queryPairs["api"] { entries = entries.filter { $0.api == api } }
             if let outcome = queryPairs["outcome"] { entries = entries.filter { $0.outcome.rawValue == outcome } }
-            if let since = queryPairs["since"].flatMap(Int.init) { entries = entries.filter { $0.sequence > since } }
+            if let text = queryPairs["since"] {
+                guard let since = Int(text), since >= 0 else { return Self.adminError(400, "since: expected a ledger sequence number (0 or more), got '\(text)'") }
+                entries = entries.filter { $0.sequence > since }
+            }
             let money = entries.reduce(into: LedgerMoney()) {
                 $0.refundCents += $1.money.refundCents; $0.feeCents += $1.money.feeCents
                 $0.consumedCents += $1.money.consumedCents; $0.fullRefunds += $1.money.fullRefunds
@@ -57,27 +60,37 @@ extension Simulator {
             return SimulatorReply(status: 200, body: clockJSON())
 
         case ("POST", ["clock"]):
-            guard let json, json.objectValue != nil else { return Self.adminError(400, "expected an object such as {\"advance_seconds\": 3600}") }
+            guard let json, let fields = json.objectValue else { return Self.adminError(400, "expected an object such as {\"advance_seconds\": 3600}") }
+            let known: Set<String> = ["set", "advance_seconds", "freeze", "scale"]
+            if let unknown = fields.map(\.0).sorted().first(where: { !known.contains($0) }) {
+                return Self.adminError(400, "\(unknown): unknown field; use set, advance_seconds, freeze or scale")
+            }
+            // Everything is checked before anything changes: a bad field leaves the clock as it was.
+            var setTo: Date?, advanceBy: Double?, frozen: Bool?, newScale: Double?
             if let set = json["set"] {
                 guard let text = set.stringValue, let date = ISOTime.parse(text) else { return Self.adminError(400, "set: expected an ISO 8601 time such as 2026-11-29T12:00:00Z") }
-                clock.set(to: date)
+                setTo = date
             }
             if let advance = json["advance_seconds"] {
                 guard let seconds = advance.doubleValue, seconds >= 0, seconds <= SimulatedClock.maxAdvanceSeconds else {
                     return Self.adminError(400, "advance_seconds: expected a number from 0 (time never goes back) to \(Int(SimulatedClock.maxAdvanceSeconds)) (100 years)")
                 }
-                clock.advance(by: seconds)
+                advanceBy = seconds
             }
             if let freeze = json["freeze"] {
                 guard let flag = freeze.boolValue else { return Self.adminError(400, "freeze: expected true or false") }
-                clock.setFrozen(flag)
+                frozen = flag
             }
             if let scale = json["scale"] {
                 guard let value = scale.doubleValue, value > 0, value <= SimulatedClock.maxScale else {
                     return Self.adminError(400, "scale: expected a number greater than 0 and at most \(Int(SimulatedClock.maxScale))")
                 }
-                clock.setScale(value)
+                newScale = value
             }
+            if let setTo { clock.set(to: setTo) }
+            if let advanceBy { clock.advance(by: advanceBy) }
+            if let frozen { clock.setFrozen(frozen) }
+            if let newScale { clock.setScale(newScale) }
             logger.info("clock changed", metadata: ["clock.now": "\(ISOTime.format(clock.now()))"])
             return SimulatorReply(status: 200, body: clockJSON())
 

@@ -13,6 +13,8 @@ public struct SimulatorResponder: HTTPResponder {
     let simulator: Simulator
     let adminToken: String?
     let maxBodyBytes = 4 * 1024 * 1024
+    /// A seed posted to `/_sim/seed` describes a whole fleet: 10,000 accounts take about 20 MB.
+    let maxAdminBodyBytes = 128 * 1024 * 1024
 
     public init(simulator: Simulator, adminToken: String?) {
         self.simulator = simulator
@@ -22,23 +24,28 @@ public struct SimulatorResponder: HTTPResponder {
     public func respond(to request: Request, context: Context) async throws -> Response {
         let requestID = Self.newRequestID()
         var request = request
+        let path = request.uri.path
+        let isAdmin = path == "/_sim" || path.hasPrefix("/_sim/")
+        // Checked before the body is read: without the token nobody gets to send the admin paths' larger bodies.
+        if isAdmin, let adminToken, request.headers[HTTPField.Name("X-Sim-Admin-Token")!] != adminToken {
+            return Self.response(Simulator.adminError(401, "admin token required in X-Sim-Admin-Token"), requestID: requestID)
+        }
         let body: [UInt8]
         do {
-            body = Array(try await request.collectBody(upTo: maxBodyBytes).readableBytesView)
+            body = Array(try await request.collectBody(upTo: isAdmin ? maxAdminBodyBytes : maxBodyBytes).readableBytesView)
         } catch {
+            if isAdmin {
+                return Self.response(Simulator.adminError(413, "request body larger than \(maxAdminBodyBytes) bytes; start the simulator with --seed FILE for a seed this large"), requestID: requestID)
+            }
             // The gateway answers an oversized body itself (APIGW.0201, 413), still with a request id.
             let tooLarge = CloudError(status: 413, code: "APIGW.0201", message: "Request entity too large (more than \(maxBodyBytes) bytes)")
             return Self.response(SimulatorReply(status: 413, body: tooLarge.body), requestID: requestID)
         }
-        let path = request.uri.path
         let query = request.uri.query ?? ""
         var logger = simulator.logger
         logger[metadataKey: "request.id"] = "\(requestID)"
 
-        if path == "/_sim" || path.hasPrefix("/_sim/") {
-            if let adminToken, request.headers[HTTPField.Name("X-Sim-Admin-Token")!] != adminToken {
-                return Self.response(Simulator.adminError(401, "admin token required in X-Sim-Admin-Token"), requestID: requestID)
-            }
+        if isAdmin {
             return Self.response(simulator.handleAdmin(method: request.method.rawValue, path: path, query: query, body: body), requestID: requestID)
         }
 

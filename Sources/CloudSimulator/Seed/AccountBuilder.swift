@@ -107,6 +107,11 @@ struct AccountBuilder {
             let at = "endpoints[\(i)]"
             try unique(item.id, at + ".id")
             let created = (item.created ?? .relative(seconds: -30 * 86_400)).resolve(now: now)
+            // VPCEP's statuses before any deletion (`deleting` is the simulator's to set, when one is asked for).
+            let statuses = ["pendingAcceptance", "creating", "accepted", "rejected", "failed"]
+            if let status = item.status, !statuses.contains(status) {
+                throw fail(at + ".status", "must be one of \(statuses.joined(separator: ", ")) (VPCEP's spelling); got '\(status)'")
+            }
             account.endpoints.append(Endpoint(
                 id: item.id, projectID: try project(item.projectId, at + ".project_id"),
                 serviceName: item.serviceName ?? "\(region).secmaster.collector", serviceID: "svc-" + item.id.prefix(8),
@@ -140,9 +145,16 @@ struct AccountBuilder {
         } else {
             account.edition = account.secmasterResources.isEmpty ? "NA" : "BASIC"
         }
-        // The quotas decide the edition when present; an explicit BASIC/NA stays when there are none.
+        // The quotas decide the edition when present; an explicit BASIC/NA stays when there are none. An explicit
+        // edition the quotas contradict is refused rather than silently replaced.
         let quotas = account.secmasterResources.filter { $0.kind == .quota }.map(\.spec)
-        if quotas.contains("PROFESSIONAL") { account.edition = "PROFESSIONAL" } else if quotas.contains("STANDARD") { account.edition = "STANDARD" }
+        let fromQuotas = quotas.contains("PROFESSIONAL") ? "PROFESSIONAL" : quotas.contains("STANDARD") ? "STANDARD" : nil
+        if let fromQuotas {
+            if seed.edition != nil, account.edition != fromQuotas {
+                throw fail("edition", "is \(account.edition), but the account's asset quotas make it \(fromQuotas) (the highest quota decides); omit edition or set it to \(fromQuotas)")
+            }
+            account.edition = fromQuotas
+        }
         return account
     }
 

@@ -46,6 +46,29 @@ enum SeedKeyCheck {
         return nil
     }
 
+    /// The path of the first whole-number field whose value is a fraction or out of range, if any: Foundation's
+    /// decoder reports such a number with no path at all.
+    static func firstBadWholeNumber(in seed: JSON) -> String? {
+        func bad(_ value: JSON?) -> Bool {
+            switch value {
+            case .double(let number)?: !(number.rounded() == number && abs(number) < 9.2e18)
+            default: false
+            }
+        }
+        for key in ["vpcep_delete_status", "max_skew_seconds", "full_refunds_per_year", "bss_error_status", "package_rule_status", "random_seed"]
+        where bad(seed["settings"]?[key]) {
+            return "settings.\(key)"
+        }
+        for (api, limit) in seed["settings"]?["rate_limits"]?.objectValue ?? [] where bad(limit) { return "settings.rate_limits.\(api)" }
+        for (i, item) in (seed["accounts"]?.arrayValue ?? []).enumerated() {
+            if bad(item["full_refunds_used"]) { return "accounts[\(i)].full_refunds_used" }
+            for (r, resource) in (item["secmaster"]?.arrayValue ?? []).enumerated() where bad(resource["size"]) {
+                return "accounts[\(i)].secmaster[\(r)].size"
+            }
+        }
+        return nil
+    }
+
     private static func each(_ list: JSON?, allowed: Set<String>, path: String) -> (path: String, key: String)? {
         for (index, item) in (list?.arrayValue ?? []).enumerated() {
             if let found = unknown(item, allowed: allowed, path: "\(path)[\(index)]") { return found }

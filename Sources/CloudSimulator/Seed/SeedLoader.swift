@@ -8,13 +8,24 @@ public enum SeedLoader {
     }
 
     public static func load(file: String, now: Date) throws(SeedError) -> Loaded {
+        try load(data: try read(file: file), name: file, now: now)
+    }
+
+    /// A seed file's bytes, or an error that says why there are none (missing, a directory, not readable).
+    public static func read(file: String) throws(SeedError) -> Data {
         let data: Data
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
+            throw SeedError(file: file, path: "", problem: "does not exist; give the path of a seed JSON file (deploy/cloudsim/seeds/ has examples)")
+        }
+        if isDirectory.boolValue { throw SeedError(file: file, path: "", problem: "is a directory; give the path of a seed JSON file inside it") }
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: file))
         } catch {
-            throw SeedError(file: file, path: "", problem: "cannot be read (\(error.localizedDescription))")
+            let reason = FileManager.default.isReadableFile(atPath: file) ? error.localizedDescription : "permission denied"
+            throw SeedError(file: file, path: "", problem: "cannot be read (\(reason))")
         }
-        return try load(data: data, name: file, now: now)
+        return data
     }
 
     public static func load(data: Data, name: String, now: Date) throws(SeedError) -> Loaded {
@@ -38,8 +49,11 @@ public enum SeedLoader {
             }
             return seed
         } catch let error as DecodingError {
-            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty, (try? JSON.parseWithJSONDecoder(Array(data))) != nil {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty, let json = try? JSON.parseWithJSONDecoder(Array(data)) {
                 // The text is JSON; Foundation says "not valid JSON" when a number does not fit its field.
+                if let path = SeedKeyCheck.firstBadWholeNumber(in: json) {
+                    throw SeedError(file: name, path: path, problem: "must be a whole number (no fraction) that fits 64 bits")
+                }
                 throw SeedError(file: name, path: "", problem: "a number does not fit its field: a fraction where a whole number is expected (size, counts, seconds of a rate limit), or a number too large")
             }
             throw describe(error, file: name)
@@ -121,6 +135,10 @@ public enum SeedLoader {
             for (key, value) in durations {
                 if let value, !(value.isFinite && value >= 0 && value <= 366 * 86_400) { throw fail("settings.\(key)", "must be between 0 and 31622400 seconds") }
             }
+            // A job purged the moment it ends could never be seen finished (ShowJob would go from RUNNING to 404).
+            if let purge = s.jobPurgeSeconds, purge < 1 { throw fail("settings.job_purge_seconds", "must be at least 1 second, so a finished job can be read before it is purged") }
+            if let days = s.fullRefundWindowDays, !(days.isFinite && days >= 0 && days <= 366) { throw fail("settings.full_refund_window_days", "must be between 0 and 366 days") }
+            if let count = s.fullRefundsPerYear, !(0...1_000).contains(count) { throw fail("settings.full_refunds_per_year", "must be between 0 and 1000") }
             if let limits = s.rateLimits {
                 let known = Set(CloudAPI.allCases.map(\.name))
                 for (api, perMinute) in limits.sorted(by: { $0.key < $1.key }) {

@@ -49,10 +49,7 @@ public final class Simulator: Sendable {
     /// Loads a seed file and builds a simulator on it.
     /// - Parameter randomSeed: overrides the seed file's `settings.random_seed`.
     public convenience init(seedFile: String, clock: SimulatedClock, logger: Logger, randomSeed: UInt64? = nil) throws(SeedError) {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: seedFile)) } catch {
-            throw SeedError(file: seedFile, path: "", problem: "cannot be read (\(error.localizedDescription))")
-        }
+        let data = try SeedLoader.read(file: seedFile)
         var loaded = try SeedLoader.load(data: data, name: seedFile, now: clock.now())
         if let randomSeed {
             loaded.state.settings.randomSeed = randomSeed
