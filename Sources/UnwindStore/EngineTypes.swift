@@ -128,6 +128,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible, Equatable {
     case ambiguousWorkflowID(prefix: String, matches: [UUID])
     case malformedWorkflowID(String)
     case refused(String)
+    /// An operator action named a step the workflow does not have.
+    case stepNotFound(String)
     case corruptRow(String)
 
     public var description: String {
@@ -140,7 +142,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible, Equatable {
             return "workflow ID prefix '\(prefix)' is ambiguous; it matches: " + matches.map { $0.uuidString.lowercased() }.joined(separator: ", ")
         case .malformedWorkflowID(let text):
             return "'\(text)' is not a workflow ID: use the UUID (or a unique prefix of at least 4 hex digits) shown by unwind list"
-        case .refused(let reason):
+        case .refused(let reason), .stepNotFound(let reason):
             return reason
         case .corruptRow(let detail):
             return "the database holds data this version of Unwind cannot read: \(detail)"

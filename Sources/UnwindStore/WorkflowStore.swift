@@ -383,7 +383,9 @@ public final class WorkflowStore: Sendable {
             let outcome = try self.apply([Change(
                 workflowID: workflowID, event: event, actor: action.actor, reason: action.reason, eventKind: kind)],
                 on: connection)
-            if case .refused(let message) = outcome.first { throw StoreError.refused(message) }
+            if case .refused(let refusal) = outcome.first {
+                throw refusal.isUnknownStep ? StoreError.stepNotFound(refusal.description) : StoreError.refused(refusal.description)
+            }
             if outcome.first == .missing { throw StoreError.workflowNotFound(workflowID.uuidString.lowercased()) }
         }
     }
@@ -476,7 +478,7 @@ public final class WorkflowStore: Sendable {
     enum ChangeOutcome: Equatable {
         case applied
         case stale
-        case refused(String)
+        case refused(SagaStateMachine.Refusal)
         case missing
     }
 
@@ -617,7 +619,7 @@ public final class WorkflowStore: Sendable {
                     actor: change.actor, reason: change.reason,
                     details: kind == "checkpoint" ? change.write.checkpoint : nil))
             }
-            var refused: String?
+            var refused: SagaStateMachine.Refusal?
             for event in stepEvents {
                 do {
                     let outcome = try machine.apply(event, to: workflow.snapshot, now: now)
@@ -630,7 +632,7 @@ public final class WorkflowStore: Sendable {
                             details: record.details))
                     }
                 } catch {
-                    refused = error.description
+                    refused = error
                 }
             }
             if let refused {

@@ -112,6 +112,12 @@ struct BadInputCorpusTests {
         #expect(unacknowledged.stderr.contains("note: 2 row(s) acknowledge nothing"), "\(unacknowledged.combined)")
         let acknowledged = await setup.unwind(["submit", "fees", "--fleet", fleet, "--dry-run", "--accept", "handling-fee"])
         #expect(acknowledged.status == 0 && !acknowledged.stderr.contains("note:"), "\(acknowledged.combined)")
+        // An array column takes a plain list as well as JSON: what people type into a spreadsheet cell.
+        let listed = try setup.write("listed.csv", Array("account,accept\nacme,handling-fee\nbeta,\"handling-fee, refund-loss\"\ngamma,\"[\"\"handling-fee\"\"]\"\n".utf8))
+        let listedRun = await setup.unwind(["submit", "fees", "--fleet", listed, "--dry-run"])
+        #expect(listedRun.status == 0 && !listedRun.stderr.contains("note:") && listedRun.stdout.contains("3 valid"), "\(listedRun.combined)")
+        // A missing --input file says why.
+        await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--input", setup.workflows + "/nope.json"]), status: 64, mentions: "nope.json' does not exist")
         // list --since takes days like prune does, and the same refusals.
         let week = await setup.unwind(["list", "--since", "7d"])
         #expect(week.status == 0 && week.stdout.contains("notes"), "\(week.combined)")
@@ -156,6 +162,14 @@ struct BadInputCorpusTests {
         try FileManager.default.createDirectory(atPath: passwordDirectory, withIntermediateDirectories: true)
         let directoryAsPassword = await runUnwind(["list"], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows, "UNWIND_DATABASE_URL": setup.database.url, "UNWIND_DATABASE_PASSWORD_FILE": passwordDirectory])
         Self.expectCleanFailure(directoryAsPassword, status: 64, mentions: "is not a regular file")
+        // A password file without a URL: refused, rather than quietly using (and creating) the embedded database.
+        let stateDirectory = try TestEnvironment.makeScratchDirectory("no-embedded")
+        let passwordWithoutURL = await runCommand(
+            TestEnvironment.binDirectory + "/unwind", ["list"],
+            environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows, "UNWIND_DATABASE_PASSWORD_FILE": passwordDirectory, "UNWIND_STATE_DIR": stateDirectory],
+            removingEnvironment: ["UNWIND_DATABASE_URL"])
+        Self.expectCleanFailure(passwordWithoutURL, status: 64, mentions: "UNWIND_DATABASE_PASSWORD_FILE is set but no database URL is")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: stateDirectory).isEmpty, "no embedded database was created")
         #expect(try setup.workflowCount() == 2, "nothing else was submitted or pruned")
     }
 

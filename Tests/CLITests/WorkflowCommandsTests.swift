@@ -120,6 +120,9 @@ struct WorkflowCommandsTests {
         // Skip: a second workflow fails permanently and the operator marks the step done by hand.
         let other = await setup.unwind(["submit", "saga", "--set", "account=gamma", "--set", "test={\"finish\": {\"fail\": \"permanent\"}}", "--wait"])
         let otherID = try setup.submittedID(other)
+        // A step the workflow does not have is "not found" (exit 3), with the steps it does have.
+        let noSuchStep = await setup.unwind(["skip", otherID, "finsh", "--reason", "typo"])
+        #expect(noSuchStep.status == 3 && noSuchStep.stderr.contains("workflow has no step 'finsh'; its steps: "), "\(noSuchStep.combined)")
         let skip = await setup.unwind(["skip", otherID, "finish", "--reason", "deleted in the console"])
         #expect(skip.status == 0, "\(skip.combined)")
         await #expect(setup.unwind(["status", otherID]).stdout.contains("finish   skipped"))

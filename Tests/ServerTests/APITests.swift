@@ -25,6 +25,52 @@ struct APITests {
         await harness.stop()
     }
 
+    @Test("a too-large body is read to its end and answered 413, so a client that sends it all first sees the answer")
+    func tooLargeBodyIsAnswered() async throws {
+        let harness = try await ServerHarness()
+        let port = harness.port
+        let token = ServerHarness.token
+        // A raw socket that writes the whole 2 MiB body before reading, as Python's urllib does: if the server
+        // stopped reading at its 1 MiB limit, the write would block until the send timeout and fail.
+        let answer = try await offThePool { () throws -> String in
+            let body = "{\"reason\": \"" + String(repeating: "x", count: 2 << 20) + "\"}"
+            let head = "POST /api/v1/workflows HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+            let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(socket) }
+            var timeout = timeval(tv_sec: 20, tv_usec: 0)
+            setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { throw TestFailure(description: "cannot connect to the server") }
+            let bytes = Array((head + body).utf8)
+            var sent = 0
+            while sent < bytes.count {
+                let n = bytes[sent...].withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                guard n > 0 else { throw TestFailure(description: "the server stopped reading the body after \(sent) of \(bytes.count) bytes") }
+                sent += n
+            }
+            var reply: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = recv(socket, &chunk, chunk.count, 0)
+                if n <= 0 { break }
+                reply += chunk[..<n]
+            }
+            return String(decoding: reply, as: UTF8.self)
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer.prefix(300))")
+        #expect(answer.lowercased().contains("connection: close"))
+        #expect(answer.contains("body_too_large"))
+        await harness.stop()
+    }
+
     @Test("readiness is 503 with a reason when migrations are pending")
     func readinessPending() async throws {
         let database = try await TestDatabase.create(migrated: false)
@@ -272,10 +318,16 @@ struct APITests {
         let wrongStep = try await harness.request("POST", path + "/skip", json: ["reason": "x", "step": "prepare"])
         #expect(wrongStep.status == 409, "\(wrongStep.text)")
         #expect(wrongStep.errorCode == "refused")
+        let noSuchStep = try await harness.request("POST", path + "/skip", json: ["reason": "x", "step": "nosuch"])
+        #expect(noSuchStep.status == 404 && noSuchStep.errorMessage.contains("its steps: "), "\(noSuchStep.text)")
         let noBody = try await harness.request("POST", path + "/resume")
         #expect(noBody.status == 400)
         let badForce = try await harness.request("POST", path + "/cancel", json: ["reason": "x", "force": "yes"])
         #expect(badForce.status == 400)
+        // Past the pivot a plain cancel is refused, with the fix in the API's terms (a body field, not a CLI flag).
+        let pastPivot = try await harness.request("POST", path + "/cancel", json: ["reason": "x"])
+        #expect(pastPivot.status == 409)
+        #expect(pastPivot.errorMessage.contains(#"cancel with {"force": true}"#) && !pastPivot.errorMessage.contains("--force"), "\(pastPivot.text)")
         let unauthenticated = try await harness.request("POST", path + "/skip", auth: .none, json: ["reason": "x", "step": "finish"])
         #expect(unauthenticated.status == 401)
 

@@ -49,6 +49,8 @@ public struct SagaStateMachine: Sendable {
     /// Refusals of operator events, with a message for the operator.
     public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
         public var description: String
+        /// The action named a step the workflow does not have (a "not found", not a conflict with its state).
+        public var isUnknownStep = false
     }
 
     /// Applies `event`. Operator events that do not apply throw ``Refusal``; engine events that do not
@@ -325,7 +327,7 @@ private struct Transition {
             var rearmed: [String] = []
             if let fromStep {
                 guard definition.step(fromStep) != nil else {
-                    throw .init(description: "workflow has no step '\(fromStep)'")
+                    throw .init(description: "workflow has no step '\(fromStep)'; its steps: \(snapshot.steps.keys.sorted().joined(separator: ", "))", isUnknownStep: true)
                 }
                 let downstream = descendants(of: fromStep)
                 for id in [fromStep] + downstream.sorted() {
@@ -415,7 +417,9 @@ private struct Transition {
     }
 
     private mutating func skip(_ id: String) throws(SagaStateMachine.Refusal) {
-        guard var step = snapshot.steps[id] else { throw .init(description: "workflow has no step '\(id)'") }
+        guard var step = snapshot.steps[id] else {
+            throw .init(description: "workflow has no step '\(id)'; its steps: \(snapshot.steps.keys.sorted().joined(separator: ", "))", isUnknownStep: true)
+        }
         guard step.state == .failed else {
             throw .init(description: "only a failed step can be skipped; step '\(id)' is \(step.state.rawValue)")
         }

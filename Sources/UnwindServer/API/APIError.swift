@@ -52,7 +52,14 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
             case .malformedWorkflowID, .ambiguousWorkflowID:
                 return .badRequest(error.description, code: "malformed_id")
             case .refused(let reason):
-                return APIError(.conflict, "refused", reason)
+                // The state machine words its refusals for the CLI; an API client sets body fields instead.
+                let forAPI = reason
+                    .replacingOccurrences(of: "use --force to", with: "send {\"force\": true} to")
+                    .replacingOccurrences(of: "cancel with --force", with: "cancel with {\"force\": true}")
+                    .replacingOccurrences(of: "--from does not apply", with: "\"from_step\" does not apply")
+                return APIError(.conflict, "refused", forAPI)
+            case .stepNotFound(let reason):
+                return .notFound(reason)
             case .concurrencyKeyHeld:
                 return APIError(.conflict, "concurrency_key_held", error.description)
             case .corruptRow:

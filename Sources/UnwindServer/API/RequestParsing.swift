@@ -35,13 +35,24 @@ enum RequestParsing {
         return value
     }
 
+    /// How much of a too-large body is read (and dropped) so the client gets to read the 413.
+    static let drainLimit = 16 * 1024 * 1024
+
     /// The body as a JSON object with only `allowed` keys.
     static func object(_ request: inout Request, allowed: Set<String>, limit: Int) async throws -> [String: JSONValue] {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: limit)
-        } catch {
-            throw APIError(.contentTooLarge, "body_too_large", "the request body is larger than \(limit / 1024) KiB")
+        // Read by hand rather than with `collectBody(upTo:)`, which stops reading at the limit: a client that sends
+        // its whole body before reading the answer (Python's urllib, curl without Expect) would then block on a
+        // full socket and never see the 413. The rest of a too-large body is read and dropped, up to a bound.
+        var buffer = ByteBuffer()
+        var received = 0
+        for try await part in request.body {
+            received += part.readableBytes
+            if received <= limit { buffer.writeImmutableBuffer(part) } else if received > Self.drainLimit { break }
+        }
+        if received > limit {
+            var error = APIError(.contentTooLarge, "body_too_large", "the request body is larger than \(limit / 1024) KiB")
+            error.headers[.connection] = "close"
+            throw error
         }
         if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
             throw APIError(.unsupportedMediaType, "unsupported_media_type", "send the body as JSON with 'Content-Type: application/json' (got '\(clip(type))')")

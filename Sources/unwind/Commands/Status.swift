@@ -52,10 +52,14 @@ struct Status: ParsableCommand {
             print("duration    \(Self.duration(end.timeIntervalSince(workflow.startedAt ?? workflow.createdAt)))\(workflow.finishedAt == nil ? " so far" : "")")
         }
         if case .object(let input) = workflow.input, !input.isEmpty {
+            var shortened = false
             let summary = input.sorted { $0.key < $1.key }.map { key, value in
-                "\(key)=\(value.stringValue ?? String(value.canonicalJSON.prefix(40)))"
+                let text = value.stringValue ?? value.canonicalJSON
+                if text.count > 60 { shortened = true }
+                return "\(key)=\(clipped(text, 60))"
             }.joined(separator: " ")
-            print("input       \(TextTable.neutralise(String(summary.prefix(300))))")
+            if summary.count > 300 { shortened = true }
+            print("input       \(TextTable.neutralise(clipped(summary, 300)))" + (shortened ? "  (shortened; the whole input: --output json)" : ""))
         }
         if !workflow.labels.isEmpty {
             print("labels      " + workflow.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.map(TextTable.neutralise).joined(separator: " "))
@@ -68,7 +72,7 @@ struct Status: ParsableCommand {
             let nextRetry = (step.state == "ready" || step.state == "waiting") && step.dueAt > Date() ? step.dueAt.formatted(.iso8601) : "-"
             let error = step.lastError.map { ($0["code"]?.stringValue.map { "[\($0)] " } ?? "") + ($0["message"]?.stringValue ?? "") } ?? ""
             // Actions that checkpoint per resource say how far they got (e.g. "collection ECS 2/3 released").
-            table.add([step.stepID, state, "\(step.attempt)", duration, nextRetry, step.progressNote ?? "-", String(error.prefix(100))])
+            table.add([step.stepID, state, "\(step.attempt)", duration, nextRetry, step.progressNote ?? "-", clipped(error, 100)])
         }
         print(table.render(), terminator: "")
         if let error = workflow.error, workflow.state != "succeeded" {

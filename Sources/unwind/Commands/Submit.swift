@@ -22,6 +22,7 @@ struct InputOptions: ParsableArguments {
             if inputFile == "-" {
                 data = FileHandle.standardInput.readDataToEndOfFile()
             } else {
+                if let problem = UserFile.problem(inputFile) { throw CLIError(description: "--input: \(problem)", status: .usage) }
                 guard let contents = FileManager.default.contents(atPath: inputFile) else {
                     throw CLIError(description: "--input: cannot read '\(inputFile)'", status: .usage)
                 }
@@ -64,6 +65,10 @@ struct InputOptions: ParsableArguments {
         case .number?:
             guard let value = Double(text) else { throw CLIError(description: "--set \(key)=\(text): \(key) is a number", status: .usage) }
             return .number(value)
+        case .array? where !text.trimmingCharacters(in: .whitespaces).hasPrefix("["):
+            // A plain list, as people write it in a spreadsheet cell or on a command line: `handling-fee` or
+            // `handling-fee,refund-loss`. JSON (`["handling-fee"]`) is taken as JSON.
+            return .array(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map { .string($0) })
         case .object?, .array?:
             do {
                 return try JSONValue(parsing: text, rejectingDuplicateNames: true)

@@ -56,6 +56,13 @@ struct DatabaseOptions: ParsableArguments {
             }
             return Resolved(configuration: configuration, source: .configured, summary: configuration.redactedDescription)
         }
+        // A password file names a server to connect to: without its URL the command would quietly use the
+        // embedded database instead, and an operator's jobs would land where nobody runs workers.
+        if let path = environment["UNWIND_DATABASE_PASSWORD_FILE"], !path.isEmpty {
+            throw CLIError(
+                description: "UNWIND_DATABASE_PASSWORD_FILE is set but no database URL is: set UNWIND_DATABASE_URL (or --database-url) to the server the password is for, or unset UNWIND_DATABASE_PASSWORD_FILE to use the embedded database",
+                status: .usage)
+        }
         let cluster = LocalPostgresCluster.defaultLocation()
         let configuration = try cluster.ensureRunning(logger: logger)
         return Resolved(

@@ -43,7 +43,7 @@ enum ErrorReporter {
             return (error.description, error.status)
         case let error as StoreError:
             switch error {
-            case .workflowNotFound: return (error.description, .notFound)
+            case .workflowNotFound, .stepNotFound: return (error.description, .notFound)
             case .malformedWorkflowID, .ambiguousWorkflowID: return (error.description, .usage)
             case .refused, .concurrencyKeyHeld: return (error.description, .refused)
             case .corruptRow: return (error.description, .failure)

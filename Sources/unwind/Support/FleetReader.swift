@@ -50,11 +50,8 @@ final class FleetReader: Sequence, IteratorProtocol {
         } else {
             throw CLIError(description: "--fleet '\(path)': use a .csv file (header row of input fields) or a .jsonl file (one JSON object per line)", status: .usage)
         }
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            // FileHandle opens a directory, then traps on the first read.
-            throw CLIError(description: "--fleet: '\(path)' is a directory; give the path of a .csv or .jsonl file", status: .usage)
-        }
+        // FileHandle opens a directory, then traps on the first read: checked first.
+        if let problem = UserFile.problem(path) { throw CLIError(description: "--fleet: \(problem)", status: .usage) }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw CLIError(description: "--fleet: cannot read '\(path)'", status: .usage)
         }

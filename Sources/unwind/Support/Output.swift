@@ -8,6 +8,11 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// A plain text table with columns padded to their widest cell. Control characters in cells are shown
 /// escaped, so a hostile value cannot move the cursor or recolour an operator's terminal.
+/// `text` cut to at most `limit` characters, with "…" where it was cut, so a shortened value never reads as whole.
+func clipped(_ text: String, _ limit: Int) -> String {
+    text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
+}
+
 struct TextTable {
     var headers: [String]
     var rows: [[String]] = []
