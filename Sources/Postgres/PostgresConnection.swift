@@ -444,9 +444,9 @@ public final class PostgresConnection: Sendable {
                 _ = try checkResult(prepared, pointer: pointer, statement: name)
                 state.withLock { _ = $0.preparedStatements.insert(name) }
             }
-            result = Self.withParameterValues(parameters) { PQexecPrepared(pointer, name, count, $0, nil, nil, 0) }
+            result = try Self.withParameterValues(parameters, statement: name) { PQexecPrepared(pointer, name, count, $0, nil, nil, 0) }
         } else {
-            result = Self.withParameterValues(parameters) { PQexecParams(pointer, sql, count, nil, $0, nil, nil, 0) }
+            result = try Self.withParameterValues(parameters, statement: name) { PQexecParams(pointer, sql, count, nil, $0, nil, nil, 0) }
         }
         guard let result else { throw lostError(pointer, statement: name) }
         defer { PQclear(result) }
@@ -477,6 +477,7 @@ public final class PostgresConnection: Sendable {
         let known = state.withLock { $0.preparedStatements }
         var preparing: Set<String> = []
         var sent = true
+        var refusedParameter: PostgresError?
         for (index, statement) in statements.enumerated() {
             let count = Int32(statement.parameters.count)
             let accepted: Int32
@@ -486,13 +487,17 @@ public final class PostgresConnection: Sendable {
                     preparing.insert(name)
                     expected.append(.prepare(name))
                 }
-                accepted = Self.withParameterValues(statement.parameters) {
-                    PQsendQueryPrepared(pointer, name, count, $0, nil, nil, 0)
-                }
+                do {
+                    accepted = try Self.withParameterValues(statement.parameters, statement: name) {
+                        PQsendQueryPrepared(pointer, name, count, $0, nil, nil, 0)
+                    }
+                } catch { refusedParameter = error; sent = false; break }
             } else {
-                accepted = Self.withParameterValues(statement.parameters) {
-                    PQsendQueryParams(pointer, statement.sql, count, nil, $0, nil, nil, 0)
-                }
+                do {
+                    accepted = try Self.withParameterValues(statement.parameters, statement: statement.name) {
+                        PQsendQueryParams(pointer, statement.sql, count, nil, $0, nil, nil, 0)
+                    }
+                } catch { refusedParameter = error; sent = false; break }
             }
             guard accepted == 1 else { sent = false; break }
             expected.append(.statement(index))
@@ -539,6 +544,7 @@ public final class PostgresConnection: Sendable {
             throw failure.flatMap { $0.isConnectionLost ? $0 : nil } ?? lostError(pointer, statement: statements.last?.name)
         }
         PQexitPipelineMode(pointer)
+        if let refusedParameter { throw refusedParameter }
         guard sent else {
             throw PostgresError(code: .unexpectedResult, message: "could not send a pipelined statement: \(Self.errorMessage(pointer))",
                                 statement: statements.last?.name)
@@ -562,12 +568,27 @@ public final class PostgresConnection: Sendable {
 
     /// Calls `body` with the parameters as libpq wants them: an array of C strings (NULL for SQL NULL), or no
     /// array at all when there are none. The strings live until `body` returns.
+    ///
+    /// A text holding a NUL character would reach the server cut short at it (as a C string), turning one value
+    /// into another without a word: such a parameter is refused instead.
     private static func withParameterValues<R>(
-        _ parameters: [any PostgresEncodable], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
-    ) -> R {
+        _ parameters: [any PostgresEncodable], statement: String?, _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
+    ) throws(PostgresError) -> R {
         guard !parameters.isEmpty else { return body(nil) }
-        var cStrings: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.postgresText.map { strdup($0) } ?? nil }
+        var cStrings: [UnsafeMutablePointer<CChar>?] = []
+        cStrings.reserveCapacity(parameters.count)
         defer { for pointer in cStrings { free(pointer) } }
+        for (index, parameter) in parameters.enumerated() {
+            guard let text = parameter.postgresText else { cStrings.append(nil); continue }
+            let pointer = strdup(text)
+            cStrings.append(pointer)
+            if let pointer, strlen(pointer) != text.utf8.count {
+                throw PostgresError(
+                    code: .invalidParameter,
+                    message: "parameter $\(index + 1) holds a NUL character (\\u0000), which PostgreSQL text cannot hold; the value was refused rather than cut short",
+                    statement: statement)
+            }
+        }
         return cStrings.withUnsafeMutableBufferPointer { buffer in
             buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { body($0) }
         }
@@ -671,7 +692,7 @@ public final class PostgresConnection: Sendable {
     /// Applies ``PostgresConfiguration/sessionSettings`` to a new session.
     private static func applySessionSettings(_ configuration: PostgresConfiguration, pointer: OpaquePointer) throws(PostgresError) {
         for setting in configuration.sessionSettings {
-            let result = withParameterValues([setting.name, setting.value]) {
+            let result = try withParameterValues([setting.name, setting.value], statement: "set_config") {
                 PQexecParams(pointer, "SELECT set_config($1, $2, false)", 2, nil, $0, nil, nil, 0)
             }
             defer { PQclear(result) }

@@ -7,7 +7,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, Equatable
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case invalidConfiguration, connectionFailed, connectionLost, server, decoding,
-                 transactionAborted, poolExhausted, poolClosed, unexpectedResult
+                 transactionAborted, poolExhausted, poolClosed, unexpectedResult, invalidParameter
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -30,6 +30,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, Equatable
         public static let poolClosed = Code(.poolClosed)
         /// The server returned something this layer did not expect (e.g. COPY mode).
         public static let unexpectedResult = Code(.unexpectedResult)
+        /// A parameter cannot be sent as PostgreSQL text: it holds a NUL character, which libpq's C strings would
+        /// silently cut short. Nothing was sent for the statement.
+        public static let invalidParameter = Code(.invalidParameter)
 
         public var description: String { base.rawValue }
     }

@@ -172,6 +172,9 @@ struct DefinitionValidator {
     }
 
     private mutating func validateConcurrencyKey(_ template: String, declaredInputs declared: [String], node: SourceNode) -> String {
+        if template.trimmingCharacters(in: .whitespaces).isEmpty {
+            issue(node, path: "concurrency_key", "is empty; name the inputs that identify what must not run twice at once, e.g. 'account:{account}', or remove the key")
+        }
         for field in ConcurrencyKeyTemplate.fieldNames(in: template) {
             if field.isEmpty {
                 issue(node, path: "concurrency_key", "empty placeholder '{}' in '\(Suggestion.shown(template))'")
@@ -349,7 +352,11 @@ struct DefinitionValidator {
                                                 defaultRetry: defaultRetry, defaultTimeout: defaultTimeout)
         }
         let isPivot = entries["pivot"].flatMap { bool($0.value, path: "\(path).pivot") } ?? false
-        let priority = entries["priority"].flatMap { int($0.value, path: "\(path).priority") } ?? 0
+        var priority = entries["priority"].flatMap { int($0.value, path: "\(path).priority") } ?? 0
+        if let node = entries["priority"]?.value, !(-SubmissionLimits.maxPriority...SubmissionLimits.maxPriority).contains(priority) {
+            issue(node, path: "\(path).priority", "must be between -\(SubmissionLimits.maxPriority) and \(SubmissionLimits.maxPriority) (higher runs first)")
+            priority = 0
+        }
 
         guard issues.count == before, let id, let action, let timeout else { return nil }
         return DraftStep(index: index, id: id, idLine: entries["id"]?.value.line, action: action,

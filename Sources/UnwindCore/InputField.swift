@@ -96,6 +96,7 @@ extension InputField {
         guard type.matches(value) else {
             return ["expected \(type.rawValue), got \(value.kindDescription)"]
         }
+        if let problem = value.storageProblem { return [problem] }
         var problems: [String] = []
         if type == .int, case .number(let number) = value, let problem = InputType.exactIntProblem(number) {
             problems.append(problem)

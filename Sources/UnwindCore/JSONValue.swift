@@ -197,3 +197,28 @@ extension JSONValue: ExpressibleByDictionaryLiteral {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
 }
+
+extension JSONValue {
+    /// Why PostgreSQL's `jsonb` (where inputs, outputs and checkpoints are stored) cannot hold this value, or nil:
+    /// a number that is not finite (JSON has no NaN or infinity; it would be written as `null`) or a NUL character
+    /// in a string or key (`jsonb` refuses `\u0000`). Found before anything is stored, so a fleet is never cut off
+    /// half-way by the database.
+    public var storageProblem: String? {
+        switch self {
+        case .null, .bool:
+            return nil
+        case .number(let number):
+            return number.isFinite ? nil : "is not a finite number (\(number)); use an ordinary number"
+        case .string(let string):
+            return string.unicodeScalars.contains("\u{0}") ? "contains a NUL character (\\u0000), which cannot be stored; remove it" : nil
+        case .array(let items):
+            return items.lazy.compactMap(\.storageProblem).first
+        case .object(let fields):
+            for key in fields.keys.sorted() {
+                if key.unicodeScalars.contains("\u{0}") { return "has a key with a NUL character (\\u0000), which cannot be stored; remove it" }
+                if let problem = fields[key]!.storageProblem { return problem }
+            }
+            return nil
+        }
+    }
+}

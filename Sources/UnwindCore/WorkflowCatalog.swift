@@ -13,6 +13,23 @@ public struct WorkflowCatalog: Sendable {
         definitions.first { $0.name == name }
     }
 
+    /// What a name given by an operator resolves to in a loaded directory.
+    public enum Lookup: Sendable {
+        case found(WorkflowDefinition)
+        /// A file named after the workflow (`name.yaml` or `name.yml`) has errors. Reported even when another file
+        /// defines the name (both `x.yaml` and `x.yml`): which one was meant is not for us to guess.
+        case broken(DefinitionError)
+        case unknown(knownNames: [String])
+    }
+
+    public static func lookup(_ name: String, definitions: [WorkflowDefinition], errors: [DefinitionError]) -> Lookup {
+        if let broken = errors.first(where: { $0.issues.contains { $0.file.hasSuffix("/\(name).yaml") || $0.file.hasSuffix("/\(name).yml") } }) {
+            return .broken(broken)
+        }
+        if let definition = definitions.first(where: { $0.name == name }) { return .found(definition) }
+        return .unknown(knownNames: definitions.map(\.name).sorted())
+    }
+
     /// Loads every definition file in `directory`, sorted by file name.
     ///
     /// Bad files do not stop the others from loading: each produces its own ``DefinitionError``.

@@ -103,7 +103,7 @@ public struct WorkflowDefinition: Sendable, Codable, Equatable {
     ///
     /// - Returns: `nil` when the definition has no concurrency key.
     public func renderConcurrencyKey(input: [String: JSONValue]) -> String? {
-        concurrencyKeyRenderer?.render(input: input)
+        concurrencyKeyRenderer?.render(input: input) ?? nil
     }
 
     /// The parsed `concurrency_key` template, to render many inputs without parsing it for each (fleet batches).
@@ -116,7 +116,9 @@ public struct WorkflowDefinition: Sendable, Codable, Equatable {
 public struct ConcurrencyKeyRenderer: Sendable {
     let segments: [ConcurrencyKeyTemplate.Segment]
 
-    public func render(input: [String: JSONValue]) -> String {
+    /// `nil` when the key renders empty (every placeholder names an absent optional input): an empty key would be
+    /// one lock shared by every such workflow of every definition, so it means "no key" instead.
+    public func render(input: [String: JSONValue]) -> String? {
         var output = ""
         for segment in segments {
             switch segment {
@@ -130,7 +132,7 @@ public struct ConcurrencyKeyRenderer: Sendable {
                 }
             }
         }
-        return output
+        return output.isEmpty ? nil : output
     }
 }
 

@@ -79,6 +79,9 @@ public enum WorkflowDefinitionLoader {
             throw fail("file not found")
         }
         guard !isDirectory.boolValue else { throw fail("is a directory, not a definition file") }
+        // Opening a FIFO (or a device) for reading blocks until someone writes to it: only regular files are read.
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw fail("is not a regular file (a pipe, socket or device?)") }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw fail("cannot open file for reading") }
         defer { try? handle.close() }
 
@@ -93,10 +96,12 @@ public enum WorkflowDefinitionLoader {
             throw fail("file is larger than \(maximumFileSize) bytes (1 MiB); definition files are limited to that size")
         }
         let bytes = [UInt8](data)
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        guard var text = String(validating: bytes, as: UTF8.self) else {
             let (line, offset) = firstInvalidUTF8(in: bytes)
             throw fail(line: line, "file is not valid UTF-8 (first bad byte at offset \(offset)); save it as UTF-8")
         }
+        // Editors on Windows save UTF-8 with a byte-order mark; YAML allows one, the parser does not.
+        if text.unicodeScalars.first == "\u{FEFF}" { text.unicodeScalars.removeFirst() }
         return try load(yaml: text, file: path, knownActions: knownActions)
     }
 

@@ -123,11 +123,18 @@ public struct OperatorAction: Sendable {
 
 /// Errors of the workflow store that an operator can act on.
 public enum StoreError: Error, Sendable, CustomStringConvertible, Equatable {
+    static func idempotencyKeyReusedMessage(key: String, holder: UUID) -> String {
+        "idempotency key '\(key)' was already used by workflow \(holder.uuidString.lowercased()) with a different workflow or input; nothing was submitted. Use a new key for a different submission"
+    }
+
     case concurrencyKeyHeld(key: String, holder: UUID, state: String)
     case workflowNotFound(String)
     case ambiguousWorkflowID(prefix: String, matches: [UUID])
     case malformedWorkflowID(String)
     case refused(String)
+    /// The idempotency key names a workflow submitted with another definition or input: answering with that
+    /// workflow would make this submission look done when it was not.
+    case idempotencyKeyReused(key: String, holder: UUID)
     /// An operator action named a step the workflow does not have.
     case stepNotFound(String)
     case corruptRow(String)
@@ -144,6 +151,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible, Equatable {
             return "'\(text)' is not a workflow ID: use the UUID (or a unique prefix of at least 4 hex digits) shown by unwind list"
         case .refused(let reason), .stepNotFound(let reason):
             return reason
+        case .idempotencyKeyReused(let key, let holder):
+            return Self.idempotencyKeyReusedMessage(key: key, holder: holder)
         case .corruptRow(let detail):
             return "the database holds data this version of Unwind cannot read: \(detail)"
         }

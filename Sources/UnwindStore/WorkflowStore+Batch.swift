@@ -9,6 +9,8 @@ public enum BatchSubmitOutcome: Sendable, Equatable {
     case existing(UUID)
     /// Another unfinished workflow holds its concurrency key (or an earlier row of this batch does).
     case concurrencyKeyHeld(key: String, holder: UUID?)
+    /// Its idempotency key was used by a workflow (or an earlier row) of another definition or input.
+    case idempotencyKeyReused(key: String, holder: UUID)
 }
 
 extension WorkflowStore {
@@ -30,15 +32,18 @@ extension WorkflowStore {
         let definitionID = try storeDefinition(definition, on: connection)
         let now = Date()
         let renderer = definition.concurrencyKeyRenderer
-        let keys = requests.map { renderer?.render(input: $0.input) }
+        let keys = requests.map { renderer?.render(input: $0.input) ?? nil }
 
         // Rows whose idempotency key exists already are answered with the existing workflow.
-        var existing: [String: UUID] = [:]
+        // A key used for another workflow or input is a mistake, not a repeat (compared by value, so the stored
+        // jsonb's formatting does not matter).
+        var existing: [String: (id: UUID, workflow: String, input: JSONValue)] = [:]
         let idempotencyKeys = requests.compactMap(\.idempotencyKey)
         if !idempotencyKeys.isEmpty {
             for row in try connection.query(SQL.Engine.workflowsByIdempotencyKeys.text, [idempotencyKeys],
                                             name: SQL.Engine.workflowsByIdempotencyKeys.name).rows {
-                existing[try row.decode("idempotency_key")] = try row.decode("id")
+                existing[try row.decode("idempotency_key")] = (
+                    try row.decode("id"), try row.decode("workflow_name"), try Self.json(row, "input") ?? .object([:]))
             }
         }
         // Concurrency keys held by unfinished workflows, and by earlier rows of this batch.
@@ -52,12 +57,13 @@ extension WorkflowStore {
         }
 
         var outcomes: [BatchSubmitOutcome?] = Array(repeating: nil, count: requests.count)
-        var seenIdempotency: [String: UUID] = [:]
+        var seenIdempotency: [String: (id: UUID, workflow: String, input: JSONValue)] = [:]
         var ids: [UUID] = [], states: [String] = [], inputs: [String] = [], labels: [String] = []
         var idempotency: [String?] = [], concurrency: [String?] = [], notBefore: [Date?] = []
         for (index, request) in requests.enumerated() {
-            if let key = request.idempotencyKey, let id = existing[key] ?? seenIdempotency[key] {
-                outcomes[index] = .existing(id)
+            if let key = request.idempotencyKey, let earlier = existing[key] ?? seenIdempotency[key] {
+                let same = earlier.workflow == definition.name && earlier.input == .object(request.input)
+                outcomes[index] = same ? .existing(earlier.id) : .idempotencyKeyReused(key: key, holder: earlier.id)
                 continue
             }
             if let key = keys[index], let holder = held[key] {
@@ -65,7 +71,7 @@ extension WorkflowStore {
                 continue
             }
             let id = UUID()
-            if let key = request.idempotencyKey { seenIdempotency[key] = id }
+            if let key = request.idempotencyKey { seenIdempotency[key] = (id, definition.name, .object(request.input)) }
             if let key = keys[index] { held[key] = id }
             let scheduled = request.notBefore.map { $0 > now } ?? false
             ids.append(id)

@@ -63,7 +63,12 @@ public final class WorkflowStore: Sendable {
             ).first else {
                 throw StoreError.corruptRow("idempotency key '\(key)' conflicted but no workflow holds it")
             }
-            return .existing(try existing.decode("id"))
+            let holder: UUID = try existing.decode("id")
+            let sameWorkflow = try existing.decode("workflow_name", as: String.self) == request.definition.name
+            guard sameWorkflow, try Self.json(existing, "input") ?? .object([:]) == .object(request.input) else {
+                throw StoreError.idempotencyKeyReused(key: key, holder: holder)
+            }
+            return .existing(holder)
         }
         let steps = request.definition.steps
         let dueAt = request.notBefore ?? now

@@ -303,4 +303,101 @@ struct BadInputCorpusTests {
         #expect(try setup.workflowCount() == 0)
         #expect(try setup.database.connect().query("SELECT count(*) AS n FROM events").rows.first?.decode("n", as: Int.self) == 0)
     }
+
+    /// Values PostgreSQL cannot store as given (a NaN, a NUL character) are refused when the input is checked, so
+    /// a fleet is never cut off half-way by the database; an idempotency key is never answered with another
+    /// input's workflow.
+    @Test func valuesTheDatabaseCannotHoldAndReusedKeysAreRefusedUpFront() async throws {
+        let setup = try Setup()
+        try """
+            name: amounts
+            inputs:
+              account: {type: string, required: true}
+              amount: {type: number, default: 1}
+              region: {type: string, default: ""}
+              flag: {type: bool, default: false}
+              tenant: {type: string}
+            concurrency_key: "{tenant}"
+            steps:
+              - {id: only, action: test.noop}
+            """.write(toFile: setup.workflows + "/amounts.yaml", atomically: true, encoding: .utf8)
+        for value in ["nan", "inf", "-infinity", "1e999"] {
+            await Self.expectCleanFailure(setup.unwind(["submit", "amounts", "--set", "account=a", "--set", "amount=\(value)"]), status: 64, mentions: "use a finite one")
+        }
+        let nul = try setup.write("nul.json", Array(#"{"account": "a\u0000b"}"#.utf8))
+        await Self.expectCleanFailure(setup.unwind(["submit", "amounts", "--input", nul]), status: 64, mentions: "contains a NUL character")
+        let badUTF8 = try setup.write("latin1.json", Array(#"{"account": ""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8))
+        await Self.expectCleanFailure(setup.unwind(["submit", "amounts", "--input", badUTF8]), status: 64, mentions: "is not valid UTF-8")
+        // Every bad --set at once; common spellings of a bool are taken.
+        let several = await setup.unwind(["submit", "amounts", "--set", "account=a", "--set", "amount=abc", "--set", "flag=maybe", "--set", "nokey"])
+        Self.expectCleanFailure(several, status: 64, mentions: "--set amount=abc")
+        #expect(several.stderr.contains("--set flag=maybe") && several.stderr.contains("--set 'nokey'"), "\(several.combined)")
+        #expect(try setup.workflowCount() == 0)
+        await #expect(setup.unwind(["submit", "amounts", "--set", "account=a", "--set", "flag=on"]).status == 0)
+
+        // A NUL in one fleet row: that row is invalid (in the dry run too), every other row is submitted.
+        var lines = (0..<3).map { #"{"account": "n\#($0)"}"# }
+        lines.insert(#"{"account": "bad", "region": "a\u0000b"}"#, at: 1)
+        let fleet = try setup.write("nul.jsonl", Array((lines.joined(separator: "\n") + "\n").utf8))
+        let dry = await setup.unwind(["submit", "amounts", "--fleet", fleet, "--dry-run"])
+        #expect(dry.status == 1 && dry.stdout.contains("3 valid, 1 invalid"), "\(dry.combined)")
+        let run = await setup.unwind(["submit", "amounts", "--fleet", fleet])
+        #expect(run.status == 1 && run.stdout.contains("line 2\tinvalid\t'region': contains a NUL character"), "\(run.combined)")
+        #expect(run.stdout.contains("3 submitted, 0 already existed, 0 refused, 1 invalid"), "\(run.combined)")
+        #expect(try setup.workflowCount() == 4)
+
+        // One idempotency key, two inputs: the second is refused, in a fleet and in a single submission.
+        let reused = try setup.write("reused.csv", Array("account,idempotency_key\nacc24,K1\nacc25,K1\n".utf8))
+        let reusedRun = await setup.unwind(["submit", "amounts", "--fleet", reused])
+        #expect(reusedRun.status == 1, "\(reusedRun.combined)")
+        #expect(reusedRun.stdout.contains("line 3\trefused\tidempotency key 'K1' was used by"), "\(reusedRun.combined)")
+        await Self.expectCleanFailure(setup.unwind(["submit", "amounts", "--set", "account=acc26", "--idempotency-key", "K1"]), status: 4,
+                                      mentions: "idempotency key 'K1' was already used by workflow")
+        await #expect(setup.unwind(["submit", "amounts", "--set", "account=acc24", "--idempotency-key", "K1"]).status == 0, "the same input is a repeat")
+        #expect(try setup.workflowCount() == 5)
+
+        // A concurrency key that renders empty (its only placeholder is absent) is no key: both are accepted.
+        await #expect(setup.unwind(["submit", "amounts", "--set", "account=e1"]).status == 0)
+        await #expect(setup.unwind(["submit", "amounts", "--set", "account=e2"]).status == 0)
+    }
+
+    /// Fleet files of odd shapes: a stray quote is a character, CR-only lines and an empty file are named.
+    @Test func oddlyShapedFleetFiles() async throws {
+        let setup = try Setup()
+        let stray = try setup.write("stray.csv", Array("account,note\nqq01,ab\"c\nqq02,x\nqq03,\"say \"\"hi\"\"\"\n".utf8))
+        let strayRun = await setup.unwind(["submit", "notes", "--fleet", stray])
+        #expect(strayRun.status == 0 && strayRun.stdout.contains("3 submitted"), "\(strayRun.combined)")
+        let notes = try setup.database.connect().query("SELECT input->>'note' AS note FROM workflows ORDER BY input->>'account'").rows.map { try $0.decode("note", as: String.self) }
+        #expect(notes == ["ab\"c", "x", "say \"hi\""])
+        let carriageReturns = try setup.write("cr.csv", Array("account,note\rqq05,x\rqq06,y\r".utf8))
+        let crRun = await setup.unwind(["submit", "notes", "--fleet", carriageReturns])
+        #expect(crRun.status == 1 && crRun.stdout.contains("lone carriage return"), "\(crRun.combined)")
+        for (name, text) in [("empty.csv", ""), ("header.csv", "account,note\n"), ("empty.jsonl", "\n")] {
+            let path = try setup.write(name, Array(text.utf8))
+            await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--fleet", path]), status: 64, mentions: "has no rows")
+        }
+        #expect(try setup.workflowCount() == 3)
+    }
+
+    /// Definition files of odd shapes: a byte-order mark, two files for one name, a FIFO, an empty concurrency
+    /// key, a priority out of range.
+    @Test func oddlyShapedDefinitionFiles() async throws {
+        let setup = try Setup()
+        let body = "inputs:\n  account: {type: string, required: true}\nsteps:\n  - {id: only, action: test.noop}\n"
+        _ = try setup.write("bom.yaml", [0xEF, 0xBB, 0xBF] + Array(("name: bom\n" + body).utf8))
+        await #expect(setup.unwind(["submit", "bom", "--set", "account=a"]).status == 0)
+        _ = try setup.write("twice.yaml", Array(("name: twice\n" + body).utf8))
+        _ = try setup.write("twice.yml", Array(("name: twice\n" + body).utf8))
+        await Self.expectCleanFailure(setup.unwind(["submit", "twice", "--set", "account=a"]), status: 64, mentions: "is already defined in")
+        #expect(mkfifo(setup.workflows + "/pipe.yaml", 0o600) == 0)
+        let listed = await runUnwind(["workflows", "validate"], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows])
+        #expect(listed.status != 0 && listed.combined.contains("pipe.yaml") && listed.combined.contains("is not a regular file"), "\(listed.combined)")
+        try FileManager.default.removeItem(atPath: setup.workflows + "/pipe.yaml")
+        _ = try setup.write("emptykey.yaml", Array(("name: emptykey\nconcurrency_key: \"\"\n" + body).utf8))
+        _ = try setup.write("priority.yaml", Array("name: priority\nsteps:\n  - {id: only, action: test.noop, priority: 3000000000}\n".utf8))
+        let validate = await runUnwind(["workflows", "validate"], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows])
+        #expect(validate.combined.contains("concurrency_key: is empty"), "\(validate.combined)")
+        #expect(validate.combined.contains("steps[0].priority: must be between -1000000 and 1000000"), "\(validate.combined)")
+        #expect(try setup.workflowCount() == 1)
+    }
 }

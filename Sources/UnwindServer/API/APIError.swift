@@ -60,6 +60,8 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
                 return APIError(.conflict, "refused", forAPI)
             case .stepNotFound(let reason):
                 return .notFound(reason)
+            case .idempotencyKeyReused:
+                return APIError(.conflict, "idempotency_key_reused", error.description)
             case .concurrencyKeyHeld:
                 return APIError(.conflict, "concurrency_key_held", error.description)
             case .corruptRow:

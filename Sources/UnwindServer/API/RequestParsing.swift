@@ -60,9 +60,12 @@ enum RequestParsing {
         guard buffer.readableBytes > 0 else {
             throw APIError.badRequest("this call needs a JSON object body, e.g. {\"reason\": \"…\"}", code: "invalid_body")
         }
+        guard let text = String(validating: buffer.readableBytesView, as: UTF8.self) else {
+            throw APIError.badRequest("the body is not valid UTF-8; JSON must be sent as UTF-8", code: "invalid_body")
+        }
         let value: JSONValue
         do {
-            value = try JSONValue(parsing: String(decoding: buffer.readableBytesView, as: UTF8.self), rejectingDuplicateNames: true)
+            value = try JSONValue(parsing: text, rejectingDuplicateNames: true)
         } catch {
             throw APIError.badRequest("the body is not valid JSON (\(error.description)); send e.g. {\"reason\": \"…\"}", code: "invalid_body")
         }

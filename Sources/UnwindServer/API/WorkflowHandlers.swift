@@ -111,7 +111,7 @@ extension UnwindServer {
         }
         var priority = 0
         if let value = body["priority"], value != .null {
-            guard let number = value.intValue, abs(number) <= SubmissionLimits.maxPriority else {
+            guard let number = value.intValue, (-SubmissionLimits.maxPriority...SubmissionLimits.maxPriority).contains(number) else {
                 throw APIError.badRequest("field 'priority' must be a whole number (higher runs first)")
             }
             priority = number
@@ -146,14 +146,16 @@ extension UnwindServer {
         let directory = configuration.workflowsDirectory
         let known = configuration.registry.names
         let (definitions, errors) = try await blocking { WorkflowCatalog.load(directory: directory, knownActions: known) }
-        if let definition = definitions.first(where: { $0.name == name }) { return definition }
-        if let broken = errors.first(where: { $0.issues.contains { $0.file.hasSuffix("/\(name).yaml") || $0.file.hasSuffix("/\(name).yml") } }) {
+        switch WorkflowCatalog.lookup(name, definitions: definitions, errors: errors) {
+        case .found(let definition):
+            return definition
+        case .broken(let broken):
             throw APIError(.unprocessableContent, "invalid_definition", "workflow '\(RequestParsing.clip(name))' is invalid on the server: \(broken.description)")
+        case .unknown(let names):
+            throw APIError.badRequest(
+                "unknown workflow '\(RequestParsing.clip(name))'; known workflows: \(names.isEmpty ? "(none)" : names.joined(separator: ", "))",
+                code: "unknown_workflow")
         }
-        let names = definitions.map(\.name).sorted()
-        throw APIError.badRequest(
-            "unknown workflow '\(RequestParsing.clip(name))'; known workflows: \(names.isEmpty ? "(none)" : names.joined(separator: ", "))",
-            code: "unknown_workflow")
     }
 
     // MARK: Operator actions

@@ -41,7 +41,7 @@ extension SQL {
             """)
 
         static let workflowsByIdempotencyKeys = Statement("workflows_by_idempotency_keys", """
-            SELECT id, idempotency_key FROM workflows WHERE idempotency_key = ANY($1::text[])
+            SELECT id, idempotency_key, workflow_name, input FROM workflows WHERE idempotency_key = ANY($1::text[])
             """)
 
         static let activeConcurrencyKeys = Statement("active_concurrency_keys", """
@@ -63,7 +63,7 @@ extension SQL {
             """)
 
         static let workflowByIdempotencyKey = Statement(
-            "workflow_by_idempotency_key", "SELECT id, workflow_name FROM workflows WHERE idempotency_key = $1")
+            "workflow_by_idempotency_key", "SELECT id, workflow_name, input FROM workflows WHERE idempotency_key = $1")
 
         static let activeWorkflowByConcurrencyKey = Statement("active_workflow_by_concurrency_key", """
             SELECT id, state FROM workflows

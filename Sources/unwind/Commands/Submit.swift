@@ -28,9 +28,13 @@ struct InputOptions: ParsableArguments {
                 }
                 data = contents
             }
+            // Decoding would replace bad bytes with U+FFFD and store text the user never wrote.
+            guard let text = String(validating: data, as: UTF8.self) else {
+                throw CLIError(description: "--input: '\(inputFile)' is not valid UTF-8 text; save it as UTF-8", status: .usage)
+            }
             let value: JSONValue
             do {
-                value = try JSONValue(parsing: String(decoding: data, as: UTF8.self), rejectingDuplicateNames: true)
+                value = try JSONValue(parsing: text, rejectingDuplicateNames: true)
             } catch {
                 throw CLIError(description: "--input: '\(inputFile)' is not valid JSON (\(error.description)); expected {\"field\": value, …}", status: .usage)
             }
@@ -39,14 +43,22 @@ struct InputOptions: ParsableArguments {
             }
             input = object
         }
+        // Every bad --set is reported at once, as the input's own validation reports every field.
+        var problems: [String] = []
         for assignment in assignments {
             guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
-                throw CLIError(description: "--set '\(assignment)': expected key=value", status: .usage)
+                problems.append("--set '\(assignment)': expected key=value")
+                continue
             }
             let key = String(assignment[..<equals])
             let text = String(assignment[assignment.index(after: equals)...])
-            input[key] = try Self.typedValue(text, key: key, field: definition.inputs.first { $0.name == key })
+            do {
+                input[key] = try Self.typedValue(text, key: key, field: definition.inputs.first { $0.name == key })
+            } catch {
+                problems.append((error as? CLIError)?.description ?? "\(error)")
+            }
         }
+        if !problems.isEmpty { throw CLIError(description: problems.joined(separator: "\n"), status: .usage) }
         return input
     }
 
@@ -54,8 +66,8 @@ struct InputOptions: ParsableArguments {
         switch field?.type {
         case .bool?:
             switch text.lowercased() {
-            case "true", "yes", "1": return .bool(true)
-            case "false", "no", "0": return .bool(false)
+            case "true", "yes", "y", "on", "1": return .bool(true)
+            case "false", "no", "n", "off", "0": return .bool(false)
             default: throw CLIError(description: "--set \(key)=\(text): \(key) is a bool; use true or false", status: .usage)
             }
         case .int?:
@@ -63,7 +75,9 @@ struct InputOptions: ParsableArguments {
             if let problem = InputType.exactIntProblem(Double(value)) { throw CLIError(description: "--set \(key)=\(text): \(key) \(problem)", status: .usage) }
             return .number(Double(value))
         case .number?:
-            guard let value = Double(text) else { throw CLIError(description: "--set \(key)=\(text): \(key) is a number", status: .usage) }
+            guard let value = Double(text), value.isFinite else {
+                throw CLIError(description: "--set \(key)=\(text): \(key) is a number; use a finite one such as 12.5", status: .usage)
+            }
             return .number(value)
         case .array? where !text.trimmingCharacters(in: .whitespaces).hasPrefix("["):
             // A plain list, as people write it in a spreadsheet cell or on a command line: `handling-fee` or
@@ -143,7 +157,7 @@ struct Submit: ParsableCommand {
         if !skipPlan { try CloudSettings.check() }
         if let problem = QueueName.problem(queue) { throw ValidationError("--queue: \(problem)") }
         let maxPriority = SubmissionLimits.maxPriority
-        guard abs(priority) <= maxPriority else { throw ValidationError("--priority must be between -\(maxPriority) and \(maxPriority) (higher runs first)") }
+        guard (-maxPriority...maxPriority).contains(priority) else { throw ValidationError("--priority must be between -\(maxPriority) and \(maxPriority) (higher runs first)") }
         if let idempotencyKey, idempotencyKey.trimmingCharacters(in: .whitespaces).isEmpty {
             // An unset shell variable must not make every submission after the first return the first one.
             throw ValidationError("--idempotency-key must not be empty; leave the flag out to submit without one")
@@ -292,15 +306,23 @@ extension Submit {
             submitting = nil
             lanes.done.wait()
             let finished = lanes.results.withLock { $0 }
-            var failure: (any Error)?
+            var failure: (error: any Error, firstLine: Int)?
             for (lane, rows) in rows.enumerated() {
                 switch finished[lane] {
                 case .success(let outcomes)?: reportOutcomes(rows, outcomes)
-                case .failure(let error)?: failure = failure ?? error
+                case .failure(let error)?: failure = failure ?? (error, rows.first?.line ?? 0)
                 case nil: break
                 }
             }
-            if let failure { throw failure }
+            if let failure {
+                // Say how far the file got and how to go on, not only what the database said: each batch is one
+                // transaction, so the failed batch stored nothing, and re-running the file skips what was stored.
+                Terminal.standardOutput.write(counts.summary + "\n")
+                let (message, _) = ErrorReporter.describe(failure.error)
+                throw CLIError(
+                    description: "the batch of rows from line \(failure.firstLine) failed and nothing from it was stored: \(message). Rows reported above are stored; fix the cause and run the same file again (stored rows report 'exists')",
+                    status: .failure)
+            }
         }
         func reportOutcomes(_ rows: [FleetBatchRow], _ outcomes: [BatchSubmitOutcome]) {
             var outcomes = outcomes[...]
@@ -320,6 +342,9 @@ extension Submit {
                 case .concurrencyKeyHeld(let key, let holder):
                     counts.refused += 1
                     report(line, "refused", "concurrency key '\(key)' is held by \(holder?.uuidString.lowercased() ?? "another row")")
+                case .idempotencyKeyReused(let key, let holder):
+                    counts.refused += 1
+                    report(line, "refused", "idempotency key '\(key)' was used by \(holder.uuidString.lowercased()) with a different input; give this row its own key")
                 }
             }
         }
@@ -350,10 +375,13 @@ extension Submit {
         try flush()
         try submitWaiting()
         try collectSubmitted()
+        if reader.rowsRead == 0 && counts.invalid == 0 {
+            throw CLIError(description: "--fleet '\(path)' has no rows (an empty file, or a header only); nothing was submitted", status: .usage)
+        }
         let summary = dryRun ? counts.dryRunSummary : counts.summary
         if output == .table { Terminal.standardOutput.write(summary + "\n") } else { Terminal.standardError.write(summary + "\n") }
         if unacknowledged > 0 {
-            Terminal.standardError.write("note: \(unacknowledged) row(s) acknowledge nothing (no accept field, no --accept): where a plan needs an acknowledgement (e.g. a handling fee) the workflow stops at preflight with nothing changed. Check one account with unwind plan; acknowledge for every row with --accept handling-fee\n")
+            Terminal.standardError.write("note: \(unacknowledged) row(s) acknowledge nothing (no accept field, no --accept): where a plan needs an acknowledgement (e.g. a handling fee) the workflow stops at preflight with nothing changed. Check one account with unwind plan, which names what to acknowledge; then acknowledge it for every row with --accept VALUE or an accept column (e.g. --accept handling-fee for the SecMaster teardown)\n")
         }
         if counts.hasProblems { throw ExitStatus.failure.code }
     }

@@ -45,7 +45,7 @@ enum ErrorReporter {
             switch error {
             case .workflowNotFound, .stepNotFound: return (error.description, .notFound)
             case .malformedWorkflowID, .ambiguousWorkflowID: return (error.description, .usage)
-            case .refused, .concurrencyKeyHeld: return (error.description, .refused)
+            case .refused, .concurrencyKeyHeld, .idempotencyKeyReused: return (error.description, .refused)
             case .corruptRow: return (error.description, .failure)
             }
         case let error as InputValidationError:

@@ -40,6 +40,8 @@ final class FleetReader: Sequence, IteratorProtocol {
     private var line = 1
     private var header: [String]?
     private var headerFailed = false
+    /// Data rows returned so far (a CSV header, blank lines and comments not counted).
+    private(set) var rowsRead = 0
 
     init(path: String, definition: WorkflowDefinition) throws {
         let lowered = path.lowercased()
@@ -86,6 +88,7 @@ final class FleetReader: Sequence, IteratorProtocol {
             }
             switch format {
             case .jsonl:
+                rowsRead += 1
                 return FleetRow(line: startLine, result: parseJSONLine(text))
             case .csv:
                 let fields: [String]
@@ -97,6 +100,10 @@ final class FleetReader: Sequence, IteratorProtocol {
                 guard let header else {
                     let names = fields.map { $0.trimmingCharacters(in: .whitespaces) }
                     self.header = names
+                    if names.contains(where: { $0.contains("\r") }) {
+                        headerFailed = true
+                        return FleetRow(line: startLine, result: .failure(FleetRowError(message: "the file's lines end with a lone carriage return (classic Mac line endings); no row was read (save it with LF or CRLF line endings)")))
+                    }
                     // A bad header spoils every row: it is reported once, on its own line, and no row is read.
                     if let position = names.firstIndex(of: "") {
                         headerFailed = true
@@ -108,6 +115,7 @@ final class FleetReader: Sequence, IteratorProtocol {
                     }
                     continue
                 }
+                rowsRead += 1
                 return FleetRow(line: startLine, result: parseCSVRow(fields, header: header))
             }
         }
@@ -126,6 +134,7 @@ final class FleetReader: Sequence, IteratorProtocol {
         var record = Bytes()
         let startLine = line
         var inQuotes = false
+        var justClosed = false  // the last byte closed a quoted field (a quote right after it is an escaped quote)
         var sawAnything = false
         let quote = UInt8(ascii: "\""), newline = UInt8(ascii: "\n")
         let trackQuotes = format == .csv
@@ -146,16 +155,28 @@ final class FleetReader: Sequence, IteratorProtocol {
                 }
                 return index
             }
+            if runEnd > position { justClosed = false }
             append(buffer[position..<runEnd], to: &record)
             position = runEnd
             guard position < buffer.count else { continue }
             let byte = buffer[position]
             position += 1
             if byte == quote {
-                inQuotes.toggle()
+                // As `splitCSV` reads it: a quote opens a quoted field only at the start of a field, `""` inside
+                // one is a quote, and a quote in the middle of an unquoted field (`ab"c`) is an ordinary character.
+                if inQuotes {
+                    inQuotes = false
+                    justClosed = true
+                } else if justClosed {
+                    inQuotes = true
+                    justClosed = false
+                } else if record.value.isEmpty || record.value.last == UInt8(ascii: ",") {
+                    inQuotes = true
+                }
                 append(buffer[(position - 1)..<position], to: &record)
                 continue
             }
+            justClosed = false
             line += 1
             if !inQuotes { break }
             append(buffer[(position - 1)..<position], to: &record)
@@ -215,10 +236,10 @@ final class FleetReader: Sequence, IteratorProtocol {
                 } else {
                     current.unicodeScalars.append(scalar)
                 }
+            } else if scalar == "\"" && !current.isEmpty && !quotedField {
+                current.unicodeScalars.append(scalar)  // a quote inside an unquoted field is an ordinary character
             } else if scalar == "\"" {
-                guard current.isEmpty else {
-                    throw FleetRowError(message: "a quote inside an unquoted field (quote the whole field and double inner quotes)")
-                }
+                guard !quotedField else { throw FleetRowError(message: "text after a closing quote") }
                 inQuotes = true
                 quotedField = true
             } else if scalar == "," {
@@ -277,6 +298,11 @@ final class FleetReader: Sequence, IteratorProtocol {
                 return .failure(FleetRowError(message: "_labels must be an object of strings"))
             }
             submission.labels = map.compactMapValues(\.stringValue)
+        }
+        // Text columns cannot hold NUL (the inputs are checked with the definition's validation).
+        if submission.idempotencyKey?.unicodeScalars.contains("\u{0}") == true { return .failure(FleetRowError(message: "_idempotency_key contains a NUL character (\\u0000); remove it")) }
+        if submission.labels.contains(where: { $0.key.unicodeScalars.contains("\u{0}") || $0.value.unicodeScalars.contains("\u{0}") }) {
+            return .failure(FleetRowError(message: "_labels contain a NUL character (\\u0000); remove it"))
         }
         submission.input = object
         return .success(submission)

@@ -88,14 +88,16 @@ struct WorkflowOptions: ParsableArguments {
 
     func definition(named name: String) throws -> WorkflowDefinition {
         let (definitions, errors) = try catalog()
-        if let definition = definitions.first(where: { $0.name == name }) { return definition }
-        if let broken = errors.first(where: { $0.issues.contains { $0.file.hasSuffix("/\(name).yaml") || $0.file.hasSuffix("/\(name).yml") } }) {
+        switch WorkflowCatalog.lookup(name, definitions: definitions, errors: errors) {
+        case .found(let definition):
+            return definition
+        case .broken(let broken):
             throw CLIError(description: "workflow '\(name)' is invalid:\n\(broken.description)", status: .usage)
+        case .unknown(let known):
+            throw CLIError(
+                description: "unknown workflow '\(name)'; known workflows: \(known.isEmpty ? "(none in \(directory))" : known.joined(separator: ", "))",
+                status: .notFound)
         }
-        let known = definitions.map(\.name).sorted()
-        throw CLIError(
-            description: "unknown workflow '\(name)'; known workflows: \(known.isEmpty ? "(none in \(directory))" : known.joined(separator: ", "))",
-            status: .notFound)
     }
 }
 
