@@ -246,6 +246,14 @@ struct DefinitionValidator {
                 issue(entry.value, path: "\(path).enum", "expected a non-empty list of allowed values, got \(entry.value.kindDescription)")
             }
         }
+        // `pattern` and `max_length` constrain text only: on another type they would be silently ignored.
+        if let type, type != .string {
+            for key in ["pattern", "max_length"] {
+                if let entry = entries[key] {
+                    issue(entry.value, path: "\(path).\(key)", "applies only to string inputs; this input is \(type.rawValue) (remove it, or use enum for a fixed set of values)")
+                }
+            }
+        }
         guard issues.count == before, type != nil else { return nil }
         // Constraints are checked against the default and the enum members now, so a bad declaration
         // fails at load time instead of on every submit.

@@ -395,9 +395,17 @@ struct BadInputCorpusTests {
         try FileManager.default.removeItem(atPath: setup.workflows + "/pipe.yaml")
         _ = try setup.write("emptykey.yaml", Array(("name: emptykey\nconcurrency_key: \"\"\n" + body).utf8))
         _ = try setup.write("priority.yaml", Array("name: priority\nsteps:\n  - {id: only, action: test.noop, priority: 3000000000}\n".utf8))
+        _ = try setup.write("intpattern.yaml", Array("name: intpattern\ninputs:\n  n: {type: int, pattern: \"^1$\"}\nsteps:\n  - {id: only, action: test.noop}\n".utf8))
         let validate = await runUnwind(["workflows", "validate"], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows])
+        #expect(validate.combined.contains("inputs.n.pattern: applies only to string inputs"), "\(validate.combined)")
         #expect(validate.combined.contains("concurrency_key: is empty"), "\(validate.combined)")
         #expect(validate.combined.contains("steps[0].priority: must be between -1000000 and 1000000"), "\(validate.combined)")
-        #expect(try setup.workflowCount() == 1)
+        // A plan of a workflow that declares none is a usage error; a negative priority needs no '='.
+        await Self.expectCleanFailure(runUnwind(["plan", "bom", "--set", "account=a"], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows]), status: 64, mentions: "declares no plan")
+        await #expect(setup.unwind(["submit", "bom", "--set", "account=b", "--priority", "-1"]).status == 0)
+        // An --input larger than the API would take.
+        let huge = try setup.write("huge.json", Array(("{\"account\": \"" + String(repeating: "a", count: 1 << 20) + "\"}").utf8))
+        await Self.expectCleanFailure(setup.unwind(["submit", "bom", "--input", huge]), status: 64, mentions: "is larger than 1024 KiB")
+        #expect(try setup.workflowCount() == 2)
     }
 }

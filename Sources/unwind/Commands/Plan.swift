@@ -35,6 +35,9 @@ struct Plan: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let definition = try workflows.definition(named: workflow)
+            guard definition.planAction != nil else {
+                throw CLIError(description: "workflow '\(definition.name)' declares no plan, so there is nothing to show (add `plan: ACTION` to its definition); unwind workflows show \(definition.name) lists its steps", status: .usage)
+            }
             let input = try definition.validateInput(try inputOptions.input(for: definition).withAcknowledgements(accept, for: definition))
             let plan = try PlanInvocation(logLevel: logLevel, logFormat: try LogFormat.resolve(logFormat)).run(definition, input: input)
             switch output {

@@ -20,13 +20,19 @@ struct InputOptions: ParsableArguments {
         if let inputFile {
             let data: Data
             if inputFile == "-" {
-                data = FileHandle.standardInput.readDataToEndOfFile()
+                data = (try? FileHandle.standardInput.read(upToCount: Self.maximumInputBytes + 1)) ?? Data()
             } else {
                 if let problem = UserFile.problem(inputFile) { throw CLIError(description: "--input: \(problem)", status: .usage) }
-                guard let contents = FileManager.default.contents(atPath: inputFile) else {
+                // Through a handle rather than `contents(atPath:)`, so that `--input <(command)` (a pipe) reads too.
+                guard let handle = FileHandle(forReadingAtPath: inputFile), let contents = try? handle.read(upToCount: Self.maximumInputBytes + 1) ?? Data() else {
                     throw CLIError(description: "--input: cannot read '\(inputFile)'", status: .usage)
                 }
+                try? handle.close()
                 data = contents
+            }
+            // Inputs are stored with every workflow and read at every step: the API's limit, not a file's.
+            guard data.count <= Self.maximumInputBytes else {
+                throw CLIError(description: "--input: '\(inputFile)' is larger than \(Self.maximumInputBytes / 1024) KiB; keep inputs small and name large data by path or URL", status: .usage)
             }
             // Decoding would replace bad bytes with U+FFFD and store text the user never wrote.
             guard let text = String(validating: data, as: UTF8.self) else {
@@ -61,6 +67,9 @@ struct InputOptions: ParsableArguments {
         if !problems.isEmpty { throw CLIError(description: problems.joined(separator: "\n"), status: .usage) }
         return input
     }
+
+    /// The largest `--input` accepted, as the API's request body limit.
+    static let maximumInputBytes = 1 << 20
 
     static func typedValue(_ text: String, key: String, field: InputField?) throws -> JSONValue {
         switch field?.type {
@@ -144,7 +153,8 @@ struct Submit: ParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "With --fleet: check every row and report the invalid ones; submit nothing.")
     var dryRun = false
 
-    @Option(help: "Higher runs first among due steps.") var priority: Int = 0
+    // `.unconditional` so that `--priority -1` works without `=` (a negative number is not another flag).
+    @Option(parsing: .unconditional, help: "Higher runs first among due steps.") var priority: Int = 0
     @Option(help: "Queue the workflow's steps go to.") var queue: String = "default"
     @Option(name: .customLong("as"), help: "Who is submitting (default: the OS user).") var actor: String?
     @Flag(help: "Wait until the workflow finishes, showing progress; the exit code reflects its final state.") var wait = false
