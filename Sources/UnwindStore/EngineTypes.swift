@@ -123,10 +123,6 @@ public struct OperatorAction: Sendable {
 
 /// Errors of the workflow store that an operator can act on.
 public enum StoreError: Error, Sendable, CustomStringConvertible, Equatable {
-    static func idempotencyKeyReusedMessage(key: String, holder: UUID) -> String {
-        "idempotency key '\(key)' was already used by workflow \(holder.uuidString.lowercased()) with a different workflow or input; nothing was submitted. Use a new key for a different submission"
-    }
-
     case concurrencyKeyHeld(key: String, holder: UUID, state: String)
     case workflowNotFound(String)
     case ambiguousWorkflowID(prefix: String, matches: [UUID])
@@ -152,7 +148,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible, Equatable {
         case .refused(let reason), .stepNotFound(let reason):
             return reason
         case .idempotencyKeyReused(let key, let holder):
-            return Self.idempotencyKeyReusedMessage(key: key, holder: holder)
+            return "idempotency key '\(key)' was already used by workflow \(holder.uuidString.lowercased()) with a different workflow or input; nothing was submitted. Use a new key for a different submission"
         case .corruptRow(let detail):
             return "the database holds data this version of Unwind cannot read: \(detail)"
         }

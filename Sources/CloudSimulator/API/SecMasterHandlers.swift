@@ -80,7 +80,7 @@ enum SecMasterHandlers {
                 default: ISOTime.format(node.createdAt)
                 }
             }
-            // Stable: ties keep the workspace's order (node ids break them), so pages never overlap.
+            // Ties are broken by node id, so the order is total and pages never overlap.
             matching.sort { first, second in
                 let (a, b) = (key(first), key(second))
                 if a == b { return first.nodeID < second.nodeID }
