@@ -52,7 +52,9 @@ struct InventoryReader {
         var servers: [ServerItem] = []
         for id in Set(nodes.compactMap(\.serverID)).sorted() {
             guard let server = allServers.first(where: { $0.id == id }) else { continue }
-            servers.append(ServerItem(id: server.id, name: server.name, chargingMode: server.chargingMode == .prepaid ? .prepaid : .postpaid, status: server.status))
+            servers.append(ServerItem(
+                id: server.id, name: server.name, chargingMode: server.chargingMode == .prepaid ? .prepaid : .postpaid, status: server.status,
+                publicIPs: server.publicIPs))
         }
         var endpointVPCs: [String: String?] = [:]
         for node in nodes { if let id = node.endpointID { endpointVPCs[id] = endpointVPCs[id] ?? node.vpcID } }

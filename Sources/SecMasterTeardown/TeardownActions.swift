@@ -44,23 +44,20 @@ public enum TeardownActions {
         let input = try TeardownInput(context.input)
         let client = try client(input, env, context)
         let inventory = try await InventoryReader(client: client, input: input, now: Date()).read()
-        var plan = env.planner.plan(inventory, scope: scope(context), options: input.options, now: Date())
-        // The preflight step warns about these too; the plan says so before anything is submitted.
-        plan.warnings += try await openOrderWarnings(inventory, client)
+        // The preflight step checks these too; the plan says so before anything is submitted.
+        let open = try await openOrders(inventory, client)
+        let plan = env.planner.plan(inventory, scope: scope(context), options: input.options, openOrders: open, now: Date())
         return .completed(.encoding(plan))
     }
 
     /// Orders still open on the account (pending payment, processing): BSS refuses to unsubscribe a resource
     /// while an order involving it is in progress. Taken from the inventory when it is fresh (it lists them with
     /// the account's other orders), listed again when it is older than a minute or predates that.
-    static func openOrderWarnings(_ inventory: TeardownInventory, _ client: HuaweiCloudClient, now: Date = Date()) async throws(StepFailure) -> [String] {
-        let open: [OpenOrder]
+    static func openOrders(_ inventory: TeardownInventory, _ client: HuaweiCloudClient, now: Date = Date()) async throws(StepFailure) -> [OpenOrder] {
         if let listed = inventory.openOrders, now.timeIntervalSince(inventory.takenAt) <= 60 {
-            open = listed
-        } else {
-            open = try await InventoryReader.openOrders(client, domain: inventory.account.domainID)
+            return listed
         }
-        return open.map(\.warning)
+        return try await InventoryReader.openOrders(client, domain: inventory.account.domainID)
     }
 
     static func inventory(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
@@ -76,11 +73,14 @@ public enum TeardownActions {
     static func preflight(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
         let inventory = try context.inventory(env)
-        var assessment = env.planner.assess(inventory, scope: scope(context), now: Date())
         let client = try client(input, env, context)
-        assessment.warnings += try await openOrderWarnings(inventory, client)
+        let open = try await openOrders(inventory, client)
+        let assessment = env.planner.assess(inventory, scope: scope(context), options: input.options, openOrders: open, now: Date())
         if scope(context).touchesPackages, let blocked = inventory.expiredQuotaBlockingPackages {
             throw StepFailure(code: "expired_quota_blocks_packages", message: blocked + ". Nothing was changed", retryable: false)
+        }
+        if scope(context) == .packages, let remaining = inventory.liveQuotasBlockingPackages {
+            throw StepFailure(code: "quotas_remain", message: remaining + ". Nothing was changed", retryable: false)
         }
         let missing = assessment.requiredAcknowledgements.filter { !input.options.accepted.contains($0.flag) }
         if let first = missing.first {
@@ -94,7 +94,17 @@ public enum TeardownActions {
 
     // MARK: Auto-renew (compensable)
 
-    struct AutoRenewState: Codable, Sendable { var turnedOff: [String] = []; var restored: [String] = [] }
+    struct AutoRenewState: Codable, Sendable {
+        var turnedOff: [String] = []
+        var restored: [String] = []
+        /// Resources seen with auto-renew on whose turning off was asked for, saved before the call: if its answer
+        /// is lost (or the worker dies), a retry finds it off and cannot tell who did it, and the compensation must
+        /// still turn it back on. Optional: older checkpoints lack it.
+        var asked: [String]?
+
+        /// What the compensation turns back on: whatever this step turned off, or may have.
+        var toRestore: [String] { Array(Set(turnedOff).union(asked ?? [])).sorted() }
+    }
 
     static func disableAutoRenew(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
@@ -114,7 +124,12 @@ public enum TeardownActions {
             let live = try await cloud({ () async throws(CloudError) in
                 try await client.queryCustomerResources(domainID: domain, resourceIDs: [entry.id], onlyMainResource: true)
             }) ?? []
-            guard live.first?.expirePolicy == 3 else { continue }  // already off (or gone): not ours to restore
+            // Already off (or gone): not ours to restore, unless this step asked for it before (see `asked`).
+            guard live.first?.expirePolicy == 3 else { continue }
+            if state.asked?.contains(entry.id) != true {
+                state.asked = (state.asked ?? []) + [entry.id]
+                try await context.saveCheckpoint(.encoding(state))
+            }
             _ = try await cloud({ () async throws(CloudError) in try await client.setAutoRenew(domainID: domain, resourceID: entry.id, enabled: false) })
             state.turnedOff.append(entry.id)
             try await context.saveCheckpoint(.encoding(state))
@@ -127,7 +142,7 @@ public enum TeardownActions {
         let input = try TeardownInput(context.input)
         let client = try client(input, env, context)
         var state = context.state(AutoRenewState())
-        for id in state.turnedOff where !state.restored.contains(id) {
+        for id in state.toRestore where !state.restored.contains(id) {
             let domain = input.account.domainID
             _ = try await cloud({ () async throws(CloudError) in try await client.setAutoRenew(domainID: domain, resourceID: id, enabled: true) })
             state.restored.append(id)
@@ -228,10 +243,12 @@ public enum TeardownActions {
         var state = context.state(PackageState())
         let project = input.account.projectID
         let expiredPackages = inventory.expired(inventory.packages)
-        if !expiredPackages.isEmpty && inventory.packages.allSatisfy({ expiredPackages.contains($0.resourceID) }) {
-            // Nothing to unsubscribe (preflight stops a teardown where a live package would be blocked).
+        if inventory.packages.allSatisfy({ expiredPackages.contains($0.resourceID) }) {
+            // No live package (none at all, or only expired ones): nothing to unsubscribe, and nothing to wait for
+            // (an expired quota stays listed until BSS releases it). Preflight stops a teardown where a live
+            // package would be blocked.
             return .completed(report(bss: state.bss, cancelled: state.cancelled, edition: nil).adding([
-                "expired_left_to_bss": .array(expiredPackages.map { .string($0) }),
+                "expired_left_to_bss": expiredPackages.isEmpty ? nil : .array(expiredPackages.map { .string($0) }),
             ]))
         }
         if state.present == nil, let snapshot = SubscriptionSnapshot.handedOver(context.outputs["unsubscribe-asset-quotas"], now: Date()),

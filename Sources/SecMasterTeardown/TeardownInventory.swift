@@ -31,6 +31,14 @@ public struct TeardownInventory: Sendable, Codable, Equatable {
         servers.filter { $0.billing?.isExpired == true }.map(\.id).sorted()
     }
 
+    /// For `secmaster-unsubscribe-packages`, which does not touch the quotas: live asset quotas keep the packages
+    /// from going (SecMaster refuses them until no quota remains and the edition is basic).
+    var liveQuotasBlockingPackages: String? {
+        let live = quotas.filter { $0.billing?.isExpired != true }.map(\.resourceID)
+        guard !live.isEmpty, !packages.isEmpty else { return nil }
+        return "asset quotas \(live.joined(separator: ", ")) remain, and value-added packages can only be unsubscribed once no asset quota remains and the edition is basic. Run secmaster-full-teardown instead, or unsubscribe the quotas first"
+    }
+
     /// A reason the value-added packages cannot go now, found before anything changes: an expired asset quota is
     /// still listed (so the edition stays above basic) while a package is live.
     var expiredQuotaBlockingPackages: String? {
@@ -187,13 +195,16 @@ public struct ServerItem: Sendable, Codable, Equatable {
     public var chargingMode: ChargingMode
     public var status: String
     public var billing: PrepaidBilling?
+    /// The EIPs bound to it (nil in inventories taken before this was recorded).
+    public var publicIPs: [String]?
 
-    public init(id: String, name: String, chargingMode: ChargingMode, status: String, billing: PrepaidBilling? = nil) {
+    public init(id: String, name: String, chargingMode: ChargingMode, status: String, billing: PrepaidBilling? = nil, publicIPs: [String]? = nil) {
         self.id = id
         self.name = name
         self.chargingMode = chargingMode
         self.status = status
         self.billing = billing
+        self.publicIPs = publicIPs
     }
 }
 

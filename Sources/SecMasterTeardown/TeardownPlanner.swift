@@ -53,6 +53,11 @@ public struct PreflightAssessment: Sendable, Codable, Equatable {
     public var warnings: [String]
 
     public static let handlingFeeFlag = "handling-fee"
+    /// Orders in progress on the account: BSS refuses to unsubscribe a resource one of them involves, and which
+    /// resources an order involves cannot be read, so the teardown could stop past its point of no return.
+    public static let openOrdersFlag = "open-orders"
+    /// A yearly/monthly server's EIPs and data disks go with it in BSS, whatever `delete_publicip`/`delete_volume` say.
+    public static let releaseAttachmentsFlag = "release-attachments"
 }
 
 /// Builds the preflight assessment and the operator-facing plan from an inventory. Pure: no cloud calls.
@@ -63,7 +68,12 @@ public struct TeardownPlanner: Sendable {
         self.estimator = estimator
     }
 
-    public func assess(_ inventory: TeardownInventory, scope: TeardownScope, now: Date) -> PreflightAssessment {
+    /// - Parameters:
+    ///   - options: the submission's options (what to keep of the servers).
+    ///   - openOrders: the account's orders still in progress (pending payment, processing).
+    public func assess(
+        _ inventory: TeardownInventory, scope: TeardownScope, options: TeardownOptions = TeardownOptions(), openOrders: [OpenOrder] = [], now: Date
+    ) -> PreflightAssessment {
         var used = inventory.fullRefundsUsed
         var resources: [PreflightAssessment.Resource] = []
         var warnings: [String] = []
@@ -102,6 +112,26 @@ public struct TeardownPlanner: Sendable {
             }
             acknowledgements.append(.init(flag: PreflightAssessment.handlingFeeFlag, reason: reason))
         }
+        if !openOrders.isEmpty && !candidates.isEmpty {
+            warnings += openOrders.map(\.warning)
+            acknowledgements.append(.init(
+                flag: PreflightAssessment.openOrdersFlag,
+                reason: "\(openOrders.count) order(s) in progress on the account (\(openOrders.map(\.orderID).joined(separator: ", "))): BSS refuses to unsubscribe a resource such an order involves, and which ones it involves cannot be read, so the teardown could stop half-way past its point of no return. Pay or cancel them in the Billing Center first"))
+        } else {
+            warnings += openOrders.map(\.warning)
+        }
+        if scope.touchesCollection && (!options.deletePublicIP || !options.deleteVolume) {
+            let kept = inventory.servers.filter { server in
+                guard let billing = server.billing, !billing.isExpired else { return false }
+                return !options.deleteVolume || !(server.publicIPs ?? []).isEmpty
+            }
+            if !kept.isEmpty {
+                let what = [!options.deletePublicIP ? "EIPs" : nil, !options.deleteVolume ? "data disks" : nil].compactMap { $0 }.joined(separator: " and ")
+                acknowledgements.append(.init(
+                    flag: PreflightAssessment.releaseAttachmentsFlag,
+                    reason: "BSS releases a yearly/monthly server together with its attached \(what), although delete_publicip/delete_volume ask to keep them: \(kept.map { "\($0.name) (\($0.id))" }.joined(separator: ", ")). Detach what must be kept first"))
+            }
+        }
         let left = max(0, estimator.fullRefundsPerYear - inventory.fullRefundsUsed)
         if left == 0 && !candidates.isEmpty {
             warnings.append("this account has used all \(estimator.fullRefundsPerYear) five-day full refunds of the last 365 days")
@@ -112,8 +142,8 @@ public struct TeardownPlanner: Sendable {
     }
 
     /// The plan `unwind plan` prints: what happens to each resource, in order, with the amounts.
-    public func plan(_ inventory: TeardownInventory, scope: TeardownScope, options: TeardownOptions, now: Date) -> WorkflowPlan {
-        let assessment = assess(inventory, scope: scope, now: now)
+    public func plan(_ inventory: TeardownInventory, scope: TeardownScope, options: TeardownOptions, openOrders: [OpenOrder] = [], now: Date) -> WorkflowPlan {
+        let assessment = assess(inventory, scope: scope, options: options, openOrders: openOrders, now: now)
         let money = Dictionary(uniqueKeysWithValues: assessment.resources.map { ($0.resourceID, $0) })
         let date = Date.ISO8601FormatStyle().year().month().day()
         func prepaidItem(_ id: String, _ name: String, _ billing: PrepaidBilling, action: String) -> WorkflowPlan.Item {
@@ -173,7 +203,9 @@ public struct TeardownPlanner: Sendable {
         if scope.touchesCollection {
             steps.append(.init(step: "release-collection-ecs", items: inventory.servers.map { server in
                 if let billing = server.billing {
-                    return prepaidItem(server.id, server.name, billing, action: "unsubscribe server (yearly/monthly, BSS)")
+                    var item = prepaidItem(server.id, server.name, billing, action: "unsubscribe server (yearly/monthly, BSS)")
+                    if !billing.isExpired { item.detail = "BSS releases its EIPs and data disks with it; " + (item.detail ?? "") }
+                    return item
                 }
                 let eip = options.deletePublicIP ? "release its EIPs" : "unbind (keep) its EIPs"
                 let disks = options.deleteVolume ? "delete its data disks" : "keep its data disks"
@@ -189,6 +221,9 @@ public struct TeardownPlanner: Sendable {
         var warnings = assessment.warnings
         if scope.touchesPackages, let blocked = inventory.expiredQuotaBlockingPackages {
             warnings.append("the teardown will stop at preflight, before any change: " + blocked)
+        }
+        if scope == .packages, let remaining = inventory.liveQuotasBlockingPackages {
+            warnings.append("the teardown will stop at preflight, before any change: " + remaining)
         }
         let unmatched = inventory.nodes.filter { $0.serverID == nil }
         for node in unmatched {

@@ -97,7 +97,8 @@ extension BenchRunner {
             let region = account["region"] as? String ?? "cn-north-4"
             credentials += "[acct\(index)]\nak = \(ak)\nsk = \(sk)\n\n"
             let row: [String: Any] = ["domain_id": domain, "project_id": project, "region": region, "profile": "acct\(index)",
-                                      "accept": ["handling-fee"]]
+                                      // As in the chaos run: the unpaid-order accounts go as far as BSS's refusal.
+                                      "accept": ["handling-fee", "open-orders"]]
             rows.append(String(decoding: try JSONSerialization.data(withJSONObject: row), as: UTF8.self))
         }
         let credentialsPath = directory + "/credentials"

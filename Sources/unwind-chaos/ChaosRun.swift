@@ -93,7 +93,7 @@ final class ChaosRun {
         for _ in 0..<options.workers { try startWorker() }
 
         let submit = try runToCompletion(
-            unwind, ["submit", "secmaster-full-teardown", "--fleet", scratch + "/fleet.jsonl", "--accept", "handling-fee", "--as", "chaos"],
+            unwind, ["submit", "secmaster-full-teardown", "--fleet", scratch + "/fleet.jsonl", "--accept", "handling-fee", "--accept", "open-orders", "--as", "chaos"],
             environment: environment)
         guard submit.status == 0, submit.output.contains("\(accounts.count) submitted") else {
             throw ChaosError("fleet submission failed (status \(submit.status)): \(submit.output.suffix(2000))")

@@ -83,6 +83,32 @@ struct TeardownPlannerTests {
         #expect(assessment.fullRefundsLeftBefore == 1)
     }
 
+    /// Orders in progress on the account, and a yearly/monthly server whose attachments the options ask to keep,
+    /// each need acknowledging before anything changes.
+    @Test func openOrdersAndKeptAttachmentsOfAPrepaidServerNeedAcknowledging() {
+        var account = inventory(quotaAgeDays: 1)
+        let open = [OpenOrder(orderID: "CS-1", status: 6)]
+        let withOrders = TeardownPlanner().assess(account, scope: .full, openOrders: open, now: now)
+        #expect(withOrders.requiredAcknowledgements.map(\.flag) == ["open-orders"])
+        #expect(withOrders.warnings.contains { $0.contains("CS-1") && $0.contains("pending payment") })
+        account.servers = [.init(id: "s1", name: "collector", chargingMode: .prepaid, status: "ACTIVE",
+                                 billing: .init(effectiveAt: now - 86_400, expireAt: now + 30 * 86_400, autoRenew: false, paidAmount: 100),
+                                 publicIPs: ["1.2.3.4"])]
+        let keepIPs = TeardownOptions(deletePublicIP: false)
+        #expect(TeardownPlanner().assess(account, scope: .releaseCollection, options: keepIPs, now: now).requiredAcknowledgements.map(\.flag) == ["release-attachments"])
+        #expect(TeardownPlanner().assess(account, scope: .releaseCollection, now: now).requiredAcknowledgements.isEmpty, "deleting them anyway needs nothing")
+        #expect(TeardownPlanner().assess(account, scope: .packages, options: keepIPs, now: now).requiredAcknowledgements.isEmpty, "servers are not in scope")
+        account.servers[0].publicIPs = []
+        #expect(TeardownPlanner().assess(account, scope: .releaseCollection, options: keepIPs, now: now).requiredAcknowledgements.isEmpty, "no EIP to keep")
+        let keepDisks = TeardownOptions(deleteVolume: false)
+        #expect(TeardownPlanner().assess(account, scope: .full, options: keepDisks, now: now).requiredAcknowledgements.map(\.flag) == ["release-attachments"])
+    }
+
+    @Test func thePackagesWorkflowStopsAtPreflightWhileQuotasRemain() {
+        let plan = TeardownPlanner().plan(inventory(quotaAgeDays: 1), scope: .packages, options: TeardownOptions(), now: now)
+        #expect(plan.warnings.contains { $0.hasPrefix("the teardown will stop at preflight, before any change: asset quotas q1 remain") }, "\(plan.warnings)")
+    }
+
     @Test func noFeeNoAcknowledgement() {
         let assessment = TeardownPlanner().assess(inventory(quotaAgeDays: 1), scope: .full, now: now)
         #expect(assessment.totalFee == 0)

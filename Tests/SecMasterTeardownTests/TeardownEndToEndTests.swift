@@ -222,10 +222,10 @@ struct TeardownEndToEndTests {
         func inventory(age: TimeInterval, openOrders: [OpenOrder]?) -> TeardownInventory {
             TeardownInventory(takenAt: Date().addingTimeInterval(-age), account: reference, edition: "STANDARD", openOrders: openOrders)
         }
-        #expect(try await TeardownActions.openOrderWarnings(inventory(age: 0, openOrders: []), client).isEmpty, "a fresh inventory's list is used")
-        let old = try await TeardownActions.openOrderWarnings(inventory(age: 120, openOrders: []), client)
-        #expect(old.count == 1 && old.first?.contains("pending payment") == true, "\(old)")
-        let older = try await TeardownActions.openOrderWarnings(inventory(age: 0, openOrders: nil), client)
+        #expect(try await TeardownActions.openOrders(inventory(age: 0, openOrders: []), client).isEmpty, "a fresh inventory's list is used")
+        let old = try await TeardownActions.openOrders(inventory(age: 120, openOrders: []), client)
+        #expect(old.count == 1 && old.first?.warning.contains("pending payment") == true, "\(old)")
+        let older = try await TeardownActions.openOrders(inventory(age: 0, openOrders: nil), client)
         #expect(older == old)
     }
 
@@ -344,8 +344,19 @@ struct TeardownEndToEndTests {
         let setup = try Setup()
         let plan = try await setup.plan("unpaid-order")
         #expect(plan.warnings.contains { $0.contains("pending payment") }, "the plan names the unpaid order: \(plan.warnings)")
+        #expect(plan.acknowledgements.contains { $0.flag == "open-orders" }, "and asks for it to be acknowledged: \(plan.acknowledgements)")
         setup.engine.startWorker()
-        let id = try setup.submit("unpaid-order")
+        // Not acknowledged: the teardown stops at preflight, before any change (which resources the order
+        // involves cannot be read, so any unsubscription could be the one BSS refuses).
+        let stopped = try setup.submit("unpaid-order")
+        let first = try await setup.engine.waitFor(stopped, in: ["compensated", "failed", "succeeded", "compensation_failed"], timeout: 60)
+        #expect(first.state == "compensated" && first.error?["code"] == "acknowledgement_missing", "\(first.error?.canonicalJSON ?? "")")
+        #expect(first.error?["message"]?.stringValue?.contains("--accept open-orders") == true)
+        #expect(try setup.simulator.ledger(account: "unpaid-order").isEmpty, "no mutating call was made")
+        // Acknowledged: BSS refuses the quota with the unpaid order, and everything is put back, even auto-renew
+        // whose turning off was applied but answered with a dropped connection (the retry finds it off already).
+        try setup.simulator.admin("POST", "/_sim/faults", body: ["api": "bss.autorenew_off", "kind": "drop_after_apply", "count": 1])
+        let id = try setup.submit("unpaid-order", accept: ["handling-fee", "open-orders"])
         let workflow = try await setup.engine.waitFor(id, in: ["compensated", "failed", "succeeded", "compensation_failed"], timeout: 60)
         #expect(workflow.state == "compensated", "\(workflow.error?.canonicalJSON ?? "")")
         #expect(workflow.error?["code"] == "CBC.30050010")
@@ -473,6 +484,23 @@ struct TeardownEndToEndTests {
         let deletes = try setup.simulator.ledger(account: "collection-nodes").filter { $0["api"] as? String == "ecs.delete_servers" }
         #expect(deletes.map { $0["outcome"] as? String } == ["fault", "fault", "fault", "applied"], "deleted again after the resume")
         #expect(try setup.simulator.changedTwice(account: "collection-nodes").isEmpty)
+    }
+
+    /// `secmaster-release-collection` has its own preflight: a monthly server's handling fee, and its EIPs and disks
+    /// that BSS releases with it while the options ask to keep them, stop it before anything changes (a fleet
+    /// submission is not planned, so this is where it is caught).
+    @Test func releasingCollectionChecksFeesAndKeptAttachmentsBeforeAnyChange() async throws {
+        let setup = try Setup()
+        setup.engine.startWorker()
+        let unacknowledged = try setup.engine.submit(setup.definitions["secmaster-release-collection"]!, input: setup.input("collection-nodes", accept: []))
+        let first = try await setup.engine.waitFor(unacknowledged, in: Setup.endStates, timeout: 60)
+        #expect(first.state == "compensated" && first.error?["message"]?.stringValue?.contains("--accept handling-fee") == true, "\(first.error?.canonicalJSON ?? "")")
+        var keep = setup.input("collection-nodes")
+        keep["delete_publicip"] = false
+        let keeping = try setup.engine.submit(setup.definitions["secmaster-release-collection"]!, input: keep)
+        let second = try await setup.engine.waitFor(keeping, in: Setup.endStates, timeout: 60)
+        #expect(second.state == "compensated" && second.error?["message"]?.stringValue?.contains("--accept release-attachments") == true, "\(second.error?.canonicalJSON ?? "")")
+        #expect(try setup.simulator.ledger(account: "collection-nodes").isEmpty, "no mutating call was made")
     }
 
     @Test func anECSJobThatFailsOnceIsRetriedForItsServers() async throws {
