@@ -25,6 +25,9 @@ struct UnsubscribeProgress: Codable, Sendable, Equatable {
     /// Resources found gone whose lost unsubscription orders were looked for, so that the search is made once
     /// per resource but repeated when it could not finish (BSS not showing an order's refund lines yet).
     var lookedForLostOrders: [String]?
+    /// Resources whose term ran out after the inventory (BSS status 5, or its "expired" answer): they cannot be
+    /// unsubscribed, nothing was done to them, and BSS releases them itself. Optional, like `unseen`.
+    var expiredMeanwhile: [String]?
 
     var submitted: Set<String> { Set(orders.values.flatMap { $0 }) }
 
@@ -73,14 +76,18 @@ struct BSSUnsubscription {
         var progress = start
         let domain = input.account.domainID
         var placedNow: Set<String> = []
-        let pending = resourceIDs.filter { !progress.submitted.contains($0) && !progress.alreadyGone.contains($0) }
+        let pending = resourceIDs.filter {
+            !progress.submitted.contains($0) && !progress.alreadyGone.contains($0) && !(progress.expiredMeanwhile ?? []).contains($0)
+        }
         for batch in stride(from: 0, to: pending.count, by: 10).map({ Array(pending[$0..<min($0 + 10, pending.count)]) }) {
             // Re-read live state first: a resource BSS no longer lists as in use needs nothing.
             let live = try await cloud({ () async throws(CloudError) in
                 try await client.queryCustomerResources(domainID: domain, resourceIDs: batch, onlyMainResource: true)
             }) ?? []
             let inUse = batch.filter { id in live.contains { $0.resourceID == id && ($0.status == 2 || $0.status == 4) } }
-            progress.alreadyGone += batch.filter { !inUse.contains($0) }
+            let expired = batch.filter { id in live.contains { $0.resourceID == id && $0.status == 5 } }
+            if !expired.isEmpty { progress.expiredMeanwhile = (progress.expiredMeanwhile ?? []) + expired }
+            progress.alreadyGone += batch.filter { !inUse.contains($0) && !expired.contains($0) }
             guard !inUse.isEmpty else {
                 try await save(progress)
                 continue
@@ -120,7 +127,10 @@ struct BSSUnsubscription {
             for failure in result.failures {
                 let code = failure.errorCode ?? ""
                 switch code {
-                case "CBC.30000067", "CBC.3124", "CBC.30050009":
+                case "CBC.30050009":
+                    // Expired (between the re-read and the request): not unsubscribed, left to BSS.
+                    progress.expiredMeanwhile = (progress.expiredMeanwhile ?? []) + [failure.resourceID]
+                case "CBC.30000067", "CBC.3124":
                     progress.alreadyGone.append(failure.resourceID)
                 case _ where Self.inFlightCodes.contains(code):
                     failedTransiently.append((failure.resourceID, "\(code) \(failure.errorMessage ?? "")"))

@@ -192,8 +192,10 @@ public enum TeardownActions {
         }
         // Confirm in SecMaster: no asset quota may remain (reads can lag the orders a little).
         let live = try await cloud({ () async throws(CloudError) in try await client.listSubscriptionResources(projectID: project) })
+        let expiredMeanwhile = state.bss.expiredMeanwhile ?? []
         let remaining = live?.resources.filter { resource in
             inventory.quotas.contains { $0.resourceID == resource.resourceID } && !expiredQuotas.contains(resource.resourceID)
+                && !expiredMeanwhile.contains(resource.resourceID)
         } ?? []
         if !remaining.isEmpty {
             state.confirmPolls += 1
@@ -204,7 +206,8 @@ public enum TeardownActions {
         }
         return .completed(report(bss: state.bss, cancelled: state.cancelled, edition: live?.csbVersion).adding([
             SubscriptionSnapshot.outputKey: live.map { .encoding(SubscriptionSnapshot($0, takenAt: Date())) },
-            "expired_left_to_bss": expiredQuotas.isEmpty ? nil : .array(expiredQuotas.map { .string($0) }),
+            "expired_left_to_bss": expiredQuotas.isEmpty && expiredMeanwhile.isEmpty ? nil
+                : .array(Set(expiredQuotas + expiredMeanwhile).sorted().map { .string($0) }),
         ]))
     }
 
