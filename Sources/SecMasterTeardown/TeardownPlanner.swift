@@ -172,7 +172,8 @@ public struct TeardownPlanner: Sendable {
                 || (scope.touchesPackages && inventory.packages.contains { $0.resourceID == entry.id })
                 || (scope.touchesCollection && inventory.servers.contains { $0.id == entry.id })
         }
-        let renewing = prepaid.filter { $0.billing.autoRenew }
+        // As the step does: an expired resource is not renewed any more, so there is nothing to turn off.
+        let renewing = prepaid.filter { $0.billing.autoRenew && !$0.billing.isExpired }
         if scope != .releaseCollection || !renewing.isEmpty {
             steps.append(.init(step: "disable-auto-renew", items: renewing.map {
                 .init(resource: "\($0.name) \($0.id)", action: "turn auto-renew off", detail: "restored if the teardown is compensated", amounts: nil)

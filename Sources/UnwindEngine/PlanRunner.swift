@@ -96,6 +96,9 @@ public struct PlanRunner: Sendable {
         self.logger = logger
     }
 
+    /// Attempts at a plan whose reads fail retryably (throttling, 5xx, lost connections): 1 s, 2 s, 4 s apart.
+    static let maxAttempts = 4
+
     public func plan(_ definition: WorkflowDefinition, input: [String: JSONValue], timeout: Duration = .seconds(120)) async throws -> WorkflowPlan {
         guard let name = definition.planAction else {
             throw PlanError(description: "workflow '\(definition.name)' declares no plan (add `plan: ACTION` to its definition)")
@@ -103,17 +106,28 @@ public struct PlanRunner: Sendable {
         guard let action = registry.action(named: name) else {
             throw PlanError(description: "plan action '\(name)' of workflow '\(definition.name)' is not registered in this binary")
         }
-        let context = StepContext(
-            workflowID: UUID(), workflowName: definition.name, stepID: "plan", phase: .forward, input: input,
-            outputs: [:], checkpoint: nil, attempt: 1, maxAttempts: 1,
-            deadline: Date().addingTimeInterval(Double(timeout.components.seconds)),
-            idempotencyKey: "plan", logger: logger, recorder: ReadOnlyRecorder())
-        let outcome: StepOutcome
-        do {
-            outcome = try await action.run(context)
-        } catch let failure as StepFailure {
-            throw PlanError(description: "planning failed: \(failure)")
+        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds))
+        var outcome: StepOutcome?
+        // A plan only reads, so a throttled or briefly failing read (429, 5xx, a reset) is simply tried again, a
+        // few times and within the timeout, instead of making the operator run the command again.
+        for attempt in 1...Self.maxAttempts {
+            let context = StepContext(
+                workflowID: UUID(), workflowName: definition.name, stepID: "plan", phase: .forward, input: input,
+                outputs: [:], checkpoint: nil, attempt: attempt, maxAttempts: Self.maxAttempts, deadline: deadline,
+                idempotencyKey: "plan", logger: logger, recorder: ReadOnlyRecorder())
+            do {
+                outcome = try await action.run(context)
+                break
+            } catch let failure as StepFailure {
+                let pause = min(max(failure.notBefore?.timeIntervalSinceNow ?? 0, Double(1 << (attempt - 1))), 10)
+                guard failure.retryable, attempt < Self.maxAttempts, Date().addingTimeInterval(pause) < deadline else {
+                    throw PlanError(description: "planning failed: \(failure)")
+                }
+                logger.notice("a read of the plan failed; trying again", metadata: ["error": "\(failure)", "attempt": "\(attempt)", "pause_s": "\(pause)"])
+                try await Task.sleep(for: .seconds(pause))
+            }
         }
+        guard let outcome else { throw PlanError(description: "plan action '\(name)' did not run") }
         guard case .completed(let output) = outcome else {
             throw PlanError(description: "plan action '\(name)' did not complete (plans must not wait or retry)")
         }

@@ -486,6 +486,19 @@ struct TeardownEndToEndTests {
         #expect(try setup.simulator.changedTwice(account: "collection-nodes").isEmpty)
     }
 
+    /// A plan only reads: a throttled read is tried again (after the Retry-After BSS gives) instead of failing the
+    /// operator's command; a read that keeps failing still fails it, with the reason.
+    @Test func aThrottledPlanReadIsTriedAgain() async throws {
+        let setup = try Setup()
+        try setup.simulator.admin("POST", "/_sim/faults", body: ["api": "bss.*", "account": "prepaid-standard-old", "kind": "error", "status": 429, "count": 1])
+        let plan = try await setup.plan("prepaid-standard-old")
+        #expect(plan.totals?["fee"] ?? 0 > 0)
+        let rules = (try setup.simulator.admin("GET", "/_sim/faults") as? [String: Any])?["rules"] as? [Any]
+        #expect(rules?.isEmpty == true, "the 429 was answered (a spent rule is dropped): \(rules ?? [])")
+        try setup.simulator.admin("POST", "/_sim/faults", body: ["api": "secmaster.*", "account": "prepaid-standard-old", "kind": "error", "status": 400, "count": 5])
+        await #expect(throws: PlanError.self) { try await setup.plan("prepaid-standard-old") }
+    }
+
     /// `secmaster-release-collection` has its own preflight: a monthly server's handling fee, and its EIPs and disks
     /// that BSS releases with it while the options ask to keep them, stop it before anything changes (a fleet
     /// submission is not planned, so this is where it is caught).
