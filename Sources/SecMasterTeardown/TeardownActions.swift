@@ -415,6 +415,9 @@ public enum TeardownActions {
         }
         let outcome = try await unsubscription.run(prepaid, progress: state.bss)
         state.bss = outcome.progress
+        // A term that ran out since the inventory: left to BSS like the servers expired before it.
+        let expiredMeanwhile = state.bss.expiredMeanwhile ?? []
+        for id in expiredMeanwhile where !state.confirmedGone.contains(id) { state.confirmedGone.append(id) }
 
         // 4. Confirm every server is gone (a server can stay visible a little after its job succeeded).
         for server in inventory.servers where !state.confirmedGone.contains(server.id) && !state.jobs.values.contains(where: { $0.contains(server.id) }) {
@@ -425,8 +428,8 @@ public enum TeardownActions {
         let allGone = inventory.servers.allSatisfy { state.confirmedGone.contains($0.id) }
         if allGone, case .finished = outcome {
             var result: [String: JSONValue] = [
-                "released": .array(state.confirmedGone.filter { !expired.contains($0) }.sorted().map { .string($0) }),
-                "expired_left_to_bss": .array(expired.sorted().map { .string($0) }),
+                "released": .array(state.confirmedGone.filter { !expired.contains($0) && !expiredMeanwhile.contains($0) }.sorted().map { .string($0) }),
+                "expired_left_to_bss": .array(Set(expired + expiredMeanwhile).sorted().map { .string($0) }),
                 "delete_publicip": .bool(input.options.deletePublicIP), "delete_volume": .bool(input.options.deleteVolume),
             ]
             if case .object(let money) = report(bss: state.bss, cancelled: [], edition: nil) {
@@ -496,8 +499,12 @@ public enum TeardownActions {
         var remaining: [String] = []
         let live = try await cloud({ () async throws(CloudError) in try await client.listSubscriptionResources(projectID: project) })
         let edition = live?.csbVersion.uppercased() ?? "NA"
-        // Expired items stay listed until BSS releases them, unbilled: reported, not counted as remaining.
-        let expiredItems = Set(inventory.expired(inventory.quotas) + inventory.expired(inventory.packages))
+        // Expired items stay listed until BSS releases them, unbilled: reported, not counted as remaining. Those
+        // whose term ran out during the teardown are in the steps' own reports.
+        let expiredDuringRun = ["unsubscribe-asset-quotas", "unsubscribe-value-added-packages"].flatMap { step in
+            context.outputs[step]?["expired_left_to_bss"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        }
+        let expiredItems = Set(inventory.expired(inventory.quotas) + inventory.expired(inventory.packages) + expiredDuringRun)
         var expiredListed: [String] = []
         for resource in live?.resources ?? [] {
             let kind = SecMasterCatalog.kind(of: resource)
@@ -512,8 +519,9 @@ public enum TeardownActions {
         if scope == .full, !expiredQuotaListed, !SecMasterCatalog.isBasic(edition) {
             remaining.append("SecMaster edition is still \(edition)")
         }
+        let serversExpiredDuringRun = Set(context.outputs["release-collection-ecs"]?["expired_left_to_bss"]?.arrayValue?.compactMap(\.stringValue) ?? [])
         if scope.touchesCollection {
-            for server in inventory.servers where server.billing?.isExpired != true {
+            for server in inventory.servers where server.billing?.isExpired != true && !serversExpiredDuringRun.contains(server.id) {
                 if let live = try await cloud({ () async throws(CloudError) in try await client.showServer(projectID: project, serverID: server.id) }) ?? nil, !live.isDeleted {
                     remaining.append("ECS server \(server.id) (\(live.status))")
                 }
@@ -535,13 +543,16 @@ public enum TeardownActions {
         }
         // Expired yearly/monthly servers cannot be unsubscribed: BSS releases them at the end of their retention
         // period. They are not billed, but they are not removed either, and the report says so.
-        let expiredServers = scope.touchesCollection ? inventory.expiredServers : []
+        // Those whose term ran out during the teardown are left to BSS too (the steps' reports name them).
+        let expiredServers = scope.touchesCollection ? Array(Set(inventory.expiredServers).union(serversExpiredDuringRun)).sorted() : []
+        let expiredQuotas = Set(inventory.expired(inventory.quotas) + expiredDuringRun).intersection(inventory.quotas.map(\.resourceID))
+        let expiredPackages = Set(inventory.expired(inventory.packages) + expiredDuringRun).intersection(inventory.packages.map(\.resourceID))
         let report: JSONValue = [
             "account": .string(input.account.domainID), "project": .string(project), "region": .string(input.account.region),
             "edition_after": .string(edition),
             "removed": .object([
-                "quotas": .number(Double(scope.touchesQuotas ? inventory.quotas.count - inventory.expired(inventory.quotas).count : 0)),
-                "packages": .number(Double(scope.touchesPackages ? inventory.packages.count - inventory.expired(inventory.packages).count : 0)),
+                "quotas": .number(Double(scope.touchesQuotas ? inventory.quotas.count - expiredQuotas.count : 0)),
+                "packages": .number(Double(scope.touchesPackages ? inventory.packages.count - expiredPackages.count : 0)),
                 "servers": .number(Double(scope.touchesCollection ? inventory.servers.count - expiredServers.count : 0)),
                 "endpoints": .number(Double(scope.touchesCollection ? inventory.endpoints.count : 0)),
             ]),

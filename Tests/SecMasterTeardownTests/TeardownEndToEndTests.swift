@@ -268,6 +268,38 @@ struct TeardownEndToEndTests {
         #expect(workflow.output?["expired_servers_left_to_bss"] == [.string(expiredID)])
     }
 
+    /// A quota whose term runs out between the inventory and its unsubscription cannot be unsubscribed: it is
+    /// left to BSS (reported so), nothing counts as changed, and the teardown still succeeds.
+    @Test func aQuotaThatExpiresDuringTheTeardownIsLeftToBSS() async throws {
+        let path = try Self.editedSeed(account: "refunds-used-up") { account in
+            account["secmaster"] = (account["secmaster"] as! [[String: Any]]).map { item in
+                var item = item
+                item["purchased"] = "-364d"  // a one-year term: a day left
+                return item
+            }
+        }
+        let setup = try Setup(seed: path, simulatorArguments: ["--freeze-clock"])
+        // Every unsubscription is refused until the clock has moved past the quota's expiry.
+        try setup.simulator.admin("POST", "/_sim/faults", body: ["api": "bss.unsubscribe", "account": "refunds-used-up", "kind": "error", "status": 503, "count": 100])
+        setup.engine.startWorker()
+        let id = try setup.submit("refunds-used-up")
+        try await setup.engine.waitUntil(timeout: 60, "the first unsubscription to be refused") {
+            let rules = (try setup.simulator.admin("GET", "/_sim/faults") as? [String: Any])?["rules"] as? [[String: Any]]
+            return (rules?.first?["fired"] as? Int ?? 0) >= 1
+        }
+        try setup.simulator.admin("POST", "/_sim/clock", body: ["advance_seconds": 2 * 86_400])
+        try setup.simulator.admin("DELETE", "/_sim/faults")
+        let workflow = try await setup.engine.waitFor(id, in: Setup.endStates, timeout: 120)
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        #expect(workflow.output?["removed"]?["quotas"] == 0, "the expired quota is not counted as removed")
+        #expect(workflow.output?["expired_secmaster_left_to_bss"] == [.string("sm-norefund-quota")])
+        let quotas = try #require(try setup.engine.store.steps(of: id).first { $0.stepID == "unsubscribe-asset-quotas" })
+        #expect(quotas.output?["expired_left_to_bss"] == [.string("sm-norefund-quota")], "\(quotas.output?.canonicalJSON ?? "")")
+        #expect(quotas.output?["already_gone"] == [], "an expired quota is not one found already unsubscribed")
+        let unsubscriptions = try setup.simulator.ledger(account: "refunds-used-up").filter { $0["api"] as? String == "bss.unsubscribe" && $0["outcome"] as? String == "applied" }
+        #expect(unsubscriptions.isEmpty)
+    }
+
     /// A seed copy of all-kinds.json whose `prepaid-standard-fresh` quota (and, if asked, package) expired long ago.
     static func seedWithExpired(package: Bool) throws -> String {
         try editedSeed(account: "prepaid-standard-fresh") { account in
