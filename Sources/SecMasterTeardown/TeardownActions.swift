@@ -76,11 +76,8 @@ public enum TeardownActions {
         let client = try client(input, env, context)
         let open = try await openOrders(inventory, client)
         let assessment = env.planner.assess(inventory, scope: scope(context), options: input.options, openOrders: open, now: Date())
-        if scope(context).touchesPackages, let blocked = inventory.expiredQuotaBlockingPackages {
-            throw StepFailure(code: "expired_quota_blocks_packages", message: blocked + ". Nothing was changed", retryable: false)
-        }
-        if scope(context) == .packages, let remaining = inventory.liveQuotasBlockingPackages {
-            throw StepFailure(code: "quotas_remain", message: remaining + ". Nothing was changed", retryable: false)
+        if let stop = inventory.preflightStop(scope: scope(context)) {
+            throw StepFailure(code: stop.code, message: stop.reason + ". Nothing was changed", retryable: false)
         }
         let missing = assessment.requiredAcknowledgements.filter { !input.options.accepted.contains($0.flag) }
         if let first = missing.first {
@@ -490,6 +487,12 @@ public enum TeardownActions {
 
     // MARK: Verify
 
+    /// The resources the given steps reported as expired and left to BSS (`expired_left_to_bss`), including those
+    /// whose term ran out during the run, which the inventory cannot know.
+    static func leftToBSS(by steps: [String], _ context: StepContext) -> Set<String> {
+        Set(steps.flatMap { context.outputs[$0]?["expired_left_to_bss"]?.arrayValue?.compactMap(\.stringValue) ?? [] })
+    }
+
     static func verify(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
         let client = try client(input, env, context)
@@ -501,10 +504,8 @@ public enum TeardownActions {
         let edition = live?.csbVersion.uppercased() ?? "NA"
         // Expired items stay listed until BSS releases them, unbilled: reported, not counted as remaining. Those
         // whose term ran out during the teardown are in the steps' own reports.
-        let expiredDuringRun = ["unsubscribe-asset-quotas", "unsubscribe-value-added-packages"].flatMap { step in
-            context.outputs[step]?["expired_left_to_bss"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        }
-        let expiredItems = Set(inventory.expired(inventory.quotas) + inventory.expired(inventory.packages) + expiredDuringRun)
+        let expiredDuringRun = leftToBSS(by: ["unsubscribe-asset-quotas", "unsubscribe-value-added-packages"], context)
+        let expiredItems = Set(inventory.expired(inventory.quotas) + inventory.expired(inventory.packages)).union(expiredDuringRun)
         var expiredListed: [String] = []
         for resource in live?.resources ?? [] {
             let kind = SecMasterCatalog.kind(of: resource)
@@ -519,7 +520,7 @@ public enum TeardownActions {
         if scope == .full, !expiredQuotaListed, !SecMasterCatalog.isBasic(edition) {
             remaining.append("SecMaster edition is still \(edition)")
         }
-        let serversExpiredDuringRun = Set(context.outputs["release-collection-ecs"]?["expired_left_to_bss"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        let serversExpiredDuringRun = leftToBSS(by: ["release-collection-ecs"], context)
         if scope.touchesCollection {
             for server in inventory.servers where server.billing?.isExpired != true && !serversExpiredDuringRun.contains(server.id) {
                 if let live = try await cloud({ () async throws(CloudError) in try await client.showServer(projectID: project, serverID: server.id) }) ?? nil, !live.isDeleted {
@@ -545,8 +546,8 @@ public enum TeardownActions {
         // period. They are not billed, but they are not removed either, and the report says so.
         // Those whose term ran out during the teardown are left to BSS too (the steps' reports name them).
         let expiredServers = scope.touchesCollection ? Array(Set(inventory.expiredServers).union(serversExpiredDuringRun)).sorted() : []
-        let expiredQuotas = Set(inventory.expired(inventory.quotas) + expiredDuringRun).intersection(inventory.quotas.map(\.resourceID))
-        let expiredPackages = Set(inventory.expired(inventory.packages) + expiredDuringRun).intersection(inventory.packages.map(\.resourceID))
+        let expiredQuotas = expiredItems.intersection(inventory.quotas.map(\.resourceID))
+        let expiredPackages = expiredItems.intersection(inventory.packages.map(\.resourceID))
         let report: JSONValue = [
             "account": .string(input.account.domainID), "project": .string(project), "region": .string(input.account.region),
             "edition_after": .string(edition),

@@ -31,6 +31,14 @@ public struct TeardownInventory: Sendable, Codable, Equatable {
         servers.filter { $0.billing?.isExpired == true }.map(\.id).sorted()
     }
 
+    /// Why preflight will stop a teardown of `scope` before any change, with its error code: the packages could
+    /// not go. The plan shows the same reason as a warning.
+    func preflightStop(scope: TeardownScope) -> (code: String, reason: String)? {
+        if scope.touchesPackages, let blocked = expiredQuotaBlockingPackages { return ("expired_quota_blocks_packages", blocked) }
+        if scope == .packages, let remaining = liveQuotasBlockingPackages { return ("quotas_remain", remaining) }
+        return nil
+    }
+
     /// For `secmaster-unsubscribe-packages`, which does not touch the quotas: live asset quotas keep the packages
     /// from going (SecMaster refuses them until no quota remains and the edition is basic).
     var liveQuotasBlockingPackages: String? {

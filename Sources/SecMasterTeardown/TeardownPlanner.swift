@@ -112,13 +112,12 @@ public struct TeardownPlanner: Sendable {
             }
             acknowledgements.append(.init(flag: PreflightAssessment.handlingFeeFlag, reason: reason))
         }
+        warnings += openOrders.map(\.warning)
+        // Only BSS unsubscriptions can be refused because of an order in progress.
         if !openOrders.isEmpty && !candidates.isEmpty {
-            warnings += openOrders.map(\.warning)
             acknowledgements.append(.init(
                 flag: PreflightAssessment.openOrdersFlag,
                 reason: "\(openOrders.count) order(s) in progress on the account (\(openOrders.map(\.orderID).joined(separator: ", "))): BSS refuses to unsubscribe a resource such an order involves, and which ones it involves cannot be read, so the teardown could stop half-way past its point of no return. Pay or cancel them in the Billing Center first"))
-        } else {
-            warnings += openOrders.map(\.warning)
         }
         if scope.touchesCollection && (!options.deletePublicIP || !options.deleteVolume) {
             let kept = inventory.servers.filter { server in
@@ -220,11 +219,8 @@ public struct TeardownPlanner: Sendable {
             .init(resource: "account \(inventory.account.domainID) project \(inventory.account.projectID)", action: "check nothing billable remains", detail: nil, amounts: nil),
         ]))
         var warnings = assessment.warnings
-        if scope.touchesPackages, let blocked = inventory.expiredQuotaBlockingPackages {
-            warnings.append("the teardown will stop at preflight, before any change: " + blocked)
-        }
-        if scope == .packages, let remaining = inventory.liveQuotasBlockingPackages {
-            warnings.append("the teardown will stop at preflight, before any change: " + remaining)
+        if let stop = inventory.preflightStop(scope: scope) {
+            warnings.append("the teardown will stop at preflight, before any change: " + stop.reason)
         }
         let unmatched = inventory.nodes.filter { $0.serverID == nil }
         for node in unmatched {

@@ -106,28 +106,8 @@ public struct PlanRunner: Sendable {
         guard let action = registry.action(named: name) else {
             throw PlanError(description: "plan action '\(name)' of workflow '\(definition.name)' is not registered in this binary")
         }
-        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds))
-        var outcome: StepOutcome?
-        // A plan only reads, so a throttled or briefly failing read (429, 5xx, a reset) is simply tried again, a
-        // few times and within the timeout, instead of making the operator run the command again.
-        for attempt in 1...Self.maxAttempts {
-            let context = StepContext(
-                workflowID: UUID(), workflowName: definition.name, stepID: "plan", phase: .forward, input: input,
-                outputs: [:], checkpoint: nil, attempt: attempt, maxAttempts: Self.maxAttempts, deadline: deadline,
-                idempotencyKey: "plan", logger: logger, recorder: ReadOnlyRecorder())
-            do {
-                outcome = try await action.run(context)
-                break
-            } catch let failure as StepFailure {
-                let pause = min(max(failure.notBefore?.timeIntervalSinceNow ?? 0, Double(1 << (attempt - 1))), 10)
-                guard failure.retryable, attempt < Self.maxAttempts, Date().addingTimeInterval(pause) < deadline else {
-                    throw PlanError(description: "planning failed: \(failure)")
-                }
-                logger.notice("a read of the plan failed; trying again", metadata: ["error": "\(failure)", "attempt": "\(attempt)", "pause_s": "\(pause)"])
-                try await Task.sleep(for: .seconds(pause))
-            }
-        }
-        guard let outcome else { throw PlanError(description: "plan action '\(name)' did not run") }
+        let outcome = try await runWithRetries(action, definition: definition, input: input,
+                                               deadline: Date().addingTimeInterval(Double(timeout.components.seconds)))
         guard case .completed(let output) = outcome else {
             throw PlanError(description: "plan action '\(name)' did not complete (plans must not wait or retry)")
         }
@@ -136,6 +116,33 @@ public struct PlanRunner: Sendable {
             return try JSONDecoder().decode(WorkflowPlan.self, from: data)
         } catch {
             throw PlanError(description: "plan action '\(name)' returned a plan that does not have the documented shape: \(error)")
+        }
+    }
+}
+
+extension PlanRunner {
+    /// A plan only reads, so a throttled or briefly failing read (429, 5xx, a reset) is simply tried again, a few
+    /// times and within the deadline, instead of making the operator run the command again.
+    private func runWithRetries(
+        _ action: any StepAction, definition: WorkflowDefinition, input: [String: JSONValue], deadline: Date
+    ) async throws -> StepOutcome {
+        var attempt = 1
+        while true {
+            let context = StepContext(
+                workflowID: UUID(), workflowName: definition.name, stepID: "plan", phase: .forward, input: input,
+                outputs: [:], checkpoint: nil, attempt: attempt, maxAttempts: Self.maxAttempts, deadline: deadline,
+                idempotencyKey: "plan", logger: logger, recorder: ReadOnlyRecorder())
+            do {
+                return try await action.run(context)
+            } catch let failure as StepFailure {
+                let pause = min(max(failure.notBefore?.timeIntervalSinceNow ?? 0, Double(1 << (attempt - 1))), 10)
+                guard failure.retryable, attempt < Self.maxAttempts, Date().addingTimeInterval(pause) < deadline else {
+                    throw PlanError(description: "planning failed: \(failure)")
+                }
+                logger.notice("a read of the plan failed; trying again", metadata: ["error": "\(failure)", "attempt": "\(attempt)", "pause_s": "\(pause)"])
+                try await Task.sleep(for: .seconds(pause))
+                attempt += 1
+            }
         }
     }
 }

@@ -35,15 +35,13 @@ extension WorkflowStore {
         let keys = requests.map { renderer?.render(input: $0.input) ?? nil }
 
         // Rows whose idempotency key exists already are answered with the existing workflow.
-        // A key used for another workflow or input is a mistake, not a repeat (compared by value, so the stored
-        // jsonb's formatting does not matter).
-        var existing: [String: (id: UUID, workflow: String, input: JSONValue)] = [:]
+        // A key used for another workflow or input is a mistake, not a repeat (see `KeyHolder`).
+        var existing: [String: KeyHolder] = [:]
         let idempotencyKeys = requests.compactMap(\.idempotencyKey)
         if !idempotencyKeys.isEmpty {
             for row in try connection.query(SQL.Engine.workflowsByIdempotencyKeys.text, [idempotencyKeys],
                                             name: SQL.Engine.workflowsByIdempotencyKeys.name).rows {
-                existing[try row.decode("idempotency_key")] = (
-                    try row.decode("id"), try row.decode("workflow_name"), try Self.json(row, "input") ?? .object([:]))
+                existing[try row.decode("idempotency_key")] = try KeyHolder(row)
             }
         }
         // Concurrency keys held by unfinished workflows, and by earlier rows of this batch.
@@ -57,13 +55,12 @@ extension WorkflowStore {
         }
 
         var outcomes: [BatchSubmitOutcome?] = Array(repeating: nil, count: requests.count)
-        var seenIdempotency: [String: (id: UUID, workflow: String, input: JSONValue)] = [:]
+        var seenIdempotency: [String: KeyHolder] = [:]
         var ids: [UUID] = [], states: [String] = [], inputs: [String] = [], labels: [String] = []
         var idempotency: [String?] = [], concurrency: [String?] = [], notBefore: [Date?] = []
         for (index, request) in requests.enumerated() {
             if let key = request.idempotencyKey, let earlier = existing[key] ?? seenIdempotency[key] {
-                let same = earlier.workflow == definition.name && earlier.input == .object(request.input)
-                outcomes[index] = same ? .existing(earlier.id) : .idempotencyKeyReused(key: key, holder: earlier.id)
+                outcomes[index] = earlier.isRepeat(of: request) ? .existing(earlier.id) : .idempotencyKeyReused(key: key, holder: earlier.id)
                 continue
             }
             if let key = keys[index], let holder = held[key] {
@@ -71,7 +68,7 @@ extension WorkflowStore {
                 continue
             }
             let id = UUID()
-            if let key = request.idempotencyKey { seenIdempotency[key] = (id, definition.name, .object(request.input)) }
+            if let key = request.idempotencyKey { seenIdempotency[key] = KeyHolder(id: id, workflow: definition.name, input: .object(request.input)) }
             if let key = keys[index] { held[key] = id }
             let scheduled = request.notBefore.map { $0 > now } ?? false
             ids.append(id)

@@ -63,12 +63,9 @@ public final class WorkflowStore: Sendable {
             ).first else {
                 throw StoreError.corruptRow("idempotency key '\(key)' conflicted but no workflow holds it")
             }
-            let holder: UUID = try existing.decode("id")
-            let sameWorkflow = try existing.decode("workflow_name", as: String.self) == request.definition.name
-            guard sameWorkflow, try Self.json(existing, "input") ?? .object([:]) == .object(request.input) else {
-                throw StoreError.idempotencyKeyReused(key: key, holder: holder)
-            }
-            return .existing(holder)
+            let holder = try KeyHolder(existing)
+            guard holder.isRepeat(of: request) else { throw StoreError.idempotencyKeyReused(key: key, holder: holder.id) }
+            return .existing(holder.id)
         }
         let steps = request.definition.steps
         let dueAt = request.notBefore ?? now
@@ -86,6 +83,30 @@ public final class WorkflowStore: Sendable {
             try connection.enqueue(PostgresStatement(SQL.Engine.notifyReady.text, [request.queue], name: SQL.Engine.notifyReady.name))
         }
         return .created(id)
+    }
+
+    /// The workflow an idempotency key already belongs to. A submission with the same key is a repeat only when it
+    /// names the same workflow with the same input (compared by value: the stored jsonb's formatting is its own);
+    /// otherwise answering with this workflow would make the submission look done when it was not.
+    struct KeyHolder {
+        var id: UUID
+        var workflow: String
+        var input: JSONValue
+
+        init(id: UUID, workflow: String, input: JSONValue) {
+            self.id = id
+            self.workflow = workflow
+            self.input = input
+        }
+
+        /// From a row with `id`, `workflow_name` and `input`.
+        init(_ row: PostgresRow) throws {
+            self.init(id: try row.decode("id"), workflow: try row.decode("workflow_name"), input: try WorkflowStore.json(row, "input") ?? .object([:]))
+        }
+
+        func isRepeat(of request: SubmitRequest) -> Bool {
+            workflow == request.definition.name && input == .object(request.input)
+        }
     }
 
     func storeDefinition(_ definition: WorkflowDefinition, on connection: PostgresConnection) throws -> Int64 {

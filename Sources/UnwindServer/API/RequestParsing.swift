@@ -39,7 +39,7 @@ enum RequestParsing {
     static let drainLimit = 16 * 1024 * 1024
 
     /// The body as a JSON object with only `allowed` keys.
-    static func object(_ request: inout Request, allowed: Set<String>, limit: Int) async throws -> [String: JSONValue] {
+    static func object(_ request: Request, allowed: Set<String>, limit: Int) async throws -> [String: JSONValue] {
         // Read by hand rather than with `collectBody(upTo:)`, which stops reading at the limit: a client that sends
         // its whole body before reading the answer (Python's urllib, curl without Expect) would then block on a
         // full socket and never see the 413. The rest of a too-large body is read and dropped, up to a bound.

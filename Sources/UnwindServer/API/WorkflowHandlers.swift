@@ -77,9 +77,8 @@ extension UnwindServer {
     /// `POST /api/v1/workflows`: like `unwind submit`, including its acknowledgement gate.
     func submit(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         _ = try RequestParsing.query(request, allowed: [])
-        var request = request
         let body = try await RequestParsing.object(
-            &request, allowed: ["workflow", "input", "accept", "idempotency_key", "labels", "not_before", "priority", "queue", "actor"],
+            request, allowed: ["workflow", "input", "accept", "idempotency_key", "labels", "not_before", "priority", "queue", "actor"],
             limit: configuration.maximumBodyBytes)
         let name = try RequestParsing.string(body, "workflow", required: true, maxLength: 200)!
         var input: [String: JSONValue] = [:]
@@ -187,8 +186,7 @@ extension UnwindServer {
     ) async throws -> Response {
         _ = try RequestParsing.query(request, allowed: [])
         let id = try workflowID(context)
-        var request = request
-        let body = try await RequestParsing.object(&request, allowed: fields.union(["reason", "actor"]), limit: configuration.maximumBodyBytes)
+        let body = try await RequestParsing.object(request, allowed: fields.union(["reason", "actor"]), limit: configuration.maximumBodyBytes)
         let reason = try RequestParsing.string(body, "reason", required: true)!
         let action = OperatorAction(try kind(body), actor: try RequestParsing.actor(body), reason: reason)
         let state = try await blocking { [store] in
