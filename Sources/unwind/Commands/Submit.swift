@@ -263,6 +263,11 @@ extension Submit {
         var batch: [FleetBatchRow] = []
         var waiting: [[FleetBatchRow]] = []
 
+        // On standard output with the table; beside JSON lines it goes to standard error, keeping the output JSON.
+        func printSummary() {
+            let summary = dryRun ? counts.dryRunSummary : counts.summary
+            if output == .table { Terminal.standardOutput.write(summary + "\n") } else { Terminal.standardError.write(summary + "\n") }
+        }
         func report(_ line: Int, _ outcome: String, _ detail: String) {
             switch output {
             case .json:
@@ -327,7 +332,7 @@ extension Submit {
             if let failure {
                 // Say how far the file got and how to go on, not only what the database said: each batch is one
                 // transaction, so the failed batch stored nothing, and re-running the file skips what was stored.
-                Terminal.standardOutput.write(counts.summary + "\n")
+                printSummary()
                 let (message, _) = ErrorReporter.describe(failure.error)
                 throw CLIError(
                     description: "the batch of rows from line \(failure.firstLine) failed and nothing from it was stored: \(message). Rows reported above are stored; fix the cause and run the same file again (stored rows report 'exists')",
@@ -388,8 +393,7 @@ extension Submit {
         if reader.rowsRead == 0 && counts.invalid == 0 {
             throw CLIError(description: "--fleet '\(path)' has no rows (an empty file, or a header only); nothing was submitted", status: .usage)
         }
-        let summary = dryRun ? counts.dryRunSummary : counts.summary
-        if output == .table { Terminal.standardOutput.write(summary + "\n") } else { Terminal.standardError.write(summary + "\n") }
+        printSummary()
         if unacknowledged > 0 {
             Terminal.standardError.write("note: \(unacknowledged) row(s) acknowledge nothing (no accept field, no --accept): where a plan needs an acknowledgement (e.g. a handling fee) the workflow stops at preflight with nothing changed. Check one account with unwind plan, which names what to acknowledge; then acknowledge it for every row with --accept VALUE or an accept column (e.g. --accept handling-fee for the SecMaster teardown)\n")
         }
