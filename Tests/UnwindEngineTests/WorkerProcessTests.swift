@@ -11,9 +11,10 @@ import UnwindTesting
 struct WorkerProcessTests {
     @Test func aStepOfAKilledWorkerIsFinishedByAnotherAfterItsLeaseExpires() async throws {
         let engine = try EngineHarness()
-        let definition = try engine.definition(teardownLikeYAML)
-        // The first attempt of `reserve` takes long enough for the worker to be killed in the middle of it.
-        let id = try engine.submit(definition, input: script(["reserve": ["sleep_ms": 30_000, "sleep_times": 1]]))
+        // The first attempt of `reserve` outlasts anything a loaded machine can make the test wait for, so the
+        // worker is always killed in the middle of it.
+        let definition = try engine.definition(teardownLikeYAMLWithLongAttempts)
+        let id = try engine.submit(definition, input: script(["reserve": ["sleep_ms": sleepsUntilStopped, "sleep_times": 1]]))
         let victim = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--lease", "2s"])
         try await engine.waitUntil("reserve to start on the first worker") {
             try engine.events(id).contains { $0.kind == "attempt_started" && $0.stepID == "reserve" }
@@ -23,6 +24,8 @@ struct WorkerProcessTests {
         // claim's, not how long a process takes to start on a loaded machine.
         let heir = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--lease", "2s"])
         try await engine.waitUntil(timeout: 60, "the heir to register") { try engine.store.workers().count == 2 }
+        let beforeKill = try engine.events(id).filter { $0.stepID == "reserve" }
+        try #require(beforeKill.map(\.kind) == ["attempt_started"], "the victim's attempt must still be running: \(beforeKill.map(\.kind))")
         victim.signal(SIGKILL)
         #expect(try await victim.waitForExit() == 128 + SIGKILL)
         let killedAt = Date()
@@ -33,9 +36,10 @@ struct WorkerProcessTests {
         #expect(starts.count == 2)
         #expect(starts.last?.workerID != victimID)
         #expect(events.contains { $0.kind == "lease_expired" })
-        // Recovered after the 2 s lease (plus back-off), not instantly and not after ages.
+        // Recovered after the 2 s lease (plus back-off), well before the 30 s default lease would have allowed;
+        // the margin is for a loaded machine, the figure itself is measured by `unwind bench`.
         let restarted = try #require(starts.last?.at)
-        #expect(restarted.timeIntervalSince(killedAt) < 15)
+        #expect(restarted.timeIntervalSince(killedAt) < 25)
         _ = heir
     }
 
@@ -70,8 +74,8 @@ struct WorkerProcessTests {
 
     @Test func aStepThatOutlivesTheGracePeriodIsHandedBackWithoutCountingTheAttempt() async throws {
         let engine = try EngineHarness()
-        let definition = try engine.definition(teardownLikeYAML)
-        let id = try engine.submit(definition, input: script(["prepare": ["sleep_ms": 20_000, "sleep_times": 1]]))
+        let definition = try engine.definition(teardownLikeYAMLWithLongAttempts)
+        let id = try engine.submit(definition, input: script(["prepare": ["sleep_ms": sleepsUntilStopped, "sleep_times": 1]]))
         let worker = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--grace", "300ms"])
         try await engine.waitUntil("prepare to start") {
             try engine.events(id).contains { $0.kind == "attempt_started" && $0.stepID == "prepare" }

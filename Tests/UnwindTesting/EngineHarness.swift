@@ -132,6 +132,14 @@ public let teardownLikeYAML = """
       - {id: finish, action: test.noop}
     """
 
+/// `teardownLikeYAML` whose attempts may run for half an hour: for tests that kill or stop a worker in the middle
+/// of a step that sleeps far longer than any loaded machine can delay the test, so the attempt never ends (or times
+/// out) on its own first.
+public let teardownLikeYAMLWithLongAttempts = teardownLikeYAML.replacingOccurrences(of: "timeout: 30s", with: "timeout: 30m")
+
+/// How long a step sleeps when the test means "until it is killed or stopped".
+public let sleepsUntilStopped: JSONValue = 1_800_000
+
 public func script(_ steps: [String: JSONValue]) -> [String: JSONValue] {
     ["test": .object(steps)]
 }
