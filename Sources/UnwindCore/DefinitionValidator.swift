@@ -268,7 +268,8 @@ struct DefinitionValidator {
                 field.defaultValue = value
             }
         }
-        if let allowed = field.allowedValues, let node = entries["enum"]?.value {
+        // An array input's enum lists allowed elements, which may have any type.
+        if let allowed = field.allowedValues, let node = entries["enum"]?.value, type != .array {
             var unconstrained = field
             unconstrained.allowedValues = nil
             for value in allowed {

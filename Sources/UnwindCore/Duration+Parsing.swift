@@ -6,8 +6,8 @@ extension Duration {
     /// Parses a definition duration: `500ms`, `2s`, `1m`, `1h`, `1m30s`, `1h2m3s500ms`, or a plain
     /// (possibly fractional) number of seconds such as `30` or `0.5`.
     ///
-    /// Units must appear largest first and at most once each, so `30s1m` and `1m1m` are rejected
-    /// rather than guessed at. Returns `nil` for anything malformed, non-positive or longer than
+    /// Units must appear largest first and at most once each, and each after the first below the unit before
+    /// it, so `30s1m`, `1m1m` and `1m90s` are rejected rather than guessed at. Returns `nil` for anything malformed, non-positive or longer than
     /// ``maximumDefinitionDuration``; the caller turns that into a "bad duration" issue naming the text.
     public init?(definitionText text: String) {
         let text = text.trimmingWhitespace()
@@ -29,6 +29,8 @@ extension Duration {
                 guard let unit = units.first(where: { rest.hasPrefix($0.suffix) }),
                       let unitRank = rank[unit.suffix], unitRank > lastRank
                 else { return nil }
+                // After a larger unit, a part must stay below that unit: `1m90s` is a typo, not 2m30s.
+                if lastRank >= 0, let limit = ["m": 60.0, "s": 60, "ms": 1000][unit.suffix], amount >= limit { return nil }
                 lastRank = unitRank
                 rest = rest.dropFirst(unit.suffix.count)
                 seconds += amount * unit.seconds

@@ -15,7 +15,7 @@ public struct InputField: Sendable, Codable, Equatable {
     private var compiledPattern: CompiledPattern?
     /// Maximum length in characters for string values.
     public var maxLength: Int?
-    /// When set, the value must equal one of these.
+    /// When set, the value must equal one of these; for an `array` input, each of its elements must.
     public var allowedValues: [JSONValue]?
     public var description: String?
 
@@ -113,9 +113,18 @@ extension InputField {
                 }
             }
         }
-        if let allowedValues, !allowedValues.contains(value) {
+        if let allowedValues {
             let list = allowedValues.map(\.canonicalJSON).joined(separator: ", ")
-            problems.append("value \(value.canonicalJSON) is not one of \(list)")
+            if type == .array, case .array(let elements) = value {
+                // For a list, `enum` names what its elements may be (a list of acknowledgements, of regions …).
+                let names = allowedValues.compactMap(\.stringValue)
+                for element in elements where !allowedValues.contains(element) {
+                    let hint = element.stringValue.map { Suggestion.hint(for: $0, in: names) } ?? ""
+                    problems.append("element \(Suggestion.shown(element.canonicalJSON)) is not one of \(list)\(hint)")
+                }
+            } else if !allowedValues.contains(value) {
+                problems.append("value \(Suggestion.shown(value.canonicalJSON)) is not one of \(list)")
+            }
         }
         return problems
     }

@@ -4,8 +4,20 @@ extension WorkflowDefinition {
     ///
     /// The CLI and the HTTP API both go through this, so a teardown is refused or accepted the same way whoever
     /// submits it.
-    public func input(_ input: [String: JSONValue], withAcknowledgements accepted: [String]) -> [String: JSONValue] {
-        guard inputs.contains(where: { $0.name == "accept" }) else { return input }
+    ///
+    /// Acknowledgements given to a workflow that takes none are refused rather than dropped: whoever gave them
+    /// expected them to matter (a different workflow, perhaps). Which values are allowed is the `accept` input's
+    /// `enum`, checked with the rest of the input.
+    public func input(_ input: [String: JSONValue], withAcknowledgements accepted: [String]) throws(InputValidationError) -> [String: JSONValue] {
+        guard let field = inputs.first(where: { $0.name == "accept" }) else {
+            if accepted.isEmpty { return input }
+            throw InputValidationError(problems: [
+                "accept: workflow '\(name)' takes no acknowledgements (it declares no 'accept' input); leave them out",
+            ])
+        }
+        // Checked on their own too, so that a misspelt --accept is one error, not one per row of a fleet.
+        let problems = field.problems(with: .array(accepted.map { .string($0) }))
+        if !problems.isEmpty { throw InputValidationError(problems: problems.map { "'accept': \($0)" }) }
         var copy = input
         let existing = copy["accept"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let merged = Array(Set(existing + accepted)).sorted()

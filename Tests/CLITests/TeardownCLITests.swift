@@ -57,4 +57,64 @@ struct TeardownCLITests {
         await #expect(unwind(["history", id]).stdout.contains("pivot_crossed"))
         #expect(try simulator.changedTwice(account: "demo").isEmpty)
     }
+
+    /// `plan --fleet`: every account of a file planned (read-only), in file order, with what each needs acknowledged.
+    @Test func planningAFleetShowsEachAccountAndWhatItNeeds() async throws {
+        let seed = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath:
+            TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json"))) as? [String: Any])
+        let accounts = try #require(seed["accounts"] as? [[String: Any]])
+        let simulator = try SimulatorProcess(seed: TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json")
+        var environment = ["UNWIND_CLOUD_ENDPOINT": simulator.url, "UNWIND_CREDENTIALS_FILE": "/nonexistent",
+                           "UNWIND_WORKFLOWS_DIR": TestEnvironment.repositoryRoot + "/workflows"]
+        var rows = ["domain_id,project_id,region,profile"]
+        for (index, account) in accounts.enumerated() {
+            environment["UNWIND_PROFILE_P\(index)_AK"] = account["access_key"] as? String
+            environment["UNWIND_PROFILE_P\(index)_SK"] = account["secret_key"] as? String
+            rows.append("\(account["domain_id"]!),\((account["project_ids"] as! [String])[0]),cn-north-4,p\(index)")
+        }
+        let directory = TestEnvironment.workDirectory + "/plan-fleet-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fleet = directory + "/accounts.csv", broken = directory + "/broken.csv"
+        try (rows.joined(separator: "\n") + "\n").write(toFile: fleet, atomically: true, encoding: .utf8)
+        try (rows.joined(separator: "\n") + "\nnot-an-id,p0000000000000000000000000000001,cn-north-4,p0\n")
+            .write(toFile: broken, atomically: true, encoding: .utf8)
+
+        // Rows in file order (planned 3 at a time), each with its totals and what it needs.
+        let table = await runUnwind(["plan", "secmaster-full-teardown", "--fleet", fleet, "--parallel", "3"], environment: environment)
+        #expect(table.status == 0, "\(table.combined)")
+        let lines = table.stdout.split(separator: "\n").filter { $0.hasPrefix("line ") }
+        #expect(lines.map { String($0.split(separator: "\t")[0]) } == (2...7).map { "line \($0)" })
+        #expect(lines[0].contains("\tready\tfee 0.00, refund 2400.00 CNY"), "the fresh account: \(lines[0])")
+        #expect(lines[1].contains("\tneeds acknowledgement\tfee 330.34") && lines[1].contains("--accept handling-fee ("))
+        #expect(lines[5].contains("--accept open-orders ("), "the account with an unpaid order: \(lines[5])")
+        #expect(table.stdout.contains("6 row(s): 2 ready, 4 need an acknowledgement (--accept handling-fee: 4, --accept open-orders: 1), 0 invalid, 0 failed"))
+        #expect(table.stdout.contains("totals of the planned rows: fee 521.85, refund 7096.64 CNY"))
+
+        // --check: 4 while a row lacks an acknowledgement; the rows' own and --accept's count.
+        let checked = await runUnwind(["plan", "secmaster-full-teardown", "--fleet", fleet, "--check", "--accept", "handling-fee"], environment: environment)
+        #expect(checked.status == 4, "\(checked.combined)")
+        #expect(checked.stdout.contains("5 ready, 1 need an acknowledgement (--accept open-orders: 1)"))
+        let everything = await runUnwind(["plan", "secmaster-full-teardown", "--fleet", fleet, "--check", "--accept", "handling-fee",
+                                          "--accept", "open-orders", "--output", "json"], environment: environment)
+        #expect(everything.status == 0, "\(everything.combined)")
+        let objects = try everything.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(objects.map { $0["result"] as? String } == Array(repeating: "ready", count: 6))
+        #expect(((objects[1]["plan"] as? [String: Any])?["totals"] as? [String: Any])?["fee"] as? Double == 330.34)
+        #expect(everything.stderr.contains("6 row(s): 6 ready"), "the summary stays off standard output: \(everything.stderr)")
+
+        // An invalid row is reported with the reason submit would give, and makes the exit status 1.
+        let withBadRow = await runUnwind(["plan", "secmaster-full-teardown", "--fleet", broken], environment: environment)
+        #expect(withBadRow.status == 1)
+        #expect(withBadRow.stdout.contains("line 8\tinvalid\t-\t'domain_id': value \"not-an-id\" does not match pattern"))
+        // A misspelt acknowledgement is one error before any row is read, with the likely spelling.
+        let typo = await runUnwind(["plan", "secmaster-full-teardown", "--fleet", fleet, "--accept", "handling-fees"], environment: environment)
+        #expect(typo.status == 64)
+        #expect(typo.stdout.isEmpty)
+        #expect(typo.stderr.contains("element \"handling-fees\" is not one of \"handling-fee\", \"open-orders\", \"release-attachments\"; did you mean 'handling-fee'?"))
+        // Planning reads only: nothing in any account changed.
+        for account in accounts { #expect(try simulator.ledger(account: account["name"] as! String).isEmpty) }
+    }
 }

@@ -39,6 +39,41 @@ struct InputValidationTests {
         #expect(input["delete_volume"]?.boolValue == true)
     }
 
+    /// For an array input, `enum` names what each element may be; acknowledgements are checked the same way.
+    @Test func anArrayEnumConstrainsEachElement() throws {
+        let acknowledging = try WorkflowDefinitionLoader.load(yaml: """
+            name: acks
+            inputs:
+              accept: {type: array, default: [], enum: [handling-fee, open-orders]}
+            steps: [{id: a, action: test.noop}]
+            """, file: "acks.yaml", knownActions: knownActions)
+        #expect(try acknowledging.validateInput(["accept": ["open-orders", "handling-fee"]])["accept"]?.arrayValue?.count == 2)
+        #expect(try acknowledging.validateInput([:])["accept"] == [])
+        #expect(throws: InputValidationError(problems: [
+            "'accept': element \"handling-fees\" is not one of \"handling-fee\", \"open-orders\"; did you mean 'handling-fee'?",
+            "'accept': element 3 is not one of \"handling-fee\", \"open-orders\"",
+        ])) { try acknowledging.validateInput(["accept": ["handling-fees", 3]]) }
+        // Acknowledgements given beside the input (--accept, the API's "accept") are checked before they are merged …
+        #expect(throws: InputValidationError(problems: [
+            "'accept': element \"open-order\" is not one of \"handling-fee\", \"open-orders\"; did you mean 'open-orders'?",
+        ])) { try acknowledging.input([:], withAcknowledgements: ["open-order"]) }
+        #expect(try acknowledging.input(["accept": ["open-orders"]], withAcknowledgements: ["handling-fee"])["accept"] == ["handling-fee", "open-orders"])
+        // … and refused by a workflow that takes none, instead of being dropped.
+        #expect(throws: InputValidationError(problems: [
+            "accept: workflow 'teardown' takes no acknowledgements (it declares no 'accept' input); leave them out",
+        ])) { try definition.input([:], withAcknowledgements: ["handling-fee"]) }
+        #expect(try definition.input(["retries": 1], withAcknowledgements: []) == ["retries": 1])
+        // An enum of scalars on an array is no longer a definition error; on a scalar input it still must match.
+        #expect(throws: DefinitionError.self) {
+            try WorkflowDefinitionLoader.load(yaml: """
+                name: bad
+                inputs:
+                  mode: {type: string, enum: [[a]]}
+                steps: [{id: a, action: test.noop}]
+                """, file: "bad.yaml", knownActions: knownActions)
+        }
+    }
+
     @Test func reportsEveryProblemByField() throws {
         do {
             _ = try definition.validateInput([

@@ -120,7 +120,7 @@ extension UnwindServer {
         let actor = try RequestParsing.actor(body)
 
         let definition = try await definition(named: name)
-        let withAcknowledgements = definition.input(input, withAcknowledgements: accepted)
+        let withAcknowledgements = try definition.input(input, withAcknowledgements: accepted)
         let validated = try definition.validateInput(withAcknowledgements)
         var planLogger = logger
         planLogger[metadataKey: "workflow"] = "\(definition.name)"

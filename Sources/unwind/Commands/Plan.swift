@@ -14,9 +14,16 @@ struct Plan: ParsableCommand {
             happen to each resource with the amounts involved, and which --accept flags a submission needs. \
             Exits 0; with --check, exits 4 when an acknowledgement in the plan is not given by --accept.
 
+            With --fleet FILE.csv|FILE.jsonl (the file unwind submit --fleet takes), every row is planned, \
+            --parallel accounts at a time, and reported in file order: ready, needs acknowledgement (which --accept, \
+            and why), invalid (what submit would refuse) or failed (the plan could not be made), with each row's \
+            totals; then a summary with the totals of the planned rows. Exits 1 when a row is invalid or failed; \
+            otherwise 0, or with --check 4 when a row needs an acknowledgement it does not give.
+
             Examples:
               unwind plan example-linear --set ticket=OPS-42
               unwind plan secmaster-full-teardown --input account.json --output json
+              unwind plan secmaster-full-teardown --fleet accounts.csv --accept handling-fee --check
             """)
 
     @OptionGroup var workflows: WorkflowOptions
@@ -25,18 +32,31 @@ struct Plan: ParsableCommand {
     @Option(parsing: .singleValue, help: ArgumentHelp("Acknowledge something the plan asks for (repeatable), e.g. handling-fee.", valueName: "ack"))
     var accept: [String] = []
     @Flag(help: "Exit 4 when the plan needs an acknowledgement that --accept does not give.") var check = false
+    @Option(help: ArgumentHelp("Plan every row of a fleet file (.csv or .jsonl, as for submit --fleet); --set values apply to every row.", valueName: "file"))
+    var fleet: String?
+    @Option(help: ArgumentHelp("With --fleet: how many accounts are planned at a time (1–64, default 8).", valueName: "n"))
+    var parallel: Int?
     @Option(help: "table or json") var output: OutputFormat = .table
     @Option(name: .customLong("log-level"), help: "Log level for the plan action.") var logLevel: String = "warning"
     @Option(name: .customLong("log-format"), help: ArgumentHelp("text or json (default: $UNWIND_LOG_FORMAT, else text).", valueName: "format"))
     var logFormat: String?
 
-    func validate() throws { try CloudSettings.check() }
+    func validate() throws {
+        try CloudSettings.check()
+        if fleet != nil && inputOptions.inputFile != nil { throw ValidationError("--input cannot be combined with --fleet; use --set for values shared by every row") }
+        if let parallel, !(1...64).contains(parallel) { throw ValidationError("--parallel must be between 1 and 64, got \(parallel)") }
+        if fleet == nil && parallel != nil { throw ValidationError("--parallel applies to --fleet only") }
+    }
 
     func run() throws {
         try runReportingErrors {
             let definition = try workflows.definition(named: workflow)
             guard definition.planAction != nil else {
                 throw CLIError(description: "workflow '\(definition.name)' declares no plan, so there is nothing to show (add `plan: ACTION` to its definition); unwind workflows show \(definition.name) lists its steps", status: .usage)
+            }
+            if let fleet {
+                try planFleet(fleet, definition: definition)
+                return
             }
             let input = try definition.validateInput(try inputOptions.input(for: definition).withAcknowledgements(accept, for: definition))
             let plan = try PlanInvocation(logLevel: logLevel, logFormat: try LogFormat.resolve(logFormat)).run(definition, input: input)
@@ -68,12 +88,12 @@ struct PlanInvocation {
         _ = try blocking { try await gate.check(definition, input: input, accepted: accepted) }
     }
 
-    private func makeRunner() -> PlanRunner {
+    func makeRunner() -> PlanRunner {
         LoggingBootstrap.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .warning, format: logFormat)
         return PlanRunner(registry: BuiltInActions.registry, logger: Logger(label: "unwind.plan"))
     }
 
-    private func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         let result = Mutex<Result<T, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         Task {
@@ -97,8 +117,8 @@ struct PlanInvocation {
 
 extension Dictionary where Key == String, Value == JSONValue {
     /// Puts the `--accept` values into the input field `accept` when the workflow declares one.
-    func withAcknowledgements(_ accepted: [String], for definition: WorkflowDefinition) -> [String: JSONValue] {
-        definition.input(self, withAcknowledgements: accepted)
+    func withAcknowledgements(_ accepted: [String], for definition: WorkflowDefinition) throws -> [String: JSONValue] {
+        try definition.input(self, withAcknowledgements: accepted)
     }
 }
 
