@@ -9,6 +9,8 @@ import Foundation
 public struct CloudEndpoints: Sendable, Equatable {
     public let region: String
     private let urls: [CloudService: String]
+    /// Every service goes to one address (`UNWIND_CLOUD_ENDPOINT`, e.g. the simulator), not to the region's hosts.
+    public let isOverridden: Bool
 
     /// The environment variable / configuration key that sets `override`.
     public static let overrideEnvironmentKey = "UNWIND_CLOUD_ENDPOINT"
@@ -22,6 +24,7 @@ public struct CloudEndpoints: Sendable, Equatable {
             )
         }
         self.region = region
+        isOverridden = !(override ?? "").isEmpty
         if let override, !override.isEmpty {
             let url = try Self.validate(override, what: "\(Self.overrideEnvironmentKey) (cloud endpoint override)")
             urls = Dictionary(uniqueKeysWithValues: CloudService.allCases.map { ($0, url) })

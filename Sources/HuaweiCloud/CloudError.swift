@@ -31,6 +31,10 @@ public struct CloudError: Error, Sendable, CustomStringConvertible, Equatable {
     public var classification: Classification
     /// What the operator should do.
     public var hint: String?
+    /// No connection could be made (the name did not resolve, nothing listened, the connect timed out).
+    /// AsyncHTTPClient has then already tried again until its connect timeout, so the client's own quick read
+    /// retries would only multiply that wait; the caller's retries (the step's back-off) still apply.
+    public var connectionNotEstablished = false
 
     public init(
         service: CloudService?, operation: String, httpStatus: Int? = nil, code: String? = nil, message: String,

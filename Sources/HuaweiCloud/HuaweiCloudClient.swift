@@ -123,7 +123,7 @@ public final class HuaweiCloudClient: Sendable {
                     "http.method": "\(request.method)", "http.path": "\(request.path)", "error": "\(redacted)",
                     "attempt": "\(attempt)",
                 ])
-                guard !request.isMutating, redacted.isRetryable, attempt < readRetry.maxAttempts,
+                guard !request.isMutating, redacted.isRetryable, !redacted.connectionNotEstablished, attempt < readRetry.maxAttempts,
                       let delay = readRetry.delay(afterAttempt: attempt, retryAfter: redacted.retryAfter) else {
                     throw redacted
                 }
@@ -286,21 +286,34 @@ public final class HuaweiCloudClient: Sendable {
             hint = "the worker is stopping" + unknownOutcome
         case let error as IOError where error.errnoCode == ECONNREFUSED:
             message = "connection refused by \(endpoints.baseURL(for: request.service))"
-            hint = "nothing accepts connections there: check UNWIND_CLOUD_ENDPOINT and network access; the step is retried"
+            hint = "nothing accepts connections there: check UNWIND_CLOUD_ENDPOINT and network access; it is tried again"
         case let error as IOError where error.errnoCode == ECONNRESET || error.errnoCode == EPIPE:
             message = "the connection was reset before a complete answer arrived"
             hint = "a transient network failure" + unknownOutcome
         case let error as IOError:
             message = "network error: \(error.description)"
             hint = "a transient network failure" + unknownOutcome
+        case let error as NIOConnectionError where error.connectionErrors.isEmpty && (error.dnsAError != nil || error.dnsAAAAError != nil):
+            // The name did not resolve: most often a mistyped region (each region has its own host names).
+            message = "the host name \(error.host) does not resolve (DNS)"
+            hint = endpoints.isOverridden
+                ? "check UNWIND_CLOUD_ENDPOINT and this machine's DNS; it is tried again"
+                : "check the region id '\(endpoints.region)' (e.g. cn-north-4, ap-southeast-1) and this machine's DNS; it is tried again"
         case let error as NIOConnectionError:
             message = "could not connect to \(endpoints.baseURL(for: request.service)) (\(error.host):\(error.port))"
-            hint = "check network access and UNWIND_CLOUD_ENDPOINT; the step is retried"
+            hint = "check network access and UNWIND_CLOUD_ENDPOINT; it is tried again"
         default:
             message = "network error: \(String(describing: error))"
             hint = "a transient network failure" + unknownOutcome
         }
-        return CloudError(service: request.service, operation: request.operation, message: message, classification: classification, hint: hint)
+        var cloudError = CloudError(service: request.service, operation: request.operation, message: message, classification: classification, hint: hint)
+        switch error {
+        case is NIOConnectionError: cloudError.connectionNotEstablished = true
+        case let error as HTTPClientError where error == .connectTimeout: cloudError.connectionNotEstablished = true
+        case let error as IOError where error.errnoCode == ECONNREFUSED: cloudError.connectionNotEstablished = true
+        default: break
+        }
+        return cloudError
     }
 
     /// `Retry-After` as delta-seconds or an HTTP date; `nil` when absent or unreadable.

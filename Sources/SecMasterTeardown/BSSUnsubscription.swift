@@ -19,8 +19,7 @@ struct UnsubscribeProgress: Codable, Sendable, Equatable {
     /// the request may have been applied. The next attempt settles it: BSS then shows the resource in use (a
     /// refusal means nothing changed), being unsubscribed, or gone. Optional, like `unseen`.
     var requested: [String]?
-    /// Resources BSS reported as being unsubscribed, or requested without an answer on the step's last attempt:
-    /// the cloud may have changed and no later attempt will tell.
+    /// Resources BSS reported as being unsubscribed, or requested without an answer: the cloud may have changed.
     var presumedChanged: [String]?
     /// Resources found gone whose lost unsubscription orders were looked for, so that the search is made once
     /// per resource but repeated when it could not finish (BSS not showing an order's refund lines yet).
@@ -31,11 +30,10 @@ struct UnsubscribeProgress: Codable, Sendable, Equatable {
 
     var submitted: Set<String> { Set(orders.values.flatMap { $0 }) }
 
-    /// Records `ids` as requested without an answer; with `presumedChanged`, also as changes no later attempt will
-    /// settle.
-    mutating func noteRequested(_ ids: [String], presumedChanged presumed: Bool) {
+    /// Records `ids` as requested without an answer, and so as changes the cloud may hold.
+    mutating func noteRequested(_ ids: [String]) {
         requested = Array(Set(requested ?? []).union(ids)).sorted()
-        if presumed { presumedChanged = Array(Set(presumedChanged ?? []).union(ids)).sorted() }
+        presumedChanged = Array(Set(presumedChanged ?? []).union(ids)).sorted()
     }
 
     /// Whether the cloud may have changed under this step: an order placed, a request whose answer did not come,
@@ -102,9 +100,10 @@ struct BSSUnsubscription {
                 let inFlight = Self.inFlightCodes.contains(error.code ?? "")
                 if error.mayHaveBeenApplied || inFlight {
                     // No answer (a timeout, a dropped connection, a 5xx), or "being unsubscribed": BSS may hold this
-                    // run's request. "Being unsubscribed", or no answer on the last attempt, is past the point of no
-                    // return: a failure from here on must not be compensated as if nothing changed.
-                    progress.noteRequested(inUse, presumedChanged: inFlight || context.attempt >= context.maxAttempts)
+                    // run's request, so this is past the point of no return at once. Waiting for the next attempt to
+                    // settle it is not enough: a cancel before it, or a different failure on it (a refusal, rotated
+                    // keys), would compensate as if nothing had changed.
+                    progress.noteRequested(inUse)
                     try await save(progress)
                 }
                 // "Being unsubscribed" after an earlier attempt of this run lost its answer: that is this run's order.
@@ -148,7 +147,7 @@ struct BSSUnsubscription {
             placedNow.formUnion(result.orderIDs)
             // "Being unsubscribed" may be this run's own earlier request whose answer was lost.
             let inFlight = failedTransiently.map(\.0)
-            if !inFlight.isEmpty { progress.noteRequested(inFlight, presumedChanged: true) }
+            if !inFlight.isEmpty { progress.noteRequested(inFlight) }
             try await save(progress)
             context.logger.info("unsubscription ordered", metadata: [
                 "orders": "\(result.orderIDs.joined(separator: ","))", "resources": "\(ordered.joined(separator: ","))",

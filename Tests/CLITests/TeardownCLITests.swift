@@ -114,6 +114,11 @@ struct TeardownCLITests {
         #expect(typo.status == 64)
         #expect(typo.stdout.isEmpty)
         #expect(typo.stderr.contains("element \"handling-fees\" is not one of \"handling-fee\", \"open-orders\", \"release-attachments\"; did you mean 'handling-fee'?"))
+        // A reader that goes away (`| head -1`) ends the command by SIGPIPE, as in any pipeline: no stack dump.
+        let piped = await runCommand("/bin/bash", ["-c", "\"$0\" plan secmaster-full-teardown --fleet \"$1\" --parallel 1 | head -c 1 >/dev/null; echo \"status ${PIPESTATUS[0]}\"",
+                                             TestEnvironment.binDirectory + "/unwind", fleet], environment: environment)
+        #expect(piped.stdout.contains("status 141"), "\(piped.combined)")
+        #expect(!piped.stderr.contains("Fatal error"), "\(piped.stderr)")
         // Planning reads only: nothing in any account changed.
         for account in accounts { #expect(try simulator.ledger(account: account["name"] as! String).isEmpty) }
     }

@@ -171,6 +171,18 @@ struct HostileResponseTests {
         #expect(message == "connection refused by \(url)" || message.contains("(timeout)") || message.contains("connection was reset"), "\(message)")
     }
 
+    /// A host name that does not resolve (a mistyped region, a wrong endpoint) is named as such, and the client
+    /// does not add its quick retries to AsyncHTTPClient's own connect retries.
+    @Test func aNameThatDoesNotResolve() async throws {
+        // `.invalid` never resolves (RFC 6761).
+        let client = try TestSupport.client(baseURL: "http://unwind-test.invalid:8080", timeout: .seconds(3))
+        let error = try #require(await TestSupport.cloudError { () async throws(CloudError) in _ = try await client.listServers(projectID: "p") })
+        #expect(error.isRetryable, "DNS may be down for a while; the step's back-off tries again")
+        #expect(error.connectionNotEstablished)
+        #expect(error.message == "the host name unwind-test.invalid does not resolve (DNS)" || error.message.contains("(connect timeout)"), "\(error.message)")
+        #expect(error.hint?.contains("UNWIND_CLOUD_ENDPOINT") == true)
+    }
+
     @Test func deleteNotFoundIsAlreadyDone() async throws {
         try await RawHTTPServer.with(Self.answer("404 Not Found", #"{"error_code":"EndPoint.0005","error_msg":"The requested resource does not exist"}"#)) { server in
             let client = try TestSupport.client(baseURL: server.baseURL)

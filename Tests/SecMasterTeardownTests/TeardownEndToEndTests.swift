@@ -480,6 +480,23 @@ struct TeardownEndToEndTests {
         #expect(try setup.simulator.changedTwice(account: "prepaid-standard-old").isEmpty)
     }
 
+    /// A lost answer, then a refusal on the next attempt (here an invalid-parameter error; in life, say, rotated
+    /// keys): BSS applied the first request, so the workflow is past its pivot as soon as the answer was lost. It
+    /// ends `failed`, resumable, never `compensated` as if nothing had changed.
+    @Test func aLostAnswerThenARefusalIsPastThePivotNotCompensated() async throws {
+        let setup = try Setup()
+        let (id, workflow) = try await setup.run("prepaid-standard-fresh", faults: [
+            ["api": "bss.unsubscribe", "account": "prepaid-standard-fresh", "kind": "drop_after_apply", "count": 1],
+            ["api": "bss.unsubscribe", "account": "prepaid-standard-fresh", "kind": "error", "status": 400, "code": "CBC.0100",
+             "message": "Invalid parameter", "skip": 1],
+        ])
+        #expect(workflow.state == "failed", "\(workflow.state): \(workflow.error?.canonicalJSON ?? "")")
+        #expect(workflow.pivotCrossed)
+        let kinds = try setup.engine.events(id).map(\.kind)
+        #expect(!kinds.contains("compensation_started"), "\(kinds)")
+        #expect(try setup.simulator.changedTwice(account: "prepaid-standard-fresh").isEmpty)
+    }
+
     /// A lost answer while BSS takes its time: the next attempt hears "being unsubscribed", finds the order this run
     /// placed and follows it with durable waits, instead of spending an attempt per retry until BSS is done.
     @Test func aLostAnswerToASlowOrderIsFollowedNotRetried() async throws {

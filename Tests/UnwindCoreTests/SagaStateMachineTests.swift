@@ -206,6 +206,34 @@ struct SagaStateMachineTests {
         #expect(run.snapshot.state == .succeeded)
     }
 
+    /// `--from` a step after the failed one would run it before its predecessor succeeded, and leave the failed
+    /// step behind with the workflow running for ever: refused, naming the step to resume from or skip.
+    @Test func resumeFromAStepAfterTheFailedOneIsRefused() throws {
+        let definition = try definition("""
+            name: t
+            steps:
+              - {id: prepare, action: a, compensation: undo}
+              - {id: commit, action: a, pivot: true}
+              - {id: release, action: a}
+              - {id: endpoints, action: a}
+              - {id: verify, action: a}
+            """)
+        var run = Driver(definition)
+        for id in ["prepare", "commit"] { try run.succeed(id) }
+        try run.fail("release", retryable: false)
+        for later in ["endpoints", "verify"] {
+            let refusal = try #require(throws: SagaStateMachine.Refusal.self) { try run.apply(.resume(fromStep: later)) }
+            #expect(refusal.description.contains("cannot resume from '\(later)': step 'release' has not succeeded"), "\(refusal)")
+            #expect(run.snapshot.state == .failed)
+        }
+        // From the failed step or one before it, and after skipping it, resuming works.
+        var fromEarlier = run
+        try fromEarlier.apply(.resume(fromStep: "commit"))
+        #expect(fromEarlier.ready == ["commit"])
+        try run.apply(.skip(step: "release"))
+        #expect(run.ready == ["endpoints"])
+    }
+
     @Test func aPivotThatRecordedAnIrreversibleChangeCountsAsCrossed() throws {
         var run = Driver(try teardown())
         try run.succeed("prepare")
@@ -278,6 +306,44 @@ struct SagaStateMachineTests {
             try run.succeed("reserve")
             try run.succeed("prepare")
             #expect(run.snapshot.state == .cancelled, "\(ending)")
+        }
+    }
+
+    /// A cancel while the pivot runs: if the pivot then succeeds, or records an irreversible change and fails, the
+    /// cloud is past the point of no return and the steps before it are not compensated. The workflow fails,
+    /// resumable forward; if the pivot's attempt ends without crossing, the cancel compensates as usual.
+    @Test func aPivotThatCrossesWhileACancelWaitsForItStopsTheCompensation() throws {
+        for ending in ["succeeds", "irreversible then fails", "fails cleanly"] {
+            var run = Driver(try teardown())
+            try run.succeed("prepare")
+            try run.succeed("reserve")
+            run.claim("commit")
+            try run.apply(.cancel(force: false))
+            #expect(run.snapshot.state == .compensating)
+            #expect(run.state("finish") == .cancelled)
+            switch ending {
+            case "succeeds":
+                try run.apply(.attemptSucceeded(step: "commit"))
+            case "irreversible then fails":
+                try run.apply(.pivotIrreversible)
+                try run.apply(.attemptFailed(step: "commit", failure: StepFailure(message: "lost", retryable: true)))
+            default:
+                try run.apply(.attemptFailed(step: "commit", failure: StepFailure(message: "refused", retryable: false)))
+            }
+            if ending == "fails cleanly" {
+                #expect(run.phase("reserve") == .compensate, "nothing crossed: the cancel goes on")
+                continue
+            }
+            #expect(run.snapshot.state == .failed, "\(ending)")
+            #expect(run.snapshot.pivotCrossed)
+            #expect(!run.events.contains { $0.kind == "compensation_scheduled" }, "\(ending): nothing is compensated")
+            #expect(run.state("prepare") == .succeeded && run.state("reserve") == .succeeded, "\(ending)")
+            #expect(run.snapshot.error?["message"]?.stringValue?.contains("resume the workflow") == true)
+            // Resuming finishes forward.
+            try run.apply(.resume(fromStep: nil))
+            if ending != "succeeds" { try run.succeed("commit") }
+            try run.succeed("finish")
+            #expect(run.snapshot.state == .succeeded, "\(ending)")
         }
     }
 

@@ -8,6 +8,8 @@ import Foundation
 ///   steps that ran (succeeded, or started and then failed or were cancelled) run one at a time in reverse
 ///   completion order, each under its own retry policy; then the workflow ends `compensated`;
 /// - a pivot that recorded an irreversible change counts as crossed even if it then fails;
+/// - a pivot still running when compensation begins, that then crosses, stops the compensation: the workflow fails
+///   (resumable forward) and nothing is compensated;
 /// - a step failing for good after the pivot was crossed ends the workflow `failed`; nothing is compensated.
 ///
 /// The store loads a snapshot under the workflow's row lock, applies one or more events, and writes back
@@ -280,6 +282,10 @@ private struct Transition {
         guard snapshot.state == .compensating else { return }
         // Wait for steps still running forward: their result decides whether they need compensating.
         if snapshot.steps.values.contains(where: { $0.phase == .forward && $0.state == .running }) { return }
+        if snapshot.pivotCrossed {
+            stopCompensationPastThePivot()
+            return
+        }
         // One compensation at a time, in reverse completion order.
         if snapshot.steps.values.contains(where: { $0.phase == .compensate && ($0.state == .ready || $0.state == .running || $0.state == .waiting) }) {
             return
@@ -311,6 +317,23 @@ private struct Transition {
         }
     }
 
+    /// The pivot was running when compensation began (an operator's cancel, a failure in a parallel branch) and it
+    /// then succeeded or recorded an irreversible change: the cloud is past the point of no return, so nothing is
+    /// compensated. The workflow fails, resumable forward like any failure past the pivot; the operator decides.
+    private mutating func stopCompensationPastThePivot() {
+        let pivot = definition.pivotStepID ?? "-"
+        let cause = snapshot.cancelRequested ? "the cancel" : "compensation"
+        let message = "the pivot step '\(pivot)' was running when \(cause) began and then crossed the point of no return, "
+            + "so nothing was compensated; resume the workflow to finish the remaining steps, or cancel it with --force to leave them"
+        snapshot.cancelRequested = false
+        snapshot.state = .failed
+        let error: JSONValue = ["step": .string(pivot), "message": .string(message), "reason": "past the point of no return"]
+        snapshot.error = error
+        cancelNotStarted()
+        record("compensation_stopped", details: ["reason": .string(message)])
+        record("workflow_failed", details: error)
+    }
+
     private mutating func compensationSucceeded(_ id: String) {
         var step = snapshot.steps[id]!
         step.state = .compensated
@@ -330,6 +353,18 @@ private struct Transition {
                     throw .init(description: "workflow has no step '\(fromStep)'; its steps: \(snapshot.steps.keys.sorted().joined(separator: ", "))", isUnknownStep: true)
                 }
                 let downstream = descendants(of: fromStep)
+                // Resuming from a step after a failed one would run it before that step succeeded (and leave the
+                // failed one behind, with the workflow running forever): every failed step must be re-armed.
+                let leftBehind = snapshot.steps.filter { id, step in
+                    step.phase == .forward && (step.state == .failed || step.state == .cancelled) && id != fromStep && !downstream.contains(id)
+                }.keys.sorted()
+                let unfinishedBefore = definition.predecessors(of: fromStep).filter { predecessor in
+                    let state = snapshot.steps[predecessor]?.state
+                    return !(state == .succeeded || state == .skipped)
+                }.sorted()
+                if let blocking = (leftBehind + unfinishedBefore).first {
+                    throw .init(description: "cannot resume from '\(fromStep)': step '\(blocking)' has not succeeded and would not run again. Resume from '\(blocking)' or a step before it, or skip '\(blocking)' first (unwind skip)")
+                }
                 for id in [fromStep] + downstream.sorted() {
                     guard var step = snapshot.steps[id], step.state != .running else { continue }
                     step.phase = .forward

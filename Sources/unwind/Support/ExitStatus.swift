@@ -4,6 +4,16 @@ import LocalPostgres
 import Postgres
 import UnwindCore
 import UnwindStore
+#if canImport(Glibc)
+import Glibc
+private let systemWrite = Glibc.write
+#elseif canImport(Musl)
+import Musl
+private let systemWrite = Musl.write
+#else
+import Darwin
+private let systemWrite = Darwin.write
+#endif
 
 /// The exit codes `unwind` uses; documented in the README and `unwind --help`.
 enum ExitStatus: Int32 {
@@ -78,8 +88,30 @@ func runReportingErrors(_ body: () throws -> Void) throws {
 enum Terminal {
     struct Stream {
         let handle: FileHandle
-        func write(_ text: String) { handle.write(Data(text.utf8)) }
+
+        /// Writes all of `text`. `FileHandle.write(_:)` traps when the reader has gone (`unwind plan --fleet … |
+        /// head -1`): the networking libraries ignore SIGPIPE, so the write fails with EPIPE instead. The process
+        /// then ends the way a command in a pipeline is expected to, by SIGPIPE, without a stack dump.
+        func write(_ text: String) {
+            let descriptor = handle.fileDescriptor
+            var bytes = Array(text.utf8)[...]
+            while !bytes.isEmpty {
+                let written = bytes.withUnsafeBytes { systemWrite(descriptor, $0.baseAddress, $0.count) }
+                if written >= 0 {
+                    bytes = bytes.dropFirst(written)
+                } else if errno == EINTR {
+                    continue
+                } else if errno == EPIPE {
+                    signal(SIGPIPE, SIG_DFL)
+                    kill(getpid(), SIGPIPE)
+                    _exit(128 + SIGPIPE)
+                } else {
+                    return  // nothing sensible is left to tell on a stream that fails
+                }
+            }
+        }
     }
     static let standardError = Stream(handle: .standardError)
     static let standardOutput = Stream(handle: .standardOutput)
 }
+
