@@ -199,6 +199,17 @@ struct APITests {
         let badTime = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "input": ["account": "b"], "not_before": "tomorrow"])
         #expect(badTime.status == 400)
         #expect(badTime.errorMessage.contains("not_before"))
+        // An empty idempotency key would make every later one return the first workflow; an empty label has no name.
+        for (field, value) in [("idempotency_key", "   " as Any), ("labels", ["": "x"] as Any)] {
+            let empty = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "input": ["account": "e"], field: value])
+            #expect(empty.status == 400 && empty.errorMessage.contains(field), "\(field): \(empty.text)")
+        }
+        #expect(notJSON.errorMessage.contains(#""workflow": "#), "the example fits this call: \(notJSON.errorMessage)")
+        // A NUL character cannot be stored or searched for: the client's mistake (400), not the server's (500).
+        let nulLabel = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "input": ["account": "n"], "labels": ["team": "a\u{0}b"]])
+        #expect(nulLabel.status == 400 && nulLabel.errorCode == "invalid_value", "\(nulLabel.text)")
+        let nulFilter = try await harness.request("GET", "/api/v1/workflows?workflow=sa%00ga")
+        #expect(nulFilter.status == 400 && nulFilter.errorCode == "invalid_value", "\(nulFilter.text)")
         let badActor = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "input": ["account": "b"], "actor": "<script>"])
         #expect(badActor.status == 400)
         #expect(!badActor.text.contains("<script>") || badActor.header("content-type")?.hasPrefix("application/json") == true)

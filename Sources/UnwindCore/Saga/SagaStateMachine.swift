@@ -436,7 +436,15 @@ private struct Transition {
             startCompensation(reason: "cancelled by an operator")
         case .running, .failed, .compensationFailed, .compensating:
             guard force else {
-                throw .init(description: "the workflow is past its point of no return (pivot '\(definition.pivotStepID ?? "-")'): cancelling would leave the teardown half done. Resume it instead, or cancel with --force to stop it and leave what remains")
+                let pivot = definition.pivotStepID ?? "-"
+                switch snapshot.state {
+                case .compensationFailed where !snapshot.pivotCrossed:
+                    throw .init(description: "the workflow's compensation failed; resume it to try the compensation again, skip the failed compensation, or cancel with --force to stop and leave what remains")
+                case .running:
+                    throw .init(description: "the workflow is past its point of no return (pivot '\(pivot)'): cancelling would leave the teardown half done. Let it finish, or cancel with --force to stop it and leave what remains")
+                default:
+                    throw .init(description: "the workflow is past its point of no return (pivot '\(pivot)'): cancelling would leave the teardown half done. Resume it instead, or cancel with --force to stop it and leave what remains")
+                }
             }
             snapshot.state = .cancelled
             snapshot.cancelRequested = true

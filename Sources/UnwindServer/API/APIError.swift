@@ -77,6 +77,9 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
                 details: error.missing.map(\.flag))
         case let error as PlanError:
             return APIError(.badGateway, "plan_failed", error.description)
+        case let error as PostgresError where error.code == .invalidParameter:
+            // A value the database cannot hold (a NUL character in a reason, a label, a filter): the client's input.
+            return .badRequest("a value in the request holds a NUL character (\\u0000), which cannot be stored or searched for; remove it", code: "invalid_value")
         case let error as PostgresError where error.code == .poolExhausted:
             return APIError(.serviceUnavailable, "database_busy", "every database connection of the server is in use; try again shortly (or start unwind serve with more --connections)")
         case let error as PostgresError where error.isConnectionLost || error.code == .invalidConfiguration:

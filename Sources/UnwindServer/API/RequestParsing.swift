@@ -13,7 +13,8 @@ enum RequestParsing {
             let name = String(key)
             guard allowed.contains(name) else {
                 throw .badRequest(
-                    "unknown query parameter '\(clip(name))'; this endpoint takes: \(allowed.sorted().joined(separator: ", "))",
+                    "unknown query parameter '\(clip(name))'; "
+                        + (allowed.isEmpty ? "this endpoint takes none" : "this endpoint takes: \(allowed.sorted().joined(separator: ", "))"),
                     code: "unknown_parameter")
             }
             values[name, default: []].append(String(value))
@@ -39,7 +40,8 @@ enum RequestParsing {
     static let drainLimit = 16 * 1024 * 1024
 
     /// The body as a JSON object with only `allowed` keys.
-    static func object(_ request: Request, allowed: Set<String>, limit: Int) async throws -> [String: JSONValue] {
+    /// `example` is shown in the errors about the body's shape.
+    static func object(_ request: Request, allowed: Set<String>, limit: Int, example: String = #"{"reason": "…"}"#) async throws -> [String: JSONValue] {
         // Read by hand rather than with `collectBody(upTo:)`, which stops reading at the limit: a client that sends
         // its whole body before reading the answer (Python's urllib, curl without Expect) would then block on a
         // full socket and never see the 413. The rest of a too-large body is read and dropped, up to a bound.
@@ -58,7 +60,7 @@ enum RequestParsing {
             throw APIError(.unsupportedMediaType, "unsupported_media_type", "send the body as JSON with 'Content-Type: application/json' (got '\(clip(type))')")
         }
         guard buffer.readableBytes > 0 else {
-            throw APIError.badRequest("this call needs a JSON object body, e.g. {\"reason\": \"…\"}", code: "invalid_body")
+            throw APIError.badRequest("this call needs a JSON object body, e.g. \(example)", code: "invalid_body")
         }
         guard let text = String(validating: buffer.readableBytesView, as: UTF8.self) else {
             throw APIError.badRequest("the body is not valid UTF-8; JSON must be sent as UTF-8", code: "invalid_body")
@@ -67,14 +69,21 @@ enum RequestParsing {
         do {
             value = try JSONValue(parsing: text, rejectingDuplicateNames: true)
         } catch {
-            throw APIError.badRequest("the body is not valid JSON (\(error.description)); send e.g. {\"reason\": \"…\"}", code: "invalid_body")
+            throw APIError.badRequest("the body is not valid JSON (\(error.description)); send e.g. \(example)", code: "invalid_body")
         }
         guard case .object(let object) = value else {
-            throw APIError.badRequest("the body is not a JSON object; send e.g. {\"reason\": \"…\"}", code: "invalid_body")
+            throw APIError.badRequest("the body is not a JSON object; send e.g. \(example)", code: "invalid_body")
         }
         if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
             throw APIError.badRequest(
                 "unknown field '\(clip(unknown))'; this call takes: \(allowed.sorted().joined(separator: ", "))", code: "unknown_field")
+        }
+        // Values the database cannot hold (a NUL character, a non-finite number) are the client's to fix, named here
+        // rather than failing the statement. `input` is checked field by field with the workflow's declarations.
+        for key in object.keys.sorted() where key != "input" {
+            if let problem = object[key]!.storageProblem {
+                throw APIError.badRequest("field '\(key)' \(problem)", code: "invalid_value")
+            }
         }
         return object
     }

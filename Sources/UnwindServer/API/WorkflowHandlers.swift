@@ -36,7 +36,7 @@ extension UnwindServer {
             } else if let date = try? Date(text, strategy: .iso8601) {
                 since = date
             } else {
-                throw APIError.badRequest("query parameter 'since' must be a duration such as 24h or an ISO 8601 time (got '\(RequestParsing.clip(text))')")
+                throw APIError.badRequest("query parameter 'since' must be a duration such as 24h or an ISO 8601 time with its zone, such as 2026-12-01T02:00:00Z (got '\(RequestParsing.clip(text))')")
             }
         }
         let limit = try RequestParsing.integer(query, "limit", default: 50, range: 1...1000)
@@ -79,7 +79,7 @@ extension UnwindServer {
         _ = try RequestParsing.query(request, allowed: [])
         let body = try await RequestParsing.object(
             request, allowed: ["workflow", "input", "accept", "idempotency_key", "labels", "not_before", "priority", "queue", "actor"],
-            limit: configuration.maximumBodyBytes)
+            limit: configuration.maximumBodyBytes, example: #"{"workflow": "secmaster-full-teardown", "input": {"domain_id": "…"}}"#)
         let name = try RequestParsing.string(body, "workflow", required: true, maxLength: 200)!
         var input: [String: JSONValue] = [:]
         if let value = body["input"], value != .null {
@@ -99,19 +99,26 @@ extension UnwindServer {
                 throw APIError.badRequest("field 'labels' must be an object of strings, e.g. {\"account\": \"acme\"}")
             }
             labels = object.compactMapValues(\.stringValue)
+            if labels.keys.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+                throw APIError.badRequest("field 'labels' has an empty key; give every label a name, e.g. {\"account\": \"acme\"}")
+            }
         }
         let idempotencyKey = try RequestParsing.string(body, "idempotency_key", required: false, maxLength: SubmissionLimits.maxIdempotencyKeyLength)
+        if let idempotencyKey, idempotencyKey.trimmingCharacters(in: .whitespaces).isEmpty {
+            // An empty key would make every later submission with an unset variable return the first one.
+            throw APIError.badRequest("field 'idempotency_key' must not be empty; leave it out to submit without one")
+        }
         var notBefore: Date?
         if let text = try RequestParsing.string(body, "not_before", required: false) {
             guard let date = try? Date(text, strategy: .iso8601) else {
-                throw APIError.badRequest("field 'not_before' must be an ISO 8601 time such as 2026-12-01T02:00:00Z")
+                throw APIError.badRequest("field 'not_before' must be an ISO 8601 time with its zone, such as 2026-12-01T02:00:00Z")
             }
             notBefore = date
         }
         var priority = 0
         if let value = body["priority"], value != .null {
             guard let number = value.intValue, (-SubmissionLimits.maxPriority...SubmissionLimits.maxPriority).contains(number) else {
-                throw APIError.badRequest("field 'priority' must be a whole number (higher runs first)")
+                throw APIError.badRequest("field 'priority' must be a whole number from -\(SubmissionLimits.maxPriority) to \(SubmissionLimits.maxPriority) (higher runs first)")
             }
             priority = number
         }

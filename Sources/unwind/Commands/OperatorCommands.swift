@@ -53,7 +53,7 @@ struct Cancel: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @Argument(help: "Workflow ID or unique prefix.") var id: String
-    @Flag(help: "Cancel even past the point of no return, leaving what remains undone.") var force = false
+    @Flag(help: "Stop at once and compensate nothing: what already ran is left as it is (before the point of no return too), what remains is not done. Needed past the point of no return.") var force = false
     @Option(help: "Why (recorded in the history).") var reason: String
 
     func validate() throws { try validateReason(reason) }
@@ -65,7 +65,12 @@ struct Cancel: ParsableCommand {
             let workflowID = try services.store.resolveWorkflowID(id)
             try services.store.perform(OperatorAction(.cancel(force: force), actor: currentActor(actor), reason: reason), on: workflowID)
             let state = try services.store.workflow(workflowID).state
-            print(state == "compensating" ? "cancelling \(workflowID.uuidString.lowercased()): compensating completed steps" : "cancelled \(workflowID.uuidString.lowercased())")
+            let shown = workflowID.uuidString.lowercased()
+            switch (state, force) {
+            case ("compensating", _): print("cancelling \(shown): compensating completed steps")
+            case (_, true): print("cancelled \(shown) with --force: nothing was compensated; what already ran is left as it is (unwind status \(shown.prefix(8)) lists it)")
+            default: print("cancelled \(shown)")
+            }
         }
     }
 }

@@ -21,7 +21,7 @@ struct Plan: ParsableCommand {
             otherwise 0, or with --check 4 when a row needs an acknowledgement it does not give.
 
             Examples:
-              unwind plan example-linear --set ticket=OPS-42
+              unwind plan secmaster-full-teardown --set domain_id=… --set project_id=… --set region=cn-north-4 --set profile=ops
               unwind plan secmaster-full-teardown --input account.json --output json
               unwind plan secmaster-full-teardown --fleet accounts.csv --accept handling-fee --check
             """)
@@ -37,12 +37,18 @@ struct Plan: ParsableCommand {
     @Option(help: ArgumentHelp("With --fleet: how many accounts are planned at a time (1–64, default 8).", valueName: "n"))
     var parallel: Int?
     @Option(help: "table or json") var output: OutputFormat = .table
-    @Option(name: .customLong("log-level"), help: "Log level for the plan action.") var logLevel: String = "warning"
+    @Option(name: .customLong("log-level"), help: "Log level for the plan action (default: $UNWIND_LOG_LEVEL, else warning).") var logLevel: String?
     @Option(name: .customLong("log-format"), help: ArgumentHelp("text or json (default: $UNWIND_LOG_FORMAT, else text).", valueName: "format"))
     var logFormat: String?
 
+    /// `--log-level`, else `UNWIND_LOG_LEVEL`, else warning.
+    var resolvedLogLevel: String { logLevel ?? ProcessInfo.processInfo.environment["UNWIND_LOG_LEVEL"] ?? "warning" }
+
     func validate() throws {
         try CloudSettings.check()
+        if Logger.Level(rawValue: resolvedLogLevel) == nil {
+            throw ValidationError("log level '\(resolvedLogLevel)' (--log-level or UNWIND_LOG_LEVEL) is not one of trace, debug, info, notice, warning, error, critical")
+        }
         if fleet != nil && inputOptions.inputFile != nil { throw ValidationError("--input cannot be combined with --fleet; use --set for values shared by every row") }
         if let parallel, !(1...64).contains(parallel) { throw ValidationError("--parallel must be between 1 and 64, got \(parallel)") }
         if fleet == nil && parallel != nil { throw ValidationError("--parallel applies to --fleet only") }
@@ -52,14 +58,14 @@ struct Plan: ParsableCommand {
         try runReportingErrors {
             let definition = try workflows.definition(named: workflow)
             guard definition.planAction != nil else {
-                throw CLIError(description: "workflow '\(definition.name)' declares no plan, so there is nothing to show (add `plan: ACTION` to its definition); unwind workflows show \(definition.name) lists its steps", status: .usage)
+                throw CLIError(description: "workflow '\(definition.name)' declares no plan, so there is nothing to show (add `plan: ACTION` to its definition); submit it with: unwind submit \(definition.name)", status: .usage)
             }
             if let fleet {
                 try planFleet(fleet, definition: definition)
                 return
             }
             let input = try definition.validateInput(try inputOptions.input(for: definition).withAcknowledgements(accept, for: definition))
-            let plan = try PlanInvocation(logLevel: logLevel, logFormat: try LogFormat.resolve(logFormat)).run(definition, input: input)
+            let plan = try PlanInvocation(logLevel: resolvedLogLevel, logFormat: try LogFormat.resolve(logFormat)).run(definition, input: input)
             switch output {
             case .json: print(jsonText(plan))
             case .table: print(PlanRenderer.render(plan, workflow: definition.name, accepted: Set(accept)), terminator: "")

@@ -15,6 +15,8 @@ enum FleetPlanOutcome: Sendable {
 /// What a fleet plan found, row by row, and the money of the rows that planned.
 struct FleetPlanTally {
     var ready = 0, needAcknowledgement = 0, invalid = 0, failed = 0
+    /// Planned rows whose plan warns (e.g. "will stop at preflight", "a fee BSS computes at unsubscription").
+    var withWarnings = 0
     /// `--accept` value → rows that need it and do not give it.
     var missing: [String: Int] = [:]
     var totals: [String: Double] = [:]
@@ -26,6 +28,7 @@ struct FleetPlanTally {
         switch outcome {
         case .planned(let plan, let missing):
             if missing.isEmpty { ready += 1 } else { needAcknowledgement += 1 }
+            if !plan.warnings.isEmpty { withWarnings += 1 }
             for acknowledgement in missing { self.missing[acknowledgement.flag, default: 0] += 1 }
             for (key, value) in plan.totals ?? [:] { totals[key, default: 0] += value }
             if let currency = plan.currency { currencies.insert(currency) }
@@ -40,6 +43,7 @@ struct FleetPlanTally {
             text += " (" + missing.sorted { $0.key < $1.key }.map { "--accept \($0.key): \($0.value)" }.joined(separator: ", ") + ")"
         }
         text += ", \(invalid) invalid, \(failed) failed"
+        if withWarnings > 0 { text += "; \(withWarnings) planned row(s) with warnings (see their lines)" }
         if !totals.isEmpty {
             // Amounts in different currencies are not added up into one figure.
             let currency = currencies.count == 1 ? " " + currencies.first! : (currencies.isEmpty ? "" : " (mixed currencies)")
@@ -69,7 +73,7 @@ extension Plan {
         let shared = try inputOptions.input(for: definition).withAcknowledgements(accept, for: definition)
         let output = output, parallel = parallel ?? 8, acknowledgedByFlag = Set(accept)
         let takesAcknowledgements = definition.inputs.contains { $0.name == "accept" }
-        let invocation = PlanInvocation(logLevel: logLevel, logFormat: try LogFormat.resolve(logFormat))
+        let invocation = PlanInvocation(logLevel: resolvedLogLevel, logFormat: try LogFormat.resolve(logFormat))
         let runner = invocation.makeRunner()
 
         let tally = try invocation.blocking { () async throws -> FleetPlanTally in
@@ -78,6 +82,8 @@ extension Plan {
             /// Finished rows by their position in the file, waiting for the rows before them.
             var finished: [Int: (line: Int, outcome: FleetPlanOutcome)] = [:]
             var nextToReport = 0, position = 0, inFlight = 0
+            /// Concurrency key → the first line that has it.
+            var firstLineOfKey: [String: Int] = [:]
 
             func reportReady() {
                 while let (line, outcome) = finished.removeValue(forKey: nextToReport) {
@@ -113,9 +119,20 @@ extension Plan {
                         let accepted = takesAcknowledgements
                             ? Set(input["accept"]?.arrayValue?.compactMap(\.stringValue) ?? []) : acknowledgedByFlag
                         let line = row.line
+                        // Rows sharing a concurrency key (one teardown per account) cannot run side by side, and
+                        // each plan reads the account as it is now, not as the earlier row's teardown leaves it.
+                        var shared: String?
+                        if let key = definition.renderConcurrencyKey(input: input) {
+                            if let first = firstLineOfKey[key] {
+                                shared = "shares the concurrency key '\(key)' with line \(first): submit --fleet refuses this row while that workflow runs (submit it again afterwards), and this plan does not count what that teardown uses first (e.g. the account's five-day full refunds)"
+                            } else {
+                                firstLineOfKey[key] = line
+                            }
+                        }
                         group.addTask {
                             do {
-                                let plan = try await runner.plan(definition, input: input)
+                                var plan = try await runner.plan(definition, input: input)
+                                if let shared { plan.warnings.append(shared) }
                                 return (index, line, .planned(plan, missing: plan.missingAcknowledgements(accepted: accepted)))
                             } catch {
                                 return (index, line, .failed(ErrorReporter.describe(error).0))
@@ -165,10 +182,11 @@ extension Plan {
             switch outcome {
             case .planned(let plan, let missing):
                 let totals = plan.totals.map { FleetPlanTally.amounts($0) + (plan.currency.map { " " + $0 } ?? "") } ?? "-"
-                let summary = TextTable.neutralise(plan.summary ?? "")
-                if missing.isEmpty { return "line \(line)\tready\t\(totals)\t\(summary)\n" }
+                var detail = TextTable.neutralise(plan.summary ?? "")
+                for warning in plan.warnings { detail += "; warning: " + TextTable.neutralise(warning) }
+                if missing.isEmpty { return "line \(line)\tready\t\(totals)\t\(detail)\n" }
                 let needed = missing.map { "--accept \($0.flag) (\(TextTable.neutralise($0.reason)))" }.joined(separator: "; ")
-                return "line \(line)\tneeds acknowledgement\t\(totals)\t\(summary); \(needed)\n"
+                return "line \(line)\tneeds acknowledgement\t\(totals)\t\(detail); \(needed)\n"
             case .invalid(let reason):
                 return "line \(line)\tinvalid\t-\t\(TextTable.neutralise(reason))\n"
             case .failed(let reason):

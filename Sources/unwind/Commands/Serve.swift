@@ -91,7 +91,7 @@ struct Serve: ParsableCommand {
             do {
                 try runAsyncBlocking { try await group.run() }
             } catch {
-                throw CLIError(description: "cannot serve on \(host):\(port): \(error); check --host and --port (is another process listening there?)", status: .failure)
+                throw CLIError(description: "cannot serve on \(host):\(port): \(listenFailure(error)); check --host and --port (is another process listening there? --port 0 picks a free one)", status: .failure)
             }
             logger.notice("stopped")
         }

@@ -112,7 +112,7 @@ struct MetricsListener<App: ApplicationProtocol>: Service, CustomStringConvertib
             try await application.run()
         } catch {
             throw CLIError(
-                description: "cannot serve /metrics on \(endpoint.host):\(endpoint.port): \(error); choose another --metrics-port or --metrics-host",
+                description: "cannot serve /metrics on \(endpoint.host):\(endpoint.port): \(listenFailure(error)); choose another --metrics-port or --metrics-host",
                 status: .usage)
         }
     }

@@ -15,7 +15,7 @@ struct DatabaseOptions: ParsableArguments {
             valueName: "url"))
     var databaseURL: String?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default: $UNWIND_LOG_LEVEL, else warning).")
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default: $UNWIND_LOG_LEVEL, else warning; info for unwind worker and unwind serve).")
     var logLevel: String?
 
     @Option(name: .customLong("log-format"), help: ArgumentHelp(

@@ -69,3 +69,13 @@ func jsonText<T: Encodable>(_ value: T) -> String {
     // The pretty printer writes an empty array as "[\n\n]"; scripts expect "[]".
     return text.filter { !$0.isWhitespace } == "[]" ? "[]" : text
 }
+
+/// Why a listener could not start, in words: NIO's error reads `bind(descriptor:ptr:bytes:): Address already in
+/// use (errno: 98)`.
+func listenFailure(_ error: any Error) -> String {
+    let text = "\(error)"
+    if text.contains("Address already in use") { return "the port is already in use" }
+    if text.contains("Permission denied") { return "permission denied (ports below 1024 need privileges)" }
+    if text.contains("Cannot assign requested address") { return "that address is not one of this machine's" }
+    return text
+}
