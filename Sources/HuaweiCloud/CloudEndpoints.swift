@@ -33,7 +33,7 @@ public struct CloudEndpoints: Sendable, Equatable {
             for service in CloudService.allCases where service != .bss {
                 built[service] = "https://\(service.rawValue).\(region).myhuaweicloud.com"
             }
-            built[.bss] = try Self.validate(bssEndpoint ?? Self.defaultBSSEndpoint, what: "the BSS endpoint")
+            built[.bss] = try Self.validate(bssEndpoint ?? Self.defaultBSSEndpoint, what: "UNWIND_BSS_ENDPOINT (the BSS endpoint)")
             urls = built
         }
     }

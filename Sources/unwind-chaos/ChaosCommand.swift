@@ -18,7 +18,7 @@ struct ChaosCommand: ParsableCommand {
             and pauses the simulator. Checks the simulator's ledger and state and the engine's history.
 
             Short form (in the test command):  unwind-chaos
-            Long form (by hand):               unwind-chaos --accounts 2000 --workers 4 --timeout 40m
+            Long form (by hand):               unwind-chaos --accounts 2000 --workers 4 --timeout 2400
             """)
 
     @Option(help: "Accounts in the fleet (one teardown each; every sixth has an unpaid order and must compensate).")

@@ -78,6 +78,8 @@ final class ChaosRun {
         environment["UNWIND_LOG_LEVEL"] = "info"
 
         var alive: [Child] = []
+        // A run that stops early (an error, a failed submission) must not leave its workers running.
+        defer { for child in alive where child.isRunning { child.signal(SIGKILL) } }
         var finishedWorkers: [Child] = []
         var workerNumber = 0
         func startWorker() throws {
@@ -243,7 +245,10 @@ final class ChaosRun {
 
     /// workflows/ of the source tree this binary was built from (…/.build/debug → …/workflows), or of the
     /// current directory.
+    /// `UNWIND_WORKFLOWS_DIR` when set (the workers get the run's own environment, not the caller's), else the
+    /// checkout the binaries were built in, else `./workflows`.
     private static func workflowsDirectory(binDir: String) -> String {
+        if let configured = ProcessInfo.processInfo.environment["UNWIND_WORKFLOWS_DIR"], !configured.isEmpty { return configured }
         var url = URL(fileURLWithPath: binDir)
         for _ in 0..<5 {
             url.deleteLastPathComponent()

@@ -285,6 +285,9 @@ struct BadInputCorpusTests {
                                       mentions: "--lease: '0s' is not a duration")
         let fromEnvironment = await runUnwind(["worker", "--database-url", setup.database.url], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows, "UNWIND_BATCH_WINDOW": "abc"])
         Self.expectCleanFailure(fromEnvironment, status: 64, mentions: "UNWIND_BATCH_WINDOW: 'abc' is not a duration")
+        // A malformed cloud endpoint would fail (and compensate) every teardown the worker picked up.
+        let badEndpoint = await runUnwind(["worker", "--database-url", setup.database.url], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows, "UNWIND_CLOUD_ENDPOINT": "not-a-url"])
+        Self.expectCleanFailure(badEndpoint, status: 64, mentions: "UNWIND_CLOUD_ENDPOINT (cloud endpoint override) 'not-a-url' is not an http(s) URL")
         let workers = try setup.database.connect().query("SELECT count(*) AS n FROM workers").rows.first!.decode("n", as: Int.self)
         #expect(workers == 0)
     }

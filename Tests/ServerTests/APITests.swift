@@ -77,7 +77,7 @@ struct APITests {
         let harness = try await ServerHarness(engine: try EngineHarness(database: database))
         let ready = try await harness.request("GET", "/readyz", auth: .none)
         #expect(ready.status == 503)
-        #expect(ready.json["status"] as? String == "unready")
+        #expect(ready.json["status"] as? String == "unavailable")
         #expect((ready.json["reason"] as? String ?? "").contains("unwind migrate"), "\(ready.text)")
         #expect(try await harness.request("GET", "/healthz", auth: .none).status == 200)
         await harness.stop()

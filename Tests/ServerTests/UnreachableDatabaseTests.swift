@@ -37,7 +37,7 @@ struct UnreachableDatabaseTests {
         #expect(try await get("/healthz").0 == 200)
         let (readyStatus, readyBody) = try await get("/readyz")
         #expect(readyStatus == 503)
-        #expect(readyBody.contains(#""status":"unready""#) && readyBody.contains("cannot be reached"), "\(readyBody)")
+        #expect(readyBody.contains(#""status":"unavailable""#) && readyBody.contains("cannot be reached"), "\(readyBody)")
         #expect(!readyBody.contains("password"))
         let (listStatus, listBody) = try await get("/api/v1/workflows")
         #expect(listStatus == 503, "\(listBody)")

@@ -235,7 +235,7 @@ extension UnwindServer {
         case .some(.success(let problem)): problem
         }
         if let reason {
-            return JSONResponse.make(Readiness(status: "unready", reason: reason), status: .serviceUnavailable)
+            return JSONResponse.make(Readiness(status: "unavailable", reason: reason), status: .serviceUnavailable)
         }
         return JSONResponse.make(Readiness(status: "ready", reason: nil))
     }

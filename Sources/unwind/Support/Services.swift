@@ -47,6 +47,13 @@ struct CloudSettings {
             guard let text = environment[key], !text.isEmpty, Duration(definitionText: text) == nil else { continue }
             throw ValidationError("\(key)='\(text)' is not a duration; write e.g. 30s, 500ms or 2m (default \(fallback.components.seconds)s)")
         }
+        // A malformed endpoint would otherwise fail every teardown at its first call (and compensate it).
+        let settings = fromEnvironment(environment)
+        do {
+            _ = try CloudEndpoints(region: "cn-north-4", override: settings.endpointOverride, bssEndpoint: settings.bssEndpoint)
+        } catch {
+            throw ValidationError(error.hint.map { "\(error.message); \($0)" } ?? error.message)
+        }
     }
 
     /// The settings; an unreadable duration falls back to its default (`check` is what refuses it).
