@@ -113,17 +113,24 @@ public struct CloudCredentialsProvider: Sendable {
         }
         // The checks above run on every call; the file is read again only when it changed (keys rotated).
         let identity = FileIdentity(info)
-        let sections: [String: [String: String]]
-        if let cached = parsedFile.sections(for: identity) {
-            sections = cached
+        let parsed: ParsedCredentials
+        if let cached = parsedFile.parsed(for: identity) {
+            parsed = cached
         } else {
             let text: String
             do { text = try String(contentsOfFile: credentialsFile, encoding: .utf8) } catch {
                 throw failure(profile, "credentials file \(credentialsFile) cannot be read", hint: "check that it is a UTF-8 text file readable by the current user")
             }
-            sections = Self.parseINI(text)
-            parsedFile.store(sections, for: identity)
+            parsed = Self.parseINI(text)
+            parsedFile.store(parsed, for: identity)
         }
+        // A section or key written twice could mean the wrong keys are used; a line that is neither a header, a
+        // key nor a comment may be a key gone wrong. Named by line number only: lines may hold secrets.
+        if let problem = parsed.problems.first {
+            throw failure(profile, "credentials file \(credentialsFile): \(problem)",
+                          hint: "fix that line (each [profile] once, ak/sk/security_token once per profile, `key = value` lines and # comments only)")
+        }
+        let sections = parsed.sections
         guard let section = sections[profile] else {
             let known = sections.keys.sorted().joined(separator: ", ")
             throw failure(profile, "no credentials for profile '\(profile)': \(looked), which has no [\(profile)] section" + (known.isEmpty ? "" : " (it has: \(known))"),
@@ -138,30 +145,55 @@ public struct CloudCredentialsProvider: Sendable {
         return HuaweiCredentials(accessKey: ak, secretKey: sk, securityToken: nonEmpty(section["security_token"]))
     }
 
-    /// `[section]` headers, `key = value` lines, `#` / `;` comment lines; keys are lower-cased.
-    static func parseINI(_ text: String) -> [String: [String: String]] {
+    /// `[section]` headers, `key = value` lines, `#` / `;` comment lines; keys are lower-cased. Anything else, and
+    /// a section or a key within one given twice, is a problem (by line number, never the line's text).
+    static func parseINI(_ text: String) -> ParsedCredentials {
         func trimmed(_ text: Substring) -> Substring {
             let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
             guard let first = text.firstIndex(where: { !isBlank($0) }), let last = text.lastIndex(where: { !isBlank($0) }) else { return "" }
             return text[first...last]
         }
-        var sections: [String: [String: String]] = [:]
+        var parsed = ParsedCredentials()
+        var headerLine: [String: Int] = [:]
+        var keyLine: [String: Int] = [:]
         var current: String?
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let number = index + 1
             let line = trimmed(rawLine)
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
-            if line.hasPrefix("["), line.hasSuffix("]") {
+            if line.hasPrefix("[") {
+                guard line.hasSuffix("]") else {
+                    parsed.problems.append("line \(number) starts a [section] header without its closing ]")
+                    current = nil
+                    continue
+                }
                 let name = String(trimmed(line.dropFirst().dropLast()))
+                if let first = headerLine[name] {
+                    parsed.problems.append("line \(number) repeats the section [\(name)] of line \(first)")
+                } else {
+                    headerLine[name] = number
+                }
                 current = name
-                sections[name, default: [:]] = sections[name] ?? [:]
+                parsed.sections[name, default: [:]] = parsed.sections[name] ?? [:]
                 continue
             }
-            guard let current, let eq = line.firstIndex(of: "=") else { continue }
+            guard let eq = line.firstIndex(of: "=") else {
+                parsed.problems.append("line \(number) is neither a [section] header, a `key = value` line nor a # comment")
+                continue
+            }
+            guard let current else {
+                parsed.problems.append("line \(number) sets a key before any [section] header")
+                continue
+            }
             let key = trimmed(line[..<eq]).lowercased()
-            let value = String(trimmed(line[line.index(after: eq)...]))
-            sections[current]?[key] = value
+            if let first = keyLine[current + "\u{0}" + key] {
+                parsed.problems.append("line \(number) sets '\(key)' of [\(current)] again (first on line \(first))")
+            } else {
+                keyLine[current + "\u{0}" + key] = number
+            }
+            parsed.sections[current]?[String(key)] = String(trimmed(line[line.index(after: eq)...]))
         }
-        return sections
+        return parsed
     }
 
     static func isValidProfileName(_ name: String) -> Bool {
@@ -203,16 +235,22 @@ private struct FileIdentity: Equatable {
     }
 }
 
+/// A credentials file read: its sections, and what is wrong with it.
+struct ParsedCredentials: Sendable {
+    var sections: [String: [String: String]] = [:]
+    var problems: [String] = []
+}
+
 /// The last parsed version of the credentials file, shared by the copies of one provider.
 private final class ParsedFileCache: Sendable {
-    private let entry = Mutex<(identity: FileIdentity, sections: [String: [String: String]])?>(nil)
+    private let entry = Mutex<(identity: FileIdentity, parsed: ParsedCredentials)?>(nil)
 
-    func sections(for identity: FileIdentity) -> [String: [String: String]]? {
-        entry.withLock { $0?.identity == identity ? $0?.sections : nil }
+    func parsed(for identity: FileIdentity) -> ParsedCredentials? {
+        entry.withLock { $0?.identity == identity ? $0?.parsed : nil }
     }
 
-    func store(_ sections: [String: [String: String]], for identity: FileIdentity) {
-        entry.withLock { $0 = (identity, sections) }
+    func store(_ parsed: ParsedCredentials, for identity: FileIdentity) {
+        entry.withLock { $0 = (identity, parsed) }
     }
 }
 

@@ -245,7 +245,7 @@ struct BadInputCorpusTests {
 
     @Test func sqlLookingAndControlCharacterValuesAreStoredVerbatimAndNeutralisedOnATerminal() async throws {
         let setup = try Setup()
-        let hostile = "x'); DROP TABLE workflows; -- \u{1B}[2J\u{1B}]0;pwned\u{07}\u{1B}[31mred\r\nnext"
+        let hostile = "x'); DROP TABLE workflows; -- \u{1B}[2J\u{1B}]0;pwned\u{07}\u{1B}[31mred\r\nnext \u{202E}desrever\u{2066}"
         let input = try JSONSerialization.data(withJSONObject: ["account": "acme", "note": hostile])
         let inputFile = try setup.write("input.json", Array(input))
         let submitted = await setup.unwind(["submit", "notes", "--input", inputFile])
@@ -262,7 +262,7 @@ struct BadInputCorpusTests {
         // Tables never carry a raw escape, bell or carriage return to the terminal.
         for output in await [setup.unwind(["status", String(id)]), setup.unwind(["list"]), setup.unwind(["history", String(id)])] {
             #expect(output.status == 0, "\(output.combined)")
-            #expect(!output.stdout.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{07}" || $0 == "\r" }, "\(output.stdout.debugDescription)")
+            #expect(!output.stdout.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{07}" || $0 == "\r" || $0 == "\u{202E}" || $0 == "\u{2066}" }, "\(output.stdout.debugDescription)")
         }
         await #expect(setup.unwind(["status", String(id)]).stdout.contains("DROP TABLE workflows"), "shown, not executed")
 

@@ -84,6 +84,23 @@ struct CredentialsTests {
         }
     }
 
+    /// A profile or key given twice might mean the wrong keys are used, and a stray line may be a key gone wrong:
+    /// refused, by line number only (a line may hold a secret).
+    @Test(arguments: [
+        ("[a]\nak = A1\nsk = S1-secret\n[a]\nak = A2\nsk = S2-secret\n", "line 4 repeats the section [a] of line 1"),
+        ("[a]\nak = A1\nsk = S1-secret\nsk = S9-secret\n", "line 4 sets 'sk' of [a] again (first on line 3)"),
+        ("[a]\nak = A1\nS1-secret-without-a-key\nsk = S1-secret\n", "line 3 is neither a [section] header"),
+        ("ak = A0\n[a]\nak = A1\nsk = S1-secret\n", "line 1 sets a key before any [section] header"),
+        ("[a\nak = A1\nsk = S1-secret\n", "line 1 starts a [section] header without its closing ]"),
+    ])
+    func aMalformedFileIsRefusedByLine(_ text: String, _ problem: String) throws {
+        try Self.withFile(text, mode: 0o600) { (path: String) throws in
+            let error = Self.error { () throws(CloudError) in _ = try CloudCredentialsProvider(environment: [:], credentialsFile: path).credentials(profile: "a") }
+            #expect(error?.message.contains(problem) == true, "\(error?.message ?? "no error")")
+            #expect(error?.description.contains("secret") == false, "no line's text is shown")
+        }
+    }
+
     @Test func fileFromTheEnvironmentVariable() throws {
         try Self.withFile(Self.file, mode: 0o600) { (path: String) throws in
             let provider = CloudCredentialsProvider(environment: ["UNWIND_CREDENTIALS_FILE": path])

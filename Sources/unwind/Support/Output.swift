@@ -40,7 +40,10 @@ struct TextTable {
         for scalar in text.unicodeScalars {
             if keepingNewlines && scalar == "\n" {
                 result.unicodeScalars.append(scalar)
-            } else if scalar.value < 0x20 || scalar.value == 0x7f || (0x80...0x9f).contains(scalar.value) {
+            } else if scalar.value < 0x20 || scalar.value == 0x7f || (0x80...0x9f).contains(scalar.value)
+                        // Bidirectional overrides and isolates reorder what follows them on the line (a value
+                        // could make another column read backwards).
+                        || (0x202a...0x202e).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value) {
                 result += "\\u{\(String(scalar.value, radix: 16))}"
             } else {
                 result.unicodeScalars.append(scalar)

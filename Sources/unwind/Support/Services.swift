@@ -133,7 +133,7 @@ struct Services {
         let status = try Migrator.embedded(logger: logger).status(connection: probe)
         if !status.isCurrent {
             if let problem = status.problems.first { throw problem }
-            throw CLIError(description: "the database is not migrated (\(status.pending.count) pending); run: unwind migrate")
+            throw CLIError(description: "the database is not migrated (\(status.pending.count) pending); run: unwind migrate", status: .databaseUnreachable)
         }
         pool = PostgresConnectionPool(configuration: resolved.configuration, maximumConnections: connections, logger: logger)
         store = WorkflowStore(pool: pool, logger: logger)
