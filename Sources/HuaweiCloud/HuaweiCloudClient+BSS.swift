@@ -36,12 +36,20 @@ extension HuaweiCloudClient {
     }
 
     /// `POST /v2/orders/suscriptions/resources/query` (sic: the real path is misspelt), all pages.
-    public func queryCustomerResources(domainID: String, resourceIDs: [String], onlyMainResource: Bool) async throws(CloudError) -> [CustomerResource] {
+    /// - Parameters:
+    ///   - orderID: only the resources this (purchase) order bought.
+    ///   - statusList: only resources in these states (2 in use, 3 closed, 4 frozen, 5 expired); BSS's default leaves
+    ///     closed (unsubscribed) ones out.
+    public func queryCustomerResources(
+        domainID: String, resourceIDs: [String], onlyMainResource: Bool, orderID: String? = nil, statusList: [Int]? = nil
+    ) async throws(CloudError) -> [CustomerResource] {
         let pageSize = 100
         let request = CloudRequest(service: .bss, operation: "bss.query_resources", kind: .read, method: "POST",
                                    path: CloudRequest.path("v2", "orders", "suscriptions", "resources", "query"), scope: .domain(domainID))
         struct Body: Encodable {
             var resource_ids: [String]?
+            var order_id: String?
+            var status_list: [Int]?
             var only_main_resource: Int
             var offset: Int
             var limit: Int
@@ -54,7 +62,8 @@ extension HuaweiCloudClient {
         for chunk in chunks {
             all += try await paginate(request, pageSize: pageSize) { (_, offset) async throws(CloudError) -> (items: [CustomerResource], total: Int?) in
                 var paged = request
-                paged.body = Self.json(Body(resource_ids: chunk, only_main_resource: onlyMainResource ? 1 : 0, offset: offset, limit: pageSize))
+                paged.body = Self.json(Body(resource_ids: chunk, order_id: orderID, status_list: statusList,
+                                            only_main_resource: onlyMainResource ? 1 : 0, offset: offset, limit: pageSize))
                 let page = try await fetch(WireResourcePage.self, paged)
                 return ((page.data ?? []).map(\.model), page.total_count)
             }

@@ -51,6 +51,7 @@ struct BSSUnsubscription {
     let input: TeardownInput
     /// Resource → the purchase order it was bought with, where known (SecMaster lists it for quotas and
     /// packages). Lets a lost answer's unsubscription order be found again: its refund lines name that order.
+    /// For other resources (servers) BSS is asked which resources the refund lines' purchase orders bought.
     var purchaseOrders: [String: String] = [:]
     /// When this teardown began (its inventory): an unsubscription order created since may be this run's own.
     var since: Date?
@@ -213,7 +214,10 @@ struct BSSUnsubscription {
     /// purchase order each refund line relates to) and follows them as this run's. Returns whether any was found.
     private func adoptLostOrders(for resources: [String], into progress: inout UnsubscribeProgress) async throws(StepFailure) -> Bool {
         let byPurchase = Dictionary(resources.compactMap { id in purchaseOrders[id].map { ($0, id) } }, uniquingKeysWith: { first, _ in first })
-        guard let since, !byPurchase.isEmpty else { return false }
+        // Servers: no listing gives their purchase order, so the refund lines' purchase orders are asked for the
+        // resources they bought instead.
+        let withoutPurchaseOrder = Set(resources.filter { purchaseOrders[$0] == nil })
+        guard let since, !byPurchase.isEmpty || !withoutPurchaseOrder.isEmpty else { return false }
         let domain = input.account.domainID
         // Clocks differ between this machine and BSS: look a few minutes further back than the inventory.
         let orders = try await cloud({ () async throws(CloudError) in
@@ -231,7 +235,16 @@ struct BSSUnsubscription {
                     message: "BSS lists unsubscription order \(order.orderID) but not its refund lines yet; looking again", retryable: true)
             }
             let lines = found ?? []
-            let covered = Set(lines.compactMap { $0.baseOrderID.flatMap { byPurchase[$0] } }).sorted()
+            var matched = Set(lines.compactMap { $0.baseOrderID.flatMap { byPurchase[$0] } })
+            if !withoutPurchaseOrder.isEmpty {
+                for purchase in Set(lines.compactMap(\.baseOrderID)) where byPurchase[purchase] == nil {
+                    let bought = try await cloud({ () async throws(CloudError) in
+                        try await client.queryCustomerResources(domainID: domain, resourceIDs: [], onlyMainResource: true, orderID: purchase, statusList: [2, 3, 4, 5])
+                    }) ?? []
+                    matched.formUnion(bought.map(\.resourceID).filter(withoutPurchaseOrder.contains))
+                }
+            }
+            let covered = matched.sorted()
             guard !covered.isEmpty else { continue }
             progress.orders[order.orderID] = covered
             progress.alreadyGone.removeAll { covered.contains($0) }

@@ -407,7 +407,7 @@ public enum TeardownActions {
         let expired = inventory.expiredServers
         for id in expired where !state.confirmedGone.contains(id) { state.confirmedGone.append(id) }
         let prepaid = inventory.servers.filter { $0.chargingMode == .prepaid && !expired.contains($0.id) }.map(\.id)
-        let unsubscription = BSSUnsubscription(client: client, context: context, input: input) { progress in
+        let unsubscription = BSSUnsubscription(client: client, context: context, input: input, since: inventory.takenAt) { progress in
             state.bss = progress
             try await save()
         }

@@ -466,6 +466,25 @@ struct TeardownEndToEndTests {
         }
     }
 
+    /// The same for a monthly collection server, whose purchase order no listing gives: its unsubscription order
+    /// is found through the resources its refund lines' purchase order bought, and its money is in the report.
+    @Test func aDroppedResponseToAServersUnsubscriptionKeepsItsMoneyInTheReport() async throws {
+        let setup = try Setup()
+        let (_, workflow) = try await setup.run("collection-nodes", faults: [
+            ["api": "bss.unsubscribe", "account": "collection-nodes", "kind": "drop_after_apply", "count": 1],
+        ])
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        let ledger = try setup.simulator.admin("GET", "/_sim/ledger?account=collection-nodes") as? [String: Any]
+        #expect((ledger?["entries"] as? [[String: Any]])?.contains { $0["response_dropped"] as? Bool == true } == true, "the fault fired")
+        let totals = try #require(ledger?["totals"] as? [String: Any])
+        for key in ["refund", "fee"] {
+            let booked = try #require(totals[key] as? Double)
+            #expect(booked > 0, "\(key)")
+            #expect(abs((workflow.output?[key]?.doubleValue ?? -1) - booked) < 0.005, "\(key): reported \(workflow.output?[key]?.doubleValue ?? -1), booked \(booked)")
+        }
+        #expect(try setup.simulator.changedTwice(account: "collection-nodes").isEmpty)
+    }
+
     /// A lost answer to the unsubscription, then BSS lagging on the order's refund lines: the change was made, so
     /// the workflow is past its pivot (never compensated as if nothing happened), and the order is found and
     /// followed once BSS shows it.
