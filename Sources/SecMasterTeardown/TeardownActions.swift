@@ -549,14 +549,23 @@ public enum TeardownActions {
         let expiredServers = scope.touchesCollection ? Array(Set(inventory.expiredServers).union(serversExpiredDuringRun)).sorted() : []
         let expiredQuotas = expiredItems.intersection(inventory.quotas.map(\.resourceID))
         let expiredPackages = expiredItems.intersection(inventory.packages.map(\.resourceID))
+        // What the inventory saw and the steps removed; after a resume from the inventory (which then reads what
+        // is left), the steps' own reports are what still knows what they removed.
+        func removedBy(_ step: String, _ keys: [String]) -> Int {
+            Set(keys.flatMap { context.outputs[step]?[$0]?.arrayValue?.compactMap(\.stringValue) ?? [] }).count
+        }
         let report: JSONValue = [
             "account": .string(input.account.domainID), "project": .string(project), "region": .string(input.account.region),
             "edition_after": .string(edition),
             "removed": .object([
-                "quotas": .number(Double(scope.touchesQuotas ? inventory.quotas.count - expiredQuotas.count : 0)),
-                "packages": .number(Double(scope.touchesPackages ? inventory.packages.count - expiredPackages.count : 0)),
-                "servers": .number(Double(scope.touchesCollection ? inventory.servers.count - expiredServers.count : 0)),
-                "endpoints": .number(Double(scope.touchesCollection ? inventory.endpoints.count : 0)),
+                "quotas": .number(Double(scope.touchesQuotas
+                    ? max(inventory.quotas.count - expiredQuotas.count, removedBy("unsubscribe-asset-quotas", ["unsubscribed", "cancelled"])) : 0)),
+                "packages": .number(Double(scope.touchesPackages
+                    ? max(inventory.packages.count - expiredPackages.count, removedBy("unsubscribe-value-added-packages", ["unsubscribed", "cancelled"])) : 0)),
+                "servers": .number(Double(scope.touchesCollection
+                    ? max(inventory.servers.count - expiredServers.count, removedBy("release-collection-ecs", ["released"])) : 0)),
+                "endpoints": .number(Double(scope.touchesCollection
+                    ? max(inventory.endpoints.count, removedBy("delete-vpc-endpoints", ["deleted"])) : 0)),
             ]),
             "refund": .number(round(refund * 100) / 100), "fee": .number(round(fee * 100) / 100), "currency": "CNY",
             "orders": .array(orders),

@@ -534,6 +534,24 @@ struct TeardownEndToEndTests {
         #expect(try setup.simulator.changedTwice(account: "prepaid-standard-old").isEmpty)
     }
 
+    /// A failure after the pivot, then a resume from the inventory (which now reads what is left): the final
+    /// report still counts what the earlier attempts removed, as its orders say.
+    @Test func aResumeFromTheInventoryStillReportsWhatWasRemovedBefore() async throws {
+        let setup = try Setup()
+        let (id, failed) = try await setup.run("prepaid-standard-fresh", faults: [
+            ["api": "bss.unsubscribe", "account": "prepaid-standard-fresh", "kind": "error", "status": 400, "code": "CBC.0100",
+             "message": "Invalid parameter", "skip": 1, "count": 1],
+        ])
+        #expect(failed.state == "failed" && failed.error?["step"] == "unsubscribe-value-added-packages", "\(failed.error?.canonicalJSON ?? "")")
+        try setup.engine.store.perform(OperatorAction(.resume(fromStep: "inventory"), actor: "ops", reason: "BSS fixed"), on: id)
+        let resumed = try await setup.engine.waitFor(id, in: ["succeeded", "failed"], timeout: 120)
+        #expect(resumed.state == "succeeded", "\(resumed.error?.canonicalJSON ?? "")")
+        #expect(resumed.output?["removed"]?["quotas"]?.doubleValue == 1, "\(resumed.output?.canonicalJSON ?? "")")
+        #expect(resumed.output?["removed"]?["packages"]?.doubleValue == 1)
+        #expect(resumed.output?["orders"]?.arrayValue?.count == 2)
+        #expect(try setup.simulator.changedTwice(account: "prepaid-standard-fresh").isEmpty)
+    }
+
     /// The pivot of `secmaster-release-collection` unsubscribes a monthly server and deletes the others; ECS
     /// failing the same server three times fails the step for good. The workflow stops `failed`, past its pivot
     /// (the monthly server is gone), and a resume once ECS works deletes the server again and finishes.
