@@ -108,7 +108,7 @@ extension InputField {
             if let pattern {
                 switch compiledPattern?.matches(string) {
                 case true?: break
-                case false?: problems.append("value \(value.canonicalJSON) does not match pattern \(pattern)")
+                case false?: problems.append("value \(Suggestion.shown(value.canonicalJSON)) does not match pattern \(pattern)")
                 case nil: problems.append("pattern \(pattern) is not a valid regular expression")
                 }
             }

@@ -74,6 +74,14 @@ struct InputValidationTests {
         }
     }
 
+    /// A huge bad value is named, not echoed whole (a 900 KB value made a 1.8 MB error).
+    @Test func aHugeBadValueIsShortenedInTheMessage() throws {
+        let huge = String(repeating: "z", count: 100_000)
+        let error = try #require(throws: InputValidationError.self) { try definition.validateInput(["domain_id": .string(huge)]) }
+        #expect(error.description.count < 400, "\(error.description.count) characters")
+        #expect(error.problems.contains { $0.contains("does not match pattern") && $0.contains("…") })
+    }
+
     @Test func reportsEveryProblemByField() throws {
         do {
             _ = try definition.validateInput([
