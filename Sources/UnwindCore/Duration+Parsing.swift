@@ -7,8 +7,9 @@ extension Duration {
     /// (possibly fractional) number of seconds such as `30` or `0.5`.
     ///
     /// Units must appear largest first and at most once each, and each after the first below the unit before
-    /// it, so `30s1m`, `1m1m` and `1m90s` are rejected rather than guessed at. Returns `nil` for anything malformed, non-positive or longer than
-    /// ``maximumDefinitionDuration``; the caller turns that into a "bad duration" issue naming the text.
+    /// it, so `30s1m`, `1m1m` and `1m90s` are rejected rather than guessed at. Returns `nil` for anything
+    /// malformed, non-positive or longer than ``maximumDefinitionDuration``; the caller turns that into a
+    /// "bad duration" issue naming the text.
     public init?(definitionText text: String) {
         let text = text.trimmingWhitespace()
         guard !text.isEmpty else { return nil }

@@ -121,10 +121,10 @@ extension Plan {
                         let line = row.line
                         // Rows sharing a concurrency key (one teardown per account) cannot run side by side, and
                         // each plan reads the account as it is now, not as the earlier row's teardown leaves it.
-                        var shared: String?
+                        var keyWarning: String?
                         if let key = definition.renderConcurrencyKey(input: input) {
                             if let first = firstLineOfKey[key] {
-                                shared = "shares the concurrency key '\(key)' with line \(first): submit --fleet refuses this row while that workflow runs (submit it again afterwards), and this plan does not count what that teardown uses first (e.g. the account's five-day full refunds)"
+                                keyWarning = "shares the concurrency key '\(key)' with line \(first): submit --fleet refuses this row while that workflow runs (submit it again afterwards), and this plan does not count what that teardown uses first (e.g. the account's five-day full refunds)"
                             } else {
                                 firstLineOfKey[key] = line
                             }
@@ -132,7 +132,7 @@ extension Plan {
                         group.addTask {
                             do {
                                 var plan = try await runner.plan(definition, input: input)
-                                if let shared { plan.warnings.append(shared) }
+                                if let keyWarning { plan.warnings.append(keyWarning) }
                                 return (index, line, .planned(plan, missing: plan.missingAcknowledgements(accepted: accepted)))
                             } catch {
                                 return (index, line, .failed(ErrorReporter.describe(error).0))
