@@ -107,7 +107,11 @@ struct WorkflowCommandsTests {
         #expect(submit.status == 2, "a failed workflow exits 2: \(submit.combined)")
         #expect(submit.stdout.contains("next: unwind status"))
         let id = try setup.submittedID(submit)
-        await #expect(setup.unwind(["status", id]).stdout.contains("next: fix the cause, then: unwind resume"))
+        let failedStatus = await setup.unwind(["status", id])
+        #expect(failedStatus.stdout.contains("next: fix the cause, then: unwind resume"))
+        // A failed workflow waits for an operator: its duration is how long it ran, not a clock still running.
+        #expect(failedStatus.stdout.contains(" until it stopped at "), "\(failedStatus.stdout)")
+        #expect(!failedStatus.stdout.contains(" so far"))
 
         try FileManager.default.removeItem(atPath: broken)
         let resume = await setup.unwind(["resume", String(id.prefix(10)), "--reason", "fixed the quota", "--as", "alice", "--wait"])

@@ -47,6 +47,10 @@ struct Status: ParsableCommand {
         if let notBefore = workflow.notBefore { print("not before  \(notBefore.formatted(.iso8601))") }
         if workflow.startedAt == nil && workflow.finishedAt == nil {
             print("duration    not started")
+        } else if workflow.finishedAt == nil, ["failed", "compensation_failed"].contains(workflow.state),
+                  let stopped = steps.compactMap(\.finishedAt).max() {
+            // Stopped for an operator (resumable, so not finished): how long it ran, not how long it has waited.
+            print("duration    \(Self.duration(stopped.timeIntervalSince(workflow.startedAt ?? workflow.createdAt))) until it stopped at \(stopped.formatted(.iso8601))")
         } else {
             let end = workflow.finishedAt ?? Date()
             print("duration    \(Self.duration(end.timeIntervalSince(workflow.startedAt ?? workflow.createdAt)))\(workflow.finishedAt == nil ? " so far" : "")")
@@ -70,7 +74,9 @@ struct Status: ParsableCommand {
             let state = step.phase == "compensate" ? "\(step.state) (compensation)" : step.state
             let duration = step.startedAt.map { Self.duration((step.finishedAt ?? Date()).timeIntervalSince($0)) } ?? "-"
             let nextRetry = (step.state == "ready" || step.state == "waiting") && step.dueAt > Date() ? step.dueAt.formatted(.iso8601) : "-"
-            let error = step.lastError.map { ($0["code"]?.stringValue.map { "[\($0)] " } ?? "") + ($0["message"]?.stringValue ?? "") } ?? ""
+            var error = step.lastError.map { ($0["code"]?.stringValue.map { "[\($0)] " } ?? "") + ($0["message"]?.stringValue ?? "") } ?? ""
+            // A step that succeeded after a failed attempt keeps that attempt's error: say it is history.
+            if !error.isEmpty, step.state == "succeeded" || step.state == "compensated" { error = "(an earlier attempt) " + error }
             // Actions that checkpoint per resource say how far they got (e.g. "collection ECS 2/3 released").
             table.add([step.stepID, state, "\(step.attempt)", duration, nextRetry, step.progressNote ?? "-", clipped(error, 100)])
         }
