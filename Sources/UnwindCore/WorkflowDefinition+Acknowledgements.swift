@@ -24,4 +24,11 @@ extension WorkflowDefinition {
         if !merged.isEmpty || copy["accept"] != nil { copy["accept"] = .array(merged.map { .string($0) }) }
         return copy
     }
+
+    /// The acknowledgements an input gives through its own `accept` field (a fleet row's column, `--set`, an input
+    /// file, the API's `input`): they count like `--accept`, wherever the input came from.
+    public func acknowledgements(in input: [String: JSONValue]) -> Set<String> {
+        guard inputs.contains(where: { $0.name == "accept" }) else { return [] }
+        return Set(input["accept"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+    }
 }

@@ -19,7 +19,7 @@ public struct AcknowledgementGate: Sendable {
     public func check(_ definition: WorkflowDefinition, input: [String: JSONValue], accepted: Set<String>) async throws -> WorkflowPlan? {
         guard definition.planAction != nil else { return nil }
         let plan = try await runner.plan(definition, input: input)
-        let missing = plan.missingAcknowledgements(accepted: accepted)
+        let missing = plan.missingAcknowledgements(accepted: accepted.union(definition.acknowledgements(in: input)))
         if !missing.isEmpty {
             throw AcknowledgementRequired(workflow: definition.name, missing: missing)
         }

@@ -95,8 +95,8 @@ struct TeardownCLITests {
         let checked = await runUnwind(["plan", "secmaster-full-teardown", "--fleet", fleet, "--check", "--accept", "handling-fee"], environment: environment)
         #expect(checked.status == 4, "\(checked.combined)")
         #expect(checked.stdout.contains("5 ready, 1 need an acknowledgement (--accept open-orders: 1)"))
-        let everything = await runUnwind(["plan", "secmaster-full-teardown", "--fleet", fleet, "--check", "--accept", "handling-fee",
-                                          "--accept", "open-orders", "--output", "json"], environment: environment)
+        let everything = await runUnwind(["plan", "secmaster-full-teardown", "--fleet", fleet, "--check", "--accept", "handling-fee,open-orders",
+                                          "--output", "json"], environment: environment)
         #expect(everything.status == 0, "\(everything.combined)")
         let objects = try everything.stdout.split(separator: "\n").map {
             try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
@@ -104,6 +104,18 @@ struct TeardownCLITests {
         #expect(objects.map { $0["result"] as? String } == Array(repeating: "ready", count: 6))
         #expect(((objects[1]["plan"] as? [String: Any])?["totals"] as? [String: Any])?["fee"] as? Double == 330.34)
         #expect(everything.stderr.contains("6 row(s): 6 ready"), "the summary stays off standard output: \(everything.stderr)")
+
+        // A row's own accept column adds to --accept (it used to replace it), and an `accept` in the input counts
+        // like --accept for one account too.
+        let withColumn = directory + "/with-accept.csv"
+        try ("domain_id,project_id,region,profile,accept\n" + rows[1...].map { $0 + ",open-orders" }.joined(separator: "\n") + "\n")
+            .write(toFile: withColumn, atomically: true, encoding: .utf8)
+        let unioned = await runUnwind(["plan", "secmaster-full-teardown", "--fleet", withColumn, "--check", "--accept", "handling-fee"], environment: environment)
+        #expect(unioned.status == 0 && unioned.stdout.contains("6 row(s): 6 ready"), "\(unioned.combined)")
+        let oldAccount = ["--set", "domain_id=\(accounts[1]["domain_id"]!)", "--set", "project_id=\((accounts[1]["project_ids"] as! [String])[0])",
+                          "--set", "region=cn-north-4", "--set", "profile=p1"]
+        let inInput = await runUnwind(["plan", "secmaster-full-teardown", "--check", "--set", "accept=handling-fee"] + oldAccount, environment: environment)
+        #expect(inInput.status == 0 && inInput.stdout.contains("acknowledgement given: --accept handling-fee"), "\(inInput.combined)")
 
         // An invalid row is reported with the reason submit would give, and makes the exit status 1.
         let withBadRow = await runUnwind(["plan", "secmaster-full-teardown", "--fleet", broken], environment: environment)

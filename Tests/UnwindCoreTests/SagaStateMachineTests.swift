@@ -224,6 +224,7 @@ struct SagaStateMachineTests {
         for later in ["endpoints", "verify"] {
             let refusal = try #require(throws: SagaStateMachine.Refusal.self) { try run.apply(.resume(fromStep: later)) }
             #expect(refusal.description.contains("cannot resume from '\(later)': step 'release' has not succeeded"), "\(refusal)")
+            #expect(refusal.description.hasSuffix("or skip 'release' first (unwind skip)"), "the failed step can be skipped: \(refusal)")
             #expect(run.snapshot.state == .failed)
         }
         // From the failed step or one before it, and after skipping it, resuming works.
@@ -268,6 +269,24 @@ struct SagaStateMachineTests {
         #expect(run.state("finish") == .cancelled)
         #expect(run.snapshot.steps["finish"]!.fencingToken == token + 1, "the running worker's late write is fenced off")
         #expect(run.state("prepare") == .succeeded)
+    }
+
+    /// A forced cancel cuts running attempts off from their results; a pivot caught running may have changed the
+    /// cloud, so it counts as crossed, and the history names what was interrupted.
+    @Test func aForcedCancelWhileThePivotRunsCountsItAsCrossed() throws {
+        var run = Driver(try teardown())
+        for id in ["prepare", "reserve"] { try run.succeed(id) }
+        run.claim("commit")
+        try run.apply(.cancel(force: true))
+        #expect(run.snapshot.state == .cancelled)
+        #expect(run.snapshot.pivotCrossed)
+        let cancelled = try #require(run.events.last { $0.kind == "workflow_cancelled" })
+        #expect(cancelled.details?["interrupted"] == ["commit"])
+        // Before anything ran past the earlier steps, a forced cancel does not claim a crossing.
+        var early = Driver(try teardown())
+        early.claim("prepare")
+        try early.apply(.cancel(force: true))
+        #expect(!early.snapshot.pivotCrossed)
     }
 
     @Test func aRunningStepFinishesBeforeCompensationProceeds() throws {

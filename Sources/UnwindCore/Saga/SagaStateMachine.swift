@@ -350,7 +350,7 @@ private struct Transition {
             var rearmed: [String] = []
             if let fromStep {
                 guard definition.step(fromStep) != nil else {
-                    throw .init(description: "workflow has no step '\(fromStep)'; its steps: \(snapshot.steps.keys.sorted().joined(separator: ", "))", isUnknownStep: true)
+                    throw .init(description: "workflow has no step '\(fromStep)'; its steps: \(definition.steps.map(\.id).joined(separator: ", "))", isUnknownStep: true)
                 }
                 let downstream = descendants(of: fromStep)
                 // Resuming from a step after a failed one would run it before that step succeeded (and leave the
@@ -362,8 +362,11 @@ private struct Transition {
                     let state = snapshot.steps[predecessor]?.state
                     return !(state == .succeeded || state == .skipped)
                 }.sorted()
-                if let blocking = (leftBehind + unfinishedBefore).first {
-                    throw .init(description: "cannot resume from '\(fromStep)': step '\(blocking)' has not succeeded and would not run again. Resume from '\(blocking)' or a step before it, or skip '\(blocking)' first (unwind skip)")
+                // Named in workflow order, the earliest first, so that one more try is enough.
+                let order = definition.steps.map(\.id)
+                if let blocking = Set(leftBehind + unfinishedBefore).min(by: { (order.firstIndex(of: $0) ?? .max) < (order.firstIndex(of: $1) ?? .max) }) {
+                    let skip = snapshot.steps[blocking]?.state == .failed ? ", or skip '\(blocking)' first (unwind skip)" : ""
+                    throw .init(description: "cannot resume from '\(fromStep)': step '\(blocking)' has not succeeded and would not run again. Resume from '\(blocking)' or a step before it\(skip)")
                 }
                 for id in [fromStep] + downstream.sorted() {
                     guard var step = snapshot.steps[id], step.state != .running else { continue }
@@ -446,6 +449,12 @@ private struct Transition {
                     throw .init(description: "the workflow is past its point of no return (pivot '\(pivot)'): cancelling would leave the teardown half done. Resume it instead, or cancel with --force to stop it and leave what remains")
                 }
             }
+            // Attempts still running are cut off from their results (fenced below), yet their calls may already
+            // have changed the cloud: a pivot caught running counts as crossed, and the history names them all.
+            let interrupted = snapshot.steps.filter { $0.value.phase == .forward && $0.value.state == .running }.keys.sorted()
+            if let pivot = definition.pivotStepID, interrupted.contains(pivot) {
+                crossPivot(reason: "cancelled with --force while the pivot ran: what it was doing may have been applied")
+            }
             snapshot.state = .cancelled
             snapshot.cancelRequested = true
             for (id, step) in snapshot.steps where [.blocked, .ready, .waiting, .running].contains(step.state) {
@@ -455,13 +464,13 @@ private struct Transition {
                 if step.state == .running { cancelled.fencingToken += 1 }
                 snapshot.steps[id] = cancelled
             }
-            record("workflow_cancelled", details: ["forced": true])
+            record("workflow_cancelled", details: ["forced": true, "interrupted": .array(interrupted.map { .string($0) })])
         }
     }
 
     private mutating func skip(_ id: String) throws(SagaStateMachine.Refusal) {
         guard var step = snapshot.steps[id] else {
-            throw .init(description: "workflow has no step '\(id)'; its steps: \(snapshot.steps.keys.sorted().joined(separator: ", "))", isUnknownStep: true)
+            throw .init(description: "workflow has no step '\(id)'; its steps: \(definition.steps.map(\.id).joined(separator: ", "))", isUnknownStep: true)
         }
         guard step.state == .failed else {
             throw .init(description: "only a failed step can be skipped; step '\(id)' is \(step.state.rawValue)")

@@ -108,7 +108,8 @@ extension Plan {
                     case .success(let submission):
                         let input: [String: JSONValue]
                         do {
-                            input = try definition.validateInput(shared.merging(submission.input) { $1 })
+                            // A row's own `accept` adds to --accept rather than replacing it.
+                            input = try definition.validateInput(try definition.input(shared.merging(submission.input) { $1 }, withAcknowledgements: acknowledgedByFlag.sorted()))
                         } catch let error as InputValidationError {
                             finished[index] = (row.line, .invalid(error.problems.joined(separator: "; ")))
                             break

@@ -144,8 +144,10 @@ struct Submit: ParsableCommand {
     @Option(name: .customLong("not-before"), help: ArgumentHelp("Start no earlier than this time (ISO 8601, or +10m / +2h from now).", valueName: "time"))
     var notBefore: String?
 
-    @Option(parsing: .singleValue, help: ArgumentHelp("Acknowledge something the workflow's plan asks for (repeatable), e.g. handling-fee.", valueName: "ack"))
-    var accept: [String] = []
+    @Option(name: .customLong("accept"), parsing: .singleValue, help: ArgumentHelp("Acknowledge something the workflow's plan asks for (repeatable, or a comma list), e.g. handling-fee.", valueName: "ack"))
+    var acceptFlags: [String] = []
+    /// `--accept` values, a comma list taken apart (as `--set` and fleet cells take lists).
+    var accept: [String] { acceptFlags.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty } }
 
     @Flag(name: .customLong("skip-plan"), help: "Do not run the workflow's plan before submitting (its own steps still check acknowledgements).")
     var skipPlan = false
@@ -369,10 +371,10 @@ extension Submit {
             case .failure(let error):
                 batch.append((row.line, nil, error.message))
             case .success(let submission):
-                let merged = shared.merging(submission.input) { $1 }
                 let validated: [String: JSONValue]
                 do {
-                    validated = try definition.validateInput(merged)
+                    // A row's own `accept` adds to --accept rather than replacing it.
+                    validated = try definition.validateInput(try definition.input(shared.merging(submission.input) { $1 }, withAcknowledgements: accept))
                 } catch {
                     batch.append((row.line, nil, error.problems.joined(separator: "; ")))
                     continue
