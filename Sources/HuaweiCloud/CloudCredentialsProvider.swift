@@ -186,15 +186,30 @@ public struct CloudCredentialsProvider: Sendable {
                 continue
             }
             let key = trimmed(line[..<eq]).lowercased()
+            let value = trimmed(line[line.index(after: eq)...])
+            guard Self.knownKeys.contains(key) else {
+                // Not echoed: a wrapped token line ("…+abc==") would show part of a secret as its "key".
+                parsed.problems.append("line \(number) sets a key that is not one of \(Self.knownKeys.sorted().joined(separator: ", "))")
+                continue
+            }
+            // Keys and tokens never hold blanks: one there is most likely an inline comment, which would become
+            // part of the secret and fail every call with a signature error.
+            if value.contains(where: { $0 == " " || $0 == "\t" }) {
+                parsed.problems.append("line \(number): the value of '\(key)' contains a blank (an inline comment? put comments on a line of their own)")
+                continue
+            }
             if let first = keyLine[current + "\u{0}" + key] {
                 parsed.problems.append("line \(number) sets '\(key)' of [\(current)] again (first on line \(first))")
             } else {
                 keyLine[current + "\u{0}" + key] = number
             }
-            parsed.sections[current]?[String(key)] = String(trimmed(line[line.index(after: eq)...]))
+            parsed.sections[current]?[String(key)] = String(value)
         }
         return parsed
     }
+
+    /// The keys a profile section may set.
+    static let knownKeys: Set<String> = ["ak", "sk", "security_token"]
 
     static func isValidProfileName(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 64 && name.unicodeScalars.allSatisfy {

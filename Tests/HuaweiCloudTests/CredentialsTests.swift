@@ -92,6 +92,8 @@ struct CredentialsTests {
         ("[a]\nak = A1\nS1-secret-without-a-key\nsk = S1-secret\n", "line 3 is neither a [section] header"),
         ("ak = A0\n[a]\nak = A1\nsk = S1-secret\n", "line 1 sets a key before any [section] header"),
         ("[a\nak = A1\nsk = S1-secret\n", "line 1 starts a [section] header without its closing ]"),
+        ("[a]\nak = A1\nsk = S1-secret # the old key\n", "line 3: the value of 'sk' contains a blank (an inline comment?"),
+        ("[a]\nak = A1\nsk = S1-secret\nsecret_key = S2-secret\n", "line 4 sets a key that is not one of ak, security_token, sk"),
     ])
     func aMalformedFileIsRefusedByLine(_ text: String, _ problem: String) throws {
         try Self.withFile(text, mode: 0o600) { (path: String) throws in
