@@ -19,7 +19,8 @@ struct UnsubscribeProgress: Codable, Sendable, Equatable {
     /// the request may have been applied. The next attempt settles it: BSS then shows the resource in use (a
     /// refusal means nothing changed), being unsubscribed, or gone. Optional, like `unseen`.
     var requested: [String]?
-    /// Resources BSS reported as being unsubscribed, or requested without an answer: the cloud may have changed.
+    /// Resources BSS reported as being unsubscribed, or requested without an answer that no later attempt settled
+    /// (the step's last attempt, or a later failure that says nothing about it): the cloud may have changed.
     var presumedChanged: [String]?
     /// Resources found gone whose lost unsubscription orders were looked for, so that the search is made once
     /// per resource but repeated when it could not finish (BSS not showing an order's refund lines yet).
@@ -30,10 +31,11 @@ struct UnsubscribeProgress: Codable, Sendable, Equatable {
 
     var submitted: Set<String> { Set(orders.values.flatMap { $0 }) }
 
-    /// Records `ids` as requested without an answer, and so as changes the cloud may hold.
-    mutating func noteRequested(_ ids: [String]) {
+    /// Records `ids` as requested without an answer; with `presumedChanged`, also as changes no later attempt will
+    /// settle.
+    mutating func noteRequested(_ ids: [String], presumedChanged presumed: Bool) {
         requested = Array(Set(requested ?? []).union(ids)).sorted()
-        presumedChanged = Array(Set(presumedChanged ?? []).union(ids)).sorted()
+        if presumed { presumedChanged = Array(Set(presumedChanged ?? []).union(ids)).sorted() }
     }
 
     /// Whether the cloud may have changed under this step: an order placed, a request whose answer did not come,
@@ -99,12 +101,18 @@ struct BSSUnsubscription {
                 answer = nil
             } catch {
                 let inFlight = Self.inFlightCodes.contains(error.code ?? "")
-                if error.mayHaveBeenApplied || inFlight {
+                // An earlier attempt's request for these lost its answer, and this one failed for good without BSS
+                // saying why the resource cannot go (a parameter error, rotated keys …): nothing settles whether the
+                // earlier request was applied, so it counts as applied. Only BSS's refusal for an order in progress
+                // (which the earlier request met as well) shows that nothing changed.
+                let unsettled = inUse.contains { (start.requested ?? []).contains($0) } && !error.isRetryable
+                    && !Self.refusalsThatLeaveNothingChanged.contains(error.code ?? "")
+                if error.mayHaveBeenApplied || inFlight || unsettled {
                     // No answer (a timeout, a dropped connection, a 5xx), or "being unsubscribed": BSS may hold this
-                    // run's request, so this is past the point of no return at once. Waiting for the next attempt to
-                    // settle it is not enough: a cancel before it, or a different failure on it (a refusal, rotated
-                    // keys), would compensate as if nothing had changed.
-                    progress.noteRequested(inUse)
+                    // run's request. The next attempt settles it (BSS then shows the resource in use, refused, being
+                    // unsubscribed or gone); "being unsubscribed", no answer on the last attempt, or a failure that
+                    // settles nothing, is past the point of no return.
+                    progress.noteRequested(inUse, presumedChanged: inFlight || unsettled || context.attempt >= context.maxAttempts)
                     try await save(progress)
                 }
                 // "Being unsubscribed" after an earlier attempt of this run lost its answer: that is this run's order.
@@ -148,7 +156,7 @@ struct BSSUnsubscription {
             placedNow.formUnion(result.orderIDs)
             // "Being unsubscribed" may be this run's own earlier request whose answer was lost.
             let inFlight = failedTransiently.map(\.0)
-            if !inFlight.isEmpty { progress.noteRequested(inFlight) }
+            if !inFlight.isEmpty { progress.noteRequested(inFlight, presumedChanged: true) }
             try await save(progress)
             context.logger.info("unsubscription ordered", metadata: [
                 "orders": "\(result.orderIDs.joined(separator: ","))", "resources": "\(ordered.joined(separator: ","))",
@@ -255,6 +263,10 @@ struct BSSUnsubscription {
         }
         return adopted
     }
+
+    /// BSS's refusals that show a resource could not be unsubscribed (an order in progress on it, e.g. unpaid): an
+    /// earlier request for it whose answer was lost met the same refusal, so nothing changed.
+    static let refusalsThatLeaveNothingChanged: Set<String> = ["CBC.30050010"]
 
     /// BSS's answers for a resource whose unsubscription (or another change) is still in progress.
     static let inFlightCodes: Set<String> = ["CBC.30050011", "CBC.99003651", "CBC.3144"]

@@ -315,8 +315,8 @@ public enum TeardownActions {
         var confirmedGone: [String] = []
         var bss = UnsubscribeProgress()
         var polls = 0
-        /// Set once ECS accepted a deletion, or once one may have been applied (a request whose answer was lost).
-        /// Optional: older checkpoints lack it.
+        /// Set once ECS accepted a deletion, or once one may have been applied and no later attempt will tell (no
+        /// answer on the step's last attempt). Optional: older checkpoints lack it.
         var deletionRequested: Bool?
 
         /// See ``UnsubscribeProgress/mayHaveChangedTheCloud``: this step is the pivot of
@@ -383,10 +383,9 @@ public enum TeardownActions {
             } catch where error.isAlreadyDone {
                 job = nil
             } catch {
-                // No answer: the deletion may have been applied. It counts as a change at once, not only when no
-                // later attempt will look: a cancel, or a later attempt failing for another reason, would otherwise
-                // compensate as if nothing had changed (the next attempt still sees the servers DELETING or gone).
-                if error.mayHaveBeenApplied {
+                // No answer: the next attempt sees the servers DELETING or gone if it was applied (its re-read of
+                // the servers settles it). On the last attempt no one will look, so it counts as a change.
+                if error.mayHaveBeenApplied && context.attempt >= context.maxAttempts {
                     state.deletionRequested = true
                     try await save()
                 }
