@@ -13,13 +13,14 @@ public struct AcknowledgementGate: Sendable {
     }
 
     /// Returns the plan (nil when the workflow declares none); throws ``AcknowledgementRequired`` when the plan
-    /// needs an acknowledgement that `accepted` does not give, or ``PlanError`` when planning failed.
-    /// - Parameter input: already validated against the definition (defaults applied).
+    /// needs an acknowledgement the input's `accept` does not give, or ``PlanError`` when planning failed.
+    /// - Parameter input: already validated against the definition (defaults applied), with the acknowledgements
+    ///   given beside it (`--accept`, the API's `accept`) merged in by ``WorkflowDefinition/input(_:withAcknowledgements:)``.
     @discardableResult
-    public func check(_ definition: WorkflowDefinition, input: [String: JSONValue], accepted: Set<String>) async throws -> WorkflowPlan? {
+    public func check(_ definition: WorkflowDefinition, input: [String: JSONValue]) async throws -> WorkflowPlan? {
         guard definition.planAction != nil else { return nil }
         let plan = try await runner.plan(definition, input: input)
-        let missing = plan.missingAcknowledgements(accepted: accepted.union(definition.acknowledgements(in: input)))
+        let missing = plan.missingAcknowledgements(accepted: definition.acknowledgements(in: input))
         if !missing.isEmpty {
             throw AcknowledgementRequired(workflow: definition.name, missing: missing)
         }

@@ -132,7 +132,7 @@ extension UnwindServer {
         var planLogger = logger
         planLogger[metadataKey: "workflow"] = "\(definition.name)"
         try await AcknowledgementGate(runner: PlanRunner(registry: configuration.registry, logger: planLogger))
-            .check(definition, input: validated, accepted: Set(accepted))
+            .check(definition, input: validated)
         let outcome = try await blocking { [store, labels, notBefore, priority] in
             try WorkflowSubmitter(store: store).submit(
                 definition, input: withAcknowledgements, labels: labels, idempotencyKey: idempotencyKey, notBefore: notBefore,

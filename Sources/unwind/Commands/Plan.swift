@@ -29,10 +29,8 @@ struct Plan: ParsableCommand {
     @OptionGroup var workflows: WorkflowOptions
     @Argument(help: "The workflow definition's name.") var workflow: String
     @OptionGroup var inputOptions: InputOptions
-    @Option(name: .customLong("accept"), parsing: .singleValue, help: ArgumentHelp("Acknowledge something the plan asks for (repeatable, or a comma list), e.g. handling-fee.", valueName: "ack"))
-    var acceptFlags: [String] = []
-    /// `--accept` values, a comma list taken apart (as `--set` and fleet cells take lists).
-    var accept: [String] { acceptFlags.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty } }
+    @OptionGroup var acknowledgements: AcknowledgementOptions
+    var accept: [String] { acknowledgements.values }
     @Flag(help: "Exit 4 when the plan needs an acknowledgement that --accept does not give.") var check = false
     @Option(help: ArgumentHelp("Plan every row of a fleet file (.csv or .jsonl, as for submit --fleet); --set values apply to every row.", valueName: "file"))
     var fleet: String?
@@ -68,7 +66,8 @@ struct Plan: ParsableCommand {
             }
             let input = try definition.validateInput(try inputOptions.input(for: definition).withAcknowledgements(accept, for: definition))
             let plan = try PlanInvocation(logLevel: resolvedLogLevel, logFormat: try LogFormat.resolve(logFormat)).run(definition, input: input)
-            let accepted = Set(accept).union(definition.acknowledgements(in: input))
+            // --accept is in the input's `accept` now, with any the input gave itself.
+            let accepted = definition.acknowledgements(in: input)
             switch output {
             case .json: print(jsonText(plan))
             case .table: print(PlanRenderer.render(plan, workflow: definition.name, accepted: accepted), terminator: "")
@@ -92,9 +91,9 @@ struct PlanInvocation {
     }
 
     /// Throws ``AcknowledgementRequired`` when the workflow's plan needs an acknowledgement `accepted` lacks.
-    func checkAcknowledgements(_ definition: WorkflowDefinition, input: [String: JSONValue], accepted: Set<String>) throws {
+    func checkAcknowledgements(_ definition: WorkflowDefinition, input: [String: JSONValue]) throws {
         let gate = AcknowledgementGate(runner: makeRunner())
-        _ = try blocking { try await gate.check(definition, input: input, accepted: accepted) }
+        _ = try blocking { try await gate.check(definition, input: input) }
     }
 
     func makeRunner() -> PlanRunner {

@@ -71,8 +71,7 @@ extension Plan {
     /// (streamed: a file of any size is never held in memory). Read-only, like a single plan; no database.
     func planFleet(_ path: String, definition: WorkflowDefinition) throws {
         let shared = try inputOptions.input(for: definition).withAcknowledgements(accept, for: definition)
-        let output = output, parallel = parallel ?? 8, acknowledgedByFlag = Set(accept)
-        let takesAcknowledgements = definition.inputs.contains { $0.name == "accept" }
+        let output = output, parallel = parallel ?? 8, acknowledgedByFlag = accept
         let invocation = PlanInvocation(logLevel: resolvedLogLevel, logFormat: try LogFormat.resolve(logFormat))
         let runner = invocation.makeRunner()
 
@@ -109,7 +108,7 @@ extension Plan {
                         let input: [String: JSONValue]
                         do {
                             // A row's own `accept` adds to --accept rather than replacing it.
-                            input = try definition.validateInput(try definition.input(shared.merging(submission.input) { $1 }, withAcknowledgements: acknowledgedByFlag.sorted()))
+                            input = try definition.validateInput(try definition.input(shared.merging(submission.input) { $1 }, withAcknowledgements: acknowledgedByFlag))
                         } catch let error as InputValidationError {
                             finished[index] = (row.line, .invalid(error.problems.joined(separator: "; ")))
                             break
@@ -117,8 +116,7 @@ extension Plan {
                             finished[index] = (row.line, .invalid("\(error)"))
                             break
                         }
-                        let accepted = takesAcknowledgements
-                            ? Set(input["accept"]?.arrayValue?.compactMap(\.stringValue) ?? []) : acknowledgedByFlag
+                        let accepted = definition.acknowledgements(in: input)
                         let line = row.line
                         // Rows sharing a concurrency key (one teardown per account) cannot run side by side, and
                         // each plan reads the account as it is now, not as the earlier row's teardown leaves it.

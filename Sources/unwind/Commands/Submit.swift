@@ -7,6 +7,15 @@ import UnwindEngine
 import UnwindStore
 
 /// Input flags shared by `submit` and `plan`: `--set key=value …` and `--input FILE.json`.
+/// `--accept`: the acknowledgements a workflow's plan asks for, given on the command line (`plan`, `submit`).
+struct AcknowledgementOptions: ParsableArguments {
+    @Option(name: .customLong("accept"), parsing: .singleValue, help: ArgumentHelp("Acknowledge something the workflow's plan asks for (repeatable, or a comma list), e.g. handling-fee.", valueName: "ack"))
+    var flags: [String] = []
+
+    /// The values, a comma list taken apart (as `--set` and fleet cells take lists).
+    var values: [String] { flags.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty } }
+}
+
 struct InputOptions: ParsableArguments {
     @Option(name: .customLong("set"), parsing: .singleValue, help: ArgumentHelp("Set one input field (repeatable).", valueName: "key=value"))
     var assignments: [String] = []
@@ -144,10 +153,8 @@ struct Submit: ParsableCommand {
     @Option(name: .customLong("not-before"), help: ArgumentHelp("Start no earlier than this time (ISO 8601, or +10m / +2h from now).", valueName: "time"))
     var notBefore: String?
 
-    @Option(name: .customLong("accept"), parsing: .singleValue, help: ArgumentHelp("Acknowledge something the workflow's plan asks for (repeatable, or a comma list), e.g. handling-fee.", valueName: "ack"))
-    var acceptFlags: [String] = []
-    /// `--accept` values, a comma list taken apart (as `--set` and fleet cells take lists).
-    var accept: [String] { acceptFlags.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty } }
+    @OptionGroup var acknowledgements: AcknowledgementOptions
+    var accept: [String] { acknowledgements.values }
 
     @Flag(name: .customLong("skip-plan"), help: "Do not run the workflow's plan before submitting (its own steps still check acknowledgements).")
     var skipPlan = false
@@ -197,7 +204,7 @@ struct Submit: ParsableCommand {
                     // The plan runs with the command's --log-level (it sets up logging for the whole process).
                     let level = database.logLevel ?? ProcessInfo.processInfo.environment["UNWIND_LOG_LEVEL"] ?? "warning"
                     try PlanInvocation(logLevel: level, logFormat: try LogFormat.resolve(database.logFormat))
-                        .checkAcknowledgements(definition, input: validated, accepted: Set(accept))
+                        .checkAcknowledgements(definition, input: validated)
                 } catch let refusal as AcknowledgementRequired {
                     let lines = refusal.missing.map { "  --accept \($0.flag): \($0.reason)" }.joined(separator: "\n")
                     throw CLIError(
@@ -379,7 +386,7 @@ extension Submit {
                     batch.append((row.line, nil, error.problems.joined(separator: "; ")))
                     continue
                 }
-                if takesAcknowledgements, validated["accept"]?.arrayValue?.isEmpty ?? true { unacknowledged += 1 }
+                if takesAcknowledgements, definition.acknowledgements(in: validated).isEmpty { unacknowledged += 1 }
                 // A dry run needs no key; hashing a million rows would double its time.
                 let key = dryRun ? "" : submission.idempotencyKey
                     ?? "\(namespace):\(WorkflowDefinitionLoader.contentHash(of: definition.name + "\n" + JSONValue.object(validated).canonicalJSON))"
