@@ -56,16 +56,45 @@ public struct UnwindServer: Sendable {
         return table.map { (route: $0.0, handler: $0.1) }
     }
 
-    /// The router with every route, and a JSON 404 for everything else.
+    /// The router with every route (each `GET` also answers `HEAD`, without the body), a JSON 405 naming the
+    /// allowed methods for a known path asked with another, and a JSON 404 for everything else.
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: RequestLogMiddleware(logger: logger))
-        for (route, handler) in routeTable {
+        let table = routeTable
+        router.add(middleware: RequestLogMiddleware(logger: logger, routes: table.map(\.route)))
+        for (route, handler) in table {
             router.on(RouterPath(route.path), method: HTTPRequest.Method(route.method)!) { request, context in
                 try await handler(request, context)
             }
+            if route.method == "GET" {
+                router.on(RouterPath(route.path), method: .head) { request, context in
+                    let full = try await handler(request, context)
+                    var headers = full.headers
+                    headers[.contentLength] = nil
+                    return Response(status: full.status, headers: headers, body: ResponseBody())
+                }
+            }
         }
         return router
+    }
+
+    /// The methods `routes` answer on `path` (`{name}` in a route matches any one non-empty segment), `HEAD`
+    /// wherever `GET` is; empty when no route has that path.
+    static func allowedMethods(for path: String, in routes: [Route]) -> [String] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        var methods: [String] = []
+        for route in routes {
+            let pattern = route.path.split(separator: "/", omittingEmptySubsequences: false)
+            guard pattern.count == segments.count else { continue }
+            let matches = zip(pattern, segments).allSatisfy { expected, actual in
+                expected.hasPrefix("{") && expected.hasSuffix("}") ? !actual.isEmpty : expected == actual
+            }
+            if matches && !methods.contains(route.method) {
+                methods.append(route.method)
+                if route.method == "GET" { methods.append("HEAD") }
+            }
+        }
+        return methods
     }
 
     /// The Hummingbird application; run it in a `ServiceGroup` (it is a `Service`).
@@ -98,6 +127,8 @@ public struct UnwindServer: Sendable {
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     let logger: Logger
+    /// To tell "no such path" (404) from "not with this method" (405).
+    let routes: [UnwindServer.Route]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -107,8 +138,17 @@ struct RequestLogMiddleware: RouterMiddleware {
             return response
         } catch {
             let status = (error as? any HTTPResponseError)?.status.code ?? 500
-            log(request, status: Int(status), start: start)
+            let allowed = status == 404 ? UnwindServer.allowedMethods(for: request.uri.path, in: routes) : []
+            if allowed.isEmpty { log(request, status: Int(status), start: start) }
             if status == 404 {
+                if !allowed.isEmpty {
+                    var refusal = APIError(
+                        .methodNotAllowed, "method_not_allowed",
+                        "\(request.method) is not served on \(RequestParsing.clip(request.uri.path)); use \(allowed.joined(separator: " or ")) (see docs/openapi.yaml)")
+                    refusal.headers[.allow] = allowed.joined(separator: ", ")
+                    log(request, status: 405, start: start)
+                    return refusal.response
+                }
                 return APIError.notFound("no such endpoint: \(request.method) \(RequestParsing.clip(request.uri.path)); see docs/openapi.yaml").response
             }
             if let error = error as? any HTTPResponseError {

@@ -280,6 +280,11 @@ struct WorkflowCommandsTests {
         await expectError(["submit", "saga"], status: 64, mentions: "account")
         await expectError(["submit", "saga", "--set", "account=x", "--set", "extra=1"], status: 64, mentions: "extra")
         await expectError(["submit", "saga", "--set", "novalue"], status: 64, mentions: "expected key=value")
+        // A flag repeated with one key is refused, not last-one-wins.
+        await expectError(["submit", "saga", "--set", "account=x", "--set", "account=y"], status: 64, mentions: "--set account is given twice")
+        await expectError(["submit", "saga", "--set", "account=x", "--label", "team=red", "--label", "team=blue"], status: 64,
+                          mentions: "--label team is given twice ('red' and 'blue')")
+        await expectError(["list", "--label", "team=red", "--label", "team=blue"], status: 64, mentions: "--label team is given twice")
         await expectError(["submit", "saga", "--set", "account=x", "--not-before", "tomorrow"], status: 64, mentions: "is not a time")
         await expectError(["list", "--state", "sideways"], status: 64, mentions: "sideways")
         await expectError(["resume", "0000abcd"], status: 64, mentions: "--reason")

@@ -22,6 +22,22 @@ struct APITests {
         #expect(missing.errorCode == "not_found")
         // No metrics renderer configured: no /metrics route.
         #expect(try await harness.request("GET", "/metrics", auth: .none).status == 404)
+
+        // A known path with a method it does not serve is a 405 naming the ones it does, not a 404.
+        let wrongMethod = try await harness.request("DELETE", "/api/v1/workflows/0b7c2b7e-5a1e-4a36-9d8e-2f3a3c1b9e01")
+        #expect(wrongMethod.status == 405, "\(wrongMethod.text)")
+        #expect(wrongMethod.errorCode == "method_not_allowed")
+        #expect(wrongMethod.header("allow") == "GET, HEAD", "\(wrongMethod.headers)")
+        #expect(wrongMethod.errorMessage.contains("use GET or HEAD"), "\(wrongMethod.errorMessage)")
+        let getOnSubmit = try await harness.request("PUT", "/api/v1/workflows")
+        #expect(getOnSubmit.status == 405 && getOnSubmit.header("allow") == "GET, HEAD, POST", "\(getOnSubmit.headers)")
+        #expect(try await harness.request("GET", "/api/v1/workflows/x/cancel").header("allow") == "POST")
+        #expect(try await harness.request("DELETE", "/api/v1/nothing-here").status == 404)
+        // HEAD answers like GET, without a body.
+        let head = try await harness.request("HEAD", "/healthz", auth: .none)
+        #expect(head.status == 200 && head.text.isEmpty, "\(head.status) \(head.text)")
+        #expect(head.header("content-type")?.hasPrefix("application/json") == true)
+        #expect(try await harness.request("HEAD", "/api/v1/workflows", auth: .none).status == 401)
         await harness.stop()
     }
 
@@ -265,7 +281,8 @@ struct APITests {
 
         for (query, fragment) in [("state=exploded", "'state' must be one of"), ("limit=0", "'limit'"), ("limit=abc", "'limit'"),
                                   ("offset=-1", "'offset'"), ("label=novalue", "key=value"), ("since=yesterday", "'since'"),
-                                  ("stat=failed", "unknown query parameter 'stat'"), ("state=failed&state=running", "once")] {
+                                  ("stat=failed", "unknown query parameter 'stat'"), ("state=failed&state=running", "once"),
+                                  ("label=team%3Dred&label=team%3Dblue", "'team' twice")] {
             let answer = try await harness.request("GET", "/api/v1/workflows?\(query)")
             #expect(answer.status == 400, "\(query)")
             #expect(answer.errorMessage.contains(fragment), "\(query): \(answer.errorMessage)")

@@ -27,6 +27,10 @@ extension UnwindServer {
             guard parts.count == 2, !parts[0].isEmpty else {
                 throw APIError.badRequest("query parameter 'label' must be key=value (got '\(RequestParsing.clip(item))')")
             }
+            if let earlier = labels[String(parts[0])], earlier != String(parts[1]) {
+                throw APIError.badRequest(
+                    "query parameter 'label' names '\(RequestParsing.clip(String(parts[0])))' twice with different values, which no workflow matches; give each label once")
+            }
             labels[String(parts[0])] = String(parts[1])
         }
         var since: Date?

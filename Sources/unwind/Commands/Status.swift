@@ -136,12 +136,7 @@ struct ListCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            var labels: [String: String] = [:]
-            for item in label {
-                let parts = item.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2 else { throw CLIError(description: "--label '\(item)': expected key=value", status: .usage) }
-                labels[String(parts[0])] = String(parts[1])
-            }
+            let labels = try Submit.labelMap(label)
             let sinceDate = try since.map { Date().addingTimeInterval(-(try parseAge($0, flag: "--since"))) }
             let services = try Services(database: database)
             let items = try services.store.list(WorkflowFilter(

@@ -60,6 +60,7 @@ struct InputOptions: ParsableArguments {
         }
         // Every bad --set is reported at once, as the input's own validation reports every field.
         var problems: [String] = []
+        var assigned: Set<String> = []
         for assignment in assignments {
             guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
                 problems.append("--set '\(assignment)': expected key=value")
@@ -67,6 +68,10 @@ struct InputOptions: ParsableArguments {
             }
             let key = String(assignment[..<equals])
             let text = String(assignment[assignment.index(after: equals)...])
+            guard assigned.insert(key).inserted else {
+                problems.append("--set \(key) is given twice; give each input once (a list takes commas: --set \(key)=a,b)")
+                continue
+            }
             do {
                 input[key] = try Self.typedValue(text, key: key, field: definition.inputs.first { $0.name == key })
             } catch {
@@ -237,14 +242,24 @@ struct Submit: ParsableCommand {
 
 extension Submit {
     /// The `--label key=value` flags (for a fleet, every row gets them; a row's own `label.*` values win).
-    func labelFlags() throws -> [String: String] {
+    func labelFlags() throws -> [String: String] { try Self.labelMap(labels) }
+
+    /// `--label key=value` flags as a map. A key given twice is refused rather than keeping one of the values
+    /// silently (on `list` two values of one label would also match nothing).
+    static func labelMap(_ flags: [String]) throws -> [String: String] {
         var labelMap: [String: String] = [:]
-        for label in labels {
+        for label in flags {
             let parts = label.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, !parts[0].isEmpty else {
                 throw CLIError(description: "--label '\(label)': expected key=value", status: .usage)
             }
-            labelMap[String(parts[0])] = String(parts[1])
+            let key = String(parts[0])
+            if let earlier = labelMap[key] {
+                throw CLIError(
+                    description: "--label \(key) is given twice ('\(earlier)' and '\(parts[1])'); give each label once",
+                    status: .usage)
+            }
+            labelMap[key] = String(parts[1])
         }
         return labelMap
     }
