@@ -218,6 +218,18 @@ struct WorkflowCommandsTests {
         #expect(results.filter { $0["result"] as? String == "submitted" }.isEmpty, "re-running the file submits nothing twice")
         #expect(results.filter { $0["result"] as? String == "exists" }.count == 3)
 
+        // Blanks around cells, as a hand-typed CSV has them, are not part of the values; a quoted cell keeps its
+        // text exactly, and blanks may surround its quotes.
+        let spaced = setup.workflows + "/spaced.csv"
+        try "account , label.owner\n  hooli2 ,\teve \n \"initech2\" , \"dave, jr\"\n".write(toFile: spaced, atomically: true, encoding: .utf8)
+        let spacedRun = await setup.unwind(["submit", "saga", "--fleet", spaced])
+        #expect(spacedRun.status == 0, "\(spacedRun.combined)")
+        #expect(spacedRun.stdout.contains("line 2\tsubmitted") && spacedRun.stdout.contains("line 3\tsubmitted"), "\(spacedRun.stdout)")
+        let eve = await setup.unwind(["list", "--label", "owner=eve", "--output", "json"])
+        #expect((eve.stdout.components(separatedBy: "\"id\"").count - 1) == 1, "\(eve.combined)")
+        let dave = await setup.unwind(["list", "--label", "owner=dave, jr", "--output", "json"])
+        #expect((dave.stdout.components(separatedBy: "\"id\"").count - 1) == 1, "\(dave.combined)")
+
         let jsonl = setup.workflows + "/fleet.jsonl"
         try "{\"account\": \"hooli\", \"_labels\": {\"owner\": \"erin\"}}\n[1,2]\n{\"account\": 7}\n".write(toFile: jsonl, atomically: true, encoding: .utf8)
         let mixed = await setup.unwind(["submit", "saga", "--fleet", jsonl])

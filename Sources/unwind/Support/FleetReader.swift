@@ -162,7 +162,7 @@ final class FleetReader: Sequence, IteratorProtocol {
             let byte = buffer[position]
             position += 1
             if byte == quote {
-                // As `splitCSV` reads it: a quote opens a quoted field only at the start of a field, `""` inside
+                // As `splitCSV` reads it: a quote opens a quoted field only at the start of a field (after blanks), `""` inside
                 // one is a quote, and a quote in the middle of an unquoted field (`ab"c`) is an ordinary character.
                 if inQuotes {
                     inQuotes = false
@@ -170,7 +170,7 @@ final class FleetReader: Sequence, IteratorProtocol {
                 } else if justClosed {
                     inQuotes = true
                     justClosed = false
-                } else if record.value.isEmpty || record.value.last == UInt8(ascii: ",") {
+                } else if Self.atFieldStart(record.value) {
                     inQuotes = true
                 }
                 append(buffer[(position - 1)..<position], to: &record)
@@ -187,6 +187,13 @@ final class FleetReader: Sequence, IteratorProtocol {
             record.error = FleetRowError(message: "a quoted field is never closed")
         }
         return (startLine, record)
+    }
+
+    /// Whether only blanks follow the record's last comma (or its start): where a quote opens a quoted field.
+    private static func atFieldStart(_ bytes: [UInt8]) -> Bool {
+        var index = bytes.count - 1
+        while index >= 0 && (bytes[index] == UInt8(ascii: " ") || bytes[index] == UInt8(ascii: "\t")) { index -= 1 }
+        return index < 0 || bytes[index] == UInt8(ascii: ",")
     }
 
     /// Appends to the record, up to the row limit; beyond it the row is only marked too long (and its bytes dropped).
@@ -214,16 +221,23 @@ final class FleetReader: Sequence, IteratorProtocol {
 
     // MARK: Parsing
 
+    /// One CSV record's fields. Blanks around an unquoted field are dropped (`acme, cn-north-4` as typed by
+    /// hand); a quoted field keeps its text exactly, and blanks may surround its quotes.
     static func splitCSV(_ text: String) throws -> [String] {
         // Most rows quote nothing: split them directly.
         if !text.utf8.contains(UInt8(ascii: "\"")) {
-            return text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            return text.split(separator: ",", omittingEmptySubsequences: false).map { trimmingBlanks($0) }
         }
         var fields: [String] = []
         var current = ""
         var inQuotes = false
         var quotedField = false
         var iterator = Array(text.unicodeScalars)[...]
+        func endField() {
+            fields.append(quotedField ? current : trimmingBlanks(current[...]))
+            current = ""
+            quotedField = false
+        }
         while let scalar = iterator.popFirst() {
             if inQuotes {
                 if scalar == "\"" {
@@ -236,25 +250,25 @@ final class FleetReader: Sequence, IteratorProtocol {
                 } else {
                     current.unicodeScalars.append(scalar)
                 }
-            } else if scalar == "\"" && !current.isEmpty && !quotedField {
-                current.unicodeScalars.append(scalar)  // a quote inside an unquoted field is an ordinary character
-            } else if scalar == "\"" {
-                guard !quotedField else { throw FleetRowError(message: "text after a closing quote") }
+            } else if scalar == "," {
+                endField()
+            } else if quotedField {
+                guard scalar == " " || scalar == "\t" else { throw FleetRowError(message: "text after a closing quote") }
+            } else if scalar == "\"" && current.unicodeScalars.allSatisfy({ $0 == " " || $0 == "\t" }) {
+                current = ""
                 inQuotes = true
                 quotedField = true
-            } else if scalar == "," {
-                fields.append(current)
-                current = ""
-                quotedField = false
             } else {
-                guard !quotedField else {
-                    throw FleetRowError(message: "text after a closing quote")
-                }
-                current.unicodeScalars.append(scalar)
+                current.unicodeScalars.append(scalar)  // a quote inside an unquoted field is an ordinary character
             }
         }
-        fields.append(current)
+        guard !inQuotes else { throw FleetRowError(message: "a quoted field is not closed") }
+        endField()
         return fields
+    }
+
+    private static func trimmingBlanks(_ field: Substring) -> String {
+        String(field.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 
     private func parseCSVRow(_ fields: [String], header: [String]) -> Result<FleetRow.Submission, FleetRowError> {
