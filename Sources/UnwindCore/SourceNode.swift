@@ -88,7 +88,14 @@ extension SourceNode {
             case .mapping(let mapping):
                 var entries: [Entry] = []
                 var firstLine: [String: Int?] = [:]
+                var merges: [(key: Node, value: Node)] = []
                 for (keyNode, valueNode) in mapping {
+                    // `<<: *defaults` (YAML's merge key): its mapping's keys are added after the explicit ones,
+                    // which win.
+                    if case .scalar(let keyScalar) = keyNode, keyScalar.string == "<<", keyScalar.style == .plain {
+                        merges.append((keyNode, valueNode))
+                        continue
+                    }
                     guard case .scalar(let keyScalar) = keyNode else {
                         issues.append(DefinitionIssue(
                             file: file, line: keyNode.mark?.line, column: keyNode.mark?.column,
@@ -106,9 +113,30 @@ extension SourceNode {
                             message: "duplicate key '\(Suggestion.shown(key))'" + (previous.map { " (first defined at line \($0))" } ?? "")))
                         continue
                     }
-                    firstLine[key] = keyNode.mark?.line
+                    firstLine.updateValue(keyNode.mark?.line, forKey: key)
                     let value = try convert(valueNode, depth: depth + 1, path: childPath)
                     entries.append(Entry(key: key, keyLine: keyNode.mark?.line, keyColumn: keyNode.mark?.column, value: value))
+                }
+                for (keyNode, valueNode) in merges {
+                    // A list of mappings merges each in order; an earlier one's key wins over a later one's.
+                    let sources: [Node]
+                    switch valueNode {
+                    case .mapping: sources = [valueNode]
+                    case .sequence(let sequence) where sequence.allSatisfy({ if case .mapping = $0 { true } else { false } }): sources = Array(sequence)
+                    default:
+                        issues.append(DefinitionIssue(
+                            file: file, line: keyNode.mark?.line, column: keyNode.mark?.column, path: path.isEmpty ? "<<" : "\(path).<<",
+                            message: "a merge key (<<) takes a mapping or a list of mappings, e.g. <<: *defaults"))
+                        continue
+                    }
+                    for source in sources {
+                        let merged = try convert(source, depth: depth + 1, path: path)
+                        guard case .mapping(let mergedEntries) = merged.value else { continue }
+                        for entry in mergedEntries where firstLine[entry.key] == nil {
+                            firstLine.updateValue(entry.keyLine, forKey: entry.key)
+                            entries.append(entry)
+                        }
+                    }
                 }
                 return SourceNode(value: .mapping(entries), line: mark?.line, column: mark?.column)
             }

@@ -21,6 +21,28 @@ struct HostileInputTests {
             == ["workflows/orders.yaml:2: duplicate key 'name' in the same mapping (first defined at line 1)"])
     }
 
+    @Test func mergeKeysAddTheAnchoredKeysAndExplicitKeysWin() throws {
+        let definition = try WorkflowDefinitionLoader.load(yaml: """
+            name: orders
+            steps:
+              - &base
+                id: a
+                action: test.noop
+                retry: {max_attempts: 7}
+                timeout: 5s
+              - <<: *base
+                id: b
+                after: [a]
+              - <<: [{id: c, timeout: 9s}, *base]
+                after: [b]
+            """, file: "workflows/orders.yaml", knownActions: knownActions)
+        #expect(definition.steps.map(\.id) == ["a", "b", "c"])
+        #expect(definition.steps.map(\.retry.maxAttempts) == [7, 7, 7])
+        #expect(definition.steps.map(\.timeout) == [.seconds(5), .seconds(5), .seconds(9)], "the first listed mapping wins")
+        #expect(try messages("name: orders\nsteps:\n  - <<: 3\n    id: a\n    action: test.noop\n")
+            == ["workflows/orders.yaml:3: steps[0].<<: a merge key (<<) takes a mapping or a list of mappings, e.g. <<: *defaults"])
+    }
+
     @Test func keysThatDifferOnlyByQuotingAreDuplicates() throws {
         // Yams treats `1` (int) and `"1"` (str) as different keys; for a definition they are the same.
         #expect(try messages("name: orders\n1: x\n\"1\": y\nsteps: [{id: a, action: test.noop}]\n")
