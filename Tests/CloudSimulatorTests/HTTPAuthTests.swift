@@ -65,6 +65,31 @@ struct HTTPAuthTests {
         }
     }
 
+    @Test("a temporary access key needs its X-Security-Token, signed; without it, or with another, 401")
+    func temporaryAccessKey() async throws {
+        let data = Data(TestSeed.json(settings: "{}", faults: "[]")
+            .replacingOccurrences(of: #""secret_key": "SKNODES","#, with: #""secret_key": "SKNODES", "security_token": "STS-nodes-1","#).utf8)
+        let loaded = try SeedLoader.load(data: data, name: "test-seed", now: TestSeed.start)
+        #expect(loaded.state.accounts[TestSeed.index(loaded.state, "nodes")].securityToken == "STS-nodes-1")
+        let simulator = Simulator(state: loaded.state, faults: loaded.faults, clock: SimulatedClock(frozen: true), seedData: data,
+                                  seedName: "test-seed", logger: TestSeed.quietLogger)
+        try await SimHarness.run(simulator) { sim in
+            let good = try await sim.send(.get, endpoints, as: .nodes, headers: [("X-Security-Token", "STS-nodes-1")])
+            #expect(good.status == 200, "\(String(describing: good.json))")
+            let missing = try await sim.send(.get, endpoints, as: .nodes)
+            let other = try await sim.send(.get, endpoints, as: .nodes, headers: [("X-Security-Token", "STS-someone-else")])
+            for (reply, fragment) in [(missing, "has no X-Security-Token"), (other, "does not belong to the access key")] {
+                #expect(reply.status == 401 && reply.errorCode == "APIGW.0301")
+                #expect(reply.json?["error_msg"]?.stringValue?.contains(fragment) == true, "\(String(describing: reply.json))")
+            }
+        }
+        #expect(throws: SeedError.self) {
+            try SeedLoader.load(data: Data(TestSeed.json(settings: "{}", faults: "[]")
+                .replacingOccurrences(of: #""secret_key": "SKNODES","#, with: #""secret_key": "SKNODES", "security_token": "","#).utf8),
+                name: "test-seed", now: TestSeed.start)
+        }
+    }
+
     @Test("token authentication (X-Auth-Token) is accepted; a bad token is 401")
     func token() async throws {
         try await SimHarness.run(try TestSeed.simulator()) { sim in

@@ -35,7 +35,7 @@ struct SimulatorEndToEndTests {
 
     /// Starts a fresh simulator on a free port and gives `body` a client factory for it.
     static func withSimulator(
-        settings extra: [String: any Sendable] = [:],
+        settings extra: [String: any Sendable] = [:], securityTokens: [String: String] = [:],
         _ body: @Sendable (_ simulator: Simulator, _ client: @Sendable (Account, Duration) throws -> HuaweiCloudClient) async throws -> Void
     ) async throws {
         let simulator = try Simulator(seedFile: seedFile, clock: SimulatedClock(frozen: true), logger: TestSupport.quietLogger)
@@ -46,6 +46,12 @@ struct SimulatorEndToEndTests {
         settings["timeout_cap_seconds"] = 2
         settings.merge(extra) { $1 }
         root["settings"] = settings
+        if !securityTokens.isEmpty, var accounts = root["accounts"] as? [[String: Any]] {
+            for index in accounts.indices {
+                if let name = accounts[index]["name"] as? String, let token = securityTokens[name] { accounts[index]["security_token"] = token }
+            }
+            root["accounts"] = accounts
+        }
         try simulator.load(seedData: try JSONSerialization.data(withJSONObject: root), name: seedFile)
         let app = SimulatorServer.application(simulator: simulator, host: "127.0.0.1", port: 0, adminToken: nil, logger: TestSupport.quietLogger)
         try await app.test(.live) { testClient in
@@ -66,6 +72,22 @@ struct SimulatorEndToEndTests {
     static func nextSecond() async throws {
         let now = Date().timeIntervalSince1970
         try await Task.sleep(for: .milliseconds(Int64((1 - (now - now.rounded(.down))) * 1000) + 20))
+    }
+
+    @Test("temporary credentials: the client sends and signs X-Security-Token, which the simulator requires")
+    func temporaryCredentials() async throws {
+        try await Self.withSimulator(securityTokens: ["prepaid-standard-old": "STS-token-1"]) { _, makeClient in
+            var old = try Self.account("prepaid-standard-old")
+            let permanentOnly = try makeClient(old, .seconds(60))
+            await #expect {
+                _ = try await permanentOnly.listSubscriptionResources(projectID: old.projectID)
+            } throws: { error in
+                "\(error)".contains("X-Security-Token") && !"\(error)".contains(old.credentials.secretKey)
+            }
+            old.credentials.securityToken = "STS-token-1"
+            let temporary = try makeClient(old, .seconds(60))
+            #expect(try await temporary.listSubscriptionResources(projectID: old.projectID).csbVersion.uppercased() == "STANDARD")
+        }
     }
 
     @Test func secMaster() async throws {

@@ -11,6 +11,8 @@ public struct Account: Sendable, Equatable {
     public var secretKey: String
     /// A static token accepted as `X-Auth-Token` (the simulator does not implement IAM's token endpoint).
     public var authToken: String?
+    /// Set for a temporary access key: the `X-Security-Token` its requests must carry and sign.
+    public var securityToken: String?
 
     /// `csb_version`: NA, BASIC, STANDARD or PROFESSIONAL.
     public var edition: String

@@ -16,12 +16,14 @@ struct AccountBuilder {
         if let used = seed.fullRefundsUsed, !(0...1_000).contains(used) { throw fail("full_refunds_used", "must be between 0 and 1000") }
         guard !seed.accessKey.isEmpty else { throw fail("access_key", "must not be empty") }
         guard !seed.secretKey.isEmpty else { throw fail("secret_key", "must not be empty") }
+        if let token = seed.securityToken, token.isEmpty { throw fail("security_token", "must not be empty (leave it out for a permanent access key)") }
         for (i, item) in (seed.secmaster ?? []).enumerated() {
             if let size = item.size, size < 1 { throw fail("secmaster[\(i)].size", "must be at least 1") }
         }
         var account = Account(
             name: seed.name, domainID: seed.domainId, domainName: seed.domainName ?? seed.name, region: region,
             projectIDs: seed.projectIds, accessKey: seed.accessKey, secretKey: seed.secretKey, authToken: seed.authToken,
+            securityToken: seed.securityToken,
             edition: "NA", secmasterResources: [], prepaidResources: [], orders: [], servers: [], jobs: [], endpoints: [],
             workspaces: [], fullRefundTimes: Array(repeating: now.addingTimeInterval(-86_400), count: max(0, seed.fullRefundsUsed ?? 0))
         )

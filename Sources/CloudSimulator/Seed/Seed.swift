@@ -50,6 +50,9 @@ public struct SeedAccount: Sendable, Decodable {
     public var accessKey: String
     public var secretKey: String
     public var authToken: String?
+    /// Makes the access key a temporary one: every request it signs must carry (and sign) this
+    /// `X-Security-Token`, as IAM's temporary AK/SK pairs must.
+    public var securityToken: String?
     /// `csb_version`; derived from the quotas when omitted (NA when the account has no SecMaster resources).
     public var edition: String?
     /// Five-day full refunds already used in the past year (counted as used at load time).

@@ -10,7 +10,7 @@ enum SeedKeyCheck {
         "secmaster_prepaid_code", "ecs_prepaid_delete", "ecs_prepaid_code", "rate_limits", "random_seed", "timeout_cap_seconds",
     ]
     private static let account: Set<String> = [
-        "name", "domain_id", "domain_name", "region", "project_ids", "access_key", "secret_key", "auth_token", "edition",
+        "name", "domain_id", "domain_name", "region", "project_ids", "access_key", "secret_key", "auth_token", "security_token", "edition",
         "full_refunds_used", "secmaster", "servers", "endpoints", "workspaces",
     ]
     private static let secmaster: Set<String> = [

@@ -140,6 +140,16 @@ public final class Simulator: Sendable {
                 guard let index = core.accountIndex(accessKey: verified.accessKey) else { return reject(.authentication("unknown access key")) }
                 accountIndex = index
                 record.account = core.state.accounts[index].domainID
+                // A temporary access key is only good with its security token, signed like any other header.
+                if let expected = core.state.accounts[index].securityToken {
+                    guard let token = request.header("X-Security-Token") else {
+                        return reject(.authentication("the access key is temporary and the request has no X-Security-Token"))
+                    }
+                    guard verified.signedHeaders.contains("x-security-token") else {
+                        return reject(.authentication("X-Security-Token is not among the signed headers"))
+                    }
+                    guard token == expected else { return reject(.authentication("the security token does not belong to the access key")) }
+                }
                 let checkReplay = settings.replayProtection == .all || (settings.replayProtection == .mutating && api.isMutating)
                 if checkReplay, !core.replay.admit(signature: verified.signature, expiresAt: verified.sdkDateEpochSeconds + settings.maxSkewSeconds, now: authNow) {
                     return reject(.authentication("the request has been replayed (signature already used)"))
