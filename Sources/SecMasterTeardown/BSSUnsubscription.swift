@@ -81,91 +81,143 @@ struct BSSUnsubscription {
             !progress.submitted.contains($0) && !progress.alreadyGone.contains($0) && !(progress.expiredMeanwhile ?? []).contains($0)
         }
         for batch in stride(from: 0, to: pending.count, by: 10).map({ Array(pending[$0..<min($0 + 10, pending.count)]) }) {
-            // Re-read live state first: a resource BSS no longer lists as in use needs nothing.
-            let live = try await cloud({ () async throws(CloudError) in
-                try await client.queryCustomerResources(domainID: domain, resourceIDs: batch, onlyMainResource: true)
-            }) ?? []
-            let inUse = batch.filter { id in live.contains { $0.resourceID == id && ($0.status == 2 || $0.status == 4) } }
-            let expired = batch.filter { id in live.contains { $0.resourceID == id && $0.status == 5 } }
-            if !expired.isEmpty { progress.expiredMeanwhile = (progress.expiredMeanwhile ?? []) + expired }
-            progress.alreadyGone += batch.filter { !inUse.contains($0) && !expired.contains($0) }
-            guard !inUse.isEmpty else {
-                try await save(progress)
-                continue
-            }
-            let reason = input.options.unsubscribeReason
-            let answer: UnsubscribeResult?
-            do {
-                answer = try await client.unsubscribeResources(domainID: domain, resourceIDs: inUse, reasonType: 5, reason: reason)
-            } catch where error.isAlreadyDone {
-                answer = nil
-            } catch {
-                let inFlight = Self.inFlightCodes.contains(error.code ?? "")
-                // An earlier attempt's request for these lost its answer, and this one failed for good without BSS
-                // saying why the resource cannot go (a parameter error, rotated keys …): nothing settles whether the
-                // earlier request was applied, so it counts as applied. Only BSS's refusal for an order in progress
-                // (which the earlier request met as well) shows that nothing changed.
-                let unsettled = inUse.contains { (start.requested ?? []).contains($0) } && !error.isRetryable
-                    && !Self.refusalsThatLeaveNothingChanged.contains(error.code ?? "")
-                if error.mayHaveBeenApplied || inFlight || unsettled {
-                    // No answer (a timeout, a dropped connection, a 5xx), or "being unsubscribed": BSS may hold this
-                    // run's request. The next attempt settles it (BSS then shows the resource in use, refused, being
-                    // unsubscribed or gone); "being unsubscribed", no answer on the last attempt, or a failure that
-                    // settles nothing, is past the point of no return.
-                    progress.noteRequested(inUse, presumedChanged: inFlight || unsettled || context.attempt >= context.maxAttempts)
+            var settleTries = 0
+            settling: while true {
+                // Asked for before this try (an earlier attempt, or this attempt's earlier try) without an answer.
+                let requestedBefore = Set(progress.requested ?? [])
+                // Re-read live state first: a resource BSS no longer lists as in use needs nothing.
+                let live = try await cloud({ () async throws(CloudError) in
+                    try await client.queryCustomerResources(domainID: domain, resourceIDs: batch, onlyMainResource: true)
+                }) ?? []
+                let inUse = batch.filter { id in live.contains { $0.resourceID == id && ($0.status == 2 || $0.status == 4) } }
+                let expired = batch.filter { id in live.contains { $0.resourceID == id && $0.status == 5 } }
+                if !expired.isEmpty { progress.expiredMeanwhile = (progress.expiredMeanwhile ?? []) + expired }
+                progress.alreadyGone += batch.filter { !inUse.contains($0) && !expired.contains($0) }
+                guard !inUse.isEmpty else {
                     try await save(progress)
+                    break settling
                 }
-                // "Being unsubscribed" after an earlier attempt of this run lost its answer: that is this run's order.
-                // Found, it is followed like any other (durable waits) instead of spending attempts until BSS is done.
-                if inFlight, inUse.allSatisfy((start.requested ?? []).contains),
-                   try await adoptLostOrders(for: inUse, into: &progress), inUse.allSatisfy(progress.submitted.contains) {
+                // Looking again after a lost answer, while an operator's cancel (or a failure elsewhere) waits for
+                // this step: asking BSS again would make the change the cancel is there to stop. BSS may show the
+                // resource in use while it processes an order, so the order list settles it instead: an
+                // unsubscription order of this run's means the change went through (followed like any other, the
+                // workflow is past its point of no return and nothing is compensated); none means it did not, and
+                // the step fails so that the compensation goes on. An order BSS lists without its refund lines yet
+                // counts as this run's.
+                if settleTries > 0, try await context.workflowIsStopping() {
+                    var adopted = false
+                    var lookupFailure: StepFailure?
+                    do {
+                        adopted = try await adoptLostOrders(for: inUse, into: &progress)
+                    } catch {
+                        lookupFailure = error
+                    }
+                    if let lookupFailure {
+                        if lookupFailure.code == "order_not_visible_yet" {
+                            progress.noteRequested(inUse, presumedChanged: true)
+                            try await save(progress)
+                        }
+                        throw lookupFailure
+                    }
+                    if adopted { try await save(progress) }
+                    if inUse.allSatisfy(progress.submitted.contains) { break settling }
+                    throw StepFailure(
+                        code: "workflow_stopping",
+                        message: "the workflow is being stopped and BSS has no unsubscription order for "
+                            + "\(inUse.filter { !progress.submitted.contains($0) }.joined(separator: ", ")): the request whose answer "
+                            + "was lost was not applied, and it is not asked for again",
+                        retryable: false)
+                }
+                let reason = input.options.unsubscribeReason
+                let answer: UnsubscribeResult?
+                do {
+                    answer = try await client.unsubscribeResources(domainID: domain, resourceIDs: inUse, reasonType: 5, reason: reason)
+                } catch where error.isAlreadyDone {
+                    answer = nil
+                } catch {
+                    let inFlight = Self.inFlightCodes.contains(error.code ?? "")
+                    // An earlier attempt's request for these lost its answer, and this one failed for good without BSS
+                    // saying why the resource cannot go (a parameter error, rotated keys …): nothing settles whether the
+                    // earlier request was applied, so it counts as applied. Only BSS's refusal for an order in progress
+                    // (which the earlier request met as well) shows that nothing changed.
+                    let unsettled = inUse.contains(where: requestedBefore.contains) && !error.isRetryable
+                        && !Self.refusalsThatLeaveNothingChanged.contains(error.code ?? "")
+                    if error.mayHaveBeenApplied || inFlight || unsettled {
+                        // No answer (a timeout, a dropped connection, a 5xx), or "being unsubscribed": BSS may hold this
+                        // run's request. The next attempt settles it (BSS then shows the resource in use, refused, being
+                        // unsubscribed or gone); "being unsubscribed", no answer on the last attempt, or a failure that
+                        // settles nothing, is past the point of no return.
+                        let settleNow = error.mayHaveBeenApplied && !inFlight && !unsettled && settleTries < Self.settleWaits.count
+                            && context.deadline.timeIntervalSinceNow > Self.settleWaits[min(settleTries, Self.settleWaits.count - 1)] + 60
+                        progress.noteRequested(
+                            inUse, presumedChanged: inFlight || unsettled || (!settleNow && context.attempt >= context.maxAttempts))
+                        try await save(progress)
+                        if settleNow {
+                            // Settle the lost answer within this attempt: look again (and ask again) after a moment,
+                            // while the step still runs. Parked for a retry instead, the step would leave a window in
+                            // which a cancel compensates the steps before this pivot although BSS may have applied
+                            // the request; running, it makes a cancel wait for its outcome.
+                            context.logger.info("unsubscription answer lost; looking again within the attempt", metadata: [
+                                "resources": "\(inUse.joined(separator: ","))", "error": "\(error)",
+                            ])
+                            try await Task.sleep(for: .seconds(Self.settleWaits[settleTries]))
+                            settleTries += 1
+                            continue settling
+                        }
+                    }
+                    // "Being unsubscribed" after an earlier request of this run lost its answer: that is this run's order.
+                    // Found, it is followed like any other (durable waits) instead of spending attempts until BSS is done.
+                    if inFlight, inUse.allSatisfy(requestedBefore.contains),
+                       try await adoptLostOrders(for: inUse, into: &progress), inUse.allSatisfy(progress.submitted.contains) {
+                        try await save(progress)
+                        break settling
+                    }
+                    throw error.stepFailure()
+                }
+                guard let result = answer else {
+                    // BSS says these were unsubscribed already (e.g. by an earlier attempt whose answer was lost).
+                    progress.alreadyGone += inUse
                     try await save(progress)
-                    continue
+                    break settling
                 }
-                throw error.stepFailure()
-            }
-            guard let result = answer else {
-                // BSS says these were unsubscribed already (e.g. by an earlier attempt whose answer was lost).
-                progress.alreadyGone += inUse
+                var failedPermanently: [(String, String)] = []
+                var failedTransiently: [(String, String)] = []
+                for failure in result.failures {
+                    let code = failure.errorCode ?? ""
+                    switch code {
+                    case "CBC.30050009":
+                        // Expired (between the re-read and the request): not unsubscribed, left to BSS.
+                        progress.expiredMeanwhile = (progress.expiredMeanwhile ?? []) + [failure.resourceID]
+                    case "CBC.30000067", "CBC.3124":
+                        progress.alreadyGone.append(failure.resourceID)
+                    case _ where Self.inFlightCodes.contains(code):
+                        failedTransiently.append((failure.resourceID, "\(code) \(failure.errorMessage ?? "")"))
+                    default:
+                        failedPermanently.append((failure.resourceID, "\(code) \(failure.errorMessage ?? "")"))
+                    }
+                }
+                let failedIDs = Set(result.failures.map(\.resourceID))
+                let ordered = inUse.filter { !failedIDs.contains($0) }
+                if let order = result.orderIDs.first, !ordered.isEmpty {
+                    progress.orders[order] = ordered
+                    // Several order ids for one call: keep the others too, so every one is followed.
+                    for extra in result.orderIDs.dropFirst() where progress.orders[extra] == nil { progress.orders[extra] = [] }
+                }
+                placedNow.formUnion(result.orderIDs)
+                // "Being unsubscribed" may be this run's own earlier request whose answer was lost.
+                let inFlight = failedTransiently.map(\.0)
+                if !inFlight.isEmpty { progress.noteRequested(inFlight, presumedChanged: true) }
                 try await save(progress)
-                continue
-            }
-            var failedPermanently: [(String, String)] = []
-            var failedTransiently: [(String, String)] = []
-            for failure in result.failures {
-                let code = failure.errorCode ?? ""
-                switch code {
-                case "CBC.30050009":
-                    // Expired (between the re-read and the request): not unsubscribed, left to BSS.
-                    progress.expiredMeanwhile = (progress.expiredMeanwhile ?? []) + [failure.resourceID]
-                case "CBC.30000067", "CBC.3124":
-                    progress.alreadyGone.append(failure.resourceID)
-                case _ where Self.inFlightCodes.contains(code):
-                    failedTransiently.append((failure.resourceID, "\(code) \(failure.errorMessage ?? "")"))
-                default:
-                    failedPermanently.append((failure.resourceID, "\(code) \(failure.errorMessage ?? "")"))
+                context.logger.info("unsubscription ordered", metadata: [
+                    "orders": "\(result.orderIDs.joined(separator: ","))", "resources": "\(ordered.joined(separator: ","))",
+                ])
+                if let (id, why) = failedPermanently.first {
+                    throw StepFailure(code: why.split(separator: " ").first.map(String.init), message: "BSS refused to unsubscribe \(id): \(why)", retryable: false)
                 }
-            }
-            let failedIDs = Set(result.failures.map(\.resourceID))
-            let ordered = inUse.filter { !failedIDs.contains($0) }
-            if let order = result.orderIDs.first, !ordered.isEmpty {
-                progress.orders[order] = ordered
-                // Several order ids for one call: keep the others too, so every one is followed.
-                for extra in result.orderIDs.dropFirst() where progress.orders[extra] == nil { progress.orders[extra] = [] }
-            }
-            placedNow.formUnion(result.orderIDs)
-            // "Being unsubscribed" may be this run's own earlier request whose answer was lost.
-            let inFlight = failedTransiently.map(\.0)
-            if !inFlight.isEmpty { progress.noteRequested(inFlight, presumedChanged: true) }
-            try await save(progress)
-            context.logger.info("unsubscription ordered", metadata: [
-                "orders": "\(result.orderIDs.joined(separator: ","))", "resources": "\(ordered.joined(separator: ","))",
-            ])
-            if let (id, why) = failedPermanently.first {
-                throw StepFailure(code: why.split(separator: " ").first.map(String.init), message: "BSS refused to unsubscribe \(id): \(why)", retryable: false)
-            }
-            if let (id, why) = failedTransiently.first {
-                throw StepFailure(code: why.split(separator: " ").first.map(String.init), message: "BSS is busy with \(id): \(why)", retryable: true)
+                if let (id, why) = failedTransiently.first {
+                    throw StepFailure(code: why.split(separator: " ").first.map(String.init), message: "BSS is busy with \(id): \(why)", retryable: true)
+                }
+                break settling
             }
         }
         // A resource this run meant to unsubscribe that BSS already shows unsubscribed may be this run's own doing:
@@ -267,6 +319,9 @@ struct BSSUnsubscription {
     /// BSS's refusals that show a resource could not be unsubscribed (an order in progress on it, e.g. unpaid): an
     /// earlier request for it whose answer was lost met the same refusal, so nothing changed.
     static let refusalsThatLeaveNothingChanged: Set<String> = ["CBC.30050010"]
+
+    /// Seconds to wait before each look again, within one attempt, after an unsubscription's answer was lost.
+    static let settleWaits: [Double] = [2, 5]
 
     /// BSS's answers for a resource whose unsubscription (or another change) is still in progress.
     static let inFlightCodes: Set<String> = ["CBC.30050011", "CBC.99003651", "CBC.3144"]

@@ -154,4 +154,6 @@ struct ReadOnlyRecorder: CheckpointRecorder {
     }
 
     func heartbeat() async throws {}
+
+    func workflowIsStopping() async throws -> Bool { false }
 }

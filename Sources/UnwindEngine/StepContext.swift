@@ -37,6 +37,14 @@ public struct StepContext: Sendable {
         try await recorder.save(checkpoint: value, irreversible: irreversible)
     }
 
+    /// Whether the workflow has stopped going forward since this attempt began: an operator cancelled it, or a
+    /// failure elsewhere started its compensation. The attempt still runs to its end (its outcome decides what
+    /// is compensated), but a step about to make a *new* change (say, asking again after a lost answer) can ask
+    /// first and fail instead, so that the compensation goes on. Always false in a plan.
+    public func workflowIsStopping() async throws -> Bool {
+        try await recorder.workflowIsStopping()
+    }
+
     /// Extends this attempt's lease now (the worker also does it periodically for every running step).
     public func heartbeat() async throws {
         try await recorder.heartbeat()
@@ -51,6 +59,7 @@ public struct LeaseLost: Error, CustomStringConvertible {
 protocol CheckpointRecorder: Sendable {
     func save(checkpoint: JSONValue, irreversible: Bool) async throws
     func heartbeat() async throws
+    func workflowIsStopping() async throws -> Bool
 }
 
 /// Writes checkpoints and heartbeats for one claimed attempt, fenced by its token. The blocking database
@@ -76,6 +85,10 @@ struct StoreCheckpointRecorder: CheckpointRecorder {
             try store.extendLeases([(claimed.workflowID, claimed.stepID, claimed.fencingToken)], leaseSeconds: leaseSeconds)
         }
         if !lost.isEmpty { throw LeaseLost() }
+    }
+
+    func workflowIsStopping() async throws -> Bool {
+        try await onQueue { try store.workflowIsStopping(claimed.workflowID) }
     }
 
     private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {

@@ -345,6 +345,17 @@ public final class WorkflowStore: Sendable {
         }
     }
 
+    /// Whether the workflow stopped going forward since its steps were claimed: an operator cancelled it, or a
+    /// failure started its compensation. A missing workflow (pruned) counts as stopping.
+    public func workflowIsStopping(_ workflowID: UUID) throws -> Bool {
+        try pool.withConnection { connection in
+            guard let row = try connection.query(SQL.Engine.workflowIsStopping.text, [workflowID], name: SQL.Engine.workflowIsStopping.name).first else {
+                return true
+            }
+            return try row.decode("stopping", as: Bool.self)
+        }
+    }
+
     /// Returns the leases of attempts a draining worker did not finish, without counting those attempts.
     public func releaseLeases(_ attempts: [(workflowID: UUID, stepID: String, fencingToken: Int64, resumedWait: Bool)], workerID: String) throws {
         guard !attempts.isEmpty else { return }

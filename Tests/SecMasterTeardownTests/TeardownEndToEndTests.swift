@@ -456,7 +456,10 @@ struct TeardownEndToEndTests {
         let entries = try setup.simulator.ledger(account: "prepaid-standard-old")
         #expect(entries.contains { $0["response_dropped"] as? Bool == true })
         #expect(try setup.simulator.changedTwice(account: "prepaid-standard-old").isEmpty, "one effect per resource")
-        #expect(try setup.engine.events(id).contains { $0.kind == "attempt_failed" && $0.stepID == "unsubscribe-asset-quotas" })
+        // The lost answer is settled within the attempt that lost it (it looks again), so no attempt failed.
+        let events = try setup.engine.events(id)
+        #expect(!events.contains { $0.kind == "attempt_failed" && $0.stepID == "unsubscribe-asset-quotas" })
+        #expect(events.filter { $0.kind == "attempt_started" && $0.stepID == "unsubscribe-asset-quotas" }.count == 1)
         // The order whose answer was lost is found again, so the report carries all the money BSS booked.
         let ledger = try setup.simulator.admin("GET", "/_sim/ledger?account=prepaid-standard-old") as? [String: Any]
         let totals = try #require(ledger?["totals"] as? [String: Any])
@@ -530,8 +533,46 @@ struct TeardownEndToEndTests {
         ])
         #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
         let attempts = try setup.engine.events(id).filter { $0.kind == "attempt_started" && $0.stepID == "unsubscribe-asset-quotas" }
-        #expect(attempts.count == 2, "the lost answer, then the attempt that found the order: \(attempts.count)")
+        #expect(attempts.count == 1, "the attempt that lost the answer looks again and finds the order: \(attempts.count)")
         #expect(try setup.simulator.changedTwice(account: "prepaid-standard-old").isEmpty)
+    }
+
+    /// An operator cancels while the pivot settles a lost answer (BSS's answer to the quota's unsubscription never
+    /// came). The cancel waits for the step, which must not ask BSS again: if the lost request went through, the
+    /// workflow is past its point of no return and nothing is compensated (it fails, resumable); if it did not,
+    /// the step stops without asking again and the steps before it are compensated.
+    @Test(arguments: [("drop_after_apply", true), ("reset", false)])
+    func aCancelWhileTheStepSettlesALostAnswerWaitsForIt(fault: String, applied: Bool) async throws {
+        let account = "prepaid-standard-old"
+        let setup = try Setup()
+        // The unsubscription answers late (and then not at all), so the cancel below lands while it is on its way:
+        // the step then meets the cancel when it looks again after the lost answer.
+        try setup.simulator.admin("POST", "/_sim/faults", body: ["api": "bss.unsubscribe", "account": account, "kind": "slow", "delay_seconds": 4, "count": 1])
+        try setup.simulator.admin("POST", "/_sim/faults", body: ["api": "bss.unsubscribe", "account": account, "kind": fault, "count": 1])
+        setup.engine.startWorker()
+        let id = try setup.submit(account)
+        let deadline = Date().addingTimeInterval(90)
+        while !(try setup.engine.events(id).contains { $0.kind == "attempt_started" && $0.stepID == "unsubscribe-asset-quotas" }) {
+            try #require(Date() < deadline, "the quotas' step never started")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try setup.engine.store.perform(OperatorAction(.cancel(force: false), actor: "ops", reason: "wrong account"), on: id)
+        let workflow = try await setup.engine.waitFor(id, in: Setup.endStates.union(["cancelled"]), timeout: 120)
+        let events = try setup.engine.events(id)
+        let unsubscribed = try setup.simulator.ledger(account: account).filter { $0["api"] as? String == "bss.unsubscribe" }
+            .flatMap { $0["effects"] as? [[String: Any]] ?? [] }.filter { $0["changed"] as? Bool == true }
+        if applied {
+            #expect(workflow.state == "failed" && workflow.pivotCrossed, "\(workflow.state): \(workflow.error?.canonicalJSON ?? "")")
+            #expect(events.contains { $0.kind == "compensation_stopped" })
+            #expect(!events.contains { $0.kind == "compensation_scheduled" }, "nothing before a pivot that went through is put back")
+            #expect(unsubscribed.count == 1)
+        } else {
+            #expect(workflow.state == "cancelled" && !workflow.pivotCrossed, "\(workflow.state): \(workflow.error?.canonicalJSON ?? "")")
+            #expect(unsubscribed.isEmpty, "the cancelled unsubscription was not asked for again: \(unsubscribed)")
+            #expect(events.contains { $0.kind == "step_failed" && $0.stepID == "unsubscribe-asset-quotas" && $0.details?.canonicalJSON.contains("workflow_stopping") == true },
+                    "\(events.filter { $0.stepID == "unsubscribe-asset-quotas" }.map(\.kind))")
+        }
+        #expect(try setup.simulator.changedTwice(account: account).isEmpty)
     }
 
     /// A failure after the pivot, then a resume from the inventory (which now reads what is left): the final

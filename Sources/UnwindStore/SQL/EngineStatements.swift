@@ -246,6 +246,11 @@ extension SQL {
             RETURNING s.workflow_id, s.step_id
             """)
 
+        /// Whether the workflow stopped going forward (compensating after a cancel or a failure, or cancelled).
+        static let workflowIsStopping = Statement("workflow_is_stopping", """
+            SELECT state IN ('compensating', 'cancelled') OR cancel_requested AS stopping FROM workflows WHERE id = $1
+            """)
+
         static let saveCheckpoint = Statement("save_checkpoint", """
             UPDATE steps SET checkpoint = $3::jsonb, lease_expires_at = now() + make_interval(secs => $5)
             WHERE workflow_id = $1::uuid AND step_id = $2 AND fencing_token = $4 AND state = 'running'
