@@ -86,9 +86,21 @@ struct BSSUnsubscription {
                 // Asked for before this try (an earlier attempt, or this attempt's earlier try) without an answer.
                 let requestedBefore = Set(progress.requested ?? [])
                 // Re-read live state first: a resource BSS no longer lists as in use needs nothing.
-                let live = try await cloud({ () async throws(CloudError) in
-                    try await client.queryCustomerResources(domainID: domain, resourceIDs: batch, onlyMainResource: true)
-                }) ?? []
+                let live: [CustomerResource]
+                do {
+                    live = try await cloud({ () async throws(CloudError) in
+                        try await client.queryCustomerResources(domainID: domain, resourceIDs: batch, onlyMainResource: true)
+                    }) ?? []
+                } catch {
+                    // The look that would settle an earlier lost answer failed for good (rotated keys, say), or on
+                    // the step's last attempt: nothing will settle it, so the request counts as applied.
+                    let unsettled = batch.filter(requestedBefore.contains)
+                    if !unsettled.isEmpty && (!error.retryable || context.attempt >= context.maxAttempts) {
+                        progress.noteRequested(unsettled, presumedChanged: true)
+                        try await save(progress)
+                    }
+                    throw error
+                }
                 let inUse = batch.filter { id in live.contains { $0.resourceID == id && ($0.status == 2 || $0.status == 4) } }
                 let expired = batch.filter { id in live.contains { $0.resourceID == id && $0.status == 5 } }
                 if !expired.isEmpty { progress.expiredMeanwhile = (progress.expiredMeanwhile ?? []) + expired }

@@ -148,12 +148,25 @@ public enum TeardownActions {
         return .completed(.encoding(state))
     }
 
+    /// After a pay-per-use cancellation of `ids` failed: records a lost answer in `unanswered` and returns whether
+    /// the cancellation now counts as applied (past the point of no return). It does when the answer was lost,
+    /// or an earlier one was, and nothing will settle it: the failure is for good (rotated keys, a parameter
+    /// error) or this is the step's last attempt. A retry otherwise settles it: SecMaster then answers that the
+    /// resource is gone.
+    static func payPerUseCancellationFailed(_ error: CloudError, ids: [String], unanswered: inout [String]?, context: StepContext) -> Bool {
+        let askedBefore = ids.contains { (unanswered ?? []).contains($0) }
+        if error.mayHaveBeenApplied { unanswered = Array(Set(unanswered ?? []).union(ids)).sorted() }
+        return (error.mayHaveBeenApplied || askedBefore) && (!error.isRetryable || context.attempt >= context.maxAttempts)
+    }
+
     // MARK: Asset quotas (the pivot)
 
     struct QuotaState: Codable, Sendable {
         var progress: String?
         var bss = UnsubscribeProgress()
         var cancelled: [String] = []
+        /// Pay-per-use resources whose cancellation got no answer (see ``payPerUseCancellationFailed``).
+        var cancelUnanswered: [String]?
         var confirmPolls = 0
     }
 
@@ -178,7 +191,15 @@ public enum TeardownActions {
 
         let postpaid = inventory.quotas.filter { $0.chargingMode == .postpaid && !state.cancelled.contains($0.resourceID) }.map(\.resourceID)
         if !postpaid.isEmpty {
-            _ = try await cloud({ () async throws(CloudError) in try await client.deletePayPerUseSubscriptions(projectID: project, resourceIDs: postpaid) })
+            do {
+                _ = try await client.deletePayPerUseSubscriptions(projectID: project, resourceIDs: postpaid)
+            } catch where error.isAlreadyDone {
+                // Gone already (an earlier attempt's request whose answer was lost): cancelled all the same.
+            } catch {
+                let presumed = Self.payPerUseCancellationFailed(error, ids: postpaid, unanswered: &state.cancelUnanswered, context: context)
+                try await context.saveCheckpoint(.encoding(state), irreversible: presumed)
+                throw error.stepFailure()
+            }
             state.cancelled += postpaid
             try await context.saveCheckpoint(.encoding(state), irreversible: true)
         }
@@ -228,6 +249,8 @@ public enum TeardownActions {
         var progress: String?
         var bss = UnsubscribeProgress()
         var cancelled: [String] = []
+        /// Pay-per-use resources whose cancellation got no answer (see ``payPerUseCancellationFailed``).
+        var cancelUnanswered: [String]?
         var skipped: [String: String] = [:]
         var polls = 0
         /// The packages SecMaster listed when the step found no quota left and the edition basic. Once set, a
@@ -292,7 +315,15 @@ public enum TeardownActions {
         state.bss = outcome.progress
         let postpaid = inventory.packages.filter { $0.chargingMode == .postpaid && present.contains($0.resourceID) && !state.cancelled.contains($0.resourceID) }.map(\.resourceID)
         if !postpaid.isEmpty {
-            _ = try await cloud({ () async throws(CloudError) in try await client.deletePayPerUseSubscriptions(projectID: project, resourceIDs: postpaid) })
+            do {
+                _ = try await client.deletePayPerUseSubscriptions(projectID: project, resourceIDs: postpaid)
+            } catch where error.isAlreadyDone {
+                // Gone already (an earlier attempt's request whose answer was lost): cancelled all the same.
+            } catch {
+                let presumed = Self.payPerUseCancellationFailed(error, ids: postpaid, unanswered: &state.cancelUnanswered, context: context)
+                try await context.saveCheckpoint(.encoding(state), irreversible: presumed)
+                throw error.stepFailure()
+            }
             state.cancelled += postpaid
             try await context.saveCheckpoint(.encoding(state), irreversible: true)
         }
@@ -318,6 +349,9 @@ public enum TeardownActions {
         /// Set once ECS accepted a deletion, or once one may have been applied and no later attempt will tell (no
         /// answer on the step's last attempt). Optional: older checkpoints lack it.
         var deletionRequested: Bool?
+        /// Servers whose deletion got no answer: the next attempt's re-read settles them (`DELETING` or gone means it
+        /// was applied). If that re-read fails for good, or on the last attempt, they count as deleted.
+        var deleteUnanswered: [String]?
 
         /// See ``UnsubscribeProgress/mayHaveChangedTheCloud``: this step is the pivot of
         /// `secmaster-release-collection`. (A deletion whose answer was lost shows on the next attempt as a server
@@ -364,7 +398,16 @@ public enum TeardownActions {
         // 2. Pay-per-use servers not gone and not in a running job: delete them (re-reading each first).
         var toDelete: [String] = []
         for server in inventory.servers where server.chargingMode == .postpaid && !state.confirmedGone.contains(server.id) && !inJobs.contains(server.id) {
-            let live = try await cloud({ () async throws(CloudError) in try await client.showServer(projectID: project, serverID: server.id) }) ?? nil
+            let live: ECSServer?
+            do {
+                live = try await cloud({ () async throws(CloudError) in try await client.showServer(projectID: project, serverID: server.id) }) ?? nil
+            } catch {
+                if (state.deleteUnanswered ?? []).contains(server.id) && (!error.retryable || context.attempt >= context.maxAttempts) {
+                    state.deletionRequested = true
+                    try await save()
+                }
+                throw error
+            }
             if live == nil || live?.isDeleted == true {
                 state.confirmedGone.append(server.id)
                 state.deletionRequested = true  // gone since the inventory saw it: the account changed
@@ -385,8 +428,9 @@ public enum TeardownActions {
             } catch {
                 // No answer: the next attempt sees the servers DELETING or gone if it was applied (its re-read of
                 // the servers settles it). On the last attempt no one will look, so it counts as a change.
-                if error.mayHaveBeenApplied && context.attempt >= context.maxAttempts {
-                    state.deletionRequested = true
+                if error.mayHaveBeenApplied {
+                    state.deleteUnanswered = Array(Set(state.deleteUnanswered ?? []).union(toDelete)).sorted()
+                    if context.attempt >= context.maxAttempts { state.deletionRequested = true }
                     try await save()
                 }
                 throw error.stepFailure()

@@ -575,6 +575,44 @@ struct TeardownEndToEndTests {
         #expect(try setup.simulator.changedTwice(account: account).isEmpty)
     }
 
+    /// A change whose answer was lost, then a look that would settle it fails for good (the operator rotated the
+    /// keys: 401): nothing will tell whether the change went through, so it counts as applied, and the workflow
+    /// ends `failed` past its point of no return, never `compensated` ("everything put back"). For each pivot:
+    /// BSS unsubscription (settled by re-reading the resources), ECS deletion (by re-reading each server) and
+    /// SecMaster's pay-per-use cancellation (by asking again).
+    @Test(arguments: [
+        ("prepaid-standard-old", "secmaster-full-teardown", "bss.unsubscribe", "bss.query_resources"),
+        ("collection-nodes", "secmaster-release-collection", "ecs.delete_servers", "ecs.show_server"),
+        ("postpaid-professional", "secmaster-full-teardown", "secmaster.delete_subscription_order", "secmaster.delete_subscription_order"),
+    ])
+    func aLostAnswerThatNothingCanSettleIsPastThePivot(account: String, workflow: String, change: String, settle: String) async throws {
+        let setup = try Setup()
+        // The change answers late and then not at all; while it is on its way, every look that would settle it
+        // starts failing with 401.
+        try setup.simulator.admin("POST", "/_sim/faults", body: ["api": change, "account": account, "kind": "slow", "delay_seconds": 4, "count": 1])
+        try setup.simulator.admin("POST", "/_sim/faults", body: ["api": change, "account": account, "kind": "drop_after_apply", "count": 1])
+        setup.engine.startWorker()
+        let id = try setup.submit(account, workflow: workflow)
+        let deadline = Date().addingTimeInterval(90)
+        while true {
+            let rules = try setup.simulator.admin("GET", "/_sim/faults") as? [String: Any]
+            // A rule with a count leaves the list once it has fired it all.
+            if !(rules?["rules"] as? [[String: Any]] ?? []).contains(where: { $0["kind"] as? String == "slow" }) { break }
+            try #require(Date() < deadline, "the change was never asked for: \(String(describing: rules))")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try setup.simulator.admin("POST", "/_sim/faults", body: [
+            "api": settle, "account": account, "kind": "error", "status": 401, "code": "APIGW.0301",
+            "message": "Incorrect IAM authentication information: verify aksk signature fail", "count": 50,
+        ])
+        let ended = try await setup.engine.waitFor(id, in: Setup.endStates, timeout: 180)
+        #expect(ended.state == "failed" && ended.pivotCrossed, "\(ended.state): \(ended.error?.canonicalJSON ?? "")")
+        let changed = try setup.simulator.ledger(account: account).filter { $0["api"] as? String == change }
+            .flatMap { $0["effects"] as? [[String: Any]] ?? [] }.filter { $0["changed"] as? Bool == true }
+        #expect(!changed.isEmpty, "the lost change went through")
+        #expect(try setup.simulator.changedTwice(account: account).isEmpty)
+    }
+
     /// A failure after the pivot, then a resume from the inventory (which now reads what is left): the final
     /// report still counts what the earlier attempts removed, as its orders say.
     @Test func aResumeFromTheInventoryStillReportsWhatWasRemovedBefore() async throws {
