@@ -57,6 +57,9 @@ struct BSSUnsubscription {
     var purchaseOrders: [String: String] = [:]
     /// When this teardown began (its inventory): an unsubscription order created since may be this run's own.
     var since: Date?
+    /// Why unsubscribing these resources now would charge a fee nobody acknowledged (nil: it would not). The
+    /// five-day full-refund window can close between preflight, which checked it, and the order.
+    var unacknowledgedFee: ([String]) -> String? = { _ in nil }
     /// Save progress durably; `irreversible` once an order exists (the change cannot be taken back).
     let save: (UnsubscribeProgress) async throws -> Void
 
@@ -139,6 +142,9 @@ struct BSSUnsubscription {
                             + "\(inUse.filter { !progress.submitted.contains($0) }.joined(separator: ", ")): the request whose answer "
                             + "was lost was not applied, and it is not asked for again",
                         retryable: false)
+                }
+                if let refusal = unacknowledgedFee(inUse) {
+                    throw StepFailure(code: "acknowledgement_missing", message: refusal, retryable: false)
                 }
                 let reason = input.options.unsubscribeReason
                 let answer: UnsubscribeResult?

@@ -22,6 +22,24 @@ public enum TeardownActions {
     }
 
     /// Which part of the teardown a workflow is, from its name.
+    /// For ``BSSUnsubscription/unacknowledgedFee``: assesses the resources again at the moment of the order, as
+    /// preflight did, and words the refusal when one would now cost a handling fee the input does not accept.
+    static func feeGate(
+        _ inventory: TeardownInventory, _ input: TeardownInput, planner: TeardownPlanner, scope: TeardownScope, now: @escaping () -> Date = Date.init
+    ) -> ([String]) -> String? {
+        guard !input.options.accepted.contains(PreflightAssessment.handlingFeeFlag) else { return { _ in nil } }
+        return { ids in
+            let assessment = planner.assess(inventory, scope: scope, options: input.options, now: now())
+            let charged = assessment.resources.filter { ids.contains($0.resourceID) && ($0.estimate?.fee ?? 0) > 0 }
+            guard !charged.isEmpty else { return nil }
+            let fee = charged.compactMap(\.estimate?.fee).reduce(0, +)
+            return String(format: "the five-day full-refund window of %@ closed after preflight: unsubscribing now costs handling fees of %.2f CNY, "
+                + "which were not acknowledged, so nothing was ordered for them. Submit the teardown again with --accept handling-fee "
+                + "(if this workflow is past its point of no return, end it first: unwind cancel ID --force)",
+                charged.map(\.resourceID).joined(separator: ", "), fee)
+        }
+    }
+
     static func scope(_ context: StepContext) -> TeardownScope {
         switch context.workflowName {
         case "secmaster-release-collection": .releaseCollection
@@ -181,7 +199,8 @@ public enum TeardownActions {
         let prepaid = inventory.quotas.filter { $0.chargingMode == .prepaid && !expiredQuotas.contains($0.resourceID) }.map(\.resourceID)
         let checkpoint = PivotCheckpoint(context: context, changedAtStart: state.bss.mayHaveChangedTheCloud)
         let unsubscription = BSSUnsubscription(
-            client: client, context: context, input: input, purchaseOrders: inventory.purchaseOrders(of: inventory.quotas), since: inventory.takenAt
+            client: client, context: context, input: input, purchaseOrders: inventory.purchaseOrders(of: inventory.quotas), since: inventory.takenAt,
+            unacknowledgedFee: feeGate(inventory, input, planner: env.planner, scope: scope(context))
         ) { progress in
             state.bss = progress
             try await checkpoint.save(.encoding(state), changed: progress.mayHaveChangedTheCloud)
@@ -306,7 +325,8 @@ public enum TeardownActions {
         // The pivot of `secmaster-unsubscribe-packages`.
         let checkpoint = PivotCheckpoint(context: context, changedAtStart: state.bss.mayHaveChangedTheCloud)
         let unsubscription = BSSUnsubscription(
-            client: client, context: context, input: input, purchaseOrders: inventory.purchaseOrders(of: inventory.packages), since: inventory.takenAt
+            client: client, context: context, input: input, purchaseOrders: inventory.purchaseOrders(of: inventory.packages), since: inventory.takenAt,
+            unacknowledgedFee: feeGate(inventory, input, planner: env.planner, scope: scope(context))
         ) { progress in
             state.bss = progress
             try await checkpoint.save(.encoding(state), changed: progress.mayHaveChangedTheCloud)
@@ -450,7 +470,9 @@ public enum TeardownActions {
         let expired = inventory.expiredServers
         for id in expired where !state.confirmedGone.contains(id) { state.confirmedGone.append(id) }
         let prepaid = inventory.servers.filter { $0.chargingMode == .prepaid && !expired.contains($0.id) }.map(\.id)
-        let unsubscription = BSSUnsubscription(client: client, context: context, input: input, since: inventory.takenAt) { progress in
+        let unsubscription = BSSUnsubscription(
+            client: client, context: context, input: input, since: inventory.takenAt, unacknowledgedFee: feeGate(inventory, input, planner: env.planner, scope: scope(context))
+        ) { progress in
             state.bss = progress
             try await save()
         }

@@ -109,6 +109,24 @@ struct TeardownPlannerTests {
         #expect(plan.warnings.contains { $0.hasPrefix("the teardown will stop at preflight, before any change: asset quotas q1 remain") }, "\(plan.warnings)")
     }
 
+    /// Preflight found the quota inside its five-day window; by the time the unsubscription is ordered the window
+    /// has closed. Without `--accept handling-fee` the order is refused then, not charged.
+    @Test func aWindowThatClosesBeforeTheOrderIsRefusedWithoutTheAcknowledgement() throws {
+        let account = inventory(quotaAgeDays: 5 - 60.0 / 86_400)  // one minute of the window left at `now`
+        #expect(TeardownPlanner().assess(account, scope: .full, now: now).requiredAcknowledgements.isEmpty, "preflight: nothing to acknowledge")
+        let base: [String: JSONValue] = ["domain_id": "d", "project_id": "p", "region": "cn-north-4"]
+        let unacknowledged = try TeardownInput(base)
+        let atPreflight = TeardownActions.feeGate(account, unacknowledged, planner: TeardownPlanner(), scope: .full, now: { self.now })
+        #expect(atPreflight(["q1"]) == nil)
+        let later = TeardownActions.feeGate(account, unacknowledged, planner: TeardownPlanner(), scope: .full, now: { self.now + 120 })
+        let refusal = try #require(later(["q1"]))
+        #expect(refusal.contains("q1") && refusal.contains("--accept handling-fee") && refusal.contains("nothing was ordered"), "\(refusal)")
+        #expect(later(["p1"]) == nil, "the package, two days old, is still inside its window")
+        var accepted = base
+        accepted["accept"] = ["handling-fee"]
+        #expect(TeardownActions.feeGate(account, try TeardownInput(accepted), planner: TeardownPlanner(), scope: .full, now: { self.now + 120 })(["q1"]) == nil)
+    }
+
     @Test func noFeeNoAcknowledgement() {
         let assessment = TeardownPlanner().assess(inventory(quotaAgeDays: 1), scope: .full, now: now)
         #expect(assessment.totalFee == 0)
