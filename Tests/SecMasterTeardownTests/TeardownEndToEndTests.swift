@@ -551,12 +551,17 @@ struct TeardownEndToEndTests {
         try setup.simulator.admin("POST", "/_sim/faults", body: ["api": "bss.unsubscribe", "account": account, "kind": fault, "count": 1])
         setup.engine.startWorker()
         let id = try setup.submit(account)
-        let deadline = Date().addingTimeInterval(90)
-        while !(try setup.engine.events(id).contains { $0.kind == "attempt_started" && $0.stepID == "unsubscribe-asset-quotas" }) {
-            try #require(Date() < deadline, "the quotas' step never started")
-            try await Task.sleep(for: .milliseconds(20))
+        // Watched from a thread of its own: on a loaded machine the tasks of the cooperative pool can wait seconds
+        // for a turn, and the cancel must land while the answer is on its way.
+        let engine = setup.engine
+        try await offThePool {
+            let deadline = Date().addingTimeInterval(90)
+            while !(try engine.events(id).contains { $0.kind == "attempt_started" && $0.stepID == "unsubscribe-asset-quotas" }) {
+                guard Date() < deadline else { throw TestFailure(description: "the quotas' step never started") }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            try engine.store.perform(OperatorAction(.cancel(force: false), actor: "ops", reason: "wrong account"), on: id)
         }
-        try setup.engine.store.perform(OperatorAction(.cancel(force: false), actor: "ops", reason: "wrong account"), on: id)
         let workflow = try await setup.engine.waitFor(id, in: Setup.endStates.union(["cancelled"]), timeout: 120)
         let events = try setup.engine.events(id)
         let unsubscribed = try setup.simulator.ledger(account: account).filter { $0["api"] as? String == "bss.unsubscribe" }
@@ -587,24 +592,38 @@ struct TeardownEndToEndTests {
     ])
     func aLostAnswerThatNothingCanSettleIsPastThePivot(account: String, workflow: String, change: String, settle: String) async throws {
         let setup = try Setup()
-        // The change answers late and then not at all; while it is on its way, every look that would settle it
-        // starts failing with 401.
-        try setup.simulator.admin("POST", "/_sim/faults", body: ["api": change, "account": account, "kind": "slow", "delay_seconds": 4, "count": 1])
-        try setup.simulator.admin("POST", "/_sim/faults", body: ["api": change, "account": account, "kind": "drop_after_apply", "count": 1])
-        setup.engine.startWorker()
-        let id = try setup.submit(account, workflow: workflow)
-        let deadline = Date().addingTimeInterval(90)
-        while true {
-            let rules = try setup.simulator.admin("GET", "/_sim/faults") as? [String: Any]
-            // A rule with a count leaves the list once it has fired it all.
-            if !(rules?["rules"] as? [[String: Any]] ?? []).contains(where: { $0["kind"] as? String == "slow" }) { break }
-            try #require(Date() < deadline, "the change was never asked for: \(String(describing: rules))")
-            try await Task.sleep(for: .milliseconds(20))
+        @Sendable func unauthorized(skip: Int = 0) -> [String: Any] {
+            ["api": settle, "account": account, "kind": "error", "status": 401, "code": "APIGW.0301",
+             "message": "Incorrect IAM authentication information: verify aksk signature fail", "count": 50, "skip": skip]
         }
-        try setup.simulator.admin("POST", "/_sim/faults", body: [
-            "api": settle, "account": account, "kind": "error", "status": 401, "code": "APIGW.0301",
-            "message": "Incorrect IAM authentication information: verify aksk signature fail", "count": 50,
-        ])
+        let id: UUID
+        if settle == change {
+            // The change's own retry settles it: the first call's answer is lost, every later one is refused.
+            try setup.simulator.admin("POST", "/_sim/faults", body: ["api": change, "account": account, "kind": "drop_after_apply", "count": 1])
+            try setup.simulator.admin("POST", "/_sim/faults", body: unauthorized(skip: 1))
+            setup.engine.startWorker()
+            id = try setup.submit(account, workflow: workflow)
+        } else {
+            // The change answers late and then not at all; while it is on its way, every look that would settle it
+            // starts failing with 401. Watched from a thread of its own, so that a busy cooperative pool cannot
+            // make the watcher late.
+            try setup.simulator.admin("POST", "/_sim/faults", body: ["api": change, "account": account, "kind": "slow", "delay_seconds": 7, "count": 1])
+            try setup.simulator.admin("POST", "/_sim/faults", body: ["api": change, "account": account, "kind": "drop_after_apply", "count": 1])
+            setup.engine.startWorker()
+            id = try setup.submit(account, workflow: workflow)
+            let simulator = setup.simulator
+            try await offThePool {
+                let deadline = Date().addingTimeInterval(90)
+                while true {
+                    // A rule with a count leaves the list once it has fired it all.
+                    let rules = try simulator.admin("GET", "/_sim/faults") as? [String: Any]
+                    if !(rules?["rules"] as? [[String: Any]] ?? []).contains(where: { $0["kind"] as? String == "slow" }) { break }
+                    guard Date() < deadline else { throw TestFailure(description: "the change was never asked for") }
+                    Thread.sleep(forTimeInterval: 0.01)
+                }
+                try simulator.admin("POST", "/_sim/faults", body: unauthorized())
+            }
+        }
         let ended = try await setup.engine.waitFor(id, in: Setup.endStates, timeout: 180)
         #expect(ended.state == "failed" && ended.pivotCrossed, "\(ended.state): \(ended.error?.canonicalJSON ?? "")")
         let changed = try setup.simulator.ledger(account: account).filter { $0["api"] as? String == change }
