@@ -226,8 +226,8 @@ struct DefinitionValidator {
         field.required = entries["required"].flatMap { bool($0.value, path: "\(path).required") } ?? false
         field.description = entries["description"].flatMap { string($0.value, path: "\(path).description") }
         if let entry = entries["pattern"], let pattern = string(entry.value, path: "\(path).pattern") {
-            if InputField.matches("", pattern: pattern) == nil {
-                issue(entry.value, path: "\(path).pattern", "'\(Suggestion.shown(pattern))' is not a valid regular expression")
+            if let problem = InputField.patternProblem(pattern) {
+                issue(entry.value, path: "\(path).pattern", "'\(Suggestion.shown(pattern))' is not a valid regular expression: \(problem)")
             } else {
                 field.pattern = pattern
             }

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// One declared workflow input (`inputs:` in the file), checked by ``WorkflowDefinition/validateInput(_:)``.
 public struct InputField: Sendable, Codable, Equatable {
@@ -133,27 +132,33 @@ extension InputField {
     static func matches(_ string: String, pattern: String) -> Bool? {
         CompiledPattern(pattern).matches(string)
     }
+
+    /// Why `pattern` is not a pattern inputs can use, or nil.
+    static func patternProblem(_ pattern: String) -> String? {
+        CompiledPattern(pattern).problem
+    }
 }
 
-/// A pattern with its regular expression compiled once; equal when the source is.
-///
-/// `Regex<AnyRegexOutput>` is not `Sendable`, so the compiled value lives in a `Mutex` and is only used
-/// inside it (matching is short; contention is negligible).
+/// A pattern compiled once (see ``LinearPattern``: matched in linear time); equal when the source is.
 final class CompiledPattern: Sendable, Equatable {
     let source: String
-    private let regex: Mutex<Regex<AnyRegexOutput>?>
+    private let compiled: Result<LinearPattern, LinearPattern.SyntaxError>
 
     init(_ source: String) {
         self.source = source
-        regex = Mutex(try? Regex(source))
+        compiled = Result { () throws(LinearPattern.SyntaxError) in try LinearPattern(source) }
+    }
+
+    /// Why the pattern does not compile, or nil.
+    var problem: String? {
+        if case .failure(let error) = compiled { return error.description }
+        return nil
     }
 
     /// `nil` when the pattern does not compile.
     func matches(_ string: String) -> Bool? {
-        regex.withLock { regex -> Bool? in
-            guard let regex else { return nil }
-            return (try? regex.firstMatch(in: string)) != nil
-        }
+        guard case .success(let pattern) = compiled else { return nil }
+        return pattern.matches(string)
     }
 
     static func == (lhs: CompiledPattern, rhs: CompiledPattern) -> Bool { lhs.source == rhs.source }

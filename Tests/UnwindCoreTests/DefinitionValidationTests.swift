@@ -236,7 +236,7 @@ struct DefinitionValidationTests {
                 "workflows/orders.yaml:4: inputs.domain_id.type: unknown input type 'strng'; expected one of string, int, bool, number, object, array; did you mean 'string'?",
                 "workflows/orders.yaml:5: inputs.size.default: default expected int, got string",
                 "workflows/orders.yaml:6: inputs.mode.default: default value \"medium\" is not one of \"fast\", \"slow\"",
-                "workflows/orders.yaml:7: inputs.code.pattern: '(' is not a valid regular expression",
+                "workflows/orders.yaml:7: inputs.code.pattern: '(' is not a valid regular expression: missing ')'",
                 "workflows/orders.yaml:7: inputs.code.max_length: must be ≥ 0, got -1",
                 "workflows/orders.yaml:8: inputs.9lives: input name '9lives' must be letters, digits and '_', not starting with a digit",
             ])
