@@ -493,16 +493,24 @@ public final class Worker: Sendable {
                 let lost = try store.extendLeases(
                     attempts.map { ($0.claimed.workflowID, $0.claimed.stepID, $0.claimed.fencingToken) },
                     leaseSeconds: configuration.leaseDuration.seconds)
-                metrics.leasesExpired(lost.count)
+                // A step whose attempt ended between the copy above and the extension is no longer `running` and
+                // so was not extended; its lease was not lost. Only attempts whose action still runs (it holds a
+                // slot) under the same fencing token count.
+                let tokens = Dictionary(attempts.map { (Self.key($0.claimed.workflowID, $0.claimed.stepID), $0.claimed.fencingToken) }) { first, _ in first }
+                var lostCount = 0
                 for (workflowID, stepID) in lost {
                     let key = Self.key(workflowID, stepID)
-                    let task = state.withLock { state -> Task<Void, Never>? in
+                    let task = state.withLock { state -> Task<Void, Never>?? in
+                        guard let entry = state.inFlight[key], entry.slot != nil, entry.claimed.fencingToken == tokens[key] else { return nil }
                         state.inFlight[key]?.leaseLost = true
-                        return state.inFlight[key]?.task
+                        return .some(entry.task)
                     }
+                    guard let task else { continue }
+                    lostCount += 1
                     task?.cancel()
                     logger.warning("lease lost; cancelling the attempt", metadata: ["workflow.id": "\(workflowID.uuidString.lowercased())", "step.id": "\(stepID)"])
                 }
+                metrics.leasesExpired(lostCount)
                 try store.workerHeartbeat(id: configuration.workerID, draining: state.withLock { $0.stopping })
             }
             let rescued = try store.rescueExpiredLeases()

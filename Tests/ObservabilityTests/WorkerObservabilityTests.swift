@@ -10,6 +10,27 @@ import UnwindTesting
 /// and the drain under the service group still hands leases back.
 @Suite("Worker observability", .enabled(if: TestEnvironment.hasDatabase), .serialized)
 struct WorkerObservabilityTests {
+    /// A step whose attempt ends just as the heartbeat extends the leases is no longer running, so its lease is
+    /// not extended; that is not a lost lease. Long chains of instant steps under a short lease (a heartbeat
+    /// every second) made one healthy worker report a dozen.
+    @Test func stepsThatEndDuringAHeartbeatAreNotCountedAsLostLeases() async throws {
+        let engine = try EngineHarness()
+        let steps = (0..<300).map { "  - {id: s\($0), action: test.noop}" }.joined(separator: "\n")
+        let definition = try engine.definition("name: longchain\nsteps:\n" + steps + "\n")
+        let worker = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--metrics-port", "0", "--lease", "3s"])
+        let port = try await worker.metricsPort()
+        for _ in 0..<4 {
+            let id = try engine.submit(definition)
+            try await engine.waitFor(id, in: ["succeeded"], timeout: 120)
+        }
+        let after = try await worker.scrape(port: port)
+        #expect(after.value("unwind_leases_expired_total") == 0)
+        worker.signal(SIGTERM)
+        _ = try await worker.waitForExit()
+        let log = worker.log
+        #expect(!log.contains("lease lost"), "\(log.split(separator: "\n").filter { $0.contains("lease lost") }.prefix(3))")
+    }
+
     @Test func stepCountersAndHistogramsMoveWhenAWorkflowRuns() async throws {
         let engine = try EngineHarness()
         let definition = try engine.definition(teardownLikeYAML)
