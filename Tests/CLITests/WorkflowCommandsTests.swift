@@ -138,13 +138,14 @@ struct WorkflowCommandsTests {
 
     @Test func cancelBeforeAndAfterThePivot() async throws {
         let setup = try Setup()
-        let before = await setup.unwind(["submit", "saga", "--set", "account=delta", "--set", "test={\"commit\": {\"wait_ms\": 600000}}"])
+        let before = await setup.unwind(["submit", "saga", "--set", "account=delta", "--set", "test={\"prepare\": {\"wait_ms\": 600000}}"])
         let beforeID = try setup.submittedID(before)
         let deadline = Date().addingTimeInterval(20)
-        while await !setup.unwind(["status", beforeID]).stdout.contains("commit   waiting"), Date() < deadline {
+        while await !setup.unwind(["status", beforeID]).stdout.contains("prepare  waiting"), Date() < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
-        // commit is the pivot itself; it has not crossed (no success, no irreversible checkpoint): compensate.
+        // prepare, before the pivot, waits: the workflow has not crossed, so the cancel compensates. (A pivot in a
+        // durable wait would be waited for, like a running one: the state machine's tests cover it.)
         let cancel = await setup.unwind(["cancel", beforeID, "--reason", "wrong account"])
         #expect(cancel.status == 0, "\(cancel.combined)")
 

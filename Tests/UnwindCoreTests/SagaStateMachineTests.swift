@@ -366,6 +366,43 @@ struct SagaStateMachineTests {
         }
     }
 
+    /// A pivot in a durable wait (following what it asked for) is in the middle of its attempt, as a running one
+    /// is: a cancel waits for it rather than compensating around a change that may go through, and a forced
+    /// cancel counts it as crossed.
+    @Test func aPivotInADurableWaitIsWaitedForByACancel() throws {
+        for ending in ["succeeds", "fails cleanly", "forced"] {
+            var run = Driver(try teardown())
+            try run.succeed("prepare")
+            try run.succeed("reserve")
+            run.claim("commit")
+            try run.apply(.attemptWaiting(step: "commit", until: Self.now.addingTimeInterval(30)))
+            if ending == "forced" {
+                try run.apply(.cancel(force: true))
+                #expect(run.snapshot.state == .cancelled && run.snapshot.pivotCrossed)
+                let cancelled = try #require(run.events.last { $0.kind == "workflow_cancelled" })
+                #expect(cancelled.details?["interrupted"] == ["commit"])
+                continue
+            }
+            try run.apply(.cancel(force: false))
+            #expect(run.snapshot.state == .compensating)
+            #expect(run.state("commit") == .waiting, "the pivot keeps waiting")
+            #expect(!run.events.contains { $0.kind == "compensation_scheduled" }, "\(ending): nothing compensated while the pivot waits")
+            // The wait ends: the pivot looks again, waits once more, then ends.
+            run.claim("commit")
+            try run.apply(.attemptWaiting(step: "commit", until: Self.now.addingTimeInterval(60)))
+            #expect(run.state("commit") == .waiting && !run.events.contains { $0.kind == "compensation_scheduled" })
+            run.claim("commit")
+            if ending == "succeeds" {
+                try run.apply(.attemptSucceeded(step: "commit"))
+                #expect(run.snapshot.state == .failed && run.snapshot.pivotCrossed)
+                #expect(!run.events.contains { $0.kind == "compensation_scheduled" })
+            } else {
+                try run.apply(.attemptFailed(step: "commit", failure: StepFailure(message: "refused", retryable: false)))
+                #expect(run.phase("reserve") == .compensate, "nothing crossed: the cancel goes on")
+            }
+        }
+    }
+
     @Test func skipMarksAFailedStepDoneAndGoesOn() throws {
         var run = Driver(try teardown())
         for id in ["prepare", "reserve", "commit"] { try run.succeed(id) }

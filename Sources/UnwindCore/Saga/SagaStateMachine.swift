@@ -113,7 +113,7 @@ private struct Transition {
             step.dueAt = until
             snapshot.steps[id] = step
             record("step_waiting", id, details: ["until": .string(until.formatted(.iso8601))])
-            if step.phase == .forward && snapshot.state == .compensating {
+            if step.phase == .forward && snapshot.state == .compensating && id != definition.pivotStepID {
                 // Running when compensation began: it does not go on, but it may have changed something.
                 stopForCompensation(id)
             }
@@ -254,6 +254,9 @@ private struct Transition {
         // Steps that have not started never will. Steps parked between attempts (ready or waiting after a
         // first attempt) may have changed something, so they stop too but are compensated like the others.
         for (id, step) in snapshot.steps where step.phase == .forward {
+            // The pivot in a durable wait is in the middle of its attempt (following what it asked for): like a
+            // running pivot, it is waited for, since its outcome decides whether anything may be compensated.
+            if id == definition.pivotStepID && step.state == .waiting && step.hasStarted { continue }
             switch step.state {
             case .blocked, .ready, .waiting:
                 var cancelled = step
@@ -280,8 +283,10 @@ private struct Transition {
     /// Runs the next compensation, or ends the compensation when none is left.
     private mutating func continueCompensation() {
         guard snapshot.state == .compensating else { return }
-        // Wait for steps still running forward: their result decides whether they need compensating.
+        // Wait for steps still running forward (and the pivot in a durable wait): their result decides whether
+        // they need compensating.
         if snapshot.steps.values.contains(where: { $0.phase == .forward && $0.state == .running }) { return }
+        if let pivot = definition.pivotStepID, let step = snapshot.steps[pivot], step.phase == .forward, step.state == .waiting { return }
         if snapshot.pivotCrossed {
             stopCompensationPastThePivot()
             return
@@ -451,7 +456,9 @@ private struct Transition {
             }
             // Attempts still running are cut off from their results (fenced below), yet their calls may already
             // have changed the cloud: a pivot caught running counts as crossed, and the history names them all.
-            let interrupted = snapshot.steps.filter { $0.value.phase == .forward && $0.value.state == .running }.keys.sorted()
+            let pivotWaiting = definition.pivotStepID.flatMap { snapshot.steps[$0] }.map { $0.phase == .forward && $0.state == .waiting && $0.hasStarted } ?? false
+            let interrupted = snapshot.steps.filter { $0.value.state == .running || ($0.key == definition.pivotStepID && pivotWaiting) }
+                .keys.sorted()
             if let pivot = definition.pivotStepID, interrupted.contains(pivot) {
                 crossPivot(reason: "cancelled with --force while the pivot ran: what it was doing may have been applied")
             }

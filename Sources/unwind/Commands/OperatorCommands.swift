@@ -63,14 +63,19 @@ struct Cancel: ParsableCommand {
         try runReportingErrors {
             let services = try Services(database: database)
             let workflowID = try services.store.resolveWorkflowID(id)
-            let running = force ? try services.store.steps(of: workflowID).filter { $0.state == "running" && $0.phase == "forward" }.map(\.stepID) : []
             try services.store.perform(OperatorAction(.cancel(force: force), actor: currentActor(actor), reason: reason), on: workflowID)
+            // The steps the forced cancel cut off, as the history records them (running forward or compensating,
+            // and a pivot in a durable wait).
+            let running = force
+                ? (try services.store.events(of: workflowID).last { $0.kind == "workflow_cancelled" }?.details?["interrupted"]?.arrayValue ?? [])
+                    .compactMap(\.stringValue)
+                : []
             let state = try services.store.workflow(workflowID).state
             let shown = workflowID.uuidString.lowercased()
             switch (state, force) {
             case ("compensating", _): print("cancelling \(shown): compensating completed steps")
             case (_, true):
-                print("cancelled \(shown) with --force: nothing was compensated; what already ran is left as it is (unwind status \(shown.prefix(8)) lists it)")
+                print("cancelled \(shown) with --force: nothing more is compensated or done; what already ran is left as it is (unwind status \(shown.prefix(8)) lists it)")
                 if !running.isEmpty {
                     // Their results can no longer be recorded, but their cloud calls may have gone through.
                     print("warning: \(running.joined(separator: ", ")) was running and is cut off from its result; what it was doing may have been applied in the cloud: check the account (e.g. unwind plan)")
