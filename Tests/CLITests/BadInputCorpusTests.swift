@@ -305,6 +305,15 @@ struct BadInputCorpusTests {
         }
         #expect(try setup.workflowCount() == 0)
         #expect(try setup.database.connect().query("SELECT count(*) AS n FROM events").rows.first?.decode("n", as: Int.self) == 0)
+
+        // A definition file's own text echoed by `workflows validate` (an unknown key, an action's name).
+        let file = NSTemporaryDirectory() + "esc-\(UUID().uuidString.prefix(8)).yaml"
+        try "name: esc\n\"\\e[2Jkey\": 1\nsteps:\n  - {id: a, action: \"test.noop\\e[31m\"}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let validate = await runUnwind(["workflows", "validate", file])
+        #expect(validate.status == 64, "\(validate.combined)")
+        #expect(validate.stderr.contains("unknown key") && validate.stderr.contains("\\u{1b}[2Jkey"), "\(validate.stderr)")
+        #expect(!validate.combined.unicodeScalars.contains("\u{1B}"), "validate does not echo a raw escape")
     }
 
     /// Values PostgreSQL cannot store as given (a NaN, a NUL character) are refused when the input is checked, so

@@ -46,7 +46,8 @@ struct Workflows: ParsableCommand {
                     print("ok    \(definition.name) (\(definition.steps.count) steps, hash \(definition.contentHash.prefix(12)))")
                 }
                 for error in errors {
-                    for issue in error.issues { Terminal.standardError.write("error: \(issue)\n") }
+                    // A definition file's own text (a key, an action name) is echoed in the message: no escapes.
+                    for issue in error.issues { Terminal.standardError.write("error: \(TextTable.neutralise("\(issue)"))\n") }
                 }
                 if !errors.isEmpty {
                     let count = errors.reduce(0) { $0 + $1.issues.count }
