@@ -175,6 +175,10 @@ struct DefinitionValidator {
         if template.trimmingCharacters(in: .whitespaces).isEmpty {
             issue(node, path: "concurrency_key", "is empty; name the inputs that identify what must not run twice at once, e.g. 'account:{account}', or remove the key")
         }
+        if let brace = ConcurrencyKeyTemplate.unmatchedBrace(in: template) {
+            issue(node, path: "concurrency_key",
+                  "unmatched '\(brace)' in '\(Suggestion.shown(template))'; close the placeholder ({input}), or write '\(brace)\(brace)' for a literal brace")
+        }
         for field in ConcurrencyKeyTemplate.fieldNames(in: template) {
             if field.isEmpty {
                 issue(node, path: "concurrency_key", "empty placeholder '{}' in '\(Suggestion.shown(template))'")

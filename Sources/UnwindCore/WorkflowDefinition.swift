@@ -143,7 +143,7 @@ enum ConcurrencyKeyTemplate {
         case field(String)
     }
 
-    /// Unterminated `{` is kept literally; the validator reports it separately via ``problems(in:)``.
+    /// Unterminated `{` is kept literally; the validator reports it (``unmatchedBrace(in:)``).
     static func parse(_ template: String) -> [Segment] {
         var segments: [Segment] = []
         var literal = ""
@@ -165,6 +165,26 @@ enum ConcurrencyKeyTemplate {
         }
         if !literal.isEmpty { segments.append(.literal(literal)) }
         return segments
+    }
+
+    /// The first brace that is neither doubled (`{{`, `}}`) nor part of a `{placeholder}`, or nil.
+    static func unmatchedBrace(in template: String) -> Character? {
+        var index = template.startIndex
+        while index < template.endIndex {
+            let character = template[index]
+            let next = template.index(after: index)
+            if (character == "{" || character == "}"), next < template.endIndex, template[next] == character {
+                index = template.index(after: next)
+            } else if character == "{" {
+                guard let close = template[next...].firstIndex(where: { $0 == "}" || $0 == "{" }), template[close] == "}" else { return "{" }
+                index = template.index(after: close)
+            } else if character == "}" {
+                return "}"
+            } else {
+                index = next
+            }
+        }
+        return nil
     }
 
     static func fieldNames(in template: String) -> [String] {

@@ -242,6 +242,14 @@ struct DefinitionValidationTests {
             ])
     }
 
+    @Test func anUnmatchedBraceInTheConcurrencyKeyIsRefused() throws {
+        for (template, brace) in [("lock-{a", "{"), ("lock-}", "}"), ("{a{b}", "{")] {
+            let found = try messages("name: orders\nconcurrency_key: \"\(template)\"\ninputs: {a: {type: string}, b: {type: string}}\nsteps: [{id: a, action: test.noop}]\n")
+            #expect(found.contains { $0.contains("unmatched '\(brace)'") && $0.contains("'\(brace)\(brace)' for a literal brace") }, "\(template): \(found)")
+        }
+        #expect(loadError("name: orders\nconcurrency_key: \"{{lock}}-{a}\"\ninputs: {a: {type: string}}\nsteps: [{id: a, action: test.noop}]\n") == nil)
+    }
+
     @Test func retryIntervalsMustBeOrdered() throws {
         #expect(try messages("""
             name: orders
