@@ -166,6 +166,28 @@ public enum TeardownActions {
         return .completed(.encoding(state))
     }
 
+    /// Cancels pay-per-use SecMaster resources (a pivot's irreversible change) and records them in the checkpoint.
+    /// A failure records what it leaves in doubt first (see ``payPerUseCancellationFailed``).
+    static func cancelPayPerUse<State: PayPerUseCancelling>(
+        _ ids: [String], in state: inout State, client: HuaweiCloudClient, project: String, context: StepContext
+    ) async throws {
+        guard !ids.isEmpty else { return }
+        var failure: CloudError?
+        do {
+            _ = try await client.deletePayPerUseSubscriptions(projectID: project, resourceIDs: ids)
+        } catch {
+            // Gone already (an earlier attempt's request whose answer was lost) is cancelled all the same.
+            if !error.isAlreadyDone { failure = error }
+        }
+        if let failure {
+            let presumed = payPerUseCancellationFailed(failure, ids: ids, unanswered: &state.cancelUnanswered, context: context)
+            try await context.saveCheckpoint(.encoding(state), irreversible: presumed)
+            throw failure.stepFailure()
+        }
+        state.cancelled += ids
+        try await context.saveCheckpoint(.encoding(state), irreversible: true)
+    }
+
     /// After a pay-per-use cancellation of `ids` failed: records a lost answer in `unanswered` and returns whether
     /// the cancellation now counts as applied (past the point of no return). It does when the answer was lost,
     /// or an earlier one was, and nothing will settle it: the failure is for good (rotated keys, a parameter
@@ -179,7 +201,13 @@ public enum TeardownActions {
 
     // MARK: Asset quotas (the pivot)
 
-    struct QuotaState: Codable, Sendable {
+    /// A pivot's checkpoint that cancels pay-per-use resources.
+    protocol PayPerUseCancelling: Codable {
+        var cancelled: [String] { get set }
+        var cancelUnanswered: [String]? { get set }
+    }
+
+    struct QuotaState: Codable, Sendable, PayPerUseCancelling {
         var progress: String?
         var bss = UnsubscribeProgress()
         var cancelled: [String] = []
@@ -209,19 +237,7 @@ public enum TeardownActions {
         state.bss = outcome.progress
 
         let postpaid = inventory.quotas.filter { $0.chargingMode == .postpaid && !state.cancelled.contains($0.resourceID) }.map(\.resourceID)
-        if !postpaid.isEmpty {
-            do {
-                _ = try await client.deletePayPerUseSubscriptions(projectID: project, resourceIDs: postpaid)
-            } catch where error.isAlreadyDone {
-                // Gone already (an earlier attempt's request whose answer was lost): cancelled all the same.
-            } catch {
-                let presumed = Self.payPerUseCancellationFailed(error, ids: postpaid, unanswered: &state.cancelUnanswered, context: context)
-                try await context.saveCheckpoint(.encoding(state), irreversible: presumed)
-                throw error.stepFailure()
-            }
-            state.cancelled += postpaid
-            try await context.saveCheckpoint(.encoding(state), irreversible: true)
-        }
+        try await cancelPayPerUse(postpaid, in: &state, client: client, project: project, context: context)
         if case .waiting(let progress) = outcome {
             state.bss = progress
             state.progress = "asset quotas: \(progress.booked.count)/\(progress.orders.count) unsubscription orders completed"
@@ -264,7 +280,7 @@ public enum TeardownActions {
 
     // MARK: Value-added packages
 
-    struct PackageState: Codable, Sendable {
+    struct PackageState: Codable, Sendable, PayPerUseCancelling {
         var progress: String?
         var bss = UnsubscribeProgress()
         var cancelled: [String] = []
@@ -334,19 +350,7 @@ public enum TeardownActions {
         let outcome = try await unsubscription.run(prepaid, progress: state.bss)
         state.bss = outcome.progress
         let postpaid = inventory.packages.filter { $0.chargingMode == .postpaid && present.contains($0.resourceID) && !state.cancelled.contains($0.resourceID) }.map(\.resourceID)
-        if !postpaid.isEmpty {
-            do {
-                _ = try await client.deletePayPerUseSubscriptions(projectID: project, resourceIDs: postpaid)
-            } catch where error.isAlreadyDone {
-                // Gone already (an earlier attempt's request whose answer was lost): cancelled all the same.
-            } catch {
-                let presumed = Self.payPerUseCancellationFailed(error, ids: postpaid, unanswered: &state.cancelUnanswered, context: context)
-                try await context.saveCheckpoint(.encoding(state), irreversible: presumed)
-                throw error.stepFailure()
-            }
-            state.cancelled += postpaid
-            try await context.saveCheckpoint(.encoding(state), irreversible: true)
-        }
+        try await cancelPayPerUse(postpaid, in: &state, client: client, project: project, context: context)
         if case .waiting(let progress) = outcome {
             state.bss = progress
             state.progress = "packages: \(progress.booked.count)/\(progress.orders.count) unsubscription orders completed"
