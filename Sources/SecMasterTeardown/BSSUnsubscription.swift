@@ -144,6 +144,13 @@ struct BSSUnsubscription {
                         retryable: false)
                 }
                 if let refusal = unacknowledgedFee(inUse) {
+                    // Nothing is ordered now; an earlier request whose answer was lost stays unsettled, so it counts
+                    // as applied.
+                    let unsettled = inUse.filter(requestedBefore.contains)
+                    if !unsettled.isEmpty {
+                        progress.noteRequested(unsettled, presumedChanged: true)
+                        try await save(progress)
+                    }
                     throw StepFailure(code: "acknowledgement_missing", message: refusal, retryable: false)
                 }
                 let reason = input.options.unsubscribeReason
