@@ -143,9 +143,16 @@ enum ConcurrencyKeyTemplate {
         case field(String)
     }
 
-    /// Unterminated `{` is kept literally; the validator reports it (``unmatchedBrace(in:)``).
-    static func parse(_ template: String) -> [Segment] {
+    /// Unterminated `{` and a lone `}` are kept literally; the validator reports them (``unmatchedBrace(in:)``).
+    static func parse(_ template: String) -> [Segment] { scan(template).segments }
+
+    /// The first brace that is neither doubled (`{{`, `}}`) nor part of a `{placeholder}` (a placeholder holding a
+    /// `{` counts as unmatched), or nil.
+    static func unmatchedBrace(in template: String) -> Character? { scan(template).unmatched }
+
+    private static func scan(_ template: String) -> (segments: [Segment], unmatched: Character?) {
         var segments: [Segment] = []
+        var unmatched: Character?
         var literal = ""
         var index = template.startIndex
         while index < template.endIndex {
@@ -156,35 +163,18 @@ enum ConcurrencyKeyTemplate {
                 index = template.index(after: next)
             } else if character == "{", let close = template[next...].firstIndex(of: "}") {
                 if !literal.isEmpty { segments.append(.literal(literal)); literal = "" }
-                segments.append(.field(String(template[next..<close]).trimmingWhitespace()))
+                let name = template[next..<close]
+                if name.contains("{") { unmatched = unmatched ?? "{" }
+                segments.append(.field(String(name).trimmingWhitespace()))
                 index = template.index(after: close)
             } else {
+                if character == "{" || character == "}" { unmatched = unmatched ?? character }
                 literal.append(character)
                 index = next
             }
         }
         if !literal.isEmpty { segments.append(.literal(literal)) }
-        return segments
-    }
-
-    /// The first brace that is neither doubled (`{{`, `}}`) nor part of a `{placeholder}`, or nil.
-    static func unmatchedBrace(in template: String) -> Character? {
-        var index = template.startIndex
-        while index < template.endIndex {
-            let character = template[index]
-            let next = template.index(after: index)
-            if (character == "{" || character == "}"), next < template.endIndex, template[next] == character {
-                index = template.index(after: next)
-            } else if character == "{" {
-                guard let close = template[next...].firstIndex(where: { $0 == "}" || $0 == "{" }), template[close] == "}" else { return "{" }
-                index = template.index(after: close)
-            } else if character == "}" {
-                return "}"
-            } else {
-                index = next
-            }
-        }
-        return nil
+        return (segments, unmatched)
     }
 
     static func fieldNames(in template: String) -> [String] {
