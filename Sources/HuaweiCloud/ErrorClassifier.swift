@@ -39,14 +39,14 @@ enum ErrorClassifier {
         }
         if httpStatus == 429 || throttledCodes.contains(code) {
             return (.retryable(retryAfter: retryAfter ?? defaultThrottleWait),
-                    "the account is over the API rate limit; the step is retried after a pause — lower the worker concurrency if this persists")
+                    "the account is over the API rate limit; the step tries again after a pause while it has attempts left — lower the worker concurrency if this persists")
         }
         if inFlightCodes.contains(code) {
             return (.retryable(retryAfter: retryAfter),
-                    "another order or change on this resource is still in progress; the step is retried once it finishes")
+                    "another order or change on this resource is still in progress; the step tries again later while it has attempts left")
         }
         if transientCodes.contains(code) || (httpStatus >= 500 && httpStatus != 501) || httpStatus == 408 || httpStatus == 409 {
-            return (.retryable(retryAfter: retryAfter), "a transient cloud-side failure; the step is retried")
+            return (.retryable(retryAfter: retryAfter), "a transient cloud-side failure; the step tries again while it has attempts left")
         }
         return (.permanent, permanentHint(service: service, httpStatus: httpStatus, code: code, isGateway: isGateway))
     }

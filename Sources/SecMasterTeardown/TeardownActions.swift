@@ -301,10 +301,11 @@ public enum TeardownActions {
         var state = context.state(PackageState())
         let project = input.account.projectID
         let expiredPackages = inventory.expired(inventory.packages)
-        if inventory.packages.allSatisfy({ expiredPackages.contains($0.resourceID) }) {
+        if state.bss.orders.isEmpty, inventory.packages.allSatisfy({ expiredPackages.contains($0.resourceID) }) {
             // No live package (none at all, or only expired ones): nothing to unsubscribe, and nothing to wait for
             // (an expired quota stays listed until BSS releases it). Preflight stops a teardown where a live
-            // package would be blocked.
+            // package would be blocked. Orders in the checkpoint (a resume from the inventory, which no longer
+            // sees what this step unsubscribed before) are followed below, so that the report keeps their money.
             return .completed(report(bss: state.bss, cancelled: state.cancelled, edition: nil).adding([
                 "expired_left_to_bss": expiredPackages.isEmpty ? nil : .array(expiredPackages.map { .string($0) }),
             ]))
@@ -331,11 +332,16 @@ public enum TeardownActions {
             state.present = snapshot.resourceIDs.sorted()
         }
         let present = Set(state.present ?? [])
+        // Pay-per-use professional packages go with their asset quota when the quota step cancels it. Any other
+        // package missing from the list went by hand, or by a request of an earlier attempt of this step that
+        // ended before its checkpoint (a crash, a timeout): not by the quota.
+        let cascaded = inventory.edition.uppercased() == "PROFESSIONAL"
+            && !(context.outputs["unsubscribe-asset-quotas"]?["cancelled"]?.arrayValue ?? []).isEmpty
         for package in inventory.packages where !present.contains(package.resourceID) && state.skipped[package.resourceID] == nil
             && !state.bss.submitted.contains(package.resourceID) && !state.cancelled.contains(package.resourceID) {
-            state.skipped[package.resourceID] = package.chargingMode == .postpaid
+            state.skipped[package.resourceID] = package.chargingMode == .postpaid && cascaded
                 ? "removed together with the pay-per-use professional asset quota"
-                : "no longer listed by SecMaster (already unsubscribed)"
+                : "no longer listed by SecMaster (already unsubscribed or cancelled)"
         }
         let prepaid = inventory.packages.filter { $0.chargingMode == .prepaid && present.contains($0.resourceID) || state.bss.submitted.contains($0.resourceID) }.map(\.resourceID)
         // The pivot of `secmaster-unsubscribe-packages`.
@@ -530,10 +536,17 @@ public enum TeardownActions {
         var state = context.state(EndpointState())
         let project = input.account.projectID
         // The deletions are recorded by the wait below, not one checkpoint each: deleting an endpoint again after
-        // a crash is answered 404, which counts as done.
+        // a crash is harmless (VPCEP answers a repeated deletion as in progress, or 404, which counts as done).
+        // A deletion that fails records those before it, so that the retry does not ask for them again: under
+        // throttling or faults every repeated call is one more chance to fail after the work was done.
         let toDelete = inventory.endpoints.filter { !state.deleted.contains($0.id) }
         for endpoint in toDelete {
-            _ = try await cloud({ () async throws(CloudError) in try await client.deleteEndpoint(projectID: project, endpointID: endpoint.id) })
+            do {
+                _ = try await cloud({ () async throws(CloudError) in try await client.deleteEndpoint(projectID: project, endpointID: endpoint.id) })
+            } catch {
+                if endpoint.id != toDelete.first?.id { try await context.saveCheckpoint(.encoding(state)) }
+                throw error
+            }
             state.deleted.append(endpoint.id)
         }
         if !toDelete.isEmpty {
@@ -623,6 +636,8 @@ public enum TeardownActions {
         func removedBy(_ step: String, _ keys: [String]) -> Int {
             Set(keys.flatMap { context.outputs[step]?[$0]?.arrayValue?.compactMap(\.stringValue) ?? [] }).count
         }
+        // What the teardown could not release because it could not find it: the operator's to do by hand.
+        let unmatched = scope.touchesCollection ? TeardownPlanner.unmatchedNodeWarnings(inventory) : []
         let report: JSONValue = [
             "account": .string(input.account.domainID), "project": .string(project), "region": .string(input.account.region),
             "edition_after": .string(edition),
@@ -643,6 +658,7 @@ public enum TeardownActions {
         return .completed(report.adding([
             "expired_servers_left_to_bss": expiredServers.isEmpty ? nil : .array(expiredServers.map { .string($0) }),
             "expired_secmaster_left_to_bss": expiredListed.isEmpty ? nil : .array(expiredListed.sorted().map { .string($0) }),
+            "warnings": unmatched.isEmpty ? nil : .array(unmatched.map { .string($0) }),
         ]))
     }
 }

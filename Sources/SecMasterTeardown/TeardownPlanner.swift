@@ -137,7 +137,7 @@ public struct TeardownPlanner: Sendable {
         }
         return PreflightAssessment(
             resources: resources, fullRefundsLeftBefore: left, totalFee: round(fee * 100) / 100,
-            totalRefund: round(refund * 100) / 100, requiredAcknowledgements: acknowledgements, warnings: warnings)
+            totalRefund: round(refund * 100) / 100, requiredAcknowledgements: acknowledgements, warnings: warnings + (scope.touchesCollection ? Self.unmatchedNodeWarnings(inventory) : []))
     }
 
     /// The plan `unwind plan` prints: what happens to each resource, in order, with the amounts.
@@ -218,17 +218,18 @@ public struct TeardownPlanner: Sendable {
         steps.append(.init(step: "verify", items: [
             .init(resource: "account \(inventory.account.domainID) project \(inventory.account.projectID)", action: "check nothing billable remains", detail: nil, amounts: nil),
         ]))
-        var warnings = assessment.warnings
-        if let stop = inventory.preflightStop(scope: scope) {
-            warnings.append("the teardown will stop at preflight, before any change: " + stop.reason)
-        }
-        let unmatched = inventory.nodes.filter { $0.serverID == nil }
-        for node in unmatched {
-            warnings.append("collection node \(node.name) (\(node.nodeID)): no ECS server found at \(node.privateIP ?? "?") in \(node.vpcID ?? "?"); release it by hand if it exists")
-        }
+        let blockers = inventory.preflightStop(scope: scope).map { ["the teardown will stop at preflight, before any change: " + $0.reason] } ?? []
         let summary = "\(inventory.edition) edition in \(inventory.account.region), project \(inventory.account.projectID): \(inventory.quotas.count) quota(s), \(inventory.packages.count) package(s), \(inventory.servers.count) collection server(s), \(inventory.endpoints.count) VPC endpoint(s); \(assessment.fullRefundsLeftBefore) of \(estimator.fullRefundsPerYear) five-day full refunds left this year"
         return WorkflowPlan(
-            summary: summary, steps: steps, acknowledgements: assessment.requiredAcknowledgements, warnings: warnings,
+            summary: summary, steps: steps, acknowledgements: assessment.requiredAcknowledgements, warnings: assessment.warnings, blockers: blockers,
             totals: ["refund": assessment.totalRefund, "fee": assessment.totalFee], currency: "CNY")
+    }
+
+    /// Collection nodes whose ECS server the inventory could not find: the teardown cannot release what it cannot
+    /// name, so the plan, the preflight's output and the final report all say so.
+    static func unmatchedNodeWarnings(_ inventory: TeardownInventory) -> [String] {
+        inventory.nodes.filter { $0.serverID == nil }.map { node in
+            "collection node \(node.name) (\(node.nodeID)): no ECS server found at \(node.privateIP ?? "?") in \(node.vpcID ?? "?"); release it by hand if it exists"
+        }
     }
 }

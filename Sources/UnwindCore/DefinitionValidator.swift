@@ -427,6 +427,7 @@ struct DefinitionValidator {
                 continue
             }
             var resolved: [String] = []
+            var reportedTwice: Set<String> = []  // `after: [b, b, b]` is one problem, reported once
             for reference in draft.after ?? [] {
                 if firstByID[reference.id] == nil {
                     // A step that failed its other checks is still a target; one whose id is unreadable may be.
@@ -434,6 +435,7 @@ struct DefinitionValidator {
                     issue(line: reference.line ?? draft.afterLine, path: "\(draft.path).after",
                           "step '\(Suggestion.shown(reference.id))' does not exist" + hint(for: reference.id, from: idSuggestions))
                 } else if resolved.contains(reference.id) {
+                    guard reportedTwice.insert(reference.id).inserted else { continue }
                     issue(line: reference.line ?? draft.afterLine, path: "\(draft.path).after",
                           "step '\(reference.id)' is listed more than once")
                 } else {

@@ -22,7 +22,8 @@ public struct AcknowledgementGate: Sendable {
         let plan = try await runner.plan(definition, input: input)
         let missing = plan.missingAcknowledgements(accepted: definition.acknowledgements(in: input))
         if !missing.isEmpty {
-            throw AcknowledgementRequired(workflow: definition.name, missing: missing)
+            throw AcknowledgementRequired(
+                workflow: definition.name, missing: missing, takesAcknowledgements: definition.inputs.contains { $0.name == "accept" })
         }
         return plan
     }
@@ -32,14 +33,26 @@ public struct AcknowledgementGate: Sendable {
 public struct AcknowledgementRequired: Error, Sendable, Equatable, CustomStringConvertible {
     public var workflow: String
     public var missing: [WorkflowPlan.Acknowledgement]
+    /// Whether the definition declares the `accept` input that acknowledgements go into. Without it nothing the
+    /// submitter gives can satisfy the plan, and the message says how to fix the definition instead.
+    public var takesAcknowledgements: Bool
 
-    public init(workflow: String, missing: [WorkflowPlan.Acknowledgement]) {
+    public init(workflow: String, missing: [WorkflowPlan.Acknowledgement], takesAcknowledgements: Bool = true) {
         self.workflow = workflow
         self.missing = missing
+        self.takesAcknowledgements = takesAcknowledgements
     }
 
     public var description: String {
-        "refused: the plan needs acknowledging before \(workflow) can be submitted; nothing was submitted. Missing: "
+        let text = "refused: the plan needs acknowledging before \(workflow) can be submitted; nothing was submitted. Missing: "
             + missing.map { "\($0.flag) (\($0.reason))" }.joined(separator: "; ")
+        return definitionProblem.map { text + ". " + $0 } ?? text
+    }
+
+    /// Set when no submission can give what is missing, because the definition has nowhere to put it.
+    public var definitionProblem: String? {
+        guard !takesAcknowledgements else { return nil }
+        return "Workflow '\(workflow)' declares no 'accept' input, so no acknowledgement can be given to it: add "
+            + "`accept: {type: array, default: []}` to its inputs (its steps can then check them again), or submit with --skip-plan"
     }
 }

@@ -53,15 +53,20 @@ public struct WorkflowPlan: Sendable, Codable, Equatable {
     public var steps: [StepPlan]
     public var acknowledgements: [Acknowledgement]
     public var warnings: [String]
+    /// What will stop the workflow before it changes anything, whatever is acknowledged (e.g. the teardown's
+    /// preflight refusing an account whose packages an expired quota blocks). Such a submission changes nothing,
+    /// so `plan --fleet` counts the row as blocked, not ready.
+    public var blockers: [String]
     public var totals: [String: Double]?
     public var currency: String?
 
     public init(summary: String? = nil, steps: [StepPlan] = [], acknowledgements: [Acknowledgement] = [],
-                warnings: [String] = [], totals: [String: Double]? = nil, currency: String? = nil) {
+                warnings: [String] = [], blockers: [String] = [], totals: [String: Double]? = nil, currency: String? = nil) {
         self.summary = summary
         self.steps = steps
         self.acknowledgements = acknowledgements
         self.warnings = warnings
+        self.blockers = blockers
         self.totals = totals
         self.currency = currency
     }
@@ -72,6 +77,7 @@ public struct WorkflowPlan: Sendable, Codable, Equatable {
         steps = try container.decodeIfPresent([StepPlan].self, forKey: .steps) ?? []
         acknowledgements = try container.decodeIfPresent([Acknowledgement].self, forKey: .acknowledgements) ?? []
         warnings = try container.decodeIfPresent([String].self, forKey: .warnings) ?? []
+        blockers = try container.decodeIfPresent([String].self, forKey: .blockers) ?? []
         totals = try container.decodeIfPresent([String: Double].self, forKey: .totals)
         currency = try container.decodeIfPresent(String.self, forKey: .currency)
     }

@@ -401,6 +401,12 @@ struct BadInputCorpusTests {
         _ = try setup.write("twice.yaml", Array(("name: twice\n" + body).utf8))
         _ = try setup.write("twice.yml", Array(("name: twice\n" + body).utf8))
         await Self.expectCleanFailure(setup.unwind(["submit", "twice", "--set", "account=a"]), status: 64, mentions: "is already defined in")
+        // Named together, the two files are one catalog too; an empty directory is not silently "valid".
+        await Self.expectCleanFailure(runUnwind(["workflows", "validate", setup.workflows + "/twice.yaml", setup.workflows + "/twice.yml"]),
+                                      status: 64, mentions: "twice.yml: name: workflow name 'twice' is already defined in")
+        let empty = try TestEnvironment.makeScratchDirectory("empty-workflows")
+        await Self.expectCleanFailure(runUnwind(["workflows", "validate"], environment: ["UNWIND_WORKFLOWS_DIR": empty]),
+                                      status: 64, mentions: "no workflow definitions (*.yaml, *.yml) in")
         #expect(mkfifo(setup.workflows + "/pipe.yaml", 0o600) == 0)
         let listed = await runUnwind(["workflows", "validate"], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows])
         #expect(listed.status != 0 && listed.combined.contains("pipe.yaml") && listed.combined.contains("is not a regular file"), "\(listed.combined)")

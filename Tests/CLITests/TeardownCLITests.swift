@@ -134,4 +134,47 @@ struct TeardownCLITests {
         // Planning reads only: nothing in any account changed.
         for account in accounts { #expect(try simulator.ledger(account: account["name"] as! String).isEmpty) }
     }
+
+    /// A row whose teardown would stop at preflight whatever it acknowledges (an expired quota still listed blocks
+    /// a live package) is `blocked`, with the reason: not ready, and not something `--accept` can fix.
+    @Test func planningAFleetCountsABlockedRowApart() async throws {
+        var seed = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath:
+            TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json"))) as? [String: Any])
+        var accounts = try #require(seed["accounts"] as? [[String: Any]])
+        accounts = Array(accounts.prefix(2))
+        accounts[0]["secmaster"] = (accounts[0]["secmaster"] as! [[String: Any]]).map { item in
+            var item = item
+            if item["kind"] as? String == "quota" { item["purchased"] = "-400d" }  // a one-year term: expired
+            return item
+        }
+        seed["accounts"] = accounts
+        let directory = try TestEnvironment.makeScratchDirectory("plan-blocked")
+        try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: directory + "/seed.json"))
+        let simulator = try SimulatorProcess(seed: directory + "/seed.json")
+        var environment = ["UNWIND_CLOUD_ENDPOINT": simulator.url, "UNWIND_CREDENTIALS_FILE": "/nonexistent",
+                           "UNWIND_WORKFLOWS_DIR": TestEnvironment.repositoryRoot + "/workflows"]
+        var rows = ["domain_id,project_id,region,profile"]
+        for (index, account) in accounts.enumerated() {
+            environment["UNWIND_PROFILE_P\(index)_AK"] = account["access_key"] as? String
+            environment["UNWIND_PROFILE_P\(index)_SK"] = account["secret_key"] as? String
+            rows.append("\(account["domain_id"]!),\((account["project_ids"] as! [String])[0]),cn-north-4,p\(index)")
+        }
+        let fleet = directory + "/accounts.csv"
+        try (rows.joined(separator: "\n") + "\n").write(toFile: fleet, atomically: true, encoding: .utf8)
+
+        let table = await runUnwind(["plan", "secmaster-full-teardown", "--fleet", fleet, "--accept", "handling-fee"], environment: environment)
+        #expect(table.status == 0, "\(table.combined)")
+        let lines = table.stdout.split(separator: "\n").filter { $0.hasPrefix("line ") }
+        #expect(lines.count == 2 && lines[0].contains("\tblocked\t") && lines[0].contains("will stop at preflight"), "\(table.stdout)")
+        #expect(lines.count == 2 && lines[1].contains("\tready\t"), "\(table.stdout)")
+        #expect(table.stdout.contains("2 row(s): 1 ready, 0 need an acknowledgement, 1 blocked (would stop before any change; see their lines), 0 invalid, 0 failed"), "\(table.stdout)")
+        let checked = await runUnwind(["plan", "secmaster-full-teardown", "--fleet", fleet, "--accept", "handling-fee", "--check", "--output", "json"],
+                                      environment: environment)
+        #expect(checked.status == 4, "\(checked.combined)")
+        #expect(checked.stdout.split(separator: "\n").first?.contains(#""result":"blocked""#) == true, "\(checked.stdout)")
+        let single = await runUnwind(["plan", "secmaster-full-teardown", "--set", "domain_id=\(accounts[0]["domain_id"]!)",
+                                      "--set", "project_id=\((accounts[0]["project_ids"] as! [String])[0])", "--set", "region=cn-north-4",
+                                      "--set", "profile=p0", "--check"], environment: environment)
+        #expect(single.status == 4 && single.stdout.contains("BLOCKED: the teardown will stop at preflight"), "\(single.combined)")
+    }
 }

@@ -94,7 +94,8 @@ struct WorkflowCommandsTests {
 
         let graph = await setup.unwind(["graph", id, "--format", "dot"])
         #expect(graph.stdout.contains("digraph \"saga\""))
-        #expect(graph.stdout.contains("s_prepare -> s_commit"))
+        // Nodes are named by position (ids such as `a-b` and `a_b` stay apart); labels carry the ids.
+        #expect(graph.stdout.contains("s0 [label=\"prepare\\nsucceeded\"") && graph.stdout.contains("s0 -> s1"), "\(graph.stdout)")
         await #expect(setup.unwind(["graph", id]).stdout.hasPrefix("flowchart TD"))
     }
 
@@ -191,6 +192,15 @@ struct WorkflowCommandsTests {
         let input = (status["workflow"] as? [String: Any])?["input"] as? [String: Any]
         #expect(input?["accept"] as? [String] == ["test-fee"])
         await #expect(setup.unwind(["submit", "planned"]).status == 0, "no fee, nothing to acknowledge")
+
+        // A plan asking for an acknowledgement of a workflow that has nowhere to put it: the refusal says how to
+        // fix the definition, since no --accept can help.
+        try Setup.planned.replacingOccurrences(of: "name: planned", with: "name: closed")
+            .replacingOccurrences(of: "  accept: {type: array, default: []}\n", with: "")
+            .write(toFile: setup.workflows + "/closed.yaml", atomically: true, encoding: .utf8)
+        let closed = await setup.unwind(["submit", "closed", "--set", "fee=3"])
+        #expect(closed.status == 4, "\(closed.combined)")
+        #expect(closed.stderr.contains("declares no 'accept' input, so no acknowledgement can be given to it: add `accept: {type: array, default: []}`"), "\(closed.stderr)")
     }
 
     @Test func fleetWithGoodDuplicateAndMalformedRows() async throws {

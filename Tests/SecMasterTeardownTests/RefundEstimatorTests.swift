@@ -106,7 +106,7 @@ struct TeardownPlannerTests {
 
     @Test func thePackagesWorkflowStopsAtPreflightWhileQuotasRemain() {
         let plan = TeardownPlanner().plan(inventory(quotaAgeDays: 1), scope: .packages, options: TeardownOptions(), now: now)
-        #expect(plan.warnings.contains { $0.hasPrefix("the teardown will stop at preflight, before any change: asset quotas q1 remain") }, "\(plan.warnings)")
+        #expect(plan.blockers.contains { $0.hasPrefix("the teardown will stop at preflight, before any change: asset quotas q1 remain") }, "\(plan.blockers)")
     }
 
     /// Preflight found the quota inside its five-day window; by the time the unsubscription is ordered the window

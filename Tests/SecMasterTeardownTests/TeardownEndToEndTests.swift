@@ -316,7 +316,7 @@ struct TeardownEndToEndTests {
     @Test func anExpiredQuotaBlockingALivePackageStopsAtPreflight() async throws {
         let setup = try Setup(seed: try Self.seedWithExpired(package: false))
         let plan = try await setup.plan("prepaid-standard-fresh")
-        #expect(plan.warnings.contains { $0.contains("will stop at preflight") && $0.contains("sm-fresh-quota") }, "\(plan.warnings)")
+        #expect(plan.blockers.contains { $0.contains("will stop at preflight") && $0.contains("sm-fresh-quota") }, "\(plan.blockers)")
         setup.engine.startWorker()
         let id = try setup.submit("prepaid-standard-fresh")
         let workflow = try await setup.engine.waitFor(id, in: ["succeeded", "failed", "compensated", "compensation_failed"], timeout: 60)
@@ -650,6 +650,59 @@ struct TeardownEndToEndTests {
         #expect(try setup.simulator.changedTwice(account: "prepaid-standard-fresh").isEmpty)
     }
 
+    /// A collection node whose ECS server cannot be found cannot be released by the teardown: the plan, the
+    /// preflight's output and the final report all tell the operator to release it by hand.
+    @Test func aCollectionNodeWithoutItsServerIsReportedForReleaseByHand() async throws {
+        let path = try Self.editedSeed(account: "collection-nodes") { account in
+            var workspaces = account["workspaces"] as! [[String: Any]]
+            var nodes = workspaces[0]["nodes"] as! [[String: Any]]
+            nodes.append(["node_id": "node-lost", "node_name": "collector-lost", "private_ip": "192.168.10.99", "vpc_id": "vpc-collect",
+                          "vpc_endpoint_id": "22222222-0000-4000-8000-000000000004"])
+            workspaces[0]["nodes"] = nodes
+            account["workspaces"] = workspaces
+            account["endpoints"] = (account["endpoints"] as! [[String: Any]])
+                + [["id": "22222222-0000-4000-8000-000000000004", "vpc_id": "vpc-collect", "service_name": "cn-north-4.secmaster.collector"]]
+        }
+        let setup = try Setup(seed: path)
+        let warning = "collection node collector-lost (node-lost): no ECS server found at 192.168.10.99 in vpc-collect; release it by hand if it exists"
+        #expect(try await setup.plan("collection-nodes").warnings.contains(warning))
+        let (id, workflow) = try await setup.run("collection-nodes")
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        let preflight = try setup.engine.store.steps(of: id).first { $0.stepID == "preflight" }
+        #expect(preflight?.output?["warnings"]?.arrayValue?.contains(.string(warning)) == true, "\(preflight?.output?.canonicalJSON ?? "")")
+        #expect(workflow.output?["warnings"] == [.string(warning)], "\(workflow.output?.canonicalJSON ?? "")")
+    }
+
+    /// A failure after the package step has booked its order (here: deleting a VPC endpoint is refused), then a
+    /// resume from the inventory, which finds no package left: the package step's report still carries the order
+    /// and the fee it paid, so the final report's money adds up to what BSS booked.
+    @Test func aResumeFromTheInventoryKeepsTheOrdersOfStepsThatHadFinished() async throws {
+        let path = try Self.editedSeed(account: "prepaid-standard-old") { account in
+            account["endpoints"] = [["id": "22222222-0000-4000-8000-0000000000aa", "vpc_id": "vpc-old", "service_name": "cn-north-4.secmaster.collector"]]
+            account["workspaces"] = [["id": "ws-old-0001", "name": "default", "nodes": [
+                ["node_id": "node-old", "node_name": "collector-old", "private_ip": "192.168.30.11", "vpc_id": "vpc-old",
+                 "vpc_endpoint_id": "22222222-0000-4000-8000-0000000000aa"],
+            ]]]
+        }
+        let setup = try Setup(seed: path)
+        let (id, failed) = try await setup.run("prepaid-standard-old", faults: [
+            ["api": "vpcep.delete_endpoint", "account": "prepaid-standard-old", "kind": "error", "status": 403,
+             "code": "EndPoint.0004", "message": "no permission"],
+        ])
+        #expect(failed.state == "failed" && failed.error?["step"] == "delete-vpc-endpoints", "\(failed.error?.canonicalJSON ?? "")")
+        let paid = try setup.engine.store.steps(of: id).filter { $0.stepID.hasPrefix("unsubscribe-") }
+            .map { $0.output?["fee"]?.doubleValue ?? 0 }.reduce(0, +)
+        #expect(paid > 0, "the old account pays a handling fee")
+        try setup.simulator.admin("DELETE", "/_sim/faults")
+        try setup.engine.store.perform(OperatorAction(.resume(fromStep: "inventory"), actor: "ops", reason: "granted vpcep:endpoints:delete"), on: id)
+        let resumed = try await setup.engine.waitFor(id, in: ["succeeded", "failed"], timeout: 120)
+        #expect(resumed.state == "succeeded", "\(resumed.error?.canonicalJSON ?? "")")
+        #expect(resumed.output?["orders"]?.arrayValue?.count == 2, "\(resumed.output?.canonicalJSON ?? "")")
+        #expect(resumed.output?["fee"]?.doubleValue == (paid * 100).rounded() / 100)
+        #expect(resumed.output?["removed"]?["packages"]?.doubleValue == 1)
+        #expect(try setup.simulator.changedTwice(account: "prepaid-standard-old").isEmpty)
+    }
+
     /// The pivot of `secmaster-release-collection` unsubscribes a monthly server and deletes the others; ECS
     /// failing the same server three times fails the step for good. The workflow stops `failed`, past its pivot
     /// (the monthly server is gone), and a resume once ECS works deletes the server again and finishes.
@@ -709,6 +762,19 @@ struct TeardownEndToEndTests {
         let deletes = try setup.simulator.ledger(account: "collection-nodes").filter { $0["api"] as? String == "ecs.delete_servers" }
         #expect(deletes.count == 2, "the failed job's servers were deleted again, once")
         #expect(deletes.map { $0["outcome"] as? String } == ["fault", "applied"], "the injected failure is recorded as a fault, not a repeat")
+        #expect(try setup.simulator.changedTwice(account: "collection-nodes").isEmpty)
+    }
+
+    /// The second of three endpoint deletions fails once: the retry asks only for the two not yet requested,
+    /// because each repeated call is one more chance to be throttled or fail after the work was done.
+    @Test func aFailedEndpointDeletionDoesNotRepeatTheOnesBeforeIt() async throws {
+        let setup = try Setup()
+        let (_, workflow) = try await setup.run("collection-nodes", workflow: "secmaster-release-collection", faults: [
+            ["api": "vpcep.delete_endpoint", "account": "collection-nodes", "kind": "error", "status": 503, "skip": 1, "count": 1],
+        ])
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        let deletes = try setup.simulator.ledger(account: "collection-nodes").filter { $0["api"] as? String == "vpcep.delete_endpoint" }
+        #expect(deletes.map { $0["outcome"] as? String } == ["applied", "fault", "applied", "applied"], "\(deletes)")
         #expect(try setup.simulator.changedTwice(account: "collection-nodes").isEmpty)
     }
 

@@ -112,6 +112,15 @@ struct DefinitionValidationTests {
             """) == ["workflows/orders.yaml:8: steps[1].after: step 'chrage' does not exist; did you mean 'charge'?"])
     }
 
+    @Test func aPredecessorListedThreeTimesIsOneProblem() throws {
+        #expect(try messages("""
+            name: orders
+            steps:
+              - {id: b, action: payments.charge}
+              - {id: c, action: orders.ship, after: [b, b, b]}
+            """) == ["workflows/orders.yaml:4: steps[1].after: step 'b' is listed more than once"])
+    }
+
     @Test func compensationOnPivot() throws {
         #expect(try messages("""
             name: orders

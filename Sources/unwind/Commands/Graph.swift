@@ -37,7 +37,10 @@ enum GraphRenderer {
             if states[step.id]?.phase == "compensate" { state += " (compensation)" }
             return "\(step.id)\\n\(state)\(step.isPivot ? "\\npivot" : "")"
         }
-        func node(_ id: String) -> String { "s_" + id.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined() }
+        // Node names by position: step ids may hold characters neither Mermaid nor DOT take bare, and replacing
+        // them would merge ids that differ only there (`a-b`, `a_b`). Labels show the ids as written.
+        let positions = Dictionary(definition.steps.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+        func node(_ id: String) -> String { "s\(positions[id] ?? -1)" }
         switch format {
         case .mermaid:
             var text = "flowchart TD\n"

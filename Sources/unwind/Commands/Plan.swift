@@ -12,13 +12,15 @@ struct Plan: ParsableCommand {
         discussion: """
             Runs the workflow's declared plan action (no database needed) and prints, step by step, what would \
             happen to each resource with the amounts involved, and which --accept flags a submission needs. \
-            Exits 0; with --check, exits 4 when an acknowledgement in the plan is not given by --accept.
+            Exits 0; with --check, exits 4 when an acknowledgement in the plan is not given by --accept, or when \
+            the plan says the workflow will stop before changing anything (BLOCKED).
 
             With --fleet FILE.csv|FILE.jsonl (the file unwind submit --fleet takes), every row is planned, \
             --parallel accounts at a time, and reported in file order: ready, needs acknowledgement (which --accept, \
-            and why), invalid (what submit would refuse) or failed (the plan could not be made), with each row's \
-            totals; then a summary with the totals of the planned rows. Exits 1 when a row is invalid or failed; \
-            otherwise 0, or with --check 4 when a row needs an acknowledgement it does not give.
+            and why), blocked (it would stop before changing anything, and why), invalid (what submit would refuse) \
+            or failed (the plan could not be made), with each row's totals; then a summary with the totals of the \
+            planned rows. Exits 1 when a row is invalid or failed; otherwise 0, or with --check 4 when a row needs \
+            an acknowledgement it does not give or is blocked.
 
             Examples:
               unwind plan secmaster-full-teardown --set domain_id=… --set project_id=… --set region=cn-north-4 --set profile=ops
@@ -31,7 +33,7 @@ struct Plan: ParsableCommand {
     @OptionGroup var inputOptions: InputOptions
     @OptionGroup var acknowledgements: AcknowledgementOptions
     var accept: [String] { acknowledgements.values }
-    @Flag(help: "Exit 4 when the plan needs an acknowledgement that --accept does not give.") var check = false
+    @Flag(help: "Exit 4 when the plan needs an acknowledgement that --accept does not give, or is blocked.") var check = false
     @Option(help: ArgumentHelp("Plan every row of a fleet file (.csv or .jsonl, as for submit --fleet); --set values apply to every row.", valueName: "file"))
     var fleet: String?
     @Option(help: ArgumentHelp("With --fleet: how many accounts are planned at a time (1–64, default 8).", valueName: "n"))
@@ -72,7 +74,7 @@ struct Plan: ParsableCommand {
             case .json: print(jsonText(plan))
             case .table: print(PlanRenderer.render(plan, workflow: definition.name, accepted: accepted), terminator: "")
             }
-            if check, !plan.missingAcknowledgements(accepted: accepted).isEmpty {
+            if check, !plan.missingAcknowledgements(accepted: accepted).isEmpty || !plan.blockers.isEmpty {
                 throw ExitStatus.refused.code
             }
         }
@@ -149,6 +151,7 @@ enum PlanRenderer {
             text += (plan.currency.map { " " + $0 } ?? "") + "\n"
         }
         for warning in plan.warnings { text += "warning: \(TextTable.neutralise(warning))\n" }
+        for blocker in plan.blockers { text += "BLOCKED: \(TextTable.neutralise(blocker))\n" }
         if plan.acknowledgements.isEmpty {
             text += "\nno acknowledgement needed\n"
         } else {

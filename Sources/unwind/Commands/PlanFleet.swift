@@ -14,7 +14,7 @@ enum FleetPlanOutcome: Sendable {
 
 /// What a fleet plan found, row by row, and the money of the rows that planned.
 struct FleetPlanTally {
-    var ready = 0, needAcknowledgement = 0, invalid = 0, failed = 0
+    var ready = 0, needAcknowledgement = 0, blocked = 0, invalid = 0, failed = 0
     /// Planned rows whose plan warns (e.g. "will stop at preflight", "a fee BSS computes at unsubscription").
     var withWarnings = 0
     /// `--accept` value → rows that need it and do not give it.
@@ -22,12 +22,13 @@ struct FleetPlanTally {
     var totals: [String: Double] = [:]
     var currencies: Set<String> = []
 
-    var rows: Int { ready + needAcknowledgement + invalid + failed }
+    var rows: Int { ready + needAcknowledgement + blocked + invalid + failed }
 
     mutating func add(_ outcome: FleetPlanOutcome) {
         switch outcome {
         case .planned(let plan, let missing):
-            if missing.isEmpty { ready += 1 } else { needAcknowledgement += 1 }
+            // A blocked row stops before any change whatever it acknowledges: neither ready nor fixed by --accept.
+            if !plan.blockers.isEmpty { blocked += 1 } else if missing.isEmpty { ready += 1 } else { needAcknowledgement += 1 }
             if !plan.warnings.isEmpty { withWarnings += 1 }
             for acknowledgement in missing { self.missing[acknowledgement.flag, default: 0] += 1 }
             for (key, value) in plan.totals ?? [:] { totals[key, default: 0] += value }
@@ -42,6 +43,7 @@ struct FleetPlanTally {
         if !missing.isEmpty {
             text += " (" + missing.sorted { $0.key < $1.key }.map { "--accept \($0.key): \($0.value)" }.joined(separator: ", ") + ")"
         }
+        if blocked > 0 { text += ", \(blocked) blocked (would stop before any change; see their lines)" }
         text += ", \(invalid) invalid, \(failed) failed"
         if withWarnings > 0 { text += "; \(withWarnings) planned row(s) with warnings (see their lines)" }
         if !totals.isEmpty {
@@ -154,7 +156,7 @@ extension Plan {
         // Beside JSON lines the summary goes to standard error, keeping standard output JSON.
         if output == .table { Terminal.standardOutput.write("\n" + tally.summary + "\n") } else { Terminal.standardError.write(tally.summary + "\n") }
         if tally.invalid + tally.failed > 0 { throw ExitStatus.failure.code }
-        if check, tally.needAcknowledgement > 0 { throw ExitStatus.refused.code }
+        if check, tally.needAcknowledgement + tally.blocked > 0 { throw ExitStatus.refused.code }
     }
 
     private static func fleetLine(_ line: Int, _ outcome: FleetPlanOutcome, output: OutputFormat) -> String {
@@ -163,7 +165,7 @@ extension Plan {
             var row = FleetPlanLine(line: line)
             switch outcome {
             case .planned(let plan, let missing):
-                row.result = missing.isEmpty ? "ready" : "needs_acknowledgement"
+                row.result = !plan.blockers.isEmpty ? "blocked" : missing.isEmpty ? "ready" : "needs_acknowledgement"
                 row.missing = missing.map(\.flag)
                 row.plan = plan
             case .invalid(let reason):
@@ -183,6 +185,9 @@ extension Plan {
                 let totals = plan.totals.map { FleetPlanTally.amounts($0) + (plan.currency.map { " " + $0 } ?? "") } ?? "-"
                 var detail = TextTable.neutralise(plan.summary ?? "")
                 for warning in plan.warnings { detail += "; warning: " + TextTable.neutralise(warning) }
+                if !plan.blockers.isEmpty {
+                    return "line \(line)\tblocked\t\(totals)\t\(detail); " + plan.blockers.map(TextTable.neutralise).joined(separator: "; ") + "\n"
+                }
                 if missing.isEmpty { return "line \(line)\tready\t\(totals)\t\(detail)\n" }
                 let needed = missing.map { "--accept \($0.flag) (\(TextTable.neutralise($0.reason)))" }.joined(separator: "; ")
                 return "line \(line)\tneeds acknowledgement\t\(totals)\t\(detail); \(needed)\n"

@@ -81,9 +81,17 @@ struct Status: ParsableCommand {
             table.add([step.stepID, state, "\(step.attempt)", duration, nextRetry, step.progressNote ?? "-", clipped(error, 100)])
         }
         print(table.render(), terminator: "")
+        // A workflow's report may name what it could not do and leaves to the operator (the teardown: collection
+        // nodes whose server it could not find); the rest of the report is in --output json.
+        if let warnings = workflow.output?["warnings"]?.arrayValue?.compactMap(\.stringValue), !warnings.isEmpty {
+            print()
+            for warning in warnings { print("warning     \(TextTable.neutralise(warning))") }
+        }
         if let error = workflow.error, workflow.state != "succeeded" {
             print()
-            print("error       \(TextTable.neutralise(error["message"]?.stringValue ?? error.canonicalJSON))")
+            // A retryable failure's message says the step tries again; the reason says it has stopped trying.
+            let gaveUp = error["reason"]?.stringValue == "attempts exhausted" ? "  (no attempts left)" : ""
+            print("error       \(TextTable.neutralise(error["message"]?.stringValue ?? error.canonicalJSON))\(gaveUp)")
         }
         let short = String(id.prefix(8))
         switch workflow.state {

@@ -212,6 +212,11 @@ struct Submit: ParsableCommand {
                         .checkAcknowledgements(definition, input: validated)
                 } catch let refusal as AcknowledgementRequired {
                     let lines = refusal.missing.map { "  --accept \($0.flag): \($0.reason)" }.joined(separator: "\n")
+                    if let problem = refusal.definitionProblem {
+                        throw CLIError(
+                            description: "refused: the plan of \(definition.name) asks for acknowledgements; nothing was submitted:\n\(lines)\n\(problem)",
+                            status: .refused)
+                    }
                     throw CLIError(
                         description: "refused: the plan needs acknowledging before \(definition.name) can be submitted; nothing was submitted. Add:\n\(lines)\n(see the whole plan with: unwind plan \(definition.name) …)",
                         status: .refused)

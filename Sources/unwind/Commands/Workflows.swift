@@ -33,10 +33,26 @@ struct Workflows: ParsableCommand {
                     let catalog = try workflows.catalog()
                     valid = catalog.definitions
                     errors = catalog.errors
+                    if valid.isEmpty && errors.isEmpty {
+                        // Most likely the wrong directory: say so rather than succeed having checked nothing.
+                        throw CLIError(
+                            description: "no workflow definitions (*.yaml, *.yml) in '\(workflows.directory)'; nothing was validated. Pass --workflows-dir or set UNWIND_WORKFLOWS_DIR, or name the files",
+                            status: .usage)
+                    }
                 } else {
+                    // Files named together are one catalog, as a directory is: a name given twice is an error on
+                    // the later file (submissions would find only one of them).
+                    var fileByName: [String: String] = [:]
                     for path in paths {
                         do {
-                            valid.append(try WorkflowDefinitionLoader.load(contentsOf: path, knownActions: known))
+                            let definition = try WorkflowDefinitionLoader.load(contentsOf: path, knownActions: known)
+                            if let first = fileByName[definition.name] {
+                                errors.append(DefinitionError(issues: [DefinitionIssue(
+                                    file: path, path: "name", message: "workflow name '\(definition.name)' is already defined in \(first)")]))
+                                continue
+                            }
+                            fileByName[definition.name] = path
+                            valid.append(definition)
                         } catch let error as DefinitionError {
                             errors.append(error)
                         }
