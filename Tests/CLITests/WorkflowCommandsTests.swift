@@ -135,6 +135,13 @@ struct WorkflowCommandsTests {
         let refused = await setup.unwind(["resume", otherID, "--reason", "again"])
         #expect(refused.status == 4)
         #expect(refused.stderr.contains("only failed or compensation_failed workflows can be resumed"))
+
+        // A transient failure on every attempt: the error is retryable, and the status says the retries are over.
+        let exhausted = await setup.unwind(["submit", "saga", "--set", "account=delta", "--set", "test={\"finish\": {\"fail\": \"transient\"}}", "--wait"])
+        #expect(exhausted.status == 2, "\(exhausted.combined)")
+        let exhaustedStatus = await setup.unwind(["status", try setup.submittedID(exhausted)])
+        #expect(exhaustedStatus.stdout.contains("(no attempts left)"), "\(exhaustedStatus.stdout)")
+        #expect(!failedStatus.stdout.contains("(no attempts left)"), "a permanent failure was never going to be retried")
     }
 
     @Test func cancelBeforeAndAfterThePivot() async throws {
