@@ -50,6 +50,9 @@ struct TeardownCLITests {
         #expect(status.stdout.contains("input       "))
         #expect(status.stdout.contains("profile=demo"))
         #expect(status.stdout.contains("verify                            succeeded"))
+        // The report at a glance: the money BSS booked, and a list shortened to its length.
+        let outputLine = try #require(status.stdout.split(separator: "\n").first { $0.hasPrefix("output      ") }, "\(status.stdout)")
+        #expect(outputLine.contains("fee=\(plannedFee)") && outputLine.contains("currency=CNY") && outputLine.contains("orders=[2 items]"), "\(outputLine)")
         let document = try await #require(try JSONSerialization.jsonObject(with: Data(unwind(["status", id, "--output", "json"]).stdout.utf8)) as? [String: Any])
         let output = (document["workflow"] as? [String: Any])?["output"] as? [String: Any]
         #expect(output?["fee"] as? Double == plannedFee, "the fee booked is the fee planned")

@@ -56,14 +56,12 @@ struct Status: ParsableCommand {
             print("duration    \(Self.duration(end.timeIntervalSince(workflow.startedAt ?? workflow.createdAt)))\(workflow.finishedAt == nil ? " so far" : "")")
         }
         if case .object(let input) = workflow.input, !input.isEmpty {
-            var shortened = false
-            let summary = input.sorted { $0.key < $1.key }.map { key, value in
-                let text = value.stringValue ?? value.canonicalJSON
-                if text.count > 60 { shortened = true }
-                return "\(key)=\(clipped(text, 60))"
-            }.joined(separator: " ")
-            if summary.count > 300 { shortened = true }
-            print("input       \(TextTable.neutralise(clipped(summary, 300)))" + (shortened ? "  (shortened; the whole input: --output json)" : ""))
+            print("input       " + Self.oneLine(input, whole: "the whole input"))
+        }
+        // What the workflow reported (the teardown: what it removed, the fee and refund BSS booked), at a glance.
+        if case .object(var output) = workflow.output, !output.isEmpty {
+            output["warnings"] = nil  // printed below the steps, one per line
+            if !output.isEmpty { print("output      " + Self.oneLine(output, whole: "the whole output")) }
         }
         if !workflow.labels.isEmpty {
             print("labels      " + workflow.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.map(TextTable.neutralise).joined(separator: " "))
@@ -105,6 +103,24 @@ struct Status: ParsableCommand {
         default:
             break
         }
+    }
+
+    /// `key=value` pairs of an object on one line, long values and lists shortened; `whole` names where the rest is.
+    static func oneLine(_ object: [String: JSONValue], whole: String) -> String {
+        var shortened = false
+        let summary = object.sorted { $0.key < $1.key }.map { key, value in
+            let text: String
+            if case .array(let items) = value, items.count > 3 || value.canonicalJSON.count > 60 {
+                text = "[\(items.count) item\(items.count == 1 ? "" : "s")]"
+                shortened = true
+            } else {
+                text = value.stringValue ?? value.canonicalJSON
+            }
+            if text.count > 60 { shortened = true }
+            return "\(key)=\(clipped(text, 60))"
+        }.joined(separator: " ")
+        if summary.count > 300 { shortened = true }
+        return TextTable.neutralise(clipped(summary, 300)) + (shortened ? "  (shortened; \(whole): --output json)" : "")
     }
 
     static func duration(_ seconds: TimeInterval) -> String {
