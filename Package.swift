@@ -52,6 +52,7 @@ let package = Package(
         .target(
             name: "UnwindCore",
             dependencies: [
+                "JSONLexing",
                 .product(name: "Yams", package: "Yams"),
                 // SHA-256 for the definition content hash; Foundation on Linux has no digest API.
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -179,6 +180,8 @@ let package = Package(
 
         // Local Huawei Cloud simulator (issue 4). The signer is pure so the real cloud client can reuse it;
         // the simulator keeps its domain logic free of HTTP so it can be unit-tested without sockets.
+        // The byte-level JSON grammar shared by the engine's and the simulator's parsers (no dependencies).
+        .target(name: "JSONLexing", swiftSettings: swiftSettings),
         .target(
             name: "HuaweiCloudSigning",
             dependencies: [
@@ -190,6 +193,7 @@ let package = Package(
             name: "CloudSimulator",
             dependencies: [
                 "HuaweiCloudSigning",
+                "JSONLexing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
