@@ -67,14 +67,7 @@ struct TeardownCLITests {
             TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json"))) as? [String: Any])
         let accounts = try #require(seed["accounts"] as? [[String: Any]])
         let simulator = try SimulatorProcess(seed: TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json")
-        var environment = ["UNWIND_CLOUD_ENDPOINT": simulator.url, "UNWIND_CREDENTIALS_FILE": "/nonexistent",
-                           "UNWIND_WORKFLOWS_DIR": TestEnvironment.repositoryRoot + "/workflows"]
-        var rows = ["domain_id,project_id,region,profile"]
-        for (index, account) in accounts.enumerated() {
-            environment["UNWIND_PROFILE_P\(index)_AK"] = account["access_key"] as? String
-            environment["UNWIND_PROFILE_P\(index)_SK"] = account["secret_key"] as? String
-            rows.append("\(account["domain_id"]!),\((account["project_ids"] as! [String])[0]),cn-north-4,p\(index)")
-        }
+        let (environment, rows) = Self.fleet(of: accounts, simulator: simulator)
         let directory = TestEnvironment.workDirectory + "/plan-fleet-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -154,14 +147,7 @@ struct TeardownCLITests {
         let directory = try TestEnvironment.makeScratchDirectory("plan-blocked")
         try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: directory + "/seed.json"))
         let simulator = try SimulatorProcess(seed: directory + "/seed.json")
-        var environment = ["UNWIND_CLOUD_ENDPOINT": simulator.url, "UNWIND_CREDENTIALS_FILE": "/nonexistent",
-                           "UNWIND_WORKFLOWS_DIR": TestEnvironment.repositoryRoot + "/workflows"]
-        var rows = ["domain_id,project_id,region,profile"]
-        for (index, account) in accounts.enumerated() {
-            environment["UNWIND_PROFILE_P\(index)_AK"] = account["access_key"] as? String
-            environment["UNWIND_PROFILE_P\(index)_SK"] = account["secret_key"] as? String
-            rows.append("\(account["domain_id"]!),\((account["project_ids"] as! [String])[0]),cn-north-4,p\(index)")
-        }
+        let (environment, rows) = Self.fleet(of: accounts, simulator: simulator)
         let fleet = directory + "/accounts.csv"
         try (rows.joined(separator: "\n") + "\n").write(toFile: fleet, atomically: true, encoding: .utf8)
 
@@ -179,5 +165,19 @@ struct TeardownCLITests {
                                       "--set", "project_id=\((accounts[0]["project_ids"] as! [String])[0])", "--set", "region=cn-north-4",
                                       "--set", "profile=p0", "--check"], environment: environment)
         #expect(single.status == 4 && single.stdout.contains("BLOCKED: the teardown will stop at preflight"), "\(single.combined)")
+    }
+
+    /// The environment (one credentials profile per seed account, `p0`, `p1`, …) and the CSV rows of a fleet file
+    /// naming every account of a simulator seed.
+    static func fleet(of accounts: [[String: Any]], simulator: SimulatorProcess) -> (environment: [String: String], rows: [String]) {
+        var environment = ["UNWIND_CLOUD_ENDPOINT": simulator.url, "UNWIND_CREDENTIALS_FILE": "/nonexistent",
+                           "UNWIND_WORKFLOWS_DIR": TestEnvironment.repositoryRoot + "/workflows"]
+        var rows = ["domain_id,project_id,region,profile"]
+        for (index, account) in accounts.enumerated() {
+            environment["UNWIND_PROFILE_P\(index)_AK"] = account["access_key"] as? String
+            environment["UNWIND_PROFILE_P\(index)_SK"] = account["secret_key"] as? String
+            rows.append("\(account["domain_id"]!),\((account["project_ids"] as! [String])[0]),cn-north-4,p\(index)")
+        }
+        return (environment, rows)
     }
 }
