@@ -56,6 +56,9 @@ public final class PostgresConnection: Sendable {
         /// Set after a reconnect so a listener knows notifications may have been missed in the gap.
         var reconnectedSinceLastWait = false
         var closed = false
+        /// Set when the server spoke on this idle connection without being asked (its farewell before closing
+        /// it): the next call reconnects rather than read that message as its own answer.
+        var mustReconnect = false
     }
 
     /// Opens a connection; throws ``PostgresError/Code/connectionFailed`` with libpq's reason (password
@@ -100,6 +103,34 @@ public final class PostgresConnection: Sendable {
     /// False when libpq knows the connection is broken; the next call will try to reconnect.
     public var isHealthy: Bool {
         lock.withLock { PQstatus(handle.pointer) == CONNECTION_OK }
+    }
+
+    /// Whether the server closed this idle connection since its last use (a restart, a failover, an
+    /// administrator's `pg_terminate_backend`), looked for on the socket without a round trip. libpq learns of it
+    /// only when it next reads, so the next statement would fail (costing a step attempt, or a checkpoint); after
+    /// this returns true the next statement reconnects first. A pool calls it before lending a connection out.
+    /// A connection that listens keeps its notifications queued for ``waitForNotifications(timeout:wakeup:)``.
+    @discardableResult
+    public func noticeServerClosed() -> Bool {
+        lock.withLock {
+            let pointer = handle.pointer
+            guard PQstatus(pointer) == CONNECTION_OK else { return true }
+            let (idle, listens) = state.withLock { state -> (Bool, Bool) in
+                if case .none = state.transaction { return (true, !state.listeningChannels.isEmpty) }
+                return (false, !state.listeningChannels.isEmpty)
+            }
+            guard idle else { return false }
+            let socket = PQsocket(pointer)
+            guard socket >= 0 else { return true }
+            var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 0) > 0 else { return false }
+            if PQconsumeInput(pointer) != 1 || PQstatus(pointer) != CONNECTION_OK { return true }
+            // Readable, still open: a notification on a listening connection, or the server's error message
+            // ahead of its closing the socket, which nothing asked for.
+            guard !listens else { return false }
+            state.withLock { $0.mustReconnect = true }
+            return true
+        }
     }
 
     private enum TransactionPhase: Sendable {
@@ -387,7 +418,8 @@ public final class PostgresConnection: Sendable {
         lock.lock()
         defer { lock.unlock() }
         let pointer = handle.pointer
-        if PQstatus(pointer) != CONNECTION_OK {
+        let mustReconnect = state.withLock { $0.mustReconnect }
+        if PQstatus(pointer) != CONNECTION_OK || mustReconnect {
             // A transaction that has begun died with its connection: what it did is gone, so its next statement
             // must fail too rather than run on a new session outside any transaction.
             let begun = state.withLock { state -> Bool in
@@ -405,6 +437,7 @@ public final class PostgresConnection: Sendable {
     private func reconnect(_ pointer: OpaquePointer) throws(PostgresError) {
         // Never silently reconnect in the middle of a transaction: the caller must see the failure.
         logger.info("reconnecting to PostgreSQL", metadata: ["db": "\(configuration.redactedDescription)"])
+        state.withLock { $0.mustReconnect = false }
         PQreset(pointer)
         guard PQstatus(pointer) == CONNECTION_OK else {
             throw PostgresError(

@@ -6,8 +6,9 @@ import Synchronization
 /// A small, bounded pool of ``PostgresConnection``s, safe to use from many Dispatch threads at once.
 ///
 /// Connections are opened lazily up to ``maximumConnections``; a caller that finds them all busy waits up
-/// to ``acquireTimeout`` and then gets ``PostgresError/Code/poolExhausted``. A connection that broke is handed
-/// out again and reconnects on its next call, so a server restart costs one failed call per connection.
+/// to ``acquireTimeout`` and then gets ``PostgresError/Code/poolExhausted``. A connection the server closed
+/// while it sat idle (a restart, a failover) is found out before it is lent (``PostgresConnection/noticeServerClosed()``)
+/// and reconnects on its first call, so a restart costs no failed call; one that breaks while in use fails that call.
 public final class PostgresConnectionPool: Sendable {
     public let configuration: PostgresConfiguration
     public let maximumConnections: Int
@@ -103,7 +104,10 @@ public final class PostgresConnectionPool: Sendable {
             permits.signal()
             throw PostgresError(code: .poolClosed, message: "the connection pool is closed")
         }
-        if let reused { return reused }
+        if let reused {
+            if reused.noticeServerClosed() { logger.info("a pooled connection was closed by the server; it reconnects on its next call") }
+            return reused
+        }
         do {
             let connection = try PostgresConnection(configuration: configuration, logger: logger)
             state.withLock { $0.opened += 1 }

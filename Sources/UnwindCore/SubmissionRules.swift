@@ -1,3 +1,5 @@
+import Foundation
+
 /// Queue names: what a submission may name and a worker may serve.
 ///
 /// A worker's `--queues` is a comma-separated list, so a name with a comma (or an empty one) could never be
@@ -22,4 +24,32 @@ public enum SubmissionLimits {
     /// A priority orders due steps; it is not an identifier (and must fit the column).
     public static let maxPriority = 1_000_000
     public static let maxIdempotencyKeyLength = 500
+    /// Labels are for finding workflows (`list --label`), shown on every row of `unwind list`: a handful of short
+    /// names, not a place for data.
+    public static let maxLabels = 64
+    public static let maxLabelKeyLength = 100
+    public static let maxLabelValueLength = 500
+    /// The latest start time: what ISO 8601 with a four-digit year (and so the store and every client) can
+    /// write back. A later one was stored, then could be neither shown nor cancelled, and held its
+    /// concurrency key for good.
+    public static let latestNotBefore = Date(timeIntervalSince1970: 253_402_300_799)  // 9999-12-31T23:59:59Z
+    public static let earliestNotBefore = Date(timeIntervalSince1970: 0)
+
+    /// What is wrong with a submission's labels and start time, each problem prefixed with its field; empty
+    /// when nothing is. The CLI (one workflow or a fleet) and the HTTP API all check through this.
+    public static func problems(labels: [String: String], notBefore: Date?) -> [String] {
+        var problems: [String] = []
+        if labels.count > maxLabels {
+            problems.append("labels: \(labels.count) labels; at most \(maxLabels) are allowed (labels name a workflow for `list --label`; put data in the input)")
+        }
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
+            if key.count > maxLabelKeyLength { problems.append("labels: key '\(key.prefix(20))…' is longer than \(maxLabelKeyLength) characters") }
+            if value.count > maxLabelValueLength { problems.append("labels: the value of '\(key.prefix(40))' is longer than \(maxLabelValueLength) characters") }
+            if problems.count >= 10 { break }
+        }
+        if let notBefore, !(earliestNotBefore...latestNotBefore).contains(notBefore) {
+            problems.append("not_before: \(notBefore.timeIntervalSince1970 < 0 ? "before 1970" : "after the year 9999"); give a start time from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z (a time in the past starts at once)")
+        }
+        return problems
+    }
 }

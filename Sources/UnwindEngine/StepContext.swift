@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import Postgres
 import UnwindCore
 import UnwindStore
 
@@ -72,7 +73,7 @@ struct StoreCheckpointRecorder: CheckpointRecorder {
     let queue: DispatchQueue
 
     func save(checkpoint: JSONValue, irreversible: Bool) async throws {
-        let saved = try await onQueue {
+        let saved = try await waitingOutOutages {
             try store.saveCheckpoint(
                 workflowID: claimed.workflowID, stepID: claimed.stepID, fencingToken: claimed.fencingToken,
                 checkpoint: checkpoint, irreversible: irreversible, leaseSeconds: leaseSeconds, workerID: workerID)
@@ -81,14 +82,31 @@ struct StoreCheckpointRecorder: CheckpointRecorder {
     }
 
     func heartbeat() async throws {
-        let lost = try await onQueue {
+        let lost = try await waitingOutOutages {
             try store.extendLeases([(claimed.workflowID, claimed.stepID, claimed.fencingToken)], leaseSeconds: leaseSeconds)
         }
         if !lost.isEmpty { throw LeaseLost() }
     }
 
     func workflowIsStopping() async throws -> Bool {
-        try await onQueue { try store.workflowIsStopping(claimed.workflowID) }
+        try await waitingOutOutages { try store.workflowIsStopping(claimed.workflowID) }
+    }
+
+    /// A database that restarts or fails over while an attempt runs must not cost the attempt what it has done in
+    /// the cloud (a checkpoint holding an order ID): the call is tried again until the database answers or the
+    /// lease runs out. Each call is safe to repeat: a save is fenced by the attempt's token and overwrites the
+    /// same checkpoint; once the lease is over, a save finds the step taken over and the attempt ends.
+    private func waitingOutOutages<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        let deadline = Date().addingTimeInterval(leaseSeconds)
+        var pause = Duration.milliseconds(100)
+        while true {
+            do {
+                return try await onQueue(body)
+            } catch let error as PostgresError where (error.isConnectionLost || error.isServerUnavailable) && Date() < deadline {
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(2))
+            }
+        }
     }
 
     private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {

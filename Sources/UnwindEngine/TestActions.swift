@@ -16,6 +16,7 @@ import UnwindCore
 /// - `sleep_ms` (also the input field `sleep_ms` for `test.sleep`): sleep first; `sleep_times`: only the
 ///   first N attempts sleep.
 /// - `irreversible`: save an irreversible checkpoint before anything else.
+/// - `checkpoint`: save a checkpoint after the sleep.
 /// - `wait_ms`: the first time, park the step in a durable wait for that long, then complete.
 public enum TestActions {
     public static func register(into registry: inout ActionRegistry) {
@@ -54,6 +55,9 @@ public enum TestActions {
         let sleepMilliseconds = script["sleep_ms"]?.intValue ?? defaultSleepMilliseconds
         if sleepMilliseconds > 0 && totalAttempt <= sleepTimes {
             try await Task.sleep(for: .milliseconds(sleepMilliseconds))
+        }
+        if script["checkpoint"]?.boolValue == true {
+            try await context.saveCheckpoint(["checkpointed_on_attempt": .number(Double(totalAttempt))])
         }
         if let waitMilliseconds = script["wait_ms"]?.intValue, context.checkpoint?["waited"]?.boolValue != true {
             return .wait(until: Date().addingTimeInterval(Double(waitMilliseconds) / 1000), checkpoint: ["waited": true])

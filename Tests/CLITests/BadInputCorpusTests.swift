@@ -157,6 +157,15 @@ struct BadInputCorpusTests {
             await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=beta", "--not-before", time]), status: 64,
                                           mentions: "has no time zone; write it with one, e.g. 2026-12-05T02:00:00Z")
         }
+        // A start time past what ISO 8601 writes back (it was stored, then could be neither shown nor cancelled, and
+        // held its account's concurrency key), or before 1970; too many labels.
+        for time in ["10000-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "+10000000d"] {
+            await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=beta", "--not-before", time]), status: 64,
+                                          mentions: "not_before: ")
+        }
+        let manyLabels = (0...64).flatMap { ["--label", "k\($0)=v"] }
+        await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=beta"] + manyLabels), status: 64,
+                                      mentions: "labels: 65 labels; at most 64 are allowed")
         // A directory given as the database password file.
         let passwordDirectory = setup.workflows + "/password.d"
         try FileManager.default.createDirectory(atPath: passwordDirectory, withIntermediateDirectories: true)

@@ -35,6 +35,26 @@ struct ReconnectTests {
         #expect(victim.backendPID != pid)
     }
 
+    /// A pooled connection the server closed while it sat idle (here: `pg_terminate_backend`, as in a restart or a
+    /// failover) is found out before it is lent, so the borrower's first statement works: a step's checkpoint
+    /// after a database restart must not fail on a connection that died in the pool.
+    @Test func aPooledConnectionClosedWhileIdleIsReplacedBeforeItIsLent() async throws {
+        let database = try await TestDatabase.create()
+        let pool = PostgresConnectionPool(configuration: try PostgresConfiguration(database.url), maximumConnections: 1)
+        let pid = try pool.withConnection { $0.backendPID }
+        let admin = try database.connect()
+        try admin.query("SELECT pg_terminate_backend($1)", [Int(pid)], name: "terminate")
+        // pg_terminate_backend only signals: wait until that backend has exited (and so closed the socket).
+        let deadline = Date().addingTimeInterval(10)
+        while try admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1", [Int(pid)], name: "alive").first?
+            .decode("n", as: Int.self) != 0 {
+            guard Date() < deadline else { throw TestFailure(description: "backend \(pid) did not exit") }
+            usleep(10_000)
+        }
+        #expect(try pool.withConnection { try $0.query("SELECT 2 AS two", name: "two").first?.decode("two", as: Int.self) } == 2)
+        #expect(try pool.withConnection { $0.backendPID } != pid)
+    }
+
     @Test func whileTheServerIsDownCallsFailClearlyAndRecoverAfterwards() async throws {
         let cluster = try PrivateCluster()
         let connection = try PostgresConnection(configuration: try PostgresConfiguration(cluster.url))

@@ -215,6 +215,13 @@ struct APITests {
         let badTime = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "input": ["account": "b"], "not_before": "tomorrow"])
         #expect(badTime.status == 400)
         #expect(badTime.errorMessage.contains("not_before"))
+        for time in ["10000-01-01T00:00:00Z", "99999-01-01T00:00:00Z", "0001-01-01T00:00:00Z"] {
+            let outOfRange = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "input": ["account": "b"], "not_before": time])
+            #expect(outOfRange.status == 400 && outOfRange.errorMessage.contains("not_before: "), "\(time): \(outOfRange.text)")
+        }
+        let labels = Dictionary(uniqueKeysWithValues: (0...64).map { ("k\($0)", "v") })
+        let tooManyLabels = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "input": ["account": "b"], "labels": labels])
+        #expect(tooManyLabels.status == 400 && tooManyLabels.errorMessage.contains("at most 64"), "\(tooManyLabels.text)")
         // An empty idempotency key would make every later one return the first workflow; an empty label has no name.
         for (field, value) in [("idempotency_key", "   " as Any), ("labels", ["": "x"] as Any)] {
             let empty = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "input": ["account": "e"], field: value])

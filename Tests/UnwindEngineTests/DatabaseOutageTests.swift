@@ -53,4 +53,42 @@ struct DatabaseOutageTests {
         worker.signal(SIGTERM)
         #expect(try await worker.waitForExit() == 0)
     }
+
+    /// The database goes away while a step's action runs and comes back later: the checkpoint the action saves
+    /// meanwhile waits for it (the lease is long) instead of failing the attempt, which would lose what the
+    /// attempt did (in a teardown, an order ID) and run the step again.
+    @Test func aCheckpointSavedDuringAnOutageWaitsForTheDatabase() async throws {
+        let cluster = try PrivateCluster()
+        let configuration = try PostgresConfiguration(cluster.url)
+        try Migrator.embedded().migrate(connection: try PostgresConnection(configuration: configuration))
+        let store = WorkflowStore(pool: PostgresConnectionPool(configuration: configuration, maximumConnections: 2))
+        var registry = ActionRegistry()
+        TestActions.register(into: &registry)
+        let definition = try WorkflowDefinitionLoader.load(yaml: teardownLikeYAML, file: "test", knownActions: registry.names)
+        let id = try WorkflowSubmitter(store: store).submit(
+            definition, input: script(["reserve": ["sleep_ms": 1000, "checkpoint": true]]), submittedBy: "test").workflowID
+        let worker = try WorkerProcess(databaseURL: cluster.url, arguments: ["--lease", "5m", "--poll-interval", "500ms"])
+        let deadline = Date().addingTimeInterval(30)
+        while try !store.events(of: id).contains(where: { $0.kind == "attempt_started" && $0.stepID == "reserve" }), Date() < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try cluster.stop()
+        // Down for longer than the step sleeps: its checkpoint is asked for while the server is away.
+        try await Task.sleep(for: .seconds(4))
+        try cluster.start()
+
+        let finishDeadline = Date().addingTimeInterval(60)
+        var state = ""
+        while Date() < finishDeadline {
+            state = (try? store.workflow(id).state) ?? "unreachable"
+            if state == "succeeded" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(state == "succeeded", "\(worker.log)")
+        let events = try store.events(of: id).filter { $0.stepID == "reserve" }
+        #expect(events.filter { $0.kind == "attempt_started" }.count == 1, "one attempt: \(events.map(\.kind))")
+        #expect(events.contains { $0.kind == "checkpoint" })
+        worker.signal(SIGTERM)
+        #expect(try await worker.waitForExit() == 0)
+    }
 }

@@ -129,6 +129,9 @@ extension UnwindServer {
         let queue = try RequestParsing.string(body, "queue", required: false, maxLength: 200).flatMap { $0.isEmpty ? nil : $0 } ?? "default"
         if let problem = QueueName.problem(queue) { throw APIError.badRequest("field 'queue': \(problem)") }
         let actor = try RequestParsing.actor(body)
+        // Before the plan, which calls the cloud: a request that cannot be stored is refused at once.
+        let limits = SubmissionLimits.problems(labels: labels, notBefore: notBefore)
+        if !limits.isEmpty { throw InputValidationError(problems: limits) }
 
         let definition = try await definition(named: name)
         let withAcknowledgements = try definition.input(input, withAcknowledgements: accepted)

@@ -201,6 +201,8 @@ struct Submit: ParsableCommand {
             let input = try inputOptions.input(for: definition).withAcknowledgements(accept, for: definition)
             let labelMap = try labelFlags()
             let startAt = try notBefore.map { try parseTime($0, flag: "--not-before") }
+            let limits = SubmissionLimits.problems(labels: labelMap, notBefore: startAt)
+            if !limits.isEmpty { throw CLIError(description: limits.joined(separator: "\n"), status: .usage) }
             let validated = try definition.validateInput(input)
             if !skipPlan {
                 // Refuse before anything changes when the plan needs an acknowledgement that was not given
@@ -280,6 +282,9 @@ extension Submit {
         let sharedLabels = try labelFlags()
         let reader = try FleetReader(path: path, definition: definition)
         let startAt = try notBefore.map { try parseTime($0, flag: "--not-before") }
+        // The start time is every row's: checked once. Labels are checked per row (a row's own add to --label).
+        let sharedLimits = SubmissionLimits.problems(labels: sharedLabels, notBefore: startAt)
+        if !sharedLimits.isEmpty { throw CLIError(description: sharedLimits.joined(separator: "\n"), status: .usage) }
         let services: Services? = dryRun ? nil : try Services(database: database)
         let submitter = currentActor(actor)
         let namespace = idempotencyKey ?? "fleet"
@@ -406,12 +411,18 @@ extension Submit {
                     batch.append((row.line, nil, error.problems.joined(separator: "; ")))
                     continue
                 }
+                let labels = sharedLabels.merging(submission.labels) { $1 }
+                let limits = SubmissionLimits.problems(labels: labels, notBefore: nil)
+                if !limits.isEmpty {
+                    batch.append((row.line, nil, limits.joined(separator: "; ")))
+                    continue
+                }
                 if takesAcknowledgements, definition.acknowledgements(in: validated).isEmpty { unacknowledged += 1 }
                 // A dry run needs no key; hashing a million rows would double its time.
                 let key = dryRun ? "" : submission.idempotencyKey
                     ?? "\(namespace):\(WorkflowDefinitionLoader.contentHash(of: definition.name + "\n" + JSONValue.object(validated).canonicalJSON))"
                 batch.append((row.line, SubmitRequest(
-                    definition: definition, input: validated, labels: sharedLabels.merging(submission.labels) { $1 }, idempotencyKey: key,
+                    definition: definition, input: validated, labels: labels, idempotencyKey: key,
                     notBefore: startAt, submittedBy: submitter, priority: priority, queue: queue), nil))
             }
             if batch.count >= 500 { try flush() }
