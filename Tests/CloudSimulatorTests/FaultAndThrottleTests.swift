@@ -8,7 +8,11 @@ struct FaultAndThrottleTests {
     func scripted() throws {
         var injector = FaultInjector(rules: [try FaultRule.parse(["api": "ecs.delete_servers", "kind": "error", "status": 503, "count": 2, "skip": 1], id: 0)])
         var rng = SplitMix64(seed: 1)
-        func fire(_ api: CloudAPI) -> Bool { !injector.fire(api: api, accountDomainID: "d", accountName: "a", rng: &rng).isEmpty }
+        func fire(_ api: CloudAPI) -> Bool {
+            let fired = injector.fire(api: api, accountDomainID: "d", accountName: "a", rng: &rng)
+            injector.spend(fired)
+            return !fired.isEmpty
+        }
         #expect(fire(.ecsShowJob) == false)  // other API: does not match and does not count
         #expect(fire(.ecsDeleteServers) == false)  // skipped
         #expect(fire(.ecsDeleteServers) == true)
@@ -22,7 +26,9 @@ struct FaultAndThrottleTests {
         var injector = FaultInjector(rules: [try FaultRule.parse(["api": "ecs.delete_servers", "kind": "job_fail", "once_per_resource": true], id: 0)])
         var rng = SplitMix64(seed: 1)
         func fire(_ ids: [String]) -> Bool {
-            !injector.fire(api: .ecsDeleteServers, accountDomainID: "d", accountName: "a", resourceIDs: ids, rng: &rng).isEmpty
+            let fired = injector.fire(api: .ecsDeleteServers, accountDomainID: "d", accountName: "a", resourceIDs: ids, rng: &rng)
+            injector.spend(fired, resourceIDs: ids)
+            return !fired.isEmpty
         }
         #expect(fire(["s1"]))
         #expect(!fire(["s1"]), "s1 failed once already")
@@ -43,6 +49,25 @@ struct FaultAndThrottleTests {
         #expect(a == b)
         let rate = Double(a.filter { $0 }.count) / 200
         #expect(rate > 0.15 && rate < 0.45)
+    }
+
+    @Test("a rule counts down only on a call it took effect on; one that can never fire is refused")
+    func spentOnlyWhenEffective() throws {
+        var injector = FaultInjector(rules: [
+            try FaultRule.parse(["api": "bss.unsubscribe", "kind": "drop_after_apply", "count": 1], id: 0),
+            try FaultRule.parse(["api": "bss.unsubscribe", "kind": "error", "status": 503, "count": 1], id: 0),
+        ])
+        var rng = SplitMix64(seed: 1)
+        // Both match the first call; the 503 answers it, so nothing was applied and the drop did not happen.
+        let first = injector.fire(api: .bssUnsubscribe, accountDomainID: "d", accountName: "a", rng: &rng)
+        #expect(first.count == 2)
+        injector.spend(first.filter { $0.kind == .error })
+        #expect(injector.rules.map(\.kind) == [.dropAfterApply], "the drop rule is still there")
+        #expect(injector.fire(api: .bssUnsubscribe, accountDomainID: "d", accountName: "a", rng: &rng).map(\.kind) == [.dropAfterApply])
+        for (api, kind) in [("vpcep.list_endpoints", "drop_after_apply"), ("bss.unsubscribe", "stale_read"), ("vpcep.*", "job_fail")] {
+            #expect(throws: FaultRuleError.self, "\(kind) on \(api)") { try FaultRule.parse(["api": .string(api), "kind": .string(kind)], id: 0) }
+        }
+        _ = try FaultRule.parse(["api": "*", "kind": "drop_after_apply"], id: 0)  // a wildcard naming some change is fine
     }
 
     @Test("wildcards, account filter and kinds that cannot apply")

@@ -25,8 +25,10 @@ public struct FaultInjector: Sendable, Equatable {
         return rules.count != before
     }
 
-    /// The rules that fire for this call (spent rules are dropped). Kinds that cannot apply to the call
-    /// (`job_fail` outside ECS delete, `stale_read` on a change, `drop_after_apply` on a read) never match.
+    /// The rules that would fire for this call. Kinds that cannot apply to the call (`job_fail` outside ECS delete,
+    /// `stale_read` on a change, `drop_after_apply` on a read) never match. Nothing is counted yet: the caller
+    /// reports with ``spend(_:resourceIDs:)`` the ones that took effect, so that a rule with a `count` is not used
+    /// up on a call another rule answered (a drop after apply on a call a 503 rule refused applied nothing).
     public mutating func fire(
         api: CloudAPI, accountDomainID: String, accountName: String, resourceIDs: [String] = [], rng: inout SplitMix64
     ) -> [FaultRule] {
@@ -40,13 +42,22 @@ public struct FaultInjector: Sendable, Equatable {
             }
             if rule.oncePerResource, !resourceIDs.isEmpty, resourceIDs.allSatisfy(rule.firedFor.contains) { continue }
             if let probability = rule.probability, rng.unit() >= probability { continue }
-            if let remaining = rule.remaining { rules[index].remaining = remaining - 1 }
-            rules[index].fired += 1
-            if rule.oncePerResource { rules[index].firedFor.formUnion(resourceIDs) }
             fired.append(rule)
         }
-        rules.removeAll(where: \.isSpent)
         return fired
+    }
+
+    /// Counts the rules that took effect on a call (see ``fire(api:accountDomainID:accountName:resourceIDs:rng:)``)
+    /// and drops the ones spent.
+    public mutating func spend(_ effective: [FaultRule], resourceIDs: [String] = []) {
+        guard !effective.isEmpty else { return }
+        for rule in effective {
+            guard let index = rules.firstIndex(where: { $0.id == rule.id }) else { continue }
+            if let remaining = rules[index].remaining { rules[index].remaining = remaining - 1 }
+            rules[index].fired += 1
+            if rules[index].oncePerResource { rules[index].firedFor.formUnion(resourceIDs) }
+        }
+        rules.removeAll(where: \.isSpent)
     }
 
     static func applies(_ kind: FaultRule.Kind, to api: CloudAPI) -> Bool {

@@ -93,6 +93,17 @@ public struct FaultRule: Sendable, Equatable {
         guard let kindText = json["kind"]?.stringValue, let kind = Kind(rawValue: kindText) else {
             throw FaultRuleError(field: "kind", problem: "must be one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        // A rule that can never fire would sit in the list while a test believes it is being exercised.
+        let named = CloudAPI(rawValue: api).map { [$0] } ?? CloudAPI.allCases.filter { api == "*" || $0.name.hasPrefix(String(api.dropLast())) }
+        if !named.contains(where: { FaultInjector.applies(kind, to: $0) }) {
+            let which: String = switch kind {
+            case .dropAfterApply: "changes (a read has nothing to apply)"
+            case .staleRead: "reads"
+            case .jobFail: "ecs.delete_servers"
+            default: "any call"
+            }
+            throw FaultRuleError(field: "kind", problem: "\(kind.rawValue) applies only to \(which), and '\(api)' names none")
+        }
         func optionalInt(_ key: String) throws(FaultRuleError) -> Int? {
             guard let value = json[key], value != .null else { return nil }
             guard let int = value.intValue else { throw FaultRuleError(field: key, problem: "must be an integer") }

@@ -182,7 +182,11 @@ public final class Simulator: Sendable {
                 api: api, accountDomainID: account.domainID, accountName: account.name, resourceIDs: record.resourceIDs,
                 rng: &core.state.rng)
             let delay = fired.filter { $0.kind == .slow }.compactMap(\.delaySeconds).reduce(0, +)
+            // Counted as they take effect: a slow rule delays whatever answer goes back; the others below.
+            var effective = fired.filter { $0.kind == .slow }
+            defer { core.faults.spend(effective, resourceIDs: record.resourceIDs) }
             if let rule = fired.first(where: { [.error, .timeout, .reset].contains($0.kind) }) {
+                effective.append(rule)
                 record.note = "fault #\(rule.id) \(rule.kind.rawValue)"
                 logger.debug("fault fired", metadata: ["fault.id": "\(rule.id)", "fault.kind": "\(rule.kind.rawValue)", "api": "\(api.name)"])
                 switch rule.kind {
@@ -206,6 +210,7 @@ public final class Simulator: Sendable {
             }
             let handlerFaults = HandlerFaults(failJob: fired.contains { $0.kind == .jobFail })
             let stale = fired.contains { $0.kind == .staleRead } && core.previousAccounts[accountIndex] != nil
+            if stale, let rule = fired.first(where: { $0.kind == .staleRead }) { effective.append(rule) }
             let result: APIResult
             do throws(CloudError) {
                 if stale {
@@ -231,12 +236,14 @@ public final class Simulator: Sendable {
             }
             var reply = SimulatorReply(status: result.status, body: result.body, delaySeconds: delay)
             let changed = record.effects.contains(where: \.changed)
-            if fired.contains(where: { $0.kind == .dropAfterApply }) {
+            if let rule = fired.first(where: { $0.kind == .dropAfterApply }) {
+                effective.append(rule)
                 record.responseDropped = true
                 record.note = "fault drop_after_apply"
                 reply.transport = .reset
             }
             if stale { reply.headers.append(("X-Sim-Stale-Read", "true")) }
+            if handlerFaults.failJob, let rule = fired.first(where: { $0.kind == .jobFail }) { effective.append(rule) }
             if handlerFaults.failJob && !changed {
                 // The request was accepted, but the injected fault makes its job fail: not a repeat of anything.
                 record.note = "fault job_fail"
