@@ -39,14 +39,14 @@ enum ErrorClassifier {
         }
         if httpStatus == 429 || throttledCodes.contains(code) {
             return (.retryable(retryAfter: retryAfter ?? defaultThrottleWait),
-                    "the account is over the API rate limit; the step tries again after a pause while it has attempts left — lower the worker concurrency if this persists")
+                    "the account is over the API rate limit; try again after a pause — if it persists, lower the worker concurrency")
         }
         if inFlightCodes.contains(code) {
             return (.retryable(retryAfter: retryAfter),
-                    "another order or change on this resource is still in progress; the step tries again later while it has attempts left")
+                    "another order or change on this resource is still in progress; try again once it finishes")
         }
         if transientCodes.contains(code) || (httpStatus >= 500 && httpStatus != 501) || httpStatus == 408 || httpStatus == 409 {
-            return (.retryable(retryAfter: retryAfter), "a transient cloud-side failure; the step tries again while it has attempts left")
+            return (.retryable(retryAfter: retryAfter), "a transient cloud-side failure; trying again may help")
         }
         return (.permanent, permanentHint(service: service, httpStatus: httpStatus, code: code, isGateway: isGateway))
     }

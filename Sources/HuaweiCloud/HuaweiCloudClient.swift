@@ -241,7 +241,7 @@ public final class HuaweiCloudClient: Sendable {
             throw CloudError(service: request.service, operation: request.operation, httpStatus: status,
                              message: "unknown HTTP status \(status)", requestID: response.requestID,
                              classification: .retryable(retryAfter: retryAfter),
-                             hint: "the answer is not a valid HTTP result; the step tries again while it has attempts left")
+                             hint: "the answer is not a valid HTTP result; trying again may help")
         }
     }
 

@@ -26,7 +26,7 @@ extension HuaweiCloudClient {
         CloudError(
             service: request.service, operation: request.operation, httpStatus: response.status, message: message,
             requestID: response.requestID, classification: .retryable(retryAfter: nil),
-            hint: "the cloud answered success with a body the client cannot read; the step tries again while it has attempts left"
+            hint: "the cloud answered success with a body the client cannot read; trying again may help"
                 + (request.isMutating ? " after re-reading the resource (the change may have been applied)" : "")
                 + "; if it persists the API may have changed — report it with the request id"
         )

@@ -90,6 +90,16 @@ public struct WorkflowPlan: Sendable, Codable, Equatable {
 
 public struct PlanError: Error, Sendable, CustomStringConvertible {
     public var description: String
+    /// The plan's reads failed in a way that may pass (throttling, 5xx, lost connections): the caller may try
+    /// again later, `retryAfter` from now when the cloud said when.
+    public var isTransient: Bool
+    public var retryAfter: TimeInterval?
+
+    public init(description: String, isTransient: Bool = false, retryAfter: TimeInterval? = nil) {
+        self.description = description
+        self.isTransient = isTransient
+        self.retryAfter = retryAfter
+    }
 }
 
 /// Runs a definition's plan action in-process: read-only, no database, no checkpoints.
@@ -143,7 +153,11 @@ extension PlanRunner {
             } catch let failure as StepFailure {
                 let pause = min(max(failure.notBefore?.timeIntervalSinceNow ?? 0, Double(1 << (attempt - 1))), 10)
                 guard failure.retryable, attempt < Self.maxAttempts, Date().addingTimeInterval(pause) < deadline else {
-                    throw PlanError(description: "planning failed: \(failure)")
+                    let tries = attempt == 1 ? "" : " (tried \(attempt) times)"
+                    let next = failure.retryable ? "try again later" : "fix the cause, then try again"
+                    throw PlanError(
+                        description: "planning failed\(tries): \(failure). Nothing was planned, submitted or changed; \(next)",
+                        isTransient: failure.retryable, retryAfter: failure.notBefore.map { max(1, $0.timeIntervalSinceNow) })
                 }
                 logger.notice("a read of the plan failed; trying again", metadata: ["error": "\(failure)", "attempt": "\(attempt)", "pause_s": "\(pause)"])
                 try await Task.sleep(for: .seconds(pause))

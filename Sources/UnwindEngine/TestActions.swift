@@ -26,9 +26,12 @@ public enum TestActions {
         }
         registry.register("test.undo") { try await scripted($0, defaultSleepMilliseconds: 0) }
         // A plan for test workflows: one item per step, and a `test-fee` acknowledgement when the input's
-        // `fee` is above zero.
+        // `fee` is above zero. A `fee` of -1 makes its read fail as a throttled cloud would (retryable), -2 as a
+        // refusal (permanent).
         registry.register("test.plan") { context in
             let fee = context.input["fee"]?.doubleValue ?? 0
+            if fee == -1 { throw StepFailure(code: "APIGW.0308", message: "scripted throttled plan read", retryable: true) }
+            if fee == -2 { throw StepFailure(code: "TEST.PERMANENT", message: "scripted refused plan read", retryable: false) }
             var plan: [String: JSONValue] = [
                 "summary": .string("test plan for \(context.workflowName)"),
                 "steps": .array([.object(["step": "all", "items": .array([

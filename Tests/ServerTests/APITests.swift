@@ -196,6 +196,14 @@ struct APITests {
         let plannedID = try #require(UUID(uuidString: accepted.json["id"] as? String ?? ""))
         // Like `--accept`, the acknowledgement lands in the workflow's `accept` input for its steps to check.
         #expect(try harness.store.workflow(plannedID).input["accept"] == .array(["test-fee"]))
+        // A plan whose reads keep failing: a cloud that may recover is 503 with Retry-After, a refusal 502; both
+        // say that nothing was submitted.
+        let throttled = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "planned", "input": ["fee": -1]])
+        #expect(throttled.status == 503 && throttled.errorCode == "plan_failed" && throttled.header("Retry-After") != nil, "\(throttled.text)")
+        #expect(throttled.errorMessage.contains("Nothing was planned, submitted or changed; try again later"), "\(throttled.text)")
+        let refusedRead = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "planned", "input": ["fee": -2]])
+        #expect(refusedRead.status == 502 && refusedRead.errorMessage.contains("fix the cause, then try again"), "\(refusedRead.text)")
+        #expect(try harness.store.list(WorkflowFilter(workflow: "planned")).count == before + 1)
 
         // Bad bodies.
         let notJSON = try await harness.request("POST", "/api/v1/workflows", body: "workflow=saga", contentType: "application/json")

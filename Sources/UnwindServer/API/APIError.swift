@@ -76,7 +76,11 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
                     + error.missing.map { "\"\($0.flag)\" (\($0.reason))" }.joined(separator: ", "),
                 details: error.missing.map(\.flag))
         case let error as PlanError:
-            return APIError(.badGateway, "plan_failed", error.description)
+            // A throttled or briefly failing cloud: 503 with when to come back; anything else the cloud said: 502.
+            guard error.isTransient else { return APIError(.badGateway, "plan_failed", error.description) }
+            var unavailable = APIError(.serviceUnavailable, "plan_failed", error.description)
+            unavailable.headers[.retryAfter] = String(Int((error.retryAfter ?? 30).rounded(.up)))
+            return unavailable
         case let error as PostgresError where error.code == .invalidParameter:
             // A value the database cannot hold (a NUL character in a reason, a label, a filter): the client's input.
             return .badRequest("a value in the request holds a NUL character (\\u0000), which cannot be stored or searched for; remove it", code: "invalid_value")
