@@ -174,6 +174,23 @@ struct WorkflowCommandsTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         await #expect(setup.unwind(["status", beforeID]).stdout.contains("prepare  compensated"))
+
+        // A cancel while the pivot waits is waited for; the pivot then crosses, so the workflow fails with no failed
+        // step (the rest cancelled): the status offers a resume, not a skip of a step that cannot be skipped.
+        let during = await setup.unwind(["submit", "saga", "--set", "account=zeta", "--set", "test={\"commit\": {\"wait_ms\": 3000}}"])
+        let duringID = try setup.submittedID(during)
+        while await !setup.unwind(["status", duringID]).stdout.contains("commit   waiting"), Date() < waitDeadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(await setup.unwind(["cancel", duringID, "--reason", "changed my mind"]).status == 0)
+        let failDeadline = Date().addingTimeInterval(30)
+        var stopped = await setup.unwind(["status", duringID])
+        while !stopped.stdout.contains("state       failed"), Date() < failDeadline {
+            try await Task.sleep(for: .milliseconds(100))
+            stopped = await setup.unwind(["status", duringID])
+        }
+        #expect(stopped.stdout.contains("state       failed") && stopped.stdout.contains("next: unwind resume"), "\(stopped.stdout)")
+        #expect(!stopped.stdout.contains("unwind skip"), "\(stopped.stdout)")
     }
 
     @Test func planAndAcknowledgements() async throws {

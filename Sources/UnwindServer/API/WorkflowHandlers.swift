@@ -69,9 +69,10 @@ extension UnwindServer {
         let id = try workflowID(context)
         let document = try await blocking { [store] in
             let workflow = try store.workflow(id)
+            let steps = try store.steps(of: id)
             return WorkflowDocument(
-                workflow: workflow, steps: try store.steps(of: id).map(StepView.init), events: try store.events(of: id),
-                actions: OperatorActionHints.applicable(to: workflow))
+                workflow: workflow, steps: steps.map(StepView.init), events: try store.events(of: id),
+                actions: OperatorActionHints.applicable(to: workflow, steps: steps))
         }
         return JSONResponse.make(document)
     }
@@ -325,11 +326,12 @@ struct StepView: Encodable {
 
 /// Which operator actions may apply now (the store still decides; these drive the dashboard's forms).
 enum OperatorActionHints {
-    static func applicable(to workflow: WorkflowRecord) -> [String] {
+    static func applicable(to workflow: WorkflowRecord, steps: [StepRecord]) -> [String] {
         guard let state = WorkflowState(rawValue: workflow.state) else { return [] }
         var actions: [String] = []
         if state.needsAttention { actions.append("resume") }
-        if state == .failed { actions.append("skip") }
+        // Only a failed step can be skipped: a workflow stopped by a cancel that raced its pivot has none.
+        if state == .failed, steps.contains(where: { $0.state == "failed" }) { actions.append("skip") }
         if !state.isTerminal { actions.append("cancel") }
         return actions
     }

@@ -94,8 +94,12 @@ struct Status: ParsableCommand {
         let short = String(id.prefix(8))
         switch workflow.state {
         case "failed":
-            let failed = steps.first { $0.state == "failed" }?.stepID ?? "STEP"
-            print("\nnext: fix the cause, then: unwind resume \(short) --reason \"…\"  (or skip it: unwind skip \(short) \(failed) --reason \"…\")")
+            if let failed = steps.first(where: { $0.state == "failed" })?.stepID {
+                print("\nnext: fix the cause, then: unwind resume \(short) --reason \"…\"  (or skip it: unwind skip \(short) \(failed) --reason \"…\")")
+            } else {
+                // Stopped with no failed step (a cancel that met the point of no return): only a resume goes on.
+                print("\nnext: unwind resume \(short) --reason \"…\"  to finish the remaining steps")
+            }
         case "compensation_failed":
             print("\nnext: fix the cause, then: unwind resume \(short) --reason \"…\"  (resumes the compensation)")
         case "running", "scheduled", "compensating":
