@@ -67,8 +67,16 @@ struct WorkerProcessTests {
         try engine.store.registerWorker(id: "gone-1", hostname: "h", pid: 1, concurrency: 4, queues: ["default"], version: "test")
         try engine.store.registerWorker(id: "alive-1", hostname: "h", pid: 2, concurrency: 4, queues: ["default"], version: "test")
         _ = try engine.database.connect().query("UPDATE workers SET heartbeat_at = now() - interval '3 minutes' WHERE id = 'gone-1'")
+        // A worker whose heartbeat is recent but which holds a step past its lease (hung, or cut off from the
+        // database mid-attempt) is unresponsive too: a live one renews its leases.
+        try engine.store.registerWorker(id: "stuck-1", hostname: "h", pid: 3, concurrency: 4, queues: ["default"], version: "test")
+        let id = try engine.submit(try engine.definition(teardownLikeYAML))
+        _ = try engine.database.connect().query(
+            "UPDATE steps SET state = 'running', lease_owner = 'stuck-1', lease_expires_at = now() - interval '5 seconds' WHERE workflow_id = $1 AND step_id = 'inventory'",
+            [id])
         let states = Dictionary(uniqueKeysWithValues: try engine.store.workers().map { ($0.id, $0.state) })
         #expect(states["gone-1"] == "unresponsive")
+        #expect(states["stuck-1"] == "unresponsive")
         #expect(states["alive-1"] == "running")
     }
 

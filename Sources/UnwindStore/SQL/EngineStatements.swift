@@ -343,12 +343,16 @@ extension SQL {
             LIMIT $5 OFFSET $6
             """)
 
-        /// A worker that stopped heartbeating without saying so (killed, its host gone) is shown `unresponsive`
-        /// after two minutes: the default heartbeat is every 10 s, and its steps are rescued when their leases end.
+        /// A worker that stopped heartbeating without saying so (killed, hung, its host gone) is shown
+        /// `unresponsive` as soon as a step it holds has outlived its lease (a live worker renews its leases a
+        /// third of the way through), and at the latest after two minutes without a heartbeat (the default
+        /// heartbeat is every 10 s). Its steps are rescued when their leases end.
         static let workers = Statement("list_workers", """
             SELECT wk.id, wk.hostname, wk.pid, wk.concurrency, wk.queues, wk.version,
-                   CASE WHEN wk.state = 'running' AND wk.heartbeat_at < now() - interval '2 minutes' THEN 'unresponsive'
-                        ELSE wk.state END AS state,
+                   CASE WHEN wk.state = 'running' AND (wk.heartbeat_at < now() - interval '2 minutes'
+                             OR EXISTS (SELECT 1 FROM steps s WHERE s.lease_owner = wk.id AND s.state = 'running'
+                                        AND s.lease_expires_at < now()))
+                        THEN 'unresponsive' ELSE wk.state END AS state,
                    wk.started_at,
                    wk.heartbeat_at,
                    (SELECT count(*) FROM steps s WHERE s.lease_owner = wk.id AND s.state = 'running') AS running

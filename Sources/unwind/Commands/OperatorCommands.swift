@@ -149,6 +149,10 @@ struct Workers: ParsableCommand {
                     table.add([worker.id, worker.state, "\(worker.running)", "\(worker.concurrency)", worker.queues.joined(separator: ","), "\(age)s ago", worker.version])
                 }
                 print(table.render(), terminator: "")
+                if workers.contains(where: { $0.state == "unresponsive" }) {
+                    print("\nunresponsive: no heartbeat while holding a step past its lease, or none for two minutes (killed, hung, or cut off"
+                        + " from the database). Its steps run again on another worker as their leases expire; if the process still runs, stop it.")
+                }
             }
         }
     }

@@ -69,7 +69,11 @@ struct Status: ParsableCommand {
         print()
         var table = TextTable(headers: ["STEP", "STATE", "ATTEMPTS", "DURATION", "NEXT RETRY", "PROGRESS", "LAST ERROR"])
         for step in steps {
-            let state = step.phase == "compensate" ? "\(step.state) (compensation)" : step.state
+            var state = step.phase == "compensate" ? "\(step.state) (compensation)" : step.state
+            // A running step whose lease ran out: its worker died or hangs; another worker takes it over.
+            if step.state == "running", let expires = step.leaseExpiresAt, expires < Date() {
+                state += ", lease expired \(Self.duration(Date().timeIntervalSince(expires))) ago"
+            }
             let duration = step.startedAt.map { Self.duration((step.finishedAt ?? Date()).timeIntervalSince($0)) } ?? "-"
             let nextRetry = (step.state == "ready" || step.state == "waiting") && step.dueAt > Date() ? step.dueAt.formatted(.iso8601) : "-"
             var error = step.lastError.map { ($0["code"]?.stringValue.map { "[\($0)] " } ?? "") + ($0["message"]?.stringValue ?? "") } ?? ""
