@@ -159,7 +159,7 @@ struct BadInputCorpusTests {
         }
         // A start time past what ISO 8601 writes back (it was stored, then could be neither shown nor cancelled, and
         // held its account's concurrency key), or before 1970; too many labels.
-        for time in ["10000-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "+10000000d"] {
+        for time in ["10000-01-01T00:00:00Z", "0001-01-01T00:00:00Z"] {
             await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=beta", "--not-before", time]), status: 64,
                                           mentions: "not_before: ")
         }
