@@ -41,7 +41,10 @@ struct Status: ParsableCommand {
     private func printHuman(_ workflow: WorkflowRecord, _ steps: [StepRecord]) {
         let id = workflow.id.uuidString.lowercased()
         print("workflow    \(workflow.workflow)  \(id)")
-        print("state       \(workflow.state)\(workflow.pivotCrossed ? "  (past the point of no return)" : "")")
+        // Said while it matters (running, failed, cancelling): a finished workflow has nothing left to undo, and a
+        // teardown that found nothing to remove still "crossed" its pivot without changing anything.
+        let pastPivot = workflow.pivotCrossed && workflow.state != "succeeded"
+        print("state       \(workflow.state)\(pastPivot ? "  (past the point of no return)" : "")")
         print("definition  \(workflow.definitionHash.prefix(12))")
         print("submitted   \(workflow.createdAt.formatted(.iso8601)) by \(TextTable.neutralise(workflow.submittedBy))")
         if let notBefore = workflow.notBefore { print("not before  \(notBefore.formatted(.iso8601))") }
