@@ -41,6 +41,15 @@ struct HTTPBSSTests {
             let pendingRefund = try await sim.send(.get, "/v2/orders/customer-orders?order_id=\(orderID)", as: .standard)
             #expect(pendingRefund.json?["order_infos"]?.arrayValue?.first?["status"] == 2)
             sim.simulator.clock.advance(by: 1)
+            // Payment-time filters, and order_by in any case (the SDK documents it case-insensitive).
+            func total(_ query: String) async throws -> JSON? {
+                try await sim.send(.get, "/v2/orders/customer-orders?" + query, as: .standard).json?["total_count"]
+            }
+            #expect(try await total("payment_time_begin=2099-01-01T00:00:00Z") == 0)
+            #expect(try await total("payment_time_end=2099-01-01T00:00:00Z") != 0)
+            #expect(try await sim.send(.get, "/v2/orders/customer-orders?payment_time_begin=garbage", as: .standard).status == 400)
+            #expect(try await sim.send(.get, "/v2/orders/customer-orders?order_by=-CREATETIME", as: .standard).status == 200)
+            #expect(try await sim.send(.get, "/v2/orders/customer-orders?order_by=", as: .standard).status == 200)
             let listed = try await sim.send(.get, "/v2/orders/customer-orders?order_type=4&status=5", as: .standard)
             #expect(listed.json?["total_count"] == 1)
 

@@ -160,6 +160,12 @@ struct HTTPServiceTests {
             let byNameDescending = try await sim.send(.get, base + "/ws-1/nodes?sort_key=node_id&sort_dir=desc", as: .nodes)
             #expect(byNameDescending.json?["records"]?.arrayValue?.map { $0["node_id"] } == ["node-2", "node-1"])
             #expect(try await sim.send(.get, base + "/ws-1/nodes?sort_key=bogus", as: .nodes).status == 400)
+            // The SDKs type sort_key as an integer: accepted, creation order.
+            #expect(try await sim.send(.get, base + "/ws-1/nodes?sort_key=1", as: .nodes).status == 200)
+            // Workspaces by id list; filters without data here are refused, not ignored.
+            #expect(try await sim.send(.get, base + "?ids=nope", as: .nodes).json?["count"] == 0)
+            #expect(try await sim.send(.get, base + "?ids=nope,ws-1", as: .nodes).json?["count"] == 1)
+            #expect(try await sim.send(.get, base + "?view_bind_id=v-1", as: .nodes).status == 400)
             let deleted = try await sim.send(.delete, base + "/ws-1/nodes", as: .nodes, body: #"{"delete_ids":["node-1","nope"]}"#)
             #expect(deleted.status == 200)
             #expect(deleted.json?["delete_success_list"]?.arrayValue?.count == 1)
@@ -190,6 +196,25 @@ struct HTTPListVariantTests {
             let badLimit = try await sim.send(.get, base + "/detail?limit=abc", as: .nodes)
             #expect(badLimit.status == 400)
             #expect(badLimit.json?["error"]?["code"] == "Ecs.0005")
+            // An exact address (`ip` is a prefix: 10.0.0.1 would also match 10.0.0.10…), paging by marker,
+            // `server_id` over the other filters, unmodelled filters refused, empty values no filter.
+            func ids(_ query: String) async throws -> [String] {
+                try await sim.send(.get, base + "/detail?" + query, as: .nodes).json?["servers"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+            }
+            #expect(try await ids("ip_eq=10.0.0.3") == ["srv-monthly"])
+            #expect(try await ids("ip_eq=10.0.0") == [])
+            let all = try await ids("limit=10")
+            #expect(all.count == 3)
+            #expect(try await ids("limit=1&marker=\(all[0])") == [all[1]])
+            #expect(try await ids("limit=5&marker=\(all[2])") == [])
+            #expect(try await sim.send(.get, base + "/detail?marker=nope", as: .nodes).status == 400)
+            #expect(try await ids("server_id=srv-payg-1&name=zzz") == ["srv-payg-1"])
+            #expect(try await ids("name=") == all)
+            for unmodelled in ["flavor=s6.large", "tags=env%3Dprod", "not-tags=x", "reservation_id=r-1"] {
+                let refused = try await sim.send(.get, base + "/detail?" + unmodelled, as: .nodes)
+                #expect(refused.status == 400, "\(unmodelled)")
+            }
+            #expect(try await sim.send(.get, base + "/detail?offset=-1", as: .nodes).status == 400)
         }
     }
 

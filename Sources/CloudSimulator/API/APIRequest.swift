@@ -43,7 +43,7 @@ public struct APIRequest: Sendable {
     /// A time filter in BSS's format (`yyyy-MM-dd'T'HH:mm:ss'Z'`). A value that is not a time is an error rather
     /// than no filter: the caller would otherwise believe the answer filtered.
     public func queryTime(_ name: String) throws(CloudError) -> Date? {
-        guard let text = queryValue(name) else { return nil }
+        guard let text = queryValue(name), !text.isEmpty else { return nil }  // empty: not a filter
         guard let date = ISOTime.parse(text) else { throw parameterError("query parameter \(name) must be a UTC time like 2026-01-31T08:00:00Z, got '\(text)'") }
         return date
     }

@@ -129,19 +129,29 @@ enum BSSHandlers {
         let end = try request.queryTime("create_time_end")
         let offset = try request.queryCount("offset") ?? 0
         let limit = try request.queryCount("limit") ?? 10
-        let orderBy = request.queryValue("order_by") ?? "-createTime"
-        guard ["createTime", "-createTime"].contains(orderBy) else {
-            throw request.parameterError("order_by must be createTime or -createTime, got '\(orderBy)'")
+        // Case-insensitive, and empty is no ordering asked for (the SDK's documentation of the real API).
+        let orderBy = (request.queryValue("order_by").flatMap { $0.isEmpty ? nil : $0 } ?? "-createTime").lowercased()
+        guard ["createtime", "-createtime"].contains(orderBy) else {
+            throw request.parameterError("order_by must be createTime or -createTime (any case), got '\(request.queryValue("order_by") ?? "")'")
         }
-        let ascending = orderBy == "createTime"
+        let ascending = orderBy == "createtime"
+        // Paid when created (pending-payment orders have no payment time and match no payment-time filter).
+        let paidBegin = try request.queryTime("payment_time_begin")
+        let paidEnd = try request.queryTime("payment_time_end")
         let account = state.accounts[a]
         let matching = account.orders.filter { order in
             if let orderID, order.orderID != orderID { return false }
-            if let status, order.status(at: now, settings: settings).rawValue != status { return false }
+            let orderStatus = order.status(at: now, settings: settings)
+            if let status, orderStatus.rawValue != status { return false }
             if let orderType, order.kind.rawValue != orderType { return false }
             if let serviceType, order.serviceTypeCode != serviceType { return false }
             if let begin, order.createdAt < begin { return false }
             if let end, order.createdAt > end { return false }
+            if paidBegin != nil || paidEnd != nil {
+                if orderStatus == .pendingPayment { return false }
+                if let paidBegin, order.createdAt < paidBegin { return false }
+                if let paidEnd, order.createdAt > paidEnd { return false }
+            }
             return true
         }
         .sorted { ascending ? $0.createdAt < $1.createdAt : $0.createdAt > $1.createdAt }

@@ -39,9 +39,25 @@ enum SecMasterHandlers {
             state.advance(account: a, to: now)
             let offset = try request.queryCount("offset") ?? 0
             let limit = try request.queryCount("limit") ?? 10
-            let name = request.queryValue("name")
+            func filter(_ key: String) -> String? { request.queryValue(key).flatMap { $0.isEmpty ? nil : $0 } }
+            for unmodelled in ["view_bind_id", "view_bind_name", "normal_project_id", "create_time_start", "create_time_end"] where filter(unmodelled) != nil {
+                throw request.parameterError("query parameter \(unmodelled) is not modelled by the simulator; leave it out")
+            }
+            let name = filter("name")
+            let ids = filter("ids").map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+            let isView = try request.queryBool("is_view")
+            let description = filter("description")
+            let region = filter("region_id")
             let account = state.accounts[a]
-            let matching = account.workspaces.filter { $0.projectID == project && (name == nil || $0.name.contains(name!)) }
+            let matching = account.workspaces.filter { workspace in
+                guard workspace.projectID == project else { return false }
+                if let name, !workspace.name.contains(name) { return false }
+                if let ids, !ids.contains(workspace.id) { return false }
+                if isView == true { return false }  // no workspace here is a view
+                if description != nil { return false }  // workspaces here have an empty description
+                if let region, region != account.region { return false }
+                return true
+            }
             return APIResult(status: 200, body: [
                 "count": .int(Int64(matching.count)),
                 "workspaces": .array(page(matching, offset: offset, limit: limit).map { workspace in
@@ -59,10 +75,13 @@ enum SecMasterHandlers {
             let workspace = try findWorkspace(request, state: state, account: a)
             let offset = try request.queryCount("offset") ?? 0
             let limit = try request.queryCount("limit") ?? 10
-            let nodeID = request.queryValue("node_id")
-            let nodeName = request.queryValue("node_name")
+            let nodeID = request.queryValue("node_id").flatMap { $0.isEmpty ? nil : $0 }
+            let nodeName = request.queryValue("node_name").flatMap { $0.isEmpty ? nil : $0 }
             // Sorting: the SDK passes sort_key/sort_dir through; the simulator's choice of keys (not documented).
-            let sortKey = request.queryValue("sort_key") ?? "create_time"
+            // The SDKs type `sort_key` as an integer (Python `int`, Go `*int64`) with no documented meaning: a number
+            // sorts by creation time, the default.
+            let requestedKey = request.queryValue("sort_key").flatMap { $0.isEmpty ? nil : $0 } ?? "create_time"
+            let sortKey = requestedKey.allSatisfy(\.isNumber) ? "create_time" : requestedKey
             let sortKeys = ["create_time", "node_name", "node_id", "private_ip_address"]
             guard sortKeys.contains(sortKey) else { throw request.parameterError("sort_key must be one of \(sortKeys.joined(separator: ", "))") }
             let sortDirection = request.queryValue("sort_dir")?.lowercased() ?? "desc"
