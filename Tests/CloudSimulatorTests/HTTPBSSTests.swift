@@ -111,6 +111,7 @@ struct HTTPBSSTests {
             let all = try await sim.send(.post, "/v2/orders/suscriptions/resources/query", as: .nodes, body: #"{"limit":10}"#)
             #expect(all.status == 200)
             #expect(all.json?["total_count"] == 3)  // monthly server + its EIP and disk
+            #expect(try await sim.send(.post, "/v2/orders/suscriptions/resources/query", as: .nodes, body: #"{"only_main_resource":2}"#).status == 400)
             let main = try await sim.send(.post, "/v2/orders/suscriptions/resources/query", as: .nodes, body: #"{"only_main_resource":1}"#)
             #expect(main.json?["total_count"] == 1)
             let item = main.json?["data"]?.arrayValue?.first

@@ -13,9 +13,11 @@ struct HTTPServiceTests {
         try await SimHarness.run(try TestSeed.simulator(settings: #"{"ecs_job_run_seconds_min": 2, "ecs_job_run_seconds_max": 2}"#)) { sim in
             let listed = try await sim.send(.get, ecs + "/cloudservers/detail", as: .nodes)
             #expect(listed.json?["count"] == 3)
+            let macs = listed.json?["servers"]?.arrayValue?.compactMap { $0["addresses"]?.objectValue?.first?.1.arrayValue?.first?["OS-EXT-IPS-MAC:mac_addr"]?.stringValue } ?? []
+            #expect(macs.count == 3 && Set(macs).count == 3, "one MAC per server: \(macs)")
             #expect(listed.json?["servers"]?.arrayValue?.first?["metadata"]?["charging_mode"] == "0")
             let accepted = try await sim.send(.post, ecs + "/cloudservers/delete", as: .nodes,
-                                              body: #"{"servers":[{"id":"srv-payg-1"},{"id":"srv-payg-2"}],"delete_publicip":true,"delete_volume":true}"#)
+                                              body: #"{"servers":[{"id":"srv-payg-1"},{"id":"srv-payg-2"},{"id":"srv-payg-1"}],"delete_publicip":true,"delete_volume":true}"#)
             #expect(accepted.status == 200)
             let jobID = try #require(accepted.json?["job_id"]?.stringValue)
             func job() async throws -> JSON? { try await sim.send(.get, ecs + "/jobs/\(jobID)", as: .nodes).json }
@@ -85,6 +87,8 @@ struct HTTPServiceTests {
             let paged = try await sim.send(.get, vpcep + "?limit=1&offset=1&sort_dir=asc", as: .nodes)
             #expect(paged.json?["total_count"] == 3)
             #expect(paged.json?["endpoints"]?.arrayValue?.map { $0["id"] } == ["ep-2"])
+            #expect(try await sim.send(.get, vpcep + "?sort_dir=sideways", as: .nodes).status == 400)
+            #expect(try await sim.send(.get, vpcep + "?vpc_id=", as: .nodes).json?["total_count"] == 3, "an empty filter is none")
             let badLimit = try await sim.send(.get, vpcep + "?limit=1001", as: .nodes)
             #expect(badLimit.status == 400)
             #expect(badLimit.errorCode == "EndPoint.0006")
@@ -118,6 +122,8 @@ struct HTTPServiceTests {
             let language = [("X-Language", "en-us")]
             let noLanguage = try await sim.send(.get, secmaster, as: .pro)
             #expect(noLanguage.status == 400)
+            #expect(try await sim.send(.get, secmaster + "?page=RESOURCE_LIST", as: .pro, headers: [("X-Language", "fr-fr")]).status == 400)
+            #expect(try await sim.send(.get, secmaster + "?page=RESOURCE_LIST", as: .pro, headers: [("X-Language", "EN-US")]).status == 200)
             let list = try await sim.send(.get, secmaster + "?page=RESOURCE_LIST", as: .pro, headers: language)
             #expect(list.json?["csb_version"] == "PROFESSIONAL")
             #expect(list.json?["resources"]?.arrayValue?.count == 4)

@@ -82,6 +82,7 @@ enum BSSHandlers {
             statusList = ints.map { Int($0) }
         }
         let onlyMain = try request.bodyInt("only_main_resource") ?? 0
+        guard onlyMain == 0 || onlyMain == 1 else { throw request.parameterError("only_main_resource must be 0 or 1, got \(onlyMain)") }
         let orderID = try request.bodyObject()["order_id"]?.stringValue
         let serviceType = try request.bodyObject()["service_type_code"]?.stringValue
         let expireBegin = try request.bodyTime("expire_time_begin")

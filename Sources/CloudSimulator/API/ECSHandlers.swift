@@ -10,7 +10,7 @@ enum ECSHandlers {
             var ids: [String] = []
             for item in servers {
                 guard let id = item["id"]?.stringValue else { throw request.parameterError("each server needs an id") }
-                ids.append(id)
+                if !ids.contains(id) { ids.append(id) }  // one sub-job per server, however often it is named
             }
             let mutation = try state.deleteServers(
                 account: a, projectID: project, serverIDs: ids,
@@ -80,6 +80,13 @@ enum ECSHandlers {
 
     static func displayStatus(_ server: Server) -> String { server.deletedAt == nil ? server.status : "DELETED" }
 
+    /// An OpenStack-style MAC (`fa:16:3e:…`) derived from the server id: distinct per server, stable across calls.
+    static func macAddress(of serverID: String) -> String {
+        var hash: UInt32 = 2_166_136_261  // FNV-1a
+        for byte in serverID.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return "fa:16:3e:" + [hash >> 16, hash >> 8, hash].map { String(format: "%02x", $0 & 0xFF) }.joined(separator: ":")
+    }
+
     static func jobJSON(_ job: Job, now: Date) -> JSON {
         let status = job.status(at: now)
         let finished = status == .success || status == .fail
@@ -117,7 +124,7 @@ enum ECSHandlers {
         let status = displayStatus(server)
         var addresses: [JSON] = [[
             "version": "4", "addr": .string(server.privateIP), "OS-EXT-IPS:type": "fixed",
-            "OS-EXT-IPS-MAC:mac_addr": "fa:16:3e:00:00:01", "OS-EXT-IPS:port_id": .string(server.id + "-port"),
+            "OS-EXT-IPS-MAC:mac_addr": .string(macAddress(of: server.id)), "OS-EXT-IPS:port_id": .string(server.id + "-port"),
         ]]
         for ip in server.publicIPs {
             addresses.append(["version": "4", "addr": .string(ip.address), "OS-EXT-IPS:type": "floating"])

@@ -127,8 +127,8 @@ enum SecMasterHandlers {
     }
 
     private static func requireLanguage(_ request: APIRequest) throws(CloudError) {
-        guard let language = request.header("X-Language"), !language.isEmpty else {
-            throw request.parameterError("header X-Language is required (zh-cn or en-us)")
+        guard let language = request.header("X-Language"), ["zh-cn", "en-us"].contains(language.lowercased()) else {
+            throw request.parameterError("header X-Language is required and must be zh-cn or en-us, got '\(request.header("X-Language") ?? "")'")
         }
     }
 
