@@ -140,7 +140,7 @@ struct TeardownCLITests {
         accounts = Array(accounts.prefix(2))
         accounts[0]["secmaster"] = (accounts[0]["secmaster"] as! [[String: Any]]).map { item in
             var item = item
-            if item["kind"] as? String == "quota" { item["purchased"] = "-400d" }  // a one-year term: expired
+            if item["kind"] as? String == "quota" { item["purchased"] = "-370d" }  // a one-year term: expired days ago, within BSS's retention period
             return item
         }
         seed["accounts"] = accounts

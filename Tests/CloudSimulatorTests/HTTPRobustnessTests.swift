@@ -79,7 +79,7 @@ struct HTTPRobustnessTests {
             // q-old: bought 100 days ago for a year, no auto-renew. Turn auto-renew on for pkg-old.
             let on = try await sim.send(.post, "/v2/orders/subscriptions/resources/autorenew/pkg-old", as: .standard, body: "{}")
             #expect((200..<300).contains(on.status))
-            sim.simulator.clock.advance(by: 300 * 86_400)
+            sim.simulator.clock.advance(by: 270 * 86_400)  // q-old expired five days ago
             let listed = try await sim.send(.post, Self.query, as: .standard, body: #"{"resource_ids": ["q-old", "pkg-old"], "status_list": [2, 5]}"#)
             let byID = Dictionary(uniqueKeysWithValues: (listed.json?["data"]?.arrayValue ?? []).compactMap { item in
                 item["resource_id"]?.stringValue.map { ($0, item) }
@@ -96,6 +96,17 @@ struct HTTPRobustnessTests {
             #expect(renewals.json?["total_count"] == 1, "one renewal order for pkg-old")
             let renewExpired = try await sim.send(.post, "/v2/orders/subscriptions/resources/autorenew/q-old", as: .standard, body: "{}")
             #expect(renewExpired.errorCode == "CBC.30050009", "auto-renew of an expired resource")
+            // Past the retention period (15 days by default) BSS releases it: closed, and gone from SecMaster.
+            let subscription = "/v1/\(TestSeed.standardProject)/subscriptions/orders?page=RESOURCE_LIST"
+            func listedInSecMaster() async throws -> [String] {
+                try await sim.send(.get, subscription, as: .standard, headers: [("X-Language", "en-us")]).json?["resources"]?.arrayValue?
+                    .compactMap { $0["resource_id"]?.stringValue } ?? []
+            }
+            #expect(try await listedInSecMaster().contains("q-old"), "kept during the retention period")
+            sim.simulator.clock.advance(by: 11 * 86_400)
+            let released = try await sim.send(.post, Self.query, as: .standard, body: #"{"resource_ids": ["q-old"], "status_list": [2, 3, 5]}"#)
+            #expect(released.json?["data"]?.arrayValue?.first?["status"] == 3, "closed once released")
+            #expect(try await !listedInSecMaster().contains("q-old"))
         }
     }
 }

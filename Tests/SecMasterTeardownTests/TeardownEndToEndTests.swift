@@ -305,7 +305,7 @@ struct TeardownEndToEndTests {
         try editedSeed(account: "prepaid-standard-fresh") { account in
             account["secmaster"] = (account["secmaster"] as! [[String: Any]]).map { item in
                 var item = item
-                if item["kind"] as? String == "quota" || package { item["purchased"] = "-400d" }  // a one-year term: expired
+                if item["kind"] as? String == "quota" || package { item["purchased"] = "-370d" }  // a one-year term: expired days ago, within BSS's retention period
                 return item
             }
         }

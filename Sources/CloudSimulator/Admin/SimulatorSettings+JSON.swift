@@ -5,7 +5,7 @@ extension SimulatorSettings {
             "order_processing_seconds": .double(orderProcessingSeconds), "order_refund_seconds": .double(orderRefundSeconds),
             "ecs_job_init_seconds": .double(ecsJobInitSeconds), "ecs_job_run_seconds_min": .double(ecsJobRunSecondsMin),
             "ecs_job_run_seconds_max": .double(ecsJobRunSecondsMax), "server_linger_seconds": .double(serverLingerSeconds),
-            "job_purge_seconds": .double(jobPurgeSeconds), "vpcep_deleting_seconds": .double(vpcepDeletingSeconds),
+            "job_purge_seconds": .double(jobPurgeSeconds), "expired_retention_days": .double(expiredRetentionDays), "vpcep_deleting_seconds": .double(vpcepDeletingSeconds),
             "vpcep_delete_status": .int(Int64(vpcepDeleteStatus)), "max_skew_seconds": .int(maxSkewSeconds),
             "signature_clock": .string(signatureClock.rawValue), "replay_protection": .string(replayProtection.rawValue),
             "full_refund_window_days": .double(fullRefundWindowDays), "full_refunds_per_year": .int(Int64(fullRefundsPerYear)),

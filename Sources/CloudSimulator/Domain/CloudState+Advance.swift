@@ -27,6 +27,30 @@ extension CloudState {
         }
         accounts[index].jobs.removeAll { $0.effectsApplied && now.timeIntervalSince($0.endsAt) >= settings.jobPurgeSeconds }
         endTerms(account: index, at: now)
+        releaseExpired(account: index, at: now, retention: settings.expiredRetentionDays * 86_400)
+    }
+
+    /// Expired resources whose retention period is over are released, as BSS does: closed (status 3), the server
+    /// deleted with its EIPs and disks, the SecMaster quota or package dropped. Without this an expired resource
+    /// would stay in ECS and SecMaster for ever while BSS answers that it "has expired and been deleted".
+    private mutating func releaseExpired(account a: Int, at now: Date, retention: TimeInterval) {
+        var released: Set<String> = []
+        for r in accounts[a].prepaidResources.indices {
+            let resource = accounts[a].prepaidResources[r]
+            guard resource.isMain, resource.status == .expired, resource.unsubscribeOrderID == nil else { continue }
+            let at = resource.expireAt.addingTimeInterval(retention)
+            guard at <= now else { continue }
+            released.insert(resource.resourceID)
+            for other in accounts[a].prepaidResources.indices
+            where other == r || accounts[a].prepaidResources[other].parentResourceID == resource.resourceID {
+                accounts[a].prepaidResources[other].status = .closed
+                accounts[a].prepaidResources[other].autoRenew = false
+            }
+            for s in accounts[a].servers.indices where accounts[a].servers[s].id == resource.resourceID && accounts[a].servers[s].deletedAt == nil {
+                deleteServer(account: a, server: s, at: at, deletePublicIP: true, deleteVolume: true)
+            }
+        }
+        if !released.isEmpty { removeSecMasterResources(account: a, ids: released, at: now) }
     }
 
     /// Yearly/monthly terms that ran out since the last look: BSS renews a resource with auto-renew on (a renewal

@@ -16,6 +16,9 @@ public struct SimulatorSettings: Sendable, Equatable {
     public var serverLingerSeconds: Double = 1
     /// Finished ECS jobs answer 404 this long after they ended (real: one day).
     public var jobPurgeSeconds: Double = 86_400
+    /// An expired yearly/monthly resource (not renewed) is kept this long, then released: the ECS server and its
+    /// attachments are deleted and SecMaster drops the quota or package (real: a retention period, commonly 15 days).
+    public var expiredRetentionDays: Double = 15
     /// A VPC endpoint stays `deleting` this long, then answers 404 `EndPoint.0005`.
     public var vpcepDeletingSeconds: Double = 2
     /// Status of a successful VPCEP delete (choice: 204 per the current docs; older pages say 200).

@@ -17,6 +17,7 @@ public struct Seed: Sendable, Decodable {
         public var ecsJobRunSecondsMax: Double?
         public var serverLingerSeconds: Double?
         public var jobPurgeSeconds: Double?
+        public var expiredRetentionDays: Double?
         public var vpcepDeletingSeconds: Double?
         public var vpcepDeleteStatus: Int?
         public var maxSkewSeconds: Int64?

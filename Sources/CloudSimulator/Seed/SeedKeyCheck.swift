@@ -3,7 +3,7 @@
 enum SeedKeyCheck {
     private static let settings: Set<String> = [
         "order_processing_seconds", "order_refund_seconds", "ecs_job_init_seconds", "ecs_job_run_seconds_min",
-        "ecs_job_run_seconds_max", "server_linger_seconds", "job_purge_seconds", "vpcep_deleting_seconds",
+        "ecs_job_run_seconds_max", "server_linger_seconds", "job_purge_seconds", "expired_retention_days", "vpcep_deleting_seconds",
         "vpcep_delete_status", "max_skew_seconds", "signature_clock", "replay_protection", "full_refund_window_days",
         "full_refunds_per_year", "fee_base", "bss_error_status", "already_unsubscribed_code", "in_flight_code",
         "bss_parameter_error_code", "package_rule_status", "package_rule_code", "secmaster_not_found_code",

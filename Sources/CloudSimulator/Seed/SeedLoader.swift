@@ -137,6 +137,7 @@ public enum SeedLoader {
             }
             // A job purged the moment it ends could never be seen finished (ShowJob would go from RUNNING to 404).
             if let purge = s.jobPurgeSeconds, purge < 1 { throw fail("settings.job_purge_seconds", "must be at least 1 second, so a finished job can be read before it is purged") }
+            if let days = s.expiredRetentionDays, !(days.isFinite && days >= 0 && days <= 366) { throw fail("settings.expired_retention_days", "must be between 0 and 366 days") }
             if let days = s.fullRefundWindowDays, !(days.isFinite && days >= 0 && days <= 366) { throw fail("settings.full_refund_window_days", "must be between 0 and 366 days") }
             if let count = s.fullRefundsPerYear, !(0...1_000).contains(count) { throw fail("settings.full_refunds_per_year", "must be between 0 and 1000") }
             if let limits = s.rateLimits {
@@ -180,6 +181,7 @@ public enum SeedLoader {
         if let v = seed.ecsJobRunSecondsMax { s.ecsJobRunSecondsMax = v }
         if let v = seed.serverLingerSeconds { s.serverLingerSeconds = v }
         if let v = seed.jobPurgeSeconds { s.jobPurgeSeconds = v }
+        if let v = seed.expiredRetentionDays { s.expiredRetentionDays = v }
         if let v = seed.vpcepDeletingSeconds { s.vpcepDeletingSeconds = v }
         if let v = seed.vpcepDeleteStatus { s.vpcepDeleteStatus = v }
         if let v = seed.maxSkewSeconds { s.maxSkewSeconds = v }
