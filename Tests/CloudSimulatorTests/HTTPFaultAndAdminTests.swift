@@ -166,7 +166,8 @@ struct HTTPFaultAndAdminTests {
             #expect(try await sim.admin(.delete, "/_sim/faults/\(id)").status == 204)
             #expect(try await sim.admin(.delete, "/_sim/faults/\(id)").status == 404)
 
-            _ = try await sim.send(.post, "/v2/orders/subscriptions/resources/unsubscribe", as: .standard, body: #"{"resource_ids":["q-old"],"unsubscribe_type":1}"#)
+            let unsubscribed = try await sim.send(.post, "/v2/orders/subscriptions/resources/unsubscribe", as: .standard, body: #"{"resource_ids":["q-old"],"unsubscribe_type":1}"#)
+            let firstOrder = unsubscribed.json?["order_ids"]?.arrayValue?.first?.stringValue
             let ledger = try await sim.admin(.get, "/_sim/ledger")
             #expect(ledger.json?["count"] == 1)
             #expect(ledger.json?["totals"]?["fee_cents"]?.intValue ?? 0 > 0)
@@ -179,6 +180,10 @@ struct HTTPFaultAndAdminTests {
             let reset = try await sim.admin(.post, "/_sim/seed/reset")
             #expect(reset.status == 200)
             #expect(try await sim.admin(.get, "/_sim/ledger").json?["count"] == 0)
+            // The same request after a reset gets a new order id: ids are never handed out twice by one process.
+            let again = try await sim.send(.post, "/v2/orders/subscriptions/resources/unsubscribe", as: .standard, body: #"{"resource_ids":["q-old"],"unsubscribe_type":1}"#)
+            let secondOrder = again.json?["order_ids"]?.arrayValue?.first?.stringValue
+            #expect(firstOrder != nil && secondOrder != nil && firstOrder != secondOrder, "\(firstOrder ?? "-") \(secondOrder ?? "-")")
             let badSeed = try await sim.admin(.post, "/_sim/seed", body: #"{"accounts":[{"name":"x"}]}"#)
             #expect(badSeed.status == 400)
             #expect(badSeed.json?["error_msg"]?.stringValue?.contains("accounts[0].domain_id") == true)

@@ -24,6 +24,10 @@ public final class Simulator: Sendable {
         /// What `/_sim/seed/reset` goes back to.
         var seedData: Data?
         var seedName: String
+        /// Loads since the process started (0: the seed it started with). Mixed into the id generator, so that a
+        /// reset or a new seed never hands out an order, job or refund id this process gave out before: a client
+        /// that kept an old id must not find it naming something else.
+        var generation: UInt64 = 0
         /// Where each access key's account was last found. Every hit is checked against the state, so a grown or
         /// reloaded state is never misread; it only saves the linear searches (several per request).
         var accountIndexByAccessKey: [String: Int] = [:]
@@ -69,9 +73,12 @@ public final class Simulator: Sendable {
 
     /// Replaces the state from seed JSON (the admin API's load and reset); clears ledger, faults, buckets.
     public func load(seedData: Data, name: String) throws(SeedError) {
-        let loaded = try SeedLoader.load(data: seedData, name: name, now: clock.now())
+        var loaded = try SeedLoader.load(data: seedData, name: name, now: clock.now())
         core.withLock { core in
+            let generation = core.generation + 1
+            loaded.state.rng = SplitMix64(seed: loaded.state.settings.randomSeed ^ (generation &* 0x9E37_79B9_7F4A_7C15))
             core = Core(state: loaded.state, faults: FaultInjector(rules: loaded.faults), seedData: seedData, seedName: name)
+            core.generation = generation
         }
         ledger.reset()
     }
