@@ -115,9 +115,9 @@ public final class PostgresConnection: Sendable {
         lock.withLock {
             let pointer = handle.pointer
             guard PQstatus(pointer) == CONNECTION_OK else { return true }
-            let (idle, listens) = state.withLock { state -> (Bool, Bool) in
-                if case .none = state.transaction { return (true, !state.listeningChannels.isEmpty) }
-                return (false, !state.listeningChannels.isEmpty)
+            let (idle, listens) = state.withLock { state in
+                let idle = if case .none = state.transaction { true } else { false }
+                return (idle, !state.listeningChannels.isEmpty)
             }
             guard idle else { return false }
             let socket = PQsocket(pointer)

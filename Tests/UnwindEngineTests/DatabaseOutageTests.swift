@@ -9,33 +9,15 @@ import UnwindTesting
 @Suite("Database outages", .enabled(if: TestEnvironment.hasDatabase))
 struct DatabaseOutageTests {
     @Test func aWorkerRidesOutAThirtySecondOutageAndFinishesItsStep() async throws {
-        let cluster = try PrivateCluster()
-        let configuration = try PostgresConfiguration(cluster.url)
-        try Migrator.embedded().migrate(connection: try PostgresConnection(configuration: configuration))
-        let store = WorkflowStore(pool: PostgresConnectionPool(configuration: configuration, maximumConnections: 2))
-        var registry = ActionRegistry()
-        TestActions.register(into: &registry)
-        let definition = try WorkflowDefinitionLoader.load(yaml: teardownLikeYAML, file: "test", knownActions: registry.names)
         // `reserve` is in flight when the server goes away; its result must be written once the server is back.
-        let id = try WorkflowSubmitter(store: store).submit(definition, input: script(["reserve": ["sleep_ms": 2000]]), submittedBy: "test").workflowID
-        let worker = try WorkerProcess(databaseURL: cluster.url, arguments: ["--lease", "5m", "--poll-interval", "500ms"])
-        let deadline = Date().addingTimeInterval(30)
-        while try !store.events(of: id).contains(where: { $0.kind == "attempt_started" && $0.stepID == "reserve" }), Date() < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        let (cluster, store, id, worker) = try await Self.workerRunningReserve(["sleep_ms": 2000])
         try cluster.stop()
         // The outage the issue asks for: at least 30 seconds with the server down.
         try await Task.sleep(for: .seconds(30))
         #expect(kill(worker.pid, 0) == 0, "the worker is still running during the outage")
         try cluster.start()
 
-        let finishDeadline = Date().addingTimeInterval(60)
-        var state = ""
-        while Date() < finishDeadline {
-            state = (try? store.workflow(id).state) ?? "unreachable"
-            if state == "succeeded" { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        let state = try await Self.stateOnceSucceeded(id, store: store)
         #expect(state == "succeeded", "\(worker.log)")
         #expect(try store.events(of: id).filter { $0.kind == "attempt_started" && $0.stepID == "reserve" }.count == 1,
                 "the step was not lost or run again")
@@ -58,6 +40,24 @@ struct DatabaseOutageTests {
     /// meanwhile waits for it (the lease is long) instead of failing the attempt, which would lose what the
     /// attempt did (in a teardown, an order ID) and run the step again.
     @Test func aCheckpointSavedDuringAnOutageWaitsForTheDatabase() async throws {
+        let (cluster, store, id, worker) = try await Self.workerRunningReserve(["sleep_ms": 1000, "checkpoint": true])
+        try cluster.stop()
+        // Down for longer than the step sleeps: its checkpoint is asked for while the server is away.
+        try await Task.sleep(for: .seconds(4))
+        try cluster.start()
+
+        let state = try await Self.stateOnceSucceeded(id, store: store)
+        #expect(state == "succeeded", "\(worker.log)")
+        let events = try store.events(of: id).filter { $0.stepID == "reserve" }
+        #expect(events.filter { $0.kind == "attempt_started" }.count == 1, "one attempt: \(events.map(\.kind))")
+        #expect(events.contains { $0.kind == "checkpoint" })
+        worker.signal(SIGTERM)
+        #expect(try await worker.waitForExit() == 0)
+    }
+
+    /// A private cluster with a teardown-like workflow whose `reserve` step runs with `reserve` as its script, and a
+    /// worker process (long lease) that has started that step.
+    static func workerRunningReserve(_ reserve: JSONValue) async throws -> (PrivateCluster, WorkflowStore, UUID, WorkerProcess) {
         let cluster = try PrivateCluster()
         let configuration = try PostgresConfiguration(cluster.url)
         try Migrator.embedded().migrate(connection: try PostgresConnection(configuration: configuration))
@@ -65,30 +65,24 @@ struct DatabaseOutageTests {
         var registry = ActionRegistry()
         TestActions.register(into: &registry)
         let definition = try WorkflowDefinitionLoader.load(yaml: teardownLikeYAML, file: "test", knownActions: registry.names)
-        let id = try WorkflowSubmitter(store: store).submit(
-            definition, input: script(["reserve": ["sleep_ms": 1000, "checkpoint": true]]), submittedBy: "test").workflowID
+        let id = try WorkflowSubmitter(store: store).submit(definition, input: script(["reserve": reserve]), submittedBy: "test").workflowID
         let worker = try WorkerProcess(databaseURL: cluster.url, arguments: ["--lease", "5m", "--poll-interval", "500ms"])
         let deadline = Date().addingTimeInterval(30)
         while try !store.events(of: id).contains(where: { $0.kind == "attempt_started" && $0.stepID == "reserve" }), Date() < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        try cluster.stop()
-        // Down for longer than the step sleeps: its checkpoint is asked for while the server is away.
-        try await Task.sleep(for: .seconds(4))
-        try cluster.start()
+        return (cluster, store, id, worker)
+    }
 
-        let finishDeadline = Date().addingTimeInterval(60)
+    /// The workflow's state once it succeeded, or the last one seen after a minute.
+    static func stateOnceSucceeded(_ id: UUID, store: WorkflowStore) async throws -> String {
+        let deadline = Date().addingTimeInterval(60)
         var state = ""
-        while Date() < finishDeadline {
+        while Date() < deadline {
             state = (try? store.workflow(id).state) ?? "unreachable"
             if state == "succeeded" { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(state == "succeeded", "\(worker.log)")
-        let events = try store.events(of: id).filter { $0.stepID == "reserve" }
-        #expect(events.filter { $0.kind == "attempt_started" }.count == 1, "one attempt: \(events.map(\.kind))")
-        #expect(events.contains { $0.kind == "checkpoint" })
-        worker.signal(SIGTERM)
-        #expect(try await worker.waitForExit() == 0)
+        return state
     }
 }

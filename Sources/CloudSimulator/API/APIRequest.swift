@@ -26,6 +26,18 @@ public struct APIRequest: Sendable {
 
     public func queryValue(_ name: String) -> String? { query.first { $0.0 == name }?.1 }
 
+    /// An optional filter's value: absent or empty is no filter, as the real APIs document their optional
+    /// parameters ("not used as a filter when absent or empty").
+    public func queryFilter(_ name: String) -> String? { queryValue(name).flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// Refuses filters the simulator has no data for, rather than ignoring them: an answer that looks filtered but
+    /// is not would be acted on (a deletion of "the" server at an address).
+    public func refuseUnmodelled(_ names: [String]) throws(CloudError) {
+        if let name = names.first(where: { queryFilter($0) != nil }) {
+            throw parameterError("query parameter \(name) is not modelled by the simulator; leave it out")
+        }
+    }
+
     /// Integer query parameter, `nil` when absent, a parameter error when not an integer.
     public func queryInt(_ name: String) throws(CloudError) -> Int? {
         guard let text = queryValue(name) else { return nil }

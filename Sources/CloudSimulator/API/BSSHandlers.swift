@@ -131,7 +131,7 @@ enum BSSHandlers {
         let offset = try request.queryCount("offset") ?? 0
         let limit = try request.queryCount("limit") ?? 10
         // Case-insensitive, and empty is no ordering asked for (the SDK's documentation of the real API).
-        let orderBy = (request.queryValue("order_by").flatMap { $0.isEmpty ? nil : $0 } ?? "-createTime").lowercased()
+        let orderBy = (request.queryFilter("order_by") ?? "-createTime").lowercased()
         guard ["createtime", "-createtime"].contains(orderBy) else {
             throw request.parameterError("order_by must be createTime or -createTime (any case), got '\(request.queryValue("order_by") ?? "")'")
         }

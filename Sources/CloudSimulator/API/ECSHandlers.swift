@@ -32,20 +32,13 @@ enum ECSHandlers {
             let pageNumber = max(1, try request.queryCount("offset") ?? 1)
             let limit = try request.queryInt("limit") ?? 25
             guard (0...1000).contains(limit) else { throw request.parameterError("limit must be between 0 and 1000") }
-            // Filters the simulator has no data for are refused rather than ignored: an answer that looks filtered
-            // but is not would be acted on (a deletion of "the" server at an address).
-            for unmodelled in ["flavor", "tags", "not-tags", "reservation_id"] where !(request.queryValue(unmodelled) ?? "").isEmpty {
-                throw request.parameterError("query parameter \(unmodelled) is not modelled by the simulator (servers have no flavors, tags or reservations here); leave it out")
-            }
-            // An empty value is no filter, as for the real API's optional parameters.
-            func filter(_ key: String) -> String? { request.queryValue(key).flatMap { $0.isEmpty ? nil : $0 } }
-            let name = filter("name")
-            let status = filter("status")
-            let ip = filter("ip")
-            let ipEqual = filter("ip_eq")
-            let serverID = filter("server_id")
-            let visible = state.visibleServers(account: a, projectID: project, now: now)
-            var all = visible.filter { server in
+            try request.refuseUnmodelled(["flavor", "tags", "not-tags", "reservation_id"])
+            let name = request.queryFilter("name")
+            let status = request.queryFilter("status")
+            let ip = request.queryFilter("ip")
+            let ipEqual = request.queryFilter("ip_eq")
+            let serverID = request.queryFilter("server_id")
+            var all = state.visibleServers(account: a, projectID: project, now: now).filter { server in
                 // The real API: with `server_id`, the other filters are ignored.
                 if let serverID { return serverID.split(separator: ",").contains(Substring(server.id)) }
                 if let name, !server.name.contains(name) { return false }
@@ -56,21 +49,18 @@ enum ECSHandlers {
             }
             let account = state.accounts[a]
             let count = all.count
-            // `marker` pages by the id of the last server of the previous page (instead of `offset`).
-            if let marker = filter("marker") {
+            // `marker` pages by the id of the last server of the previous page, instead of `offset`.
+            var offset = (pageNumber - 1).multipliedReportingOverflow(by: limit).overflow ? Int.max : (pageNumber - 1) * limit
+            if let marker = request.queryFilter("marker") {
                 guard let position = all.firstIndex(where: { $0.id == marker }) else {
                     throw request.parameterError("marker '\(marker)' is not a server of this listing")
                 }
                 all = Array(all[(position + 1)...])
-                return APIResult(status: 200, body: [
-                    "count": .int(Int64(count)),
-                    "servers": .array(all.prefix(limit).map { serverJSON($0, account: account) }),
-                ])
+                offset = 0
             }
             return APIResult(status: 200, body: [
                 "count": .int(Int64(count)),
-                "servers": .array(page(all, offset: (pageNumber - 1).multipliedReportingOverflow(by: limit).overflow ? Int.max : (pageNumber - 1) * limit, limit: limit)
-                    .map { serverJSON($0, account: account) }),
+                "servers": .array(page(all, offset: offset, limit: limit).map { serverJSON($0, account: account) }),
             ])
 
         default:

@@ -39,15 +39,12 @@ enum SecMasterHandlers {
             state.advance(account: a, to: now)
             let offset = try request.queryCount("offset") ?? 0
             let limit = try request.queryCount("limit") ?? 10
-            func filter(_ key: String) -> String? { request.queryValue(key).flatMap { $0.isEmpty ? nil : $0 } }
-            for unmodelled in ["view_bind_id", "view_bind_name", "normal_project_id", "create_time_start", "create_time_end"] where filter(unmodelled) != nil {
-                throw request.parameterError("query parameter \(unmodelled) is not modelled by the simulator; leave it out")
-            }
-            let name = filter("name")
-            let ids = filter("ids").map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+            try request.refuseUnmodelled(["view_bind_id", "view_bind_name", "normal_project_id", "create_time_start", "create_time_end"])
+            let name = request.queryFilter("name")
+            let ids = request.queryFilter("ids").map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
             let isView = try request.queryBool("is_view")
-            let description = filter("description")
-            let region = filter("region_id")
+            let description = request.queryFilter("description")
+            let region = request.queryFilter("region_id")
             let account = state.accounts[a]
             let matching = account.workspaces.filter { workspace in
                 guard workspace.projectID == project else { return false }
@@ -75,12 +72,12 @@ enum SecMasterHandlers {
             let workspace = try findWorkspace(request, state: state, account: a)
             let offset = try request.queryCount("offset") ?? 0
             let limit = try request.queryCount("limit") ?? 10
-            let nodeID = request.queryValue("node_id").flatMap { $0.isEmpty ? nil : $0 }
-            let nodeName = request.queryValue("node_name").flatMap { $0.isEmpty ? nil : $0 }
+            let nodeID = request.queryFilter("node_id")
+            let nodeName = request.queryFilter("node_name")
             // Sorting: the SDK passes sort_key/sort_dir through; the simulator's choice of keys (not documented).
             // The SDKs type `sort_key` as an integer (Python `int`, Go `*int64`) with no documented meaning: a number
             // sorts by creation time, the default.
-            let requestedKey = request.queryValue("sort_key").flatMap { $0.isEmpty ? nil : $0 } ?? "create_time"
+            let requestedKey = request.queryFilter("sort_key") ?? "create_time"
             let sortKey = requestedKey.allSatisfy(\.isNumber) ? "create_time" : requestedKey
             let sortKeys = ["create_time", "node_name", "node_id", "private_ip_address"]
             guard sortKeys.contains(sortKey) else { throw request.parameterError("sort_key must be one of \(sortKeys.joined(separator: ", "))") }

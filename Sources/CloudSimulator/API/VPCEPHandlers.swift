@@ -24,14 +24,12 @@ enum VPCEPHandlers {
             }
             let offset = try request.queryInt("offset") ?? 0
             guard offset >= 0 else { throw request.parameterError("offset must not be negative") }
-            // Empty values are no filter, as for the real API's optional parameters.
-            func filter(_ key: String) -> String? { request.queryValue(key).flatMap { $0.isEmpty ? nil : $0 } }
-            let name = filter("endpoint_service_name")?.lowercased()
-            let vpcID = filter("vpc_id")
-            let id = filter("id")
-            let sortKey = filter("sort_key") ?? "create_at"
+            let name = request.queryFilter("endpoint_service_name")?.lowercased()
+            let vpcID = request.queryFilter("vpc_id")
+            let id = request.queryFilter("id")
+            let sortKey = request.queryFilter("sort_key") ?? "create_at"
             guard ["create_at", "update_at"].contains(sortKey) else { throw request.parameterError("sort_key must be create_at or update_at") }
-            let sortDirection = filter("sort_dir")?.lowercased() ?? "desc"
+            let sortDirection = request.queryFilter("sort_dir")?.lowercased() ?? "desc"
             guard ["asc", "desc"].contains(sortDirection) else { throw request.parameterError("sort_dir must be asc or desc") }
             let ascending = sortDirection == "asc"
             let matching = state.visibleEndpoints(account: a, projectID: project, now: now).filter { endpoint in
