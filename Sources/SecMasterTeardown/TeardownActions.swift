@@ -207,7 +207,40 @@ public enum TeardownActions {
         var cancelUnanswered: [String]? { get set }
     }
 
-    struct QuotaState: Codable, Sendable, PayPerUseCancelling {
+    /// The checkpoint of a step that unsubscribes a group of SecMaster resources (asset quotas, packages).
+    protocol GroupUnsubscribing: PayPerUseCancelling {
+        var progress: String? { get set }
+        var bss: UnsubscribeProgress { get set }
+    }
+
+    enum GroupUnsubscription { case finished, waiting }
+
+    /// The changes of the quota and package pivots: the yearly/monthly `prepaid` resources are unsubscribed through
+    /// BSS (each change saved in `state` first), then the pay-per-use ones `postpaid` picks are cancelled.
+    /// `.waiting` while BSS still processes orders: the caller waits and looks again.
+    static func unsubscribe<State: GroupUnsubscribing>(
+        _ group: [SubscriptionItem], prepaid: [String], postpaid: (State) -> [String], state: inout State, label: String,
+        client: HuaweiCloudClient, input: TeardownInput, inventory: TeardownInventory, context: StepContext, env: TeardownEnvironment
+    ) async throws -> GroupUnsubscription {
+        let checkpoint = PivotCheckpoint(context: context, changedAtStart: state.bss.mayHaveChangedTheCloud)
+        var saved = state  // the save closure outlives this call's access to `state`
+        let unsubscription = BSSUnsubscription(
+            client: client, context: context, input: input, purchaseOrders: inventory.purchaseOrders(of: group), since: inventory.takenAt,
+            unacknowledgedFee: feeGate(inventory, input, planner: env.planner, scope: scope(context))
+        ) { progress in
+            saved.bss = progress
+            try await checkpoint.save(.encoding(saved), changed: progress.mayHaveChangedTheCloud)
+        }
+        let outcome = try await unsubscription.run(prepaid, progress: state.bss)
+        state.bss = outcome.progress
+        try await cancelPayPerUse(postpaid(state), in: &state, client: client, project: input.account.projectID, context: context)
+        guard case .waiting(let progress) = outcome else { return .finished }
+        state.bss = progress
+        state.progress = "\(label): \(progress.booked.count)/\(progress.orders.count) unsubscription orders completed"
+        return .waiting
+    }
+
+    struct QuotaState: Codable, Sendable, GroupUnsubscribing {
         var progress: String?
         var bss = UnsubscribeProgress()
         var cancelled: [String] = []
@@ -225,22 +258,11 @@ public enum TeardownActions {
 
         let expiredQuotas = inventory.expired(inventory.quotas)
         let prepaid = inventory.quotas.filter { $0.chargingMode == .prepaid && !expiredQuotas.contains($0.resourceID) }.map(\.resourceID)
-        let checkpoint = PivotCheckpoint(context: context, changedAtStart: state.bss.mayHaveChangedTheCloud)
-        let unsubscription = BSSUnsubscription(
-            client: client, context: context, input: input, purchaseOrders: inventory.purchaseOrders(of: inventory.quotas), since: inventory.takenAt,
-            unacknowledgedFee: feeGate(inventory, input, planner: env.planner, scope: scope(context))
-        ) { progress in
-            state.bss = progress
-            try await checkpoint.save(.encoding(state), changed: progress.mayHaveChangedTheCloud)
+        let postpaid = { (state: QuotaState) in
+            inventory.quotas.filter { $0.chargingMode == .postpaid && !state.cancelled.contains($0.resourceID) }.map(\.resourceID)
         }
-        let outcome = try await unsubscription.run(prepaid, progress: state.bss)
-        state.bss = outcome.progress
-
-        let postpaid = inventory.quotas.filter { $0.chargingMode == .postpaid && !state.cancelled.contains($0.resourceID) }.map(\.resourceID)
-        try await cancelPayPerUse(postpaid, in: &state, client: client, project: project, context: context)
-        if case .waiting(let progress) = outcome {
-            state.bss = progress
-            state.progress = "asset quotas: \(progress.booked.count)/\(progress.orders.count) unsubscription orders completed"
+        if try await unsubscribe(inventory.quotas, prepaid: prepaid, postpaid: postpaid, state: &state, label: "asset quotas",
+                                 client: client, input: input, inventory: inventory, context: context, env: env) == .waiting {
             return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
         }
         // Confirm in SecMaster: no asset quota may remain (reads can lag the orders a little).
@@ -280,7 +302,7 @@ public enum TeardownActions {
 
     // MARK: Value-added packages
 
-    struct PackageState: Codable, Sendable, PayPerUseCancelling {
+    struct PackageState: Codable, Sendable, GroupUnsubscribing {
         var progress: String?
         var bss = UnsubscribeProgress()
         var cancelled: [String] = []
@@ -345,21 +367,11 @@ public enum TeardownActions {
         }
         let prepaid = inventory.packages.filter { $0.chargingMode == .prepaid && present.contains($0.resourceID) || state.bss.submitted.contains($0.resourceID) }.map(\.resourceID)
         // The pivot of `secmaster-unsubscribe-packages`.
-        let checkpoint = PivotCheckpoint(context: context, changedAtStart: state.bss.mayHaveChangedTheCloud)
-        let unsubscription = BSSUnsubscription(
-            client: client, context: context, input: input, purchaseOrders: inventory.purchaseOrders(of: inventory.packages), since: inventory.takenAt,
-            unacknowledgedFee: feeGate(inventory, input, planner: env.planner, scope: scope(context))
-        ) { progress in
-            state.bss = progress
-            try await checkpoint.save(.encoding(state), changed: progress.mayHaveChangedTheCloud)
+        let postpaid = { (state: PackageState) in
+            inventory.packages.filter { $0.chargingMode == .postpaid && present.contains($0.resourceID) && !state.cancelled.contains($0.resourceID) }.map(\.resourceID)
         }
-        let outcome = try await unsubscription.run(prepaid, progress: state.bss)
-        state.bss = outcome.progress
-        let postpaid = inventory.packages.filter { $0.chargingMode == .postpaid && present.contains($0.resourceID) && !state.cancelled.contains($0.resourceID) }.map(\.resourceID)
-        try await cancelPayPerUse(postpaid, in: &state, client: client, project: project, context: context)
-        if case .waiting(let progress) = outcome {
-            state.bss = progress
-            state.progress = "packages: \(progress.booked.count)/\(progress.orders.count) unsubscription orders completed"
+        if try await unsubscribe(inventory.packages, prepaid: prepaid, postpaid: postpaid, state: &state, label: "packages",
+                                 client: client, input: input, inventory: inventory, context: context, env: env) == .waiting {
             return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
         }
         return .completed(report(bss: state.bss, cancelled: state.cancelled, edition: nil, skipped: state.skipped))
