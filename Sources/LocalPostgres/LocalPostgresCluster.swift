@@ -33,7 +33,10 @@ public struct LocalPostgresCluster: Sendable {
         let isRoot = geteuid() == 0
         let directory: String
         if let configured = environment["UNWIND_STATE_DIR"], !configured.isEmpty {
-            directory = configured
+            // Absolute, so that the server (started in its own directory) and every later command from another
+            // directory find the same cluster.
+            directory = configured.hasPrefix("/") ? configured
+                : URL(fileURLWithPath: configured, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
         } else if isRoot {
             directory = "/var/lib/unwind"
         } else if let xdg = environment["XDG_STATE_HOME"], !xdg.isEmpty {
@@ -243,7 +246,14 @@ struct PostgresBinaries {
     /// `$UNWIND_PG_BINDIR`, else `pg_config --bindir`, else the newest `/usr/lib/postgresql/*/bin`.
     static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) throws(LocalPostgresError) -> PostgresBinaries {
         var candidates: [String] = []
-        if let configured = environment["UNWIND_PG_BINDIR"], !configured.isEmpty { candidates.append(configured) }
+        if let configured = environment["UNWIND_PG_BINDIR"], !configured.isEmpty {
+            // Named on purpose: using other programs instead would hide the mistake (and maybe start another version).
+            guard FileManager.default.isExecutableFile(atPath: configured + "/initdb"),
+                  FileManager.default.isExecutableFile(atPath: configured + "/pg_ctl") else {
+                throw .badBinDirectory(configured)
+            }
+            return PostgresBinaries(directory: configured)
+        }
         if let fromPgConfig = pgConfigBindir() { candidates.append(fromPgConfig) }
         if let versions = try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql") {
             for version in versions.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) }) {
@@ -268,6 +278,7 @@ struct PostgresBinaries {
 
 public enum LocalPostgresError: Error, Sendable, CustomStringConvertible {
     case serverNotInstalled
+    case badBinDirectory(String)
     case pathTooLong(String)
     case cannotCreateDirectory(String, reason: String)
     case commandFailed(command: String, output: String, hint: String?)
@@ -277,6 +288,8 @@ public enum LocalPostgresError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .serverNotInstalled:
             return "no database is configured and the PostgreSQL server programs (initdb, pg_ctl) are not installed for the embedded database. Install them (sudo apt-get install postgresql), set UNWIND_PG_BINDIR to their directory, or point Unwind at a server with --database-url / UNWIND_DATABASE_URL."
+        case .badBinDirectory(let directory):
+            return "UNWIND_PG_BINDIR is '\(directory)', which holds no initdb and pg_ctl; set it to PostgreSQL's server program directory (e.g. /usr/lib/postgresql/15/bin), or unset it to find them by itself"
         case .pathTooLong(let path):
             return "the embedded database's socket path \(path) is too long for a unix socket; set UNWIND_STATE_DIR to a shorter directory"
         case .cannotCreateDirectory(let path, let reason):

@@ -22,6 +22,7 @@ public final class DatabaseProbe: Sendable {
     private let migrator: Migrator
     private let logger: Logger
     private let connection = Mutex<PostgresConnection?>(nil)
+    private let newerSchemaWarned = Mutex(false)
     private let queue = DispatchQueue(label: "unwind.database-probe")
 
     public init(configuration: PostgresConfiguration, logger: Logger) throws {
@@ -64,7 +65,17 @@ public final class DatabaseProbe: Sendable {
     private func checkReadiness() -> Readiness {
         do {
             let status = try withConnection { try migrator.status(connection: $0) }
-            if let problem = status.problems.first {
+            // A migration this binary does not know was applied while it runs: the upgrade's first step (migrations
+            // before binaries). Migrations only add, so this process goes on serving until it is replaced; were it
+            // reported not ready, every old replica would leave the load balancer before a new one joined.
+            let problems = status.problems.filter { if case .unknownAppliedMigration = $0 { false } else { true } }
+            if let newer = status.problems.first(where: { !problems.contains($0) }), newerSchemaWarned.withLock({ warned in
+                defer { warned = true }
+                return !warned
+            }) {
+                logger.warning("the database was migrated by a newer version of Unwind; this process keeps running, upgrade it", metadata: ["migration": "\(newer)"])
+            }
+            if let problem = problems.first {
                 return .notReady(reason: "migrations: \(problem)")
             }
             if !status.pending.isEmpty {

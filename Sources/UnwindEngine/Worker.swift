@@ -81,7 +81,12 @@ public final class Worker: Sendable {
         logger[metadataKey: "worker.id"] = "\(configuration.workerID)"
         self.logger = logger
         state.withLock { $0.freeSlots = Array((0..<configuration.concurrency).reversed()) }
-        timeoutTimer.withLock { $0.setEventHandler { [weak self] in self?.expireTimedOutAttempts() } }
+        // Activated at once: Dispatch traps when a source that was never activated is released, which a worker
+        // that fails before it runs (a role without its grants) would otherwise do. Unscheduled, it never fires.
+        timeoutTimer.withLock { timer in
+            timer.setEventHandler { [weak self] in self?.expireTimedOutAttempts() }
+            timer.activate()
+        }
     }
 
     /// Asks the worker to stop: no new claims; in-flight steps get the grace period. Safe from any thread.
@@ -90,7 +95,13 @@ public final class Worker: Sendable {
             defer { state.stopping = true }
             return !state.stopping
         }
-        if first { logger.info("stopping: finishing in-flight steps", metadata: ["grace.seconds": "\(configuration.shutdownGracePeriod.seconds)"]) }
+        if first {
+            logger.info("stopping: finishing in-flight steps", metadata: ["grace.seconds": "\(configuration.shutdownGracePeriod.seconds)"])
+            // `unwind workers` shows `draining` now, not at the next heartbeat (up to a third of the lease later).
+            maintenanceQueue.async { [store, configuration] in
+                try? store.workerHeartbeat(id: configuration.workerID, draining: true)
+            }
+        }
         wakeup.signal()
     }
 
@@ -108,7 +119,6 @@ public final class Worker: Sendable {
                        repeating: configuration.maintenanceInterval.dispatchInterval)
         timer.setEventHandler { [self] in maintenance() }
         timer.resume()
-        timeoutTimer.withLock { $0.activate() }
         defer {
             timer.cancel()
             timeoutTimer.withLock { $0.cancel() }

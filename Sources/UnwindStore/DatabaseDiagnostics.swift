@@ -11,7 +11,8 @@ public struct DatabaseDiagnostics: Sendable {
     /// The role may create tables in the schema, i.e. it can run migrations.
     public var canMigrate: Bool
     public var maxConnections: Int
-    /// Tables Unwind uses at run time that exist but that the role cannot read and write.
+    /// Tables Unwind uses at run time that exist but that the role cannot read and write, each with the
+    /// privileges it lacks, e.g. `workers (INSERT, UPDATE)`.
     public var tablesWithoutPrivileges: [String]
     /// Tables Unwind uses that do not exist yet (migrations not applied).
     public var missingTables: [String]
@@ -32,8 +33,9 @@ public struct DatabaseDiagnostics: Sendable {
             let name: String = try table.decode("name")
             if try !table.decode("present", as: Bool.self) {
                 missing.append(name)
-            } else if try !table.decode("can_write", as: Bool.self) {
-                denied.append(name)
+            } else {
+                let lacking: [String] = try table.decode("missing")
+                if !lacking.isEmpty { denied.append("\(name) (\(lacking.joined(separator: ", ")))") }
             }
         }
         return DatabaseDiagnostics(

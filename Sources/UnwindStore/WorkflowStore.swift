@@ -454,6 +454,14 @@ public final class WorkflowStore: Sendable {
     /// Deletes workflows that finished before `cutoff`, with their steps and events, in batches.
     /// Returns how many workflows were deleted.
     @discardableResult
+    /// How many workflows ``prune(finishedBefore:batchSize:)`` would delete now.
+    public func countPrunable(finishedBefore cutoff: Date) throws -> Int {
+        try pool.withConnection { connection in
+            try connection.query(SQL.Engine.countFinishedBefore.text, [cutoff], name: SQL.Engine.countFinishedBefore.name)
+                .first?.decode("n", as: Int.self) ?? 0
+        }
+    }
+
     public func prune(finishedBefore cutoff: Date, batchSize: Int = 1000) throws -> Int {
         var total = 0
         while true {

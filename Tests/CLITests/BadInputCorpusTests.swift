@@ -292,6 +292,10 @@ struct BadInputCorpusTests {
                                       mentions: "--batch-window: 'soon' is not a duration")
         await Self.expectCleanFailure(setup.unwind(["worker", "--lease", "0s"]), status: 64,
                                       mentions: "--lease: '0s' is not a duration")
+        // Heartbeats renew a lease every third of it: a lease of 300ms expired under a healthy worker, whose steps
+        // were then taken over and compensated.
+        await Self.expectCleanFailure(setup.unwind(["worker", "--lease", "300ms"]), status: 64,
+                                      mentions: "--lease: '300ms' is shorter than 2")
         let fromEnvironment = await runUnwind(["worker", "--database-url", setup.database.url], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows, "UNWIND_BATCH_WINDOW": "abc"])
         Self.expectCleanFailure(fromEnvironment, status: 64, mentions: "UNWIND_BATCH_WINDOW: 'abc' is not a duration")
         // A malformed cloud endpoint would fail (and compensate) every teardown the worker picked up.

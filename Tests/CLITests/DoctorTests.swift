@@ -64,6 +64,34 @@ struct DoctorTests {
         #expect(result.stdout.contains("FAIL  privileges"))
     }
 
+    /// `has_table_privilege(…, 'SELECT, INSERT, UPDATE, DELETE')` is true when any one is held: a read-only role
+    /// passed doctor, then its worker died in a Dispatch trap when it could not register.
+    @Test func aReadOnlyRoleIsNamedWithWhatItLacksAndItsWorkerExitsCleanly() async throws {
+        let database = try await TestDatabase.create(migrated: true)
+        let admin = try database.connect()
+        let role = "readonly_" + database.name.suffix(6)
+        try admin.executeScript("CREATE ROLE \(role) LOGIN PASSWORD 'unwind-test'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO \(role)", name: "create_role")
+        let url = database.adminURL.replacingOccurrences(of: "postgres:unwind-test@", with: "\(role):unwind-test@")
+        let doctor = await runUnwind(["doctor", "--database-url", url])
+        #expect(doctor.status == 1, "\(doctor.combined)")
+        #expect(doctor.stdout.contains("FAIL  privileges"), "\(doctor.combined)")
+        #expect(doctor.stdout.contains("workers (INSERT, UPDATE, DELETE)"), "\(doctor.combined)")
+
+        let worker = await runUnwind(["worker", "--database-url", url])
+        expectReadableFailure(worker, mentions: "permission denied for table workers")
+        #expect(worker.stderr.contains("hint: the database role lacks privileges"), "\(worker.combined)")
+        #expect(!worker.combined.contains("crashed"), "\(worker.combined)")
+    }
+
+    @Test func aSetButEmptyDatabaseURLIsRefusedRatherThanUsingTheEmbeddedDatabase() async throws {
+        let state = try TestEnvironment.makeScratchDirectory("empty-url-state")
+        let result = await runUnwind(["list"], environment: ["UNWIND_DATABASE_URL": "", "UNWIND_STATE_DIR": state])
+        expectReadableFailure(result, mentions: "UNWIND_DATABASE_URL is set but empty", status: 64)
+        #expect(!FileManager.default.fileExists(atPath: state + "/postgres"), "no embedded database was created")
+        let binaries = await runUnwind(["db", "start"], environment: ["UNWIND_PG_BINDIR": "/nonexistent/bin", "UNWIND_STATE_DIR": state])
+        expectReadableFailure(binaries, mentions: "UNWIND_PG_BINDIR is '/nonexistent/bin', which holds no initdb", status: 5)
+    }
+
     @Test func usageErrorsExitWith64() async {
         let result = await runUnwind(["migrate", "--no-such-flag"])
         #expect(result.status == 64)

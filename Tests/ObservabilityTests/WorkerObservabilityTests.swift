@@ -156,6 +156,39 @@ struct WorkerObservabilityTests {
         #expect(try await worker.waitForExit() == 0, "\(worker.log)")
     }
 
+    /// Started next to a migration job (Kubernetes, compose), a worker waits for it instead of exiting into a
+    /// restart loop; once running, a newer migration (the first step of an upgrade) does not take it out of
+    /// service before its replacement is there.
+    @Test func aWorkerWaitsForMigrationsAndStaysReadyWhenANewerOneLands() async throws {
+        let database = try await TestDatabase.create()
+        let worker = try WorkerProcess(databaseURL: database.url, arguments: ["--metrics-port", "0"])
+        defer { worker.signal(SIGKILL) }
+        try await eventually("the worker to say it waits for migrations") { worker.log.contains("waiting for migrations before starting") }
+        #expect(kill(worker.pid, 0) == 0, "still running: \(worker.log)")
+        #expect(!worker.log.contains("serving /metrics"), "not serving probes before the schema is current")
+
+        let migrate = await runUnwind(["migrate", "--database-url", database.ownerURL])
+        #expect(migrate.status == 0, "\(migrate.combined)")
+        let port = try await worker.metricsPort()
+        #expect(try await HTTPProbe.fetch(port: port, path: "/readyz").status == 200)
+
+        try await offThePool {
+            _ = try database.connect().query(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'from_the_future', 'x')", name: "newer_migration")
+        }
+        try await eventually("the worker to notice the newer migration", timeout: 30) {
+            _ = try await HTTPProbe.fetch(port: port, path: "/readyz")
+            return worker.log.contains("migrated by a newer version of Unwind")
+        }
+        #expect(try await HTTPProbe.fetch(port: port, path: "/readyz").status == 200, "still ready: \(worker.log)")
+        // A process starting now refuses the newer schema, as a misconfiguration (exit 5).
+        let list = await runUnwind(["list", "--database-url", database.url])
+        #expect(list.status == 5, "\(list.combined)")
+        #expect(list.stderr.contains("9999_from_the_future"), "\(list.combined)")
+        worker.signal(SIGTERM)
+        #expect(try await worker.waitForExit() == 0, "\(worker.log)")
+    }
+
     @Test func jsonLogLinesParseAndCarryTheStepContext() async throws {
         let engine = try EngineHarness()
         let definition = try engine.definition(teardownLikeYAML)

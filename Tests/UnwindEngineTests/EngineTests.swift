@@ -293,6 +293,8 @@ struct EngineTests {
         try await engine.waitFor(done, in: ["succeeded"])
         let running = try engine.submit(definition, notBefore: Date().addingTimeInterval(3600))
         #expect(try engine.store.prune(finishedBefore: Date().addingTimeInterval(-3600)) == 0)
+        #expect(try engine.store.countPrunable(finishedBefore: Date().addingTimeInterval(1)) == 1, "what --dry-run reports")
+        #expect(try engine.store.workflow(done).state == "succeeded", "counting deletes nothing")
         #expect(try engine.store.prune(finishedBefore: Date().addingTimeInterval(1)) == 1)
         #expect(throws: StoreError.self) { try engine.store.workflow(done) }
         #expect(try engine.events(done).isEmpty)

@@ -366,6 +366,9 @@ extension SQL {
         static let finishedBefore = Statement("finished_before", """
             SELECT id FROM workflows WHERE finished_at < $1::timestamptz ORDER BY finished_at LIMIT $2
             """)
+        static let countFinishedBefore = Statement("count_finished_before", """
+            SELECT count(*) AS n FROM workflows WHERE finished_at < $1::timestamptz
+            """)
         static let deleteEventsOf = Statement(
             "delete_events_of", "DELETE FROM events WHERE workflow_id = ANY($1::uuid[])")
         static let deleteStepsOf = Statement(

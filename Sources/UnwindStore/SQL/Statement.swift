@@ -49,11 +49,14 @@ extension SQL {
                    (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS is_superuser,
                    current_setting('max_connections')::int AS max_connections
             """)
+        /// Each privilege on its own: `has_table_privilege(…, 'SELECT, INSERT')` is true when *any* of the listed
+        /// privileges is held, so a read-only role would pass a combined check.
         static let tablePrivileges = Statement("diagnostics_table_privileges", """
             SELECT t.name,
                    to_regclass(t.name) IS NOT NULL AS present,
-                   CASE WHEN to_regclass(t.name) IS NULL THEN false
-                        ELSE has_table_privilege(current_user, t.name, 'SELECT, INSERT, UPDATE, DELETE') END AS can_write
+                   CASE WHEN to_regclass(t.name) IS NULL THEN '{}'::text[]
+                        ELSE ARRAY(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) WITH ORDINALITY AS q(p, n)
+                                   WHERE NOT has_table_privilege(current_user, t.name, p) ORDER BY n) END AS missing
             FROM unnest($1::text[]) AS t(name)
             ORDER BY t.name
             """)

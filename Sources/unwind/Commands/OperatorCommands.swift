@@ -112,16 +112,23 @@ struct Skip: ParsableCommand {
 struct Prune: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Delete finished workflows (succeeded, compensated, cancelled) older than a given age, with their history.",
-        discussion: "Example:\n  unwind prune --older-than 90d")
+        discussion: "Examples:\n  unwind prune --older-than 90d --dry-run\n  unwind prune --older-than 90d")
 
     @OptionGroup var database: DatabaseOptions
     @Option(name: .customLong("older-than"), help: "Age, e.g. 30d or 720h.") var olderThan: String
+    @Flag(name: .customLong("dry-run"), help: "Only count what would be deleted.") var dryRun = false
 
     func run() throws {
         try runReportingErrors {
             let age = try parseAge(olderThan, flag: "--older-than")
             let services = try Services(database: database)
-            let deleted = try services.store.prune(finishedBefore: Date().addingTimeInterval(-age))
+            let cutoff = Date().addingTimeInterval(-age)
+            if dryRun {
+                let count = try services.store.countPrunable(finishedBefore: cutoff)
+                print("would prune \(count) finished workflow(s) that finished before \(cutoff.formatted(.iso8601)) (dry run: nothing deleted)")
+                return
+            }
+            let deleted = try services.store.prune(finishedBefore: cutoff)
             print("pruned \(deleted) finished workflow(s)")
         }
     }

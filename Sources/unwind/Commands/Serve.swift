@@ -56,6 +56,8 @@ struct Serve: ParsableCommand {
             let port = try port ?? Self.environmentPort(environment["UNWIND_SERVE_PORT"]) ?? 8080
             let publicReads = try publicReads || Self.environmentFlag(environment["UNWIND_API_PUBLIC_READS"], name: "UNWIND_API_PUBLIC_READS")
             let token = try Self.apiToken(environment)
+            // A missing directory (a volume not mounted) would serve a healthy-looking API that knows no workflow.
+            try workflows.checkDirectory()
             // Like a worker, a server started while the database is down (a restart, a failover) waits for it.
             let services = try Services(database: database, connections: connections, label: "unwind.serve", waitForDatabase: true)
             let logger = services.logger

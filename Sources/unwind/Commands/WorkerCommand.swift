@@ -83,6 +83,8 @@ struct WorkerCommand: ParsableCommand {
         }
     }
 
+    static let shortestLease = Duration.seconds(2)
+
     /// Like any duration, but zero is allowed: it turns group commit off.
     /// `source` names where the text came from (the flag or the environment variable), for the error.
     private func parseBatchWindow(_ text: String, source: String) throws -> Duration {
@@ -102,10 +104,16 @@ struct WorkerCommand: ParsableCommand {
             }
             let environment = ProcessInfo.processInfo.environment
             let endpoint = try MetricsEndpointSettings.resolve(host: metricsHost, port: metricsPort, environment: environment)
+            let leaseDuration = try parseDuration(lease, flag: "--lease")
+            guard leaseDuration >= Self.shortestLease else {
+                // Heartbeats renew leases every third of the lease, on a 500ms maintenance tick: a shorter lease
+                // runs out between renewals under load, and healthy steps are taken over and compensated.
+                throw CLIError(description: "--lease: '\(lease)' is shorter than \(Self.shortestLease); a lease this short expires between heartbeats and healthy steps are taken over. Use at least 2s (30s by default; a crashed worker's steps run elsewhere about one lease after the crash)", status: .usage)
+            }
             let configuration = WorkerConfiguration(
                 workerID: workerID, concurrency: concurrency,
                 queues: queueNames,
-                leaseDuration: try parseDuration(lease, flag: "--lease"),
+                leaseDuration: leaseDuration,
                 pollInterval: try parseDuration(pollInterval, flag: "--poll-interval"),
                 shutdownGracePeriod: try parseDuration(grace, flag: "--grace"),
                 version: UnwindVersion.current,

@@ -48,7 +48,14 @@ struct DatabaseOptions: ParsableArguments {
     /// Resolves the database, creating and starting the embedded cluster when nothing is configured.
     func resolve(logger: Logger) throws -> Resolved {
         let environment = ProcessInfo.processInfo.environment
-        if let url = databaseURL ?? environment["UNWIND_DATABASE_URL"].flatMap({ $0.isEmpty ? nil : $0 }) {
+        // Set but empty is a mistake (an env file's `UNWIND_DATABASE_URL=`, compose's `${DB_URL}` with DB_URL
+        // unset), not a request for the embedded database: a worker would run happily against an empty one.
+        if databaseURL == nil, environment["UNWIND_DATABASE_URL"]?.isEmpty == true {
+            throw CLIError(
+                description: "UNWIND_DATABASE_URL is set but empty: set it to the server's URL (e.g. postgres://unwind@db.internal/unwind), or unset it to use the embedded local database",
+                status: .usage)
+        }
+        if let url = databaseURL ?? environment["UNWIND_DATABASE_URL"] {
             var configuration = try PostgresConfiguration(url)
             configuration.usePreparedStatements = try Self.preparedStatements(environment)
             if let path = environment["UNWIND_DATABASE_PASSWORD_FILE"], !path.isEmpty {

@@ -41,6 +41,9 @@ enum ErrorReporter {
 
     static func describe(_ error: any Error) -> (String, ExitStatus) {
         switch error {
+        case let error as PostgresError where error.sqlState == "42501":
+            // A role without its grants is a misconfiguration, not a failure of the command.
+            return ("\(error.description)\nhint: the database role lacks privileges on Unwind's tables; `unwind doctor` names them. Run as unwind_worker (db/roles.sql), or grant them: migration 0002 grants to roles that existed when it ran", .databaseUnreachable)
         case let error as PostgresError:
             let status: ExitStatus = error.isConnectionLost || error.code == .invalidConfiguration
                 ? .databaseUnreachable : .failure
@@ -48,7 +51,7 @@ enum ErrorReporter {
         case let error as LocalPostgresError:
             return (error.description, .databaseUnreachable)
         case let error as MigrationError:
-            return (error.description, .failure)
+            return (error.description, .databaseUnreachable)
         case let error as CLIError:
             return (error.description, error.status)
         case let error as StoreError:

@@ -84,12 +84,17 @@ struct WorkflowOptions: ParsableArguments {
         workflowsDirectory ?? ProcessInfo.processInfo.environment["UNWIND_WORKFLOWS_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "workflows"
     }
 
-    /// Loads the catalog; definitions with errors are reported by `unwind workflows validate`.
-    func catalog() throws -> (definitions: [WorkflowDefinition], errors: [DefinitionError]) {
+    /// Throws a usage error when the directory is missing (a typo, a volume not mounted).
+    func checkDirectory() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CLIError(description: "workflow directory '\(directory)' does not exist; pass --workflows-dir or set UNWIND_WORKFLOWS_DIR", status: .usage)
         }
+    }
+
+    /// Loads the catalog; definitions with errors are reported by `unwind workflows validate`.
+    func catalog() throws -> (definitions: [WorkflowDefinition], errors: [DefinitionError]) {
+        try checkDirectory()
         return WorkflowCatalog.load(directory: directory, knownActions: BuiltInActions.registry.names)
     }
 
@@ -130,10 +135,18 @@ struct Services {
         resolved.configuration.plansOnce = plansOnce && resolved.configuration.usePreparedStatements
         // Fail fast with a readable message when the database cannot be reached or is not migrated.
         let probe = try Self.connect(resolved.configuration, waiting: waitForDatabase, logger: logger)
-        let status = try Migrator.embedded(logger: logger).status(connection: probe)
-        if !status.isCurrent {
+        let migrator = try Migrator.embedded(logger: logger)
+        var status = try migrator.status(connection: probe)
+        var checks = 0
+        while !status.isCurrent {
             if let problem = status.problems.first { throw problem }
-            throw CLIError(description: "the database is not migrated (\(status.pending.count) pending); run: unwind migrate", status: .databaseUnreachable)
+            let message = "the database is not migrated (\(status.pending.count) pending); run: unwind migrate"
+            guard waitForDatabase else { throw CLIError(description: message, status: .databaseUnreachable) }
+            // Started next to a migration job (Kubernetes, compose): not ready until the job has applied them.
+            if checks % 30 == 0 { logger.warning("waiting for migrations before starting", metadata: ["reason": "\(message)"]) }
+            checks += 1
+            Thread.sleep(forTimeInterval: 2)
+            status = try migrator.status(connection: probe)
         }
         pool = PostgresConnectionPool(configuration: resolved.configuration, maximumConnections: connections, logger: logger)
         store = WorkflowStore(pool: pool, logger: logger)
