@@ -7,6 +7,9 @@ struct InventoryReader {
     let client: HuaweiCloudClient
     let input: TeardownInput
     let now: Date
+    /// The five-day full-refund window: the account's past full refunds are counted resource by resource (one
+    /// more call per past order) only when something to unsubscribe is inside it, since otherwise no count matters.
+    var fullRefundWindow: TimeInterval = RefundEstimator().windowDays * 86_400
 
     func read() async throws(StepFailure) -> TeardownInventory {
         let account = input.account
@@ -87,11 +90,30 @@ struct InventoryReader {
             packages[index].billing = try await withPaidAmount(billing[packages[index].resourceID], orderID: packages[index].orderID, known: &paidByOrder)
         }
         for index in servers.indices { servers[index].billing = billing[servers[index].id] }
+        // The account's last full refunds go to the resources that save the most: inside the window, most paid
+        // first. BSS uses them in the order of the request's resources, and the steps and the plan both follow
+        // this order.
+        quotas.sort(by: fullRefundOrder)
+        packages.sort(by: fullRefundOrder)
 
+        // An hour of margin: the teardown's orders come some time after this inventory.
+        let insideTheWindow = billing.values.contains { $0.status == 2 && now.timeIntervalSince($0.effectiveAt) < fullRefundWindow + 3600 }
         return TeardownInventory(
             takenAt: now, account: account, edition: subscription.csbVersion.uppercased(), quotas: quotas, packages: packages,
-            nodes: nodes, servers: servers, endpoints: endpoints, fullRefundsUsed: try await fullRefundsUsed(history.completedUnsubscriptions),
+            nodes: nodes, servers: servers, endpoints: endpoints,
+            fullRefundsUsed: try await fullRefundsUsed(history.completedUnsubscriptions, perResource: insideTheWindow),
             openOrders: history.open)
+    }
+
+    private func fullRefundOrder(_ a: SubscriptionItem, _ b: SubscriptionItem) -> Bool {
+        func key(_ item: SubscriptionItem) -> (inside: Bool, paid: Double) {
+            guard let billing = item.billing, billing.status == 2 else { return (false, -1) }
+            return (now.timeIntervalSince(billing.effectiveAt) < fullRefundWindow, billing.paidAmount ?? -1)
+        }
+        let (ka, kb) = (key(a), key(b))
+        if ka.inside != kb.inside { return ka.inside }
+        if ka.paid != kb.paid { return ka.paid > kb.paid }
+        return a.resourceID < b.resourceID
     }
 
     /// What was paid, from the purchase order (BSS shows no amount on the resource itself).
@@ -148,9 +170,16 @@ struct InventoryReader {
         return open
     }
 
-    /// Five-day full refunds used in the last 365 days: completed unsubscription orders that refunded everything
-    /// (no consumption, no fee).
-    private func fullRefundsUsed(_ orders: [CustomerOrder]) async throws(StepFailure) -> Int {
+    /// Five-day full refunds used in the last 365 days, from the account's completed unsubscription orders.
+    ///
+    /// BSS counts a full refund per resource, and one order may unsubscribe up to ten (this teardown's own orders
+    /// do): an order that refunded everything used one per resource, and an order that charged a fee for some
+    /// resources may still have refunded others in full. With `perResource`, each order's refund breakdown is read
+    /// to count them: one refund line per resource, and one or two charge lines (consumption, fee) for each resource
+    /// that was not refunded in full, so the count errs towards more refunds used (a fee acknowledged that turns
+    /// out free) and never towards fewer (a fee nobody acknowledged). Without it, one per order that refunded
+    /// everything, which is enough to say whether any are left at all.
+    private func fullRefundsUsed(_ orders: [CustomerOrder], perResource: Bool) async throws(StepFailure) -> Int {
         let account = input.account
         var count = 0
         for order in orders.prefix(200) {
@@ -164,9 +193,25 @@ struct InventoryReader {
                 guard let details = try await cloud({ () async throws(CloudError) in try await client.orderDetails(domainID: account.domainID, orderID: order.orderID) }) else { continue }
                 (fee, consumed) = (details.commissionAmount, details.consumedAmount)
             }
-            if money(fee) == 0 && money(consumed) == 0 { count += 1 }
+            let refundedEverything = money(fee) == 0 && money(consumed) == 0
+            guard perResource else {
+                if refundedEverything { count += 1 }
+                continue
+            }
+            let lines = try await cloud({ () async throws(CloudError) in try await client.refundOrders(domainID: account.domainID, orderID: order.orderID) }) ?? []
+            count += Self.fullRefunds(inOrderWith: lines, refundedEverything: refundedEverything)
         }
         return count
+    }
+
+    /// Full refunds in one unsubscription order, from its refund lines (negative: a resource's refund; positive: a
+    /// resource's consumption or fee). See ``fullRefundsUsed(_:perResource:)``.
+    static func fullRefunds(inOrderWith lines: [RefundInfo], refundedEverything: Bool) -> Int {
+        // A resource whose consumption and fee took everything has a refund line of zero.
+        let refunds = lines.filter { $0.amount <= 0 }.count
+        let charges = lines.filter { $0.amount > 0 }.count
+        if refundedEverything { return max(1, refunds) }
+        return max(0, refunds - (charges + 1) / 2)
     }
 
     static func parseTime(_ text: String) -> Date? {

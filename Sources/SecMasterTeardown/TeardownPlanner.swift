@@ -155,9 +155,14 @@ public struct TeardownPlanner: Sendable {
             var detail = "expires \(billing.expireAt.formatted(date))"
             if let estimate = money[id]?.estimate {
                 amounts = ["paid": estimate.paid, "refund": estimate.refund, "fee": estimate.fee]
-                detail += estimate.fullRefund
-                    ? "; five-day full refund"
-                    : "; handling fee \(estimate.feePercent)% after \(Int(now.timeIntervalSince(billing.effectiveAt) / 86_400)) days of use"
+                let days = Int(now.timeIntervalSince(billing.effectiveAt) / 86_400)
+                if estimate.fullRefund {
+                    detail += "; five-day full refund"
+                } else if now.timeIntervalSince(billing.effectiveAt) < estimator.windowDays * 86_400 {
+                    detail += "; handling fee \(estimate.feePercent)% after \(days) days of use: inside its five-day window, but the account's \(estimator.fullRefundsPerYear) full refunds of the year are used up (by earlier unsubscriptions or the resources before it here)"
+                } else {
+                    detail += "; handling fee \(estimate.feePercent)% after \(days) days of use"
+                }
             } else {
                 detail += "; refund and fee computed by BSS"
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import HuaweiCloud
 @testable import SecMasterTeardown
 import UnwindEngine
 import UnwindCore
@@ -52,6 +53,27 @@ struct RefundEstimatorTests {
         let estimate = onPaid.estimate(paid: 1200, effectiveAt: now - days(40), expireAt: now + days(325), termMonths: 12, now: now, fullRefundsUsed: 0)
         #expect(estimate.fee == 120)
         #expect(estimate.refund == 948.49)
+    }
+}
+
+@Suite("Full refunds in a past order")
+struct PastFullRefundTests {
+    func lines(_ amounts: [Decimal]) -> [RefundInfo] { amounts.map { RefundInfo(amount: $0, baseOrderID: nil) } }
+
+    @Test func everyResourceOfAnOrderThatRefundedEverythingCounts() {
+        #expect(InventoryReader.fullRefunds(inOrderWith: lines([-500, -9000]), refundedEverything: true) == 2)
+        // A history order whose breakdown cannot be read still used one.
+        #expect(InventoryReader.fullRefunds(inOrderWith: [], refundedEverything: true) == 1)
+    }
+
+    @Test func aMixedOrderCountsItsFullRefundsAndErrsTowardsMore() {
+        // One full refund; one resource with consumption and a fee.
+        #expect(InventoryReader.fullRefunds(inOrderWith: lines([-9000, -800, 300, 100]), refundedEverything: false) == 1)
+        // One full refund; one resource whose consumption and fee took everything (a refund line of zero).
+        #expect(InventoryReader.fullRefunds(inOrderWith: lines([-9000, 0, 1100, 100]), refundedEverything: false) == 1)
+        // No full refund, each charged resource with one charge line: counted as one (more used, never fewer).
+        #expect(InventoryReader.fullRefunds(inOrderWith: lines([-800, 300, -700, 200]), refundedEverything: false) == 1)
+        #expect(InventoryReader.fullRefunds(inOrderWith: lines([-800, 300, 100]), refundedEverything: false) == 0)
     }
 }
 

@@ -124,6 +124,54 @@ struct TeardownEndToEndTests {
         #expect(nodes.output?["removed"]?["endpoints"] == 3)
     }
 
+    /// BSS counts the five-day full refunds per resource, and one order unsubscribes several. An order that refunded
+    /// one quota in full and charged a fee for two others used one full refund: counted per order, it counted none,
+    /// and the next teardown of the account was planned (and its fee gate passed) as a full refund that BSS then
+    /// charged 199.45 CNY for, with no acknowledgement. The account's last full refund goes to the dearest quota.
+    @Test func fullRefundsAreCountedPerResourceAndTheLastOneGoesToTheDearestQuota() async throws {
+        let domain = "d00000000000000000000000000000a1", first = "p00000000000000000000000000000a1", second = "p00000000000000000000000000000a2"
+        func quota(_ id: String, _ project: String, _ purchased: String, _ paid: Double, term: String = "1y") -> [String: Any] {
+            ["resource_id": id, "kind": "quota", "spec": "standard", "charging_mode": "prepaid", "size": 10, "purchased": purchased,
+             "term": term, "paid_amount": paid, "project_id": project]
+        }
+        let seed: [String: Any] = [
+            "settings": ["random_seed": 7, "full_refunds_per_year": 10],
+            "accounts": [[
+                "name": "refunds", "domain_id": domain, "project_ids": [first, second], "full_refunds_used": 9,
+                "access_key": "AKREFUNDSPERRESOURCE1", "secret_key": "skRefundsPerResource000000000000000000001",
+                "secmaster": [quota("q-cheap", first, "-1d", 500), quota("q-dear", first, "-2d", 9000, term: "3y"),
+                              quota("q-old", first, "-100d", 1200), quota("q-next", second, "-1d", 2000)],
+            ]],
+        ]
+        let path = try TestEnvironment.makeScratchDirectory("seed") + "/refunds.json"
+        try JSONSerialization.data(withJSONObject: seed).write(to: URL(fileURLWithPath: path))
+        let setup = try Setup(seed: path)
+
+        let firstPlan = try await setup.plan("refunds")
+        let items = firstPlan.steps.flatMap(\.items)
+        func detail(_ id: String) -> String { items.first { $0.resource.hasSuffix(id) }?.detail ?? "" }
+        #expect(detail("q-dear").contains("five-day full refund"), "\(items)")
+        #expect(detail("q-cheap").contains("full refunds of the year are used up"), "\(detail("q-cheap"))")
+
+        let (id, workflow) = try await setup.run("refunds")
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        #expect(try setup.simulator.changedTwice(account: "refunds").isEmpty)
+        let booked = try setup.simulator.ledger(account: "refunds").compactMap { $0["money"] as? [String: Any] }
+        #expect(booked.compactMap { $0["full_refunds"] as? Int }.reduce(0, +) == 1, "\(booked)")
+        #expect(try setup.engine.store.workflow(id).output?["fee"] == firstPlan.totals?["fee"].map { .number($0) }, "the plan's fee is what BSS booked")
+
+        // The second project's quota, bought yesterday, is past the account's ten full refunds now.
+        var input = setup.input("refunds", accept: [])
+        input["project_id"] = .string(second)
+        var logger = Logger(label: "test.plan")
+        logger.logLevel = .critical
+        var registry = ActionRegistry()
+        TeardownActions.register(into: &registry, environment: setup.environment)
+        let next = try await PlanRunner(registry: registry, logger: logger).plan(setup.definitions["secmaster-full-teardown"]!, input: input)
+        #expect(next.acknowledgements.map(\.flag) == ["handling-fee"], "\(next.acknowledgements)")
+        #expect(next.summary?.contains("0 of 10 five-day full refunds left") == true, "\(next.summary ?? "")")
+    }
+
     /// Calls count against an account's rate limits, so reads that a list answers at once are not made one by one:
     /// the endpoints of one VPC are read with one list per check (inventory, each check of the deletion, verify),
     /// and past unsubscription orders from the order list, whose `amount_info` carries the fee and consumption.
