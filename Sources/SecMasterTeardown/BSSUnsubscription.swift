@@ -28,6 +28,13 @@ struct UnsubscribeProgress: Codable, Sendable, Equatable {
     /// Resources whose term ran out after the inventory (BSS status 5, or its "expired" answer): they cannot be
     /// unsubscribed, nothing was done to them, and BSS releases them itself. Optional, like `unseen`.
     var expiredMeanwhile: [String]?
+    /// Looks made so far for the orders of requests whose answer was lost and whose resources BSS shows gone (the
+    /// order exists, but the listing may lag). Optional, like `unseen`.
+    var lostOrderLooks: Int?
+    /// Resources this run asked BSS to unsubscribe, whose answer was lost, that BSS shows unsubscribed, and whose
+    /// order did not show in ``BSSUnsubscription/lostOrderLooks`` looks: their money is missing from the report,
+    /// which says so. Optional, like `unseen`.
+    var ordersNotFound: [String]?
 
     var submitted: Set<String> { Set(orders.values.flatMap { $0 }) }
 
@@ -248,15 +255,31 @@ struct BSSUnsubscription {
         // A resource this run meant to unsubscribe that BSS already shows unsubscribed may be this run's own doing:
         // an earlier attempt's request applied but its answer lost. Then its order exists, and its money belongs
         // in the report.
+        // When this run asked for it and the answer was lost, the order surely exists: a listing that lags BSS's
+        // writes is looked at again a few times (at the poll interval) before the report says the money is missing.
+        var waiting = false
         let looked = Set(progress.lookedForLostOrders ?? [])
         let goneNow = progress.alreadyGone.filter { !looked.contains($0) }
         if !goneNow.isEmpty {
             _ = try await adoptLostOrders(for: goneNow, into: &progress)
-            progress.lookedForLostOrders = (progress.lookedForLostOrders ?? []) + goneNow
+            let askedFor = Set(progress.requested ?? [])
+            let stillLost = goneNow.filter { progress.alreadyGone.contains($0) && askedFor.contains($0) }
+            if !stillLost.isEmpty && (progress.lostOrderLooks ?? 0) + 1 < Self.lostOrderLooks {
+                progress.lostOrderLooks = (progress.lostOrderLooks ?? 0) + 1
+                progress.lookedForLostOrders = (progress.lookedForLostOrders ?? []) + goneNow.filter { !stillLost.contains($0) }
+                waiting = true
+            } else {
+                if !stillLost.isEmpty {
+                    progress.ordersNotFound = Array(Set(progress.ordersNotFound ?? []).union(stillLost)).sorted()
+                    context.logger.warning("an unsubscription whose answer was lost went through, but its order cannot be found; its money is missing from the report", metadata: [
+                        "resources": "\(stillLost.joined(separator: ","))",
+                    ])
+                }
+                progress.lookedForLostOrders = (progress.lookedForLostOrders ?? []) + goneNow
+            }
             try await save(progress)
         }
         // Follow the orders until BSS completes them, then record the money it booked.
-        var waiting = false
         for (order, resources) in progress.orders.sorted(by: { $0.key < $1.key }) where !progress.booked.contains(where: { $0.orderID == order }) {
             // An order placed a moment ago is still processing (BSS takes seconds to minutes; the official
             // Terraform provider first looks after 5 s): the first look waits for the next poll instead.
@@ -294,6 +317,9 @@ struct BSSUnsubscription {
         if progress.unseen?.isEmpty == true { progress.unseen = nil }
         return waiting ? .waiting(progress) : .finished(progress)
     }
+
+    /// How many times the orders of lost answers are looked for (see ``UnsubscribeProgress/ordersNotFound``).
+    static let lostOrderLooks = 5
 
     /// Finds unsubscription orders created since this teardown began that cover `resources` (matched through the
     /// purchase order each refund line relates to) and follows them as this run's. Returns whether any was found.

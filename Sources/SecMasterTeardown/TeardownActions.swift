@@ -297,7 +297,14 @@ public enum TeardownActions {
         ]
         if let edition { object["edition_after"] = .string(edition.uppercased()) }
         if !skipped.isEmpty { object["skipped"] = .object(skipped.mapValues { .string($0) }) }
+        if let missing = bss.ordersNotFound, !missing.isEmpty {
+            object["warnings"] = [.string(ordersNotFoundWarning(missing))]
+        }
         return .object(object)
+    }
+
+    static func ordersNotFoundWarning(_ resources: [String]) -> String {
+        "BSS shows \(resources.joined(separator: ", ")) unsubscribed after a request whose answer was lost, but its unsubscription order did not show in \(BSSUnsubscription.lostOrderLooks) looks: its refund and fee are not in this report. Find the order in the Billing Center (Orders > Unsubscriptions)"
     }
 
     // MARK: Value-added packages
@@ -521,6 +528,7 @@ public enum TeardownActions {
                 result["orders"] = money["orders"]
                 result["refund"] = money["refund"]
                 result["fee"] = money["fee"]
+                result["warnings"] = money["warnings"]
             }
             return .completed(.object(result))
         }
@@ -632,10 +640,12 @@ public enum TeardownActions {
         }
         var refund = 0.0, fee = 0.0
         var orders: [JSONValue] = []
+        var stepWarnings: [String] = []
         for step in ["unsubscribe-asset-quotas", "unsubscribe-value-added-packages", "release-collection-ecs"] {
             refund += context.outputs[step]?["refund"]?.doubleValue ?? 0
             fee += context.outputs[step]?["fee"]?.doubleValue ?? 0
             orders += context.outputs[step]?["orders"]?.arrayValue ?? []
+            stepWarnings += context.outputs[step]?["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
         }
         // Expired yearly/monthly servers cannot be unsubscribed: BSS releases them at the end of their retention
         // period. They are not billed, but they are not removed either, and the report says so.
@@ -670,7 +680,7 @@ public enum TeardownActions {
         return .completed(report.adding([
             "expired_servers_left_to_bss": expiredServers.isEmpty ? nil : .array(expiredServers.map { .string($0) }),
             "expired_secmaster_left_to_bss": expiredListed.isEmpty ? nil : .array(expiredListed.sorted().map { .string($0) }),
-            "warnings": unmatched.isEmpty ? nil : .array(unmatched.map { .string($0) }),
+            "warnings": unmatched.isEmpty && stepWarnings.isEmpty ? nil : .array((stepWarnings + unmatched).map { .string($0) }),
         ]))
     }
 }
