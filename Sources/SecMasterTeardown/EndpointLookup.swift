@@ -12,6 +12,8 @@ struct EndpointLookup {
     /// VPCEP's largest page. An endpoint missing from a list that needed more than one page is read on its own:
     /// offset paging over a list that changes between pages (endpoints finishing their deletion) can skip one.
     static let pageSize = 1000
+    /// From this many endpoints to read on their own, one list of the project's endpoints is cheaper.
+    static let listProjectFrom = 4
 
     /// The endpoints among `wanted` that VPCEP still shows (including those still `deleting`), by id. An id
     /// absent from the result is gone.
@@ -43,6 +45,20 @@ struct EndpointLookup {
             let wantedHere = Set(ids)
             for endpoint in listed where wantedHere.contains(endpoint.id) { found[endpoint.id] = endpoint }
             if confirmAbsence || listed.count >= Self.pageSize { readAlone += ids.filter { found[$0] == nil } }
+        }
+        if readAlone.count >= Self.listProjectFrom {
+            // Many to read one by one (endpoints in VPCs of their own, or nodes that name no VPC): one list of the
+            // project's endpoints answers them all. Without a VPC filter no VPC id can be wrong, so an endpoint
+            // missing from a list of one page is gone; a longer list can skip one while it changes, so those are
+            // still read on their own.
+            let project = projectID
+            if let listed = try await cloud({ () async throws(CloudError) in
+                try await client.listEndpoints(projectID: project, vpcID: nil, limit: Self.pageSize)
+            }) {
+                let wanted = Set(readAlone)
+                for endpoint in listed where wanted.contains(endpoint.id) { found[endpoint.id] = endpoint }
+                readAlone = listed.count < Self.pageSize ? [] : readAlone.filter { found[$0] == nil }
+            }
         }
         for id in readAlone {
             let project = projectID

@@ -446,17 +446,20 @@ public enum TeardownActions {
 
         // 2. Pay-per-use servers not gone and not in a running job: delete them (re-reading each first).
         var toDelete: [String] = []
-        for server in inventory.servers where server.chargingMode == .postpaid && !state.confirmedGone.contains(server.id) && !inJobs.contains(server.id) {
-            let live: ECSServer?
-            do {
-                live = try await cloud({ () async throws(CloudError) in try await client.showServer(projectID: project, serverID: server.id) }) ?? nil
-            } catch {
-                if (state.deleteUnanswered ?? []).contains(server.id) && (!error.retryable || context.attempt >= context.maxAttempts) {
-                    state.deletionRequested = true
-                    try await save()
-                }
-                throw error
+        let candidates = inventory.servers.filter { $0.chargingMode == .postpaid && !state.confirmedGone.contains($0.id) && !inJobs.contains($0.id) }
+        let liveServers: [String: ECSServer]
+        do {
+            liveServers = try await ServerLookup(client: client, projectID: project).live(candidates.map(\.id))
+        } catch {
+            let unanswered = Set(state.deleteUnanswered ?? [])
+            if candidates.contains(where: { unanswered.contains($0.id) }) && (!error.retryable || context.attempt >= context.maxAttempts) {
+                state.deletionRequested = true
+                try await save()
             }
+            throw error
+        }
+        for server in candidates {
+            let live = liveServers[server.id]
             if live == nil || live?.isDeleted == true {
                 state.confirmedGone.append(server.id)
                 state.deletionRequested = true  // gone since the inventory saw it: the account changed
@@ -512,10 +515,11 @@ public enum TeardownActions {
         for id in expiredMeanwhile where !state.confirmedGone.contains(id) { state.confirmedGone.append(id) }
 
         // 4. Confirm every server is gone (a server can stay visible a little after its job succeeded).
-        for server in inventory.servers where !state.confirmedGone.contains(server.id) && !state.jobs.values.contains(where: { $0.contains(server.id) }) {
-            let live = try await cloud({ () async throws(CloudError) in try await client.showServer(projectID: project, serverID: server.id) }) ?? nil
-            if live == nil || live?.isDeleted == true { state.confirmedGone.append(server.id) }
+        let unconfirmed = inventory.servers.filter { server in
+            !state.confirmedGone.contains(server.id) && !state.jobs.values.contains(where: { $0.contains(server.id) })
         }
+        let stillThere = try await ServerLookup(client: client, projectID: project).live(unconfirmed.map(\.id))
+        for server in unconfirmed where stillThere[server.id].map(\.isDeleted) ?? true { state.confirmedGone.append(server.id) }
         state.progress = "collection ECS \(state.confirmedGone.count)/\(inventory.servers.count) released"
         let allGone = inventory.servers.allSatisfy { state.confirmedGone.contains($0.id) }
         if allGone, case .finished = outcome {
@@ -563,6 +567,13 @@ public enum TeardownActions {
         for endpoint in toDelete {
             do {
                 _ = try await cloud({ () async throws(CloudError) in try await client.deleteEndpoint(projectID: project, endpointID: endpoint.id) })
+            } catch where error.retryable && endpoint.id != toDelete.first?.id {
+                // Work got done before a passing failure (most often the account's rate limit, under which a
+                // hundred endpoints take minutes): go on after a pause, as a wait, which spends no attempt. Failing
+                // the attempt instead ran out of attempts with deletions still succeeding. An endpoint that fails
+                // every time makes no progress, so its failures still spend attempts and end the step.
+                state.progress = "VPC endpoints: \(state.deleted.count)/\(inventory.endpoints.count) deletions requested; paused: \(error.message)"
+                return .wait(until: error.notBefore ?? env.nextPoll(), checkpoint: .encoding(state))
             } catch {
                 if endpoint.id != toDelete.first?.id { try await context.saveCheckpoint(.encoding(state)) }
                 throw error
@@ -625,10 +636,10 @@ public enum TeardownActions {
         }
         let serversExpiredDuringRun = leftToBSS(by: ["release-collection-ecs"], context)
         if scope.touchesCollection {
-            for server in inventory.servers where server.billing?.isExpired != true && !serversExpiredDuringRun.contains(server.id) {
-                if let live = try await cloud({ () async throws(CloudError) in try await client.showServer(projectID: project, serverID: server.id) }) ?? nil, !live.isDeleted {
-                    remaining.append("ECS server \(server.id) (\(live.status))")
-                }
+            let released = inventory.servers.filter { $0.billing?.isExpired != true && !serversExpiredDuringRun.contains($0.id) }
+            let live = try await ServerLookup(client: client, projectID: project).live(released.map(\.id))
+            for server in released {
+                if let left = live[server.id], !left.isDeleted { remaining.append("ECS server \(server.id) (\(left.status))") }
             }
             let endpoints = try await EndpointLookup(client: client, projectID: project).live(inventory.endpoints.map { (id: $0.id, vpcID: $0.vpcID) })
             for endpoint in inventory.endpoints where endpoints[endpoint.id] != nil {

@@ -562,6 +562,55 @@ struct TeardownEndToEndTests {
         }
     }
 
+    /// Throttled after some deletions went through: the step pauses as a durable wait (no attempt spent) and goes
+    /// on from where it stopped. Spending an attempt per throttled batch ran a 130-endpoint account out of attempts
+    /// with deletions still succeeding.
+    @Test func aThrottledEndpointDeletionAfterProgressWaitsInsteadOfSpendingAnAttempt() async throws {
+        let setup = try Setup()
+        let (id, workflow) = try await setup.run("collection-nodes", faults: [
+            ["api": "vpcep.delete_endpoint", "account": "collection-nodes", "kind": "error", "status": 429, "skip": 1, "count": 1],
+        ])
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        let step = try #require(try setup.engine.store.steps(of: id).first { $0.stepID == "delete-vpc-endpoints" })
+        #expect(step.attempt == 1, "the throttled deletion spent no attempt")
+        let events = try setup.engine.events(id).filter { $0.stepID == "delete-vpc-endpoints" }
+        #expect(!events.contains { $0.kind == "attempt_failed" }, "\(events.map(\.kind))")
+        #expect(try setup.simulator.changedTwice(account: "collection-nodes").isEmpty)
+        #expect(workflow.output?["removed"]?["endpoints"] == 3)
+    }
+
+    /// Many collection nodes, each in a VPC of its own: their servers and endpoints are read with the project's lists,
+    /// not one by one. Reading a hundred servers one at a time, under ECS's per-account rate limit, outlasted the
+    /// verify step's timeout on an account that was already clean.
+    @Test func manyCollectionServersAndEndpointsAreReadWithLists() async throws {
+        let nodes = 8
+        let seed = try Self.editedSeed(account: "collection-nodes") { account in
+            account["servers"] = (1...nodes).map { n -> [String: Any] in
+                ["id": "33333333-0000-4000-8000-00000000000\(n)", "name": "collector-\(n)", "charging_mode": "postpaid",
+                 "vpc_id": "vpc-\(n)", "private_ip": "192.168.\(n).10"]
+            }
+            account["endpoints"] = (1...nodes).map { n -> [String: Any] in
+                ["id": "44444444-0000-4000-8000-00000000000\(n)", "vpc_id": "vpc-\(n)", "service_name": "cn-north-4.secmaster.collector"]
+            }
+            account["workspaces"] = [["id": "ws-many", "name": "default", "nodes": (1...nodes).map { n -> [String: Any] in
+                ["node_id": "node-\(n)", "node_name": "collector-\(n)", "private_ip": "192.168.\(n).10", "vpc_id": "vpc-\(n)",
+                 "vpc_endpoint_id": "44444444-0000-4000-8000-00000000000\(n)"]
+            }]]
+        }
+        let recorded = TestMetrics()
+        let setup = try Setup(seed: seed, metrics: UnwindMetrics(factory: recorded))
+        func calls(_ operation: String) -> Int64 {
+            recorded.counterTotal(label: MetricDefinition.cloudRequests.name, dimensions: [("operation", operation)])
+        }
+        let (_, workflow) = try await setup.run("collection-nodes")
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        #expect(workflow.output?["removed"]?["servers"] == .number(Double(nodes)))
+        #expect(workflow.output?["removed"]?["endpoints"] == .number(Double(nodes)))
+        #expect(calls("ecs.show_server") == 0, "servers are read with the list: \(calls("ecs.show_server")) reads")
+        #expect(calls("vpcep.show_endpoint") == 0, "endpoints are read with the project's list: \(calls("vpcep.show_endpoint")) reads")
+        #expect(try setup.simulator.changedTwice(account: "collection-nodes").isEmpty)
+    }
+
     /// A lost answer to the unsubscription, then BSS lagging on the order's refund lines: the change was made, so
     /// the workflow is past its pivot (never compensated as if nothing happened), and the order is found and
     /// followed once BSS shows it.
