@@ -120,13 +120,19 @@ public struct Migrator: Sendable {
     public func migrate(connection: PostgresConnection) throws -> [Migration] {
         try connection.query(SQL.Migrations.lock.text, [], name: SQL.Migrations.lock.name)
         defer { _ = try? connection.query(SQL.Migrations.unlock.text, [], name: SQL.Migrations.unlock.name) }
-        try connection.executeScript(SQL.Migrations.createTable.text, name: SQL.Migrations.createTable.name)
-        let status = compare(applied: try readApplied(connection))
+        // On a fresh database the bookkeeping table is created with the first migration, in its transaction: a
+        // migration that fails (a table of that name already there) then leaves the database as it found it.
+        let tableExisted = try connection.query(SQL.Migrations.tableExists.text, [], name: SQL.Migrations.tableExists.name)
+            .first?.decode(0, as: Bool.self) == true
+        let status = compare(applied: tableExisted ? try readApplied(connection) : [])
         if let problem = status.problems.first { throw problem }
-        for migration in status.pending {
+        for (index, migration) in status.pending.enumerated() {
             logger.info("applying migration", metadata: ["migration": "\(migration.fileName)"])
             do {
                 try connection.transaction { connection in
+                    if index == 0 && !tableExisted {
+                        try connection.executeScript(SQL.Migrations.createTable.text, name: SQL.Migrations.createTable.name)
+                    }
                     try connection.executeScript(migration.sql, name: migration.fileName)
                     try connection.query(
                         SQL.Migrations.record.text, [migration.version, migration.name, migration.checksum],

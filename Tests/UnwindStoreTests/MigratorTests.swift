@@ -89,6 +89,16 @@ struct MigratorTests {
         #expect(try migrator.status(connection: connection).applied.map(\.version) == [1])
     }
 
+    /// A database that already has a table of that name (someone else's `workflows`): the first migration fails,
+    /// and not even the bookkeeping table is left behind.
+    @Test func aFirstMigrationThatFailsLeavesAFreshDatabaseUntouched() async throws {
+        let database = try await TestDatabase.create()
+        let connection = try PostgresConnection(configuration: try PostgresConfiguration(database.ownerURL))
+        try connection.executeScript("CREATE TABLE workflows (id int)", name: "foreign_table")
+        #expect(throws: MigrationError.self) { try Migrator.embedded().migrate(connection: connection) }
+        #expect(try connection.query("SELECT to_regclass('schema_migrations') IS NULL AS gone", name: "bookkeeping").first?.decode("gone", as: Bool.self) == true)
+    }
+
     @Test func theRuntimeRoleMayWriteRowsButNotChangeTheSchema() async throws {
         let database = try await TestDatabase.create(migrated: true)
         let runtime = try database.connectAsRuntime()
