@@ -121,6 +121,12 @@ struct WireServer: Decodable {
     var status: String
     var metadata: [String: String]?
     var addresses: [String: [Address]]?
+    var taskState: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, status, metadata, addresses
+        case taskState = "OS-EXT-STS:task_state"
+    }
 
     struct Address: Decodable {
         var addr: String?
@@ -140,6 +146,6 @@ struct WireServer: Decodable {
             chargingMode: metadata?["charging_mode"].map { ChargingMode(ecsMetadata: $0) },
             vpcID: metadata?["vpc_id"] ?? all.first?.key,
             privateIPs: entries.filter { $0.type != "floating" }.compactMap(\.addr),
-            publicIPs: entries.filter { $0.type == "floating" }.compactMap(\.addr))
+            publicIPs: entries.filter { $0.type == "floating" }.compactMap(\.addr), taskState: taskState)
     }
 }

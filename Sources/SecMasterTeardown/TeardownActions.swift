@@ -444,7 +444,8 @@ public enum TeardownActions {
         }
         let inJobs = Set(state.jobs.values.flatMap { $0 })
 
-        // 2. Pay-per-use servers not gone and not in a running job: delete them (re-reading each first).
+        // 2. Pay-per-use servers not gone, not in a running job and not being deleted by someone else: delete them
+        //    (re-reading them first).
         var toDelete: [String] = []
         let candidates = inventory.servers.filter { $0.chargingMode == .postpaid && !state.confirmedGone.contains($0.id) && !inJobs.contains($0.id) }
         let liveServers: [String: ECSServer]
@@ -463,7 +464,7 @@ public enum TeardownActions {
             if live == nil || live?.isDeleted == true {
                 state.confirmedGone.append(server.id)
                 state.deletionRequested = true  // gone since the inventory saw it: the account changed
-            } else if live?.status != "DELETING" {
+            } else if live?.isBeingDeleted != true {
                 toDelete.append(server.id)
             } else {
                 state.deletionRequested = true

@@ -66,8 +66,9 @@ public final class DatabaseProbe: Sendable {
         do {
             let status = try withConnection { try migrator.status(connection: $0) }
             // A migration this binary does not know was applied while it runs: the upgrade's first step (migrations
-            // before binaries). Migrations only add, so this process goes on serving until it is replaced; were it
-            // reported not ready, every old replica would leave the load balancer before a new one joined.
+            // before binaries). Each migration is written to work with the binary before it, so this process goes on
+            // serving until it is replaced; were it reported not ready, every old replica would leave the load
+            // balancer before a new one joined.
             let problems = status.problems.filter { if case .unknownAppliedMigration = $0 { false } else { true } }
             if let newer = status.problems.first(where: { !problems.contains($0) }), newerSchemaWarned.withLock({ warned in
                 defer { warned = true }

@@ -84,8 +84,11 @@ struct BadInputCorpusTests {
         #expect(try setup.workflowCount() == 1)
 
         // prune: an age must be positive, have a unit and be sane; "-1d" used to delete every finished workflow.
-        for age in ["-1d", "0d", "0x10d", "30", "nand", "infd", "1000000000d", "1000000d"] {
+        for age in ["-1d", "0d", "0x10d", "30", "nand", "infd"] {
             await Self.expectCleanFailure(setup.unwind(["prune", "--older-than=\(age)"]), status: 64, mentions: "is not an age")
+        }
+        for age in ["1000000000d", "1000000d"] {
+            await Self.expectCleanFailure(setup.unwind(["prune", "--older-than=\(age)"]), status: 64, mentions: "is more than 100 years")
         }
         // A directory as the fleet file used to trap inside FileHandle.
         try FileManager.default.createDirectory(atPath: setup.workflows + "/dir.csv", withIntermediateDirectories: true)

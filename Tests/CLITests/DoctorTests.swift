@@ -53,12 +53,16 @@ struct DoctorTests {
         #expect(after.stdout.contains("ok    privileges"))
     }
 
-    @Test func aRoleWithoutPrivilegesIsReported() async throws {
+    /// A migrated database and the URL of a new login role that was granted `grant` (e.g. `SELECT ON workflows`).
+    func urlOfARoleWith(_ grant: String, prefix: String) async throws -> String {
         let database = try await TestDatabase.create(migrated: true)
-        let admin = try database.connect()
-        let role = "reader_" + database.name.suffix(6)
-        try admin.executeScript("CREATE ROLE \(role) LOGIN PASSWORD 'unwind-test'; GRANT SELECT ON workflows TO \(role)", name: "create_role")
-        let url = database.adminURL.replacingOccurrences(of: "postgres:unwind-test@", with: "\(role):unwind-test@")
+        let role = prefix + database.name.suffix(6)
+        try database.connect().executeScript("CREATE ROLE \(role) LOGIN PASSWORD 'unwind-test'; GRANT \(grant) TO \(role)", name: "create_role")
+        return database.adminURL.replacingOccurrences(of: "postgres:unwind-test@", with: "\(role):unwind-test@")
+    }
+
+    @Test func aRoleWithoutPrivilegesIsReported() async throws {
+        let url = try await urlOfARoleWith("SELECT ON workflows", prefix: "reader_")
         let result = await runUnwind(["doctor", "--database-url", url])
         #expect(result.status == 1, "\(result.combined)")
         #expect(result.stdout.contains("FAIL  privileges"))
@@ -67,11 +71,7 @@ struct DoctorTests {
     /// `has_table_privilege(…, 'SELECT, INSERT, UPDATE, DELETE')` is true when any one is held: a read-only role
     /// passed doctor, then its worker died in a Dispatch trap when it could not register.
     @Test func aReadOnlyRoleIsNamedWithWhatItLacksAndItsWorkerExitsCleanly() async throws {
-        let database = try await TestDatabase.create(migrated: true)
-        let admin = try database.connect()
-        let role = "readonly_" + database.name.suffix(6)
-        try admin.executeScript("CREATE ROLE \(role) LOGIN PASSWORD 'unwind-test'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO \(role)", name: "create_role")
-        let url = database.adminURL.replacingOccurrences(of: "postgres:unwind-test@", with: "\(role):unwind-test@")
+        let url = try await urlOfARoleWith("SELECT ON ALL TABLES IN SCHEMA public", prefix: "readonly_")
         let doctor = await runUnwind(["doctor", "--database-url", url])
         #expect(doctor.status == 1, "\(doctor.combined)")
         #expect(doctor.stdout.contains("FAIL  privileges"), "\(doctor.combined)")

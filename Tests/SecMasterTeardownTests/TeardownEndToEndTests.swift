@@ -611,6 +611,29 @@ struct TeardownEndToEndTests {
         #expect(try setup.simulator.changedTwice(account: "collection-nodes").isEmpty)
     }
 
+    /// A server someone already started deleting shows `task_state: deleting` while its status stays ACTIVE (ECS has
+    /// no DELETING status): the teardown follows it instead of asking ECS again.
+    @Test func aServerAlreadyBeingDeletedIsNotAskedAgain() async throws {
+        // ECS jobs that take a while: the operator's deletion is still under way when the teardown looks.
+        let seed = try Self.editedSeed(editSeed: { seed in
+            var settings = seed["settings"] as? [String: Any] ?? [:]
+            settings["ecs_job_run_seconds_min"] = 6
+            settings["ecs_job_run_seconds_max"] = 6
+            seed["settings"] = settings
+        })
+        let setup = try Setup(seed: seed)
+        let account = try #require(setup.accounts["collection-nodes"])
+        let client = try setup.environment.makeClient(try TeardownInput(setup.input("collection-nodes")), Logger(label: "test"))
+        let server = "11111111-0000-4000-8000-000000000001"
+        _ = try await client.deleteServers(projectID: account.projectID, serverIDs: [server], deletePublicIP: true, deleteVolume: true)
+        let (_, workflow) = try await setup.run("collection-nodes")
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        let deletes = try setup.simulator.ledger(account: "collection-nodes").filter {
+            $0["api"] as? String == "ecs.delete_servers" && ($0["resource_ids"] as? [String])?.contains(server) == true
+        }
+        #expect(deletes.count == 1, "only the operator's own request: \(deletes.map { $0["outcome"] ?? "" })")
+    }
+
     /// A lost answer to the unsubscription, then BSS lagging on the order's refund lines: the change was made, so
     /// the workflow is past its pivot (never compensated as if nothing happened), and the order is found and
     /// followed once BSS shows it.

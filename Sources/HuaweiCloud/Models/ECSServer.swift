@@ -13,9 +13,18 @@ public struct ECSServer: Sendable, Codable, Equatable {
     /// Floating (EIP) addresses from `addresses`.
     public var publicIPs: [String]
 
-    public var isDeleted: Bool { status == "DELETED" || status == "SOFT_DELETED" }
+    /// `OS-EXT-STS:task_state`: what ECS is doing to it now, e.g. `deleting` (its `status` stays `ACTIVE` or
+    /// `SHUTOFF` meanwhile; ECS has no `DELETING` status).
+    public var taskState: String?
 
-    public init(id: String, name: String, status: String, chargingMode: ChargingMode?, vpcID: String? = nil, privateIPs: [String] = [], publicIPs: [String] = []) {
+    public var isDeleted: Bool { status == "DELETED" || status == "SOFT_DELETED" }
+    /// A deletion is under way (someone's delete job): asking for it again only makes a repeated request.
+    public var isBeingDeleted: Bool { taskState?.lowercased() == "deleting" || status == "DELETING" }
+
+    public init(
+        id: String, name: String, status: String, chargingMode: ChargingMode?, vpcID: String? = nil, privateIPs: [String] = [],
+        publicIPs: [String] = [], taskState: String? = nil
+    ) {
         self.id = id
         self.name = name
         self.status = status
@@ -23,5 +32,6 @@ public struct ECSServer: Sendable, Codable, Equatable {
         self.vpcID = vpcID
         self.privateIPs = privateIPs
         self.publicIPs = publicIPs
+        self.taskState = taskState
     }
 }

@@ -194,8 +194,11 @@ func parseAge(_ text: String, flag: String) throws -> Double {
     } else if trimmed.contains(where: { $0.isLetter }), let duration = Duration(definitionText: trimmed) {
         seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
-    guard let seconds, seconds.isFinite, seconds > 0, seconds <= 36_500 * 86_400 else {
+    guard let seconds, seconds.isFinite, seconds > 0 else {
         throw CLIError(description: "\(flag): '\(text)' is not an age; write a positive number with a unit, e.g. 90d, 720h or 30m", status: .usage)
+    }
+    guard seconds <= 36_500 * 86_400 else {
+        throw CLIError(description: "\(flag): '\(text)' is more than 100 years; write an age such as 90d, 720h or 30m", status: .usage)
     }
     return seconds
 }
