@@ -95,13 +95,7 @@ public final class Worker: Sendable {
             defer { state.stopping = true }
             return !state.stopping
         }
-        if first {
-            logger.info("stopping: finishing in-flight steps", metadata: ["grace.seconds": "\(configuration.shutdownGracePeriod.seconds)"])
-            // `unwind workers` shows `draining` now, not at the next heartbeat (up to a third of the lease later).
-            maintenanceQueue.async { [store, configuration] in
-                try? store.workerHeartbeat(id: configuration.workerID, draining: true)
-            }
-        }
+        if first { logger.info("stopping: finishing in-flight steps", metadata: ["grace.seconds": "\(configuration.shutdownGracePeriod.seconds)"]) }
         wakeup.signal()
     }
 
@@ -121,6 +115,9 @@ public final class Worker: Sendable {
         timer.resume()
         defer {
             timer.cancel()
+            // A maintenance pass already running finishes before the worker returns: the process may exit next,
+            // and libpq (and OpenSSL under it) must not be in use while it does.
+            maintenanceQueue.sync {}
             timeoutTimer.withLock { $0.cancel() }
         }
 
@@ -537,6 +534,9 @@ public final class Worker: Sendable {
     }
 
     private func drain() {
+        // `unwind workers` shows `draining` now, not at the next heartbeat (up to a third of the lease later). On
+        // this thread, not queued: nothing may still be talking to the database while the process exits.
+        try? store.workerHeartbeat(id: configuration.workerID, draining: true)
         let deadline = ContinuousClock.now + configuration.shutdownGracePeriod
         // Keep writing results while the running attempts finish (the claim loop no longer does it).
         while inFlightGroup.wait(timeout: .now() + .milliseconds(50)) == .timedOut, ContinuousClock.now < deadline {
@@ -597,6 +597,7 @@ public final class Worker: Sendable {
         var backoff = Duration.milliseconds(200)
         while true {
             do {
+                try refuseAnIDInUse()
                 try store.registerWorker(
                     id: configuration.workerID, hostname: ProcessInfo.processInfo.hostName, pid: getpid(),
                     concurrency: configuration.concurrency, queues: configuration.queues, version: configuration.version)
@@ -609,6 +610,20 @@ public final class Worker: Sendable {
             }
         }
     }
+
+    /// Two live processes under one worker ID would overwrite each other's row (`unwind workers` would show one of
+    /// them, stopped while it runs). An ID is taken over only from a process that stopped, that has not been heard
+    /// from for two minutes, or that is gone from this host (a restarted systemd instance or container keeps its ID).
+    private func refuseAnIDInUse() throws {
+        let id = configuration.workerID
+        guard let holder = try store.workerHolder(id: id), holder.active, holder.silentSeconds < Self.silentWorkerSeconds else { return }
+        let hostname = ProcessInfo.processInfo.hostName
+        if holder.hostname == hostname && (holder.pid == getpid() || (kill(holder.pid, 0) != 0 && errno == ESRCH)) { return }
+        throw WorkerIDInUse(workerID: id, hostname: holder.hostname, pid: holder.pid, silentSeconds: holder.silentSeconds)
+    }
+
+    /// After this long without a heartbeat a worker counts as gone (`unwind workers` says `unresponsive`).
+    static let silentWorkerSeconds = 120.0
 
     private func databaseTrouble(_ error: any Error) {
         let first = state.withLock { state in

@@ -63,3 +63,15 @@ extension Duration {
 }
 
 import Dispatch
+
+/// Another live worker process uses this worker ID.
+public struct WorkerIDInUse: Error, Sendable, CustomStringConvertible {
+    public var workerID: String
+    public var hostname: String
+    public var pid: Int32
+    public var silentSeconds: Double
+
+    public var description: String {
+        "worker ID '\(workerID)' is in use by a running worker (pid \(pid) on \(hostname), heard from \(Int(silentSeconds))s ago); give this one another --worker-id, or stop that one first"
+    }
+}

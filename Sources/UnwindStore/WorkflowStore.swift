@@ -436,6 +436,17 @@ public final class WorkflowStore: Sendable {
         }
     }
 
+    /// Who holds a worker ID: its host and pid, whether it is running (or draining), and seconds since its last
+    /// heartbeat; nil when no worker ever used it.
+    public func workerHolder(id: String) throws -> (hostname: String, pid: Int32, active: Bool, silentSeconds: Double)? {
+        try pool.withConnection { connection in
+            guard let row = try connection.query(SQL.Engine.workerByID.text, [id], name: SQL.Engine.workerByID.name).first else { return nil }
+            let state: String = try row.decode("state")
+            return (try row.decode("hostname"), Int32(try row.decode("pid", as: Int.self)), state != "stopped",
+                    try row.decode("silent_seconds"))
+        }
+    }
+
     public func workerHeartbeat(id: String, draining: Bool) throws {
         try pool.withConnection { connection in
             try connection.query(SQL.Engine.workerHeartbeat.text, [id, draining ? "draining" : "running"],

@@ -9,6 +9,27 @@ import UnwindTesting
 /// Real `unwind worker` processes against the test database: killed, stopped, and run side by side.
 @Suite("Worker processes", .enabled(if: TestEnvironment.hasDatabase), .serialized)
 struct WorkerProcessTests {
+    /// Two live processes under one worker ID overwrote each other's row; a restarted process (the same ID once the
+    /// first stopped, or gone from this host) still takes its ID back.
+    @Test func aWorkerIDInUseByALiveWorkerIsRefusedAndFreeOnceItStopped() async throws {
+        let engine = try EngineHarness()
+        let first = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--worker-id", "dup-1"])
+        try await engine.waitUntil(timeout: 60, "the first worker to register") { try engine.store.workers().contains { $0.id == "dup-1" } }
+        let second = await runUnwind(["worker", "--worker-id", "dup-1", "--database-url", engine.database.url])
+        #expect(second.status == 64, "\(second.combined)")
+        #expect(second.stderr.contains("worker ID 'dup-1' is in use by a running worker"), "\(second.combined)")
+        #expect(try engine.store.workers().first { $0.id == "dup-1" }?.state == "running", "the first worker's row is untouched")
+
+        first.signal(SIGKILL)  // gone from this host: its row still says running
+        _ = try await first.waitForExit()
+        let heir = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--worker-id", "dup-1"])
+        try await engine.waitUntil(timeout: 60, "the heir to take the ID") {
+            try engine.store.workers().first { $0.id == "dup-1" }.map { $0.pid == Int(heir.pid) } ?? false
+        }
+        heir.signal(SIGTERM)
+        #expect(try await heir.waitForExit() == 0, "\(heir.log)")
+    }
+
     @Test func aStepOfAKilledWorkerIsFinishedByAnotherAfterItsLeaseExpires() async throws {
         let engine = try EngineHarness()
         // The first attempt of `reserve` outlasts anything a loaded machine can make the test wait for, so the

@@ -297,6 +297,12 @@ extension SQL {
                 state = 'running', stopped_at = NULL
             """)
 
+        /// The process a worker ID belongs to now, and how long ago it was last heard from.
+        static let workerByID = Statement("worker_by_id", """
+            SELECT hostname, pid, state, extract(epoch FROM now() - heartbeat_at)::float8 AS silent_seconds
+            FROM workers WHERE id = $1
+            """)
+
         static let workerHeartbeat = Statement(
             "worker_heartbeat", "UPDATE workers SET heartbeat_at = now(), state = $2 WHERE id = $1")
 

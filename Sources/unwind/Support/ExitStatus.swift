@@ -4,6 +4,7 @@ import LocalPostgres
 import Postgres
 import UnwindCore
 import UnwindStore
+import UnwindEngine
 #if canImport(Glibc)
 import Glibc
 private let systemWrite = Glibc.write
@@ -62,6 +63,8 @@ enum ErrorReporter {
             case .corruptRow: return (error.description, .failure)
             }
         case let error as InputValidationError:
+            return (error.description, .usage)
+        case let error as WorkerIDInUse:
             return (error.description, .usage)
         case let error as DefinitionError:
             return (error.description, .usage)
