@@ -178,7 +178,8 @@ struct InventoryReader {
     /// to count them: one refund line per resource, and one or two charge lines (consumption, fee) for each resource
     /// that was not refunded in full, so the count errs towards more refunds used (a fee acknowledged that turns
     /// out free) and never towards fewer (a fee nobody acknowledged). Without it, one per order that refunded
-    /// everything, which is enough to say whether any are left at all.
+    /// everything: nothing to unsubscribe is inside its window then, so no estimate depends on the count, and only
+    /// the plan's "N of 10 left" may say a few too many.
     private func fullRefundsUsed(_ orders: [CustomerOrder], perResource: Bool) async throws(StepFailure) -> Int {
         let account = input.account
         var count = 0
