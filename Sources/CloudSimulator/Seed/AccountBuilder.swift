@@ -29,12 +29,19 @@ struct AccountBuilder {
         )
         // Full refunds used earlier show in BSS as completed unsubscription orders that refunded everything (no
         // consumption, no fee), as they would in a real account's order history: clients count them from there.
+        // Each refunded one resource (long released) in full: one refund line, the order's amount.
         for (index, time) in account.fullRefundTimes.enumerated() {
+            let orderID = "CS\(seed.domainId.prefix(8).uppercased())HIST\(index)"
+            let refundCents: Int64 = 99_000
             account.orders.append(Order(
-                orderID: "CS\(seed.domainId.prefix(8).uppercased())HIST\(index)", kind: .unsubscribe,
+                orderID: orderID, kind: .unsubscribe,
                 serviceTypeCode: "hws.service.type.secmaster", createdAt: time.addingTimeInterval(-Double(index) * 3600),
-                fixedStatus: .completed, amountCents: 0, resourceIDs: [], refundLines: [], commissionCents: 0,
-                consumedCents: 0, completionApplied: true))
+                fixedStatus: .completed, amountCents: refundCents, resourceIDs: [],
+                refundLines: [RefundLine(
+                    id: orderID.lowercased() + "-refund", amountCents: -refundCents, resourceID: "released-\(index)",
+                    resourceTypeCode: "hws.resource.type.secmaster.quota", serviceTypeCode: "hws.service.type.secmaster",
+                    regionCode: region, baseOrderID: orderID + "P")],
+                commissionCents: 0, consumedCents: 0, completionApplied: true))
         }
         var ids: Set<String> = []
         func project(_ value: String?, _ at: String) throws(SeedError) -> String {
