@@ -295,6 +295,10 @@ struct BadInputCorpusTests {
                                       mentions: "--batch-window: 'soon' is not a duration")
         await Self.expectCleanFailure(setup.unwind(["worker", "--lease", "0s"]), status: 64,
                                       mentions: "--lease: '0s' is not a duration")
+        // A negative value is read as the value (argument-parser took it for a flag and said it was missing).
+        await Self.expectCleanFailure(setup.unwind(["worker", "--lease", "-1s"]), status: 64,
+                                      mentions: "--lease: '-1s' is not a duration")
+        await Self.expectCleanFailure(setup.unwind(["prune", "--older-than", "-1d"]), status: 64, mentions: "'-1d' is not an age")
         // Heartbeats renew a lease every third of it: a lease of 300ms expired under a healthy worker, whose steps
         // were then taken over and compensated.
         await Self.expectCleanFailure(setup.unwind(["worker", "--lease", "300ms"]), status: 64,

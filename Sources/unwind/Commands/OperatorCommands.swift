@@ -115,7 +115,7 @@ struct Prune: ParsableCommand {
         discussion: "Examples:\n  unwind prune --older-than 90d --dry-run\n  unwind prune --older-than 90d")
 
     @OptionGroup var database: DatabaseOptions
-    @Option(name: .customLong("older-than"), help: "Age, e.g. 30d or 720h.") var olderThan: String
+    @Option(name: .customLong("older-than"), parsing: .unconditional, help: "Age, e.g. 30d or 720h.") var olderThan: String
     @Flag(name: .customLong("dry-run"), help: "Only count what would be deleted.") var dryRun = false
 
     func run() throws {

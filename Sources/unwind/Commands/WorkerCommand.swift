@@ -40,16 +40,18 @@ struct WorkerCommand: ParsableCommand {
         queues.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
-    @Option(help: "Lease of a claimed step; a crashed worker's step runs elsewhere about this long after the crash.")
+    // `.unconditional`: the next argument is the value even when it starts with "-", so that `--lease -1s` is told
+    // what is wrong with "-1s" rather than that the value is missing.
+    @Option(parsing: .unconditional, help: "Lease of a claimed step; a crashed worker's step runs elsewhere about this long after the crash.")
     var lease: String = "30s"
 
-    @Option(help: "On SIGTERM/SIGINT, how long running steps may take to finish.")
+    @Option(parsing: .unconditional, help: "On SIGTERM/SIGINT, how long running steps may take to finish.")
     var grace: String = "30s"
 
-    @Option(name: .customLong("poll-interval"), help: "Longest idle sleep without a notification.")
+    @Option(name: .customLong("poll-interval"), parsing: .unconditional, help: "Longest idle sleep without a notification.")
     var pollInterval: String = "1s"
 
-    @Option(name: .customLong("batch-window"), help: ArgumentHelp(
+    @Option(name: .customLong("batch-window"), parsing: .unconditional, help: ArgumentHelp(
         "How long a finished step's result may wait for steps still running, to share one commit with them; 0 turns it off (default: $UNWIND_BATCH_WINDOW, else 1ms).",
         valueName: "duration"))
     var batchWindow: String?
