@@ -55,9 +55,12 @@ extension HuaweiCloudClient {
         }
     }
 
+    /// Servers per page of ``listServers(projectID:)``.
+    public static let serverPageSize = 100
+
     /// `GET /v1/{project_id}/cloudservers/detail`, all pages (ECS paging: `offset` is a 1-based page number).
     public func listServers(projectID: String) async throws(CloudError) -> [ECSServer] {
-        let pageSize = 100
+        let pageSize = Self.serverPageSize
         var request = CloudRequest(service: .ecs, operation: "ecs.list_servers", kind: .read, method: "GET",
                                    path: CloudRequest.path("v1", projectID, "cloudservers", "detail"), scope: .project(projectID))
         struct Page: Decodable {

@@ -29,7 +29,8 @@ struct ServerLookup {
             let all = try await cloud({ () async throws(CloudError) in try await client.listServers(projectID: project) }) ?? []
             var found: [String: ECSServer] = [:]
             for server in all where wanted.contains(server.id) { found[server.id] = server }
-            return (found, max(1, (all.count + 99) / 100))
+            let perPage = HuaweiCloudClient.serverPageSize
+            return (found, max(1, (all.count + perPage - 1) / perPage))
         }
         var (found, pages) = try await listed()
         // Offset paging over a list that changes between pages (another server created or removed) can skip one:

@@ -616,14 +616,11 @@ public final class Worker: Sendable {
     /// from for two minutes, or that is gone from this host (a restarted systemd instance or container keeps its ID).
     private func refuseAnIDInUse() throws {
         let id = configuration.workerID
-        guard let holder = try store.workerHolder(id: id), holder.active, holder.silentSeconds < Self.silentWorkerSeconds else { return }
+        guard let holder = try store.workerHolder(id: id), holder.active, !holder.silent else { return }
         let hostname = ProcessInfo.processInfo.hostName
         if holder.hostname == hostname && (holder.pid == getpid() || (kill(holder.pid, 0) != 0 && errno == ESRCH)) { return }
         throw WorkerIDInUse(workerID: id, hostname: holder.hostname, pid: holder.pid, silentSeconds: holder.silentSeconds)
     }
-
-    /// After this long without a heartbeat a worker counts as gone (`unwind workers` says `unresponsive`).
-    static let silentWorkerSeconds = 120.0
 
     private func databaseTrouble(_ error: any Error) {
         let first = state.withLock { state in

@@ -190,7 +190,7 @@ extension WorkflowStore {
 
     public func workers() throws -> [WorkerRecord] {
         try pool.withConnection { connection in
-            try connection.query(SQL.Engine.workers.text, [], name: SQL.Engine.workers.name).rows.map { row in
+            try connection.query(SQL.Engine.workers.text, [WorkflowStore.silentWorkerSeconds], name: SQL.Engine.workers.name).rows.map { row in
                 WorkerRecord(
                     id: try row.decode("id"), hostname: try row.decode("hostname"), pid: try row.decode("pid"),
                     concurrency: try row.decode("concurrency"), queues: try row.decode("queues"),

@@ -436,14 +436,20 @@ public final class WorkflowStore: Sendable {
         }
     }
 
-    /// Who holds a worker ID: its host and pid, whether it is running (or draining), and seconds since its last
-    /// heartbeat; nil when no worker ever used it.
-    public func workerHolder(id: String) throws -> (hostname: String, pid: Int32, active: Bool, silentSeconds: Double)? {
+    /// After this long without a heartbeat a worker counts as gone: `unwind workers` shows it `unresponsive`, and
+    /// its worker ID may be taken over.
+    public static let silentWorkerSeconds = 120.0
+
+    /// Who holds a worker ID: its host and pid, whether it is running (or draining), seconds since its last
+    /// heartbeat and whether that is long enough to count as gone; nil when no worker ever used it.
+    public func workerHolder(id: String) throws -> (hostname: String, pid: Int32, active: Bool, silentSeconds: Double, silent: Bool)? {
         try pool.withConnection { connection in
-            guard let row = try connection.query(SQL.Engine.workerByID.text, [id], name: SQL.Engine.workerByID.name).first else { return nil }
+            guard let row = try connection.query(
+                SQL.Engine.workerByID.text, [id, Self.silentWorkerSeconds], name: SQL.Engine.workerByID.name
+            ).first else { return nil }
             let state: String = try row.decode("state")
             return (try row.decode("hostname"), Int32(try row.decode("pid", as: Int.self)), state != "stopped",
-                    try row.decode("silent_seconds"))
+                    try row.decode("silent_seconds"), try row.decode("silent"))
         }
     }
 

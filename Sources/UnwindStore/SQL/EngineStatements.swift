@@ -297,9 +297,11 @@ extension SQL {
                 state = 'running', stopped_at = NULL
             """)
 
-        /// The process a worker ID belongs to now, and how long ago it was last heard from.
+        /// The process a worker ID belongs to now, and whether it went silent ($2 seconds without a heartbeat, as
+        /// `list_workers` judges it).
         static let workerByID = Statement("worker_by_id", """
-            SELECT hostname, pid, state, extract(epoch FROM now() - heartbeat_at)::float8 AS silent_seconds
+            SELECT hostname, pid, state, extract(epoch FROM now() - heartbeat_at)::float8 AS silent_seconds,
+                   heartbeat_at < now() - make_interval(secs => $2) AS silent
             FROM workers WHERE id = $1
             """)
 
@@ -355,7 +357,7 @@ extension SQL {
         /// heartbeat is every 10 s). Its steps are rescued when their leases end.
         static let workers = Statement("list_workers", """
             SELECT wk.id, wk.hostname, wk.pid, wk.concurrency, wk.queues, wk.version,
-                   CASE WHEN wk.state = 'running' AND (wk.heartbeat_at < now() - interval '2 minutes'
+                   CASE WHEN wk.state = 'running' AND (wk.heartbeat_at < now() - make_interval(secs => $1)
                              OR EXISTS (SELECT 1 FROM steps s WHERE s.lease_owner = wk.id AND s.state = 'running'
                                         AND s.lease_expires_at < now()))
                         THEN 'unresponsive' ELSE wk.state END AS state,
