@@ -50,6 +50,12 @@ struct UnsubscribeProgress: Codable, Sendable, Equatable {
     /// no return (compensation cannot bring these back), so a step that fails later leaves it `failed`, resumable.
     var mayHaveChangedTheCloud: Bool { !orders.isEmpty || !alreadyGone.isEmpty || !(presumedChanged ?? []).isEmpty }
     var isFinished: Bool { booked.count == orders.count }
+
+    /// Whether this progress went further than `start`: an order placed or booked, a resource found gone or expired.
+    func advanced(since start: UnsubscribeProgress) -> Bool {
+        orders.count > start.orders.count || booked.count > start.booked.count || alreadyGone.count > start.alreadyGone.count
+            || (expiredMeanwhile?.count ?? 0) > (start.expiredMeanwhile?.count ?? 0)
+    }
 }
 
 /// Unsubscribes yearly/monthly resources in batches of at most ten primary IDs and follows the orders to
@@ -74,17 +80,38 @@ struct BSSUnsubscription {
         case finished(UnsubscribeProgress)
         /// Orders are still being processed: wait and look again.
         case waiting(UnsubscribeProgress)
+        /// Work got done, then a passing failure (most often the account's rate limit): go on after a pause (not
+        /// before `until`, when BSS said), as a wait, which spends no attempt.
+        case paused(UnsubscribeProgress, until: Date?, reason: String)
 
         /// Where the unsubscription stands, including orders completed since the last save.
         var progress: UnsubscribeProgress {
             switch self {
-            case .finished(let progress), .waiting(let progress): progress
+            case .finished(let progress), .waiting(let progress), .paused(let progress, _, _): progress
             }
         }
     }
 
+    /// Unsubscribes `resourceIDs` from where `start` stopped, and follows the orders.
+    ///
+    /// A passing failure after this call got something done pauses instead of failing the attempt: under a rate
+    /// limit an account with dozens of resources (several batches, several orders to follow) spent an attempt per
+    /// throttled call and could run out of attempts while its unsubscriptions were still going through. A failure
+    /// that left a request unanswered still fails the attempt (the next one settles it, and counts it), and one
+    /// that makes no progress spends attempts and ends the step as before.
     func run(_ resourceIDs: [String], progress start: UnsubscribeProgress) async throws -> Outcome {
         var progress = start
+        do {
+            return try await advance(resourceIDs, &progress)
+        } catch let failure as StepFailure where failure.retryable && failure.code != "order_missing"
+            && progress.advanced(since: start) && progress.requested == start.requested {
+            try await save(progress)
+            context.logger.info("unsubscription paused after progress", metadata: ["reason": "\(failure)"])
+            return .paused(progress, until: failure.notBefore, reason: failure.message)
+        }
+    }
+
+    private func advance(_ resourceIDs: [String], _ progress: inout UnsubscribeProgress) async throws -> Outcome {
         let domain = input.account.domainID
         var placedNow: Set<String> = []
         let pending = resourceIDs.filter {

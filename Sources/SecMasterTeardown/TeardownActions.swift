@@ -213,7 +213,11 @@ public enum TeardownActions {
         var bss: UnsubscribeProgress { get set }
     }
 
-    enum GroupUnsubscription { case finished, waiting }
+    enum GroupUnsubscription {
+        case finished
+        /// Look again at the next poll (nil) or, after a passing failure, not before the time BSS gave.
+        case waiting(until: Date?)
+    }
 
     /// The changes of the quota and package pivots: the yearly/monthly `prepaid` resources are unsubscribed through
     /// BSS (each change saved in `state` first), then the pay-per-use ones `postpaid` picks are cancelled.
@@ -233,11 +237,16 @@ public enum TeardownActions {
         }
         let outcome = try await unsubscription.run(prepaid, progress: state.bss)
         state.bss = outcome.progress
+        let completed = "\(label): \(state.bss.booked.count)/\(state.bss.orders.count) unsubscription orders completed"
+        if case .paused(_, let until, let reason) = outcome {
+            // The pay-per-use cancellations wait too: under the account's rate limit they would fail the attempt.
+            state.progress = "\(completed); paused: \(reason)"
+            return .waiting(until: until)
+        }
         try await cancelPayPerUse(postpaid(state), in: &state, client: client, project: input.account.projectID, context: context)
-        guard case .waiting(let progress) = outcome else { return .finished }
-        state.bss = progress
-        state.progress = "\(label): \(progress.booked.count)/\(progress.orders.count) unsubscription orders completed"
-        return .waiting
+        guard case .waiting = outcome else { return .finished }
+        state.progress = completed
+        return .waiting(until: nil)
     }
 
     struct QuotaState: Codable, Sendable, GroupUnsubscribing {
@@ -261,9 +270,9 @@ public enum TeardownActions {
         let postpaid = { (state: QuotaState) in
             inventory.quotas.filter { $0.chargingMode == .postpaid && !state.cancelled.contains($0.resourceID) }.map(\.resourceID)
         }
-        if try await unsubscribe(inventory.quotas, prepaid: prepaid, postpaid: postpaid, state: &state, label: "asset quotas",
-                                 client: client, input: input, inventory: inventory, context: context, env: env) == .waiting {
-            return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
+        if case .waiting(let until) = try await unsubscribe(inventory.quotas, prepaid: prepaid, postpaid: postpaid, state: &state, label: "asset quotas",
+                                                           client: client, input: input, inventory: inventory, context: context, env: env) {
+            return .wait(until: until ?? env.nextPoll(), checkpoint: .encoding(state))
         }
         // Confirm in SecMaster: no asset quota may remain (reads can lag the orders a little).
         let live = try await cloud({ () async throws(CloudError) in try await client.listSubscriptionResources(projectID: project) })
@@ -377,9 +386,9 @@ public enum TeardownActions {
         let postpaid = { (state: PackageState) in
             inventory.packages.filter { $0.chargingMode == .postpaid && present.contains($0.resourceID) && !state.cancelled.contains($0.resourceID) }.map(\.resourceID)
         }
-        if try await unsubscribe(inventory.packages, prepaid: prepaid, postpaid: postpaid, state: &state, label: "packages",
-                                 client: client, input: input, inventory: inventory, context: context, env: env) == .waiting {
-            return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
+        if case .waiting(let until) = try await unsubscribe(inventory.packages, prepaid: prepaid, postpaid: postpaid, state: &state, label: "packages",
+                                                           client: client, input: input, inventory: inventory, context: context, env: env) {
+            return .wait(until: until ?? env.nextPoll(), checkpoint: .encoding(state))
         }
         return .completed(report(bss: state.bss, cancelled: state.cancelled, edition: nil, skipped: state.skipped))
     }
@@ -511,6 +520,10 @@ public enum TeardownActions {
         }
         let outcome = try await unsubscription.run(prepaid, progress: state.bss)
         state.bss = outcome.progress
+        if case .paused(_, let until, let reason) = outcome {
+            state.progress = "collection ECS \(state.confirmedGone.count)/\(inventory.servers.count) released; paused: \(reason)"
+            return .wait(until: until ?? env.nextPoll(), checkpoint: .encoding(state))
+        }
         // A term that ran out since the inventory: left to BSS like the servers expired before it.
         let expiredMeanwhile = state.bss.expiredMeanwhile ?? []
         for id in expiredMeanwhile where !state.confirmedGone.contains(id) { state.confirmedGone.append(id) }

@@ -579,6 +579,35 @@ struct TeardownEndToEndTests {
         #expect(workflow.output?["removed"]?["endpoints"] == 3)
     }
 
+    /// The same for BSS: twelve packages go in two unsubscription orders, and the second is throttled after the first
+    /// was placed. The step pauses as a wait and places it afterwards; it used to spend an attempt on each throttled
+    /// call, and an account with dozens of resources under a rate limit could run out of attempts midway.
+    @Test func aThrottledUnsubscriptionAfterAnOrderWaitsInsteadOfSpendingAnAttempt() async throws {
+        let specs = ["large_screen", "log_collection", "log_retention", "log_analysis", "soar"]
+        let seed = try Self.editedSeed(account: "prepaid-standard-old") { account in
+            var items = (account["secmaster"] as! [[String: Any]]).filter { $0["kind"] as? String == "quota" }
+            items += (1...12).map { n -> [String: Any] in
+                ["resource_id": "sm-old-package-\(n)", "kind": "package", "spec": specs[n % specs.count], "charging_mode": "prepaid",
+                 "purchased": "-100d", "term": "1y", "paid_amount": 100.0 + Double(n)]
+            }
+            account["secmaster"] = items
+        }
+        let setup = try Setup(seed: seed)
+        // The quota's order is the first unsubscription, the packages' first batch the second: the third is throttled.
+        let (id, workflow) = try await setup.run("prepaid-standard-old", faults: [
+            ["api": "bss.unsubscribe", "account": "prepaid-standard-old", "kind": "error", "status": 429, "skip": 2, "count": 1],
+        ])
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        let step = try #require(try setup.engine.store.steps(of: id).first { $0.stepID == "unsubscribe-value-added-packages" })
+        #expect(step.attempt == 1, "the throttled unsubscription spent no attempt")
+        let events = try setup.engine.events(id).filter { $0.stepID == "unsubscribe-value-added-packages" }
+        #expect(!events.contains { $0.kind == "attempt_failed" }, "\(events.map(\.kind))")
+        #expect(try setup.simulator.changedTwice(account: "prepaid-standard-old").isEmpty)
+        let ledger = try setup.simulator.admin("GET", "/_sim/ledger?account=prepaid-standard-old") as? [String: Any]
+        let fee = try #require((ledger?["totals"] as? [String: Any])?["fee"] as? Double)
+        #expect(abs((workflow.output?["fee"]?.doubleValue ?? -1) - fee) < 0.005, "both package orders are in the report")
+    }
+
     /// Many collection nodes, each in a VPC of its own: their servers and endpoints are read with the project's lists,
     /// not one by one. Reading a hundred servers one at a time, under ECS's per-account rate limit, outlasted the
     /// verify step's timeout on an account that was already clean.
