@@ -35,17 +35,33 @@ public struct RefundEstimator: Sendable {
         public var feePercent: Int
     }
 
+    /// What unsubscribing a resource now costs, as far as its dates tell without what was paid.
+    public enum Terms: String, Sendable, Codable, Equatable {
+        /// A renewal period that has not taken effect: no consumption, no fee.
+        case notYetEffective = "not_yet_effective"
+        /// Inside the five-day window with a full refund left: everything paid comes back (one full refund used).
+        case fullRefund = "full_refund"
+        /// A handling fee on what remains after consumption.
+        case handlingFee = "handling_fee"
+    }
+
+    public func terms(effectiveAt: Date, now: Date, fullRefundsUsed: Int) -> Terms {
+        let elapsed = now.timeIntervalSince(effectiveAt)
+        if elapsed < 0 { return .notYetEffective }
+        if elapsed < windowDays * 86_400, fullRefundsUsed < fullRefundsPerYear { return .fullRefund }
+        return .handlingFee
+    }
+
     /// - Parameter fullRefundsUsed: full refunds the account used in the year before `now`, including those this
     ///   teardown itself uses for resources unsubscribed earlier.
     public func estimate(paid: Double, effectiveAt: Date, expireAt: Date, termMonths: Int, now: Date, fullRefundsUsed: Int) -> Estimate {
         let paidCents = Int64((paid * 100).rounded())
         let elapsed = now.timeIntervalSince(effectiveAt)
         func money(_ cents: Int64) -> Double { Double(cents) / 100 }
-        if elapsed < 0 {
-            return Estimate(paid: paid, refund: paid, consumed: 0, fee: 0, fullRefund: false, feePercent: 0)
-        }
-        if elapsed < windowDays * 86_400, fullRefundsUsed < fullRefundsPerYear {
-            return Estimate(paid: paid, refund: paid, consumed: 0, fee: 0, fullRefund: true, feePercent: 0)
+        switch terms(effectiveAt: effectiveAt, now: now, fullRefundsUsed: fullRefundsUsed) {
+        case .notYetEffective: return Estimate(paid: paid, refund: paid, consumed: 0, fee: 0, fullRefund: false, feePercent: 0)
+        case .fullRefund: return Estimate(paid: paid, refund: paid, consumed: 0, fee: 0, fullRefund: true, feePercent: 0)
+        case .handlingFee: break
         }
         let usedHours = Int64(elapsed / 3600)
         let termHours = max(1, Int64(expireAt.timeIntervalSince(effectiveAt) / 3600))

@@ -30,13 +30,16 @@ public enum TeardownActions {
         guard !input.options.accepted.contains(PreflightAssessment.handlingFeeFlag) else { return { _ in nil } }
         return { ids in
             let assessment = planner.assess(inventory, scope: scope, options: input.options, now: now())
-            let charged = assessment.resources.filter { ids.contains($0.resourceID) && ($0.estimate?.fee ?? 0) > 0 }
+            let charged = assessment.resources.filter { ids.contains($0.resourceID) && $0.costsAFee }
             guard !charged.isEmpty else { return nil }
             let fee = charged.compactMap(\.estimate?.fee).reduce(0, +)
-            return String(format: "the five-day full-refund window of %@ closed after preflight: unsubscribing now costs handling fees of %.2f CNY, "
+            // A server's fee is not known before BSS books it (what was paid is not shown).
+            let cost = charged.contains { $0.estimate == nil }
+                ? (fee > 0 ? String(format: "handling fees of %.2f CNY and more that BSS computes", fee) : "a handling fee that BSS computes")
+                : String(format: "handling fees of %.2f CNY", fee)
+            return "the five-day full-refund window of \(charged.map(\.resourceID).joined(separator: ", ")) closed after preflight: unsubscribing now costs \(cost), "
                 + "which were not acknowledged, so nothing was ordered for them. Submit the teardown again with --accept handling-fee "
-                + "(if this workflow is past its point of no return, end it first: unwind cancel ID --force)",
-                charged.map(\.resourceID).joined(separator: ", "), fee)
+                + "(if this workflow is past its point of no return, end it first: unwind cancel ID --force)"
         }
     }
 

@@ -42,6 +42,15 @@ public struct PreflightAssessment: Sendable, Codable, Equatable {
         public var autoRenew: Bool
         /// nil when BSS does not show what was paid (the refund is then only known once booked).
         public var estimate: RefundEstimator.Estimate?
+        /// Without an estimate: what the resource's dates tell (a five-day full refund or a renewal not yet in
+        /// effect costs no fee whatever was paid). nil with an estimate.
+        public var termsWithoutAmount: RefundEstimator.Terms?
+
+        /// Whether unsubscribing it now costs a handling fee (`estimate` nil: one only BSS can compute).
+        public var costsAFee: Bool {
+            if let estimate { return estimate.fee > 0 }
+            return termsWithoutAmount == .handlingFee
+        }
     }
 
     public var resources: [Resource]
@@ -88,6 +97,7 @@ public struct TeardownPlanner: Sendable {
                 continue
             }
             var estimate: RefundEstimator.Estimate?
+            var termsWithoutAmount: RefundEstimator.Terms?
             if let paid = billing.paidAmount {
                 let value = estimator.estimate(
                     paid: paid, effectiveAt: billing.effectiveAt, expireAt: billing.expireAt, termMonths: billing.termMonths,
@@ -95,16 +105,25 @@ public struct TeardownPlanner: Sendable {
                 if value.fullRefund { used += 1 }
                 estimate = value
             } else {
-                warnings.append("\(name) (\(id)): BSS does not show what was paid, so its refund or fee is only known once booked")
+                // Yearly/monthly servers: neither ECS nor BSS's resource query names their purchase order. Their dates
+                // still tell whether a fee applies, and a full refund counts against the year's ten all the same.
+                let terms = estimator.terms(effectiveAt: billing.effectiveAt, now: now, fullRefundsUsed: used)
+                if terms == .fullRefund { used += 1 }
+                if terms == .handlingFee {
+                    warnings.append("\(name) (\(id)): BSS does not show what was paid, so its refund and fee are only known once booked")
+                }
+                termsWithoutAmount = terms
             }
             if billing.status == 4 { warnings.append("\(name) (\(id)) is frozen; BSS refuses to unsubscribe frozen resources until they are unfrozen") }
-            resources.append(.init(resourceID: id, name: name, expireAt: billing.expireAt, autoRenew: billing.autoRenew, estimate: estimate))
+            resources.append(.init(
+                resourceID: id, name: name, expireAt: billing.expireAt, autoRenew: billing.autoRenew, estimate: estimate,
+                termsWithoutAmount: termsWithoutAmount))
         }
         let fee = resources.compactMap(\.estimate?.fee).reduce(0, +)
         let refund = resources.compactMap(\.estimate?.refund).reduce(0, +)
         var acknowledgements: [WorkflowPlan.Acknowledgement] = []
         let charged = resources.filter { ($0.estimate?.fee ?? 0) > 0 }
-        let unknown = resources.filter { $0.estimate == nil }
+        let unknown = resources.filter { $0.estimate == nil && $0.costsAFee }
         if !charged.isEmpty || !unknown.isEmpty {
             var reason = charged.isEmpty ? "" : String(format: "unsubscribing %d yearly/monthly resource(s) after their five-day window costs handling fees of %.2f CNY", charged.count, fee)
             if !unknown.isEmpty {
@@ -163,6 +182,10 @@ public struct TeardownPlanner: Sendable {
                 } else {
                     detail += "; handling fee \(estimate.feePercent)% after \(days) days of use"
                 }
+            } else if money[id]?.termsWithoutAmount == .fullRefund {
+                detail += "; five-day full refund of what was paid (BSS does not show the amount)"
+            } else if money[id]?.termsWithoutAmount == .notYetEffective {
+                detail += "; renewal not yet in effect: refunded without a fee (BSS does not show the amount)"
             } else {
                 detail += "; refund and fee computed by BSS"
             }

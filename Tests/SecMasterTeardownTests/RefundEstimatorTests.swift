@@ -149,6 +149,38 @@ struct TeardownPlannerTests {
         #expect(TeardownActions.feeGate(account, try TeardownInput(accepted), planner: TeardownPlanner(), scope: .full, now: { self.now + 120 })(["q1"]) == nil)
     }
 
+    /// A yearly/monthly server: BSS does not show what was paid for it. Inside its five-day window it is still a full
+    /// refund (no acknowledgement needed, one of the year's ten used, and it goes after the quota and the package);
+    /// outside it, or once the window closed before the order, its fee is unknown and must be acknowledged.
+    @Test func aServerWithoutItsAmountIsJudgedByItsDates() throws {
+        var account = inventory(fullRefundsUsed: 7, quotaAgeDays: 1)
+        func server(ageDays: Double) -> ServerItem {
+            .init(id: "s1", name: "collector", chargingMode: .prepaid, status: "ACTIVE",
+                  billing: .init(effectiveAt: now - ageDays * 86_400, expireAt: now - ageDays * 86_400 + 30 * 86_400, autoRenew: false))
+        }
+        account.servers = [server(ageDays: 2)]
+        let inside = TeardownPlanner().assess(account, scope: .full, now: now)
+        #expect(inside.requiredAcknowledgements.isEmpty, "\(inside.requiredAcknowledgements)")
+        #expect(inside.resources.last?.termsWithoutAmount == .fullRefund)
+        let plan = TeardownPlanner().plan(account, scope: .full, options: TeardownOptions(), now: now)
+        let item = try #require(plan.steps.first { $0.step == "release-collection-ecs" }?.items.first)
+        #expect(item.detail?.contains("five-day full refund") == true, "\(item.detail ?? "")")
+        // The quota and the package took the eighth and ninth full refunds, the server the tenth: an eleventh is a fee.
+        account.fullRefundsUsed = 8
+        let usedUp = TeardownPlanner().assess(account, scope: .full, now: now)
+        #expect(usedUp.resources.last?.termsWithoutAmount == .handlingFee)
+        #expect(usedUp.requiredAcknowledgements.map(\.flag) == ["handling-fee"])
+        account.fullRefundsUsed = 0
+        account.servers = [server(ageDays: 6)]
+        #expect(TeardownPlanner().assess(account, scope: .releaseCollection, now: now).requiredAcknowledgements.map(\.flag) == ["handling-fee"])
+        // Preflight inside the window, the order after it closed: refused, not charged.
+        account.servers = [server(ageDays: 5 - 60.0 / 86_400)]
+        let input = try TeardownInput(["domain_id": "d", "project_id": "p", "region": "cn-north-4"])
+        #expect(TeardownActions.feeGate(account, input, planner: TeardownPlanner(), scope: .releaseCollection, now: { self.now })(["s1"]) == nil)
+        let refusal = try #require(TeardownActions.feeGate(account, input, planner: TeardownPlanner(), scope: .releaseCollection, now: { self.now + 120 })(["s1"]))
+        #expect(refusal.contains("s1") && refusal.contains("a handling fee that BSS computes"), "\(refusal)")
+    }
+
     @Test func noFeeNoAcknowledgement() {
         let assessment = TeardownPlanner().assess(inventory(quotaAgeDays: 1), scope: .full, now: now)
         #expect(assessment.totalFee == 0)

@@ -608,6 +608,28 @@ struct TeardownEndToEndTests {
         #expect(abs((workflow.output?["fee"]?.doubleValue ?? -1) - fee) < 0.005, "both package orders are in the report")
     }
 
+    /// A monthly collection server two days into its term: BSS does not show what was paid for it, yet it is a
+    /// five-day full refund, so the release needs no `--accept handling-fee` and BSS charges nothing. The plan used
+    /// to demand the acknowledgement for any yearly/monthly server.
+    @Test func aMonthlyServerInsideItsWindowIsReleasedWithoutAFeeAcknowledgement() async throws {
+        let seed = try Self.editedSeed(account: "collection-nodes") { account in
+            account["servers"] = (account["servers"] as! [[String: Any]]).map { server in
+                var server = server
+                if server["charging_mode"] as? String == "prepaid" { server["purchased"] = "-2d" }
+                return server
+            }
+        }
+        let setup = try Setup(seed: seed)
+        setup.engine.startWorker()
+        let id = try setup.submit("collection-nodes", workflow: "secmaster-release-collection", accept: [])
+        let workflow = try await setup.engine.waitFor(id, in: Setup.endStates, timeout: 120)
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        let ledger = try setup.simulator.admin("GET", "/_sim/ledger?account=collection-nodes") as? [String: Any]
+        let totals = try #require(ledger?["totals"] as? [String: Any])
+        #expect(totals["fee"] as? Double == 0, "\(totals)")
+        #expect(totals["full_refunds"] as? Int == 1, "\(totals)")
+    }
+
     /// Many collection nodes, each in a VPC of its own: their servers and endpoints are read with the project's lists,
     /// not one by one. Reading a hundred servers one at a time, under ECS's per-account rate limit, outlasted the
     /// verify step's timeout on an account that was already clean.
