@@ -48,7 +48,10 @@ struct WorkerRunner {
         logger[metadataKey: "worker.id"] = "\(configuration.workerID)"
         var groupServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
         var metrics = UnwindMetrics.disabled
+        var listening: AsyncStream<Void>?
         if let endpoint {
+            let (stream, bound) = AsyncStream<Void>.makeStream()
+            listening = stream
             let exporter = PrometheusExporter()
             exporter.bootstrapMetricsSystem()
             metrics = exporter.metrics
@@ -61,6 +64,8 @@ struct WorkerRunner {
                 logger.info("serving /metrics, /healthz and /readyz on http://\(endpoint.host):\(port)", metadata: [
                     "metrics.host": "\(endpoint.host)", "metrics.port": "\(port)",
                 ])
+                bound.yield()
+                bound.finish()
             }
             groupServices.append(.init(
                 service: MetricsListener(application: application, endpoint: endpoint),
@@ -76,7 +81,7 @@ struct WorkerRunner {
             store: services.store, registry: BuiltInActions.registry(metrics: metrics, connections: connections),
             configuration: configuration, logger: logger, metrics: metrics)
         groupServices.append(.init(
-            service: WorkerService(worker: worker, logger: logger),
+            service: WorkerService(worker: worker, logger: logger, startsAfter: listening),
             successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .cancelGroup))
 
         var groupLogger = logger

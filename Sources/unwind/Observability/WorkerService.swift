@@ -18,6 +18,9 @@ import UnwindObservability
 struct WorkerService: Service, CustomStringConvertible {
     let worker: Worker
     let logger: Logger
+    /// Yields once the metrics listener is up (nil: no listener). The worker registers and claims only then: a
+    /// listener that cannot bind ends the group before this worker ever appears in `unwind workers`.
+    var startsAfter: AsyncStream<Void>? = nil
 
     /// Time for the drain's own database work after the grace period: writing results, handing back leases
     /// (a pooled connection may take up to its 30 s acquire timeout), marking the worker stopped.
@@ -26,6 +29,11 @@ struct WorkerService: Service, CustomStringConvertible {
     var description: String { "worker" }
 
     func run() async throws {
+        if let startsAfter {
+            for await _ in startsAfter { break }
+            // Cancelled while waiting (the listener failed, or a signal came first): nothing was started.
+            guard !Task.isCancelled && !Task.isShuttingDownGracefully else { return }
+        }
         let worker = self.worker
         let secondSignal = SecondSignalExit()
         let completion = WorkerCompletion()
