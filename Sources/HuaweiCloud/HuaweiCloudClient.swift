@@ -316,17 +316,24 @@ public final class HuaweiCloudClient: Sendable {
         return cloudError
     }
 
-    /// `Retry-After` as delta-seconds or an HTTP date; `nil` when absent or unreadable.
+    /// `Retry-After` as delta-seconds or an HTTP date, at most ``longestRetryAfter``; `nil` when absent or
+    /// unreadable.
     static func retryAfter(_ value: String?) -> Duration? {
         guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        if let seconds = Int(value) { return .seconds(max(0, seconds)) }
+        let longest = Int(longestRetryAfter.components.seconds)
+        if let seconds = Int(value) { return .seconds(min(max(0, seconds), longest)) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         guard let date = formatter.date(from: value) else { return nil }
-        return .seconds(max(0, Int(date.timeIntervalSinceNow.rounded(.up))))
+        let seconds = date.timeIntervalSinceNow.rounded(.up)
+        return .seconds(seconds.isFinite ? Int(min(max(0, seconds), Double(longest))) : longest)
     }
+
+    /// Huawei Cloud's throttling windows are seconds to minutes: a longer `Retry-After` (a proxy's, a bug's) is
+    /// cut to an hour, after which the call is simply tried again.
+    public static let longestRetryAfter = Duration.seconds(3600)
 }
 
 extension TimeAmount {

@@ -258,9 +258,16 @@ public struct PostgresRawJSON: PostgresEncodable, Hashable {
 }
 
 enum PostgresTimestamp {
+    /// The range of years this formats (and `parse` reads back): later or earlier dates are clamped to its ends.
+    static let latest = Date(timeIntervalSince1970: 253_402_300_799)  // 9999-12-31T23:59:59Z
+    static let earliest = Date(timeIntervalSince1970: -62_135_596_800)  // 0001-01-01T00:00:00Z
+
     /// Formats as `2026-11-29T12:34:56.123456Z`.
     static func format(_ date: Date) -> String {
-        let totalMicros = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        // Clamped, so that no date (a NaN or a year 14702 included) traps in the integer conversions below.
+        let seconds1970 = date.timeIntervalSince1970.isNaN ? 0
+            : min(max(date.timeIntervalSince1970, earliest.timeIntervalSince1970), latest.timeIntervalSince1970)
+        let totalMicros = (seconds1970 * 1_000_000).rounded()
         var seconds = Int64((totalMicros / 1_000_000).rounded(.down))
         var micros = Int64(totalMicros) - seconds * 1_000_000
         if micros < 0 { micros += 1_000_000; seconds -= 1 }

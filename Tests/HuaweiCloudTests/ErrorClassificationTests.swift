@@ -74,6 +74,9 @@ struct ErrorClassificationTests {
         #expect(HuaweiCloudClient.retryAfter(nil) == nil)
         // An HTTP date in the past means "now".
         #expect(HuaweiCloudClient.retryAfter("Wed, 21 Oct 2015 07:28:00 GMT") == .seconds(0))
+        // Absurd waits (a proxy's, a bug's) are cut to an hour: unbounded, one crashed the worker writing its due time.
+        #expect(HuaweiCloudClient.retryAfter("10000000000000") == .seconds(3600))
+        #expect(HuaweiCloudClient.retryAfter("Fri, 31 Dec 9999 23:59:59 GMT") == .seconds(3600))
     }
 
     @Test func errorBodyShapes() {

@@ -46,6 +46,17 @@ struct RowDecodingTests {
         #expect(try row.decode("at", as: Date.self) == Date(timeIntervalSince1970: 1_795_953_600.5))
     }
 
+    /// Dates beyond what the text form holds are clamped to its ends (year 9999, year 1) instead of trapping, and
+    /// read back.
+    @Test func datesOutsideFourDigitYearsAreClampedNotTrapped() async throws {
+        let connection = try await TestDatabase.create().connect()
+        let row = try #require(try connection.query(
+            "SELECT $1::timestamptz AS late, $2::timestamptz AS early",
+            [Date(timeIntervalSince1970: 1e18), Date(timeIntervalSince1970: -1e18)], name: "clamped").first)
+        #expect(try row.decode("late", as: Date.self) == Date(timeIntervalSince1970: 253_402_300_799))
+        #expect(try row.decode("early", as: Date.self) == Date(timeIntervalSince1970: -62_135_596_800))
+    }
+
     @Test func decodingErrorNamesTheColumnAndType() async throws {
         let connection = try await TestDatabase.create().connect()
         let row = try #require(try connection.query("SELECT 'abc'::text AS amount, NULL::int AS missing", name: "bad_types").first)

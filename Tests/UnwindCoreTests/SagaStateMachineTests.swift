@@ -305,6 +305,23 @@ struct SagaStateMachineTests {
         #expect(run.phase("left") == .compensate)
     }
 
+    /// A wait or a `Retry-After` far in the future is cut to the longest duration a definition may give (30 days):
+    /// a cloud answering `Retry-After: 10000000000000` put a step's due time in a year the database cannot hold.
+    @Test func aDueTimeFarInTheFutureIsCutToThirtyDays() throws {
+        let latest = Self.now.addingTimeInterval(Duration.maximumDefinitionDuration.timeInterval)
+        for ending in ["fails", "waits"] {
+            var run = Driver(try teardown())
+            run.claim("prepare")
+            let never = Self.now.addingTimeInterval(4e11)
+            if ending == "fails" {
+                try run.apply(.attemptFailed(step: "prepare", failure: StepFailure(code: "APIGW.0308", message: "throttled", retryable: true, notBefore: never)))
+            } else {
+                try run.apply(.attemptWaiting(step: "prepare", until: never))
+            }
+            #expect(run.snapshot.steps["prepare"]?.dueAt == latest, "\(ending)")
+        }
+    }
+
     /// A cancel while a step runs: when that attempt fails (say, it timed out), it is not tried again, and
     /// compensation starts with it; the same when it asks to wait.
     @Test func aStepRunningWhenCancelledIsNotRetriedNorParked() throws {

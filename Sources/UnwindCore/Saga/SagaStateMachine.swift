@@ -81,6 +81,11 @@ private struct Transition {
     let machine: SagaStateMachine
     var snapshot: SagaSnapshot
     let now: Date
+
+    /// The latest a step is put off: a wait or a `Retry-After` asking for longer (a cloud answering
+    /// `Retry-After: 10000000000000`) is cut to ``Duration/maximumDefinitionDuration`` from now, which an
+    /// operator can still see and act on. Unbounded, such a due time was a year the database cannot round-trip.
+    var latestDueTime: Date { now.addingTimeInterval(Duration.maximumDefinitionDuration.timeInterval) }
     let random: () -> Double
     var events: [SagaEventRecord] = []
 
@@ -107,8 +112,9 @@ private struct Transition {
             attemptFailed(id, failure: StepFailure(
                 code: "lease_expired", message: "the worker running attempt \(step.attempt) stopped heartbeating (crashed or lost)",
                 retryable: true))
-        case .attemptWaiting(let id, let until):
+        case .attemptWaiting(let id, let requested):
             guard var step = snapshot.steps[id], step.state == .running else { return }
+            let until = min(requested, latestDueTime)
             step.state = .waiting
             step.dueAt = until
             snapshot.steps[id] = step
@@ -197,7 +203,7 @@ private struct Transition {
         if retryable && used < policy.maxAttempts && !stopping {
             let delay = policy.delay(afterAttempt: max(used, 1), random: random())
             var due = now.addingTimeInterval(delay.timeInterval)
-            if let notBefore = failure.notBefore, notBefore > due { due = notBefore }
+            if let notBefore = failure.notBefore, notBefore > due { due = min(notBefore, latestDueTime) }
             step.state = .ready
             step.dueAt = due
             snapshot.steps[id] = step

@@ -79,7 +79,8 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
             // A throttled or briefly failing cloud: 503 with when to come back; anything else the cloud said: 502.
             guard error.isTransient else { return APIError(.badGateway, "plan_failed", error.description) }
             var unavailable = APIError(.serviceUnavailable, "plan_failed", error.description)
-            unavailable.headers[.retryAfter] = String(Int((error.retryAfter ?? 30).rounded(.up)))
+            let seconds = min(max(error.retryAfter ?? 30, 1), 3600)  // also keeps a NaN or huge value from trapping `Int`
+            unavailable.headers[.retryAfter] = String(Int(seconds.isFinite ? seconds.rounded(.up) : 30))
             return unavailable
         case let error as PostgresError where error.code == .invalidParameter:
             // A value the database cannot hold (a NUL character in a reason, a label, a filter): the client's input.
