@@ -60,7 +60,7 @@ extension HuaweiCloudClient {
         }
         var all: [CustomerResource] = []
         for chunk in chunks {
-            all += try await paginate(request, pageSize: pageSize) { (_, offset) async throws(CloudError) -> (items: [CustomerResource], total: Int?) in
+            all += try await paginate(request, pageSize: pageSize, key: \.resourceID) { (_, offset) async throws(CloudError) -> (items: [CustomerResource], total: Int?) in
                 var paged = request
                 paged.body = Self.json(Body(resource_ids: chunk, order_id: orderID, status_list: statusList,
                                             only_main_resource: onlyMainResource ? 1 : 0, offset: offset, limit: pageSize))
@@ -76,7 +76,7 @@ extension HuaweiCloudClient {
         let pageSize = 100
         var request = CloudRequest(service: .bss, operation: "bss.list_orders", kind: .read, method: "GET",
                                    path: CloudRequest.path("v2", "orders", "customer-orders"), scope: .domain(domainID))
-        return try await paginate(request, pageSize: pageSize) { (_, offset) async throws(CloudError) -> (items: [CustomerOrder], total: Int?) in
+        return try await paginate(request, pageSize: pageSize, key: \.orderID) { (_, offset) async throws(CloudError) -> (items: [CustomerOrder], total: Int?) in
             var query: [(String, String)] = [("offset", String(offset)), ("limit", String(pageSize))]
             if let orderType { query.append(("order_type", String(orderType))) }
             if let status { query.append(("status", String(status))) }

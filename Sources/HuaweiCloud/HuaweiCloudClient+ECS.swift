@@ -67,7 +67,7 @@ extension HuaweiCloudClient {
             var count: Int?
             var servers: [WireServer]?
         }
-        return try await paginate(request, pageSize: pageSize) { (pageIndex, _) async throws(CloudError) -> (items: [ECSServer], total: Int?) in
+        return try await paginate(request, pageSize: pageSize, key: \.id) { (pageIndex, _) async throws(CloudError) -> (items: [ECSServer], total: Int?) in
             request.query = [("offset", String(pageIndex + 1)), ("limit", String(pageSize))]
             let page = try await fetch(Page.self, request)
             return ((page.servers ?? []).map(\.model), page.count)

@@ -5,17 +5,22 @@ extension HuaweiCloudClient {
     /// Collects all pages of an offset/limit listing.
     ///
     /// `fetch(pageIndex, itemOffset)` returns one page and, when the API reports it, the total. Stops at an empty or
-    /// short page, or once `total` items were collected.
+    /// short page, or once `total` items were collected. An item listed twice (offset paging over a list that
+    /// changes between pages repeats one when another is added in front) is kept once, by `key`: a repeated
+    /// resource would be planned, counted and unsubscribed twice.
     func paginate<Item>(
-        _ request: CloudRequest, pageSize: Int,
+        _ request: CloudRequest, pageSize: Int, key: (Item) -> String,
         fetch: (_ pageIndex: Int, _ itemOffset: Int) async throws(CloudError) -> (items: [Item], total: Int?)
     ) async throws(CloudError) -> [Item] {
         var all: [Item] = []
+        var seen: Set<String> = []
+        var fetched = 0
         for pageIndex in 0..<Self.maxPages {
-            let page = try await fetch(pageIndex, all.count)
-            all += page.items
+            let page = try await fetch(pageIndex, fetched)
+            fetched += page.items.count
+            all += page.items.filter { seen.insert(key($0)).inserted }
             if page.items.isEmpty || page.items.count < pageSize { return all }
-            if let total = page.total, all.count >= total { return all }
+            if let total = page.total, fetched >= total { return all }
         }
         throw CloudError(
             service: request.service, operation: request.operation,

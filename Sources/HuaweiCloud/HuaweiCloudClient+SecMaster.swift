@@ -10,7 +10,7 @@ extension HuaweiCloudClient {
         var request = CloudRequest(service: .secmaster, operation: "secmaster.list_subscription_orders", kind: .read, method: "GET",
                                    path: CloudRequest.path("v1", projectID, "subscriptions", "orders"), scope: .project(projectID))
         var version: String?
-        let resources = try await paginate(request, pageSize: pageSize) { (_, offset) async throws(CloudError) -> (items: [SecMasterResource], total: Int?) in
+        let resources = try await paginate(request, pageSize: pageSize, key: \.resourceID) { (_, offset) async throws(CloudError) -> (items: [SecMasterResource], total: Int?) in
             request.query = [("page", "RESOURCE_LIST"), ("offset", String(offset)), ("limit", String(pageSize))]
             let page = try await fetch(WireSubscriptionPage.self, request)
             version = version ?? page.csb_version
@@ -40,7 +40,7 @@ extension HuaweiCloudClient {
         let pageSize = 100
         var request = CloudRequest(service: .secmaster, operation: "secmaster.list_workspaces", kind: .read, method: "GET",
                                    path: CloudRequest.path("v1", projectID, "workspaces"), scope: .project(projectID))
-        return try await paginate(request, pageSize: pageSize) { (_, offset) async throws(CloudError) -> (items: [SecMasterWorkspace], total: Int?) in
+        return try await paginate(request, pageSize: pageSize, key: \.id) { (_, offset) async throws(CloudError) -> (items: [SecMasterWorkspace], total: Int?) in
             request.query = [("offset", String(offset)), ("limit", String(pageSize))]
             let page = try await fetch(WireWorkspacePage.self, request)
             return ((page.workspaces ?? []).map(\.model), page.count)
@@ -52,7 +52,7 @@ extension HuaweiCloudClient {
         let pageSize = 100
         var request = CloudRequest(service: .secmaster, operation: "secmaster.list_nodes", kind: .read, method: "GET",
                                    path: CloudRequest.path("v1", projectID, "workspaces", workspaceID, "nodes"), scope: .project(projectID))
-        return try await paginate(request, pageSize: pageSize) { (_, offset) async throws(CloudError) -> (items: [CollectionNode], total: Int?) in
+        return try await paginate(request, pageSize: pageSize, key: \.nodeID) { (_, offset) async throws(CloudError) -> (items: [CollectionNode], total: Int?) in
             request.query = [("offset", String(offset)), ("limit", String(pageSize))]
             let page = try await fetch(WireNodePage.self, request)
             return ((page.records ?? []).map(\.model), page.count)

@@ -30,7 +30,7 @@ extension HuaweiCloudClient {
             var total_count: Int?
             var endpoints: [WireEndpoint]?
         }
-        return try await paginate(request, pageSize: limit) { (_, offset) async throws(CloudError) -> (items: [VPCEndpoint], total: Int?) in
+        return try await paginate(request, pageSize: limit, key: \.id) { (_, offset) async throws(CloudError) -> (items: [VPCEndpoint], total: Int?) in
             var query: [(String, String)] = [("limit", String(limit)), ("offset", String(offset))]
             if let vpcID { query.append(("vpc_id", vpcID)) }
             request.query = query

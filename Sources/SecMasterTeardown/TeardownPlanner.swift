@@ -162,7 +162,7 @@ public struct TeardownPlanner: Sendable {
     /// The plan `unwind plan` prints: what happens to each resource, in order, with the amounts.
     public func plan(_ inventory: TeardownInventory, scope: TeardownScope, options: TeardownOptions, openOrders: [OpenOrder] = [], now: Date) -> WorkflowPlan {
         let assessment = assess(inventory, scope: scope, options: options, openOrders: openOrders, now: now)
-        let money = Dictionary(uniqueKeysWithValues: assessment.resources.map { ($0.resourceID, $0) })
+        let money = Dictionary(assessment.resources.map { ($0.resourceID, $0) }, uniquingKeysWith: { first, _ in first })
         let date = Date.ISO8601FormatStyle().year().month().day()
         func prepaidItem(_ id: String, _ name: String, _ billing: PrepaidBilling, action: String) -> WorkflowPlan.Item {
             if billing.isExpired {
