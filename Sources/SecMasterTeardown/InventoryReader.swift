@@ -127,7 +127,16 @@ struct InventoryReader {
             paid = try await cloud({ () async throws(CloudError) in try await client.orderDetails(domainID: account.domainID, orderID: orderID) })?.amountAfterDiscount
             known[orderID] = .some(paid)
         }
-        if let paid { billing.paidAmount = money(paid) }
+        if let paid {
+            let amount = money(paid)
+            guard amount.isFinite, (0...RefundEstimator.largestAmount).contains(amount) else {
+                throw StepFailure(
+                    code: "implausible_amount",
+                    message: "BSS says purchase order \(orderID) was paid \(paid) CNY, which cannot be right (expected 0 to \(Int(RefundEstimator.largestAmount))); nothing was changed. Check the order in the Billing Center and report the answer",
+                    retryable: false)
+            }
+            billing.paidAmount = amount
+        }
         return billing
     }
 

@@ -55,7 +55,9 @@ public struct RefundEstimator: Sendable {
     /// - Parameter fullRefundsUsed: full refunds the account used in the year before `now`, including those this
     ///   teardown itself uses for resources unsubscribed earlier.
     public func estimate(paid: Double, effectiveAt: Date, expireAt: Date, termMonths: Int, now: Date, fullRefundsUsed: Int) -> Estimate {
-        let paidCents = Int64((paid * 100).rounded())
+        // Bounded before any integer arithmetic (the reader refuses implausible amounts; this keeps the estimate
+        // total whatever it is given).
+        let paidCents = paid.isFinite ? Int64((min(max(paid, 0), Self.largestAmount) * 100).rounded()) : 0
         let elapsed = now.timeIntervalSince(effectiveAt)
         func money(_ cents: Int64) -> Double { Double(cents) / 100 }
         switch terms(effectiveAt: effectiveAt, now: now, fullRefundsUsed: fullRefundsUsed) {
@@ -65,7 +67,10 @@ public struct RefundEstimator: Sendable {
         }
         let usedHours = Int64(elapsed / 3600)
         let termHours = max(1, Int64(expireAt.timeIntervalSince(effectiveAt) / 3600))
-        let consumed = min(paidCents, Self.divideRounded(paidCents * min(usedHours, termHours), termHours))
+        let (product, overflow) = paidCents.multipliedReportingOverflow(by: max(0, min(usedHours, termHours)))
+        let consumed = overflow
+            ? Int64((Double(paidCents) * Double(min(usedHours, termHours)) / Double(termHours)).rounded())
+            : min(paidCents, Self.divideRounded(product, termHours))
         let percent = Self.feePercent(termMonths: termMonths, usedYears: Double(usedHours) / (365 * 24))
         let base = feeBase == .paid ? paidCents : paidCents - consumed
         let fee = Self.divideRounded(base * Int64(percent), 100)
@@ -82,7 +87,13 @@ public struct RefundEstimator: Sendable {
         }
     }
 
+    /// `numerator / denominator` rounded half up, for a non-negative numerator and a positive denominator, without
+    /// the overflow of `(2n + d) / 2d` near `Int64.max`.
     static func divideRounded(_ numerator: Int64, _ denominator: Int64) -> Int64 {
-        (numerator * 2 + denominator) / (denominator * 2)
+        let (quotient, remainder) = numerator.quotientAndRemainder(dividingBy: denominator)
+        return remainder >= denominator - remainder ? quotient + 1 : quotient
     }
+
+    /// The largest amount (CNY) any estimate works with; the inventory refuses larger ones as implausible.
+    public static let largestAmount: Double = 1_000_000_000
 }

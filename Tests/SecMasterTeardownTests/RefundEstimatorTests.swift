@@ -25,6 +25,17 @@ struct RefundEstimatorTests {
         #expect(estimate.refund == 1074.08)
     }
 
+    /// Amounts and dates from the cloud that no real bill has never trap: an amount of 1e13 CNY overflowed the
+    /// consumption's integer product and crashed every worker that planned the account.
+    @Test func absurdAmountsAndTermsGiveAnEstimateInsteadOfATrap() {
+        for paid in [1e13, 9.3e16, .infinity, .nan, -5] {
+            let estimate = estimator.estimate(paid: paid, effectiveAt: now - days(700), expireAt: now + days(3_000_000), termMonths: 36, now: now, fullRefundsUsed: 10)
+            #expect(estimate.refund >= 0 && estimate.fee >= 0, "\(paid)")
+        }
+        #expect(RefundEstimator.divideRounded(Int64.max, 2) == Int64.max / 2 + 1)
+        #expect(RefundEstimator.divideRounded(5, 2) == 3 && RefundEstimator.divideRounded(4, 3) == 1)
+    }
+
     @Test func afterTheWindowConsumptionAndAFeeAreDeducted() {
         let estimate = estimator.estimate(paid: 1200, effectiveAt: now - days(40), expireAt: now + days(325), termMonths: 12, now: now, fullRefundsUsed: 0)
         // 960 of 8760 hours: consumed 131.51; fee 10% of 1068.49 = 106.85; refund 961.64.
