@@ -94,7 +94,9 @@ extension WorkflowStore {
             let steps = definition.steps
             try connection.enqueue(PostgresStatement(SQL.Engine.insertStepsBatch.text, [
                 first.queue, ids, states, notBefore,
-                steps.map(\.id), Array(steps.indices), steps.map(\.action), steps.map(\.priority), steps.map(\.after.count),
+                steps.map(\.id), Array(steps.indices), steps.map(\.action),
+                steps.map { $0.priority + first.priority },  // the workflows' priority plus each step's own
+                steps.map(\.after.count),
             ], name: SQL.Engine.insertStepsBatch.name))
             try insertEvents(ids.map {
                 EventRow(workflowID: $0, kind: "workflow_submitted", actor: first.submittedBy,

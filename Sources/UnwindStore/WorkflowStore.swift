@@ -73,7 +73,8 @@ public final class WorkflowStore: Sendable {
             id, request.queue, dueAt,
             steps.map(\.id), Array(steps.indices), steps.map(\.action),
             steps.map { snapshot.steps[$0.id]?.state.rawValue ?? StepState.blocked.rawValue },
-            steps.map(\.priority), steps.map(\.after.count),
+            // A step's priority is its workflow's (`--priority`) plus its own within the definition.
+            steps.map { $0.priority + request.priority }, steps.map(\.after.count),
             steps.map { "\(id.uuidString.lowercased()):\($0.id)" },
         ], name: SQL.Engine.insertSteps.name))
         var details: [String: JSONValue] = ["workflow": .string(request.definition.name), "definition_hash": .string(request.definition.contentHash)]

@@ -23,6 +23,35 @@ struct EngineTests {
         #expect(kinds.filter { $0 == "attempt_started" }.count == 5)
     }
 
+    /// `--priority` orders workflows' steps (plus each step's own priority within its definition): submitted in one
+    /// order with no worker running, they run highest first. The workflow's priority used to be stored and never
+    /// read, so they ran in submission order.
+    @Test func aWorkflowsPriorityDecidesHowSoonItsStepsRun() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition("""
+            name: single
+            steps:
+              - {id: only, action: test.noop}
+            """)
+        let priorities = [0, 5, -5, 1_000_000, 1]
+        var ids: [Int: UUID] = [:]
+        for priority in priorities {
+            ids[priority] = try WorkflowSubmitter(store: engine.store).submit(definition, input: [:], submittedBy: "test", priority: priority).workflowID
+        }
+        let batch = try engine.store.submitBatch(definition: definition, requests: [
+            SubmitRequest(definition: definition, input: [:], labels: [:], submittedBy: "test", priority: 3, queue: "default"),
+        ])
+        guard case .created(let batched) = batch.first else { Issue.record("\(batch)"); return }
+        ids[3] = batched
+        engine.startWorker(concurrency: 1)
+        var started: [(Int, Date)] = []
+        for (priority, id) in ids {
+            _ = try await engine.waitFor(id, in: ["succeeded"])
+            started.append((priority, try #require(try engine.store.steps(of: id).first?.startedAt)))
+        }
+        #expect(started.sorted { $0.1 < $1.1 }.map(\.0) == [1_000_000, 5, 3, 1, 0, -5])
+    }
+
     @Test func independentDAGStepsRunConcurrently() async throws {
         let engine = try EngineHarness()
         engine.startWorker(concurrency: 4)
