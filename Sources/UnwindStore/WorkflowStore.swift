@@ -332,7 +332,7 @@ public final class WorkflowStore: Sendable {
         try pool.transaction { connection in
             if irreversible {
                 let change = Change(
-                    workflowID: workflowID, event: .pivotIrreversible, fence: (stepID, fencingToken),
+                    workflowID: workflowID, event: .irreversibleCheckpoint(step: stepID), fence: (stepID, fencingToken),
                     write: StepWrite(checkpoint: checkpoint), workerID: workerID, eventKind: "checkpoint")
                 return try self.apply([change], on: connection).first != .stale
             }

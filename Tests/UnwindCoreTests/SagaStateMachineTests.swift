@@ -240,11 +240,92 @@ struct SagaStateMachineTests {
         try run.succeed("prepare")
         try run.succeed("reserve")
         run.claim("commit")
-        try run.apply(.pivotIrreversible)
+        try run.apply(.irreversibleCheckpoint(step: "commit"))
         try run.apply(.attemptFailed(step: "commit", failure: StepFailure(message: "half done", retryable: false)))
         #expect(run.snapshot.state == .failed)
         #expect(run.state("prepare") == .succeeded)
         #expect(run.state("reserve") == .succeeded)
+    }
+
+    /// Only the pivot's irreversible checkpoint, saved while it runs forward, crosses the point of no return. A
+    /// compensation's used to stop the compensation half-way (and a resume then ran the pivot with what it needs
+    /// undone); another step's made a workflow without a pivot uncancellable ("pivot '-'").
+    @Test func anIrreversibleCheckpointOfAnotherStepOrACompensationIsNotThePivots() throws {
+        var compensating = Driver(try teardown())
+        try compensating.succeed("prepare")
+        try compensating.succeed("reserve")
+        try compensating.fail("commit", retryable: false)
+        #expect(compensating.snapshot.state == .compensating)
+        compensating.claim("reserve")
+        #expect(compensating.phase("reserve") == .compensate)
+        try compensating.apply(.irreversibleCheckpoint(step: "reserve"))
+        #expect(!compensating.snapshot.pivotCrossed)
+        try compensating.apply(.attemptSucceeded(step: "reserve"))
+        try compensating.succeed("prepare")
+        #expect(compensating.snapshot.state == .compensated, "\(compensating.kinds)")
+
+        var beforeThePivot = Driver(try teardown())
+        beforeThePivot.claim("prepare")
+        try beforeThePivot.apply(.irreversibleCheckpoint(step: "prepare"))
+        try beforeThePivot.apply(.attemptSucceeded(step: "prepare"))
+        #expect(!beforeThePivot.snapshot.pivotCrossed)
+        try beforeThePivot.apply(.cancel(force: false))
+        #expect(beforeThePivot.snapshot.state == .compensating)
+    }
+
+    /// The pivot's last attempt ended without an outcome (its worker died, or it timed out): it may have made its
+    /// change, so the workflow fails past the point of no return instead of compensating the steps before it.
+    @Test func aPivotsLastAttemptWithoutAnOutcomeCountsAsCrossed() throws {
+        for code in ["lease_expired", "timeout", "refused"] {
+            var run = Driver(try definition("""
+                name: t
+                defaults: {retry: {max_attempts: 1}}
+                steps:
+                  - {id: prepare, action: a, compensation: undo}
+                  - {id: commit, action: a, pivot: true}
+                  - {id: finish, action: a}
+                """))
+            try run.succeed("prepare")
+            if code == "lease_expired" {
+                run.claim("commit")
+                try run.apply(.leaseExpired(step: "commit"))
+            } else {
+                try run.fail("commit", retryable: code == "timeout", code: code)
+            }
+            if code == "refused" {
+                #expect(run.snapshot.state == .compensating, "a clean refusal changed nothing: compensate")
+            } else {
+                #expect(run.snapshot.state == .failed, "\(code): \(run.kinds)")
+                #expect(run.snapshot.pivotCrossed, "\(code)")
+                #expect(run.state("prepare") == .succeeded, "\(code): not compensated")
+            }
+        }
+    }
+
+    /// A failure in one branch while the pivot ran, the pivot then crossed: compensation stopped and the workflow
+    /// failed. Skipping the failed branch goes on with the steps the stopped compensation had cancelled; they
+    /// stayed cancelled, and the workflow ran for good with nothing left to run.
+    @Test func skippingAfterAStoppedCompensationGoesOnWithTheCancelledSteps() throws {
+        var run = Driver(try definition("""
+            name: dag
+            steps:
+              - {id: root, action: a, compensation: undo}
+              - {id: side, action: a, after: [root]}
+              - {id: piv, action: a, after: [root], pivot: true}
+              - {id: tail, action: a, after: [piv, side]}
+            """))
+        try run.succeed("root")
+        run.claim("piv")
+        try run.fail("side", retryable: false)
+        #expect(run.snapshot.state == .compensating)
+        try run.apply(.attemptSucceeded(step: "piv"))
+        #expect(run.snapshot.state == .failed)
+        #expect(run.state("tail") != .ready)
+        try run.apply(.skip(step: "side"))
+        #expect(run.snapshot.state == .running)
+        #expect(run.ready == ["tail"])
+        try run.succeed("tail")
+        #expect(run.snapshot.state == .succeeded)
     }
 
     @Test func cancelBeforeThePivotCompensatesThenEndsCancelled() throws {
@@ -361,7 +442,7 @@ struct SagaStateMachineTests {
             case "succeeds":
                 try run.apply(.attemptSucceeded(step: "commit"))
             case "irreversible then fails":
-                try run.apply(.pivotIrreversible)
+                try run.apply(.irreversibleCheckpoint(step: "commit"))
                 try run.apply(.attemptFailed(step: "commit", failure: StepFailure(message: "lost", retryable: true)))
             default:
                 try run.apply(.attemptFailed(step: "commit", failure: StepFailure(message: "refused", retryable: false)))

@@ -7,7 +7,8 @@ import Foundation
 /// - a step failing for good before the pivot was crossed starts compensation: the compensations of the
 ///   steps that ran (succeeded, or started and then failed or were cancelled) run one at a time in reverse
 ///   completion order, each under its own retry policy; then the workflow ends `compensated`;
-/// - a pivot that recorded an irreversible change counts as crossed even if it then fails;
+/// - a pivot that recorded an irreversible change, or whose last attempt ended without an outcome (its worker
+///   died, it timed out), counts as crossed even if it then fails;
 /// - a pivot still running when compensation begins, that then crosses, stops the compensation: the workflow fails
 ///   (resumable forward) and nothing is compensated;
 /// - a step failing for good after the pivot was crossed ends the workflow `failed`; nothing is compensated.
@@ -31,8 +32,9 @@ public struct SagaStateMachine: Sendable {
         case attemptWaiting(step: String, until: Date)
         /// The attempt's lease expired (its worker died): counted as a failed, retryable attempt.
         case leaseExpired(step: String)
-        /// The pivot's checkpoint recorded a change that cannot be undone.
-        case pivotIrreversible
+        /// `step` saved a checkpoint marking a change that cannot be undone. Only the pivot's, in its forward
+        /// phase, moves the workflow past its point of no return; any other step's is an ordinary checkpoint.
+        case irreversibleCheckpoint(step: String)
         /// A scheduled workflow reached its start time.
         case start
         /// An operator re-arms the failed step(s) (or `fromStep` and everything after it).
@@ -123,7 +125,12 @@ private struct Transition {
                 // Running when compensation began: it does not go on, but it may have changed something.
                 stopForCompensation(id)
             }
-        case .pivotIrreversible:
+        case .irreversibleCheckpoint(let id):
+            // A compensation, or a step other than the pivot, saying so does not decide where the point of no
+            // return is: counted, a compensation's checkpoint stopped the compensation half-way, and a workflow
+            // without a pivot became uncancellable.
+            guard id == definition.pivotStepID, let step = snapshot.steps[id], step.phase == .forward,
+                  step.state == .running || step.state == .waiting else { return }
             crossPivot(reason: "the pivot recorded an irreversible change")
         case .start:
             guard snapshot.state == .scheduled else { return }
@@ -218,6 +225,11 @@ private struct Transition {
             return
         }
         details["reason"] = .string(retryable ? "attempts exhausted" : "not retryable")
+        if step.phase == .forward, id == definition.pivotStepID, Self.outcomeUnknownCodes.contains(failure.code ?? "") {
+            // The pivot's last attempt ended without an outcome (its worker died, or it ran out of time): what it
+            // was doing may have been applied, so nothing before it may be compensated as if nothing had changed.
+            crossPivot(reason: "the pivot's last attempt ended without an outcome (\(failure.code ?? "")): what it was doing may have been applied")
+        }
         step.state = .failed
         if step.phase == .forward { step.completedSeq = nextCompletionSeq() }
         snapshot.steps[id] = step
@@ -245,6 +257,9 @@ private struct Transition {
             break
         }
     }
+
+    /// Failures that say nothing about what the attempt did: its lease expired (the worker died) or it timed out.
+    static let outcomeUnknownCodes: Set<String> = ["lease_expired", "timeout"]
 
     private mutating func crossPivot(reason: String) {
         guard !snapshot.pivotCrossed else { return }
@@ -498,6 +513,16 @@ private struct Transition {
             // Other failed steps (parallel branches) stay failed; the workflow waits for them again.
             if snapshot.steps.values.contains(where: { $0.phase == .forward && $0.state == .failed }) {
                 snapshot.state = .failed
+            } else {
+                // Steps a stopped compensation cancelled (it began, then the pivot crossed) go on, as after a
+                // resume: left cancelled, the workflow ran with nothing left to run, for good.
+                for (other, cancelled) in snapshot.steps where cancelled.phase == .forward && cancelled.state == .cancelled {
+                    var next = cancelled
+                    next.attemptBase = cancelled.attempt
+                    next.completedSeq = nil
+                    next.state = .blocked  // made ready below once its predecessors are done
+                    snapshot.steps[other] = next
+                }
             }
             afterForwardStepDone(id)
         case (.compensationFailed, .compensate):
