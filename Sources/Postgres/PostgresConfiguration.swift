@@ -146,6 +146,15 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
         for token in connectionString.split(separator: " ") where token.hasPrefix("password=") {
             result = redact(result, secret: String(token.dropFirst("password=".count)))
         }
+        // A URL's query parameters: `?password=…&…`. libpq echoes a malformed one (a bad percent-escape) whole.
+        if let query = connectionString.firstIndex(of: "?") {
+            for parameter in connectionString[connectionString.index(after: query)...].split(separator: "&")
+            where parameter.lowercased().hasPrefix("password=") {
+                let value = String(parameter.dropFirst("password=".count))
+                result = redact(result, secret: value)
+                if let decoded = value.removingPercentEncoding { result = redact(result, secret: decoded) }
+            }
+        }
         return result
     }
 

@@ -56,6 +56,8 @@ struct ConfigurationTests {
         "postgres://user:hunter2@host:notaport/db",
         "postgres://user:hunter2@host/db?nosuchoption=1",
         "host=x password=hunter2 junk",
+        "postgres://localhost/unwind?password=hunter2%zz",
+        "postgres://localhost/unwind?sslmode=disable&PASSWORD=hunter2&x=%",
         "   ",
     ])
     func rejectsMalformedInputWithoutPrintingThePassword(_ input: String) {
