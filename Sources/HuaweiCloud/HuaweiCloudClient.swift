@@ -38,7 +38,7 @@ public final class HuaweiCloudClient: Sendable {
     /// Seconds since 1970 for `X-Sdk-Date`; replaceable in tests.
     let clock: @Sendable () -> Int64
     /// Secrets scrubbed from every error message (defence in depth).
-    private let secrets: [String]
+    let secrets: [String]
 
     /// Largest response body read; the APIs used here answer a few hundred KiB at most.
     static let maxResponseBytes = 8 * 1024 * 1024

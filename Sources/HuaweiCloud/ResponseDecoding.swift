@@ -22,6 +22,8 @@ extension HuaweiCloudClient {
         }
     }
 
+    /// Redacted like every failure of `send`: the message quotes the body, which may echo a credential (a proxy's
+    /// or a debugging endpoint's answer holding the request's security token).
     func malformed(_ message: String, response: Response, request: CloudRequest) -> CloudError {
         CloudError(
             service: request.service, operation: request.operation, httpStatus: response.status, message: message,
@@ -29,7 +31,7 @@ extension HuaweiCloudClient {
             hint: "the cloud answered success with a body the client cannot read; trying again may help"
                 + (request.isMutating ? " after re-reading the resource (the change may have been applied)" : "")
                 + "; if it persists the API may have changed — report it with the request id"
-        )
+        ).redacting(secrets)
     }
 
     static func describe(_ error: DecodingError, body: [UInt8], contentType: String?) -> String {

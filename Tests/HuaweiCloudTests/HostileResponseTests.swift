@@ -213,6 +213,15 @@ struct HostileResponseTests {
         #expect(error.message.contains("<redacted>"))
     }
 
+    /// A success whose body cannot be read (a proxy's or a debugging endpoint's echo of the request) is quoted in the
+    /// error: the credentials it echoes are redacted there too, not only in failures.
+    @Test func secretsEchoedInAnUnreadableSuccessAreRedacted() async throws {
+        let echo = "echo token=\(TestSupport.credentials.securityToken!) key=\(TestSupport.credentials.secretKey)"
+        let error = try await Self.readError(Self.answer("200 OK", echo, headers: [("Content-Type", "text/plain")]))
+        Self.expectNoSecrets(error)
+        #expect(error.message.contains("<redacted>"), "\(error.message)")
+    }
+
     @Test func requestCarriesSignedHeadersAndNoSecret() async throws {
         try await RawHTTPServer.with(Self.answer("204 No Content", "")) { server in
             let client = try TestSupport.client(baseURL: server.baseURL)
