@@ -502,6 +502,13 @@ public final class PostgresConnection: Sendable {
         _ pointer: OpaquePointer, _ statements: [PostgresStatement], retryingMissingPrepared: Bool
     ) throws(PostgresError) -> [PostgresResult] {
         let startedIdle = PQtransactionStatus(pointer) == PQTRANS_IDLE
+        // Every parameter is encoded before anything is sent: a value refused (a NUL character) in a later
+        // statement must not leave the earlier ones sent, and committed by the sync point outside a transaction.
+        var encoded: [[UnsafeMutablePointer<CChar>?]] = []
+        defer { for strings in encoded { for string in strings { free(string) } } }
+        for statement in statements {
+            encoded.append(try Self.encodeParameters(statement.parameters, statement: statement.name))
+        }
         guard PQenterPipelineMode(pointer) == 1 else {
             throw PostgresError(code: .unexpectedResult, message: "cannot enter pipeline mode: \(Self.errorMessage(pointer))")
         }
@@ -510,7 +517,6 @@ public final class PostgresConnection: Sendable {
         let known = state.withLock { $0.preparedStatements }
         var preparing: Set<String> = []
         var sent = true
-        var refusedParameter: PostgresError?
         for (index, statement) in statements.enumerated() {
             let count = Int32(statement.parameters.count)
             let accepted: Int32
@@ -520,17 +526,9 @@ public final class PostgresConnection: Sendable {
                     preparing.insert(name)
                     expected.append(.prepare(name))
                 }
-                do {
-                    accepted = try Self.withParameterValues(statement.parameters, statement: name) {
-                        PQsendQueryPrepared(pointer, name, count, $0, nil, nil, 0)
-                    }
-                } catch { refusedParameter = error; sent = false; break }
+                accepted = Self.withEncoded(&encoded[index]) { PQsendQueryPrepared(pointer, name, count, $0, nil, nil, 0) }
             } else {
-                do {
-                    accepted = try Self.withParameterValues(statement.parameters, statement: statement.name) {
-                        PQsendQueryParams(pointer, statement.sql, count, nil, $0, nil, nil, 0)
-                    }
-                } catch { refusedParameter = error; sent = false; break }
+                accepted = Self.withEncoded(&encoded[index]) { PQsendQueryParams(pointer, statement.sql, count, nil, $0, nil, nil, 0) }
             }
             guard accepted == 1 else { sent = false; break }
             expected.append(.statement(index))
@@ -576,8 +574,12 @@ public final class PostgresConnection: Sendable {
         guard PQstatus(pointer) == CONNECTION_OK else {
             throw failure.flatMap { $0.isConnectionLost ? $0 : nil } ?? lostError(pointer, statement: statements.last?.name)
         }
-        PQexitPipelineMode(pointer)
-        if let refusedParameter { throw refusedParameter }
+        if PQexitPipelineMode(pointer) != 1 {
+            // Results left unread: the connection cannot run plain statements any more. Dropped, not lent again.
+            state.withLock { $0.mustReconnect = true }
+            throw PostgresError(code: .unexpectedResult, message: "cannot leave pipeline mode: \(Self.errorMessage(pointer))",
+                                statement: statements.last?.name)
+        }
         guard sent else {
             throw PostgresError(code: .unexpectedResult, message: "could not send a pipelined statement: \(Self.errorMessage(pointer))",
                                 statement: statements.last?.name)
@@ -604,27 +606,39 @@ public final class PostgresConnection: Sendable {
     ///
     /// A text holding a NUL character would reach the server cut short at it (as a C string), turning one value
     /// into another without a word: such a parameter is refused instead.
-    private static func withParameterValues<R>(
-        _ parameters: [any PostgresEncodable], statement: String?, _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
-    ) throws(PostgresError) -> R {
-        guard !parameters.isEmpty else { return body(nil) }
+    /// The parameters as C strings (owned by the caller, who frees them), or the error for a value PostgreSQL text
+    /// cannot hold, with nothing left allocated.
+    private static func encodeParameters(_ parameters: [any PostgresEncodable], statement: String?) throws(PostgresError) -> [UnsafeMutablePointer<CChar>?] {
         var cStrings: [UnsafeMutablePointer<CChar>?] = []
         cStrings.reserveCapacity(parameters.count)
-        defer { for pointer in cStrings { free(pointer) } }
         for (index, parameter) in parameters.enumerated() {
             guard let text = parameter.postgresText else { cStrings.append(nil); continue }
             let pointer = strdup(text)
             cStrings.append(pointer)
             if let pointer, strlen(pointer) != text.utf8.count {
+                for string in cStrings { free(string) }
                 throw PostgresError(
                     code: .invalidParameter,
                     message: "parameter $\(index + 1) holds a NUL character (\\u0000), which PostgreSQL text cannot hold; the value was refused rather than cut short",
                     statement: statement)
             }
         }
+        return cStrings
+    }
+
+    private static func withEncoded<R>(_ cStrings: inout [UnsafeMutablePointer<CChar>?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+        guard !cStrings.isEmpty else { return body(nil) }
         return cStrings.withUnsafeMutableBufferPointer { buffer in
             buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { body($0) }
         }
+    }
+
+    private static func withParameterValues<R>(
+        _ parameters: [any PostgresEncodable], statement: String?, _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
+    ) throws(PostgresError) -> R {
+        var cStrings = try encodeParameters(parameters, statement: statement)
+        defer { for pointer in cStrings { free(pointer) } }
+        return withEncoded(&cStrings, body)
     }
 
     private func checkResult(_ result: OpaquePointer, pointer: OpaquePointer, statement: String?) throws(PostgresError) -> PostgresResult {

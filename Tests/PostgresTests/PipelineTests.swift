@@ -45,6 +45,22 @@ struct PipelineTests {
         #expect(try connection.pipeline([PostgresStatement("SELECT 2 AS two", name: "two")])[0].first?.decode("two", as: Int.self) == 2)
     }
 
+    /// A value PostgreSQL text cannot hold in a later statement is refused before anything is sent: it used to be
+    /// found while sending, after the earlier statements had gone, and the sync point committed them.
+    @Test func aRefusedParameterInALaterStatementSendsNothing() async throws {
+        let connection = try await TestDatabase.create().connect()
+        try connection.executeScript("CREATE TABLE items (id int PRIMARY KEY, note text)", name: "create")
+        let error = try #require(throws: PostgresError.self) {
+            try connection.pipeline([
+                PostgresStatement("INSERT INTO items VALUES ($1, $2)", [1, "fine"], name: "insert_note"),
+                PostgresStatement("INSERT INTO items VALUES ($1, $2)", [2, "nul\u{0}here"], name: "insert_note"),
+            ])
+        }
+        #expect(error.code == .invalidParameter)
+        #expect(try Self.itemCount(connection) == 0, "all or nothing")
+        #expect(try connection.pipeline([PostgresStatement("SELECT 2 AS two", name: "two")])[0].first?.decode("two", as: Int.self) == 2)
+    }
+
     @Test func aQueuedStatementIsSentWithTheNextOneAndSeenByIt() async throws {
         let connection = try await TestDatabase.create().connect()
         try connection.executeScript("CREATE TABLE items (id int PRIMARY KEY)", name: "create")
