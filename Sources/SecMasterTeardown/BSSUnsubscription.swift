@@ -16,11 +16,12 @@ struct UnsubscribeProgress: Codable, Sendable, Equatable {
     /// checkpoints written before it existed have no such key.
     var unseen: [String: Int]?
     /// Resources an unsubscription was requested for without an answer (a timeout, a dropped connection, a 5xx):
-    /// the request may have been applied. The next attempt settles it: BSS then shows the resource in use (a
-    /// refusal means nothing changed), being unsubscribed, or gone. Optional, like `unseen`.
+    /// the request may have been applied. The same attempt tries to settle it (BSS then shows the resource in use,
+    /// being unsubscribed, or gone); an attempt that ends with it unsettled counts it as applied
+    /// (`presumedChanged`). Optional, like `unseen`.
     var requested: [String]?
-    /// Resources BSS reported as being unsubscribed, or requested without an answer that no later attempt settled
-    /// (the step's last attempt, or a later failure that says nothing about it): the cloud may have changed.
+    /// Resources BSS reported as being unsubscribed, or requested without an answer that the attempt could not
+    /// settle: the cloud may have changed.
     var presumedChanged: [String]?
     /// Resources found gone whose lost unsubscription orders were looked for, so that the search is made once
     /// per resource but repeated when it could not finish (BSS not showing an order's refund lines yet).
@@ -129,10 +130,10 @@ struct BSSUnsubscription {
                         try await client.queryCustomerResources(domainID: domain, resourceIDs: batch, onlyMainResource: true)
                     }) ?? []
                 } catch {
-                    // The look that would settle an earlier lost answer failed for good (rotated keys, say), or on
-                    // the step's last attempt: nothing will settle it, so the request counts as applied.
+                    // The look that would settle an earlier lost answer failed: the attempt ends with it unsettled,
+                    // so the request counts as applied (see `noteRequested`).
                     let unsettled = batch.filter(requestedBefore.contains)
-                    if !unsettled.isEmpty && (!error.retryable || context.attempt >= context.maxAttempts) {
+                    if !unsettled.isEmpty {
                         progress.noteRequested(unsettled, presumedChanged: true)
                         try await save(progress)
                     }
@@ -208,8 +209,10 @@ struct BSSUnsubscription {
                         // settles nothing, is past the point of no return.
                         let settleNow = error.mayHaveBeenApplied && !inFlight && !unsettled && settleTries < Self.settleWaits.count
                             && context.deadline.timeIntervalSinceNow > Self.settleWaits[min(settleTries, Self.settleWaits.count - 1)] + 60
-                        progress.noteRequested(
-                            inUse, presumedChanged: inFlight || unsettled || (!settleNow && context.attempt >= context.maxAttempts))
+                        // Not settled within this attempt: it counts as applied from now on. Between attempts the
+                        // step is parked, and a cancel meanwhile would compensate the steps before this pivot
+                        // although BSS may have unsubscribed (and booked money for) the resource.
+                        progress.noteRequested(inUse, presumedChanged: inFlight || unsettled || !settleNow)
                         try await save(progress)
                         if settleNow {
                             // Settle the lost answer within this attempt: look again (and ask again) after a moment,

@@ -119,6 +119,9 @@ public enum TeardownActions {
         /// is lost (or the worker dies), a retry finds it off and cannot tell who did it, and the compensation must
         /// still turn it back on. Optional: older checkpoints lack it.
         var asked: [String]?
+        /// Resources the compensation found unsubscribed or gone (BSS answers "already done"): nothing to turn back
+        /// on, and not `restored`, which would say they still run and renew. Optional, like `asked`.
+        var gone: [String]?
 
         /// What the compensation turns back on: whatever this step turned off, or may have.
         var toRestore: [String] { Array(Set(turnedOff).union(asked ?? [])).sorted() }
@@ -160,10 +163,14 @@ public enum TeardownActions {
         let input = try TeardownInput(context.input)
         let client = try client(input, env, context)
         var state = context.state(AutoRenewState())
-        for id in state.toRestore where !state.restored.contains(id) {
+        for id in state.toRestore where !state.restored.contains(id) && !(state.gone ?? []).contains(id) {
             let domain = input.account.domainID
-            _ = try await cloud({ () async throws(CloudError) in try await client.setAutoRenew(domainID: domain, resourceID: id, enabled: true) })
-            state.restored.append(id)
+            if try await cloud({ () async throws(CloudError) in try await client.setAutoRenew(domainID: domain, resourceID: id, enabled: true) }) == nil {
+                state.gone = (state.gone ?? []) + [id]
+                context.logger.warning("auto-renew not turned back on: BSS shows the resource unsubscribed or gone", metadata: ["resource": "\(id)"])
+            } else {
+                state.restored.append(id)
+            }
             try await context.saveCheckpoint(.encoding(state))
         }
         return .completed(.encoding(state))
@@ -192,14 +199,14 @@ public enum TeardownActions {
     }
 
     /// After a pay-per-use cancellation of `ids` failed: records a lost answer in `unanswered` and returns whether
-    /// the cancellation now counts as applied (past the point of no return). It does when the answer was lost,
-    /// or an earlier one was, and nothing will settle it: the failure is for good (rotated keys, a parameter
-    /// error) or this is the step's last attempt. A retry otherwise settles it: SecMaster then answers that the
-    /// resource is gone.
+    /// the cancellation now counts as applied (past the point of no return). It does when the answer was lost, or
+    /// an earlier one was: the attempt ends without knowing, and between attempts a cancel would compensate the
+    /// steps before the pivot although the resource may be gone. The next attempt asks again (SecMaster answers
+    /// that a gone resource is gone).
     static func payPerUseCancellationFailed(_ error: CloudError, ids: [String], unanswered: inout [String]?, context: StepContext) -> Bool {
         let askedBefore = ids.contains { (unanswered ?? []).contains($0) }
         if error.mayHaveBeenApplied { unanswered = Array(Set(unanswered ?? []).union(ids)).sorted() }
-        return (error.mayHaveBeenApplied || askedBefore) && (!error.isRetryable || context.attempt >= context.maxAttempts)
+        return error.mayHaveBeenApplied || askedBefore
     }
 
     // MARK: Asset quotas (the pivot)
@@ -407,11 +414,11 @@ public enum TeardownActions {
         var confirmedGone: [String] = []
         var bss = UnsubscribeProgress()
         var polls = 0
-        /// Set once ECS accepted a deletion, or once one may have been applied and no later attempt will tell (no
-        /// answer on the step's last attempt). Optional: older checkpoints lack it.
+        /// Set once ECS accepted a deletion, or once one may have been applied (its answer was lost). Optional:
+        /// older checkpoints lack it.
         var deletionRequested: Bool?
-        /// Servers whose deletion got no answer: the next attempt's re-read settles them (`DELETING` or gone means it
-        /// was applied). If that re-read fails for good, or on the last attempt, they count as deleted.
+        /// Servers whose deletion got no answer (counted as a change at once): the next attempt's re-read shows
+        /// whether it was applied (being deleted, or gone) and asks again if not.
         var deleteUnanswered: [String]?
 
         /// See ``UnsubscribeProgress/mayHaveChangedTheCloud``: this step is the pivot of
@@ -465,7 +472,7 @@ public enum TeardownActions {
             liveServers = try await ServerLookup(client: client, projectID: project).live(candidates.map(\.id))
         } catch {
             let unanswered = Set(state.deleteUnanswered ?? [])
-            if candidates.contains(where: { unanswered.contains($0.id) }) && (!error.retryable || context.attempt >= context.maxAttempts) {
+            if candidates.contains(where: { unanswered.contains($0.id) }) {
                 state.deletionRequested = true
                 try await save()
             }
@@ -491,11 +498,12 @@ public enum TeardownActions {
             } catch where error.isAlreadyDone {
                 job = nil
             } catch {
-                // No answer: the next attempt sees the servers DELETING or gone if it was applied (its re-read of
-                // the servers settles it). On the last attempt no one will look, so it counts as a change.
+                // No answer: it counts as a change (between attempts a cancel would otherwise compensate the steps
+                // before this pivot while ECS deletes the servers). The next attempt's re-read of the servers
+                // shows them being deleted or gone if it was applied, and asks again if not.
                 if error.mayHaveBeenApplied {
                     state.deleteUnanswered = Array(Set(state.deleteUnanswered ?? []).union(toDelete)).sorted()
-                    if context.attempt >= context.maxAttempts { state.deletionRequested = true }
+                    state.deletionRequested = true
                     try await save()
                 }
                 throw error.stepFailure()

@@ -777,6 +777,36 @@ struct TeardownEndToEndTests {
         #expect(try setup.simulator.changedTwice(account: account).isEmpty)
     }
 
+    /// The answer to the quota's unsubscription is lost and the looks that would settle it within the attempt fail
+    /// too (BSS's resource query answers 503): the attempt ends with the change in doubt, so the workflow is past its
+    /// point of no return from then on. A plain cancel while the step waits for its next attempt is refused; it used
+    /// to compensate the steps before the pivot and end `cancelled`, while BSS had unsubscribed the quota and booked
+    /// its money, which no report then showed.
+    @Test func aCancelBetweenAttemptsAfterAnUnsettledLostAnswerIsRefused() async throws {
+        let account = "prepaid-standard-old"
+        let setup = try Setup()
+        try setup.simulator.admin("POST", "/_sim/faults", body: ["api": "bss.unsubscribe", "account": account, "kind": "drop_after_apply", "count": 1])
+        // The inventory's, the auto-renew step's and the quotas' first reads pass; the settling read (with the client's own
+        // retries) fails.
+        try setup.simulator.admin("POST", "/_sim/faults", body: ["api": "bss.query_resources", "account": account, "kind": "error", "status": 503, "skip": 3, "count": 4])
+        setup.engine.startWorker()
+        let id = try setup.submit(account)
+        try await setup.engine.waitUntil(timeout: 90, "the quotas' first attempt failed") {
+            try setup.engine.events(id).contains { $0.kind == "attempt_failed" && $0.stepID == "unsubscribe-asset-quotas" }
+        }
+        #expect(throws: StoreError.self) {
+            try setup.engine.store.perform(OperatorAction(.cancel(force: false), actor: "ops", reason: "wrong account"), on: id)
+        }
+        let workflow = try await setup.engine.waitFor(id, in: Setup.endStates.union(["cancelled"]), timeout: 120)
+        let events = try setup.engine.events(id)
+        #expect(workflow.state == "succeeded" && workflow.pivotCrossed, "\(workflow.state): \(events.map { "\($0.kind) \($0.stepID ?? "") \($0.details?.canonicalJSON ?? "")" })")
+        #expect(!events.contains { $0.kind == "compensation_scheduled" })
+        #expect(try setup.simulator.changedTwice(account: account).isEmpty)
+        let ledger = try setup.simulator.admin("GET", "/_sim/ledger?account=\(account)") as? [String: Any]
+        let fee = try #require((ledger?["totals"] as? [String: Any])?["fee"] as? Double)
+        #expect(abs((workflow.output?["fee"]?.doubleValue ?? -1) - fee) < 0.005, "the booked money is in the report")
+    }
+
     /// A change whose answer was lost, then a look that would settle it fails for good (the operator rotated the
     /// keys: 401): nothing will tell whether the change went through, so it counts as applied, and the workflow
     /// ends `failed` past its point of no return, never `compensated` ("everything put back"). For each pivot:
