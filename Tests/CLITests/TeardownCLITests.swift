@@ -117,6 +117,17 @@ struct TeardownCLITests {
         let withBadRow = await runUnwind(["plan", "secmaster-full-teardown", "--fleet", broken], environment: environment)
         #expect(withBadRow.status == 1)
         #expect(withBadRow.stdout.contains("line 8\tinvalid\t-\t'domain_id': value \"not-an-id\" does not match pattern"))
+        // A row repeating an earlier one (the same account) is invalid, as submit finds it, and its money is not
+        // counted twice in the totals.
+        let repeated = directory + "/repeated.csv"
+        try ([rows[0], rows[2], rows[2]].joined(separator: "\n") + "\n").write(toFile: repeated, atomically: true, encoding: .utf8)
+        try ([rows[0], rows[2]].joined(separator: "\n") + "\n").write(toFile: directory + "/once.csv", atomically: true, encoding: .utf8)
+        let single = await runUnwind(["plan", "secmaster-full-teardown", "--fleet", directory + "/once.csv", "--accept", "handling-fee"], environment: environment)
+        let twice = await runUnwind(["plan", "secmaster-full-teardown", "--fleet", repeated, "--accept", "handling-fee"], environment: environment)
+        #expect(twice.status == 1, "\(twice.combined)")
+        #expect(twice.stdout.contains("line 3\tinvalid\t-\tthe same input as line 2"), "\(twice.stdout)")
+        func totals(_ output: String) -> String? { output.split(separator: "\n").last { $0.contains("totals of the planned rows") }.map { String($0.split(separator: ";").last ?? "") } }
+        #expect(totals(twice.stdout) != nil && totals(twice.stdout) == totals(single.stdout), "\(twice.stdout)\n\(single.stdout)")
         // A misspelt acknowledgement is one error before any row is read, with the likely spelling.
         let typo = await runUnwind(["plan", "secmaster-full-teardown", "--fleet", fleet, "--accept", "handling-fees"], environment: environment)
         #expect(typo.status == 64)

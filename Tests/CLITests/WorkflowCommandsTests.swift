@@ -238,20 +238,32 @@ struct WorkflowCommandsTests {
             Bad Name,carol
             "initech,dave
             """.write(toFile: file, atomically: true, encoding: .utf8)
-        let first = await setup.unwind(["submit", "saga", "--fleet", file])
+        // A bad or repeated row stops the whole file, each named, with nothing submitted.
+        let refused = await setup.unwind(["submit", "saga", "--fleet", file])
+        #expect(refused.status == 64, "\(refused.combined)")
+        #expect(refused.stdout.split(separator: "\n").map(String.init) == [
+            "line 4\tinvalid\tthe same input as line 2; remove the repeated row",
+            "line 5\tinvalid\t'account': value \"Bad Name\" does not match pattern ^[a-z0-9-]+$",
+            "line 6\tinvalid\ta quoted field is never closed",
+        ], "\(refused.stdout)")
+        #expect(refused.stderr.contains("3 invalid row(s)") && refused.stderr.contains("--skip-invalid"), "\(refused.stderr)")
+        let nothing = await setup.unwind(["list", "--output", "json"])
+        #expect(!nothing.stdout.contains("\"id\""), "nothing was submitted: \(nothing.stdout)")
+
+        let first = await setup.unwind(["submit", "saga", "--fleet", file, "--skip-invalid"])
         #expect(first.status == 1, "a malformed row makes the exit non-zero: \(first.combined)")
         let lines = first.stdout.split(separator: "\n").map(String.init)
         #expect(lines[0].hasPrefix("line 2\tsubmitted\t"))
         #expect(lines[1].hasPrefix("line 3\tsubmitted\t"))
-        #expect(lines[2].hasPrefix("line 4\texists\t"), "the duplicate row is the same workflow")
+        #expect(lines[2].hasPrefix("line 4\tinvalid\tthe same input as line 2"), "the repeated row is not submitted twice")
         #expect(lines[3].hasPrefix("line 5\tinvalid\t'account'"))
         #expect(lines[4] == "line 6\tinvalid\ta quoted field is never closed")
-        #expect(lines.last == "2 submitted, 1 already existed, 0 refused, 2 invalid")
+        #expect(lines.last == "2 submitted, 0 already existed, 0 refused, 3 invalid")
 
-        let again = await setup.unwind(["submit", "saga", "--fleet", file, "--output", "json"])
+        let again = await setup.unwind(["submit", "saga", "--fleet", file, "--output", "json", "--skip-invalid"])
         let results = again.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(results.filter { $0["result"] as? String == "submitted" }.isEmpty, "re-running the file submits nothing twice")
-        #expect(results.filter { $0["result"] as? String == "exists" }.count == 3)
+        #expect(results.filter { $0["result"] as? String == "exists" }.count == 2)
 
         // Blanks around cells, as a hand-typed CSV has them, are not part of the values; a quoted cell keeps its
         // text exactly, and blanks may surround its quotes.
@@ -267,7 +279,7 @@ struct WorkflowCommandsTests {
 
         let jsonl = setup.workflows + "/fleet.jsonl"
         try "{\"account\": \"hooli\", \"_labels\": {\"owner\": \"erin\"}}\n[1,2]\n{\"account\": 7}\n".write(toFile: jsonl, atomically: true, encoding: .utf8)
-        let mixed = await setup.unwind(["submit", "saga", "--fleet", jsonl])
+        let mixed = await setup.unwind(["submit", "saga", "--fleet", jsonl, "--skip-invalid"])
         #expect(mixed.stdout.contains("line 1\tsubmitted"))
         #expect(mixed.stdout.contains("line 2\tinvalid\tnot a JSON object"))
         #expect(mixed.stdout.contains("line 3\tinvalid\t'account'"))
@@ -285,9 +297,9 @@ struct WorkflowCommandsTests {
         #expect((own.stdout.components(separatedBy: "\"id\"").count - 1) == 1, "the row's own label wins: \(own.combined)")
     }
 
-    /// Batches of 500 rows go to the database two at a time: two rows with one concurrency key in batches that
-    /// run at once must still end as one workflow and one refusal (the loser's insert hits the unique index,
-    /// its batch runs again and sees the holder), with every row reported in file order.
+    /// Batches of 500 rows go to the database two at a time, with every row reported once, in file order. Two rows
+    /// with one concurrency key, in batches that would run at once, are caught before either is stored: the later
+    /// one is invalid (with --skip-invalid, the rest go on).
     @Test func aConcurrencyKeyTakenByTheOtherLaneIsRefusedNotAnError() async throws {
         let setup = try Setup()
         let file = setup.workflows + "/lanes.jsonl"
@@ -300,15 +312,15 @@ struct WorkflowCommandsTests {
             }
         }
         try (rows.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        let result = await setup.unwind(["submit", "saga", "--fleet", file])
-        #expect(result.status == 1, "a refused row makes the exit non-zero: \(result.stderr)")
+        let result = await setup.unwind(["submit", "saga", "--fleet", file, "--skip-invalid"])
+        #expect(result.status == 1, "an invalid row makes the exit non-zero: \(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.last == "1199 submitted, 0 already existed, 1 refused, 0 invalid", "\(result.combined.suffix(600))")
+        #expect(lines.last == "1199 submitted, 0 already existed, 0 refused, 1 invalid", "\(result.combined.suffix(600))")
         let numbers = lines.dropLast().compactMap { Int($0.split(separator: "\t").first?.dropFirst("line ".count) ?? "") }
         #expect(numbers == Array(1...1200), "every row reported once, in file order; got \(numbers.count) rows; \(result.stderr)")
         let duplicates = lines.filter { $0.hasPrefix("line 3\t") || $0.hasPrefix("line 900\t") }
         #expect(duplicates.filter { $0.contains("\tsubmitted\t") }.count == 1)
-        #expect(duplicates.filter { $0.contains("\trefused\tconcurrency key 'account:dup' is held by ") }.count == 1, "\(duplicates)")
+        #expect(duplicates.filter { $0.contains("\tinvalid\tshares the concurrency key 'account:dup' with line 3") }.count == 1, "\(duplicates)")
     }
 
     @Test func badInputGetsAClearErrorAndTheRightExitCode() async throws {

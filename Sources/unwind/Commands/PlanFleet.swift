@@ -84,7 +84,7 @@ extension Plan {
             var finished: [Int: (line: Int, outcome: FleetPlanOutcome)] = [:]
             var nextToReport = 0, position = 0, inFlight = 0
             /// Concurrency key → the first line that has it.
-            var firstLineOfKey: [String: Int] = [:]
+            var repeats = FleetRepeats()
 
             func reportReady() {
                 while let (line, outcome) = finished.removeValue(forKey: nextToReport) {
@@ -120,20 +120,20 @@ extension Plan {
                         }
                         let accepted = definition.acknowledgements(in: input)
                         let line = row.line
-                        // Rows sharing a concurrency key (one teardown per account) cannot run side by side, and
-                        // each plan reads the account as it is now, not as the earlier row's teardown leaves it.
-                        var keyWarning: String?
-                        if let key = definition.renderConcurrencyKey(input: input) {
-                            if let first = firstLineOfKey[key] {
-                                keyWarning = "shares the concurrency key '\(key)' with line \(first): submit --fleet refuses this row while that workflow runs (submit it again afterwards), and this plan does not count what that teardown uses first (e.g. the account's five-day full refunds)"
-                            } else {
-                                firstLineOfKey[key] = line
-                            }
+                        // A row repeating an earlier one (its input, its key, or its concurrency key: one teardown per
+                        // account) is invalid, as submit --fleet finds it: planned, it was counted twice, and its
+                        // plan read the account as it is now, not as the earlier row's teardown leaves it.
+                        let key = submission.idempotencyKey
+                            ?? WorkflowDefinitionLoader.contentHash(of: definition.name + "\n" + JSONValue.object(input).canonicalJSON)
+                        if let repeated = repeats.problem(
+                            line: line, idempotencyKey: key, concurrencyKey: definition.renderConcurrencyKey(input: input),
+                            explicitKey: submission.idempotencyKey != nil) {
+                            finished[index] = (line, .invalid(repeated))
+                            break
                         }
                         group.addTask {
                             do {
-                                var plan = try await runner.plan(definition, input: input)
-                                if let keyWarning { plan.warnings.append(keyWarning) }
+                                let plan = try await runner.plan(definition, input: input)
                                 return (index, line, .planned(plan, missing: plan.missingAcknowledgements(accepted: accepted)))
                             } catch {
                                 return (index, line, .failed(ErrorReporter.describe(error).0))

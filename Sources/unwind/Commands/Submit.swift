@@ -135,10 +135,13 @@ struct Submit: ParsableCommand {
             With --fleet FILE.csv|FILE.jsonl, one workflow is submitted per row (the --set values apply to every \
             row, the row's own values win), in one transaction per batch of 500 rows. Each row gets a result line: \
             submitted, exists (its idempotency key was used before), refused (its concurrency key is held) or \
-            invalid (with the reason). Invalid rows do not stop the others. Unless a row sets idempotency_key, its \
-            key is derived from the workflow and the row's input, so running the same file again submits nothing \
-            twice; --idempotency-key then names a namespace for those keys. Exits 0 when every row was submitted \
-            or existed, 1 otherwise. --dry-run checks the whole file first (streamed, any size) and submits nothing.
+            invalid (with the reason). The whole file is checked first: an invalid row (a bad value, or a row \
+            repeating an earlier one's input, idempotency key or concurrency key) stops the submission with every \
+            invalid row named and nothing submitted (exit 64), unless --skip-invalid submits the valid rows. \
+            Unless a row sets idempotency_key, its key is derived from the workflow and the row's input, so \
+            running the same file again submits nothing twice; --idempotency-key then names a namespace for those \
+            keys. Exits 0 when every row was submitted or existed, 1 otherwise. --dry-run checks the whole file \
+            (streamed, any size) and submits nothing.
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -166,6 +169,9 @@ struct Submit: ParsableCommand {
 
     @Flag(name: .customLong("dry-run"), help: "With --fleet: check every row and report the invalid ones; submit nothing.")
     var dryRun = false
+
+    @Flag(name: .customLong("skip-invalid"), help: "With --fleet: submit the valid rows even when others are invalid (they are reported, and the exit code is 1).")
+    var skipInvalid = false
 
     // `.unconditional` so that `--priority -1` works without `=` (a negative number is not another flag).
     @Option(parsing: .unconditional, help: "Higher runs first among due steps.") var priority: Int = 0
@@ -398,33 +404,56 @@ extension Submit {
             }
         }
 
-        for row in reader {
+        /// One row, validated: its request, or why it is invalid.
+        func check(_ row: FleetRow, _ repeats: inout FleetRepeats) -> FleetBatchRow {
             switch row.result {
             case .failure(let error):
-                batch.append((row.line, nil, error.message))
+                return (row.line, nil, error.message)
             case .success(let submission):
                 let validated: [String: JSONValue]
                 do {
                     // A row's own `accept` adds to --accept rather than replacing it.
                     validated = try definition.validateInput(try definition.input(shared.merging(submission.input) { $1 }, withAcknowledgements: accept))
                 } catch {
-                    batch.append((row.line, nil, error.problems.joined(separator: "; ")))
-                    continue
+                    return (row.line, nil, error.problems.joined(separator: "; "))
                 }
                 let labels = sharedLabels.merging(submission.labels) { $1 }
                 let limits = SubmissionLimits.problems(labels: labels, notBefore: nil)
-                if !limits.isEmpty {
-                    batch.append((row.line, nil, limits.joined(separator: "; ")))
-                    continue
-                }
-                if takesAcknowledgements, definition.acknowledgements(in: validated).isEmpty { unacknowledged += 1 }
-                // A dry run needs no key; hashing a million rows would double its time.
-                let key = dryRun ? "" : submission.idempotencyKey
+                if !limits.isEmpty { return (row.line, nil, limits.joined(separator: "; ")) }
+                let key = submission.idempotencyKey
                     ?? "\(namespace):\(WorkflowDefinitionLoader.contentHash(of: definition.name + "\n" + JSONValue.object(validated).canonicalJSON))"
-                batch.append((row.line, SubmitRequest(
+                if let repeated = repeats.problem(
+                    line: row.line, idempotencyKey: key, concurrencyKey: definition.renderConcurrencyKey(input: validated),
+                    explicitKey: submission.idempotencyKey != nil) {
+                    return (row.line, nil, repeated)
+                }
+                return (row.line, SubmitRequest(
                     definition: definition, input: validated, labels: labels, idempotencyKey: key,
-                    notBefore: startAt, submittedBy: submitter, priority: priority, queue: queue), nil))
+                    notBefore: startAt, submittedBy: submitter, priority: priority, queue: queue), nil)
             }
+        }
+
+        if !dryRun && !skipInvalid {
+            // All or nothing: the whole file is checked before any row is stored, so that a bad row changes nothing.
+            var repeats = FleetRepeats()
+            var invalidRows = 0
+            for row in try FleetReader(path: path, definition: definition) {
+                let checked = check(row, &repeats)
+                guard checked.request == nil else { continue }
+                invalidRows += 1
+                report(checked.line, "invalid", checked.invalid ?? "")
+            }
+            if invalidRows > 0 {
+                throw CLIError(
+                    description: "\(invalidRows) invalid row(s) in --fleet '\(path)' (listed above); nothing was submitted. Fix them and run the same file again, or submit the valid rows with --skip-invalid",
+                    status: .usage)
+            }
+        }
+        var repeats = FleetRepeats()
+        for row in reader {
+            let checked = check(row, &repeats)
+            if let request = checked.request, takesAcknowledgements, definition.acknowledgements(in: request.input).isEmpty { unacknowledged += 1 }
+            batch.append(checked)
             if batch.count >= 500 { try flush() }
         }
         try flush()

@@ -322,3 +322,34 @@ final class FleetReader: Sequence, IteratorProtocol {
         return .success(submission)
     }
 }
+
+/// Rows of one fleet file that repeat an earlier row: the same idempotency key (the row's own, or the one derived
+/// from its input, so the same input twice), or the same concurrency key (one unfinished workflow per key, e.g.
+/// one teardown per cloud account). Submitted, the later one would only report `exists` or be refused; planned,
+/// it would be counted twice.
+///
+/// Keys are remembered as 64-bit hashes (this process's seeded SipHash) with their line, so that a file of millions
+/// of rows stays streamed: a few tens of megabytes, not the keys themselves. Two different keys with one hash are
+/// a chance of about one in 10^7 for a million rows.
+struct FleetRepeats {
+    private var lineOfKey: [Int: Int32] = [:]
+    private var lineOfConcurrencyKey: [Int: Int32] = [:]
+
+    /// Why the row at `line` repeats an earlier one (nil: it does not); remembers it otherwise.
+    mutating func problem(line: Int, idempotencyKey: String, concurrencyKey: String?, explicitKey: Bool) -> String? {
+        let key = idempotencyKey.hashValue
+        if let first = lineOfKey[key] {
+            return explicitKey
+                ? "idempotency_key '\(idempotencyKey)' is also line \(first)'s; give each row its own key, or remove the repeated row"
+                : "the same input as line \(first); remove the repeated row"
+        }
+        let concurrency = concurrencyKey?.hashValue
+        if let concurrencyKey, let concurrency, let first = lineOfConcurrencyKey[concurrency] {
+            return "shares the concurrency key '\(concurrencyKey)' with line \(first), and only one unfinished workflow may hold it (one teardown per account at a time): submit this row in a later file, once that workflow has finished"
+        }
+        let stored = Int32(clamping: line)
+        lineOfKey[key] = stored
+        if let concurrency { lineOfConcurrencyKey[concurrency] = stored }
+        return nil
+    }
+}
