@@ -19,6 +19,9 @@ extension WorkflowDefinition {
         let problems = field.problems(with: .array(accepted.map { .string($0) }))
         if !problems.isEmpty { throw InputValidationError(problems: problems.map { "'accept': \($0)" }) }
         var copy = input
+        // A given `accept` that is not a list of strings ("accept": "handling-fee" in a JSON line) is left as it
+        // is, for the input's validation to refuse: merged, it was silently replaced by the flags' list.
+        if let given = copy["accept"], given.arrayValue?.allSatisfy({ $0.stringValue != nil }) != true { return copy }
         let existing = copy["accept"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let merged = Array(Set(existing + accepted)).sorted()
         if !merged.isEmpty || copy["accept"] != nil { copy["accept"] = .array(merged.map { .string($0) }) }

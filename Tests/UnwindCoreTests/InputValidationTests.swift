@@ -58,6 +58,13 @@ struct InputValidationTests {
             "'accept': element \"open-order\" is not one of \"handling-fee\", \"open-orders\"; did you mean 'open-orders'?",
         ])) { try acknowledging.input([:], withAcknowledgements: ["open-order"]) }
         #expect(try acknowledging.input(["accept": ["open-orders"]], withAcknowledgements: ["handling-fee"])["accept"] == ["handling-fee", "open-orders"])
+        // An `accept` that is not a list (a JSON line's "accept": "totally-bogus") reaches validation, which refuses
+        // it; merged with the flags it used to be replaced by their list, silently.
+        for given: JSONValue in ["totally-bogus", ["handling-fee", 3]] {
+            #expect(throws: InputValidationError.self) {
+                try acknowledging.validateInput(try acknowledging.input(["accept": given], withAcknowledgements: []))
+            }
+        }
         // … and refused by a workflow that takes none, instead of being dropped.
         #expect(throws: InputValidationError(problems: [
             "accept: workflow 'teardown' takes no acknowledgements (it declares no 'accept' input); leave them out",
