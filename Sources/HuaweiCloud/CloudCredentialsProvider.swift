@@ -96,7 +96,7 @@ public struct CloudCredentialsProvider: Sendable {
         }
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw failure(profile, "credentials file \(credentialsFile) is not a regular file",
-                          hint: "point UNWIND_CREDENTIALS_FILE at the file holding the [\(profile)] section, or export \(keys.ak) and \(keys.sk)")
+                          hint: "point UNWIND_CREDENTIALS_FILE at the file holding the [\(profile)] section, or export \(keys.ak) and \(keys.sk)", retryable: true)
         }
         // systemd's LoadCredential= (and the container examples in deploy/) own the files under
         // $CREDENTIALS_DIRECTORY: root-owned, mode 0400 plus a read ACL for the service's user alone, which stat
@@ -104,12 +104,12 @@ public struct CloudCredentialsProvider: Sendable {
         let platformManaged = isInCredentialsDirectory(credentialsFile)
         guard platformManaged || info.st_uid == geteuid() else {
             throw failure(profile, "credentials file \(credentialsFile) is owned by uid \(info.st_uid), not by the current user (uid \(geteuid())); refusing to read it",
-                          hint: "run `chown $(id -u) \(credentialsFile)` and `chmod 600 \(credentialsFile)`")
+                          hint: "run `chown $(id -u) \(credentialsFile)` and `chmod 600 \(credentialsFile)`", retryable: true)
         }
         let permissions = Int(info.st_mode) & 0o777
         guard platformManaged || permissions & 0o077 == 0 else {
             throw failure(profile, "credentials file \(credentialsFile) has mode 0\(String(permissions, radix: 8)) and can be read by other users; refusing to read it",
-                          hint: "run `chmod 600 \(credentialsFile)`, then rotate the keys if others may have read them")
+                          hint: "run `chmod 600 \(credentialsFile)`, then rotate the keys if others may have read them", retryable: true)
         }
         // The checks above run on every call; the file is read again only when it changed (keys rotated).
         let identity = FileIdentity(info)
@@ -119,7 +119,7 @@ public struct CloudCredentialsProvider: Sendable {
         } else {
             let text: String
             do { text = try String(contentsOfFile: credentialsFile, encoding: .utf8) } catch {
-                throw failure(profile, "credentials file \(credentialsFile) cannot be read", hint: "check that it is a UTF-8 text file readable by the current user")
+                throw failure(profile, "credentials file \(credentialsFile) cannot be read", hint: "check that it is a UTF-8 text file readable by the current user", retryable: true)
             }
             parsed = Self.parseINI(text)
             parsedFile.store(parsed, for: identity)
@@ -128,7 +128,7 @@ public struct CloudCredentialsProvider: Sendable {
         // key nor a comment may be a key gone wrong. Named by line number only: lines may hold secrets.
         if let problem = parsed.problems.first {
             throw failure(profile, "credentials file \(credentialsFile): \(problem)",
-                          hint: "fix that line (each [profile] once, ak/sk/security_token once per profile, `key = value` lines and # comments only)")
+                          hint: "fix that line (each [profile] once, ak/sk/security_token once per profile, `key = value` lines and # comments only)", retryable: true)
         }
         let sections = parsed.sections
         guard let section = sections[profile] else {
@@ -223,8 +223,13 @@ public struct CloudCredentialsProvider: Sendable {
         return trimmed.isEmpty ? nil : trimmed
     }
 
-    private func failure(_ profile: String, _ message: String, hint: String) -> CloudError {
-        CloudError(service: nil, operation: "load credentials for profile '\(profile)'", message: message, classification: .permanent, hint: hint)
+    /// `retryable` for the state of the credentials file (unreadable, readable by others, owned by another user,
+    /// malformed): a local condition an operator fixes in seconds, or a file caught mid-rotation. Permanent, a few
+    /// seconds of a wrong mode failed every teardown of a fleet that read it then, for good. A missing file,
+    /// profile or key stays permanent: a mistake in what was submitted, said at once.
+    private func failure(_ profile: String, _ message: String, hint: String, retryable: Bool = false) -> CloudError {
+        CloudError(service: nil, operation: "load credentials for profile '\(profile)'", message: message,
+                   classification: retryable ? .retryable(retryAfter: nil) : .permanent, hint: hint)
     }
 }
 
