@@ -17,13 +17,18 @@ public struct RefundEstimator: Sendable {
     /// What the fee rate applies to. The billing guide does not say; `remaining` (paid − consumed) is the
     /// default, `paid` the alternative (configurable to match an account's observed bills).
     public var feeBase: FeeBase
+    /// The window is taken to close this much earlier than this machine's clock says. BSS judges it by its own
+    /// clock, which may run ahead (requests are signed within 15 minutes of it): a resource in the window's last
+    /// minutes is planned, and gated at order time, as one that costs a fee.
+    public var clockMargin: TimeInterval
 
     public enum FeeBase: String, Sendable, Codable { case remaining, paid }
 
-    public init(windowDays: Double = 5, fullRefundsPerYear: Int = 10, feeBase: FeeBase = .remaining) {
+    public init(windowDays: Double = 5, fullRefundsPerYear: Int = 10, feeBase: FeeBase = .remaining, clockMargin: TimeInterval = 15 * 60) {
         self.windowDays = windowDays
         self.fullRefundsPerYear = fullRefundsPerYear
         self.feeBase = feeBase
+        self.clockMargin = clockMargin
     }
 
     public struct Estimate: Sendable, Codable, Equatable {
@@ -48,7 +53,7 @@ public struct RefundEstimator: Sendable {
     public func terms(effectiveAt: Date, now: Date, fullRefundsUsed: Int) -> Terms {
         let elapsed = now.timeIntervalSince(effectiveAt)
         if elapsed < 0 { return .notYetEffective }
-        if elapsed < windowDays * 86_400, fullRefundsUsed < fullRefundsPerYear { return .fullRefund }
+        if elapsed < windowDays * 86_400 - clockMargin, fullRefundsUsed < fullRefundsPerYear { return .fullRefund }
         return .handlingFee
     }
 

@@ -145,19 +145,19 @@ struct TeardownPlannerTests {
     /// Preflight found the quota inside its five-day window; by the time the unsubscription is ordered the window
     /// has closed. Without `--accept handling-fee` the order is refused then, not charged.
     @Test func aWindowThatClosesBeforeTheOrderIsRefusedWithoutTheAcknowledgement() throws {
-        let account = inventory(quotaAgeDays: 5 - 60.0 / 86_400)  // one minute of the window left at `now`
+        let account = inventory(quotaAgeDays: 5 - 1_200.0 / 86_400)  // twenty minutes of the window left at `now`, five more than the clock margin
         #expect(TeardownPlanner().assess(account, scope: .full, now: now).requiredAcknowledgements.isEmpty, "preflight: nothing to acknowledge")
         let base: [String: JSONValue] = ["domain_id": "d", "project_id": "p", "region": "cn-north-4"]
         let unacknowledged = try TeardownInput(base)
         let atPreflight = TeardownActions.feeGate(account, unacknowledged, planner: TeardownPlanner(), scope: .full, now: { self.now })
         #expect(atPreflight(["q1"]) == nil)
-        let later = TeardownActions.feeGate(account, unacknowledged, planner: TeardownPlanner(), scope: .full, now: { self.now + 120 })
+        let later = TeardownActions.feeGate(account, unacknowledged, planner: TeardownPlanner(), scope: .full, now: { self.now + 600 })
         let refusal = try #require(later(["q1"]))
         #expect(refusal.contains("q1") && refusal.contains("--accept handling-fee") && refusal.contains("nothing was ordered"), "\(refusal)")
         #expect(later(["p1"]) == nil, "the package, two days old, is still inside its window")
         var accepted = base
         accepted["accept"] = ["handling-fee"]
-        #expect(TeardownActions.feeGate(account, try TeardownInput(accepted), planner: TeardownPlanner(), scope: .full, now: { self.now + 120 })(["q1"]) == nil)
+        #expect(TeardownActions.feeGate(account, try TeardownInput(accepted), planner: TeardownPlanner(), scope: .full, now: { self.now + 600 })(["q1"]) == nil)
     }
 
     /// A yearly/monthly server: BSS does not show what was paid for it. Inside its five-day window it is still a full
@@ -185,11 +185,24 @@ struct TeardownPlannerTests {
         account.servers = [server(ageDays: 6)]
         #expect(TeardownPlanner().assess(account, scope: .releaseCollection, now: now).requiredAcknowledgements.map(\.flag) == ["handling-fee"])
         // Preflight inside the window, the order after it closed: refused, not charged.
-        account.servers = [server(ageDays: 5 - 60.0 / 86_400)]
+        account.servers = [server(ageDays: 5 - 1_200.0 / 86_400)]
         let input = try TeardownInput(["domain_id": "d", "project_id": "p", "region": "cn-north-4"])
         #expect(TeardownActions.feeGate(account, input, planner: TeardownPlanner(), scope: .releaseCollection, now: { self.now })(["s1"]) == nil)
-        let refusal = try #require(TeardownActions.feeGate(account, input, planner: TeardownPlanner(), scope: .releaseCollection, now: { self.now + 120 })(["s1"]))
+        let refusal = try #require(TeardownActions.feeGate(account, input, planner: TeardownPlanner(), scope: .releaseCollection, now: { self.now + 600 })(["s1"]))
         #expect(refusal.contains("s1") && refusal.contains("a handling fee that BSS computes"), "\(refusal)")
+    }
+
+    /// Ten minutes before the window closes by this machine's clock: BSS's clock may be ahead (a host 15 minutes
+    /// behind still signs requests BSS accepts), so the quota is planned with its fee, and needs acknowledging. A
+    /// probe's teardown without `--accept` was charged 295.89 CNY when the cloud's clock ran ahead.
+    @Test func theWindowsLastMinutesArePlannedWithTheFee() throws {
+        let account = inventory(quotaAgeDays: 5 - 600.0 / 86_400)
+        let assessment = TeardownPlanner().assess(account, scope: .full, now: now)
+        #expect(assessment.resources.first?.estimate?.fullRefund == false)
+        #expect(assessment.requiredAcknowledgements.map(\.flag) == ["handling-fee"])
+        let plan = TeardownPlanner().plan(account, scope: .full, options: TeardownOptions(), now: now)
+        let quota = try #require(plan.steps.first { $0.step == "unsubscribe-asset-quotas" }?.items.first)
+        #expect(quota.detail?.contains("closes within 15 minutes") == true, "\(quota.detail ?? "")")
     }
 
     @Test func noFeeNoAcknowledgement() {
