@@ -65,19 +65,24 @@ public struct CloudEndpoints: Sendable, Equatable {
     /// Accepts `http(s)://host[:port][/path]`, no query, fragment or credentials; strips a trailing `/`.
     static func validate(_ text: String, what: String) throws(CloudError) -> String {
         let hint = "give an absolute URL such as https://bss-intl.myhuaweicloud.com or http://127.0.0.1:9090"
+        // Messages quote the URL without its user info, which may hold a password.
+        var shown = text
+        if let scheme = text.range(of: "://"), let at = text.lastIndex(of: "@"), scheme.upperBound < at {
+            shown = String(text[..<scheme.upperBound]) + "***" + String(text[at...])
+        }
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
               scheme == "http" || scheme == "https"
         else {
-            throw CloudError.configuration("\(what) '\(text)' is not an http(s) URL", hint: hint)
+            throw CloudError.configuration("\(what) '\(shown)' is not an http(s) URL", hint: hint)
         }
         guard let host = components.host, !host.isEmpty else {
-            throw CloudError.configuration("\(what) '\(text)' has no host", hint: hint)
+            throw CloudError.configuration("\(what) '\(shown)' has no host", hint: hint)
         }
         guard components.query == nil, components.fragment == nil, components.user == nil, components.password == nil else {
-            throw CloudError.configuration("\(what) '\(text)' must not contain a query, fragment or user info", hint: hint)
+            throw CloudError.configuration("\(what) '\(shown)' must not contain a query, fragment or user info", hint: hint)
         }
         if let port = components.port, !(1...65_535).contains(port) {
-            throw CloudError.configuration("\(what) '\(text)' has an invalid port \(port)", hint: hint)
+            throw CloudError.configuration("\(what) '\(shown)' has an invalid port \(port)", hint: hint)
         }
         var result = text
         while result.hasSuffix("/") { result.removeLast() }

@@ -221,6 +221,7 @@ struct EndpointTests {
         } catch {
             #expect(error.classification == .permanent)
             #expect(error.message.contains("UNWIND_CLOUD_ENDPOINT"))
+            #expect(!error.description.contains("pw@"), "a password in the URL is not repeated: \(error.description)")
         }
     }
 
