@@ -227,6 +227,22 @@ struct WorkflowCommandsTests {
         #expect(closed.stderr.contains("declares no 'accept' input, so no acknowledgement can be given to it: add `accept: {type: array, default: []}`"), "\(closed.stderr)")
     }
 
+    /// `list` says there is another page only when there is one, in the table and (on standard error) beside JSON:
+    /// `--output json` used to stop at a page silently, and a full last page promised a page that was empty.
+    @Test func listSaysWhenAnotherPageExists() async throws {
+        let setup = try Setup()
+        for account in ["p1", "p2", "p3"] { await #expect(setup.unwind(["submit", "saga", "--set", "account=\(account)"]).status == 0) }
+        let partial = await setup.unwind(["list", "--limit", "2"])
+        #expect(partial.stdout.contains("(more: --page 2)"), "\(partial.combined)")
+        let whole = await setup.unwind(["list", "--limit", "3"])
+        #expect(!whole.stdout.contains("more:"), "\(whole.combined)")
+        let json = await setup.unwind(["list", "--limit", "2", "--output", "json"])
+        #expect(json.stderr.contains("note: more workflows match: --page 2"), "\(json.combined)")
+        #expect((try? JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [Any])?.count == 2, "\(json.stdout)")
+        let last = await setup.unwind(["list", "--limit", "2", "--page", "2", "--output", "json"])
+        #expect(!last.stderr.contains("more"), "\(last.combined)")
+    }
+
     @Test func fleetWithGoodDuplicateAndMalformedRows() async throws {
         let setup = try Setup()
         let file = setup.workflows + "/fleet.csv"

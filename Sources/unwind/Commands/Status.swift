@@ -174,11 +174,16 @@ struct ListCommand: ParsableCommand {
             let labels = try Submit.labelMap(label)
             let sinceDate = try since.map { Date().addingTimeInterval(-(try parseAge($0, flag: "--since"))) }
             let services = try Services(database: database)
-            let items = try services.store.list(WorkflowFilter(
-                state: state?.rawValue, workflow: workflow, since: sinceDate, labels: labels, limit: limit, offset: (page - 1) * limit))
+            // One more than a page: whether another page exists is then known, not guessed from a full page.
+            let fetched = try services.store.list(WorkflowFilter(
+                state: state?.rawValue, workflow: workflow, since: sinceDate, labels: labels, limit: limit + 1, offset: (page - 1) * limit))
+            let items = Array(fetched.prefix(limit))
+            let more = fetched.count > limit
             switch output {
             case .json:
                 print(jsonText(items))
+                // Standard error, so the output stays one JSON array: a script reading only it would miss the rest.
+                if more { Terminal.standardError.write("note: more workflows match: --page \(page + 1)\n") }
             case .table:
                 var table = TextTable(headers: ["ID", "WORKFLOW", "STATE", "STEPS", "CREATED", "LABELS"])
                 for item in items {
@@ -189,7 +194,7 @@ struct ListCommand: ParsableCommand {
                     ])
                 }
                 print(table.render(), terminator: "")
-                if items.count == limit { print("(more: --page \(page + 1))") }
+                if more { print("(more: --page \(page + 1))") }
             }
         }
     }
