@@ -361,6 +361,10 @@ struct WorkflowCommandsTests {
                           mentions: "--label team is given twice ('red' and 'blue')")
         await expectError(["list", "--label", "team=red", "--label", "team=blue"], status: 64, mentions: "--label team is given twice")
         await expectError(["submit", "saga", "--set", "account=x", "--not-before", "tomorrow"], status: 64, mentions: "is not a time")
+        // Impossible fields used to roll over (February 30th ran on March 2nd, at once).
+        await expectError(["submit", "saga", "--set", "account=x", "--not-before", "2026-02-30T00:00:00Z"], status: 64, mentions: "is not a real date and time")
+        await expectError(["submit", "saga", "--set", "account=x", "--not-before", "2026-12-31T23:59:60+08:00"], status: 64, mentions: "is not a real date and time")
+        await expectError(["submit", "saga", "--set", "account=x", "--not-before", "+0s"], status: 64, mentions: "is not a delay; use a positive duration")
         await expectError(["list", "--state", "sideways"], status: 64, mentions: "sideways")
         await expectError(["resume", "0000abcd"], status: 64, mentions: "--reason")
 
