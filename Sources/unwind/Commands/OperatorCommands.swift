@@ -73,7 +73,16 @@ struct Cancel: ParsableCommand {
             let state = try services.store.workflow(workflowID).state
             let shown = workflowID.uuidString.lowercased()
             switch (state, force) {
-            case ("compensating", _): print("cancelling \(shown): compensating completed steps")
+            case ("compensating", _):
+                // Steps still running forward (a pivot among them) are waited for: their outcome decides what is
+                // compensated, and a pivot that crosses stops the compensation.
+                let inFlight = try services.store.steps(of: workflowID)
+                    .filter { $0.phase == "forward" && ($0.state == "running" || $0.state == "waiting") }.map(\.stepID)
+                if inFlight.isEmpty {
+                    print("cancelling \(shown): compensating completed steps")
+                } else {
+                    print("cancelling \(shown): waiting for \(inFlight.joined(separator: ", ")), still running, then compensating completed steps; if the pivot crosses its point of no return meanwhile, nothing is compensated and the workflow ends failed, resumable (unwind status \(shown.prefix(8)) shows which)")
+                }
             case (_, true):
                 print("cancelled \(shown) with --force: nothing more is compensated or done; what already ran is left as it is (unwind status \(shown.prefix(8)) lists it)")
                 if !running.isEmpty {
