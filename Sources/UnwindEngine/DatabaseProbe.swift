@@ -23,6 +23,8 @@ public final class DatabaseProbe: Sendable {
     private let logger: Logger
     private let connection = Mutex<PostgresConnection?>(nil)
     private let newerSchemaWarned = Mutex(false)
+    /// The last unreachable-database error logged, so that a long outage logs each new cause once.
+    private let lastFailureLogged = Mutex<String?>(nil)
     private let queue = DispatchQueue(label: "unwind.database-probe")
 
     public init(configuration: PostgresConfiguration, logger: Logger) throws {
@@ -82,9 +84,17 @@ public final class DatabaseProbe: Sendable {
             if !status.pending.isEmpty {
                 return .notReady(reason: "\(status.pending.count) migration(s) pending; run: unwind migrate")
             }
+            lastFailureLogged.withLock { $0 = nil }
             return .ready
         } catch {
-            return .notReady(reason: "database unreachable: \(error)")
+            // /readyz answers anyone who can reach it (on `unwind serve`, the API's port): the reason names the kind
+            // of failure only; the host, database and role it involves go to this process's log.
+            let detail = "\(error)"
+            if lastFailureLogged.withLock({ last in defer { last = detail }; return last != detail }) {
+                logger.warning("readiness: the database cannot be reached", metadata: ["error": "\(detail)"])
+            }
+            let kind = (error as? PostgresError).map { "\($0.code)" } ?? "error"
+            return .notReady(reason: "database unreachable (\(kind)); this process's log says why")
         }
     }
 

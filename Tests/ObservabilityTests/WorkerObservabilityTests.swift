@@ -145,6 +145,7 @@ struct WorkerObservabilityTests {
         #expect(reason["status"] == "unavailable")
         #expect(reason["reason"]?.hasPrefix("database unreachable") == true, "\(reply.body)")
         #expect(reply.body.contains("unwind-test") == false, "no password in the reason")
+        #expect(!reply.body.contains("127.0.0.1") && !reply.body.contains("user"), "no host or role either: \(reply.body)")
         #expect(try await HTTPProbe.fetch(port: port, path: "/healthz").status == 200, "alive while the database is down")
         #expect(try await HTTPProbe.fetch(port: port, path: "/metrics").status == 200)
 
