@@ -243,6 +243,16 @@ struct WorkflowCommandsTests {
         #expect(!last.stderr.contains("more"), "\(last.combined)")
     }
 
+    /// A workflow sent to a queue no worker serves waits forever: `status` shows the queue and says how to serve it.
+    @Test func statusSaysWhenNoWorkerServesTheQueue() async throws {
+        let setup = try Setup()
+        let submitted = await setup.unwind(["submit", "saga", "--set", "account=q1", "--queue", "lonely"])
+        let id = try #require(submitted.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }, "\(submitted.combined)")
+        let status = await setup.unwind(["status", id])
+        #expect(status.stdout.contains("queue       lonely"), "\(status.stdout)")
+        #expect(status.stdout.contains("note: no live worker serves queue 'lonely'; start one with: unwind worker --queues lonely"), "\(status.stdout)")
+    }
+
     @Test func fleetWithGoodDuplicateAndMalformedRows() async throws {
         let setup = try Setup()
         let file = setup.workflows + "/fleet.csv"

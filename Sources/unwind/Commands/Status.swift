@@ -28,7 +28,14 @@ struct Status: ParsableCommand {
             case .json:
                 print(jsonText(StatusDocument(workflow: workflow, steps: steps)))
             case .table:
-                printHuman(workflow, steps)
+                // A workflow whose steps wait on a queue no worker serves waits forever, silently: say so.
+                var unserved = false
+                if ["running", "compensating"].contains(workflow.state) {
+                    unserved = try !services.store.workers().contains {
+                        $0.state == "running" && $0.queues.contains(workflow.queue) && Date().timeIntervalSince($0.heartbeatAt) < 60
+                    }
+                }
+                printHuman(workflow, steps, queueUnserved: unserved)
             }
         }
     }
@@ -38,7 +45,7 @@ struct Status: ParsableCommand {
         var steps: [StepRecord]
     }
 
-    private func printHuman(_ workflow: WorkflowRecord, _ steps: [StepRecord]) {
+    private func printHuman(_ workflow: WorkflowRecord, _ steps: [StepRecord], queueUnserved: Bool) {
         let id = workflow.id.uuidString.lowercased()
         print("workflow    \(workflow.workflow)  \(id)")
         // Said while it matters (running, failed, cancelling): a finished workflow has nothing left to undo, and a
@@ -48,6 +55,7 @@ struct Status: ParsableCommand {
         print("definition  \(workflow.definitionHash.prefix(12))")
         print("submitted   \(workflow.createdAt.formatted(.iso8601)) by \(TextTable.neutralise(workflow.submittedBy))")
         if let notBefore = workflow.notBefore { print("not before  \(notBefore.formatted(.iso8601))") }
+        if workflow.queue != "default" || queueUnserved { print("queue       \(TextTable.neutralise(workflow.queue))") }
         if workflow.startedAt == nil && workflow.finishedAt == nil {
             print("duration    not started")
         } else if workflow.finishedAt == nil, ["failed", "compensation_failed"].contains(workflow.state),
@@ -110,6 +118,9 @@ struct Status: ParsableCommand {
         case "compensation_failed":
             print("\nnext: fix the cause, then: unwind resume \(short) --reason \"…\"  (resumes the compensation)")
         case "running", "scheduled", "compensating":
+            if queueUnserved {
+                print("\nnote: no live worker serves queue '\(TextTable.neutralise(workflow.queue))'; start one with: unwind worker --queues \(workflow.queue)")
+            }
             print("\nnext: follow it with: unwind history \(short)")
         default:
             break
