@@ -144,6 +144,33 @@ struct WorkflowCommandsTests {
         #expect(!failedStatus.stdout.contains("(no attempts left)"), "a permanent failure was never going to be retried")
     }
 
+    /// A fleet's failures are resumed together: `--all-failed` with `--label` resumes the failed workflows it selects,
+    /// each recorded like a single resume, and leaves the others.
+    @Test func resumeAllFailedSelectsByLabel() async throws {
+        let setup = try Setup()
+        let broken = TestEnvironment.workDirectory + "/broken-all-\(UUID().uuidString)"
+        #expect(FileManager.default.createFile(atPath: broken, contents: Data()))
+        let script = "test={\"finish\": {\"fail\": \"permanent\", \"while_file_exists\": \"\(broken)\"}}"
+        var ids: [String: String] = [:]
+        for (account, batch) in [("ra1", "x"), ("ra2", "x"), ("ra3", "y")] {
+            let submitted = await setup.unwind(["submit", "saga", "--set", "account=\(account)", "--set", script, "--label", "batch=\(batch)", "--wait"])
+            #expect(submitted.status == 2, "\(submitted.combined)")
+            ids[account] = try setup.submittedID(submitted)
+        }
+        try FileManager.default.removeItem(atPath: broken)
+        await #expect(setup.unwind(["resume", "--reason", "no id"]).status == 64)
+        await #expect(setup.unwind(["resume", ids["ra1"]!, "--all-failed", "--reason", "both"]).status == 64)
+        let all = await setup.unwind(["resume", "--all-failed", "--label", "batch=x", "--reason", "credentials fixed"])
+        #expect(all.status == 0, "\(all.combined)")
+        #expect(all.stdout.contains("resumed \(ids["ra1"]!)") && all.stdout.contains("resumed \(ids["ra2"]!)"), "\(all.stdout)")
+        #expect(all.stdout.contains("2 resumed, 0 refused") && !all.stdout.contains(ids["ra3"]!), "\(all.stdout)")
+        await #expect(setup.unwind(["status", ids["ra3"]!]).stdout.contains("state       failed"))
+        let history = try await #require(try setup.json(setup.unwind(["history", ids["ra1"]!, "--output", "json"])) as? [[String: Any]])
+        #expect(history.contains { $0["kind"] as? String == "resume_requested" && $0["reason"] as? String == "credentials fixed" })
+        let none = await setup.unwind(["resume", "--all-failed", "--label", "batch=z", "--reason", "nothing"])
+        #expect(none.status == 0 && none.stdout.contains("nothing was resumed"), "\(none.combined)")
+    }
+
     @Test func cancelBeforeAndAfterThePivot() async throws {
         let setup = try Setup()
         let before = await setup.unwind(["submit", "saga", "--set", "account=delta", "--set", "test={\"prepare\": {\"wait_ms\": 600000}}"])

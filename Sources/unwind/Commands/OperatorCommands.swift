@@ -17,20 +17,39 @@ struct Resume: ParsableCommand {
             Examples:
               unwind resume 3f2a9c1e --reason "quota unlocked by support ticket 4411"
               unwind resume 3f2a9c1e --from release-collection-ecs --reason "re-run after manual fix" --wait
+              unwind resume --all-failed --label batch=2026-12 --reason "credentials file fixed"
+
+            --all-failed resumes every failed and compensation_failed workflow (of --workflow, with every --label \
+            given), one by one, each recorded like a single resume; exits 1 when any was refused.
             """)
 
     @OptionGroup var database: DatabaseOptions
-    @Argument(help: "Workflow ID or unique prefix.") var id: String
+    @Argument(help: "Workflow ID or unique prefix.") var id: String?
     @Option(help: "Re-run from this step (and everything after it).") var from: String?
     @Option(help: "Why (recorded in the history).") var reason: String
+    @Flag(name: .customLong("all-failed"), help: "Resume every failed or compensation_failed workflow that --workflow and --label select.")
+    var allFailed = false
+    @Option(help: "With --all-failed: only workflows of this definition.") var workflow: String?
+    @Option(parsing: .singleValue, help: ArgumentHelp("With --all-failed: only workflows with this label (repeatable).", valueName: "key=value"))
+    var label: [String] = []
 
-    func validate() throws { try validateReason(reason) }
+    func validate() throws {
+        try validateReason(reason)
+        if allFailed {
+            guard id == nil else { throw ValidationError("give a workflow ID or --all-failed, not both") }
+            guard from == nil, !wait else { throw ValidationError("--from and --wait apply to one workflow; leave them out with --all-failed") }
+        } else {
+            guard id != nil else { throw ValidationError("give the workflow ID (or a unique prefix) to resume, or --all-failed with --label/--workflow") }
+            guard workflow == nil, label.isEmpty else { throw ValidationError("--workflow and --label select workflows for --all-failed; add it, or give one workflow ID") }
+        }
+    }
     @Option(name: .customLong("as"), help: "Who is acting (default: the OS user).") var actor: String?
     @Flag(help: "Wait until the workflow finishes; the exit code reflects its final state.") var wait = false
 
     func run() throws {
         try runReportingErrors {
             let services = try Services(database: database)
+            guard let id else { return try resumeAll(services) }
             let workflowID = try services.store.resolveWorkflowID(id)
             try services.store.perform(OperatorAction(.resume(fromStep: from), actor: currentActor(actor), reason: reason), on: workflowID)
             // Written straight to the descriptor, like the progress lines that may follow (print is buffered).
@@ -39,6 +58,40 @@ struct Resume: ParsableCommand {
                 throw ExitStatus.workflowDidNotSucceed.code
             }
         }
+    }
+
+    /// Every failed and compensation_failed workflow the filters select: their IDs are read first (a resumed one
+    /// leaves the list, which would shift pages read meanwhile), then each is resumed in its own transaction.
+    private func resumeAll(_ services: Services) throws {
+        let labels = try Submit.labelMap(label)
+        var selected: [UUID] = []
+        for state in ["failed", "compensation_failed"] {
+            var offset = 0
+            while true {
+                let page = try services.store.list(WorkflowFilter(state: state, workflow: workflow, labels: labels, limit: 1000, offset: offset))
+                selected += page.map(\.id)
+                guard page.count == 1000 else { break }
+                offset += 1000
+            }
+        }
+        guard !selected.isEmpty else {
+            print("no failed or compensation_failed workflow matches; nothing was resumed")
+            return
+        }
+        var refused = 0
+        for workflowID in selected {
+            let shown = workflowID.uuidString.lowercased()
+            do {
+                try services.store.perform(OperatorAction(.resume(fromStep: nil), actor: currentActor(actor), reason: reason), on: workflowID)
+                print("resumed \(shown)")
+            } catch StoreError.refused(let why) {
+                // Its state changed since it was listed (another operator, or it was resumed already).
+                refused += 1
+                print("refused \(shown): \(why)")
+            }
+        }
+        print("\(selected.count - refused) resumed, \(refused) refused")
+        if refused > 0 { throw ExitStatus.failure.code }
     }
 }
 
