@@ -144,6 +144,18 @@ extension WorkflowStore {
         }
     }
 
+    /// The states of many workflows at once (missing IDs are left out).
+    public func states(of ids: [UUID]) throws -> [UUID: String] {
+        guard !ids.isEmpty else { return [:] }
+        return try pool.withConnection { connection in
+            var states: [UUID: String] = [:]
+            for row in try connection.query(SQL.Engine.workflowStates.text, [ids], name: SQL.Engine.workflowStates.name).rows {
+                states[try row.decode("id", as: UUID.self)] = try row.decode("state", as: String.self)
+            }
+            return states
+        }
+    }
+
     public func steps(of id: UUID) throws -> [StepRecord] {
         try pool.withConnection { connection in
             try connection.query(SQL.Engine.stepsOfWorkflow.text, [id], name: SQL.Engine.stepsOfWorkflow.name).rows.map { row in

@@ -171,6 +171,20 @@ struct WorkflowCommandsTests {
         #expect(none.status == 0 && none.stdout.contains("nothing was resumed"), "\(none.combined)")
     }
 
+    /// Running a fleet file again never submits a row anew, even one whose workflow was cancelled: the row's line
+    /// says so, and the summary says how to run those rows again.
+    @Test func aFleetRowWhoseWorkflowWasCancelledSaysHowToRunItAgain() async throws {
+        let setup = try Setup()
+        let file = setup.workflows + "/again.csv"
+        try "account\nagain1\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let first = await setup.unwind(["submit", "saga", "--fleet", file, "--not-before", "+1h"])
+        let id = try #require(first.stdout.split(separator: "\n").first?.split(separator: "\t").last.map(String.init), "\(first.combined)")
+        await #expect(setup.unwind(["cancel", id, "--reason", "wrong file"]).status == 0)
+        let again = await setup.unwind(["submit", "saga", "--fleet", file])
+        #expect(again.stdout.contains("line 2\texists\t\(id) (cancelled)"), "\(again.combined)")
+        #expect(again.stderr.contains("1 row(s) exist as workflows that ended compensated or cancelled") && again.stderr.contains("new --idempotency-key"), "\(again.stderr)")
+    }
+
     @Test func cancelBeforeAndAfterThePivot() async throws {
         let setup = try Setup()
         let before = await setup.unwind(["submit", "saga", "--set", "account=delta", "--set", "test={\"prepare\": {\"wait_ms\": 600000}}"])

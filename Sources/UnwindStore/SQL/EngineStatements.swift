@@ -322,6 +322,9 @@ extension SQL {
             WHERE w.id = $1::uuid
             """)
 
+        static let workflowStates = Statement(
+            "workflow_states", "SELECT id, state FROM workflows WHERE id = ANY($1::uuid[])")
+
         static let workflowIDsByPrefix = Statement("workflow_ids_by_prefix", """
             SELECT id FROM workflows WHERE id::text LIKE $1 || '%' ORDER BY created_at DESC LIMIT 20
             """)

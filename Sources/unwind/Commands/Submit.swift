@@ -379,7 +379,12 @@ extension Submit {
                     status: .failure)
             }
         }
+        // Rows that exist already whose workflow ended without doing its work: re-running the file submits them
+        // again only under a new --idempotency-key, which the summary says.
+        var endedUndone = 0
         func reportOutcomes(_ rows: [FleetBatchRow], _ outcomes: [BatchSubmitOutcome]) {
+            let existingIDs = outcomes.compactMap { outcome -> UUID? in if case .existing(let id) = outcome { id } else { nil } }
+            let states = existingIDs.isEmpty ? [:] : ((try? services?.store.states(of: existingIDs)) ?? [:])
             var outcomes = outcomes[...]
             for (line, request, invalid) in rows {
                 guard request != nil, let outcome = outcomes.popFirst() else {
@@ -393,7 +398,9 @@ extension Submit {
                     report(line, "submitted", id.uuidString.lowercased())
                 case .existing(let id):
                     counts.existing += 1
-                    report(line, "exists", id.uuidString.lowercased())
+                    let state = states[id]
+                    if state == "compensated" || state == "cancelled" { endedUndone += 1 }
+                    report(line, "exists", id.uuidString.lowercased() + (state.map { " (\($0))" } ?? ""))
                 case .concurrencyKeyHeld(let key, let holder):
                     counts.refused += 1
                     report(line, "refused", "concurrency key '\(key)' is held by \(holder?.uuidString.lowercased() ?? "another row")")
@@ -463,6 +470,9 @@ extension Submit {
             throw CLIError(description: "--fleet '\(path)' has no rows (an empty file, or a header only); nothing was submitted", status: .usage)
         }
         printSummary()
+        if endedUndone > 0 {
+            Terminal.standardError.write("note: \(endedUndone) row(s) exist as workflows that ended compensated or cancelled (their work was undone or left): running the same file again never submits them anew. To run those rows again, put them in a file of their own and submit it with a new --idempotency-key (a namespace for the rows' keys)\n")
+        }
         if unacknowledged > 0 {
             Terminal.standardError.write("note: \(unacknowledged) row(s) acknowledge nothing (no accept field, no --accept): where a plan needs an acknowledgement (e.g. a handling fee) the workflow stops at preflight with nothing changed. See which rows need what with unwind plan \(definition.name) --fleet \(path), which names what to acknowledge; then acknowledge it for every row with --accept VALUE or an accept column (e.g. --accept handling-fee for the SecMaster teardown)\n")
         }
