@@ -627,7 +627,7 @@ struct DefinitionValidator {
     private mutating func duration(_ node: SourceNode, path: String) -> Duration? {
         if case .scalar(let text, _) = node.value, let value = Duration(definitionText: text) { return value }
         issue(node, path: path, "bad duration \(node.kindDescription): use a number of seconds or units like "
-            + "500ms, 2s, 1m30s, 1h; it must be > 0 and at most 30 days")
+            + "500ms, 2s, 1m30s, 1h; it must be at least 1ms and at most 30 days")
         return nil
     }
 

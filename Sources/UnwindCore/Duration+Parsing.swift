@@ -37,10 +37,10 @@ extension Duration {
                 seconds += amount * unit.seconds
             }
         }
-        guard seconds.isFinite, seconds > 0, seconds <= 30 * 24 * 3600 else { return nil }
+        // Durations are kept in whole milliseconds: anything under one is refused, whatever it would round to
+        // (`0.0005` used to pass as 1ms while `0.0001` was refused).
+        guard seconds.isFinite, seconds >= 0.001, seconds <= 30 * 24 * 3600 else { return nil }
         self = .milliseconds(Int64((seconds * 1000).rounded()))
-        // Sub-millisecond inputs like `0.0001` round to zero; zero is not a usable timeout.
-        guard self > .zero else { return nil }
     }
 
     /// The duration as fractional seconds; this is how definitions encode durations in JSON.

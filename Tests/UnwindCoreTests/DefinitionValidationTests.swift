@@ -178,7 +178,7 @@ struct DefinitionValidationTests {
             steps:
               - {id: a, action: test.noop}
             """) == ["workflows/orders.yaml:2: defaults.timeout: bad duration '5 minutes': use a number of seconds or "
-                + "units like 500ms, 2s, 1m30s, 1h; it must be > 0 and at most 30 days"])
+                + "units like 500ms, 2s, 1m30s, 1h; it must be at least 1ms and at most 30 days"])
     }
 
     @Test func wrongTypes() throws {

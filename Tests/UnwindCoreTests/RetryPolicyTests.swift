@@ -72,7 +72,7 @@ struct DurationParsingTests {
         #expect(Duration(definitionText: text) == expected)
     }
 
-    @Test(arguments: ["", "0", "0s", "-1s", "-5", "2592001", "721h", "1d", "1m1m", "30s1m", "1m90s", "1h60m", "1s1000ms", "ms", "1 m", "1.2.3", "inf", "nan", "1e3", "0.0001"])
+    @Test(arguments: ["", "0", "0s", "-1s", "-5", "2592001", "721h", "1d", "1m1m", "30s1m", "1m90s", "1h60m", "1s1000ms", "ms", "1 m", "1.2.3", "inf", "nan", "1e3", "0.0001", "0.0005", "0.9ms"])
     func invalid(_ text: String) {
         #expect(Duration(definitionText: text) == nil)
     }
