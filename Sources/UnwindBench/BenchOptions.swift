@@ -113,8 +113,8 @@ public struct BenchOptions: Sendable {
         if !(cloudTimeScale > 0) { problems.append("--cloud-time-scale must be above 0") }
         if cloudLatencyMilliseconds < 0 { problems.append("--cloud-latency-ms must not be negative") }
         if steps > 200 { problems.append("--steps must be at most 200 (got \(steps))") }
-        if !databaseName.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) || databaseName.isEmpty {
-            problems.append("--database-name may contain letters, digits and _ only")
+        if !databaseName.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) || databaseName.isEmpty || databaseName.utf8.count > 63 {
+            problems.append("--database-name may contain ASCII letters, digits and _ only, at most 63 of them")
         }
         return problems
     }

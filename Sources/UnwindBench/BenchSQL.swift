@@ -6,8 +6,10 @@ enum BenchSQL {
     static let terminateSessions = """
         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()
         """
-    static func dropDatabase(_ name: String) -> String { "DROP DATABASE IF EXISTS \(name)" }
-    static func createDatabase(_ name: String) -> String { "CREATE DATABASE \(name)" }
+    /// The name is an identifier, quoted (a name starting with a digit is valid then); BenchOptions allows letters,
+    /// digits and `_` only, so it holds no quote to escape.
+    static func dropDatabase(_ name: String) -> String { "DROP DATABASE IF EXISTS \"\(name)\"" }
+    static func createDatabase(_ name: String) -> String { "CREATE DATABASE \"\(name)\"" }
 
     static let machine = """
         SELECT current_setting('server_version') AS version,
