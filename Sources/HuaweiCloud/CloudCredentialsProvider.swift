@@ -228,8 +228,8 @@ public struct CloudCredentialsProvider: Sendable {
     /// seconds of a wrong mode failed every teardown of a fleet that read it then, for good. A missing file,
     /// profile or key stays permanent: a mistake in what was submitted, said at once.
     private func failure(_ profile: String, _ message: String, hint: String, retryable: Bool = false) -> CloudError {
-        CloudError(service: nil, operation: "load credentials for profile '\(profile)'", message: message,
-                   classification: retryable ? .retryable(retryAfter: nil) : .permanent, hint: hint)
+        CloudError(service: nil, operation: "load credentials for profile '\(profile)'", code: retryable ? "credentials_file" : nil,
+                   message: message, classification: retryable ? .retryable(retryAfter: nil) : .permanent, hint: hint)
     }
 }
 

@@ -154,7 +154,9 @@ extension PlanRunner {
                 let pause = min(max(failure.notBefore?.timeIntervalSinceNow ?? 0, Double(1 << (attempt - 1))), 10)
                 guard failure.retryable, attempt < Self.maxAttempts, Date().addingTimeInterval(pause) < deadline else {
                     let tries = attempt == 1 ? "" : " (tried \(attempt) times)"
-                    let next = failure.retryable ? "try again later" : "fix the cause, then try again"
+                    // Retryable is not always passing by itself (a credentials file readable by others waits for
+                    // its owner): the message names the cause either way.
+                    let next = failure.retryable ? "try again later, or once the cause above is fixed" : "fix the cause, then try again"
                     throw PlanError(
                         description: "planning failed\(tries): \(failure). Nothing was planned, submitted or changed; \(next)",
                         isTransient: failure.retryable, retryAfter: failure.notBefore.map { max(1, $0.timeIntervalSinceNow) })

@@ -200,7 +200,7 @@ struct APITests {
         // say that nothing was submitted.
         let throttled = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "planned", "input": ["fee": -1]])
         #expect(throttled.status == 503 && throttled.errorCode == "plan_failed" && throttled.header("Retry-After") != nil, "\(throttled.text)")
-        #expect(throttled.errorMessage.contains("Nothing was planned, submitted or changed; try again later"), "\(throttled.text)")
+        #expect(throttled.errorMessage.contains("Nothing was planned, submitted or changed; try again later, or once the cause above is fixed"), "\(throttled.text)")
         let refusedRead = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "planned", "input": ["fee": -2]])
         #expect(refusedRead.status == 502 && refusedRead.errorMessage.contains("fix the cause, then try again"), "\(refusedRead.text)")
         #expect(try harness.store.list(WorkflowFilter(workflow: "planned")).count == before + 1)
