@@ -280,6 +280,10 @@ extension Submit {
     /// Fleet batches in the database at once (one connection and transaction each).
     static let submissionLanes = 2
 
+    /// Rows of a fleet file kept in memory between the check of the whole file and the submission (about 20 MB at
+    /// most); a longer file is read and checked again instead, so that any size stays streamed.
+    static let rowsKeptBetweenPasses = 20_000
+
     /// A fleet row waiting for its batch: a valid row has a request, an invalid one the reason.
     private typealias FleetBatchRow = (line: Int, request: SubmitRequest?, invalid: String?)
 
@@ -440,12 +444,16 @@ extension Submit {
             }
         }
 
+        // Rows the first pass checked, kept for the second while the file is small; a larger one is read again.
+        var checkedRows: [FleetBatchRow]?
         if !dryRun && !skipInvalid {
             // All or nothing: the whole file is checked before any row is stored, so that a bad row changes nothing.
             var repeats = FleetRepeats()
             var invalidRows = 0
+            var kept: [FleetBatchRow]? = []
             for row in try FleetReader(path: path, definition: definition) {
                 let checked = check(row, &repeats)
+                if kept != nil { if kept!.count < Self.rowsKeptBetweenPasses { kept!.append(checked) } else { kept = nil } }
                 guard checked.request == nil else { continue }
                 invalidRows += 1
                 report(checked.line, "invalid", checked.invalid ?? "")
@@ -455,18 +463,25 @@ extension Submit {
                     description: "\(invalidRows) invalid row(s) in --fleet '\(path)' (listed above); nothing was submitted. Fix them and run the same file again, or submit the valid rows with --skip-invalid",
                     status: .usage)
             }
+            checkedRows = kept
         }
-        var repeats = FleetRepeats()
-        for row in reader {
-            let checked = check(row, &repeats)
+        var rowsHandled = 0
+        func handle(_ checked: FleetBatchRow) throws {
+            rowsHandled += 1
             if let request = checked.request, takesAcknowledgements, definition.acknowledgements(in: request.input).isEmpty { unacknowledged += 1 }
             batch.append(checked)
             if batch.count >= 500 { try flush() }
         }
+        if let checkedRows {
+            for checked in checkedRows { try handle(checked) }
+        } else {
+            var repeats = FleetRepeats()
+            for row in reader { try handle(check(row, &repeats)) }
+        }
         try flush()
         try submitWaiting()
         try collectSubmitted()
-        if reader.rowsRead == 0 && counts.invalid == 0 {
+        if rowsHandled == 0 && counts.invalid == 0 {
             throw CLIError(description: "--fleet '\(path)' has no rows (an empty file, or a header only); nothing was submitted", status: .usage)
         }
         printSummary()
