@@ -9,7 +9,7 @@ import UnwindEngine
 public enum TeardownActions {
     public static func register(into registry: inout ActionRegistry, environment: TeardownEnvironment) {
         let env = environment
-        registry.register("secmaster.plan") { try await plan($0, env) }
+        registry.registerPlan("secmaster.plan") { try await plan($0, env) }
         registry.register("secmaster.inventory") { try await inventory($0, env) }
         registry.register("secmaster.preflight") { try await preflight($0, env) }
         registry.register("secmaster.disable-auto-renew") { try await disableAutoRenew($0, env) }

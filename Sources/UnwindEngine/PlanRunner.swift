@@ -122,6 +122,10 @@ public struct PlanRunner: Sendable {
         guard let action = registry.action(named: name) else {
             throw PlanError(description: "plan action '\(name)' of workflow '\(definition.name)' is not registered in this binary")
         }
+        guard registry.isPlanAction(name) else {
+            // A step's action may change the cloud; run here, it would do so outside any workflow and its history.
+            throw PlanError(description: "workflow '\(definition.name)' names '\(name)' as its plan, but that is a step's action, which may change things; a plan only reads. Name a plan action (such as secmaster.plan) in `plan:`, or remove it")
+        }
         let outcome = try await runWithRetries(action, definition: definition, input: input,
                                                deadline: Date().addingTimeInterval(Double(timeout.components.seconds)))
         guard case .completed(let output) = outcome else {

@@ -42,8 +42,20 @@ public struct ClosureAction: StepAction {
 /// code that defines them, like any other.
 public struct ActionRegistry: Sendable {
     private var actions: [String: any StepAction] = [:]
+    private var planActions: Set<String> = []
 
     public init() {}
+
+    /// Registers a read-only action that a definition's `plan:` may name: `unwind plan` and the submission gate run
+    /// it in their own process, so only actions registered this way are run there (a step's action named as the
+    /// plan is refused rather than run outside any workflow).
+    public mutating func registerPlan(_ name: String, _ body: @escaping @Sendable (StepContext) async throws -> StepOutcome) {
+        actions[name] = ClosureAction(body)
+        planActions.insert(name)
+    }
+
+    /// Whether `name` was registered with ``registerPlan(_:_:)``.
+    public func isPlanAction(_ name: String) -> Bool { planActions.contains(name) }
 
     public mutating func register(_ name: String, _ action: any StepAction) {
         actions[name] = action

@@ -28,7 +28,7 @@ public enum TestActions {
         // A plan for test workflows: one item per step, and a `test-fee` acknowledgement when the input's
         // `fee` is above zero. A `fee` of -1 makes its read fail as a throttled cloud would (retryable), -2 as a
         // refusal (permanent).
-        registry.register("test.plan") { context in
+        registry.registerPlan("test.plan") { context in
             let fee = context.input["fee"]?.doubleValue ?? 0
             if fee == -1 { throw StepFailure(code: "APIGW.0308", message: "scripted throttled plan read", retryable: true) }
             if fee == -2 { throw StepFailure(code: "TEST.PERMANENT", message: "scripted refused plan read", retryable: false) }
