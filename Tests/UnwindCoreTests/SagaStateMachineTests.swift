@@ -302,6 +302,26 @@ struct SagaStateMachineTests {
         }
     }
 
+    /// The same with attempts left while a cancel waits for the pivot: no attempt follows to settle what it did, so
+    /// the workflow fails past the point of no return; it used to compensate and end `cancelled` while BSS had
+    /// unsubscribed the quota.
+    @Test func aPivotWithoutAnOutcomeWhileACancelWaitsCountsAsCrossed() throws {
+        for code in ["lease_expired", "timeout"] {
+            var run = Driver(try teardown())
+            try run.succeed("prepare")
+            try run.succeed("reserve")
+            run.claim("commit")
+            try run.apply(.cancel(force: false))
+            if code == "lease_expired" {
+                try run.apply(.leaseExpired(step: "commit"))
+            } else {
+                try run.apply(.attemptFailed(step: "commit", failure: StepFailure(code: code, message: "timed out", retryable: true)))
+            }
+            #expect(run.snapshot.state == .failed && run.snapshot.pivotCrossed, "\(code): \(run.kinds)")
+            #expect(run.state("prepare") == .succeeded && run.state("reserve") == .succeeded, "\(code): nothing compensated")
+        }
+    }
+
     /// A failure in one branch while the pivot ran, the pivot then crossed: compensation stopped and the workflow
     /// failed. Skipping the failed branch goes on with the steps the stopped compensation had cancelled; they
     /// stayed cancelled, and the workflow ran for good with nothing left to run.

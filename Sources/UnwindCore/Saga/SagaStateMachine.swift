@@ -218,16 +218,21 @@ private struct Transition {
             record(step.phase == .forward ? "attempt_failed" : "compensation_attempt_failed", id, details: .object(details))
             return
         }
+        // The pivot's attempt ended without an outcome (its worker died, or it ran out of time), and no attempt will
+        // follow to settle it (its last, or the workflow is compensating): what it was doing may have been applied,
+        // so nothing before it may be compensated as if nothing had changed.
+        let pivotOutcomeUnknown = step.phase == .forward && id == definition.pivotStepID && Self.outcomeUnknownCodes.contains(failure.code ?? "")
         if stopping && retryable && used < policy.maxAttempts {
             details["reason"] = .string("not retried: the workflow is compensating")
             record("attempt_failed", id, details: .object(details))
+            if pivotOutcomeUnknown {
+                crossPivot(reason: "the pivot's attempt ended without an outcome (\(failure.code ?? "")) while the workflow was stopping: what it was doing may have been applied")
+            }
             stopForCompensation(id)
             return
         }
         details["reason"] = .string(retryable ? "attempts exhausted" : "not retryable")
-        if step.phase == .forward, id == definition.pivotStepID, Self.outcomeUnknownCodes.contains(failure.code ?? "") {
-            // The pivot's last attempt ended without an outcome (its worker died, or it ran out of time): what it
-            // was doing may have been applied, so nothing before it may be compensated as if nothing had changed.
+        if pivotOutcomeUnknown {
             crossPivot(reason: "the pivot's last attempt ended without an outcome (\(failure.code ?? "")): what it was doing may have been applied")
         }
         step.state = .failed
