@@ -36,6 +36,9 @@ struct UnsubscribeProgress: Codable, Sendable, Equatable {
     /// order did not show in ``BSSUnsubscription/lostOrderLooks`` looks: their money is missing from the report,
     /// which says so. Optional, like `unseen`.
     var ordersNotFound: [String]?
+    /// Pauses in a row (see ``BSSUnsubscription/run(_:progress:)``) in which nothing went further. Optional, like
+    /// `unseen`.
+    var pausesWithoutProgress: Int?
 
     var submitted: Set<String> { Set(orders.values.flatMap { $0 }) }
 
@@ -104,13 +107,23 @@ struct BSSUnsubscription {
         var progress = start
         do {
             return try await advance(resourceIDs, &progress)
-        } catch let failure as StepFailure where failure.retryable && failure.code != "order_missing"
-            && progress.advanced(since: start) && progress.requested == start.requested {
+        } catch let failure as StepFailure where failure.retryable && failure.code != "order_missing" && progress.requested == start.requested {
+            // Progress in this call, or in an earlier one of this step (orders placed, resources settled) while
+            // the pauses in a row that moved nothing stay few: a long throttling episode after the first batch
+            // paused once and then spent every attempt, failing the pivot with orders placed.
+            let advancedNow = progress.advanced(since: start)
+            let progressBefore = !start.orders.isEmpty || !start.alreadyGone.isEmpty || !(start.expiredMeanwhile ?? []).isEmpty
+            let idlePauses = start.pausesWithoutProgress ?? 0
+            guard advancedNow || (progressBefore && idlePauses < Self.maxPausesWithoutProgress) else { throw failure }
+            progress.pausesWithoutProgress = advancedNow ? nil : idlePauses + 1
             try await save(progress)
             context.logger.info("unsubscription paused after progress", metadata: ["reason": "\(failure)"])
             return .paused(progress, until: failure.notBefore, reason: failure.message)
         }
     }
+
+    /// Pauses in a row without progress before a passing failure spends attempts again.
+    static let maxPausesWithoutProgress = 20
 
     private func advance(_ resourceIDs: [String], _ progress: inout UnsubscribeProgress) async throws -> Outcome {
         let domain = input.account.domainID
