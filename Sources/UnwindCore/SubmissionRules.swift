@@ -53,3 +53,32 @@ public enum SubmissionLimits {
         return problems
     }
 }
+
+/// ISO 8601 times as operators write them (`2026-12-01T02:00:00Z`, `…+08:00`), read strictly: Foundation's parser
+/// rolls impossible fields over (February 30th becomes March 2nd, second 60 the next minute), which would start a
+/// workflow days early without a word. The CLI's `--not-before` and the API's `not_before` both read through this.
+public enum StrictTime {
+    public enum Reading: Equatable {
+        case time(Date)
+        /// ISO 8601 in form, but no such day, hour or second.
+        case impossible
+        /// Not an ISO 8601 time with its zone.
+        case malformed
+    }
+
+    public static func read(_ text: String) -> Reading {
+        guard let date = try? Date(text, strategy: .iso8601) else { return .malformed }
+        guard let fields = text.wholeMatch(of: /(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|z|([+-])(\d{2}):?(\d{2}))/) else {
+            return .time(date)
+        }
+        var offset = 0
+        if let sign = fields.output.8, let hours = Int(fields.output.9 ?? ""), let minutes = Int(fields.output.10 ?? "") {
+            offset = (sign == "-" ? -1 : 1) * (hours * 3600 + minutes * 60)
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
+        let read = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date.addingTimeInterval(Double(offset)))
+        let written = [fields.output.1, fields.output.2, fields.output.3, fields.output.4, fields.output.5, fields.output.6].map { Int($0) }
+        return written == [read.year, read.month, read.day, read.hour, read.minute, read.second] ? .time(date) : .impossible
+    }
+}

@@ -223,6 +223,11 @@ struct APITests {
         let badTime = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "input": ["account": "b"], "not_before": "tomorrow"])
         #expect(badTime.status == 400)
         #expect(badTime.errorMessage.contains("not_before"))
+        // Impossible fields are refused, not rolled over (February 30th was scheduled for March 2nd).
+        for time in ["2027-02-30T00:00:00Z", "2027-12-31T23:59:60Z", "2027-02-29T10:00:00+08:00"] {
+            let impossible = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "input": ["account": "b"], "not_before": time])
+            #expect(impossible.status == 400 && impossible.errorMessage.contains("is not a real date and time"), "\(time): \(impossible.text)")
+        }
         for time in ["10000-01-01T00:00:00Z", "99999-01-01T00:00:00Z", "0001-01-01T00:00:00Z"] {
             let outOfRange = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "saga", "input": ["account": "b"], "not_before": time])
             #expect(outOfRange.status == 400 && outOfRange.errorMessage.contains("not_before: "), "\(time): \(outOfRange.text)")

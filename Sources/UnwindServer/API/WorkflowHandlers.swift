@@ -37,7 +37,7 @@ extension UnwindServer {
         if let text = try RequestParsing.single(query, "since") {
             if let duration = Duration(definitionText: text) {
                 since = Date().addingTimeInterval(-Double(duration.components.seconds))
-            } else if let date = try? Date(text, strategy: .iso8601) {
+            } else if case .time(let date) = StrictTime.read(text) {
                 since = date
             } else {
                 throw APIError.badRequest("query parameter 'since' must be a duration such as 24h or an ISO 8601 time with its zone, such as 2026-12-01T02:00:00Z (got '\(RequestParsing.clip(text))')")
@@ -115,10 +115,13 @@ extension UnwindServer {
         }
         var notBefore: Date?
         if let text = try RequestParsing.string(body, "not_before", required: false) {
-            guard let date = try? Date(text, strategy: .iso8601) else {
+            switch StrictTime.read(text) {
+            case .time(let date): notBefore = date
+            case .impossible:
+                throw APIError.badRequest("field 'not_before' is not a real date and time (no such day, hour or second): '\(RequestParsing.clip(text))'")
+            case .malformed:
                 throw APIError.badRequest("field 'not_before' must be an ISO 8601 time with its zone, such as 2026-12-01T02:00:00Z")
             }
-            notBefore = date
         }
         var priority = 0
         if let value = body["priority"], value != .null {

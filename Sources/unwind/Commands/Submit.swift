@@ -514,23 +514,11 @@ func parseTime(_ text: String, flag: String) throws -> Date {
     if text.hasPrefix("+"), let duration = Duration(definitionText: String(text.dropFirst())) {
         return Date().addingTimeInterval(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
     }
-    if let date = try? Date(text, strategy: .iso8601) {
-        // The parser rolls impossible fields over (2026-02-30 becomes March 2nd, 23:59:60 the next minute): the
-        // fields written must be the fields of the time read, in the offset written.
-        if let fields = text.wholeMatch(of: /(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|z|([+-])(\d{2}):?(\d{2}))/) {
-            var offset = 0
-            if let sign = fields.output.8, let hours = Int(fields.output.9 ?? ""), let minutes = Int(fields.output.10 ?? "") {
-                offset = (sign == "-" ? -1 : 1) * (hours * 3600 + minutes * 60)
-            }
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = TimeZone(secondsFromGMT: 0)!
-            let read = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date.addingTimeInterval(Double(offset)))
-            let written = [fields.output.1, fields.output.2, fields.output.3, fields.output.4, fields.output.5, fields.output.6].map { Int($0) }
-            guard written == [read.year, read.month, read.day, read.hour, read.minute, read.second] else {
-                throw CLIError(description: "\(flag): '\(text)' is not a real date and time (no such day, hour or second); check it", status: .usage)
-            }
-        }
-        return date
+    switch StrictTime.read(text) {
+    case .time(let date): return date
+    case .impossible:
+        throw CLIError(description: "\(flag): '\(text)' is not a real date and time (no such day, hour or second); check it", status: .usage)
+    case .malformed: break
     }
     if text.hasPrefix("+") {
         throw CLIError(description: "\(flag): '\(text)' is not a delay; use a positive duration such as +10m, +2h or +1d", status: .usage)
