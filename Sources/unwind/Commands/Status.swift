@@ -30,7 +30,7 @@ struct Status: ParsableCommand {
             case .table:
                 // A workflow whose steps wait on a queue no worker serves waits forever, silently: say so.
                 var unserved = false
-                if ["running", "compensating"].contains(workflow.state) {
+                if ["running", "compensating", "scheduled"].contains(workflow.state) {
                     unserved = try !services.store.workers().contains {
                         $0.state == "running" && $0.queues.contains(workflow.queue) && Date().timeIntervalSince($0.heartbeatAt) < 60
                     }

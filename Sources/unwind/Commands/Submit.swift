@@ -136,7 +136,8 @@ struct Submit: ParsableCommand {
             row, the row's own values win), in one transaction per batch of 500 rows. Each row gets a result line: \
             submitted, exists (its idempotency key was used before), refused (its concurrency key is held) or \
             invalid (with the reason). The whole file is checked first: an invalid row (a bad value, or a row \
-            repeating an earlier one's input, idempotency key or concurrency key) stops the submission with every \
+            repeating an earlier one's idempotency key, its input (rows without a key), or its concurrency key) \
+            stops the submission with every \
             invalid row named and nothing submitted (exit 64), unless --skip-invalid submits the valid rows. \
             Unless a row sets idempotency_key, its key is derived from the workflow and the row's input, so \
             running the same file again submits nothing twice; --idempotency-key then names a namespace for those \
@@ -451,9 +452,12 @@ extension Submit {
             var repeats = FleetRepeats()
             var invalidRows = 0
             var kept: [FleetBatchRow]? = []
-            for row in try FleetReader(path: path, definition: definition) {
+            // A pipe (a FIFO, /dev/stdin) can be read once: its rows are all kept, whatever their number. A regular
+            // file is read again when it is long.
+            let readOnce = (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) != .typeRegular
+            for row in reader {
                 let checked = check(row, &repeats)
-                if kept != nil { if kept!.count < Self.rowsKeptBetweenPasses { kept!.append(checked) } else { kept = nil } }
+                if kept != nil { if readOnce || kept!.count < Self.rowsKeptBetweenPasses { kept!.append(checked) } else { kept = nil } }
                 guard checked.request == nil else { continue }
                 invalidRows += 1
                 report(checked.line, "invalid", checked.invalid ?? "")
@@ -475,8 +479,10 @@ extension Submit {
         if let checkedRows {
             for checked in checkedRows { try handle(checked) }
         } else {
+            // The whole-file check read `reader` to its end when it ran: the submission reads the file again.
             var repeats = FleetRepeats()
-            for row in reader { try handle(check(row, &repeats)) }
+            let rows = dryRun || skipInvalid ? reader : try FleetReader(path: path, definition: definition)
+            for row in rows { try handle(check(row, &repeats)) }
         }
         try flush()
         try submitWaiting()
@@ -486,7 +492,7 @@ extension Submit {
         }
         printSummary()
         if endedUndone > 0 {
-            Terminal.standardError.write("note: \(endedUndone) row(s) exist as workflows that ended compensated or cancelled (their work was undone or left): running the same file again never submits them anew. To run those rows again, put them in a file of their own and submit it with a new --idempotency-key (a namespace for the rows' keys)\n")
+            Terminal.standardError.write("note: \(endedUndone) row(s) exist as workflows that ended compensated or cancelled (their work was undone or left): running the same file again never submits them anew. To run those rows again, put them in a file of their own and submit it with a new --idempotency-key (a namespace for the keys derived from rows; a row with an idempotency_key of its own needs a new one in the file)\n")
         }
         if unacknowledged > 0 {
             Terminal.standardError.write("note: \(unacknowledged) row(s) acknowledge nothing (no accept field, no --accept): where a plan needs an acknowledgement (e.g. a handling fee) the workflow stops at preflight with nothing changed. See which rows need what with unwind plan \(definition.name) --fleet \(path), which names what to acknowledge; then acknowledge it for every row with --accept VALUE or an accept column (e.g. --accept handling-fee for the SecMaster teardown)\n")

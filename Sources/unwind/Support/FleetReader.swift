@@ -323,8 +323,9 @@ final class FleetReader: Sequence, IteratorProtocol {
     }
 }
 
-/// Rows of one fleet file that repeat an earlier row: the same idempotency key (the row's own, or the one derived
-/// from its input, so the same input twice), or the same concurrency key (one unfinished workflow per key, e.g.
+/// Rows of one fleet file that repeat an earlier row: the same idempotency key (the row's own, or, for a row without
+/// one, the one derived from its input, so the same input twice; rows with keys of their own may share an input),
+/// or the same concurrency key (one unfinished workflow per key, e.g.
 /// one teardown per cloud account). Submitted, the later one would only report `exists` or be refused; planned,
 /// it would be counted twice.
 ///
@@ -345,7 +346,7 @@ struct FleetRepeats {
         }
         let concurrency = concurrencyKey?.hashValue
         if let concurrencyKey, let concurrency, let first = lineOfConcurrencyKey[concurrency] {
-            return "shares the concurrency key '\(concurrencyKey)' with line \(first), and only one unfinished workflow may hold it (one teardown per account at a time): submit this row in a later file, once that workflow has finished"
+            return "shares the concurrency key '\(concurrencyKey)' with line \(first), and only one unfinished workflow may hold it (for the SecMaster teardown: one per account): submit this row in a later file, once that workflow has finished"
         }
         let stored = Int32(clamping: line)
         lineOfKey[key] = stored
