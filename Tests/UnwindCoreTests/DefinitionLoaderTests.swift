@@ -205,16 +205,17 @@ struct DefinitionLoaderTests {
         let start = try #require(readme.range(of: "```yaml\n"))
         let end = try #require(readme.range(of: "```", range: start.upperBound..<readme.endIndex))
         let yaml = String(readme[start.upperBound..<end.lowerBound])
+        // The actions the binary registers (SecMasterTeardownTests checks the example against the real registry).
         let actions: Set<String> = [
-            "teardown-plan", "secmaster.inventory", "secmaster.disable-auto-renew", "secmaster.restore-auto-renew",
-            "vpcep.release-endpoints", "vpcep.recreate-endpoints", "secmaster.unsubscribe", "secmaster.verify-gone",
+            "secmaster.plan", "secmaster.inventory", "secmaster.preflight", "secmaster.disable-auto-renew",
+            "secmaster.restore-auto-renew", "secmaster.unsubscribe-asset-quotas", "secmaster.verify",
         ]
-        let definition = try WorkflowDefinitionLoader.load(yaml: yaml, file: "secmaster-full-teardown.yaml", knownActions: actions)
-        #expect(definition.pivotStepID == "unsubscribe")
-        #expect(definition.inputs.map(\.name) == ["domain_id", "project_id", "region", "delete_volume"])
-        let release = try #require(definition.step("release-endpoints"))
-        #expect(release.retry.maxAttempts == 3 && release.retry.maxInterval == .seconds(60))
-        #expect(release.retry.nonRetryableErrorCodes == ["CBC.30050010"])
-        #expect(release.compensation?.retry.maxAttempts == 10)
+        let definition = try WorkflowDefinitionLoader.load(yaml: yaml, file: "my-teardown.yaml", knownActions: actions)
+        #expect(definition.pivotStepID == "unsubscribe-asset-quotas")
+        #expect(definition.inputs.map(\.name) == ["domain_id", "project_id", "region", "profile", "delete_volume", "accept"])
+        let preflight = try #require(definition.step("preflight"))
+        #expect(preflight.retry.maxAttempts == 3 && preflight.retry.maxInterval == .seconds(60))
+        #expect(preflight.retry.nonRetryableErrorCodes == ["CBC.30050010"])
+        #expect(definition.step("disable-auto-renew")?.compensation?.retry.maxAttempts == 10)
     }
 }
