@@ -98,11 +98,12 @@ struct BSSUnsubscription {
 
     /// Unsubscribes `resourceIDs` from where `start` stopped, and follows the orders.
     ///
-    /// A passing failure after this call got something done pauses instead of failing the attempt: under a rate
+    /// A passing failure after this step got something done pauses instead of failing the attempt: under a rate
     /// limit an account with dozens of resources (several batches, several orders to follow) spent an attempt per
     /// throttled call and could run out of attempts while its unsubscriptions were still going through. A failure
-    /// that left a request unanswered still fails the attempt (the next one settles it, and counts it), and one
-    /// that makes no progress spends attempts and ends the step as before.
+    /// that left a request unanswered still fails the attempt (the request counts as applied, see
+    /// `noteRequested`), and after ``maxPausesWithoutProgress`` pauses in a row that moved nothing, or with no
+    /// progress at all, failures spend attempts as before.
     func run(_ resourceIDs: [String], progress start: UnsubscribeProgress) async throws -> Outcome {
         var progress = start
         do {
@@ -112,7 +113,7 @@ struct BSSUnsubscription {
             // the pauses in a row that moved nothing stay few: a long throttling episode after the first batch
             // paused once and then spent every attempt, failing the pivot with orders placed.
             let advancedNow = progress.advanced(since: start)
-            let progressBefore = !start.orders.isEmpty || !start.alreadyGone.isEmpty || !(start.expiredMeanwhile ?? []).isEmpty
+            let progressBefore = start.advanced(since: UnsubscribeProgress())
             let idlePauses = start.pausesWithoutProgress ?? 0
             guard advancedNow || (progressBefore && idlePauses < Self.maxPausesWithoutProgress) else { throw failure }
             progress.pausesWithoutProgress = advancedNow ? nil : idlePauses + 1

@@ -177,7 +177,7 @@ public struct TeardownPlanner: Sendable {
                 let days = Int(now.timeIntervalSince(billing.effectiveAt) / 86_400)
                 if estimate.fullRefund {
                     detail += "; five-day full refund"
-                } else if now.timeIntervalSince(billing.effectiveAt) < estimator.windowDays * 86_400 - estimator.clockMargin {
+                } else if estimator.terms(effectiveAt: billing.effectiveAt, now: now, fullRefundsUsed: 0) != .handlingFee {
                     detail += "; handling fee \(estimate.feePercent)% after \(days) days of use: inside its five-day window, but the account's \(estimator.fullRefundsPerYear) full refunds of the year are used up (by earlier unsubscriptions or the resources before it here)"
                 } else if now.timeIntervalSince(billing.effectiveAt) < estimator.windowDays * 86_400 {
                     detail += "; handling fee \(estimate.feePercent)%: its five-day window closes within \(Int(estimator.clockMargin / 60)) minutes, and BSS's clock may be ahead of this machine's, so it is planned with the fee"

@@ -29,12 +29,8 @@ struct Status: ParsableCommand {
                 print(jsonText(StatusDocument(workflow: workflow, steps: steps)))
             case .table:
                 // A workflow whose steps wait on a queue no worker serves waits forever, silently: say so.
-                var unserved = false
-                if ["running", "compensating", "scheduled"].contains(workflow.state) {
-                    unserved = try !services.store.workers().contains {
-                        $0.state == "running" && $0.queues.contains(workflow.queue) && Date().timeIntervalSince($0.heartbeatAt) < 60
-                    }
-                }
+                let unserved = try ["running", "compensating", "scheduled"].contains(workflow.state)
+                    && !services.store.liveWorkerServes(queue: workflow.queue)
                 printHuman(workflow, steps, queueUnserved: unserved)
             }
         }

@@ -59,10 +59,7 @@ struct WaitProgress {
             if !hinted, state == .running, Date().timeIntervalSince(started) > 5,
                !steps.contains(where: { $0.attempt > 0 || $0.state == "running" }) {
                 hinted = true
-                let live = try store.workers().filter {
-                    $0.state == "running" && $0.queues.contains(workflow.queue) && Date().timeIntervalSince($0.heartbeatAt) < 60
-                }
-                if live.isEmpty {
+                if try !store.liveWorkerServes(queue: workflow.queue) {
                     out.write((interactive ? "\r\u{1B}[2K" : "") + "note: no live worker serves queue '\(workflow.queue)'; start one with: unwind worker --queues \(workflow.queue)\n")
                 }
             }
