@@ -600,7 +600,9 @@ public final class Worker: Sendable {
                 try refuseAnIDInUse()
                 try store.registerWorker(
                     id: configuration.workerID, hostname: ProcessInfo.processInfo.hostName, pid: getpid(),
-                    concurrency: configuration.concurrency, queues: configuration.queues, version: configuration.version)
+                    concurrency: configuration.concurrency, queues: configuration.queues, version: configuration.version,
+                    // The heartbeat goes with the first maintenance pass after its interval.
+                    heartbeatSeconds: (configuration.heartbeatInterval + configuration.maintenanceInterval).seconds)
                 return
             } catch let error as PostgresError where error.isTransient {
                 if state.withLock({ $0.stopping }) { throw error }

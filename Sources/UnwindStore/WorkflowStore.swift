@@ -430,9 +430,13 @@ public final class WorkflowStore: Sendable {
 
     // MARK: - Workers
 
-    public func registerWorker(id: String, hostname: String, pid: Int32, concurrency: Int, queues: [String], version: String) throws {
+    /// `heartbeatSeconds`: how often the worker heartbeats at the longest, from which `workers()` judges it
+    /// unresponsive after three missed heartbeats.
+    public func registerWorker(
+        id: String, hostname: String, pid: Int32, concurrency: Int, queues: [String], version: String, heartbeatSeconds: Double
+    ) throws {
         try pool.withConnection { connection in
-            try connection.query(SQL.Engine.registerWorker.text, [id, hostname, Int(pid), concurrency, queues, version],
+            try connection.query(SQL.Engine.registerWorker.text, [id, hostname, Int(pid), concurrency, queues, version, heartbeatSeconds],
                                  name: SQL.Engine.registerWorker.name)
         }
     }

@@ -85,20 +85,50 @@ struct WorkerProcessTests {
     /// A worker that stopped heartbeating without stopping (SIGKILL, a lost host) is not listed as running.
     @Test func aWorkerWithoutHeartbeatsIsListedUnresponsive() throws {
         let engine = try EngineHarness()
-        try engine.store.registerWorker(id: "gone-1", hostname: "h", pid: 1, concurrency: 4, queues: ["default"], version: "test")
-        try engine.store.registerWorker(id: "alive-1", hostname: "h", pid: 2, concurrency: 4, queues: ["default"], version: "test")
+        try engine.store.registerWorker(id: "gone-1", hostname: "h", pid: 1, concurrency: 4, queues: ["default"], version: "test", heartbeatSeconds: 10)
+        try engine.store.registerWorker(id: "alive-1", hostname: "h", pid: 2, concurrency: 4, queues: ["default"], version: "test", heartbeatSeconds: 10)
         _ = try engine.database.connect().query("UPDATE workers SET heartbeat_at = now() - interval '3 minutes' WHERE id = 'gone-1'")
         // A worker whose heartbeat is recent but which holds a step past its lease (hung, or cut off from the
         // database mid-attempt) is unresponsive too: a live one renews its leases.
-        try engine.store.registerWorker(id: "stuck-1", hostname: "h", pid: 3, concurrency: 4, queues: ["default"], version: "test")
+        try engine.store.registerWorker(id: "stuck-1", hostname: "h", pid: 3, concurrency: 4, queues: ["default"], version: "test", heartbeatSeconds: 10)
         let id = try engine.submit(try engine.definition(teardownLikeYAML))
         _ = try engine.database.connect().query(
             "UPDATE steps SET state = 'running', lease_owner = 'stuck-1', lease_expires_at = now() - interval '5 seconds' WHERE workflow_id = $1 AND step_id = 'inventory'",
             [id])
+        // Three missed heartbeats of the worker's own period make it unresponsive (a worker killed while idle holds
+        // no lease that would give it away); a long period is still capped at two minutes.
+        try engine.store.registerWorker(id: "quick-1", hostname: "h", pid: 4, concurrency: 4, queues: ["default"], version: "test", heartbeatSeconds: 2)
+        try engine.store.registerWorker(id: "quick-2", hostname: "h", pid: 5, concurrency: 4, queues: ["default"], version: "test", heartbeatSeconds: 2)
+        try engine.store.registerWorker(id: "slow-1", hostname: "h", pid: 6, concurrency: 4, queues: ["default"], version: "test", heartbeatSeconds: 60)
+        try engine.store.registerWorker(id: "slow-2", hostname: "h", pid: 7, concurrency: 4, queues: ["default"], version: "test", heartbeatSeconds: 60)
+        _ = try engine.database.connect().query("UPDATE workers SET heartbeat_at = now() - interval '8 seconds' WHERE id = 'quick-1'")
+        _ = try engine.database.connect().query("UPDATE workers SET heartbeat_at = now() - interval '4 seconds' WHERE id = 'quick-2'")
+        _ = try engine.database.connect().query("UPDATE workers SET heartbeat_at = now() - interval '100 seconds' WHERE id = 'slow-1'")
+        _ = try engine.database.connect().query("UPDATE workers SET heartbeat_at = now() - interval '130 seconds' WHERE id = 'slow-2'")
         let states = Dictionary(uniqueKeysWithValues: try engine.store.workers().map { ($0.id, $0.state) })
         #expect(states["gone-1"] == "unresponsive")
         #expect(states["stuck-1"] == "unresponsive")
         #expect(states["alive-1"] == "running")
+        #expect(states["quick-1"] == "unresponsive")
+        #expect(states["quick-2"] == "running")
+        #expect(states["slow-1"] == "running")
+        #expect(states["slow-2"] == "unresponsive")
+    }
+
+    /// A worker killed while idle is shown unresponsive within three of its heartbeats, not after two minutes
+    /// (and `status` then says no live worker serves its queue).
+    @Test func anIdleWorkerKilledIsListedUnresponsiveWithinThreeHeartbeats() async throws {
+        let engine = try EngineHarness()
+        let worker = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--lease", "3s", "--worker-id", "idle-1"])
+        try await engine.waitUntil("the worker to register") { try engine.store.workers().contains { $0.id == "idle-1" && $0.state == "running" } }
+        worker.signal(SIGKILL)
+        _ = try await worker.waitForExit()
+        let killedAt = ContinuousClock.now
+        try await engine.waitUntil(timeout: 30, "the killed worker to be listed unresponsive") {
+            try engine.store.workers().first { $0.id == "idle-1" }?.state == "unresponsive"
+        }
+        // Its heartbeat is every second (a third of the lease) and goes with the next maintenance pass: 3 × 1.5 s.
+        #expect(ContinuousClock.now - killedAt < .seconds(20))
     }
 
     @Test func aStepThatOutlivesTheGracePeriodIsHandedBackWithoutCountingTheAttempt() async throws {

@@ -289,12 +289,12 @@ extension SQL {
         // MARK: Workers
 
         static let registerWorker = Statement("register_worker", """
-            INSERT INTO workers (id, hostname, pid, concurrency, queues, version)
-            VALUES ($1, $2, $3, $4, $5::text[], $6)
+            INSERT INTO workers (id, hostname, pid, concurrency, queues, version, heartbeat_seconds)
+            VALUES ($1, $2, $3, $4, $5::text[], $6, $7)
             -- A restarted worker may reuse its ID (systemd instances, pod names): the row describes the new process.
             ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, pid = EXCLUDED.pid, concurrency = EXCLUDED.concurrency,
-                queues = EXCLUDED.queues, version = EXCLUDED.version, started_at = now(), heartbeat_at = now(),
-                state = 'running', stopped_at = NULL
+                queues = EXCLUDED.queues, version = EXCLUDED.version, heartbeat_seconds = EXCLUDED.heartbeat_seconds,
+                started_at = now(), heartbeat_at = now(), state = 'running', stopped_at = NULL
             """)
 
         /// The process a worker ID belongs to now, and whether it went silent ($2 seconds without a heartbeat, as
@@ -356,11 +356,13 @@ extension SQL {
 
         /// A worker that stopped heartbeating without saying so (killed, hung, its host gone) is shown
         /// `unresponsive` as soon as a step it holds has outlived its lease (a live worker renews its leases a
-        /// third of the way through), and at the latest after two minutes without a heartbeat (the default
-        /// heartbeat is every 10 s). Its steps are rescued when their leases end.
+        /// third of the way through), or after three of its heartbeat periods without one (at least 5 s, at most
+        /// $1 seconds; $1 alone for a worker registered by an older Unwind, which did not record its period). Its
+        /// steps are rescued when their leases end.
         static let workers = Statement("list_workers", """
             SELECT wk.id, wk.hostname, wk.pid, wk.concurrency, wk.queues, wk.version,
-                   CASE WHEN wk.state = 'running' AND (wk.heartbeat_at < now() - make_interval(secs => $1)
+                   CASE WHEN wk.state = 'running' AND (wk.heartbeat_at < now() - make_interval(
+                                 secs => LEAST(COALESCE(GREATEST(wk.heartbeat_seconds * 3, 5), $1), $1))
                              OR EXISTS (SELECT 1 FROM steps s WHERE s.lease_owner = wk.id AND s.state = 'running'
                                         AND s.lease_expires_at < now()))
                         THEN 'unresponsive' ELSE wk.state END AS state,

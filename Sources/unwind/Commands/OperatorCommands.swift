@@ -219,7 +219,7 @@ struct Workers: ParsableCommand {
                 }
                 print(table.render(), terminator: "")
                 if workers.contains(where: { $0.state == "unresponsive" }) {
-                    print("\nunresponsive: no heartbeat while holding a step past its lease, or none for two minutes (killed, hung, or cut off"
+                    print("\nunresponsive: no heartbeat while holding a step past its lease, or three heartbeats missed (killed, hung, or cut off"
                         + " from the database). Its steps run again on another worker as their leases expire; if the process still runs, stop it.")
                 }
             }

@@ -106,7 +106,7 @@ struct Status: ParsableCommand {
         switch workflow.state {
         case "failed":
             if let failed = steps.first(where: { $0.state == "failed" })?.stepID {
-                print("\nnext: fix the cause, then: unwind resume \(short) --reason \"…\"  (or skip it: unwind skip \(short) \(failed) --reason \"…\")")
+                print("\nnext: fix the cause, then: unwind resume \(short) --reason \"…\"  (or, once done by hand: unwind skip \(short) \(failed) --reason \"…\")")
             } else {
                 // Stopped with no failed step (a cancel that met the point of no return): only a resume goes on.
                 print("\nnext: unwind resume \(short) --reason \"…\"  to finish the remaining steps")
