@@ -17,7 +17,7 @@ public struct CompensationDefinition: Sendable, Codable, Equatable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         action = try container.decode(String.self, forKey: .action)
         retry = try container.decode(RetryPolicy.self, forKey: .retry)
-        timeout = .seconds(try container.decode(Double.self, forKey: .timeout))
+        timeout = try container.decodeDefinitionDuration(forKey: .timeout)
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -68,3 +68,16 @@ extension StringProtocol {
         String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }
+
+extension KeyedDecodingContainer {
+    /// A duration stored as seconds in a compiled definition (the database's copy): refused, not trapped on, when
+    /// it is not a number of seconds a definition can declare (the row was edited by hand or damaged).
+    func decodeDefinitionDuration(forKey key: Key) throws -> Duration {
+        let seconds = try decode(Double.self, forKey: key)
+        guard seconds.isFinite, seconds >= 0, seconds <= Duration.maximumDefinitionDuration.timeInterval else {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self, debugDescription: "\(seconds) is not a duration a definition can hold (0 to 30 days, in seconds)")
+        }
+        return .seconds(seconds)
+    }
+}

@@ -200,10 +200,37 @@ extension JSONValue: ExpressibleByDictionaryLiteral {
 
 extension JSONValue {
     /// Why PostgreSQL's `jsonb` (where inputs, outputs and checkpoints are stored) cannot hold this value, or nil:
-    /// a number that is not finite (JSON has no NaN or infinity; it would be written as `null`) or a NUL character
-    /// in a string or key (`jsonb` refuses `\u0000`). Found before anything is stored, so a fleet is never cut off
-    /// half-way by the database.
+    /// a number that is not finite (JSON has no NaN or infinity; it would be written as `null`), a NUL character
+    /// in a string or key (`jsonb` refuses `\u0000`), or nesting deeper than ``maximumStoredDepth``. Found before
+    /// anything is stored, so a fleet is never cut off half-way by the database, and no row is written that could
+    /// not be read back.
     public var storageProblem: String? {
+        // Checked first and on its own: the walk below recurses, and a value this deep would make it recurse far.
+        if exceedsNesting(Self.maximumStoredDepth) {
+            return "is nested more than \(Self.maximumStoredDepth) levels deep; at most \(Self.maximumStoredDepth) are stored (flatten it)"
+        }
+        return storageProblemWithinDepth
+    }
+
+    /// The deepest nesting of arrays and objects a stored value may have. Well below what Unwind reads back
+    /// (``maximumParsingDepth``): a stored value is wrapped again (a field in a workflow's input, an output in a
+    /// step's report), and a row nested deeper than the reader takes could no longer be read at all.
+    public static let maximumStoredDepth = 256
+
+    /// Whether arrays and objects nest more than `limit` levels (a scalar is level 0); stops at the first path
+    /// that does.
+    public func exceedsNesting(_ limit: Int) -> Bool {
+        switch self {
+        case .null, .bool, .number, .string:
+            return false
+        case .array(let items):
+            return limit <= 0 || items.contains { $0.exceedsNesting(limit - 1) }
+        case .object(let fields):
+            return limit <= 0 || fields.values.contains { $0.exceedsNesting(limit - 1) }
+        }
+    }
+
+    private var storageProblemWithinDepth: String? {
         switch self {
         case .null, .bool:
             return nil
@@ -212,11 +239,11 @@ extension JSONValue {
         case .string(let string):
             return string.unicodeScalars.contains("\u{0}") ? "contains a NUL character (\\u0000), which cannot be stored; remove it" : nil
         case .array(let items):
-            return items.lazy.compactMap(\.storageProblem).first
+            return items.lazy.compactMap(\.storageProblemWithinDepth).first
         case .object(let fields):
             for key in fields.keys.sorted() {
                 if key.unicodeScalars.contains("\u{0}") { return "has a key with a NUL character (\\u0000), which cannot be stored; remove it" }
-                if let problem = fields[key]!.storageProblem { return problem }
+                if let problem = fields[key]!.storageProblemWithinDepth { return problem }
             }
             return nil
         }

@@ -86,9 +86,15 @@ extension RetryPolicy {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         maxAttempts = try container.decode(Int.self, forKey: .maxAttempts)
-        initialInterval = .seconds(try container.decode(Double.self, forKey: .initialInterval))
+        guard (1...DefinitionValidator.maximumAttempts).contains(maxAttempts) else {
+            throw DecodingError.dataCorruptedError(forKey: .maxAttempts, in: container, debugDescription: "\(maxAttempts) is not an attempt limit (1 to 1000)")
+        }
+        initialInterval = try container.decodeDefinitionDuration(forKey: .initialInterval)
         multiplier = try container.decode(Double.self, forKey: .multiplier)
-        maxInterval = .seconds(try container.decode(Double.self, forKey: .maxInterval))
+        guard multiplier.isFinite, (1...100).contains(multiplier) else {
+            throw DecodingError.dataCorruptedError(forKey: .multiplier, in: container, debugDescription: "\(multiplier) is not a back-off multiplier (1 to 100)")
+        }
+        maxInterval = try container.decodeDefinitionDuration(forKey: .maxInterval)
         jitter = try container.decode(Jitter.self, forKey: .jitter)
         nonRetryableErrorCodes = try container.decode([String].self, forKey: .nonRetryableErrorCodes)
     }

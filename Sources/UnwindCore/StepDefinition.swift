@@ -52,7 +52,7 @@ public struct StepDefinition: Sendable, Codable, Equatable {
         after = try container.decode([String].self, forKey: .after)
         compensation = try container.decodeIfPresent(CompensationDefinition.self, forKey: .compensation)
         retry = try container.decode(RetryPolicy.self, forKey: .retry)
-        timeout = .seconds(try container.decode(Double.self, forKey: .timeout))
+        timeout = try container.decodeDefinitionDuration(forKey: .timeout)
         isPivot = try container.decode(Bool.self, forKey: .isPivot)
         priority = try container.decode(Int.self, forKey: .priority)
     }

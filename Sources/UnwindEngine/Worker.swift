@@ -411,23 +411,45 @@ public final class Worker: Sendable {
     private static func outcome(of result: Result<StepOutcome, any Error>, logger: Logger) -> AttemptResult.Outcome? {
         switch result {
         case .success(.completed(let output)):
+            // What the batch's transaction could not store would fail it for every workflow in it, again and again.
+            if let problem = output.storageProblem {
+                return unstorable("output", problem, logger: logger)
+            }
             logger.debug("attempt completed")
             return .succeeded(output: output)
         case .success(.retryLater(let notBefore, let reason, let code)):
             logger.info("attempt asks to retry later", metadata: ["reason": "\(reason)"])
-            return .failed(StepFailure(code: code, message: reason, retryable: true, notBefore: notBefore))
+            return .failed(StepFailure(code: code.map(storable), message: storable(reason), retryable: true, notBefore: notBefore))
         case .success(.wait(let until, let checkpoint)):
+            if let problem = checkpoint.storageProblem {
+                return unstorable("checkpoint", problem, logger: logger)
+            }
             logger.debug("attempt waits", metadata: ["until": "\(until)"])
             return .waiting(until: until, checkpoint: checkpoint)
-        case .failure(let failure as StepFailure):
+        case .failure(var failure as StepFailure):
             logger.info("attempt failed", metadata: ["error": "\(failure)", "retryable": "\(failure.retryable)"])
+            failure.message = storable(failure.message)
+            failure.code = failure.code.map(storable)
             return .failed(failure)
         case .failure(is LeaseLost):
             return nil
         case .failure(let error):
             logger.info("attempt failed", metadata: ["error": "\(error)"])
-            return .failed(StepFailure(code: nil, message: String(describing: error), retryable: true))
+            return .failed(StepFailure(code: nil, message: storable(String(describing: error)), retryable: true))
         }
+    }
+
+    /// An action returned an output or checkpoint the database cannot hold: the attempt fails for good, naming it.
+    private static func unstorable(_ what: String, _ problem: String, logger: Logger) -> AttemptResult.Outcome {
+        logger.error("attempt returned a value that cannot be stored", metadata: ["value": "\(what)", "problem": "\(problem)"])
+        return .failed(StepFailure(
+            code: "unstorable_\(what)", message: "the action's \(what) cannot be stored: it \(problem); this is a bug in the action",
+            retryable: false))
+    }
+
+    /// An error message as `jsonb` can hold it (a cloud's answer may carry a NUL character).
+    private static func storable(_ text: String) -> String {
+        text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
     }
 
     // MARK: - Waiting, maintenance and shutdown
@@ -630,7 +652,12 @@ public final class Worker: Sendable {
             return !state.databaseTrouble
         }
         if first {
-            logger.warning("database unavailable; waiting and retrying with back-off", metadata: ["error": "\(error)"])
+            if (error as? PostgresError)?.isTransient ?? false {
+                logger.warning("database unavailable; waiting and retrying with back-off", metadata: ["error": "\(error)"])
+            } else {
+                // Not an outage: a statement refused or a row this version cannot read. Say so, not "unavailable".
+                logger.error("the database refused a batch; retrying with back-off", metadata: ["error": "\(error)"])
+            }
         }
     }
 

@@ -180,7 +180,7 @@ public final class WorkflowStore: Sendable {
         var claimed: [ClaimedStep] = []
         if !claimRows.isEmpty {
             do {
-                claimed = try pool.withConnection { try self.claimedSteps(from: claimRows, on: $0) }
+                claimed = try pool.withConnection { try self.claimedSteps(from: claimRows, workerID: workerID, on: $0) }
             } catch {
                 // The results are durable, so this must not fail the batch (the caller would write them again).
                 // Hand the claimed steps back instead, without counting their attempt; if even that fails, their
@@ -203,42 +203,76 @@ public final class WorkflowStore: Sendable {
         let rows = try connection.query(
             SQL.Engine.claimSteps.text, [queues, limit, workerID, leaseSeconds], name: SQL.Engine.claimSteps.name
         ).rows
-        return try claimedSteps(from: rows, on: connection)
+        return try claimedSteps(from: rows, workerID: workerID, on: connection)
     }
 
-    /// The claim's rows as steps ready to run, with their definitions and the outputs they may read.
-    private func claimedSteps(from rows: [PostgresRow], on connection: PostgresConnection) throws -> [ClaimedStep] {
+    /// The claim's rows as steps ready to run, with their definitions and the outputs they may read. A row whose
+    /// stored data cannot be read (a workflow's input, its definition, an output, edited or damaged by hand) is
+    /// handed back on its own, put off for a while, and named in the log: the claim is already committed, and
+    /// failing the whole batch for it would leave every other claimed step to run out its lease and lose an attempt.
+    private func claimedSteps(from rows: [PostgresRow], workerID: String, on connection: PostgresConnection) throws -> [ClaimedStep] {
         guard !rows.isEmpty else { return [] }
         let workflowIDs = try Array(Set(rows.map { try $0.decode("workflow_id", as: UUID.self) }))
-        let definitionsByID = try loadDefinitions(ids: try rows.map { try $0.decode("definition_id", as: Int64.self) }, on: connection)
-        let outputs = try stepOutputs(of: workflowIDs, on: connection)
-        return try rows.map { row in
+        let (definitionsByID, badDefinitions) = try loadDefinitionsReadable(ids: try rows.map { try $0.decode("definition_id", as: Int64.self) }, on: connection)
+        let (outputs, badOutputs) = try stepOutputs(of: workflowIDs, on: connection)
+        var claimed: [ClaimedStep] = []
+        var unreadable: [(workflowID: UUID, stepID: String, fencingToken: Int64, resumedWait: Bool, problem: String)] = []
+        for row in rows {
             let workflowID: UUID = try row.decode("workflow_id")
             let definitionID: Int64 = try row.decode("definition_id")
-            guard let definition = definitionsByID[definitionID] else {
-                throw StoreError.corruptRow("workflow \(workflowID) refers to missing definition \(definitionID)")
+            do {
+                if let problem = badDefinitions[definitionID] { throw StoreError.corruptRow("its definition (\(definitionID)) cannot be read: \(problem)") }
+                if let problem = badOutputs[workflowID] { throw StoreError.corruptRow(problem) }
+                guard let definition = definitionsByID[definitionID] else {
+                    throw StoreError.corruptRow("workflow \(workflowID) refers to missing definition \(definitionID)")
+                }
+                guard let phase = StepPhase(rawValue: try row.decode("phase")) else {
+                    throw StoreError.corruptRow("unknown step phase")
+                }
+                let input = try Self.json(row, "input")?.objectValue ?? [:]
+                let stepID: String = try row.decode("step_id")
+                let counters = try Self.counters(row, workflowID: workflowID, stepID: stepID)
+                claimed.append(ClaimedStep(
+                    workflowID: workflowID, stepID: stepID, phase: phase, action: try row.decode("action"),
+                    attempt: counters.attempt, attemptBase: counters.attemptBase,
+                    fencingToken: counters.fencingToken, idempotencyKey: try row.decode("idempotency_key"),
+                    checkpoint: try Self.json(row, "checkpoint"), leaseExpiresAt: try row.decode("lease_expires_at"),
+                    isResumedWait: try row.decode("previous_state", as: String.self) == "waiting",
+                    definition: definition, input: input, outputs: outputs[workflowID] ?? [:]))
+            } catch where Self.isUnreadableRow(error) {
+                guard let stepID = try? row.decode("step_id", as: String.self),
+                      let token = try? row.decode("fencing_token", as: Int64.self) else { throw error }
+                unreadable.append((workflowID, stepID, token, (try? row.decode("previous_state", as: String.self)) == "waiting", "\(error)"))
             }
-            guard let phase = StepPhase(rawValue: try row.decode("phase")) else {
-                throw StoreError.corruptRow("unknown step phase")
-            }
-            let input = try Self.json(row, "input")?.objectValue ?? [:]
-            return ClaimedStep(
-                workflowID: workflowID, stepID: try row.decode("step_id"), phase: phase, action: try row.decode("action"),
-                attempt: try row.decode("attempt"), attemptBase: try row.decode("attempt_base"),
-                fencingToken: try row.decode("fencing_token"), idempotencyKey: try row.decode("idempotency_key"),
-                checkpoint: try Self.json(row, "checkpoint"), leaseExpiresAt: try row.decode("lease_expires_at"),
-                isResumedWait: try row.decode("previous_state", as: String.self) == "waiting",
-                definition: definition, input: input, outputs: outputs[workflowID] ?? [:])
         }
+        if !unreadable.isEmpty {
+            for step in unreadable {
+                logger.error("a claimed step's stored data cannot be read; handing it back and trying again in 5 minutes (fix the row, or cancel the workflow)", metadata: [
+                    "workflow.id": "\(step.workflowID.uuidString.lowercased())", "step.id": "\(step.stepID)", "error": "\(step.problem)",
+                ])
+            }
+            try connection.transaction { connection in
+                try self.releaseLeases(unreadable.map { ($0.workflowID, $0.stepID, $0.fencingToken, $0.resumedWait) }, workerID: workerID,
+                                       delay: Self.unreadableRetrySeconds, reason: "stored data cannot be read: \(unreadable[0].problem)", on: connection)
+            }
+        }
+        return claimed
     }
 
     /// The outputs of the steps of these workflows that have one: what a claimed step may read.
-    private func stepOutputs(of workflowIDs: [UUID], on connection: PostgresConnection) throws -> [UUID: [String: JSONValue]] {
+    /// Also returns, by workflow, why an output could not be read.
+    private func stepOutputs(of workflowIDs: [UUID], on connection: PostgresConnection) throws -> ([UUID: [String: JSONValue]], [UUID: String]) {
         var outputs: [UUID: [String: JSONValue]] = [:]
+        var unreadable: [UUID: String] = [:]
         for row in try connection.query(SQL.Engine.stepOutputs.text, [workflowIDs], name: SQL.Engine.stepOutputs.name).rows {
-            outputs[try row.decode("workflow_id"), default: [:]][try row.decode("step_id")] = try Self.json(row, "output")
+            let workflowID: UUID = try row.decode("workflow_id"), stepID: String = try row.decode("step_id")
+            do {
+                outputs[workflowID, default: [:]][stepID] = try Self.json(row, "output")
+            } catch where Self.isUnreadableRow(error) {
+                unreadable[workflowID] = "the output of step \(stepID) cannot be read: \(error)"
+            }
         }
-        return outputs
+        return (outputs, unreadable)
     }
 
     /// The earliest due time of claimable work on these queues, if any.
@@ -256,6 +290,24 @@ public final class WorkflowStore: Sendable {
                 throw StoreError.corruptRow("definition \(id) is missing")
             }
             return definition
+        }
+    }
+
+    /// Like ``loadDefinitions(ids:on:)``, but a definition that cannot be decoded is returned as a problem instead
+    /// of failing the others.
+    private func loadDefinitionsReadable(ids: [Int64], on connection: PostgresConnection) throws -> ([Int64: WorkflowDefinition], [Int64: String]) {
+        do {
+            return (try loadDefinitions(ids: ids, on: connection), [:])
+        } catch where Self.isUnreadableRow(error) {
+            var found: [Int64: WorkflowDefinition] = [:], problems: [Int64: String] = [:]
+            for id in Set(ids) {
+                do {
+                    found.merge(try loadDefinitions(ids: [id], on: connection)) { $1 }
+                } catch where Self.isUnreadableRow(error) {
+                    problems[id] = "\(error)"
+                }
+            }
+            return (found, problems)
         }
     }
 
@@ -358,16 +410,29 @@ public final class WorkflowStore: Sendable {
     }
 
     /// Returns the leases of attempts a draining worker did not finish, without counting those attempts.
-    public func releaseLeases(_ attempts: [(workflowID: UUID, stepID: String, fencingToken: Int64, resumedWait: Bool)], workerID: String) throws {
+    /// Hands attempts back without counting them, due again after `delay` (seconds); `reason` goes into the
+    /// `lease_released` events.
+    public func releaseLeases(
+        _ attempts: [(workflowID: UUID, stepID: String, fencingToken: Int64, resumedWait: Bool)], workerID: String,
+        delay: Double = 0, reason: String? = nil
+    ) throws {
         guard !attempts.isEmpty else { return }
         try pool.transaction { connection in
-            let released = try connection.query(SQL.Engine.releaseLeases.text, [
-                attempts.map(\.workflowID), attempts.map(\.stepID), attempts.map(\.fencingToken), workerID,
-                attempts.map(\.resumedWait),
-            ], name: SQL.Engine.releaseLeases.name)
-            if !released.isEmpty {
-                try connection.query(SQL.Engine.notifyReady.text, ["default"], name: SQL.Engine.notifyReady.name)
-            }
+            try self.releaseLeases(attempts, workerID: workerID, delay: delay, reason: reason, on: connection)
+        }
+    }
+
+    private func releaseLeases(
+        _ attempts: [(workflowID: UUID, stepID: String, fencingToken: Int64, resumedWait: Bool)], workerID: String,
+        delay: Double, reason: String?, on connection: PostgresConnection
+    ) throws {
+        let released = try connection.query(SQL.Engine.releaseLeases.text, [
+            attempts.map(\.workflowID), attempts.map(\.stepID), attempts.map(\.fencingToken), workerID,
+            attempts.map(\.resumedWait), delay, reason,
+        ], name: SQL.Engine.releaseLeases.name)
+        // Other workers may take a step handed back now; one put off comes due without an announcement.
+        if !released.isEmpty && delay == 0 {
+            try connection.query(SQL.Engine.notifyReady.text, ["default"], name: SQL.Engine.notifyReady.name)
         }
     }
 
@@ -380,10 +445,44 @@ public final class WorkflowStore: Sendable {
                 .rows.map { try $0.decode("workflow_id", as: UUID.self) })
         }
         guard !candidates.isEmpty else { return 0 }
-        return try pool.transaction { connection in
-            try self.apply(candidates.sorted { $0.uuidString < $1.uuidString }.map {
-                Change(workflowID: $0, event: nil, rescue: true)
-            }, on: connection).filter { $0 == .applied }.count
+        let rescue = { (ids: [UUID]) throws -> Int in
+            try self.pool.transaction { connection in
+                try self.apply(ids.map { Change(workflowID: $0, event: nil, rescue: true) }, on: connection).filter { $0 == .applied }.count
+            }
+        }
+        let sorted = candidates.sorted { $0.uuidString < $1.uuidString }
+        do {
+            return try rescue(sorted)
+        } catch where Self.isUnreadableRow(error) {
+            // A workflow whose rows cannot be read (edited or damaged by hand) must not keep every other expired
+            // lease from being rescued: rescue them one by one, and put the unreadable one off for a while.
+            var rescued = 0
+            for id in sorted {
+                do {
+                    rescued += try rescue([id])
+                } catch let problem where Self.isUnreadableRow(problem) {
+                    logger.error("cannot rescue this workflow's expired leases: its stored rows cannot be read; trying again in 5 minutes", metadata: [
+                        "workflow.id": "\(id.uuidString.lowercased())", "error": "\(problem)",
+                    ])
+                    try pool.withConnection { connection in
+                        _ = try connection.query(SQL.Engine.deferRescue.text, [id, Self.unreadableRetrySeconds], name: SQL.Engine.deferRescue.name)
+                    }
+                }
+            }
+            return rescued
+        }
+    }
+
+    /// How long a step whose stored rows cannot be read is put off before a worker looks at it again.
+    static let unreadableRetrySeconds = 300.0
+
+    /// Whether `error` says a row holds what this version cannot read (edited or damaged by hand), as opposed to the
+    /// database being unreachable or refusing a statement.
+    static func isUnreadableRow(_ error: any Error) -> Bool {
+        switch error {
+        case StoreError.corruptRow: return true
+        case let error as PostgresError: return error.code == .decoding
+        default: return false
         }
     }
 
@@ -625,10 +724,11 @@ public final class WorkflowStore: Sendable {
                   let phase = StepPhase(rawValue: try row.decode("phase")) else {
                 throw StoreError.corruptRow("step \(stepID) of workflow \(workflowID) has an unknown state")
             }
+            let counters = try Self.counters(row, workflowID: workflowID, stepID: stepID)
             stepsByWorkflow[workflowID, default: [:]][stepID] = StepSnapshot(
-                state: state, phase: phase, attempt: try row.decode("attempt"), attemptBase: try row.decode("attempt_base"),
+                state: state, phase: phase, attempt: counters.attempt, attemptBase: counters.attemptBase,
                 predecessorsPending: try row.decode("predecessors_pending"), dueAt: try row.decode("due_at"),
-                completedSeq: try row.decode("completed_seq", as: Int?.self), fencingToken: try row.decode("fencing_token"))
+                completedSeq: try row.decode("completed_seq", as: Int?.self), fencingToken: counters.fencingToken)
             if state == .running, try row.decode("lease_expired", as: Bool?.self) == true {
                 expiredLeases[workflowID, default: []].append(stepID)
             }
@@ -866,6 +966,19 @@ public final class WorkflowStore: Sendable {
     }
 
     /// A JSON column as a ``JSONValue``, parsed directly (the hot path reads several per claimed step).
+    /// A step row's attempt counters and fencing token, refused as a damaged row when out of the range Unwind writes
+    /// (migration 0007 bounds them for new writes): the state machine adds one to them, which must not overflow.
+    static func counters(_ row: PostgresRow, workflowID: UUID, stepID: String) throws -> (attempt: Int, attemptBase: Int, fencingToken: Int64) {
+        let attempt: Int = try row.decode("attempt"), attemptBase: Int = try row.decode("attempt_base")
+        let fencingToken: Int64 = try row.decode("fencing_token")
+        guard (0...100_000_000).contains(attempt), (0...100_000_000).contains(attemptBase),
+              (0...4_000_000_000_000_000_000).contains(fencingToken) else {
+            throw StoreError.corruptRow(
+                "step \(stepID) of workflow \(workflowID.uuidString.lowercased()) has attempt \(attempt), attempt base \(attemptBase) and fencing token \(fencingToken), beyond anything Unwind writes; the row was edited or damaged: restore it or cancel the workflow")
+        }
+        return (attempt, attemptBase, fencingToken)
+    }
+
     static func json(_ row: PostgresRow, _ column: String) throws -> JSONValue? {
         guard let text = try row.decode(column, as: String?.self) else { return nil }
         do {

@@ -367,10 +367,18 @@ struct BadInputCorpusTests {
               region: {type: string, default: ""}
               flag: {type: bool, default: false}
               tenant: {type: string}
+              extra: {type: object}
             concurrency_key: "{tenant}"
             steps:
               - {id: only, action: test.noop}
             """.write(toFile: setup.workflows + "/amounts.yaml", atomically: true, encoding: .utf8)
+        // Nested deeper than a stored value may be: once wrapped in the input it could not be read back, and every
+        // worker that claimed it with other workflows failed them all.
+        let deep = String(repeating: #"{"a":"#, count: 300) + "1" + String(repeating: "}", count: 300)
+        await Self.expectCleanFailure(setup.unwind(["submit", "amounts", "--set", "account=a", "--set", "extra=\(deep)"]), status: 64,
+                                      mentions: "nested more than 256 levels deep")
+        let deepFleet = try setup.write("deep.csv", Array("account,extra\nd1,\"\(deep.replacingOccurrences(of: "\"", with: "\"\""))\"\n".utf8))
+        await Self.expectCleanFailure(setup.unwind(["submit", "amounts", "--fleet", deepFleet]), status: 64, mentions: "nested more than 256 levels deep")
         for value in ["nan", "inf", "-infinity", "1e999"] {
             await Self.expectCleanFailure(setup.unwind(["submit", "amounts", "--set", "account=a", "--set", "amount=\(value)"]), status: 64, mentions: "use a finite one")
         }

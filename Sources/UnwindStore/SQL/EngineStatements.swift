@@ -264,22 +264,31 @@ extension SQL {
             ORDER BY lease_expires_at LIMIT $1
             """)
 
-        /// Hands back the leases of attempts a draining worker could not finish, without counting them.
+        /// Hands back the leases of attempts a draining worker could not finish, without counting them, due again
+        /// in $6 seconds; $7 says why, when it is not a shutdown.
         static let releaseLeases = Statement("release_leases", """
             WITH released AS (
                 UPDATE steps s
                 SET state = CASE WHEN r.resumed THEN 'waiting' ELSE 'ready' END,
                     attempt = s.attempt - CASE WHEN r.resumed THEN 0 ELSE 1 END,
-                    lease_owner = NULL, lease_expires_at = NULL, due_at = now(), fencing_token = s.fencing_token + 1
+                    lease_owner = NULL, lease_expires_at = NULL, due_at = now() + make_interval(secs => $6::float8),
+                    fencing_token = s.fencing_token + 1
                 FROM unnest($1::uuid[], $2::text[], $3::bigint[], $5::boolean[]) AS r(workflow_id, step_id, token, resumed)
                 WHERE s.workflow_id = r.workflow_id AND s.step_id = r.step_id AND s.fencing_token = r.token
                   AND s.state = 'running'
                 -- The event names the attempt that was handed back (its token), not the new token.
                 RETURNING s.workflow_id, s.step_id, s.phase, s.attempt, r.token
             )
-            INSERT INTO events (workflow_id, step_id, phase, attempt, fencing_token, kind, worker_id)
-            SELECT workflow_id, step_id, phase, attempt, token, 'lease_released', $4 FROM released
+            INSERT INTO events (workflow_id, step_id, phase, attempt, fencing_token, kind, worker_id, reason)
+            SELECT workflow_id, step_id, phase, attempt, token, 'lease_released', $4, $7::text FROM released
             RETURNING workflow_id
+            """)
+
+        /// Puts off the rescue of a workflow's expired leases by $2 seconds: its rows could not be read, and every
+        /// rescue pass would otherwise fail on it again.
+        static let deferRescue = Statement("defer_rescue", """
+            UPDATE steps SET lease_expires_at = now() + make_interval(secs => $2::float8)
+            WHERE workflow_id = $1 AND state = 'running' AND lease_expires_at < now()
             """)
 
         static let dueScheduledWorkflows = Statement("due_scheduled_workflows", """

@@ -1,0 +1,110 @@
+import Foundation
+import Logging
+import Postgres
+import Testing
+import UnwindCore
+import UnwindEngine
+import UnwindStore
+import UnwindTesting
+
+/// Rows edited or damaged by hand: the workflow they belong to is set aside and named, and every other workflow the
+/// worker handles with it goes on as if nothing happened.
+@Suite("Damaged rows", .enabled(if: TestEnvironment.hasDatabase))
+struct DamagedRowTests {
+    /// JSON nested `depth` levels, as SQL: deeper than Unwind reads back (512), which PostgreSQL stores anyway.
+    private static func deeplyNested(_ depth: Int) -> String {
+        "(repeat('{\"a\":', \(depth)) || '1' || repeat('}', \(depth)))::jsonb"
+    }
+
+    @Test func aClaimedStepWhoseRowCannotBeReadIsPutOffAloneAndTheOthersRun() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        let damaged = try engine.submit(definition)
+        let healthy = try (0..<3).map { _ in try engine.submit(definition) }
+        _ = try engine.database.connect().query("UPDATE workflows SET input = \(Self.deeplyNested(600)) WHERE id = $1", [damaged])
+        engine.startWorker()
+        for id in healthy {
+            #expect(try await engine.waitFor(id, in: ["succeeded", "failed", "compensated"]).state == "succeeded")
+        }
+        try await engine.waitUntil("the damaged workflow's step to be handed back") {
+            try engine.kinds(damaged).contains("lease_released")
+        }
+        let inventory = try #require(try engine.store.steps(of: damaged).first { $0.stepID == "inventory" })
+        #expect(inventory.state == "ready")
+        #expect(inventory.attempt == 0, "an attempt that never ran is not counted")
+        #expect(inventory.dueAt > Date().addingTimeInterval(240), "put off, not claimed again at once: \(inventory.dueAt)")
+        let released = try #require(try engine.events(damaged).first { $0.kind == "lease_released" })
+        #expect(released.reason?.contains("stored data cannot be read") == true, "\(released.reason ?? "-")")
+        #expect(released.reason?.contains("input") == true, "names the column: \(released.reason ?? "-")")
+        let state = try engine.database.connect().query("SELECT state FROM workflows WHERE id = $1", [damaged]).rows.first?.decode("state", as: String.self)
+        #expect(state == "running")
+        // Reading it says what cannot be read, rather than showing something else.
+        #expect(throws: StoreError.self) { try engine.store.workflow(damaged) }
+    }
+
+    @Test func aWorkflowWhoseDefinitionCannotBeReadDoesNotStopTheRescueOfOthers() throws {
+        let engine = try EngineHarness()
+        let damaged = try engine.submit(try engine.definition(teardownLikeYAML.replacingOccurrences(of: "name: saga", with: "name: damaged")))
+        let healthy = try engine.submit(try engine.definition(teardownLikeYAML))
+        let admin = try engine.database.connect()
+        // Both first steps were running on a worker that died; the damaged workflow's definition no longer decodes.
+        _ = try admin.query("""
+            UPDATE steps SET state = 'running', attempt = 1, fencing_token = 1, lease_owner = 'gone',
+                   lease_expires_at = now() - interval '1 minute'
+            WHERE step_id = 'inventory'
+            """)
+        _ = try admin.query("UPDATE workflow_definitions SET compiled = '{}' WHERE name = 'damaged'")
+        // A store of its own: the harness's store has the definition cached from the submission.
+        let store = WorkflowStore(pool: PostgresConnectionPool(configuration: engine.database.configuration, maximumConnections: 2),
+                                  logger: Logger(label: "test.rescue"))
+        #expect(try store.rescueExpiredLeases() == 1)
+        let rescued = try #require(try engine.store.steps(of: healthy).first { $0.stepID == "inventory" })
+        #expect(rescued.state == "ready", "the healthy workflow's lost attempt is retried")
+        let putOff = try admin.query(
+            "SELECT lease_expires_at > now() + interval '4 minutes' AS later FROM steps WHERE workflow_id = $1 AND step_id = 'inventory'",
+            [damaged]).rows.first?.decode("later", as: Bool.self)
+        #expect(putOff == true, "the damaged one is looked at again later, not on every pass")
+        #expect(try store.rescueExpiredLeases() == 0)
+    }
+
+    @Test func counterValuesNoWorkflowReachesAreRefusedByTheDatabase() throws {
+        let engine = try EngineHarness()
+        let id = try engine.submit(try engine.definition(teardownLikeYAML))
+        let admin = try engine.database.connect()
+        for assignment in ["fencing_token = 9223372036854775807", "attempt = 2147483647", "attempt_base = -1"] {
+            #expect(throws: PostgresError.self, "\(assignment)") {
+                try admin.query("UPDATE steps SET \(assignment) WHERE workflow_id = $1 AND step_id = 'inventory'", [id])
+            }
+        }
+    }
+
+    @Test func aStoredDefinitionWithImpossibleDurationsIsRefusedNotTrappedOn() throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        let compiled = try JSONValue(parsing: String(decoding: try JSONEncoder().encode(definition), as: UTF8.self))
+        guard case .object(var root) = compiled, case .array(var steps) = root["steps"], case .object(var first) = steps[0],
+              case .object(let retry) = first["retry"] else {
+            Issue.record("unexpected compiled shape")
+            return
+        }
+        for (key, value) in [("timeout", 1e300), ("timeout", -1.0)] {
+            var step = first
+            step[key] = .number(value)
+            steps[0] = .object(step)
+            root["steps"] = .array(steps)
+            #expect(throws: DecodingError.self, "\(key) \(value)") {
+                try JSONDecoder().decode(WorkflowDefinition.self, from: Data(JSONValue.object(root).canonicalJSON.utf8))
+            }
+        }
+        for (key, value) in [("initialInterval", 1e15), ("maxInterval", 1e300), ("multiplier", 1e308), ("maxAttempts", 1e12)] {
+            var changed = retry
+            changed[key] = .number(value)
+            first["retry"] = .object(changed)
+            steps[0] = .object(first)
+            root["steps"] = .array(steps)
+            #expect(throws: DecodingError.self, "\(key) \(value)") {
+                try JSONDecoder().decode(WorkflowDefinition.self, from: Data(JSONValue.object(root).canonicalJSON.utf8))
+            }
+        }
+    }
+}
