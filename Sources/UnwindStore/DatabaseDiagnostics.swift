@@ -11,6 +11,10 @@ public struct DatabaseDiagnostics: Sendable {
     /// The role may create tables in the schema, i.e. it can run migrations.
     public var canMigrate: Bool
     public var maxConnections: Int
+    /// The session cannot write: a standby (in recovery), or `default_transaction_read_only` set for the role or
+    /// database. Privileges then say nothing: every write fails.
+    public var isReadOnly: Bool
+    public var inRecovery: Bool
     /// Tables Unwind uses at run time that exist but that the role cannot read and write, each with the
     /// privileges it lacks, e.g. `workers (INSERT, UPDATE)`.
     public var tablesWithoutPrivileges: [String]
@@ -46,6 +50,8 @@ public struct DatabaseDiagnostics: Sendable {
             isSuperuser: try row.decode("is_superuser", as: Bool?.self) ?? false,
             canMigrate: try row.decode("can_create", as: Bool?.self) ?? false,
             maxConnections: try row.decode("max_connections"),
+            isReadOnly: try row.decode("read_only", as: Bool?.self) ?? false,
+            inRecovery: try row.decode("in_recovery", as: Bool?.self) ?? false,
             tablesWithoutPrivileges: denied,
             missingTables: missing)
     }

@@ -54,10 +54,13 @@ struct DoctorTests {
     }
 
     /// A migrated database and the URL of a new login role that was granted `grant` (e.g. `SELECT ON workflows`).
-    func urlOfARoleWith(_ grant: String, prefix: String) async throws -> String {
+    /// `then`: more SQL to run as the superuser, with `{role}` standing for the new role.
+    func urlOfARoleWith(_ grant: String, prefix: String, then more: String = "") async throws -> String {
         let database = try await TestDatabase.create(migrated: true)
         let role = prefix + database.name.suffix(6)
-        try database.connect().executeScript("CREATE ROLE \(role) LOGIN PASSWORD 'unwind-test'; GRANT \(grant) TO \(role)", name: "create_role")
+        try database.connect().executeScript(
+            "CREATE ROLE \(role) LOGIN PASSWORD 'unwind-test'; GRANT \(grant) TO \(role); \(more.replacingOccurrences(of: "{role}", with: role))",
+            name: "create_role")
         return database.adminURL.replacingOccurrences(of: "postgres:unwind-test@", with: "\(role):unwind-test@")
     }
 
@@ -81,6 +84,20 @@ struct DoctorTests {
         expectReadableFailure(worker, mentions: "permission denied for table workers")
         #expect(worker.stderr.contains("hint: the database role lacks privileges"), "\(worker.combined)")
         #expect(!worker.combined.contains("crashed"), "\(worker.combined)")
+    }
+
+    /// Every privilege granted, but the role's sessions are read-only (as on a standby): doctor passed it, and every
+    /// command then failed with a bare "cannot execute … in a read-only transaction".
+    @Test func aReadOnlySessionFailsDoctorAndEveryWriteSaysWhatToDo() async throws {
+        let url = try await urlOfARoleWith(
+            "SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public", prefix: "ro_session_",
+            then: "ALTER ROLE {role} SET default_transaction_read_only = on")
+        let doctor = await runUnwind(["doctor", "--database-url", url])
+        #expect(doctor.status == 1, "\(doctor.combined)")
+        #expect(doctor.stdout.contains("FAIL  writes") && doctor.stdout.contains("target_session_attrs=read-write"), "\(doctor.combined)")
+        let worker = await runUnwind(["worker", "--database-url", url])
+        expectReadableFailure(worker, mentions: "read-only transaction", status: 5)
+        #expect(worker.stderr.contains("hint: the session is read-only"), "\(worker.combined)")
     }
 
     @Test func aSetButEmptyDatabaseURLIsRefusedRatherThanUsingTheEmbeddedDatabase() async throws {

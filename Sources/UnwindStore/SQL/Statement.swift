@@ -47,7 +47,9 @@ extension SQL {
                    current_schema() AS schema,
                    has_schema_privilege(current_user, current_schema(), 'CREATE') AS can_create,
                    (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS is_superuser,
-                   current_setting('max_connections')::int AS max_connections
+                   current_setting('max_connections')::int AS max_connections,
+                   current_setting('transaction_read_only') = 'on' AS read_only,
+                   pg_is_in_recovery() AS in_recovery
             """)
         /// Each privilege on its own: `has_table_privilege(…, 'SELECT, INSERT')` is true when *any* of the listed
         /// privileges is held, so a read-only role would pass a combined check.

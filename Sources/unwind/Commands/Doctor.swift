@@ -71,6 +71,9 @@ struct Doctor: ParsableCommand {
                 report.pass("migrations", "\(status.applied.count) applied, none pending")
             }
 
+            if diagnostics.isReadOnly || diagnostics.inRecovery {
+                report.fail("writes", ErrorReporter.readOnlyHint(role: diagnostics.role, standby: diagnostics.inRecovery))
+            }
             if !diagnostics.tablesWithoutPrivileges.isEmpty {
                 report.fail("privileges", "role \(diagnostics.role) cannot read and write \(diagnostics.tablesWithoutPrivileges.joined(separator: ", ")); grant the unwind runtime privileges to it")
             } else if diagnostics.missingTables.isEmpty {

@@ -45,6 +45,8 @@ enum ErrorReporter {
         case let error as PostgresError where error.sqlState == "42501":
             // A role without its grants is a misconfiguration, not a failure of the command.
             return ("\(error.description)\nhint: the database role lacks privileges on Unwind's tables; `unwind doctor` names them. Run as unwind_worker (db/roles.sql), or grant them: migration 0002 grants to roles that existed when it ran", .databaseUnreachable)
+        case let error as PostgresError where error.sqlState == "25006":
+            return ("\(error.description)\nhint: \(readOnlyHint(role: nil, standby: false))", .databaseUnreachable)
         case let error as PostgresError:
             let status: ExitStatus = error.isConnectionLost || error.code == .invalidConfiguration
                 ? .databaseUnreachable : .failure
@@ -71,6 +73,14 @@ enum ErrorReporter {
         default:
             return (String(describing: error), .failure)
         }
+    }
+}
+
+extension ErrorReporter {
+    /// What to do about a session that cannot write (SQLSTATE 25006, or what `doctor` finds).
+    static func readOnlyHint(role: String?, standby: Bool) -> String {
+        let which = standby ? "the server is a standby (in recovery)" : "the session is read-only (default_transaction_read_only is on for the role or database, or the server is a standby)"
+        return "\(which): Unwind writes on every command. Point the URL at the primary (with several hosts, add target_session_attrs=read-write), or turn it off: ALTER ROLE \(role ?? "<role>") SET default_transaction_read_only = off"
     }
 }
 
