@@ -15,6 +15,8 @@ public struct WorkflowCatalog: Sendable {
 
     /// What a name given by an operator resolves to in a loaded directory.
     public enum Lookup: Sendable {
+        /// The workflow directory itself could not be listed (permissions, not a directory).
+        case directoryUnreadable(DefinitionError)
         case found(WorkflowDefinition)
         /// A file named after the workflow (`name.yaml` or `name.yml`) has errors. Reported even when another file
         /// defines the name (both `x.yaml` and `x.yml`): which one was meant is not for us to guess.
@@ -27,6 +29,10 @@ public struct WorkflowCatalog: Sendable {
             return .broken(broken)
         }
         if let definition = definitions.first(where: { $0.name == name }) { return .found(definition) }
+        // The directory itself could not be read: that, not an unknown name, is what to report.
+        if definitions.isEmpty, let unreadable = errors.first(where: { $0.issues.contains { $0.message.hasPrefix("cannot list workflow directory") } }) {
+            return .directoryUnreadable(unreadable)
+        }
         return .unknown(knownNames: definitions.map(\.name).sorted())
     }
 

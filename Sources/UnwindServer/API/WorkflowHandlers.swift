@@ -168,6 +168,10 @@ extension UnwindServer {
             return definition
         case .broken(let broken):
             throw APIError(.unprocessableContent, "invalid_definition", "workflow '\(RequestParsing.clip(name))' is invalid on the server: \(broken.description)")
+        case .directoryUnreadable(let problem):
+            // The path and the system's reason are the server's business (logged), not the client's.
+            logger.error("cannot read the workflow directory", metadata: ["directory": "\(directory)", "error": "\(problem)"])
+            throw APIError(.internalServerError, "definitions_unreadable", "the server cannot read its workflow definitions; its operator must fix the workflow directory")
         case .unknown(let names):
             throw APIError.badRequest(
                 "unknown workflow '\(RequestParsing.clip(name))'; known workflows: \(names.isEmpty ? "(none)" : names.joined(separator: ", "))",

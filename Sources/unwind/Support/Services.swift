@@ -87,8 +87,10 @@ struct WorkflowOptions: ParsableArguments {
     /// Throws a usage error when the directory is missing (a typo, a volume not mounted).
     func checkDirectory() throws {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CLIError(description: "workflow directory '\(directory)' does not exist; pass --workflows-dir or set UNWIND_WORKFLOWS_DIR", status: .usage)
+        let exists = FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory)
+        guard exists, isDirectory.boolValue else {
+            let what = exists ? "is not a directory" : "does not exist"
+            throw CLIError(description: "workflow directory '\(directory)' \(what); pass --workflows-dir or set UNWIND_WORKFLOWS_DIR", status: .usage)
         }
     }
 
@@ -105,6 +107,8 @@ struct WorkflowOptions: ParsableArguments {
             return definition
         case .broken(let broken):
             throw CLIError(description: "workflow '\(name)' is invalid:\n\(broken.description)", status: .usage)
+        case .directoryUnreadable(let problem):
+            throw CLIError(description: "\(problem.description)\nhint: check the directory's permissions, or pass --workflows-dir / set UNWIND_WORKFLOWS_DIR", status: .usage)
         case .unknown(let known):
             throw CLIError(
                 description: "unknown workflow '\(name)'; known workflows: \(known.isEmpty ? "(none in \(directory))" : known.joined(separator: ", "))",
