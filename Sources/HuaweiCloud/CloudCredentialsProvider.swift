@@ -45,7 +45,9 @@ public struct CloudCredentialsProvider: Sendable {
         } else if let fromEnvironment = environment[Self.fileEnvironmentKey], !fromEnvironment.isEmpty {
             self.credentialsFile = fromEnvironment
         } else {
-            let home = environment["HOME"] ?? NSHomeDirectory()
+            // An empty or relative HOME would look for the file relative to / or the current directory.
+            let home = environment["HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+                ?? getpwuid(getuid()).flatMap { $0.pointee.pw_dir.map { String(cString: $0) } } ?? NSHomeDirectory()
             self.credentialsFile = home + "/.config/unwind/credentials"
         }
     }

@@ -39,10 +39,14 @@ public struct LocalPostgresCluster: Sendable {
                 : URL(fileURLWithPath: configured, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
         } else if isRoot {
             directory = "/var/lib/unwind"
-        } else if let xdg = environment["XDG_STATE_HOME"], !xdg.isEmpty {
+        } else if let xdg = environment["XDG_STATE_HOME"], xdg.hasPrefix("/") {
+            // The XDG spec: a relative value is invalid and ignored.
             directory = xdg + "/unwind"
         } else {
-            directory = (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state/unwind"
+            // An empty or relative HOME (`HOME= unwind …`) would put the database under / or the current directory.
+            let home = environment["HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+                ?? getpwuid(getuid()).flatMap { $0.pointee.pw_dir.map { String(cString: $0) } } ?? NSHomeDirectory()
+            directory = home + "/.local/state/unwind"
         }
         return LocalPostgresCluster(stateDirectory: directory, serverUser: isRoot ? "unwind" : nil)
     }

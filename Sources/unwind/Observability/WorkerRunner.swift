@@ -61,7 +61,7 @@ struct WorkerRunner {
             listenerLogger.logLevel = logger.logLevel
             listenerLogger[metadataKey: "worker.id"] = "\(configuration.workerID)"
             let application = endpoints.application(host: endpoint.host, port: endpoint.port, logger: listenerLogger) { [logger] port in
-                logger.info("serving /metrics, /healthz and /readyz on http://\(endpoint.host):\(port)", metadata: [
+                logger.info("serving /metrics, /healthz and /readyz on http://\(endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host):\(port)", metadata: [
                     "metrics.host": "\(endpoint.host)", "metrics.port": "\(port)",
                 ])
                 bound.yield()
