@@ -100,6 +100,24 @@ struct DoctorTests {
         #expect(worker.stderr.contains("hint: the session is read-only"), "\(worker.combined)")
     }
 
+    /// A column dropped or retyped, or a table dropped, by hand: doctor passed, and every worker then failed every
+    /// statement; with a table gone it even suggested `unwind migrate`, which does nothing.
+    @Test func tablesChangedByHandAreNamedByDoctor() async throws {
+        let database = try await TestDatabase.create(migrated: true)
+        try database.connect().executeScript(
+            "ALTER TABLE steps DROP COLUMN completed_seq; ALTER TABLE workers ALTER COLUMN pid TYPE bigint", name: "drift")
+        let doctor = await runUnwind(["doctor", "--database-url", database.adminURL])
+        #expect(doctor.status == 1, "\(doctor.combined)")
+        #expect(doctor.stdout.contains("FAIL  schema") && doctor.stdout.contains("steps lacks column completed_seq (integer)")
+                && doctor.stdout.contains("workers.pid is bigint, not integer"), "\(doctor.combined)")
+
+        try database.connect().executeScript("DROP TABLE events", name: "drop")
+        let dropped = await runUnwind(["doctor", "--database-url", database.adminURL])
+        #expect(dropped.status == 1, "\(dropped.combined)")
+        #expect(dropped.stdout.contains("table(s) events missing although every migration is recorded as applied"), "\(dropped.combined)")
+        #expect(!dropped.stdout.contains("run: unwind migrate"), "\(dropped.combined)")
+    }
+
     @Test func aSetButEmptyDatabaseURLIsRefusedRatherThanUsingTheEmbeddedDatabase() async throws {
         let state = try TestEnvironment.makeScratchDirectory("empty-url-state")
         let result = await runUnwind(["list"], environment: ["UNWIND_DATABASE_URL": "", "UNWIND_STATE_DIR": state])

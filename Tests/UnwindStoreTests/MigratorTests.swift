@@ -21,6 +21,16 @@ struct MigratorTests {
             [DatabaseDiagnostics.runtimeTables], name: "tables")
         #expect(try tables.first?.decode("n", as: Int.self) == DatabaseDiagnostics.runtimeTables.count)
 
+        // What `doctor` compares the tables with is exactly what the migrations make (a new migration that changes
+        // the columns must change DatabaseDiagnostics.expectedColumns too).
+        let diagnostics = try DatabaseDiagnostics.read(connection: connection)
+        #expect(diagnostics.schemaDifferences.isEmpty, "\(diagnostics.schemaDifferences)")
+        let columns = try connection.query(
+            "SELECT count(*) AS n FROM unnest($1::text[]) AS t(name) JOIN pg_attribute a ON a.attrelid = to_regclass(t.name) AND a.attnum > 0 AND NOT a.attisdropped",
+            [DatabaseDiagnostics.runtimeTables], name: "columns")
+        #expect(try columns.first?.decode("n", as: Int.self) == DatabaseDiagnostics.expectedColumns.values.map(\.count).reduce(0, +),
+                "every column the migrations make is listed in DatabaseDiagnostics.expectedColumns")
+
         #expect(try migrator.migrate(connection: connection).isEmpty)
         let status = try migrator.status(connection: connection)
         #expect(status.isCurrent)

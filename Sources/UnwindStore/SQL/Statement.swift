@@ -62,5 +62,11 @@ extension SQL {
             FROM unnest($1::text[]) AS t(name)
             ORDER BY t.name
             """)
+        /// The columns the tables $1 have, as `search_path` finds them, with their types as SQL spells them.
+        static let tableColumns = Statement("diagnostics_table_columns", """
+            SELECT t.name AS table_name, a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS type
+            FROM unnest($1::text[]) AS t(name)
+            JOIN pg_attribute a ON a.attrelid = to_regclass(t.name) AND a.attnum > 0 AND NOT a.attisdropped
+            """)
     }
 }

@@ -71,6 +71,17 @@ struct Doctor: ParsableCommand {
                 report.pass("migrations", "\(status.applied.count) applied, none pending")
             }
 
+            // Every migration recorded as applied, yet a table is gone (dropped by hand): `unwind migrate` would do
+            // nothing, so do not suggest it.
+            let dropped = status.pending.isEmpty && !status.applied.isEmpty ? diagnostics.missingTables : []
+            if !dropped.isEmpty {
+                report.fail("schema", "table(s) \(dropped.joined(separator: ", ")) missing although every migration is recorded as applied; "
+                    + "unwind migrate will not recreate them: restore the database from a backup")
+            }
+            if !diagnostics.schemaDifferences.isEmpty {
+                report.fail("schema", "the tables differ from what the migrations made: \(diagnostics.schemaDifferences.joined(separator: "; ")). "
+                    + "Unwind's statements fail on them: restore the database from a backup, or put each column back as db/migrations defines it")
+            }
             if diagnostics.isReadOnly || diagnostics.inRecovery {
                 report.fail("writes", ErrorReporter.readOnlyHint(role: diagnostics.role, standby: diagnostics.inRecovery))
             }
@@ -79,7 +90,7 @@ struct Doctor: ParsableCommand {
             } else if diagnostics.missingTables.isEmpty {
                 let migrate = diagnostics.canMigrate || diagnostics.isSuperuser ? "and can run migrations" : "but cannot create tables (migrations must run as the owner role)"
                 report.pass("privileges", "role \(diagnostics.role) can read and write every Unwind table \(migrate)")
-            } else {
+            } else if dropped.isEmpty {
                 let migrate = diagnostics.canMigrate || diagnostics.isSuperuser
                 if migrate {
                     report.pass("privileges", "role \(diagnostics.role) can create the Unwind tables (run: unwind migrate)")
