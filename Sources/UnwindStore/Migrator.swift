@@ -36,6 +36,13 @@ public enum MigrationError: Error, Sendable, CustomStringConvertible, Equatable 
     case checksumMismatch(version: Int, file: String, applied: String, current: String)
     case unknownAppliedMigration(version: Int, name: String)
     case failed(file: String, reason: String)
+    /// `schema_migrations` exists but is not Unwind's (another tool's migrations share the database or schema).
+    case foreignMigrationsTable(reason: String)
+    /// The first migration found its tables there already, unrecorded: another application's, or a copy made
+    /// without `schema_migrations`.
+    case tablesAlreadyThere(file: String, reason: String)
+
+    static let ownDatabaseHint = "give Unwind a database of its own, or a schema of its own (add options=-csearch_path%3Dunwind to the URL's query, after CREATE SCHEMA unwind)"
 
     public var description: String {
         switch self {
@@ -51,6 +58,10 @@ public enum MigrationError: Error, Sendable, CustomStringConvertible, Equatable 
             return "the database has migration \(String(format: "%04d", version))_\(name) applied, which this unwind binary does not know: it was migrated by a newer version of Unwind; upgrade this binary"
         case .failed(let file, let reason):
             return "migration \(file) failed and was rolled back: \(reason)"
+        case .foreignMigrationsTable(let reason):
+            return "this database (or schema) has a schema_migrations table that is not Unwind's (\(reason)): another tool's migrations live here; \(Self.ownDatabaseHint)"
+        case .tablesAlreadyThere(let file, let reason):
+            return "migration \(file) found tables of the names it creates already there, but schema_migrations does not record Unwind's migrations (\(reason)): another application's tables live here; \(Self.ownDatabaseHint)"
         }
     }
 }
@@ -138,6 +149,8 @@ public struct Migrator: Sendable {
                         SQL.Migrations.record.text, [migration.version, migration.name, migration.checksum],
                         name: SQL.Migrations.record.name)
                 }
+            } catch let error as PostgresError where error.sqlState == "42P07" && index == 0 && status.applied.isEmpty {
+                throw MigrationError.tablesAlreadyThere(file: migration.fileName, reason: error.message)
             } catch let error as PostgresError where !error.isConnectionLost {
                 throw MigrationError.failed(file: migration.fileName, reason: error.description)
             }
@@ -146,10 +159,15 @@ public struct Migrator: Sendable {
     }
 
     private func readApplied(_ connection: PostgresConnection) throws -> [AppliedMigration] {
-        try connection.query(SQL.Migrations.listApplied.text, [], name: SQL.Migrations.listApplied.name).rows.map { row in
-            AppliedMigration(
-                version: try row.decode("version"), name: try row.decode("name"),
-                checksum: try row.decode("checksum"), appliedAt: try row.decode("applied_at"))
+        do {
+            return try connection.query(SQL.Migrations.listApplied.text, [], name: SQL.Migrations.listApplied.name).rows.map { row in
+                AppliedMigration(
+                    version: try row.decode("version"), name: try row.decode("name"),
+                    checksum: try row.decode("checksum"), appliedAt: try row.decode("applied_at"))
+            }
+        } catch let error as PostgresError where error.sqlState == "42703" || error.sqlState == "42804" || error.code == .decoding {
+            // A column missing, of another type, or NULL where Unwind always writes one: not Unwind's table.
+            throw MigrationError.foreignMigrationsTable(reason: error.message)
         }
     }
 

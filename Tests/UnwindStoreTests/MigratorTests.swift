@@ -37,6 +37,33 @@ struct MigratorTests {
         #expect(status.applied.map(\.checksum) == migrator.migrations.map(\.checksum))
     }
 
+    /// A database shared with another application: its own `schema_migrations` (golang-migrate's shape), or tables
+    /// of Unwind's names without one. Both used to end in a bare SQL error.
+    @Test func anotherApplicationsTablesAreNamedWithWhatToDo() async throws {
+        let foreign = try await TestDatabase.create()
+        let connection = try PostgresConnection(configuration: try PostgresConfiguration(foreign.ownerURL))
+        try connection.executeScript("CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO schema_migrations VALUES (3, false)", name: "golang_migrate")
+        let migrator = try Migrator.embedded()
+        #expect {
+            try migrator.status(connection: connection)
+        } throws: { error in
+            guard case MigrationError.foreignMigrationsTable = error else { return false }
+            return "\(error)".contains("not Unwind's") && "\(error)".contains("a database of its own")
+        }
+        #expect(throws: MigrationError.self) { try migrator.migrate(connection: connection) }
+
+        let unrecorded = try await TestDatabase.create()
+        let other = try PostgresConnection(configuration: try PostgresConfiguration(unrecorded.ownerURL))
+        try other.executeScript("CREATE TABLE workflow_definitions (id int)", name: "other_app")
+        #expect {
+            try migrator.migrate(connection: other)
+        } throws: { error in
+            guard case MigrationError.tablesAlreadyThere = error else { return false }
+            return "\(error)".contains("another application's tables")
+        }
+        #expect(try migrator.status(connection: other).applied.isEmpty, "nothing recorded: the failed first migration was rolled back")
+    }
+
     @Test func concurrentMigrateProcessesApplyEachFileOnce() async throws {
         let database = try await TestDatabase.create()
         let outputs = DispatchQueue.global()
