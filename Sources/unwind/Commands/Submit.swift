@@ -159,7 +159,7 @@ struct Submit: ParsableCommand {
     @Option(name: .customLong("label"), parsing: .singleValue, help: ArgumentHelp("Attach a label (repeatable), e.g. account=acme.", valueName: "key=value"))
     var labels: [String] = []
 
-    @Option(name: .customLong("not-before"), help: ArgumentHelp("Start no earlier than this time (ISO 8601, or +10m / +2h from now).", valueName: "time"))
+    @Option(name: .customLong("not-before"), help: ArgumentHelp("Start no earlier than this time (ISO 8601, or +10m / +2h / +3d from now).", valueName: "time"))
     var notBefore: String?
 
     @OptionGroup var acknowledgements: AcknowledgementOptions
@@ -515,10 +515,35 @@ struct FleetTally {
     var dryRunSummary: String { "dry run: \(valid) valid, \(invalid) invalid; nothing was submitted" }
 }
 
-/// Parses ISO 8601 (`2026-12-01T02:00:00Z`) or a relative `+10m`.
+/// The furthest a relative `--not-before` reaches.
+let maximumDelayDays = 3650
+
+/// Seconds from now for `+1d`, `+2h30m`, `+30d12h`: an optional number of days, then a definition duration
+/// (`h`, `m`, `s`, `ms`); nil when `text` is not one.
+func relativeDelay(_ text: String) -> Double? {
+    guard text.hasPrefix("+") else { return nil }
+    var rest = text.dropFirst()
+    var seconds = 0.0
+    var hasDays = false
+    if let days = rest.prefixMatch(of: /(\d{1,5})d/) {
+        guard let count = Int(days.1), count <= maximumDelayDays else { return nil }
+        seconds = Double(count) * 86_400
+        hasDays = true
+        rest = rest[days.range.upperBound...]
+    }
+    if !rest.isEmpty {
+        guard let duration = Duration(definitionText: String(rest)) else { return nil }
+        seconds += Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    } else if !hasDays {
+        return nil
+    }
+    return seconds > 0 ? seconds : nil
+}
+
+/// Parses ISO 8601 (`2026-12-01T02:00:00Z`) or a relative `+10m`, `+1d`.
 func parseTime(_ text: String, flag: String) throws -> Date {
-    if text.hasPrefix("+"), let duration = Duration(definitionText: String(text.dropFirst())) {
-        return Date().addingTimeInterval(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+    if let seconds = relativeDelay(text) {
+        return Date().addingTimeInterval(seconds)
     }
     switch StrictTime.read(text) {
     case .time(let date): return date
@@ -527,7 +552,7 @@ func parseTime(_ text: String, flag: String) throws -> Date {
     case .malformed: break
     }
     if text.hasPrefix("+") {
-        throw CLIError(description: "\(flag): '\(text)' is not a delay; use a positive duration such as +10m, +2h or +1d", status: .usage)
+        throw CLIError(description: "\(flag): '\(text)' is not a delay; use days, hours, minutes, seconds such as +10m, +2h, +1d or +30d12h (at most \(maximumDelayDays) days and 30 days of hours), or a date", status: .usage)
     }
     // A date, or a time without a zone, is refused rather than read as UTC: an operator in UTC+8 writing
     // 2026-12-05 would start eight hours off.
