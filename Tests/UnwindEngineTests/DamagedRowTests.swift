@@ -46,6 +46,7 @@ struct DamagedRowTests {
         let engine = try EngineHarness()
         let damaged = try engine.submit(try engine.definition(teardownLikeYAML.replacingOccurrences(of: "name: saga", with: "name: damaged")))
         let healthy = try engine.submit(try engine.definition(teardownLikeYAML))
+        let orphaned = try engine.submit(try engine.definition(teardownLikeYAML))
         let admin = try engine.database.connect()
         // Both first steps were running on a worker that died; the damaged workflow's definition no longer decodes.
         _ = try admin.query("""
@@ -54,6 +55,8 @@ struct DamagedRowTests {
             WHERE step_id = 'inventory'
             """)
         _ = try admin.query("UPDATE workflow_definitions SET compiled = '{}' WHERE name = 'damaged'")
+        // And one workflow's row deleted by hand, its steps left behind.
+        _ = try admin.query("DELETE FROM workflows WHERE id = $1", [orphaned])
         // A store of its own: the harness's store has the definition cached from the submission.
         let store = WorkflowStore(pool: PostgresConnectionPool(configuration: engine.database.configuration, maximumConnections: 2),
                                   logger: Logger(label: "test.rescue"))
@@ -64,6 +67,10 @@ struct DamagedRowTests {
             "SELECT lease_expires_at > now() + interval '4 minutes' AS later FROM steps WHERE workflow_id = $1 AND step_id = 'inventory'",
             [damaged]).rows.first?.decode("later", as: Bool.self)
         #expect(putOff == true, "the damaged one is looked at again later, not on every pass")
+        let orphanPutOff = try admin.query(
+            "SELECT lease_expires_at > now() + interval '12 hours' AS later FROM steps WHERE workflow_id = $1 AND step_id = 'inventory'",
+            [orphaned]).rows.first?.decode("later", as: Bool.self)
+        #expect(orphanPutOff == true, "steps without a workflow are not found again on every pass")
         #expect(try store.rescueExpiredLeases() == 0)
     }
 
