@@ -30,8 +30,13 @@ public final class PostgresColumns: Sendable {
         self.indexByName = indexByName
     }
 
+    /// The first column of that name. A short list is searched in order: comparing a few short names costs less
+    /// than hashing the name, and rows are decoded column by column, by name, on the engine's hot path.
     @usableFromInline
-    func index(of name: String) -> Int? { indexByName[name] }
+    func index(of name: String) -> Int? {
+        if names.count <= 24 { return names.firstIndex(of: name) }
+        return indexByName[name]
+    }
 }
 
 /// One row of a result, with values in PostgreSQL's text format and typed accessors.

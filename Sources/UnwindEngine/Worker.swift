@@ -54,12 +54,12 @@ public final class Worker: Sendable {
     /// A finished attempt whose result is not durable yet. Its lease is still extended by heartbeats.
     private struct PendingResult: Sendable {
         var result: AttemptResult
-        var key: String
+        var key: StepKey
         var finishedAt: ContinuousClock.Instant
     }
 
     private struct State: Sendable {
-        var inFlight: [String: InFlight] = [:]
+        var inFlight: [StepKey: InFlight] = [:]
         var pending: [PendingResult] = []
         var freeSlots: [Int] = []
         var stopping = false
@@ -277,7 +277,7 @@ public final class Worker: Sendable {
     /// token tells this attempt from a later one of the same step in this worker.
     @discardableResult
     private func finish(
-        _ claimed: ClaimedStep, key: String, outcome: AttemptResult.Outcome?, since attemptStarted: ContinuousClock.Instant,
+        _ claimed: ClaimedStep, key: StepKey, outcome: AttemptResult.Outcome?, since attemptStarted: ContinuousClock.Instant,
         cancelling: Bool = false
     ) -> Bool {
         let ended = state.withLock { state -> (wakeLoop: Bool, task: Task<Void, Never>?, written: Bool)? in
@@ -669,7 +669,14 @@ public final class Worker: Sendable {
         if was { logger.notice("database reachable again; carrying on") }
     }
 
-    private static func key(_ workflowID: UUID, _ stepID: String) -> String {
-        "\(workflowID.uuidString)/\(stepID)"
+    /// An attempt in flight, by its step. A struct rather than a formatted string: it is looked up several times
+    /// for every step, and formatting the UUID was a visible share of a busy worker's time.
+    struct StepKey: Hashable, Sendable {
+        var workflowID: UUID
+        var stepID: String
+    }
+
+    private static func key(_ workflowID: UUID, _ stepID: String) -> StepKey {
+        StepKey(workflowID: workflowID, stepID: stepID)
     }
 }
