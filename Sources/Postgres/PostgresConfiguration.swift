@@ -14,7 +14,18 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     public var usePreparedStatements: Bool = true
     /// Server settings every session applies right after connecting (and again after a reconnect), through
     /// `set_config`, so values need no quoting. See ``plansOnce``.
-    public var sessionSettings: [(name: String, value: String)] = []
+    public var sessionSettings: [(name: String, value: String)] = Self.failureDetectionSettings
+
+    /// Every session's bounds on how long a lost or frozen client can hold what it locked. A worker stopped in the
+    /// middle of a transaction (SIGSTOP, a paused VM, a partition) kept its workflow and step rows locked until the
+    /// server noticed, two hours by the operating system's defaults, and every other worker's transitions and
+    /// lease rescue waited on them. Unwind never leaves a transaction idle on purpose: a minute idle in one is a
+    /// client that is gone. The keepalives let the server notice a client that vanished from the network in about
+    /// a minute (they apply to TCP connections only).
+    public static let failureDetectionSettings: [(name: String, value: String)] = [
+        ("idle_in_transaction_session_timeout", "60s"),
+        ("tcp_keepalives_idle", "30"), ("tcp_keepalives_interval", "10"), ("tcp_keepalives_count", "3"),
+    ]
 
     /// The settings for sessions that run only statements whose best plan does not depend on their parameters
     /// (the engine's): each prepared statement is planned once per connection instead of at every execution.
@@ -73,8 +84,7 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
             option += 1
         }
         self.options = collected
-        if self["connect_timeout"] == nil { setOption("connect_timeout", "10") }
-        if self["application_name"] == nil { setOption("application_name", "unwind") }
+        applyDefaults()
         if let port = self["port"], !port.split(separator: ",").allSatisfy({ Int($0) != nil }) {
             throw PostgresError(
                 code: .invalidConfiguration,
@@ -86,8 +96,16 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     /// Builds a configuration from explicit options (e.g. the embedded database's socket directory).
     public init(options: [(keyword: String, value: String)]) {
         self.options = options
-        if self["connect_timeout"] == nil { setOption("connect_timeout", "10") }
-        if self["application_name"] == nil { setOption("application_name", "unwind") }
+        applyDefaults()
+    }
+
+    /// Options libpq is given unless the URL sets them: a connection attempt gives up after 10 s, and a server that
+    /// vanished (a partition, a host gone) is noticed in about a minute instead of the operating system's two hours.
+    private mutating func applyDefaults() {
+        for (keyword, value) in [("connect_timeout", "10"), ("application_name", "unwind"), ("keepalives_idle", "30"),
+                                 ("keepalives_interval", "10"), ("keepalives_count", "3")] where self[keyword] == nil {
+            setOption(keyword, value)
+        }
     }
 
     public subscript(keyword: String) -> String? {

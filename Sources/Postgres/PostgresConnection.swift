@@ -738,16 +738,19 @@ public final class PostgresConnection: Sendable {
 
     /// Applies ``PostgresConfiguration/sessionSettings`` to a new session.
     private static func applySessionSettings(_ configuration: PostgresConfiguration, pointer: OpaquePointer) throws(PostgresError) {
-        for setting in configuration.sessionSettings {
-            let result = try withParameterValues([setting.name, setting.value], statement: "set_config") {
-                PQexecParams(pointer, "SELECT set_config($1, $2, false)", 2, nil, $0, nil, nil, 0)
-            }
-            defer { PQclear(result) }
-            guard let result, PQresultStatus(result) == PGRES_TUPLES_OK else {
-                throw PostgresError(
-                    code: .invalidConfiguration,
-                    message: "PostgreSQL refused the session setting \(setting.name) = \(setting.value): \(configuration.redact(Self.errorMessage(pointer)))")
-            }
+        let settings = configuration.sessionSettings
+        guard !settings.isEmpty else { return }
+        // All in one statement: one round trip per new connection.
+        let calls = settings.indices.map { "set_config($\($0 * 2 + 1), $\($0 * 2 + 2), false)" }.joined(separator: ", ")
+        let parameters: [any PostgresEncodable] = settings.flatMap { [$0.name, $0.value] }
+        let result = try withParameterValues(parameters, statement: "set_config") {
+            PQexecParams(pointer, "SELECT \(calls)", Int32(parameters.count), nil, $0, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        guard let result, PQresultStatus(result) == PGRES_TUPLES_OK else {
+            throw PostgresError(
+                code: .invalidConfiguration,
+                message: "PostgreSQL refused the session settings \(settings.map { "\($0.name) = \($0.value)" }.joined(separator: ", ")): \(configuration.redact(Self.errorMessage(pointer)))")
         }
     }
 

@@ -446,8 +446,15 @@ public final class WorkflowStore: Sendable {
         }
         guard !candidates.isEmpty else { return 0 }
         let rescue = { (ids: [UUID]) throws -> Int in
-            let outcomes = try self.pool.transaction { connection in
-                try self.apply(ids.map { Change(workflowID: $0, event: nil, rescue: true) }, on: connection)
+            let (outcomes, ids) = try self.pool.transaction { connection -> ([ChangeOutcome], [UUID]) in
+                let available = try connection.query(
+                    SQL.Engine.lockWorkflowsAvailable.text, [ids], name: SQL.Engine.lockWorkflowsAvailable.name
+                ).rows.map { try $0.decode("id", as: UUID.self) }
+                // A workflow whose row is gone is not locked either: keep it, so that it is found missing below.
+                let existing = Set(try connection.query(SQL.Engine.workflowStates.text, [ids], name: SQL.Engine.workflowStates.name)
+                    .rows.map { try $0.decode("id", as: UUID.self) })
+                let taken = ids.filter { available.contains($0) || !existing.contains($0) }
+                return (try self.apply(taken.map { Change(workflowID: $0, event: nil, rescue: true) }, on: connection), taken)
             }
             // Steps whose workflow row is gone (deleted by hand; the engine deletes both together) would be found
             // again on every pass, ahead of real ones: put them off for a day and say how to remove them.

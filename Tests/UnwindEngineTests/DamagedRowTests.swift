@@ -74,6 +74,37 @@ struct DamagedRowTests {
         #expect(try store.rescueExpiredLeases() == 0)
     }
 
+    /// A workflow row held locked (a frozen worker mid-transaction, an operator's psql session) used to make every
+    /// worker's rescue wait behind it, heartbeats included, for as long as the lock was held.
+    @Test(.timeLimit(.minutes(1))) func aWorkflowHeldLockedDoesNotHoldUpTheRescueOfOthers() throws {
+        let engine = try EngineHarness()
+        let held = try engine.submit(try engine.definition(teardownLikeYAML))
+        let free = try engine.submit(try engine.definition(teardownLikeYAML))
+        let admin = try engine.database.connect()
+        _ = try admin.query("""
+            UPDATE steps SET state = 'running', attempt = 1, fencing_token = 1, lease_owner = 'gone',
+                   lease_expires_at = now() - interval '1 minute'
+            WHERE step_id = 'inventory'
+            """)
+        let locker = try engine.database.connect()
+        try locker.transaction { locker in
+            _ = try locker.query("SELECT id FROM workflows WHERE id = $1 FOR UPDATE", [held])
+            #expect(try engine.store.rescueExpiredLeases() == 1, "the free one is rescued at once; the held one waits for the next pass")
+            #expect(try engine.store.steps(of: free).first { $0.stepID == "inventory" }?.state == "ready")
+        }
+        #expect(try engine.store.rescueExpiredLeases() == 1, "released, it is rescued on the next pass")
+        #expect(try engine.store.steps(of: held).first { $0.stepID == "inventory" }?.state == "ready")
+    }
+
+    /// Every session bounds how long a frozen or vanished client can hold its locks.
+    @Test func sessionsEndTransactionsLeftIdleByAClientThatIsGone() throws {
+        let engine = try EngineHarness()
+        let row = try engine.store.pool.withConnection { connection in
+            try connection.query("SELECT current_setting('idle_in_transaction_session_timeout') AS idle").rows.first
+        }
+        #expect(try row?.decode("idle", as: String.self) == "1min")
+    }
+
     @Test func counterValuesNoWorkflowReachesAreRefusedByTheDatabase() throws {
         let engine = try EngineHarness()
         let id = try engine.submit(try engine.definition(teardownLikeYAML))

@@ -284,6 +284,12 @@ extension SQL {
             RETURNING workflow_id
             """)
 
+        /// The workflows of $1 whose rows nobody else holds locked, locked now: the rescue takes those and leaves the
+        /// rest for its next pass, rather than waiting behind a transition (or a frozen client) holding one.
+        static let lockWorkflowsAvailable = Statement("lock_workflows_available", """
+            SELECT id FROM workflows WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE SKIP LOCKED
+            """)
+
         /// Puts off the rescue of a workflow's expired leases by $2 seconds: its rows could not be read, and every
         /// rescue pass would otherwise fail on it again.
         static let deferRescue = Statement("defer_rescue", """
