@@ -26,6 +26,8 @@ public final class Worker: Sendable {
     private let store: WorkflowStore
     private let registry: ActionRegistry
     private let logger: Logger
+    /// The host this process registered under; with its pid, what the heartbeat checks the row still describes.
+    private let hostname = ProcessInfo.processInfo.hostName
     private let metrics: UnwindMetrics
     private let state = Mutex(State())
     private let wakeup = PostgresWakeup()
@@ -540,7 +542,16 @@ public final class Worker: Sendable {
                     logger.warning("lease lost; cancelling the attempt", metadata: ["workflow.id": "\(workflowID.uuidString.lowercased())", "step.id": "\(stepID)"])
                 }
                 metrics.leasesExpired(lostCount)
-                try store.workerHeartbeat(id: configuration.workerID, draining: state.withLock { $0.stopping })
+                let stopping = state.withLock { $0.stopping }
+                if try !store.workerHeartbeat(id: configuration.workerID, draining: stopping, hostname: hostname, pid: getpid()), !stopping {
+                    // Frozen for longer than the silence rule, this process's ID was given to another one: two
+                    // processes would share one row (one of them invisible to `unwind workers`). Fencing keeps
+                    // their writes apart; this one stops taking work.
+                    logger.error("this worker's ID was taken over by another process while this one was silent; stopping", metadata: [
+                        "worker.id": "\(configuration.workerID)",
+                    ])
+                    requestStop()
+                }
             }
             let rescued = try store.rescueExpiredLeases()
             metrics.stepsRescued(rescued)
@@ -558,7 +569,7 @@ public final class Worker: Sendable {
     private func drain() {
         // `unwind workers` shows `draining` now, not at the next heartbeat (up to a third of the lease later). On
         // this thread, not queued: nothing may still be talking to the database while the process exits.
-        try? store.workerHeartbeat(id: configuration.workerID, draining: true)
+        try? store.workerHeartbeat(id: configuration.workerID, draining: true, hostname: hostname, pid: getpid())
         let deadline = ContinuousClock.now + configuration.shutdownGracePeriod
         // Keep writing results while the running attempts finish (the claim loop no longer does it).
         while inFlightGroup.wait(timeout: .now() + .milliseconds(50)) == .timedOut, ContinuousClock.now < deadline {
@@ -586,7 +597,7 @@ public final class Worker: Sendable {
             for attempt in unfinished { attempt.task?.cancel() }
         }
         flushPending(until: max(deadline, ContinuousClock.now + .seconds(5)))
-        try? store.workerStopped(id: configuration.workerID)
+        try? store.workerStopped(id: configuration.workerID, hostname: hostname, pid: getpid())
         logger.info("worker stopped")
     }
 
@@ -621,7 +632,7 @@ public final class Worker: Sendable {
             do {
                 try refuseAnIDInUse()
                 try store.registerWorker(
-                    id: configuration.workerID, hostname: ProcessInfo.processInfo.hostName, pid: getpid(),
+                    id: configuration.workerID, hostname: hostname, pid: getpid(),
                     concurrency: configuration.concurrency, queues: configuration.queues, version: configuration.version,
                     // The heartbeat goes with the first maintenance pass after its interval.
                     heartbeatSeconds: (configuration.heartbeatInterval + configuration.maintenanceInterval).seconds)
@@ -641,7 +652,6 @@ public final class Worker: Sendable {
     private func refuseAnIDInUse() throws {
         let id = configuration.workerID
         guard let holder = try store.workerHolder(id: id), holder.active, !holder.silent else { return }
-        let hostname = ProcessInfo.processInfo.hostName
         if holder.hostname == hostname && (holder.pid == getpid() || (kill(holder.pid, 0) != 0 && errno == ESRCH)) { return }
         throw WorkerIDInUse(workerID: id, hostname: holder.hostname, pid: holder.pid, silentSeconds: holder.silentSeconds)
     }

@@ -575,16 +575,19 @@ public final class WorkflowStore: Sendable {
         }
     }
 
-    public func workerHeartbeat(id: String, draining: Bool) throws {
+    /// Returns false when the worker's row no longer describes this process (`hostname`, `pid`): its ID was taken
+    /// over by another process while this one was silent.
+    @discardableResult
+    public func workerHeartbeat(id: String, draining: Bool, hostname: String, pid: Int32) throws -> Bool {
         try pool.withConnection { connection in
-            try connection.query(SQL.Engine.workerHeartbeat.text, [id, draining ? "draining" : "running"],
-                                 name: SQL.Engine.workerHeartbeat.name)
+            !(try connection.query(SQL.Engine.workerHeartbeat.text, [id, draining ? "draining" : "running", Int(pid), hostname],
+                                   name: SQL.Engine.workerHeartbeat.name).isEmpty)
         }
     }
 
-    public func workerStopped(id: String) throws {
+    public func workerStopped(id: String, hostname: String, pid: Int32) throws {
         try pool.withConnection { connection in
-            try connection.query(SQL.Engine.workerStopped.text, [id], name: SQL.Engine.workerStopped.name)
+            try connection.query(SQL.Engine.workerStopped.text, [id, Int(pid), hostname], name: SQL.Engine.workerStopped.name)
         }
     }
 

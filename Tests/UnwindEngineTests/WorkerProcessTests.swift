@@ -131,6 +131,20 @@ struct WorkerProcessTests {
         #expect(ContinuousClock.now - killedAt < .seconds(20))
     }
 
+    /// A worker frozen past the silence rule whose ID another process took over: when it resumes, it stops instead
+    /// of running on under a row that describes the other process.
+    @Test func aWorkerWhoseIDWasTakenOverStops() async throws {
+        let engine = try EngineHarness()
+        let worker = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--lease", "3s", "--worker-id", "taken-1"])
+        try await engine.waitUntil("the worker to register") { try engine.store.workers().contains { $0.id == "taken-1" && $0.state == "running" } }
+        // What a takeover does to the row: it describes the new process now.
+        _ = try engine.database.connect().query("UPDATE workers SET pid = 999999, hostname = 'elsewhere' WHERE id = 'taken-1'")
+        #expect(try await worker.waitForExit() == 0, "\(worker.log)")
+        #expect(worker.log.contains("taken over by another process"), "\(worker.log)")
+        let row = try #require(try engine.store.workers().first { $0.id == "taken-1" })
+        #expect(row.hostname == "elsewhere" && row.state != "stopped", "the new holder's row is left as it is")
+    }
+
     @Test func aStepThatOutlivesTheGracePeriodIsHandedBackWithoutCountingTheAttempt() async throws {
         let engine = try EngineHarness()
         let definition = try engine.definition(teardownLikeYAMLWithLongAttempts)

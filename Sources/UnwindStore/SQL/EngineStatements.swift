@@ -320,11 +320,15 @@ extension SQL {
             FROM workers WHERE id = $1
             """)
 
-        static let workerHeartbeat = Statement(
-            "worker_heartbeat", "UPDATE workers SET heartbeat_at = now(), state = $2 WHERE id = $1")
+        /// Only while the row still describes this process ($3 pid on host $4): a process whose ID was taken over
+        /// while it was frozen finds no row, and stops.
+        static let workerHeartbeat = Statement("worker_heartbeat", """
+            UPDATE workers SET heartbeat_at = now(), state = $2 WHERE id = $1 AND pid = $3 AND hostname = $4 RETURNING id
+            """)
 
-        static let workerStopped = Statement(
-            "worker_stopped", "UPDATE workers SET state = 'stopped', stopped_at = now(), heartbeat_at = now() WHERE id = $1")
+        static let workerStopped = Statement("worker_stopped", """
+            UPDATE workers SET state = 'stopped', stopped_at = now(), heartbeat_at = now() WHERE id = $1 AND pid = $2 AND hostname = $3
+            """)
 
         // MARK: Reading
 
