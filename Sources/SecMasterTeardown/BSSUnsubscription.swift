@@ -369,10 +369,7 @@ struct BSSUnsubscription {
     /// purchase order each refund line relates to) and follows them as this run's. Returns whether any was found.
     private func adoptLostOrders(for resources: [String], into progress: inout UnsubscribeProgress) async throws(StepFailure) -> Bool {
         let byPurchase = Dictionary(resources.compactMap { id in purchaseOrders[id].map { ($0, id) } }, uniquingKeysWith: { first, _ in first })
-        // Servers: no listing gives their purchase order, so the refund lines' purchase orders are asked for the
-        // resources they bought instead.
-        let withoutPurchaseOrder = Set(resources.filter { purchaseOrders[$0] == nil })
-        guard let since, !byPurchase.isEmpty || !withoutPurchaseOrder.isEmpty else { return false }
+        guard let since, !resources.isEmpty else { return false }
         let domain = input.account.domainID
         // Clocks differ between this machine and BSS: look a few minutes further back than the inventory.
         let orders = try await cloud({ () async throws(CloudError) in
@@ -391,12 +388,16 @@ struct BSSUnsubscription {
             }
             let lines = found ?? []
             var matched = Set(lines.compactMap { $0.baseOrderID.flatMap { byPurchase[$0] } })
-            if !withoutPurchaseOrder.isEmpty {
+            // The rest: servers, whose purchase order no listing gives, and resources that renewed since they were
+            // bought (BSS relates the refund to the renewal order, SecMaster still names the purchase). The refund
+            // lines' orders are asked which resources they bought or renewed instead.
+            let unmatched = Set(resources).subtracting(matched)
+            if !unmatched.isEmpty {
                 for purchase in Set(lines.compactMap(\.baseOrderID)) where byPurchase[purchase] == nil {
                     let bought = try await cloud({ () async throws(CloudError) in
                         try await client.queryCustomerResources(domainID: domain, resourceIDs: [], onlyMainResource: true, orderID: purchase, statusList: [2, 3, 4, 5])
                     }) ?? []
-                    matched.formUnion(bought.map(\.resourceID).filter(withoutPurchaseOrder.contains))
+                    matched.formUnion(bought.map(\.resourceID).filter(unmatched.contains))
                 }
             }
             let covered = matched.sorted()

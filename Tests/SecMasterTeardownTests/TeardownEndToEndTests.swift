@@ -610,6 +610,38 @@ struct TeardownEndToEndTests {
         #expect(abs((workflow.output?["fee"]?.doubleValue ?? -1) - fee) < 0.005, "both package orders are in the report")
     }
 
+    /// A quota that renewed since it was bought: BSS relates its refund to the renewal order while SecMaster still
+    /// names the purchase. When the unsubscription's answer was lost, its order was not recognised: the report said
+    /// the money was missing (refund 0 against 300 booked) and a cancel in that moment ended the workflow
+    /// `cancelled` after BSS had unsubscribed the quota.
+    @Test func theLostOrderOfARenewedQuotaIsFoundAndItsMoneyReported() async throws {
+        let seed = try Self.editedSeed(account: "prepaid-standard-fresh") { account in
+            account["secmaster"] = (account["secmaster"] as! [[String: Any]]).filter { $0["kind"] as? String == "quota" }.map { quota in
+                var quota = quota
+                quota["purchased"] = "-29d"
+                quota["term"] = "1m"
+                quota["auto_renew"] = true
+                quota["paid_amount"] = 300.0
+                return quota
+            }
+        }
+        let setup = try Setup(seed: seed)
+        // Two days on, the month ran out and auto-renew bought the next one (a renewal order).
+        try setup.simulator.admin("POST", "/_sim/clock", body: ["advance_seconds": 172_800])
+        let (id, workflow) = try await setup.run("prepaid-standard-fresh", faults: [
+            ["api": "bss.unsubscribe", "account": "prepaid-standard-fresh", "kind": "drop_after_apply", "count": 1],
+        ])
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        let ledger = try setup.simulator.admin("GET", "/_sim/ledger?account=prepaid-standard-fresh") as? [String: Any]
+        let refund = try #require((ledger?["totals"] as? [String: Any])?["refund"] as? Double)
+        #expect(refund > 0, "the renewed period was refunded: \(ledger ?? [:]) \(workflow.state) \(workflow.output?.canonicalJSON ?? "")")
+        #expect(abs((workflow.output?["refund"]?.doubleValue ?? -1) - refund) < 0.005, "the report has the refund BSS booked: \(workflow.output?.canonicalJSON ?? "")")
+        let warnings = workflow.output?["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(!warnings.contains { $0.contains("cannot be found") || $0.contains("did not show") }, "\(warnings)")
+        #expect(try setup.simulator.changedTwice(account: "prepaid-standard-fresh").isEmpty)
+        _ = id
+    }
+
     /// A monthly collection server two days into its term: BSS does not show what was paid for it, yet it is a
     /// five-day full refund, so the release needs no `--accept handling-fee` and BSS charges nothing. The plan used
     /// to demand the acknowledgement for any yearly/monthly server.
