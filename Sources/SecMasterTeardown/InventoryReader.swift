@@ -7,9 +7,11 @@ struct InventoryReader {
     let client: HuaweiCloudClient
     let input: TeardownInput
     let now: Date
+    /// The billing rules the plan uses (the window, the full refunds a year).
+    var estimator: RefundEstimator
     /// The five-day full-refund window: the account's past full refunds are counted resource by resource (one
     /// more call per past order) only when something to unsubscribe is inside it, since otherwise no count matters.
-    var fullRefundWindow: TimeInterval = RefundEstimator().windowDays * 86_400
+    var fullRefundWindow: TimeInterval { estimator.windowDays * 86_400 }
 
     func read() async throws(StepFailure) -> TeardownInventory {
         let account = input.account
@@ -101,17 +103,20 @@ struct InventoryReader {
         return TeardownInventory(
             takenAt: now, account: account, edition: subscription.csbVersion.uppercased(), quotas: quotas, packages: packages,
             nodes: nodes, servers: servers, endpoints: endpoints,
-            fullRefundsUsed: try await fullRefundsUsed(history.completedUnsubscriptions, perResource: insideTheWindow),
+            fullRefundsUsed: try await fullRefundsUsed(history.placedUnsubscriptions, perResource: insideTheWindow),
             openOrders: history.open)
     }
 
+    /// Resources surely inside their window first (dearest first: they get the full refunds left), then those whose
+    /// window closes about now (BSS may or may not refund them in full), then the rest.
     private func fullRefundOrder(_ a: SubscriptionItem, _ b: SubscriptionItem) -> Bool {
-        func key(_ item: SubscriptionItem) -> (inside: Bool, paid: Double) {
-            guard let billing = item.billing, billing.status == 2 else { return (false, -1) }
-            return (now.timeIntervalSince(billing.effectiveAt) < fullRefundWindow, billing.paidAmount ?? -1)
+        func key(_ item: SubscriptionItem) -> (rank: Int, paid: Double) {
+            guard let billing = item.billing, billing.status == 2 else { return (2, -1) }
+            if estimator.isNearWindowClose(effectiveAt: billing.effectiveAt, now: now) { return (1, billing.paidAmount ?? -1) }
+            return (now.timeIntervalSince(billing.effectiveAt) < fullRefundWindow ? 0 : 2, billing.paidAmount ?? -1)
         }
         let (ka, kb) = (key(a), key(b))
-        if ka.inside != kb.inside { return ka.inside }
+        if ka.rank != kb.rank { return ka.rank < kb.rank }
         if ka.paid != kb.paid { return ka.paid > kb.paid }
         return a.resourceID < b.resourceID
     }
@@ -143,7 +148,8 @@ struct InventoryReader {
     /// The account's orders that the inventory needs: completed unsubscriptions (for the full refunds used),
     /// open orders (BSS refuses to unsubscribe while one involves the resource) and what purchase orders paid.
     private struct OrderHistory {
-        var completedUnsubscriptions: [CustomerOrder]
+        /// Unsubscription orders placed (see ``placedStatuses``), newest first.
+        var placedUnsubscriptions: [CustomerOrder]
         var open: [OpenOrder]
         var paidByOrder: [String: Decimal?]
     }
@@ -161,13 +167,23 @@ struct InventoryReader {
         }
         if listed.complete {
             return OrderHistory(
-                completedUnsubscriptions: listed.orders.filter { $0.orderType == CustomerOrder.typeUnsubscribe && $0.status == 5 },
+                placedUnsubscriptions: listed.orders.filter { $0.orderType == CustomerOrder.typeUnsubscribe && Self.placedStatuses.contains($0.status) },
                 open: listed.orders.filter { OpenOrder.statuses.contains($0.status) }.map { OpenOrder(orderID: $0.orderID, status: $0.status) },
                 paidByOrder: paid)
         }
-        let completed = try await cloud({ () async throws(CloudError) in try await client.listOrders(domainID: domain, orderType: CustomerOrder.typeUnsubscribe, status: 5) }) ?? []
-        return OrderHistory(completedUnsubscriptions: completed, open: try await Self.openOrders(client, domain: domain), paidByOrder: paid)
+        var placed: [CustomerOrder] = []
+        for status in Self.placedStatuses {
+            placed += try await cloud({ () async throws(CloudError) in try await client.listOrders(domainID: domain, orderType: CustomerOrder.typeUnsubscribe, status: status) }) ?? []
+        }
+        // Newest first, as the single listing gives them: the count below stops once the year's refunds are all used.
+        placed.sort { ($0.createTime.flatMap(Self.parseTime) ?? .distantPast) > ($1.createTime.flatMap(Self.parseTime) ?? .distantPast) }
+        return OrderHistory(placedUnsubscriptions: placed, open: try await Self.openOrders(client, domain: domain), paidByOrder: paid)
     }
+
+    /// Unsubscription orders that used (or will use) a full refund: completed ones, and those still processing or
+    /// waiting for their refund. BSS takes the refund when the order is placed, so an unsubscription of another
+    /// project, or one made by hand a moment ago, counts before it completes.
+    static let placedStatuses = [5, 2, 3]
 
     /// Orders pending payment or being processed, of any age, listed by status.
     static func openOrders(_ client: HuaweiCloudClient, domain: String) async throws(StepFailure) -> [OpenOrder] {
@@ -192,7 +208,10 @@ struct InventoryReader {
     private func fullRefundsUsed(_ orders: [CustomerOrder], perResource: Bool) async throws(StepFailure) -> Int {
         let account = input.account
         var count = 0
-        for order in orders.prefix(200) {
+        // Every order of the year is read, newest first, until the year's full refunds are all accounted for: a long
+        // history of unsubscriptions with fees hid the refunds behind its 200 newest orders (the plan said refunds
+        // were left, and BSS charged a fee nobody acknowledged).
+        for order in orders where count < estimator.fullRefundsPerYear {
             if let created = order.createTime.flatMap(Self.parseTime), now.timeIntervalSince(created) > 365 * 86_400 { continue }
             // The list carries each order's `amount_info`; only an order listed without it is read on its own
             // (one call per past order made the history a third of the inventory's calls).

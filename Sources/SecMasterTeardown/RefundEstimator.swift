@@ -50,6 +50,19 @@ public struct RefundEstimator: Sendable {
         case handlingFee = "handling_fee"
     }
 
+    /// Whether the window closes (or closed) within ``clockMargin`` of `now` either way: by BSS's clock the resource
+    /// may be inside it or not. It is planned with its fee, and as using one of the year's full refunds all the
+    /// same: when BSS grants it one, a dearer resource unsubscribed later would otherwise be charged a fee nobody
+    /// acknowledged.
+    ///
+    /// With `since` (when the inventory was taken), a window that closed at any time from then to `now` counts too:
+    /// an order-time check comes after the teardown's earlier steps, which may have unsubscribed such a resource
+    /// while its window was closing.
+    public func isNearWindowClose(effectiveAt: Date, since: Date? = nil, now: Date) -> Bool {
+        let closes = effectiveAt.addingTimeInterval(windowDays * 86_400)
+        return closes >= min(since ?? now, now).addingTimeInterval(-clockMargin) && closes < now.addingTimeInterval(clockMargin)
+    }
+
     public func terms(effectiveAt: Date, now: Date, fullRefundsUsed: Int) -> Terms {
         let elapsed = now.timeIntervalSince(effectiveAt)
         if elapsed < 0 { return .notYetEffective }

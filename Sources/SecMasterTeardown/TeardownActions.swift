@@ -64,7 +64,7 @@ public enum TeardownActions {
     static func plan(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
         let client = try client(input, env, context)
-        let inventory = try await InventoryReader(client: client, input: input, now: Date()).read()
+        let inventory = try await InventoryReader(client: client, input: input, now: Date(), estimator: env.planner.estimator).read()
         // The preflight step checks these too; the plan says so before anything is submitted.
         let open = try await openOrders(inventory, client)
         let plan = env.planner.plan(inventory, scope: scope(context), options: input.options, openOrders: open, now: Date())
@@ -83,7 +83,7 @@ public enum TeardownActions {
 
     static func inventory(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
-        let inventory = try await InventoryReader(client: try client(input, env, context), input: input, now: Date()).read()
+        let inventory = try await InventoryReader(client: try client(input, env, context), input: input, now: Date(), estimator: env.planner.estimator).read()
         context.logger.info("inventory taken", metadata: [
             "edition": "\(inventory.edition)", "quotas": "\(inventory.quotas.count)", "packages": "\(inventory.packages.count)",
             "servers": "\(inventory.servers.count)", "endpoints": "\(inventory.endpoints.count)",

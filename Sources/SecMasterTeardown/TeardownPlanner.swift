@@ -90,6 +90,13 @@ public struct TeardownPlanner: Sendable {
         if scope.touchesQuotas { candidates += inventory.quotas.compactMap { item in item.billing.map { (item.resourceID, item.name, $0) } } }
         if scope.touchesPackages { candidates += inventory.packages.compactMap { item in item.billing.map { (item.resourceID, item.name, $0) } } }
         if scope.touchesCollection { candidates += inventory.servers.compactMap { server in server.billing.map { (server.id, server.name, $0) } } }
+        // Resources whose window closes about now may take one of the year's full refunds whenever BSS gets to them
+        // (possibly before a resource the plan would give it to): counted as using one from the start.
+        let nearClose = candidates.filter { !$0.2.isExpired && estimator.isNearWindowClose(effectiveAt: $0.2.effectiveAt, since: inventory.takenAt, now: now) }
+        used += nearClose.count
+        if !nearClose.isEmpty {
+            warnings.append("\(nearClose.map { "\($0.1) (\($0.0))" }.joined(separator: ", ")): the five-day window closes within 15 minutes of now, by BSS's clock either way; the plan counts the handling fee, and one of the year's full refunds as used (BSS may still refund in full)")
+        }
         for (id, name, billing) in candidates {
             if billing.isExpired {
                 // Not unsubscribed, so no refund, no fee and no acknowledgement.

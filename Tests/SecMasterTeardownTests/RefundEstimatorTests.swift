@@ -205,6 +205,28 @@ struct TeardownPlannerTests {
         #expect(quota.detail?.contains("closes within 15 minutes") == true, "\(quota.detail ?? "")")
     }
 
+    /// One full refund left; the quota's window closes within the clock margin (either side), the package is two days
+    /// old. The quota goes first, and BSS, judging by its own clock, may give it the last full refund: the package
+    /// is then charged. It used to be planned free (and the quota's 10 % fee acknowledged), and BSS charged the
+    /// package's fee, ten times as much, without its acknowledgement.
+    @Test(arguments: [-14.0, 5.0])
+    func aResourceAtTheWindowsEdgeIsCountedAsUsingAFullRefund(minutesSinceTheWindowClosed: Double) throws {
+        let account = inventory(fullRefundsUsed: 9, quotaAgeDays: 5 + minutesSinceTheWindowClosed * 60 / 86_400)
+        let assessment = TeardownPlanner().assess(account, scope: .full, now: now)
+        #expect(assessment.resources.first?.estimate?.fullRefund == false, "the quota itself is planned with its fee")
+        let package = try #require(assessment.resources.first { $0.resourceID == "p1" })
+        #expect(package.estimate?.fullRefund == false && (package.estimate?.fee ?? 0) > 0, "and the package too: the quota may take the last full refund")
+        #expect(assessment.requiredAcknowledgements.map(\.flag) == ["handling-fee"])
+        #expect(assessment.warnings.contains { $0.contains("q1") && $0.contains("within 15 minutes") }, "\(assessment.warnings)")
+        // At order time, after the quota went, the package's unsubscription is refused without the acknowledgement.
+        let input = try TeardownInput(["domain_id": "d", "project_id": "p", "region": "cn-north-4"])
+        let gate = TeardownActions.feeGate(account, input, planner: TeardownPlanner(), scope: .full, now: { self.now + 1_800 })
+        #expect(gate(["p1"]) != nil, "half an hour on, the quota's window is well closed, but it may have taken the refund when it went")
+        // With refunds to spare, the package keeps its full refund.
+        let plenty = TeardownPlanner().assess(inventory(fullRefundsUsed: 3, quotaAgeDays: 5 + minutesSinceTheWindowClosed * 60 / 86_400), scope: .full, now: now)
+        #expect(plenty.resources.first { $0.resourceID == "p1" }?.estimate?.fullRefund == true)
+    }
+
     @Test func noFeeNoAcknowledgement() {
         let assessment = TeardownPlanner().assess(inventory(quotaAgeDays: 1), scope: .full, now: now)
         #expect(assessment.totalFee == 0)
