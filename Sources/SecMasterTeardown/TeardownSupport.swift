@@ -94,9 +94,15 @@ extension CloudError {
     var isAlreadyDone: Bool { classification == .alreadyDone }
 
     /// Whether a mutating request that failed this way may still have been applied: no answer at all, a 5xx, or a
-    /// success answer that could not be read. A 4xx (refused, throttled) changed nothing.
+    /// success answer that could not be read. A 4xx (refused, throttled) changed nothing, and neither did a refusal
+    /// BSS sends with HTTP 200 (its documented way: an error code in a 200 body), unless the code says the
+    /// cloud itself failed.
     var mayHaveBeenApplied: Bool {
         guard let status = httpStatus else { return true }
+        if (200..<300).contains(status), code != nil {
+            if case .retryable = classification { return true }
+            return false
+        }
         return !(400..<500).contains(status)
     }
 }

@@ -420,8 +420,16 @@ struct TeardownEndToEndTests {
         #expect(try setup.simulator.ledger(account: "prepaid-standard-old").isEmpty, "no mutating call was made")
     }
 
-    @Test func anUnpaidOrderCompensatesAndRestoresAutoRenew() async throws {
-        let setup = try Setup()
+    /// BSS's refusal arrives as HTTP 400 or, as BSS documents it, as HTTP 200 with the error code in the body. The
+    /// 200 one was taken for an answer that may have been applied: the workflow ended failed past its point of no
+    /// return, with the quota's auto-renew left off.
+    @Test(arguments: [400, 200])
+    func anUnpaidOrderCompensatesAndRestoresAutoRenew(bssErrorStatus: Int) async throws {
+        let setup = try Setup(seed: try Self.editedSeed(editSeed: { seed in
+            var settings = seed["settings"] as? [String: Any] ?? [:]
+            settings["bss_error_status"] = bssErrorStatus
+            seed["settings"] = settings
+        }))
         let plan = try await setup.plan("unpaid-order")
         #expect(plan.warnings.contains { $0.contains("pending payment") }, "the plan names the unpaid order: \(plan.warnings)")
         #expect(plan.acknowledgements.contains { $0.flag == "open-orders" }, "and asks for it to be acknowledged: \(plan.acknowledgements)")
