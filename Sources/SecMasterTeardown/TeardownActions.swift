@@ -427,6 +427,9 @@ public enum TeardownActions {
         var mayHaveChangedTheCloud: Bool { deletionRequested == true || !jobs.isEmpty || bss.mayHaveChangedTheCloud }
     }
 
+    /// ECS's "the server does not exist", in a deletion sub-job too.
+    static let serverNotFoundCode = "Ecs.0114"
+
     static func releaseCollectionServers(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
         let client = try client(input, env, context)
@@ -445,8 +448,17 @@ public enum TeardownActions {
             }
             guard job.status.isFinished else { continue }
             state.jobs[jobID] = nil
+            // What the job deleted is gone, whatever a read that lags the job says a moment later: a stale read
+            // showing a server ACTIVE had it deleted again.
+            let failedServers = Set(job.subJobs.filter { $0.status == .fail && $0.errorCode != Self.serverNotFoundCode }.compactMap(\.serverID))
+            for server in servers where !failedServers.contains(server) && (job.status == .success || job.subJobs.contains { $0.serverID == server })
+                && !state.confirmedGone.contains(server) {
+                state.confirmedGone.append(server)
+            }
             if job.status == .fail {
-                for sub in job.subJobs where sub.status == .fail {
+                // A sub-job that failed because the server was not there any more (Ecs.0114) deleted nothing, and
+                // has nothing left to delete.
+                for sub in job.subJobs where sub.status == .fail && sub.errorCode != Self.serverNotFoundCode {
                     guard let server = sub.serverID, servers.contains(server) else { continue }
                     state.failedDeletes[server, default: 0] += 1
                     if state.failedDeletes[server]! >= 3 {

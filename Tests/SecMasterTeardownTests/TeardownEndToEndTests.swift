@@ -1034,6 +1034,23 @@ struct TeardownEndToEndTests {
         #expect(try setup.simulator.changedTwice(account: "collection-nodes").isEmpty)
     }
 
+    /// The deletion job fails once, the retried one succeeds, and then ECS's reads lag its writes (a server shows
+    /// ACTIVE a moment after its job deleted it). The server was deleted again, that job's sub-job failed with
+    /// Ecs.0114 ("does not exist"), counted as a failed deletion, and three of them failed the step for good with the
+    /// VPC endpoint left billable.
+    @Test func aServerItsJobDeletedIsNotDeletedAgainOnAStaleRead() async throws {
+        let setup = try Setup()
+        let (_, workflow) = try await setup.run("collection-nodes", faults: [
+            ["api": "ecs.delete_servers", "account": "collection-nodes", "kind": "job_fail", "count": 1],
+            ["api": "ecs.show_server", "account": "collection-nodes", "kind": "stale_read", "skip": 2, "count": 2],
+        ])
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        let deletes = try setup.simulator.ledger(account: "collection-nodes").filter { $0["api"] as? String == "ecs.delete_servers" }
+        #expect(deletes.map { $0["outcome"] as? String } == ["fault", "applied"], "\(deletes)")
+        #expect(workflow.output?["removed"]?["endpoints"] == 3, "\(workflow.output?.canonicalJSON ?? "")")
+        #expect(try setup.simulator.changedTwice(account: "collection-nodes").isEmpty)
+    }
+
     /// The second of three endpoint deletions fails once: the retry asks only for the two not yet requested,
     /// because each repeated call is one more chance to be throttled or fail after the work was done.
     @Test func aFailedEndpointDeletionDoesNotRepeatTheOnesBeforeIt() async throws {
