@@ -36,9 +36,10 @@ struct UnsubscribeProgress: Codable, Sendable, Equatable {
     /// order did not show in ``BSSUnsubscription/lostOrderLooks`` looks: their money is missing from the report,
     /// which says so. Optional, like `unseen`.
     var ordersNotFound: [String]?
-    /// Pauses in a row (see ``BSSUnsubscription/run(_:progress:)``) in which nothing went further. Optional, like
-    /// `unseen`.
+    /// Pauses in a row (see ``BSSUnsubscription/run(_:progress:)``) in which nothing went further, and when the
+    /// first of them began. Optional, like `unseen`.
     var pausesWithoutProgress: Int?
+    var pausedSince: Date?
 
     var submitted: Set<String> { Set(orders.values.flatMap { $0 }) }
 
@@ -102,29 +103,39 @@ struct BSSUnsubscription {
     /// limit an account with dozens of resources (several batches, several orders to follow) spent an attempt per
     /// throttled call and could run out of attempts while its unsubscriptions were still going through. A failure
     /// that left a request unanswered still fails the attempt (the request counts as applied, see
-    /// `noteRequested`), and after ``maxPausesWithoutProgress`` pauses in a row that moved nothing, or with no
+    /// `noteRequested`), and once pauses that moved nothing have lasted ``OutagePause/longest``, or with no
     /// progress at all, failures spend attempts as before.
     func run(_ resourceIDs: [String], progress start: UnsubscribeProgress) async throws -> Outcome {
         var progress = start
         do {
-            return try await advance(resourceIDs, &progress)
+            let outcome = try await advance(resourceIDs, &progress)
+            guard outcome.progress.pausesWithoutProgress != nil || outcome.progress.pausedSince != nil else { return outcome }
+            // The calls went through again: an outage's clock starts afresh next time.
+            var settled = outcome.progress
+            (settled.pausesWithoutProgress, settled.pausedSince) = (nil, nil)
+            switch outcome {
+            case .finished: return .finished(settled)
+            case .waiting: return .waiting(settled)
+            case .paused(_, let until, let reason): return .paused(settled, until: until, reason: reason)
+            }
         } catch let failure as StepFailure where failure.retryable && failure.code != "order_missing" && progress.requested == start.requested {
             // Progress in this call, or in an earlier one of this step (orders placed, resources settled) while
             // the pauses in a row that moved nothing stay few: a long throttling episode after the first batch
             // paused once and then spent every attempt, failing the pivot with orders placed.
             let advancedNow = progress.advanced(since: start)
             let progressBefore = start.advanced(since: UnsubscribeProgress())
+            let now = Date()
             let idlePauses = start.pausesWithoutProgress ?? 0
-            guard advancedNow || (progressBefore && idlePauses < Self.maxPausesWithoutProgress) else { throw failure }
+            let idleSince = start.pausedSince ?? now
+            guard advancedNow || (progressBefore && now.timeIntervalSince(idleSince) < OutagePause.longest) else { throw failure }
             progress.pausesWithoutProgress = advancedNow ? nil : idlePauses + 1
+            progress.pausedSince = advancedNow ? nil : idleSince
             try await save(progress)
             context.logger.info("unsubscription paused after progress", metadata: ["reason": "\(failure)"])
-            return .paused(progress, until: failure.notBefore, reason: failure.message)
+            return .paused(progress, until: failure.notBefore ?? now.addingTimeInterval(OutagePause.delay(afterPauses: progress.pausesWithoutProgress ?? 0)),
+                           reason: failure.message)
         }
     }
-
-    /// Pauses in a row without progress before a passing failure spends attempts again.
-    static let maxPausesWithoutProgress = 20
 
     private func advance(_ resourceIDs: [String], _ progress: inout UnsubscribeProgress) async throws -> Outcome {
         let domain = input.account.domainID

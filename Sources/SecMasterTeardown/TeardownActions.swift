@@ -420,6 +420,10 @@ public enum TeardownActions {
         /// Servers whose deletion got no answer (counted as a change at once): the next attempt's re-read shows
         /// whether it was applied (being deleted, or gone) and asks again if not.
         var deleteUnanswered: [String]?
+        /// Pauses in a row while following the deletion through a cloud outage, and when the first began (see
+        /// ``OutagePause``). Optional: older checkpoints lack them.
+        var outagePauses: Int?
+        var pausedSince: Date?
 
         /// See ``UnsubscribeProgress/mayHaveChangedTheCloud``: this step is the pivot of
         /// `secmaster-release-collection`. (A deletion whose answer was lost shows on the next attempt as a server
@@ -435,150 +439,168 @@ public enum TeardownActions {
         let client = try client(input, env, context)
         let inventory = try context.inventory(env)
         var state = context.state(ServerState())
+        let (pausesBefore, pausedBefore) = (state.outagePauses, state.pausedSince)
+        let unansweredBefore = state.deleteUnanswered ?? []
+        (state.outagePauses, state.pausedSince) = (nil, nil)
         let project = input.account.projectID
         let checkpoint = PivotCheckpoint(context: context, changedAtStart: state.mayHaveChangedTheCloud)
         func save() async throws { try await checkpoint.save(.encoding(state), changed: state.mayHaveChangedTheCloud) }
 
-        // 1. Follow open delete jobs; a failed sub-job puts only its server back in line.
-        for (jobID, servers) in state.jobs.sorted(by: { $0.key < $1.key }) {
-            let job = try await cloud({ () async throws(CloudError) in try await client.showJob(projectID: project, jobID: jobID) }) ?? nil
-            guard let job else {
-                state.jobs[jobID] = nil  // purged: the servers' own state tells what happened
-                continue
-            }
-            guard job.status.isFinished else { continue }
-            state.jobs[jobID] = nil
-            // What the job deleted is gone, whatever a read that lags the job says a moment later: a stale read
-            // showing a server ACTIVE had it deleted again.
-            let failedServers = Set(job.subJobs.filter { $0.status == .fail && $0.errorCode != Self.serverNotFoundCode }.compactMap(\.serverID))
-            for server in servers where !failedServers.contains(server) && (job.status == .success || job.subJobs.contains { $0.serverID == server })
-                && !state.confirmedGone.contains(server) {
-                state.confirmedGone.append(server)
-            }
-            if job.status == .fail {
-                // A sub-job that failed because the server was not there any more (Ecs.0114) deleted nothing, and
-                // has nothing left to delete.
-                for sub in job.subJobs where sub.status == .fail && sub.errorCode != Self.serverNotFoundCode {
-                    guard let server = sub.serverID, servers.contains(server) else { continue }
-                    state.failedDeletes[server, default: 0] += 1
-                    if state.failedDeletes[server]! >= 3 {
-                        // Saved without the job and with a fresh count first, so that an operator's resume (once
-                        // the cause is fixed) deletes the server again rather than reading this failure anew.
-                        state.failedDeletes[server] = nil
-                        try await save()
-                        throw StepFailure(code: sub.errorCode ?? "delete_failed", message: "ECS failed to delete server \(server) three times: \(sub.failReason ?? job.failReason ?? "no reason given")", retryable: false)
-                    }
-                    context.logger.warning("ECS delete failed for one server; retrying it alone", metadata: ["server": "\(server)", "reason": "\(sub.failReason ?? "")"])
-                }
-            }
-            try await save()
-        }
-        let inJobs = Set(state.jobs.values.flatMap { $0 })
-
-        // 2. Pay-per-use servers not gone, not in a running job and not being deleted by someone else: delete them
-        //    (re-reading them first).
-        var toDelete: [String] = []
-        let candidates = inventory.servers.filter { $0.chargingMode == .postpaid && !state.confirmedGone.contains($0.id) && !inJobs.contains($0.id) }
-        let liveServers: [String: ECSServer]
         do {
-            liveServers = try await ServerLookup(client: client, projectID: project).live(candidates.map(\.id))
-        } catch {
-            let unanswered = Set(state.deleteUnanswered ?? [])
-            if candidates.contains(where: { unanswered.contains($0.id) }) {
-                state.deletionRequested = true
+            // 1. Follow open delete jobs; a failed sub-job puts only its server back in line.
+            for (jobID, servers) in state.jobs.sorted(by: { $0.key < $1.key }) {
+                let job = try await cloud({ () async throws(CloudError) in try await client.showJob(projectID: project, jobID: jobID) }) ?? nil
+                guard let job else {
+                    state.jobs[jobID] = nil  // purged: the servers' own state tells what happened
+                    continue
+                }
+                guard job.status.isFinished else { continue }
+                state.jobs[jobID] = nil
+                // What the job deleted is gone, whatever a read that lags the job says a moment later: a stale read
+                // showing a server ACTIVE had it deleted again.
+                let failedServers = Set(job.subJobs.filter { $0.status == .fail && $0.errorCode != Self.serverNotFoundCode }.compactMap(\.serverID))
+                for server in servers where !failedServers.contains(server) && (job.status == .success || job.subJobs.contains { $0.serverID == server })
+                    && !state.confirmedGone.contains(server) {
+                    state.confirmedGone.append(server)
+                }
+                if job.status == .fail {
+                    // A sub-job that failed because the server was not there any more (Ecs.0114) deleted nothing, and
+                    // has nothing left to delete.
+                    for sub in job.subJobs where sub.status == .fail && sub.errorCode != Self.serverNotFoundCode {
+                        guard let server = sub.serverID, servers.contains(server) else { continue }
+                        state.failedDeletes[server, default: 0] += 1
+                        if state.failedDeletes[server]! >= 3 {
+                            // Saved without the job and with a fresh count first, so that an operator's resume (once
+                            // the cause is fixed) deletes the server again rather than reading this failure anew.
+                            state.failedDeletes[server] = nil
+                            try await save()
+                            throw StepFailure(code: sub.errorCode ?? "delete_failed", message: "ECS failed to delete server \(server) three times: \(sub.failReason ?? job.failReason ?? "no reason given")", retryable: false)
+                        }
+                        context.logger.warning("ECS delete failed for one server; retrying it alone", metadata: ["server": "\(server)", "reason": "\(sub.failReason ?? "")"])
+                    }
+                }
                 try await save()
             }
-            throw error
-        }
-        for server in candidates {
-            let live = liveServers[server.id]
-            if live == nil || live?.isDeleted == true {
-                state.confirmedGone.append(server.id)
-                state.deletionRequested = true  // gone since the inventory saw it: the account changed
-            } else if live?.isBeingDeleted != true {
-                toDelete.append(server.id)
-            } else {
-                state.deletionRequested = true
-            }
-        }
-        if toDelete.isEmpty, state.mayHaveChangedTheCloud, !checkpoint.changedAtStart { try await save() }  // recorded before anything can fail
-        if !toDelete.isEmpty {
-            let options = input.options
-            let job: String?
+            let inJobs = Set(state.jobs.values.flatMap { $0 })
+
+            // 2. Pay-per-use servers not gone, not in a running job and not being deleted by someone else: delete them
+            //    (re-reading them first).
+            var toDelete: [String] = []
+            let candidates = inventory.servers.filter { $0.chargingMode == .postpaid && !state.confirmedGone.contains($0.id) && !inJobs.contains($0.id) }
+            let liveServers: [String: ECSServer]
             do {
-                job = try await client.deleteServers(projectID: project, serverIDs: toDelete, deletePublicIP: options.deletePublicIP, deleteVolume: options.deleteVolume)
-            } catch where error.isAlreadyDone {
-                job = nil
+                liveServers = try await ServerLookup(client: client, projectID: project).live(candidates.map(\.id))
             } catch {
-                // No answer: it counts as a change (between attempts a cancel would otherwise compensate the steps
-                // before this pivot while ECS deletes the servers). The next attempt's re-read of the servers
-                // shows them being deleted or gone if it was applied, and asks again if not.
-                if error.mayHaveBeenApplied {
-                    state.deleteUnanswered = Array(Set(state.deleteUnanswered ?? []).union(toDelete)).sorted()
+                let unanswered = Set(state.deleteUnanswered ?? [])
+                if candidates.contains(where: { unanswered.contains($0.id) }) {
                     state.deletionRequested = true
                     try await save()
                 }
-                throw error.stepFailure()
+                throw error
             }
-            state.deletionRequested = true
-            if let jobID = job {
-                state.jobs[jobID] = toDelete
-            } else {
-                state.confirmedGone += toDelete
+            for server in candidates {
+                let live = liveServers[server.id]
+                if live == nil || live?.isDeleted == true {
+                    state.confirmedGone.append(server.id)
+                    state.deletionRequested = true  // gone since the inventory saw it: the account changed
+                } else if live?.isBeingDeleted != true {
+                    toDelete.append(server.id)
+                } else {
+                    state.deletionRequested = true
+                }
             }
-            // The job must be known before anything else can fail: it is what later checks follow.
-            try await save()
-        }
+            if toDelete.isEmpty, state.mayHaveChangedTheCloud, !checkpoint.changedAtStart { try await save() }  // recorded before anything can fail
+            if !toDelete.isEmpty {
+                let options = input.options
+                let job: String?
+                do {
+                    job = try await client.deleteServers(projectID: project, serverIDs: toDelete, deletePublicIP: options.deletePublicIP, deleteVolume: options.deleteVolume)
+                } catch where error.isAlreadyDone {
+                    job = nil
+                } catch {
+                    // No answer: it counts as a change (between attempts a cancel would otherwise compensate the steps
+                    // before this pivot while ECS deletes the servers). The next attempt's re-read of the servers
+                    // shows them being deleted or gone if it was applied, and asks again if not.
+                    if error.mayHaveBeenApplied {
+                        state.deleteUnanswered = Array(Set(state.deleteUnanswered ?? []).union(toDelete)).sorted()
+                        state.deletionRequested = true
+                        try await save()
+                    }
+                    throw error.stepFailure()
+                }
+                state.deletionRequested = true
+                if let jobID = job {
+                    state.jobs[jobID] = toDelete
+                } else {
+                    state.confirmedGone += toDelete
+                }
+                // The job must be known before anything else can fail: it is what later checks follow.
+                try await save()
+            }
 
-        // 3. Yearly/monthly servers go through BSS. An expired one cannot be unsubscribed: BSS releases it itself
-        //    at the end of its retention period, so it is reported, not waited for.
-        let expired = inventory.expiredServers
-        for id in expired where !state.confirmedGone.contains(id) { state.confirmedGone.append(id) }
-        let prepaid = inventory.servers.filter { $0.chargingMode == .prepaid && !expired.contains($0.id) }.map(\.id)
-        let unsubscription = BSSUnsubscription(
-            client: client, context: context, input: input, since: inventory.takenAt, unacknowledgedFee: feeGate(inventory, input, planner: env.planner, scope: scope(context))
-        ) { progress in
-            state.bss = progress
-            try await save()
-        }
-        let outcome = try await unsubscription.run(prepaid, progress: state.bss)
-        state.bss = outcome.progress
-        if case .paused(_, let until, let reason) = outcome {
-            state.progress = "collection ECS \(state.confirmedGone.count)/\(inventory.servers.count) released; paused: \(reason)"
-            return .wait(until: until ?? env.nextPoll(), checkpoint: .encoding(state))
-        }
-        // A term that ran out since the inventory: left to BSS like the servers expired before it.
-        let expiredMeanwhile = state.bss.expiredMeanwhile ?? []
-        for id in expiredMeanwhile where !state.confirmedGone.contains(id) { state.confirmedGone.append(id) }
-
-        // 4. Confirm every server is gone (a server can stay visible a little after its job succeeded).
-        let unconfirmed = inventory.servers.filter { server in
-            !state.confirmedGone.contains(server.id) && !state.jobs.values.contains(where: { $0.contains(server.id) })
-        }
-        let stillThere = try await ServerLookup(client: client, projectID: project).live(unconfirmed.map(\.id))
-        for server in unconfirmed where stillThere[server.id].map(\.isDeleted) ?? true { state.confirmedGone.append(server.id) }
-        state.progress = "collection ECS \(state.confirmedGone.count)/\(inventory.servers.count) released"
-        let allGone = inventory.servers.allSatisfy { state.confirmedGone.contains($0.id) }
-        if allGone, case .finished = outcome {
-            var result: [String: JSONValue] = [
-                "released": .array(state.confirmedGone.filter { !expired.contains($0) && !expiredMeanwhile.contains($0) }.sorted().map { .string($0) }),
-                "expired_left_to_bss": .array(Set(expired + expiredMeanwhile).sorted().map { .string($0) }),
-                "delete_publicip": .bool(input.options.deletePublicIP), "delete_volume": .bool(input.options.deleteVolume),
-            ]
-            if case .object(let money) = report(bss: state.bss, cancelled: [], edition: nil) {
-                result["orders"] = money["orders"]
-                result["refund"] = money["refund"]
-                result["fee"] = money["fee"]
-                result["warnings"] = money["warnings"]
+            // 3. Yearly/monthly servers go through BSS. An expired one cannot be unsubscribed: BSS releases it itself
+            //    at the end of its retention period, so it is reported, not waited for.
+            let expired = inventory.expiredServers
+            for id in expired where !state.confirmedGone.contains(id) { state.confirmedGone.append(id) }
+            let prepaid = inventory.servers.filter { $0.chargingMode == .prepaid && !expired.contains($0.id) }.map(\.id)
+            let unsubscription = BSSUnsubscription(
+                client: client, context: context, input: input, since: inventory.takenAt, unacknowledgedFee: feeGate(inventory, input, planner: env.planner, scope: scope(context))
+            ) { progress in
+                state.bss = progress
+                try await save()
             }
-            return .completed(.object(result))
+            let outcome = try await unsubscription.run(prepaid, progress: state.bss)
+            state.bss = outcome.progress
+            if case .paused(_, let until, let reason) = outcome {
+                state.progress = "collection ECS \(state.confirmedGone.count)/\(inventory.servers.count) released; paused: \(reason)"
+                return .wait(until: until ?? env.nextPoll(), checkpoint: .encoding(state))
+            }
+            // A term that ran out since the inventory: left to BSS like the servers expired before it.
+            let expiredMeanwhile = state.bss.expiredMeanwhile ?? []
+            for id in expiredMeanwhile where !state.confirmedGone.contains(id) { state.confirmedGone.append(id) }
+
+            // 4. Confirm every server is gone (a server can stay visible a little after its job succeeded).
+            let unconfirmed = inventory.servers.filter { server in
+                !state.confirmedGone.contains(server.id) && !state.jobs.values.contains(where: { $0.contains(server.id) })
+            }
+            let stillThere = try await ServerLookup(client: client, projectID: project).live(unconfirmed.map(\.id))
+            for server in unconfirmed where stillThere[server.id].map(\.isDeleted) ?? true { state.confirmedGone.append(server.id) }
+            state.progress = "collection ECS \(state.confirmedGone.count)/\(inventory.servers.count) released"
+            let allGone = inventory.servers.allSatisfy { state.confirmedGone.contains($0.id) }
+            if allGone, case .finished = outcome {
+                var result: [String: JSONValue] = [
+                    "released": .array(state.confirmedGone.filter { !expired.contains($0) && !expiredMeanwhile.contains($0) }.sorted().map { .string($0) }),
+                    "expired_left_to_bss": .array(Set(expired + expiredMeanwhile).sorted().map { .string($0) }),
+                    "delete_publicip": .bool(input.options.deletePublicIP), "delete_volume": .bool(input.options.deleteVolume),
+                ]
+                if case .object(let money) = report(bss: state.bss, cancelled: [], edition: nil) {
+                    result["orders"] = money["orders"]
+                    result["refund"] = money["refund"]
+                    result["fee"] = money["fee"]
+                    result["warnings"] = money["warnings"]
+                }
+                return .completed(.object(result))
+            }
+            state.polls += 1
+            guard state.polls <= env.maxConfirmPolls * 2 else {
+                let left = inventory.servers.filter { !state.confirmedGone.contains($0.id) }.map(\.id)
+                throw StepFailure(code: "still_present", message: "servers \(left.joined(separator: ", ")) are still present after their release was requested", retryable: false)
+            }
+            return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
+        } catch let failure as StepFailure where failure.retryable && !state.jobs.isEmpty && (state.deleteUnanswered ?? []) == unansweredBefore {
+            // Deletion jobs are running and the cloud fails passingly (an outage, throttling): wait and look again
+            // instead of spending an attempt per failed poll (see ``OutagePause``). A deletion asked for in this call
+            // without an answer still spends one, as before.
+            let now = Date()
+            let since = pausedBefore ?? now
+            guard now.timeIntervalSince(since) < OutagePause.longest else { throw failure }
+            state.outagePauses = (pausesBefore ?? 0) + 1
+            state.pausedSince = since
+            state.progress = "collection ECS \(state.confirmedGone.count)/\(inventory.servers.count) released; paused: \(failure.message)"
+            context.logger.info("following the server deletions paused", metadata: ["reason": "\(failure)"])
+            return .wait(until: failure.notBefore ?? now.addingTimeInterval(OutagePause.delay(afterPauses: state.outagePauses ?? 1)),
+                         checkpoint: .encoding(state))
         }
-        state.polls += 1
-        guard state.polls <= env.maxConfirmPolls * 2 else {
-            let left = inventory.servers.filter { !state.confirmedGone.contains($0.id) }.map(\.id)
-            throw StepFailure(code: "still_present", message: "servers \(left.joined(separator: ", ")) are still present after their release was requested", retryable: false)
-        }
-        return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
     }
 
     // MARK: VPC endpoints

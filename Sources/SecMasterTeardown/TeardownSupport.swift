@@ -277,3 +277,18 @@ func money(_ decimal: Decimal?) -> Double {
     // shows in reports and JSON.
     return Double(decimal.description) ?? NSDecimalNumber(decimal: decimal).doubleValue
 }
+
+/// Riding out a cloud outage once a step's change is under way (orders placed, a deletion job running): a passing
+/// failure while following it pauses the step as a durable wait instead of spending an attempt, for up to
+/// ``longest`` without anything going further. Counting pauses instead ran a teardown out of attempts in a
+/// four-minute regional outage, past its point of no return, when polls came every half second.
+enum OutagePause {
+    /// How long pauses that move nothing may go on before failures spend attempts again.
+    static let longest: TimeInterval = 30 * 60
+
+    /// The wait before looking again after `pauses` pauses in a row: 1, 2, 4 … seconds, at most a minute, so that
+    /// a fleet does not hammer an API that is down.
+    static func delay(afterPauses pauses: Int) -> TimeInterval {
+        min(60, pow(2, Double(max(0, min(pauses, 7) - 1))))
+    }
+}

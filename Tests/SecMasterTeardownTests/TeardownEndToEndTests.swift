@@ -1051,6 +1051,20 @@ struct TeardownEndToEndTests {
         #expect(try setup.simulator.changedTwice(account: "collection-nodes").isEmpty)
     }
 
+    /// The deletion job is running when ECS starts failing (a regional outage): the step waits and looks again
+    /// instead of spending an attempt on every failed poll. Six failed polls used to be six attempts, and a
+    /// four-minute outage failed teardowns past their point of no return.
+    @Test func anOutageWhileTheDeletionJobRunsPausesInsteadOfSpendingAttempts() async throws {
+        let setup = try Setup()
+        let (id, workflow) = try await setup.run("collection-nodes", workflow: "secmaster-release-collection", faults: [
+            ["api": "ecs.show_job", "account": "collection-nodes", "kind": "error", "status": 503, "count": 6],
+        ])
+        #expect(workflow.state == "succeeded", "\(workflow.error?.canonicalJSON ?? "")")
+        let step = try #require(try setup.engine.store.steps(of: id).first { $0.stepID == "release-collection-ecs" })
+        #expect(step.attempt == 1, "the failed polls spent no attempt")
+        #expect(try setup.simulator.changedTwice(account: "collection-nodes").isEmpty)
+    }
+
     /// The second of three endpoint deletions fails once: the retry asks only for the two not yet requested,
     /// because each repeated call is one more chance to be throttled or fail after the work was done.
     @Test func aFailedEndpointDeletionDoesNotRepeatTheOnesBeforeIt() async throws {
