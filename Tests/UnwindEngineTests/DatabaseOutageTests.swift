@@ -57,6 +57,33 @@ struct DatabaseOutageTests {
 
     /// A private cluster with a teardown-like workflow whose `reserve` step runs with `reserve` as its script, and a
     /// worker process (long lease) that has started that step.
+    /// `submit --wait` follows the workflow through a database restart instead of exiting 5 while the workflow goes
+    /// on in the workers.
+    @Test func submitAndWaitRidesOutADatabaseRestart() async throws {
+        let cluster = try PrivateCluster()
+        try Migrator.embedded().migrate(connection: try PostgresConnection(configuration: try PostgresConfiguration(cluster.url)))
+        let workflows = try TestEnvironment.makeScratchDirectory("wait-restart")
+        try teardownLikeYAML.write(toFile: workflows + "/saga.yaml", atomically: true, encoding: .utf8)
+        let worker = try WorkerProcess(databaseURL: cluster.url, arguments: ["--lease", "5m", "--poll-interval", "500ms"])
+        let submit = try UnwindProcess(command: "submit", databaseURL: cluster.url, arguments: [
+            "saga", "--workflows-dir", workflows, "--set", #"test={"reserve": {"sleep_ms": 3000}}"#, "--wait",
+        ])
+        let watcher = try PostgresConnection(configuration: try PostgresConfiguration(cluster.url))
+        let deadline = Date().addingTimeInterval(30)
+        while try watcher.query("SELECT count(*) AS n FROM events WHERE kind = 'attempt_started' AND step_id = 'reserve'").rows.first?.decode("n", as: Int.self) == 0,
+              Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try cluster.stop()
+        try await Task.sleep(for: .seconds(3))  // the outage itself, not a wait for something to happen
+        try cluster.start()
+        #expect(try await submit.waitForExit(timeout: 90) == 0, "\(submit.log)")
+        #expect(submit.log.contains("lost the database") && submit.log.contains("reachable again"), "\(submit.log)")
+        #expect(submit.log.contains("succeeded  5/5 steps"), "\(submit.log)")
+        worker.signal(SIGTERM)
+        _ = try await worker.waitForExit()
+    }
+
     static func workerRunningReserve(_ reserve: JSONValue) async throws -> (PrivateCluster, WorkflowStore, UUID, WorkerProcess) {
         let cluster = try PrivateCluster()
         let configuration = try PostgresConfiguration(cluster.url)

@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 import UnwindCore
 import UnwindStore
 
@@ -36,9 +37,30 @@ struct WaitProgress {
         let started = Date()
         var lastLine = ""
         var hinted = false
+        var unreachableSince: Date?
         while true {
-            let workflow = try store.workflow(id)
-            let steps = try store.steps(of: id)
+            let workflow: WorkflowRecord, steps: [StepRecord]
+            do {
+                (workflow, steps) = (try store.workflow(id), try store.steps(of: id))
+                if unreachableSince != nil {
+                    out.write((interactive ? "\r\u{1B}[2K" : "") + "note: the database is reachable again\n")
+                    unreachableSince = nil
+                }
+            } catch let error as PostgresError where error.isConnectionLost || error.isServerUnavailable {
+                // A database restart or failover: the workflow runs on in the workers; keep following it for a while.
+                let since = unreachableSince ?? Date()
+                if unreachableSince == nil {
+                    out.write((interactive ? "\r\u{1B}[2K" : "") + "note: lost the database (\(error.message.prefix(120))); the workflow goes on in the workers; retrying\n")
+                }
+                unreachableSince = since
+                guard Date().timeIntervalSince(since) < Self.unreachableLimit else {
+                    throw CLIError(
+                        description: "the database has been unreachable for \(Int(Self.unreachableLimit)) s: \(error.message)\nthe workflow was submitted and goes on in the workers; follow it later with: unwind status \(id.uuidString.lowercased().prefix(8))",
+                        status: .databaseUnreachable)
+                }
+                Thread.sleep(forTimeInterval: 1)
+                continue
+            }
             let state = WorkflowState(rawValue: workflow.state) ?? .running
             let done = steps.filter { $0.state == "succeeded" || $0.state == "skipped" }.count  // as `unwind list` counts them
             let current = steps.first { $0.state == "running" } ?? steps.first { $0.state == "ready" || $0.state == "waiting" }
@@ -59,7 +81,7 @@ struct WaitProgress {
             if !hinted, state == .running, Date().timeIntervalSince(started) > 5,
                !steps.contains(where: { $0.attempt > 0 || $0.state == "running" }) {
                 hinted = true
-                if try !store.liveWorkerServes(queue: workflow.queue) {
+                if (try? store.liveWorkerServes(queue: workflow.queue)) == false {
                     out.write((interactive ? "\r\u{1B}[2K" : "") + "note: no live worker serves queue '\(workflow.queue)'; start one with: unwind worker --queues \(workflow.queue)\n")
                 }
             }
@@ -75,6 +97,9 @@ struct WaitProgress {
             Thread.sleep(forTimeInterval: 0.2)
         }
     }
+
+    /// How long `--wait` rides out a database it cannot reach (a restart, a failover) before it gives up.
+    static let unreachableLimit: TimeInterval = 120
 
     static func elapsed(since start: Date) -> String {
         let seconds = Int(Date().timeIntervalSince(start))
