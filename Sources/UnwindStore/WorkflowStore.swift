@@ -802,8 +802,11 @@ public final class WorkflowStore: Sendable {
                 }
             }
             if let kind = change.eventKind {
+                // The attempt it belongs to, as every other checkpoint records it (the pivot's irreversible one too).
+                let fenced = change.fence.flatMap { workflow.snapshot.steps[$0.stepID] }
                 events.append(EventRow(
-                    workflowID: change.workflowID, stepID: change.fence?.stepID, kind: kind, workerID: change.workerID,
+                    workflowID: change.workflowID, stepID: change.fence?.stepID, phase: fenced?.phase.rawValue, attempt: fenced?.attempt,
+                    fencingToken: change.fence?.token, kind: kind, workerID: change.workerID,
                     actor: change.actor, reason: change.reason,
                     details: kind == "checkpoint" ? change.write.checkpoint : nil))
             }

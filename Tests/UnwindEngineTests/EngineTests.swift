@@ -312,6 +312,10 @@ struct EngineTests {
         #expect(workflow.pivotCrossed)
         #expect(try engine.store.steps(of: id).filter { $0.state == "compensated" }.isEmpty)
         #expect(try engine.kinds(id).contains("pivot_crossed"))
+        // The irreversible checkpoint names its attempt and fencing token, as every checkpoint does (the audit of the
+        // most important one lacked them).
+        let checkpoint = try #require(try engine.events(id).first { $0.kind == "checkpoint" && $0.stepID == "commit" })
+        #expect(checkpoint.attempt == 1 && checkpoint.fencingToken != nil && checkpoint.phase == "forward", "\(checkpoint)")
     }
 
     @Test func pruneDeletesOnlyOldFinishedWorkflows() async throws {
