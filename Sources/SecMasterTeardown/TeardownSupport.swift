@@ -65,7 +65,7 @@ public struct TeardownEnvironment: Sendable {
     public static func standard(
         endpointOverride: String?, bssEndpoint: String? = nil, credentials: CloudCredentialsProvider = CloudCredentialsProvider(),
         timeout: Duration = .seconds(30), pollInterval: Duration = .seconds(5),
-        metrics: UnwindMetrics = .disabled, connections: CloudConnectionPool? = nil
+        metrics: UnwindMetrics = .disabled, connections: CloudConnectionPool? = nil, estimator: RefundEstimator = RefundEstimator()
     ) -> TeardownEnvironment {
         TeardownEnvironment(makeClient: { input, logger throws(CloudError) in
             let endpoints = try CloudEndpoints(region: input.account.region, override: endpointOverride, bssEndpoint: bssEndpoint)
@@ -75,7 +75,7 @@ public struct TeardownEnvironment: Sendable {
                                          logger: logger, metrics: metrics)
             }
             return HuaweiCloudClient(endpoints: endpoints, credentials: credentials, timeout: timeout, logger: logger, metrics: metrics)
-        }, pollInterval: pollInterval)
+        }, pollInterval: pollInterval, planner: TeardownPlanner(estimator: estimator))
     }
 }
 

@@ -62,6 +62,34 @@ struct TeardownCLITests {
     }
 
     /// `plan --fleet`: every account of a file planned (read-only), in file order, with what each needs acknowledged.
+    /// BSS's refund rules can be set to what the account's contract says; the plan follows them, and a bad value is
+    /// refused before anything is read.
+    @Test func theRefundRulesCanBeConfigured() async throws {
+        let simulator = try SimulatorProcess(seed: TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/sample.json")
+        let cloud = [
+            "UNWIND_CLOUD_ENDPOINT": simulator.url,
+            "UNWIND_PROFILE_DEMO_AK": "DEMOACCESSKEY0000001", "UNWIND_PROFILE_DEMO_SK": "demoSecretKey0000000000000000000000000001",
+            "UNWIND_WORKFLOWS_DIR": TestEnvironment.repositoryRoot + "/workflows", "UNWIND_CREDENTIALS_FILE": "/nonexistent",
+        ]
+        let account = ["--set", "domain_id=0a1b2c3d4e5f40718293a4b5c6d7e8f9", "--set", "project_id=1f2e3d4c5b6a47988796a5b4c3d2e1f0",
+                       "--set", "region=cn-north-4", "--set", "profile=demo", "--output", "json"]
+        func fee(_ extra: [String: String]) async throws -> Double {
+            let output = await runUnwind(["plan", "secmaster-full-teardown"] + account, environment: cloud.merging(extra) { $1 })
+            #expect(output.status == 0, "\(output.combined)")
+            let plan = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+            return try #require((plan["totals"] as? [String: Any])?["fee"] as? Double)
+        }
+        let standard = try await fee([:])
+        #expect(try await fee(["UNWIND_HANDLING_FEE_BASE": "paid"]) > standard, "the rate on what was paid, not on what remains")
+        let few = await runUnwind(["plan", "secmaster-full-teardown"] + account.dropLast(2), environment: cloud.merging(["UNWIND_FULL_REFUNDS_PER_YEAR": "3"]) { $1 })
+        #expect(few.stdout.contains("3 of 3 five-day full refunds left this year"), "\(few.combined)")
+        for (key, value) in [("UNWIND_FULL_REFUNDS_PER_YEAR", "ten"), ("UNWIND_FULL_REFUND_WINDOW_DAYS", "-1"), ("UNWIND_HANDLING_FEE_BASE", "all")] {
+            let refused = await runUnwind(["plan", "secmaster-full-teardown"] + account, environment: cloud.merging([key: value]) { $1 })
+            #expect(refused.status == 64 && refused.stderr.contains(key), "\(refused.combined)")
+        }
+        #expect(try simulator.ledger(account: "demo").isEmpty, "plans change nothing")
+    }
+
     @Test func planningAFleetShowsEachAccountAndWhatItNeeds() async throws {
         let seed = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath:
             TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/all-kinds.json"))) as? [String: Any])

@@ -36,6 +36,11 @@ struct CloudSettings {
     var bssEndpoint: String?
     var timeout: Duration
     var pollInterval: Duration
+    /// BSS's refund rules as this account's contract has them, when they differ from the published ones
+    /// (`UNWIND_FULL_REFUND_WINDOW_DAYS`, `UNWIND_FULL_REFUNDS_PER_YEAR`, `UNWIND_HANDLING_FEE_BASE`).
+    var estimator = RefundEstimator()
+
+    static let windowKey = "UNWIND_FULL_REFUND_WINDOW_DAYS", refundsKey = "UNWIND_FULL_REFUNDS_PER_YEAR", feeBaseKey = "UNWIND_HANDLING_FEE_BASE"
 
     static let timeoutKey = "UNWIND_CLOUD_TIMEOUT", defaultTimeout = Duration.seconds(30)
     static let pollIntervalKey = "UNWIND_CLOUD_POLL_INTERVAL", defaultPollInterval = Duration.seconds(5)
@@ -46,6 +51,15 @@ struct CloudSettings {
         for (key, fallback) in [(timeoutKey, defaultTimeout), (pollIntervalKey, defaultPollInterval)] {
             guard let text = environment[key], !text.isEmpty, Duration(definitionText: text) == nil else { continue }
             throw ValidationError("\(key)='\(text)' is not a duration; write e.g. 30s, 500ms or 2m (default \(fallback.components.seconds)s)")
+        }
+        if let text = environment[windowKey], !text.isEmpty, Double(text).map({ $0.isFinite && (0...366).contains($0) }) != true {
+            throw ValidationError("\(windowKey)='\(text)' is not a number of days from 0 to 366 (default 5)")
+        }
+        if let text = environment[refundsKey], !text.isEmpty, Int(text).map({ (0...1000).contains($0) }) != true {
+            throw ValidationError("\(refundsKey)='\(text)' is not a whole number from 0 to 1000 (default 10)")
+        }
+        if let text = environment[feeBaseKey], !text.isEmpty, RefundEstimator.FeeBase(rawValue: text) == nil {
+            throw ValidationError("\(feeBaseKey)='\(text)' is neither 'remaining' (the rate applies to what is left after consumption; the default) nor 'paid'")
         }
         // A malformed endpoint would otherwise fail every teardown at its first call (and compensate it).
         let settings = fromEnvironment(environment)
@@ -61,17 +75,21 @@ struct CloudSettings {
         func duration(_ key: String, _ fallback: Duration) -> Duration {
             environment[key].flatMap { Duration(definitionText: $0) } ?? fallback
         }
+        var estimator = RefundEstimator()
+        if let days = environment[windowKey].flatMap(Double.init), days.isFinite, (0...366).contains(days) { estimator.windowDays = days }
+        if let count = environment[refundsKey].flatMap({ Int($0) }), (0...1000).contains(count) { estimator.fullRefundsPerYear = count }
+        if let base = environment[feeBaseKey].flatMap(RefundEstimator.FeeBase.init(rawValue:)) { estimator.feeBase = base }
         return CloudSettings(
             endpointOverride: environment["UNWIND_CLOUD_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 },
             bssEndpoint: environment["UNWIND_BSS_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 },
             timeout: duration(timeoutKey, defaultTimeout),
-            pollInterval: duration(pollIntervalKey, defaultPollInterval))
+            pollInterval: duration(pollIntervalKey, defaultPollInterval), estimator: estimator)
     }
 
     func teardownEnvironment(metrics: UnwindMetrics = .disabled, connections: CloudConnectionPool? = nil) -> TeardownEnvironment {
         TeardownEnvironment.standard(
             endpointOverride: endpointOverride, bssEndpoint: bssEndpoint, timeout: timeout, pollInterval: pollInterval,
-            metrics: metrics, connections: connections)
+            metrics: metrics, connections: connections, estimator: estimator)
     }
 }
 
