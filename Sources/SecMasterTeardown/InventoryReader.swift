@@ -228,7 +228,16 @@ struct InventoryReader {
                 continue
             }
             let lines = try await cloud({ () async throws(CloudError) in try await client.refundOrders(domainID: account.domainID, orderID: order.orderID) }) ?? []
-            count += Self.fullRefunds(inOrderWith: lines, refundedEverything: refundedEverything)
+            var refunds = Self.fullRefunds(inOrderWith: lines, refundedEverything: refundedEverything)
+            if order.status != 5 {
+                // Still processing or waiting for its refund: its refund lines and amounts may not be there yet, but
+                // BSS took a full refund per resource when the order was placed. Count every resource it covers.
+                let covered = try await cloud({ () async throws(CloudError) in
+                    try await client.queryCustomerResources(domainID: account.domainID, resourceIDs: [], onlyMainResource: true, orderID: order.orderID, statusList: [2, 3, 4, 5])
+                }) ?? []
+                refunds = max(refunds, covered.count)
+            }
+            count += refunds
         }
         return count
     }

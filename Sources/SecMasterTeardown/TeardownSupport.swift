@@ -94,17 +94,21 @@ extension CloudError {
     var isAlreadyDone: Bool { classification == .alreadyDone }
 
     /// Whether a mutating request that failed this way may still have been applied: no answer at all, a 5xx, or a
-    /// success answer that could not be read. A 4xx (refused, throttled) changed nothing, and neither did a refusal
-    /// BSS sends with HTTP 200 (its documented way: an error code in a 200 body), unless the code says the
-    /// cloud itself failed.
+    /// success answer that could not be read. A 4xx (refused, throttled) changed nothing, and neither did one of
+    /// BSS's documented refusals sent with HTTP 200 (its documented way: the error code in a 200 body). Any other
+    /// code in a 200 body (a system error, say) may have come after the change.
     var mayHaveBeenApplied: Bool {
         guard let status = httpStatus else { return true }
-        if (200..<300).contains(status), code != nil {
-            if case .retryable = classification { return true }
-            return false
+        if (200..<300).contains(status), let code {
+            return !Self.refusalsInASuccessAnswer.contains(code)
         }
         return !(400..<500).contains(status)
     }
+
+    /// BSS's refusals (cloud-apis.md §1.8) that leave the resource as it was, whatever the HTTP status they come with.
+    static let refusalsInASuccessAnswer: Set<String> = [
+        "CBC.30050010", "CBC.30050009", "CBC.3144", "CBC.30050011", "CBC.3124", "CBC.99003651", "CBC.99003652", "CBC.0150", "CBC.0156",
+    ]
 }
 
 /// Runs a cloud call, turning a `CloudError` into the step failure the engine understands. `.alreadyDone` is

@@ -252,8 +252,9 @@ public final class WorkflowStore: Sendable {
                 ])
             }
             try connection.transaction { connection in
-                try self.releaseLeases(unreadable.map { ($0.workflowID, $0.stepID, $0.fencingToken, $0.resumedWait) }, workerID: workerID,
-                                       delay: Self.unreadableRetrySeconds, reason: "stored data cannot be read: \(unreadable[0].problem)", on: connection)
+                try self.releaseLeases(unreadable.map { ($0.workflowID, $0.stepID, $0.fencingToken, $0.resumedWait) },
+                                       reasons: unreadable.map { "stored data cannot be read: \($0.problem)" }, workerID: workerID,
+                                       delay: Self.unreadableRetrySeconds, on: connection)
             }
         }
         return claimed
@@ -414,21 +415,22 @@ public final class WorkflowStore: Sendable {
     /// `lease_released` events.
     public func releaseLeases(
         _ attempts: [(workflowID: UUID, stepID: String, fencingToken: Int64, resumedWait: Bool)], workerID: String,
-        delay: Double = 0, reason: String? = nil
+        delay: Double = 0
     ) throws {
         guard !attempts.isEmpty else { return }
         try pool.transaction { connection in
-            try self.releaseLeases(attempts, workerID: workerID, delay: delay, reason: reason, on: connection)
+            try self.releaseLeases(attempts, reasons: attempts.map { _ in nil }, workerID: workerID, delay: delay, on: connection)
         }
     }
 
+    /// `reasons`: why each attempt is handed back (nil for a shutdown's), for its `lease_released` event.
     private func releaseLeases(
-        _ attempts: [(workflowID: UUID, stepID: String, fencingToken: Int64, resumedWait: Bool)], workerID: String,
-        delay: Double, reason: String?, on connection: PostgresConnection
+        _ attempts: [(workflowID: UUID, stepID: String, fencingToken: Int64, resumedWait: Bool)], reasons: [String?], workerID: String,
+        delay: Double, on connection: PostgresConnection
     ) throws {
         let released = try connection.query(SQL.Engine.releaseLeases.text, [
             attempts.map(\.workflowID), attempts.map(\.stepID), attempts.map(\.fencingToken), workerID,
-            attempts.map(\.resumedWait), delay, reason,
+            attempts.map(\.resumedWait), delay, reasons,
         ], name: SQL.Engine.releaseLeases.name)
         // Other workers may take a step handed back now; one put off comes due without an announcement.
         if !released.isEmpty && delay == 0 {

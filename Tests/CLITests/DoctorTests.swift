@@ -118,6 +118,20 @@ struct DoctorTests {
         #expect(!dropped.stdout.contains("run: unwind migrate"), "\(dropped.combined)")
     }
 
+    /// A database migrated by the previous version: what the pending migrations add is not damage.
+    @Test func aDatabaseAwaitingMigrationsIsNotReportedAsChangedByHand() async throws {
+        let database = try await TestDatabase.create(migrated: true)
+        try database.connect().executeScript(
+            "ALTER TABLE workers DROP COLUMN heartbeat_seconds; ALTER TABLE steps DROP CONSTRAINT steps_counters_in_range; DELETE FROM schema_migrations WHERE version >= 6",
+            name: "previous_version")
+        let doctor = await runUnwind(["doctor", "--database-url", database.adminURL])
+        #expect(doctor.status == 1 && doctor.stdout.contains("FAIL  migrations") && doctor.stdout.contains("run: unwind migrate"), "\(doctor.combined)")
+        #expect(!doctor.stdout.contains("FAIL  schema") && !doctor.stdout.contains("backup"), "\(doctor.combined)")
+        await #expect(runUnwind(["migrate", "--database-url", database.adminURL]).status == 0)
+        let after = await runUnwind(["doctor", "--database-url", database.adminURL])
+        #expect(after.status == 0, "\(after.combined)")
+    }
+
     @Test func aSetButEmptyDatabaseURLIsRefusedRatherThanUsingTheEmbeddedDatabase() async throws {
         let state = try TestEnvironment.makeScratchDirectory("empty-url-state")
         let result = await runUnwind(["list"], environment: ["UNWIND_DATABASE_URL": "", "UNWIND_STATE_DIR": state])

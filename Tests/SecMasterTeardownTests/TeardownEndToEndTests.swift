@@ -251,7 +251,7 @@ struct TeardownEndToEndTests {
             recorded.counterTotal(label: MetricDefinition.cloudRequests.name, dimensions: [("operation", operation)])
         }
         let plan = try await setup.plan("unpaid-order")
-        #expect(calls("bss.list_orders") == 5, "the first page; completed unsubscriptions (two pages); pending payment; processing")
+        #expect(calls("bss.list_orders") == 7, "the first page; completed unsubscriptions (two pages), those waiting for their refund and those processing (they took a full refund too); pending payment; processing")
         #expect(calls("bss.order_details") == 1, "the quota's purchase order is not on the first page")
         #expect(plan.warnings.contains { $0.contains("pending payment") }, "\(plan.warnings)")
         #expect(plan.warnings.contains { $0.contains("used all 10 five-day full refunds") }, "\(plan.warnings)")

@@ -66,7 +66,7 @@ struct DatabaseOutageTests {
         try teardownLikeYAML.write(toFile: workflows + "/saga.yaml", atomically: true, encoding: .utf8)
         let worker = try WorkerProcess(databaseURL: cluster.url, arguments: ["--lease", "5m", "--poll-interval", "500ms"])
         let submit = try UnwindProcess(command: "submit", databaseURL: cluster.url, arguments: [
-            "saga", "--workflows-dir", workflows, "--set", #"test={"reserve": {"sleep_ms": 3000}}"#, "--wait",
+            "saga", "--workflows-dir", workflows, "--set", #"test={"reserve": {"sleep_ms": 2000}}"#, "--wait",
         ])
         let watcher = try PostgresConnection(configuration: try PostgresConfiguration(cluster.url))
         let deadline = Date().addingTimeInterval(30)
@@ -75,7 +75,11 @@ struct DatabaseOutageTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         try cluster.stop()
-        try await Task.sleep(for: .seconds(3))  // the outage itself, not a wait for something to happen
+        // Down until the waiting command has noticed, however slowly a loaded machine gets it there.
+        let noticed = Date().addingTimeInterval(60)
+        while !submit.log.contains("lost the database"), Date() < noticed {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         try cluster.start()
         #expect(try await submit.waitForExit(timeout: 90) == 0, "\(submit.log)")
         #expect(submit.log.contains("lost the database") && submit.log.contains("reachable again"), "\(submit.log)")

@@ -113,6 +113,10 @@ struct WorkerProcessTests {
         #expect(states["quick-2"] == "running")
         #expect(states["slow-1"] == "running")
         #expect(states["slow-2"] == "unresponsive")
+        // A worker registered by the previous version, which recorded no period, keeps the two-minute limit.
+        try engine.store.registerWorker(id: "legacy-1", hostname: "h", pid: 8, concurrency: 4, queues: ["default"], version: "old", heartbeatSeconds: 10)
+        _ = try engine.database.connect().query("UPDATE workers SET heartbeat_seconds = NULL, heartbeat_at = now() - interval '8 seconds' WHERE id = 'legacy-1'")
+        #expect(try engine.store.workers().first { $0.id == "legacy-1" }?.state == "running")
     }
 
     /// A worker killed while idle is shown unresponsive within three of its heartbeats, not after two minutes

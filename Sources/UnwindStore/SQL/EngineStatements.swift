@@ -265,7 +265,7 @@ extension SQL {
             """)
 
         /// Hands back the leases of attempts a draining worker could not finish, without counting them, due again
-        /// in $6 seconds; $7 says why, when it is not a shutdown.
+        /// in $6 seconds; $7 says why, step by step, when it is not a shutdown.
         static let releaseLeases = Statement("release_leases", """
             WITH released AS (
                 UPDATE steps s
@@ -273,14 +273,14 @@ extension SQL {
                     attempt = s.attempt - CASE WHEN r.resumed THEN 0 ELSE 1 END,
                     lease_owner = NULL, lease_expires_at = NULL, due_at = now() + make_interval(secs => $6::float8),
                     fencing_token = s.fencing_token + 1
-                FROM unnest($1::uuid[], $2::text[], $3::bigint[], $5::boolean[]) AS r(workflow_id, step_id, token, resumed)
+                FROM unnest($1::uuid[], $2::text[], $3::bigint[], $5::boolean[], $7::text[]) AS r(workflow_id, step_id, token, resumed, reason)
                 WHERE s.workflow_id = r.workflow_id AND s.step_id = r.step_id AND s.fencing_token = r.token
                   AND s.state = 'running'
                 -- The event names the attempt that was handed back (its token), not the new token.
-                RETURNING s.workflow_id, s.step_id, s.phase, s.attempt, r.token
+                RETURNING s.workflow_id, s.step_id, s.phase, s.attempt, r.token, r.reason
             )
             INSERT INTO events (workflow_id, step_id, phase, attempt, fencing_token, kind, worker_id, reason)
-            SELECT workflow_id, step_id, phase, attempt, token, 'lease_released', $4, $7::text FROM released
+            SELECT workflow_id, step_id, phase, attempt, token, 'lease_released', $4, reason FROM released
             RETURNING workflow_id
             """)
 
@@ -381,7 +381,9 @@ extension SQL {
         static let workers = Statement("list_workers", """
             SELECT wk.id, wk.hostname, wk.pid, wk.concurrency, wk.queues, wk.version,
                    CASE WHEN wk.state = 'running' AND (wk.heartbeat_at < now() - make_interval(
-                                 secs => LEAST(COALESCE(GREATEST(wk.heartbeat_seconds * 3, 5), $1), $1))
+                                 -- GREATEST skips NULLs: an older worker's NULL period must not become 5 s.
+                                 secs => CASE WHEN wk.heartbeat_seconds IS NULL THEN $1
+                                              ELSE LEAST(GREATEST(wk.heartbeat_seconds * 3, 5), $1) END)
                              OR EXISTS (SELECT 1 FROM steps s WHERE s.lease_owner = wk.id AND s.state = 'running'
                                         AND s.lease_expires_at < now()))
                         THEN 'unresponsive' ELSE wk.state END AS state,
