@@ -440,8 +440,8 @@ public enum TeardownActions {
         let inventory = try context.inventory(env)
         var state = context.state(ServerState())
         let (pausesBefore, pausedBefore) = (state.outagePauses, state.pausedSince)
-        let unansweredBefore = state.deleteUnanswered ?? []
         (state.outagePauses, state.pausedSince) = (nil, nil)
+        var askedWithoutAnswer = false  // a deletion asked for in this call got no answer: that spends the attempt
         let project = input.account.projectID
         let checkpoint = PivotCheckpoint(context: context, changedAtStart: state.mayHaveChangedTheCloud)
         func save() async throws { try await checkpoint.save(.encoding(state), changed: state.mayHaveChangedTheCloud) }
@@ -522,6 +522,7 @@ public enum TeardownActions {
                     // before this pivot while ECS deletes the servers). The next attempt's re-read of the servers
                     // shows them being deleted or gone if it was applied, and asks again if not.
                     if error.mayHaveBeenApplied {
+                        askedWithoutAnswer = true
                         state.deleteUnanswered = Array(Set(state.deleteUnanswered ?? []).union(toDelete)).sorted()
                         state.deletionRequested = true
                         try await save()
@@ -587,7 +588,7 @@ public enum TeardownActions {
                 throw StepFailure(code: "still_present", message: "servers \(left.joined(separator: ", ")) are still present after their release was requested", retryable: false)
             }
             return .wait(until: env.nextPoll(), checkpoint: .encoding(state))
-        } catch let failure as StepFailure where failure.retryable && !state.jobs.isEmpty && (state.deleteUnanswered ?? []) == unansweredBefore {
+        } catch let failure as StepFailure where failure.retryable && !state.jobs.isEmpty && !askedWithoutAnswer && failure.code != "order_missing" {
             // Deletion jobs are running and the cloud fails passingly (an outage, throttling): wait and look again
             // instead of spending an attempt per failed poll (see ``OutagePause``). A deletion asked for in this call
             // without an answer still spends one, as before.

@@ -141,6 +141,7 @@ public struct Migrator: Sendable {
             logger.info("applying migration", metadata: ["migration": "\(migration.fileName)"])
             do {
                 try connection.transaction { connection in
+                    try connection.query(SQL.Migrations.lockTimeout.text, [], name: SQL.Migrations.lockTimeout.name)
                     if index == 0 && !tableExisted {
                         try connection.executeScript(SQL.Migrations.createTable.text, name: SQL.Migrations.createTable.name)
                     }
@@ -149,6 +150,10 @@ public struct Migrator: Sendable {
                         SQL.Migrations.record.text, [migration.version, migration.name, migration.checksum],
                         name: SQL.Migrations.record.name)
                 }
+            } catch let error as PostgresError where error.sqlState == "55P03" {
+                throw MigrationError.failed(
+                    file: migration.fileName,
+                    reason: "it waited 10 s for a table another session holds (a worker in a long transaction, perhaps of the previous version); nothing was changed, and the workers were not held up. Run unwind migrate again; if it keeps happening, stop the old workers first")
             } catch let error as PostgresError where error.sqlState == "42P07" && index == 0 && status.applied.isEmpty {
                 throw MigrationError.tablesAlreadyThere(file: migration.fileName, reason: error.message)
             } catch let error as PostgresError where !error.isConnectionLost {

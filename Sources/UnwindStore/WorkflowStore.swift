@@ -501,7 +501,8 @@ public final class WorkflowStore: Sendable {
     static func isUnreadableRow(_ error: any Error) -> Bool {
         switch error {
         case StoreError.corruptRow: return true
-        case let error as PostgresError: return error.code == .decoding
+        // 23514: a write of the workflow's rows broke a CHECK constraint (migration 0007's bounds): that row too.
+        case let error as PostgresError: return error.code == .decoding || error.sqlState == "23514"
         default: return false
         }
     }
@@ -997,8 +998,10 @@ public final class WorkflowStore: Sendable {
     static func counters(_ row: PostgresRow, workflowID: UUID, stepID: String) throws -> (attempt: Int, attemptBase: Int, fencingToken: Int64) {
         let attempt: Int = try row.decode("attempt"), attemptBase: Int = try row.decode("attempt_base")
         let fencingToken: Int64 = try row.decode("fencing_token")
-        guard (0...100_000_000).contains(attempt), (0...100_000_000).contains(attemptBase),
-              (0...4_000_000_000_000_000_000).contains(fencingToken) else {
+        // Below migration 0007's bounds, with room for the `+ 1`s of a claim and a transition: a row at the bound
+        // itself would pass the check and then fail the statement that adds one, for its whole batch.
+        guard (0..<99_000_000).contains(attempt), (0..<99_000_000).contains(attemptBase),
+              (0..<3_900_000_000_000_000_000).contains(fencingToken) else {
             throw StoreError.corruptRow(
                 "step \(stepID) of workflow \(workflowID.uuidString.lowercased()) has attempt \(attempt), attempt base \(attemptBase) and fencing token \(fencingToken), beyond anything Unwind writes; the row was edited or damaged: restore it or cancel the workflow")
         }

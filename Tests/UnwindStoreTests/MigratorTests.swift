@@ -64,6 +64,29 @@ struct MigratorTests {
         #expect(try migrator.status(connection: other).applied.isEmpty, "nothing recorded: the failed first migration was rolled back")
     }
 
+    /// A session in a long transaction on a table a migration alters (a worker of the previous version, say): the
+    /// migration gives up after 10 s, changing nothing, instead of queueing a lock that holds up every worker.
+    @Test func aMigrationBlockedByALongTransactionGivesUpInsteadOfHoldingUpTheWorkers() async throws {
+        let database = try await TestDatabase.create()
+        let connection = try PostgresConnection(configuration: try PostgresConfiguration(database.ownerURL))
+        let migrator = try Migrator.embedded()
+        try migrator.migrate(connection: connection)
+        try connection.executeScript(
+            "ALTER TABLE steps DROP CONSTRAINT steps_counters_in_range; ALTER TABLE workers DROP COLUMN heartbeat_seconds; DELETE FROM schema_migrations WHERE version >= 6",
+            name: "previous_version")
+        let holder = try PostgresConnection(configuration: try PostgresConfiguration(database.ownerURL))
+        try holder.transaction { holder in
+            _ = try holder.query("SELECT count(*) FROM workers")
+            #expect {
+                try migrator.migrate(connection: connection)
+            } throws: { error in
+                "\(error)".contains("0006") && "\(error)".contains("waited 10 s")
+            }
+        }
+        #expect(try migrator.status(connection: connection).pending.count == 2, "nothing was applied")
+        #expect(try migrator.migrate(connection: connection).count == 2, "once the transaction ended, it goes through")
+    }
+
     @Test func concurrentMigrateProcessesApplyEachFileOnce() async throws {
         let database = try await TestDatabase.create()
         let outputs = DispatchQueue.global()

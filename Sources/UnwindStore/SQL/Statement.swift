@@ -22,6 +22,9 @@ extension SQL {
         static let unlock = Statement("migrations_unlock", "SELECT pg_advisory_unlock(7406115200481)")
         static let tableExists = Statement(
             "migrations_table_exists", "SELECT to_regclass('schema_migrations') IS NOT NULL")
+        /// A migration that alters a hot table waits at most this long for its lock: queued behind a long
+        /// transaction, its lock request would hold up every worker's statements on that table meanwhile.
+        static let lockTimeout = Statement("migrations_lock_timeout", "SET LOCAL lock_timeout = '10s'")
         static let createTable = Statement("migrations_create_table", """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version    integer     PRIMARY KEY,
