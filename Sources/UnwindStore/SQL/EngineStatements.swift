@@ -258,10 +258,12 @@ extension SQL {
             """)
 
         /// Leases expired on running steps (their worker died): candidates for the rescuer.
+        /// Workflows (each once, longest expired first) with a running step whose lease expired. By workflow, not by
+        /// step: one workflow with many expired steps, held locked by someone else, must not fill every pass.
         static let expiredLeases = Statement("expired_leases", """
             SELECT workflow_id FROM steps
             WHERE state = 'running' AND lease_expires_at < now()
-            ORDER BY lease_expires_at LIMIT $1
+            GROUP BY workflow_id ORDER BY min(lease_expires_at) LIMIT $1
             """)
 
         /// Hands back the leases of attempts a draining worker could not finish, without counting them, due again
