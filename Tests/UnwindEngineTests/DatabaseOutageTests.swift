@@ -66,7 +66,7 @@ struct DatabaseOutageTests {
         try teardownLikeYAML.write(toFile: workflows + "/saga.yaml", atomically: true, encoding: .utf8)
         let worker = try WorkerProcess(databaseURL: cluster.url, arguments: ["--lease", "5m", "--poll-interval", "500ms"])
         let submit = try UnwindProcess(command: "submit", databaseURL: cluster.url, arguments: [
-            "saga", "--workflows-dir", workflows, "--set", #"test={"reserve": {"sleep_ms": 2000}}"#, "--wait",
+            "saga", "--workflows-dir", workflows, "--set", #"test={"reserve": {"sleep_ms": 15000}}"#, "--wait",
         ])
         let watcher = try PostgresConnection(configuration: try PostgresConfiguration(cluster.url))
         let deadline = Date().addingTimeInterval(30)
@@ -74,6 +74,8 @@ struct DatabaseOutageTests {
               Date() < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
+        // `reserve` runs for 15 s: long enough for the server to go down under it however slowly a loaded machine
+        // stops it, so the workflow cannot finish before the outage.
         try cluster.stop()
         // Down until the waiting command has noticed, however slowly a loaded machine gets it there.
         let noticed = Date().addingTimeInterval(60)
