@@ -16,6 +16,22 @@ struct DamagedRowTests {
         "(repeat('{\"a\":', \(depth)) || '1' || repeat('}', \(depth)))::jsonb"
     }
 
+    /// Every workflow's first step running on a worker that died a minute ago.
+    private static func expireEveryFirstStep(_ admin: PostgresConnection) throws {
+        _ = try admin.query("""
+            UPDATE steps SET state = 'running', attempt = 1, fencing_token = 1, lease_owner = 'gone',
+                   lease_expires_at = now() - interval '1 minute'
+            WHERE step_id = 'inventory'
+            """)
+    }
+
+    /// Whether the first step's expired lease was put off by more than `interval` (an SQL interval).
+    private static func firstStepPutOff(_ workflow: UUID, by interval: String, _ admin: PostgresConnection) throws -> Bool? {
+        try admin.query(
+            "SELECT lease_expires_at > now() + interval '\(interval)' AS later FROM steps WHERE workflow_id = $1 AND step_id = 'inventory'",
+            [workflow]).rows.first?.decode("later", as: Bool.self)
+    }
+
     @Test func aClaimedStepWhoseRowCannotBeReadIsPutOffAloneAndTheOthersRun() async throws {
         let engine = try EngineHarness()
         let definition = try engine.definition(teardownLikeYAML)
@@ -49,11 +65,7 @@ struct DamagedRowTests {
         let orphaned = try engine.submit(try engine.definition(teardownLikeYAML))
         let admin = try engine.database.connect()
         // Both first steps were running on a worker that died; the damaged workflow's definition no longer decodes.
-        _ = try admin.query("""
-            UPDATE steps SET state = 'running', attempt = 1, fencing_token = 1, lease_owner = 'gone',
-                   lease_expires_at = now() - interval '1 minute'
-            WHERE step_id = 'inventory'
-            """)
+        try Self.expireEveryFirstStep(admin)
         _ = try admin.query("UPDATE workflow_definitions SET compiled = '{}' WHERE name = 'damaged'")
         // And one workflow's row deleted by hand, its steps left behind.
         _ = try admin.query("DELETE FROM workflows WHERE id = $1", [orphaned])
@@ -63,14 +75,8 @@ struct DamagedRowTests {
         #expect(try store.rescueExpiredLeases() == 1)
         let rescued = try #require(try engine.store.steps(of: healthy).first { $0.stepID == "inventory" })
         #expect(rescued.state == "ready", "the healthy workflow's lost attempt is retried")
-        let putOff = try admin.query(
-            "SELECT lease_expires_at > now() + interval '4 minutes' AS later FROM steps WHERE workflow_id = $1 AND step_id = 'inventory'",
-            [damaged]).rows.first?.decode("later", as: Bool.self)
-        #expect(putOff == true, "the damaged one is looked at again later, not on every pass")
-        let orphanPutOff = try admin.query(
-            "SELECT lease_expires_at > now() + interval '12 hours' AS later FROM steps WHERE workflow_id = $1 AND step_id = 'inventory'",
-            [orphaned]).rows.first?.decode("later", as: Bool.self)
-        #expect(orphanPutOff == true, "steps without a workflow are not found again on every pass")
+        #expect(try Self.firstStepPutOff(damaged, by: "4 minutes", admin) == true, "the damaged one is looked at again later, not on every pass")
+        #expect(try Self.firstStepPutOff(orphaned, by: "12 hours", admin) == true, "steps without a workflow are not found again on every pass")
         #expect(try store.rescueExpiredLeases() == 0)
     }
 
@@ -81,11 +87,7 @@ struct DamagedRowTests {
         let held = try engine.submit(try engine.definition(teardownLikeYAML))
         let free = try engine.submit(try engine.definition(teardownLikeYAML))
         let admin = try engine.database.connect()
-        _ = try admin.query("""
-            UPDATE steps SET state = 'running', attempt = 1, fencing_token = 1, lease_owner = 'gone',
-                   lease_expires_at = now() - interval '1 minute'
-            WHERE step_id = 'inventory'
-            """)
+        try Self.expireEveryFirstStep(admin)
         let locker = try engine.database.connect()
         try locker.transaction { locker in
             _ = try locker.query("SELECT id FROM workflows WHERE id = $1 FOR UPDATE", [held])
