@@ -24,6 +24,12 @@ public struct RefundEstimator: Sendable {
 
     public enum FeeBase: String, Sendable, Codable { case remaining, paid }
 
+    /// The window as messages name it: "five-day" by the published rules, else e.g. "3-day" or "2.5-day".
+    public var windowName: String {
+        if windowDays == 5 { return "five-day" }
+        return windowDays == windowDays.rounded() ? "\(Int(windowDays))-day" : String(format: "%.1f-day", windowDays)
+    }
+
     public init(windowDays: Double = 5, fullRefundsPerYear: Int = 10, feeBase: FeeBase = .remaining, clockMargin: TimeInterval = 15 * 60) {
         self.windowDays = windowDays
         self.fullRefundsPerYear = fullRefundsPerYear

@@ -37,7 +37,7 @@ public enum TeardownActions {
             let cost = charged.contains { $0.estimate == nil }
                 ? (fee > 0 ? String(format: "handling fees of %.2f CNY and more that BSS computes", fee) : "a handling fee that BSS computes")
                 : String(format: "handling fees of %.2f CNY", fee)
-            return "the five-day full-refund window of \(charged.map(\.resourceID).joined(separator: ", ")) closed after preflight: unsubscribing now costs \(cost), "
+            return "the \(planner.estimator.windowName) full-refund window of \(charged.map(\.resourceID).joined(separator: ", ")) closed after preflight: unsubscribing now costs \(cost), "
                 + "which were not acknowledged, so nothing was ordered for them. Submit the teardown again with --accept handling-fee "
                 + "(if this workflow is past its point of no return, end it first: unwind cancel ID --force)"
         }

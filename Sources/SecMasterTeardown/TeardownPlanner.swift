@@ -95,7 +95,7 @@ public struct TeardownPlanner: Sendable {
         let nearClose = candidates.filter { !$0.2.isExpired && estimator.isNearWindowClose(effectiveAt: $0.2.effectiveAt, since: inventory.takenAt, now: now) }
         used += nearClose.count
         if !nearClose.isEmpty {
-            warnings.append("\(nearClose.map { "\($0.1) (\($0.0))" }.joined(separator: ", ")): the five-day window closes within 15 minutes of now, by BSS's clock either way; the plan counts the handling fee, and one of the year's full refunds as used (BSS may still refund in full)")
+            warnings.append("\(nearClose.map { "\($0.1) (\($0.0))" }.joined(separator: ", ")): the \(estimator.windowName) window closes within \(Int(estimator.clockMargin / 60)) minutes of now, by BSS's clock either way; the plan counts the handling fee, and one of the year's full refunds as used (BSS may still refund in full)")
         }
         for (id, name, billing) in candidates {
             if billing.isExpired {
@@ -132,7 +132,7 @@ public struct TeardownPlanner: Sendable {
         let charged = resources.filter { ($0.estimate?.fee ?? 0) > 0 }
         let unknown = resources.filter { $0.estimate == nil && $0.costsAFee }
         if !charged.isEmpty || !unknown.isEmpty {
-            var reason = charged.isEmpty ? "" : String(format: "unsubscribing %d yearly/monthly resource(s) after their five-day window costs handling fees of %.2f CNY", charged.count, fee)
+            var reason = charged.isEmpty ? "" : String(format: "unsubscribing %d yearly/monthly resource(s) after their \(estimator.windowName) window costs handling fees of %.2f CNY", charged.count, fee)
             if !unknown.isEmpty {
                 reason += (reason.isEmpty ? "" : "; ") + "\(unknown.count) resource(s) may cost a fee BSS computes at unsubscription"
             }
@@ -159,7 +159,7 @@ public struct TeardownPlanner: Sendable {
         }
         let left = max(0, estimator.fullRefundsPerYear - inventory.fullRefundsUsed)
         if left == 0 && !candidates.isEmpty {
-            warnings.append("this account has used all \(estimator.fullRefundsPerYear) five-day full refunds of the last 365 days")
+            warnings.append("this account has used all \(estimator.fullRefundsPerYear) \(estimator.windowName) full refunds of the last 365 days")
         }
         return PreflightAssessment(
             resources: resources, fullRefundsLeftBefore: left, totalFee: round(fee * 100) / 100,
@@ -183,16 +183,16 @@ public struct TeardownPlanner: Sendable {
                 amounts = ["paid": estimate.paid, "refund": estimate.refund, "fee": estimate.fee]
                 let days = Int(now.timeIntervalSince(billing.effectiveAt) / 86_400)
                 if estimate.fullRefund {
-                    detail += "; five-day full refund"
+                    detail += "; \(estimator.windowName) full refund"
                 } else if estimator.terms(effectiveAt: billing.effectiveAt, now: now, fullRefundsUsed: 0) != .handlingFee {
-                    detail += "; handling fee \(estimate.feePercent)% after \(days) days of use: inside its five-day window, but the account's \(estimator.fullRefundsPerYear) full refunds of the year are used up (by earlier unsubscriptions or the resources before it here)"
+                    detail += "; handling fee \(estimate.feePercent)% after \(days) days of use: inside its \(estimator.windowName) window, but the account's \(estimator.fullRefundsPerYear) full refunds of the year are used up (by earlier unsubscriptions or the resources before it here)"
                 } else if now.timeIntervalSince(billing.effectiveAt) < estimator.windowDays * 86_400 {
-                    detail += "; handling fee \(estimate.feePercent)%: its five-day window closes within \(Int(estimator.clockMargin / 60)) minutes, and BSS's clock may be ahead of this machine's, so it is planned with the fee"
+                    detail += "; handling fee \(estimate.feePercent)%: its \(estimator.windowName) window closes within \(Int(estimator.clockMargin / 60)) minutes, and BSS's clock may be ahead of this machine's, so it is planned with the fee"
                 } else {
                     detail += "; handling fee \(estimate.feePercent)% after \(days) days of use"
                 }
             } else if money[id]?.termsWithoutAmount == .fullRefund {
-                detail += "; five-day full refund of what was paid (BSS does not show the amount)"
+                detail += "; \(estimator.windowName) full refund of what was paid (BSS does not show the amount)"
             } else if money[id]?.termsWithoutAmount == .notYetEffective {
                 detail += "; renewal not yet in effect: refunded without a fee (BSS does not show the amount)"
             } else {
@@ -256,7 +256,7 @@ public struct TeardownPlanner: Sendable {
             .init(resource: "account \(inventory.account.domainID) project \(inventory.account.projectID)", action: "check nothing billable remains", detail: nil, amounts: nil),
         ]))
         let blockers = inventory.preflightStop(scope: scope).map { ["the teardown will stop at preflight, before any change: " + $0.reason] } ?? []
-        let summary = "\(inventory.edition) edition in \(inventory.account.region), project \(inventory.account.projectID): \(inventory.quotas.count) quota(s), \(inventory.packages.count) package(s), \(inventory.servers.count) collection server(s), \(inventory.endpoints.count) VPC endpoint(s); \(assessment.fullRefundsLeftBefore) of \(estimator.fullRefundsPerYear) five-day full refunds left this year"
+        let summary = "\(inventory.edition) edition in \(inventory.account.region), project \(inventory.account.projectID): \(inventory.quotas.count) quota(s), \(inventory.packages.count) package(s), \(inventory.servers.count) collection server(s), \(inventory.endpoints.count) VPC endpoint(s); \(assessment.fullRefundsLeftBefore) of \(estimator.fullRefundsPerYear) \(estimator.windowName) full refunds left this year"
         return WorkflowPlan(
             summary: summary, steps: steps, acknowledgements: assessment.requiredAcknowledgements, warnings: assessment.warnings, blockers: blockers,
             totals: ["refund": assessment.totalRefund, "fee": assessment.totalFee], currency: "CNY")

@@ -83,6 +83,8 @@ struct TeardownCLITests {
         #expect(try await fee(["UNWIND_HANDLING_FEE_BASE": "paid"]) > standard, "the rate on what was paid, not on what remains")
         let few = await runUnwind(["plan", "secmaster-full-teardown"] + account.dropLast(2), environment: cloud.merging(["UNWIND_FULL_REFUNDS_PER_YEAR": "3"]) { $1 })
         #expect(few.stdout.contains("3 of 3 five-day full refunds left this year"), "\(few.combined)")
+        let shortWindow = await runUnwind(["plan", "secmaster-full-teardown"] + account.dropLast(2), environment: cloud.merging(["UNWIND_FULL_REFUND_WINDOW_DAYS": "3"]) { $1 })
+        #expect(shortWindow.stdout.contains("10 of 10 3-day full refunds left this year"), "the messages name the window set: \(shortWindow.combined)")
         for (key, value) in [("UNWIND_FULL_REFUNDS_PER_YEAR", "ten"), ("UNWIND_FULL_REFUND_WINDOW_DAYS", "-1"), ("UNWIND_HANDLING_FEE_BASE", "all")] {
             let refused = await runUnwind(["plan", "secmaster-full-teardown"] + account, environment: cloud.merging([key: value]) { $1 })
             #expect(refused.status == 64 && refused.stderr.contains(key), "\(refused.combined)")
