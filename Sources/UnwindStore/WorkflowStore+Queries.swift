@@ -133,7 +133,7 @@ extension WorkflowStore {
                 id: try row.decode("id"), workflow: try row.decode("workflow_name"), state: try row.decode("state"),
                 queue: try row.decode("queue"), priority: try row.decode("priority"),
                 input: try Self.json(row, "input") ?? .object([:]),
-                labels: try row.decodeJSON("labels", as: [String: String].self),
+                labels: try Self.labels(row),
                 idempotencyKey: try row.decode("idempotency_key"), concurrencyKey: try row.decode("concurrency_key"),
                 pivotCrossed: try row.decode("pivot_crossed"), cancelRequested: try row.decode("cancel_requested"),
                 notBefore: try row.decode("not_before"), submittedBy: try row.decode("submitted_by"),
@@ -193,7 +193,7 @@ extension WorkflowStore {
             ], name: SQL.Engine.listWorkflows.name).rows.map { row in
                 WorkflowSummary(
                     id: try row.decode("id"), workflow: try row.decode("workflow_name"), state: try row.decode("state"),
-                    labels: try row.decodeJSON("labels", as: [String: String].self), submittedBy: try row.decode("submitted_by"),
+                    labels: try Self.labels(row), submittedBy: try row.decode("submitted_by"),
                     createdAt: try row.decode("created_at"), finishedAt: try row.decode("finished_at"),
                     stepsTotal: try row.decode("steps_total"), stepsDone: try row.decode("steps_done"))
             }
@@ -211,5 +211,14 @@ extension WorkflowStore {
                     running: try row.decode("running"))
             }
         }
+    }
+}
+
+extension WorkflowStore {
+    /// A workflow's labels. Unwind writes strings only; a value edited into something else by hand is shown as its
+    /// JSON text rather than failing every listing that includes the workflow.
+    static func labels(_ row: PostgresRow) throws -> [String: String] {
+        guard case .object(let fields)? = try json(row, "labels") else { return [:] }
+        return fields.mapValues { value in value.stringValue ?? value.canonicalJSON }
     }
 }

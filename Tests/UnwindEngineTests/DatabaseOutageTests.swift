@@ -68,12 +68,12 @@ struct DatabaseOutageTests {
         let submit = try UnwindProcess(command: "submit", databaseURL: cluster.url, arguments: [
             "saga", "--workflows-dir", workflows, "--set", #"test={"reserve": {"sleep_ms": 15000}}"#, "--wait",
         ])
-        let watcher = try PostgresConnection(configuration: try PostgresConfiguration(cluster.url))
-        let deadline = Date().addingTimeInterval(30)
-        while try watcher.query("SELECT count(*) AS n FROM events WHERE kind = 'attempt_started' AND step_id = 'reserve'").rows.first?.decode("n", as: Int.self) == 0,
-              Date() < deadline {
+        // The waiting command itself says when `reserve` runs.
+        let deadline = Date().addingTimeInterval(60)
+        while !submit.log.contains("reserve (running"), Date() < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
+        #expect(submit.log.contains("reserve (running"), "\(submit.log)")
         // `reserve` runs for 15 s: long enough for the server to go down under it however slowly a loaded machine
         // stops it, so the workflow cannot finish before the outage.
         try cluster.stop()
