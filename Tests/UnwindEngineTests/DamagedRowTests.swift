@@ -107,6 +107,19 @@ struct DamagedRowTests {
         #expect(try row?.decode("idle", as: String.self) == "1min")
     }
 
+    /// A label edited by hand into a number: the listing shows it as JSON text instead of failing for every
+    /// workflow on the page.
+    @Test func aLabelEditedIntoANonStringDoesNotBreakTheListing() throws {
+        let engine = try EngineHarness()
+        let edited = try engine.submit(try engine.definition(teardownLikeYAML))
+        let other = try engine.submit(try engine.definition(teardownLikeYAML))
+        _ = try engine.database.connect().query(#"UPDATE workflows SET labels = '{"team": 5, "tags": ["a"]}' WHERE id = $1"#, [edited])
+        let listed = try engine.store.list(WorkflowFilter())
+        #expect(Set(listed.map(\.id)) == [edited, other])
+        #expect(listed.first { $0.id == edited }?.labels == ["team": "5", "tags": #"["a"]"#])
+        #expect(try engine.store.workflow(edited).labels["team"] == "5")
+    }
+
     @Test func counterValuesNoWorkflowReachesAreRefusedByTheDatabase() throws {
         let engine = try EngineHarness()
         let id = try engine.submit(try engine.definition(teardownLikeYAML))
