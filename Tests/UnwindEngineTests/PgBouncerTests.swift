@@ -49,7 +49,8 @@ struct PgBouncerTests {
             databaseURL: bouncer.url(database: engine.database.name), arguments: ["--poll-interval", "30s"],
             environment: ["UNWIND_DB_PREPARED_STATEMENTS": "off", "UNWIND_LISTEN_DATABASE_URL": engine.database.url])
         let definition = try engine.definition(teardownLikeYAML)
-        try await engine.waitUntil("the worker to register") { try !engine.store.workers().isEmpty }
+        // Generous: under a full parallel test run the worker starting behind PgBouncer has taken over 30 s.
+        try await engine.waitUntil(timeout: 90, "the worker to register") { try !engine.store.workers().isEmpty }
         // With a 30 s poll interval, only a working LISTEN gets this done quickly.
         let id = try engine.submit(definition)
         try await engine.waitFor(id, in: ["succeeded"], timeout: 20)
