@@ -176,8 +176,9 @@ struct InventoryReader {
             placed += try await cloud({ () async throws(CloudError) in try await client.listOrders(domainID: domain, orderType: CustomerOrder.typeUnsubscribe, status: status) }) ?? []
         }
         // Newest first, as the single listing gives them: the count below stops once the year's refunds are all used.
-        placed.sort { ($0.createTime.flatMap(Self.parseTime) ?? .distantPast) > ($1.createTime.flatMap(Self.parseTime) ?? .distantPast) }
-        return OrderHistory(placedUnsubscriptions: placed, open: try await Self.openOrders(client, domain: domain), paidByOrder: paid)
+        // Each time parsed once, not in every comparison (a parse may build a date formatter).
+        let newestFirst = placed.map { ($0, $0.createTime.flatMap(Self.parseTime) ?? .distantPast) }.sorted { $0.1 > $1.1 }.map(\.0)
+        return OrderHistory(placedUnsubscriptions: newestFirst, open: try await Self.openOrders(client, domain: domain), paidByOrder: paid)
     }
 
     /// Unsubscription orders that used (or will use) a full refund: completed ones, and those still processing or
