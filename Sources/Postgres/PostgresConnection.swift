@@ -47,6 +47,8 @@ public final class PostgresConnection: Sendable {
 
     private struct State: Sendable {
         var preparedStatements: Set<String> = []
+        /// Per statement name, the array parameters its text declares (see ``PostgresArrayElementType``).
+        var declaredArrayParameters: [String: [PostgresArrayElementType?]] = [:]
         /// Where the transaction of ``transaction(isolation:_:)`` is. Its `BEGIN` is not sent alone: it goes out
         /// with the transaction's first statement, in one round trip.
         var transaction: TransactionPhase = .none
@@ -477,9 +479,13 @@ public final class PostgresConnection: Sendable {
                 _ = try checkResult(prepared, pointer: pointer, statement: name)
                 state.withLock { _ = $0.preparedStatements.insert(name) }
             }
-            result = try Self.withParameterValues(parameters, statement: name) { PQexecPrepared(pointer, name, count, $0, nil, nil, 0) }
+            result = try Self.withParameterValues(parameters, types: declaredArrayParameters(name: name, sql: sql), statement: name) {
+                PQexecPrepared(pointer, name, count, $0, $1, $2, 0)
+            }
         } else {
-            result = try Self.withParameterValues(parameters, statement: name) { PQexecParams(pointer, sql, count, nil, $0, nil, nil, 0) }
+            result = try Self.withParameterValues(parameters, types: declaredArrayParameters(name: name, sql: sql), statement: name) {
+                PQexecParams(pointer, sql, count, nil, $0, $1, $2, 0)
+            }
         }
         guard let result else { throw lostError(pointer, statement: name) }
         defer { PQclear(result) }
@@ -504,10 +510,11 @@ public final class PostgresConnection: Sendable {
         let startedIdle = PQtransactionStatus(pointer) == PQTRANS_IDLE
         // Every parameter is encoded before anything is sent: a value refused (a NUL character) in a later
         // statement must not leave the earlier ones sent, and committed by the sync point outside a transaction.
-        var encoded: [[UnsafeMutablePointer<CChar>?]] = []
-        defer { for strings in encoded { for string in strings { free(string) } } }
+        var encoded: [EncodedParameters] = []
+        defer { for parameters in encoded { parameters.release() } }
         for statement in statements {
-            encoded.append(try Self.encodeParameters(statement.parameters, statement: statement.name))
+            let types = declaredArrayParameters(name: statement.name, sql: statement.sql)
+            encoded.append(try Self.encodeParameters(statement.parameters, types: types, statement: statement.name))
         }
         guard PQenterPipelineMode(pointer) == 1 else {
             throw PostgresError(code: .unexpectedResult, message: "cannot enter pipeline mode: \(Self.errorMessage(pointer))")
@@ -526,9 +533,9 @@ public final class PostgresConnection: Sendable {
                     preparing.insert(name)
                     expected.append(.prepare(name))
                 }
-                accepted = Self.withEncoded(&encoded[index]) { PQsendQueryPrepared(pointer, name, count, $0, nil, nil, 0) }
+                accepted = encoded[index].withPointers { PQsendQueryPrepared(pointer, name, count, $0, $1, $2, 0) }
             } else {
-                accepted = Self.withEncoded(&encoded[index]) { PQsendQueryParams(pointer, statement.sql, count, nil, $0, nil, nil, 0) }
+                accepted = encoded[index].withPointers { PQsendQueryParams(pointer, statement.sql, count, nil, $0, $1, $2, 0) }
             }
             guard accepted == 1 else { sent = false; break }
             expected.append(.statement(index))
@@ -601,44 +608,59 @@ public final class PostgresConnection: Sendable {
         return results.map { $0! }
     }
 
-    /// Calls `body` with the parameters as libpq wants them: an array of C strings (NULL for SQL NULL), or no
-    /// array at all when there are none. The strings live until `body` returns.
+    /// The parameters as libpq wants them (owned by the caller, who calls ``EncodedParameters/release()``), or the
+    /// error for a value PostgreSQL text cannot hold, with nothing left allocated. An array whose statement
+    /// declares its type (`types`, from ``PostgresArrayElementType/declaredArrayParameters(in:)``) goes in binary
+    /// format when its elements allow; everything else as text.
     ///
     /// A text holding a NUL character would reach the server cut short at it (as a C string), turning one value
     /// into another without a word: such a parameter is refused instead.
-    /// The parameters as C strings (owned by the caller, who frees them), or the error for a value PostgreSQL text
-    /// cannot hold, with nothing left allocated.
-    private static func encodeParameters(_ parameters: [any PostgresEncodable], statement: String?) throws(PostgresError) -> [UnsafeMutablePointer<CChar>?] {
-        var cStrings: [UnsafeMutablePointer<CChar>?] = []
-        cStrings.reserveCapacity(parameters.count)
+    private static func encodeParameters(
+        _ parameters: [any PostgresEncodable], types: [PostgresArrayElementType?], statement: String?
+    ) throws(PostgresError) -> EncodedParameters {
+        var encoded = EncodedParameters()
+        encoded.values.reserveCapacity(parameters.count)
+        encoded.lengths.reserveCapacity(parameters.count)
         for (index, parameter) in parameters.enumerated() {
-            guard let text = parameter.postgresText else { cStrings.append(nil); continue }
+            if index < types.count, let type = types[index], let array = parameter as? any PostgresBinaryArrayEncodable,
+               let bytes = array.postgresBinaryArray(of: type) {
+                let pointer = malloc(max(bytes.count, 1))?.assumingMemoryBound(to: CChar.self)
+                bytes.withUnsafeBytes { source in
+                    if let pointer, let base = source.baseAddress { memcpy(pointer, base, bytes.count) }
+                }
+                encoded.append(pointer, length: Int32(bytes.count), binary: true)
+                continue
+            }
+            guard let text = parameter.postgresText else { encoded.append(nil, length: 0, binary: false); continue }
             let pointer = strdup(text)
-            cStrings.append(pointer)
+            encoded.append(pointer, length: 0, binary: false)
             if let pointer, strlen(pointer) != text.utf8.count {
-                for string in cStrings { free(string) }
+                encoded.release()
                 throw PostgresError(
                     code: .invalidParameter,
                     message: "parameter $\(index + 1) holds a NUL character (\\u0000), which PostgreSQL text cannot hold; the value was refused rather than cut short",
                     statement: statement)
             }
         }
-        return cStrings
-    }
-
-    private static func withEncoded<R>(_ cStrings: inout [UnsafeMutablePointer<CChar>?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
-        guard !cStrings.isEmpty else { return body(nil) }
-        return cStrings.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { body($0) }
-        }
+        return encoded
     }
 
     private static func withParameterValues<R>(
-        _ parameters: [any PostgresEncodable], statement: String?, _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
+        _ parameters: [any PostgresEncodable], types: [PostgresArrayElementType?] = [], statement: String?,
+        _ body: (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> R
     ) throws(PostgresError) -> R {
-        var cStrings = try encodeParameters(parameters, statement: statement)
-        defer { for pointer in cStrings { free(pointer) } }
-        return withEncoded(&cStrings, body)
+        let encoded = try encodeParameters(parameters, types: types, statement: statement)
+        defer { encoded.release() }
+        return encoded.withPointers(body)
+    }
+
+    /// The declared array parameters of a named statement, read from its text once per connection.
+    private func declaredArrayParameters(name: String?, sql: String) -> [PostgresArrayElementType?] {
+        guard let name else { return [] }
+        if let known = state.withLock({ $0.declaredArrayParameters[name] }) { return known }
+        let types = PostgresArrayElementType.declaredArrayParameters(in: sql)
+        state.withLock { $0.declaredArrayParameters[name] = types }
+        return types
     }
 
     private func checkResult(_ result: OpaquePointer, pointer: OpaquePointer, statement: String?) throws(PostgresError) -> PostgresResult {
@@ -744,7 +766,7 @@ public final class PostgresConnection: Sendable {
         let calls = settings.indices.map { "set_config($\($0 * 2 + 1), $\($0 * 2 + 2), false)" }.joined(separator: ", ")
         let parameters: [any PostgresEncodable] = settings.flatMap { [$0.name, $0.value] }
         let result = try withParameterValues(parameters, statement: "set_config") {
-            PQexecParams(pointer, "SELECT \(calls)", Int32(parameters.count), nil, $0, nil, nil, 0)
+            PQexecParams(pointer, "SELECT \(calls)", Int32(parameters.count), nil, $0, $1, $2, 0)
         }
         defer { PQclear(result) }
         guard let result, PQresultStatus(result) == PGRES_TUPLES_OK else {
@@ -822,5 +844,39 @@ public final class PostgresWakeup: Sendable {
     func drain() {
         var buffer = [UInt8](repeating: 0, count: 64)
         while read(readDescriptor, &buffer, buffer.count) > 0 {}
+    }
+}
+
+/// Statement parameters as libpq takes them: each value's bytes (a C string for text, NULL for SQL NULL), and for
+/// binary values their lengths and formats. The memory is `malloc`ed; ``release()`` frees it.
+struct EncodedParameters {
+    var values: [UnsafeMutablePointer<CChar>?] = []
+    var lengths: [Int32] = []
+    var formats: [Int32] = []
+    private var anyBinary = false
+
+    mutating func append(_ value: UnsafeMutablePointer<CChar>?, length: Int32, binary: Bool) {
+        values.append(value)
+        lengths.append(length)
+        formats.append(binary ? 1 : 0)
+        anyBinary = anyBinary || binary
+    }
+
+    func release() {
+        for value in values { free(value) }
+    }
+
+    /// Calls `body` with the values, and the lengths and formats when any value is binary (libpq reads text values
+    /// as C strings and needs neither then).
+    func withPointers<R>(_ body: (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> R) -> R {
+        guard !values.isEmpty else { return body(nil, nil, nil) }
+        return values.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { values in
+                guard anyBinary else { return body(values, nil, nil) }
+                return lengths.withUnsafeBufferPointer { lengths in
+                    formats.withUnsafeBufferPointer { formats in body(values, lengths.baseAddress, formats.baseAddress) }
+                }
+            }
+        }
     }
 }

@@ -7,6 +7,19 @@ import Foundation
 public protocol PostgresEncodable: Sendable {
     /// The text form PostgreSQL parses for this value, or `nil` for SQL NULL.
     var postgresText: String? { get }
+    /// Appends this value as one element of a binary array of `type` (see ``PostgresArrayElementType``); false when
+    /// it has no binary form of that type, and the whole array is then sent as text.
+    func appendPostgresBinaryElement(_ type: PostgresArrayElementType, to writer: inout PostgresBinaryArrayWriter) -> Bool
+}
+
+extension PostgresEncodable {
+    public func appendPostgresBinaryElement(_ type: PostgresArrayElementType, to writer: inout PostgresBinaryArrayWriter) -> Bool { false }
+}
+
+/// A parameter that can be sent as a binary array (arrays whose elements have binary forms).
+public protocol PostgresBinaryArrayEncodable {
+    /// The binary array, or `nil` to send the text form.
+    func postgresBinaryArray(of type: PostgresArrayElementType) -> [UInt8]?
 }
 
 /// A Swift type that can be read from a column in text format.
@@ -264,10 +277,7 @@ enum PostgresTimestamp {
 
     /// Formats as `2026-11-29T12:34:56.123456Z`.
     static func format(_ date: Date) -> String {
-        // Clamped, so that no date (a NaN or a year 14702 included) traps in the integer conversions below.
-        let seconds1970 = date.timeIntervalSince1970.isNaN ? 0
-            : min(max(date.timeIntervalSince1970, earliest.timeIntervalSince1970), latest.timeIntervalSince1970)
-        let totalMicros = (seconds1970 * 1_000_000).rounded()
+        let totalMicros = microsecondsSince1970(date)
         var seconds = Int64((totalMicros / 1_000_000).rounded(.down))
         var micros = Int64(totalMicros) - seconds * 1_000_000
         if micros < 0 { micros += 1_000_000; seconds -= 1 }
@@ -276,6 +286,19 @@ enum PostgresTimestamp {
         let (year, month, day) = civil(fromDays: days)
         let hour = secondOfDay / 3600, minute = (secondOfDay % 3600) / 60, second = secondOfDay % 60
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(micros, 6))Z"
+    }
+
+    /// The date in whole microseconds since 1970, clamped to the years `format` writes, so that no date (a NaN or a
+    /// year 14702 included) traps in the integer conversions that follow.
+    private static func microsecondsSince1970(_ date: Date) -> Double {
+        let seconds1970 = date.timeIntervalSince1970.isNaN ? 0
+            : min(max(date.timeIntervalSince1970, earliest.timeIntervalSince1970), latest.timeIntervalSince1970)
+        return (seconds1970 * 1_000_000).rounded()
+    }
+
+    /// The binary `timestamptz`: microseconds since 2000-01-01 UTC, the same instant `format` writes.
+    static func microsecondsSince2000(_ date: Date) -> Int64 {
+        Int64(microsecondsSince1970(date)) - 946_684_800_000_000
     }
 
     /// Parses PostgreSQL's ISO output (`2026-11-29 12:34:56.123456+00`, offsets `+HH`, `+HH:MM`, `+HH:MM:SS`)
