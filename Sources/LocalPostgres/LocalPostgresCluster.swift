@@ -136,12 +136,8 @@ public struct LocalPostgresCluster: Sendable {
 
     private func createStateDirectory() throws(LocalPostgresError) {
         let postgresDirectory = stateDirectory + "/postgres"
-        do {
-            try FileManager.default.createDirectory(atPath: postgresDirectory, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw .cannotCreateDirectory(postgresDirectory, reason: "\(error.localizedDescription)")
-        }
+        try Self.makeDirectories(postgresDirectory)
+        try Self.makeDirectories(socketDirectory)
         if let serverUser {
             try ensureSystemUser(serverUser)
             // The server user owns its directories; nobody else may enter the socket or data directories.
@@ -156,6 +152,24 @@ public struct LocalPostgresCluster: Sendable {
         }
         chmod(postgresDirectory, 0o700)
         chmod(socketDirectory, 0o700)
+    }
+
+    /// `mkdir -p` with the reason a directory could not be made (Foundation's error only says "error 512").
+    private static func makeDirectories(_ path: String) throws(LocalPostgresError) {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            var info = stat()
+            if stat(prefix, &info) == 0 {
+                guard info.st_mode & S_IFMT == S_IFDIR else {
+                    throw .cannotCreateDirectory(path, reason: "\(prefix) exists and is not a directory")
+                }
+                continue
+            }
+            guard mkdir(prefix, 0o755) == 0 || errno == EEXIST else {
+                throw .cannotCreateDirectory(path, reason: "cannot create \(prefix): \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     private func initialize(_ binaries: PostgresBinaries, logger: Logger) throws(LocalPostgresError) {
@@ -297,7 +311,7 @@ public enum LocalPostgresError: Error, Sendable, CustomStringConvertible {
         case .pathTooLong(let path):
             return "the embedded database's socket path \(path) is too long for a unix socket; set UNWIND_STATE_DIR to a shorter directory"
         case .cannotCreateDirectory(let path, let reason):
-            return "cannot prepare the embedded database directory \(path): \(reason)"
+            return "cannot prepare the embedded database directory \(path): \(reason); set UNWIND_STATE_DIR to a directory you can write (or point Unwind at a server with --database-url / UNWIND_DATABASE_URL)"
         case .commandFailed(let command, let output, let hint):
             var text = "the embedded database could not be set up: \(command) failed"
             if !output.isEmpty { text += ": " + output.split(separator: "\n").joined(separator: " | ") }

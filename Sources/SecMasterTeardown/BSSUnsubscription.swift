@@ -179,7 +179,9 @@ struct BSSUnsubscription {
                 // workflow is past its point of no return and nothing is compensated); none means it did not, and
                 // the step fails so that the compensation goes on. An order BSS lists without its refund lines yet
                 // counts as this run's.
-                if settleTries > 0, try await context.workflowIsStopping() {
+                // The same before a first request: a cancel that came while this attempt read BSS is honoured, and
+                // nothing is ordered after it.
+                if try await context.workflowIsStopping() {
                     var adopted = false
                     var lookupFailure: StepFailure?
                     do {
@@ -196,11 +198,13 @@ struct BSSUnsubscription {
                     }
                     if adopted { try await save(progress) }
                     if inUse.allSatisfy(progress.submitted.contains) { break settling }
+                    let notOrdered = inUse.filter { !progress.submitted.contains($0) }.joined(separator: ", ")
                     throw StepFailure(
                         code: "workflow_stopping",
-                        message: "the workflow is being stopped and BSS has no unsubscription order for "
-                            + "\(inUse.filter { !progress.submitted.contains($0) }.joined(separator: ", ")): the request whose answer "
-                            + "was lost was not applied, and it is not asked for again",
+                        message: settleTries > 0 || inUse.contains(where: requestedBefore.contains)
+                            ? "the workflow is being stopped and BSS has no unsubscription order for \(notOrdered): the request "
+                                + "whose answer was lost was not applied, and it is not asked for again"
+                            : "the workflow is being stopped: \(notOrdered) was not unsubscribed, and is not asked for",
                         retryable: false)
                 }
                 if let refusal = unacknowledgedFee(inUse) {

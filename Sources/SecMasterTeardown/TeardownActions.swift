@@ -511,6 +511,13 @@ public enum TeardownActions {
             }
             if toDelete.isEmpty, state.mayHaveChangedTheCloud, !checkpoint.changedAtStart { try await save() }  // recorded before anything can fail
             if !toDelete.isEmpty {
+                // A cancel (or a failure elsewhere) that came while this attempt read ECS: nothing is deleted after it.
+                if try await context.workflowIsStopping() {
+                    throw StepFailure(
+                        code: "workflow_stopping",
+                        message: "the workflow is being stopped: servers \(toDelete.joined(separator: ", ")) were not deleted, and are not asked for",
+                        retryable: false)
+                }
                 let options = input.options
                 let job: String?
                 do {

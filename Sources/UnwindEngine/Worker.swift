@@ -576,25 +576,21 @@ public final class Worker: Sendable {
             flushPending(until: deadline)
         }
         if inFlightGroup.wait(timeout: .now()) == .timedOut {
-            // Order matters: mark the attempts as abandoned first, so that a cancelled action's error is not
-            // recorded as a failed attempt; then hand the leases back; only then cancel the actions.
-            let unfinished = state.withLock { state -> [InFlight] in
-                var running: [InFlight] = []
-                for (key, attempt) in state.inFlight where attempt.slot != nil {
-                    state.inFlight[key]?.leaseLost = true
-                    running.append(attempt)
-                }
-                return running
+            // The attempts still running end now, as failed without an outcome: each may have sent its cloud call,
+            // so it is not handed back as if it never ran. The state machine decides what follows, as for a worker
+            // that died: a retry after the usual back-off, none while the workflow compensates (a new attempt would
+            // change the cloud after the stop), and a pivot that no attempt settles counts as crossed.
+            let unfinished = state.withLock { state in state.inFlight.values.filter { $0.slot != nil } }
+            logger.warning("grace period over; ending the unfinished attempts as stopped without an outcome", metadata: ["count": "\(unfinished.count)"])
+            for attempt in unfinished {
+                let claimed = attempt.claimed
+                let failure = StepFailure(
+                    code: "worker_stopped",
+                    message: "the worker stopped (its grace period of \(configuration.shutdownGracePeriod.seconds)s ran out) while attempt \(claimed.attempt) ran: what it was doing may have been applied",
+                    retryable: true)
+                finish(claimed, key: Self.key(claimed.workflowID, claimed.stepID), outcome: .failed(failure),
+                       since: attempt.startedAt, cancelling: true)
             }
-            logger.warning("grace period over; handing back leases of unfinished steps", metadata: ["count": "\(unfinished.count)"])
-            do {
-                try store.releaseLeases(unfinished.map {
-                    ($0.claimed.workflowID, $0.claimed.stepID, $0.claimed.fencingToken, $0.claimed.isResumedWait)
-                }, workerID: configuration.workerID)
-            } catch {
-                logger.error("could not hand back leases; they expire by themselves", metadata: ["error": "\(error)"])
-            }
-            for attempt in unfinished { attempt.task?.cancel() }
         }
         flushPending(until: max(deadline, ContinuousClock.now + .seconds(5)))
         try? store.workerStopped(id: configuration.workerID, hostname: hostname, pid: getpid())

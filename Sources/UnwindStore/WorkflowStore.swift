@@ -771,6 +771,7 @@ public final class WorkflowStore: Sendable {
             workflows[id] = LoadedWorkflow(
                 definition: definition, snapshot: snapshot, original: snapshot, queue: try row.decode("queue"), row: index)
         }
+        try loadParkedPivotOutcomes(into: &workflows, on: connection)
 
         var outcomes: [ChangeOutcome] = []
         var events: [EventRow] = []
@@ -901,6 +902,27 @@ public final class WorkflowStore: Sendable {
             try connection.enqueue(PostgresStatement(SQL.Engine.notifyReady.text, ["default"], name: SQL.Engine.notifyReady.name))
         }
         return outcomes
+    }
+
+    /// For each pivot parked for a retry after an attempt (rare: only after a failed attempt), whether that attempt
+    /// ended without an outcome, from its last `attempt_failed` event: a compensation beginning now must count such
+    /// a pivot as crossed (see ``StepSnapshot/lastAttemptOutcomeUnknown``).
+    private func loadParkedPivotOutcomes(into workflows: inout [UUID: LoadedWorkflow], on connection: PostgresConnection) throws {
+        let parked = workflows.compactMap { id, workflow -> (UUID, String)? in
+            guard let pivot = workflow.definition.pivotStepID, let step = workflow.snapshot.steps[pivot],
+                  step.phase == .forward, step.state == .ready, step.hasStarted else { return nil }
+            return (id, pivot)
+        }
+        guard !parked.isEmpty else { return }
+        let rows = try connection.query(SQL.Engine.lastAttemptFailureCodes.text, [parked.map(\.0), parked.map(\.1)],
+                                        name: SQL.Engine.lastAttemptFailureCodes.name)
+        for row in rows.rows {
+            let id: UUID = try row.decode("workflow_id"), stepID: String = try row.decode("step_id")
+            guard let code = try row.decode("code", as: String?.self),
+                  SagaStateMachine.outcomeUnknownCodes.contains(code) else { continue }
+            workflows[id]?.snapshot.steps[stepID]?.lastAttemptOutcomeUnknown = true
+            workflows[id]?.original.steps[stepID]?.lastAttemptOutcomeUnknown = true
+        }
     }
 
     private func writeBack(

@@ -188,6 +188,22 @@ struct BadInputCorpusTests {
             removingEnvironment: ["UNWIND_DATABASE_URL"])
         Self.expectCleanFailure(passwordWithoutURL, status: 64, mentions: "UNWIND_DATABASE_PASSWORD_FILE is set but no database URL is")
         #expect(try FileManager.default.contentsOfDirectory(atPath: stateDirectory).isEmpty, "no embedded database was created")
+        // An empty password file (a secret not mounted yet) is refused, not replaced by PGPASSWORD or ~/.pgpass.
+        let emptyPassword = setup.workflows + "/empty-password"
+        FileManager.default.createFile(atPath: emptyPassword, contents: Data("\n".utf8), attributes: [.posixPermissions: 0o600])
+        let emptyPasswordRun = await runUnwind(["list"], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows, "UNWIND_DATABASE_URL": setup.database.url, "UNWIND_DATABASE_PASSWORD_FILE": emptyPassword])
+        Self.expectCleanFailure(emptyPasswordRun, status: 64, mentions: "UNWIND_DATABASE_PASSWORD_FILE: '\(emptyPassword)' is empty")
+        // A malformed LISTEN URL names its variable.
+        let badListen = await runUnwind(["worker"], environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows, "UNWIND_DATABASE_URL": setup.database.url, "UNWIND_LISTEN_DATABASE_URL": "postgres://[::1"])
+        Self.expectCleanFailure(badListen, status: 64, mentions: "UNWIND_LISTEN_DATABASE_URL: ")
+        // A state directory that cannot be created says why and what to set, not "error 512".
+        let blocker = try TestEnvironment.makeScratchDirectory("state-blocker") + "/file"
+        FileManager.default.createFile(atPath: blocker, contents: Data())
+        let unwritableState = await runCommand(
+            TestEnvironment.binDirectory + "/unwind", ["list"],
+            environment: ["UNWIND_WORKFLOWS_DIR": setup.workflows, "UNWIND_STATE_DIR": blocker + "/state"],
+            removingEnvironment: ["UNWIND_DATABASE_URL"])
+        Self.expectCleanFailure(unwritableState, status: 5, mentions: "exists and is not a directory; set UNWIND_STATE_DIR to a directory you can write")
         #expect(try setup.workflowCount() == 2, "nothing else was submitted or pruned")
     }
 

@@ -247,7 +247,7 @@ struct WorkerObservabilityTests {
         #expect(try await first.waitForExit() == 0)
     }
 
-    @Test func sigtermUnderTheServiceGroupStillHandsBackLeases() async throws {
+    @Test func sigtermUnderTheServiceGroupStillEndsUnfinishedAttempts() async throws {
         let engine = try EngineHarness()
         let definition = try engine.definition(teardownLikeYAMLWithLongAttempts)
         let id = try engine.submit(definition, input: script(["prepare": ["sleep_ms": sleepsUntilStopped, "sleep_times": 1]]))
@@ -262,10 +262,10 @@ struct WorkerObservabilityTests {
         #expect(Date().timeIntervalSince(started) < 60, "the drain is bounded by the grace period, not the half-hour step")
         let prepare = try #require(try engine.store.steps(of: id).first { $0.stepID == "prepare" })
         #expect(prepare.state == "ready")
-        #expect(prepare.attempt == 0, "a handed-back attempt is not counted")
-        #expect(try engine.kinds(id).contains("lease_released"))
+        #expect(prepare.attempt == 1, "the stopped attempt counts: it may have changed something")
+        #expect(try engine.events(id).contains { $0.kind == "attempt_failed" && $0.details?["code"]?.stringValue == "worker_stopped" })
         #expect(try engine.store.workers().first?.state == "stopped")
-        #expect(worker.log.contains("grace period over; handing back leases of unfinished steps"))
+        #expect(worker.log.contains("grace period over; ending the unfinished attempts as stopped without an outcome"))
         // The listener is gone with the process.
         await #expect(throws: (any Error).self) { try await HTTPProbe.fetch(port: port, path: "/healthz", timeoutSeconds: 2) }
     }

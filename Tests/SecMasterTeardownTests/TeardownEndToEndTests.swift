@@ -819,6 +819,34 @@ struct TeardownEndToEndTests {
         #expect(try setup.simulator.changedTwice(account: account).isEmpty)
     }
 
+    /// An operator cancels while the pivot reads BSS before ordering anything (the read is slow): the cancel is
+    /// honoured, nothing is ordered after it, and the steps before the pivot are compensated. The step used to go on
+    /// and order the unsubscription a moment after the cancel, and the workflow failed past its point of no return.
+    @Test func aCancelWhileThePivotReadsBeforeOrderingIsHonoured() async throws {
+        let account = "prepaid-standard-old"
+        let setup = try Setup()
+        // The inventory's and the auto-renew step's reads pass; the quotas' first read answers after 4 s.
+        try setup.simulator.admin("POST", "/_sim/faults", body: ["api": "bss.query_resources", "account": account, "kind": "slow", "delay_seconds": 4, "skip": 2, "count": 1])
+        setup.engine.startWorker()
+        let id = try setup.submit(account)
+        let engine = setup.engine
+        try await offThePool {
+            let deadline = Date().addingTimeInterval(90)
+            while !(try engine.events(id).contains { $0.kind == "attempt_started" && $0.stepID == "unsubscribe-asset-quotas" }) {
+                guard Date() < deadline else { throw TestFailure(description: "the quotas' step never started") }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            try engine.store.perform(OperatorAction(.cancel(force: false), actor: "ops", reason: "wrong account"), on: id)
+        }
+        let workflow = try await setup.engine.waitFor(id, in: Setup.endStates.union(["cancelled"]), timeout: 120)
+        let events = try setup.engine.events(id)
+        let unsubscriptions = try setup.simulator.ledger(account: account).filter { $0["api"] as? String == "bss.unsubscribe" }
+        #expect(workflow.state == "cancelled" && !workflow.pivotCrossed, "\(workflow.state): \(workflow.error?.canonicalJSON ?? "")")
+        #expect(unsubscriptions.isEmpty, "nothing ordered after the cancel: \(unsubscriptions)")
+        #expect(events.contains { $0.kind == "step_failed" && $0.stepID == "unsubscribe-asset-quotas" && $0.details?.canonicalJSON.contains("workflow_stopping") == true },
+                "\(events.filter { $0.stepID == "unsubscribe-asset-quotas" }.map(\.kind))")
+    }
+
     /// The answer to the quota's unsubscription is lost and the looks that would settle it within the attempt fail
     /// too (BSS's resource query answers 503): the attempt ends with the change in doubt, so the workflow is past its
     /// point of no return from then on. A plain cancel while the step waits for its next attempt is refused; it used

@@ -322,6 +322,33 @@ struct SagaStateMachineTests {
         }
     }
 
+    /// A cancel while the pivot is parked for a retry after an attempt without an outcome (its worker died or stopped,
+    /// it timed out): no attempt will settle what that attempt did, so the pivot counts as crossed and nothing before
+    /// it is compensated. It used to be cancelled like a step parked after a clean refusal, and the workflow ended
+    /// `cancelled` while BSS had booked the unsubscription. After a clean retryable refusal it is still cancelled.
+    @Test func aCancelWhileThePivotIsParkedAfterAnAttemptWithoutAnOutcomeCountsAsCrossed() throws {
+        for code in ["lease_expired", "worker_stopped", "timeout", "throttled"] {
+            var run = Driver(try teardown())
+            try run.succeed("prepare")
+            try run.succeed("reserve")
+            run.claim("commit")
+            if code == "lease_expired" {
+                try run.apply(.leaseExpired(step: "commit"))
+            } else {
+                try run.apply(.attemptFailed(step: "commit", failure: StepFailure(code: code, message: code, retryable: true)))
+            }
+            #expect(run.state("commit") == .ready, "\(code): parked for a retry")
+            try run.apply(.cancel(force: false))
+            if code == "throttled" {
+                #expect(!run.snapshot.pivotCrossed, "a refusal changed nothing: \(run.kinds)")
+                #expect(run.snapshot.state == .compensating, "\(code): \(run.kinds)")
+            } else {
+                #expect(run.snapshot.pivotCrossed && run.snapshot.state == .failed, "\(code): \(run.kinds)")
+                #expect(run.state("prepare") == .succeeded && run.state("reserve") == .succeeded, "\(code): nothing compensated")
+            }
+        }
+    }
+
     /// A failure in one branch while the pivot ran, the pivot then crossed: compensation stopped and the workflow
     /// failed. Skipping the failed branch goes on with the steps the stopped compensation had cancelled; they
     /// stayed cancelled, and the workflow ran for good with nothing left to run.

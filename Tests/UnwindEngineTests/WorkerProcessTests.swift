@@ -149,7 +149,10 @@ struct WorkerProcessTests {
         #expect(row.hostname == "elsewhere" && row.state != "stopped", "the new holder's row is left as it is")
     }
 
-    @Test func aStepThatOutlivesTheGracePeriodIsHandedBackWithoutCountingTheAttempt() async throws {
+    /// An attempt still running when the grace period runs out may have sent its change: it ends as failed without an
+    /// outcome (`worker_stopped`), counted, and is retried after the usual back-off. (It used to be handed back as if
+    /// it had never run: a cancel then compensated as though nothing had changed, or it ran again after the cancel.)
+    @Test func aStepThatOutlivesTheGracePeriodEndsItsAttemptWithoutAnOutcome() async throws {
         let engine = try EngineHarness()
         let definition = try engine.definition(teardownLikeYAMLWithLongAttempts)
         let id = try engine.submit(definition, input: script(["prepare": ["sleep_ms": sleepsUntilStopped, "sleep_times": 1]]))
@@ -161,17 +164,67 @@ struct WorkerProcessTests {
         #expect(try await worker.waitForExit() == 0, "\(worker.log)")
         let prepare = try #require(try engine.store.steps(of: id).first { $0.stepID == "prepare" })
         #expect(prepare.state == "ready")
-        #expect(prepare.attempt == 0, "a handed-back attempt is not counted")
-        #expect(try engine.kinds(id).contains("lease_released"))
-        // Another worker picks it up at once, as attempt 1 again, under a new fencing token.
+        #expect(prepare.attempt == 1, "the stopped attempt counts: it may have changed something")
+        let failed = try #require(try engine.events(id).first { $0.kind == "attempt_failed" && $0.stepID == "prepare" })
+        #expect(failed.details?["code"]?.stringValue == "worker_stopped", "\(String(describing: failed.details))")
+        #expect(!(try engine.kinds(id).contains("lease_released")))
+        // Another worker runs it again, as attempt 2, under a new fencing token.
         let next = try WorkerProcess(databaseURL: engine.database.url)
         try await engine.waitUntil("another worker to start prepare") {
             try engine.events(id).filter { $0.kind == "attempt_started" && $0.stepID == "prepare" }.count == 2
         }
         let starts = try engine.events(id).filter { $0.kind == "attempt_started" && $0.stepID == "prepare" }
-        #expect(starts.map(\.attempt) == [1, 1])
+        #expect(starts.map(\.attempt) == [1, 2])
         #expect(Set(starts.compactMap(\.fencingToken)).count == 2)
         next.signal(SIGKILL)
+    }
+
+    /// The pivot timed out and waits an hour for its retry when the cancel comes, in another transaction: what the
+    /// timed-out attempt did is read back from the history, so the pivot counts as crossed and nothing is compensated
+    /// (it used to be cancelled as if it had never run, and the workflow ended `cancelled`).
+    @Test func aCancelWhileThePivotWaitsForItsRetryAfterATimeoutCountsAsCrossed() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML.replacingOccurrences(
+            of: "  - {id: commit, action: test.noop, pivot: true}",
+            with: "  - {id: commit, action: test.noop, pivot: true, timeout: 1s, retry: {max_attempts: 3, initial_interval: 1h, max_interval: 1h, jitter: none}}"))
+        let id = try engine.submit(definition, input: script(["commit": ["sleep_ms": sleepsUntilStopped, "sleep_times": 1]]))
+        let worker = try WorkerProcess(databaseURL: engine.database.url)
+        try await engine.waitUntil("the pivot to time out") {
+            try engine.events(id).contains { $0.kind == "attempt_failed" && $0.stepID == "commit" }
+        }
+        #expect(try engine.store.steps(of: id).first { $0.stepID == "commit" }?.state == "ready")
+        try engine.store.perform(OperatorAction(.cancel(force: false), actor: "test", reason: "stop"), on: id)
+        let workflow = try engine.store.workflow(id)
+        let kinds = try engine.kinds(id)
+        #expect(workflow.state == "failed" && workflow.pivotCrossed, "\(workflow.state): \(kinds)")
+        #expect(!kinds.contains { $0.hasPrefix("compensation_attempt") }, "nothing compensated: \(kinds)")
+        worker.signal(SIGKILL)
+    }
+
+    /// A cancel waits for the running pivot; its worker is stopped (SIGTERM) before the pivot finishes. The pivot may
+    /// have made its change: it is not run again after the cancel, and the workflow fails past its point of no return
+    /// with nothing compensated. Before, the pivot was handed back, another worker ran it again after the cancel (an
+    /// unsubscription ordered after the operator said stop), or the cancel compensated as if nothing had changed.
+    @Test func aPivotWhoseWorkerStopsWhileACancelWaitsIsNotRunAgain() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAMLWithLongAttempts)
+        let id = try engine.submit(definition, input: script(["commit": ["sleep_ms": sleepsUntilStopped, "sleep_times": 1]]))
+        let worker = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--grace", "300ms"])
+        try await engine.waitUntil("the pivot to start") {
+            try engine.events(id).contains { $0.kind == "attempt_started" && $0.stepID == "commit" }
+        }
+        try engine.store.perform(OperatorAction(.cancel(force: false), actor: "test", reason: "stop"), on: id)
+        #expect(try engine.store.workflow(id).state == "compensating")
+        worker.signal(SIGTERM)
+        #expect(try await worker.waitForExit() == 0, "\(worker.log)")
+        let heir = try WorkerProcess(databaseURL: engine.database.url)
+        try await engine.waitUntil("the workflow to end") { try engine.store.workflow(id).state == "failed" }
+        let workflow = try engine.store.workflow(id)
+        let kinds = try engine.kinds(id)
+        #expect(workflow.pivotCrossed, "\(kinds)")
+        #expect(try engine.events(id).filter { $0.kind == "attempt_started" && $0.stepID == "commit" }.count == 1, "not run again after the cancel")
+        #expect(!kinds.contains { $0.hasPrefix("compensation_attempt") }, "nothing compensated: \(kinds)")
+        heir.signal(SIGKILL)
     }
 
     @Test func twoWorkerProcessesOn200WorkflowsNeverRunAStepAttemptTwiceAtOnce() async throws {

@@ -94,10 +94,15 @@ public struct StepSnapshot: Sendable, Equatable {
     /// Per-workflow order in which forward steps finished; compensation runs in reverse of it.
     public var completedSeq: Int?
     public var fencingToken: Int64
+    /// The step is parked for a retry after an attempt that ended without an outcome (its worker died or stopped, or
+    /// it timed out): what that attempt did is not known. Not a column: the store reads it from the history, and
+    /// only for a parked pivot, the one step whose unknown outcome decides whether anything may be compensated.
+    public var lastAttemptOutcomeUnknown: Bool
 
     public init(
         state: StepState, phase: StepPhase = .forward, attempt: Int = 0, attemptBase: Int = 0,
-        predecessorsPending: Int = 0, dueAt: Date = .distantPast, completedSeq: Int? = nil, fencingToken: Int64 = 0
+        predecessorsPending: Int = 0, dueAt: Date = .distantPast, completedSeq: Int? = nil, fencingToken: Int64 = 0,
+        lastAttemptOutcomeUnknown: Bool = false
     ) {
         self.state = state
         self.phase = phase
@@ -107,6 +112,7 @@ public struct StepSnapshot: Sendable, Equatable {
         self.dueAt = dueAt
         self.completedSeq = completedSeq
         self.fencingToken = fencingToken
+        self.lastAttemptOutcomeUnknown = lastAttemptOutcomeUnknown
     }
 
     /// The step has run at least once, so it may have changed something.
@@ -119,6 +125,7 @@ public struct StepSnapshot: Sendable, Equatable {
         state = .running
         attempt += 1
         fencingToken += 1
+        lastAttemptOutcomeUnknown = false
     }
 }
 

@@ -8,7 +8,8 @@ import Foundation
 ///   steps that ran (succeeded, or started and then failed or were cancelled) run one at a time in reverse
 ///   completion order, each under its own retry policy; then the workflow ends `compensated`;
 /// - a pivot that recorded an irreversible change, or whose last attempt ended without an outcome (its worker
-///   died, it timed out), counts as crossed even if it then fails;
+///   died or stopped, it timed out), counts as crossed even if it then fails, and so does one parked for a retry
+///   after such an attempt when compensation begins (no attempt will follow to settle it);
 /// - a pivot still running when compensation begins, that then crosses, stops the compensation: the workflow fails
 ///   (resumable forward) and nothing is compensated;
 /// - a step failing for good after the pivot was crossed ends the workflow `failed`; nothing is compensated.
@@ -21,6 +22,10 @@ public struct SagaStateMachine: Sendable {
     public init(definition: WorkflowDefinition) {
         self.definition = definition
     }
+
+    /// Failures that say nothing about what the attempt did: its lease expired (the worker died), its worker stopped
+    /// before it finished (SIGTERM, grace period over), or it timed out.
+    public static let outcomeUnknownCodes: Set<String> = ["lease_expired", "worker_stopped", "timeout"]
 
     /// What can happen to a workflow.
     public enum Event: Sendable {
@@ -213,6 +218,7 @@ private struct Transition {
             if let notBefore = failure.notBefore, notBefore > due { due = min(notBefore, latestDueTime) }
             step.state = .ready
             step.dueAt = due
+            step.lastAttemptOutcomeUnknown = Self.outcomeUnknownCodes.contains(failure.code ?? "")
             snapshot.steps[id] = step
             details["retry_at"] = .string(due.formatted(.iso8601))
             record(step.phase == .forward ? "attempt_failed" : "compensation_attempt_failed", id, details: .object(details))
@@ -263,8 +269,7 @@ private struct Transition {
         }
     }
 
-    /// Failures that say nothing about what the attempt did: its lease expired (the worker died) or it timed out.
-    static let outcomeUnknownCodes: Set<String> = ["lease_expired", "timeout"]
+    static var outcomeUnknownCodes: Set<String> { SagaStateMachine.outcomeUnknownCodes }
 
     private mutating func crossPivot(reason: String) {
         guard !snapshot.pivotCrossed else { return }
@@ -283,6 +288,11 @@ private struct Transition {
             // The pivot in a durable wait is in the middle of its attempt (following what it asked for): like a
             // running pivot, it is waited for, since its outcome decides whether anything may be compensated.
             if id == definition.pivotStepID && step.state == .waiting && step.hasStarted { continue }
+            // The pivot parked for a retry after an attempt without an outcome: no attempt will follow to settle it
+            // (one now would change the cloud after the stop), so what that attempt was doing may have been applied.
+            if id == definition.pivotStepID && step.state == .ready && step.hasStarted && step.lastAttemptOutcomeUnknown {
+                crossPivot(reason: "the pivot's last attempt ended without an outcome and the workflow is stopping before another attempt settles it: what it was doing may have been applied")
+            }
             switch step.state {
             case .blocked, .ready, .waiting:
                 var cancelled = step

@@ -183,6 +183,15 @@ extension SQL {
             FROM steps WHERE workflow_id = ANY($1::uuid[]) AND state NOT IN ('ready', 'waiting', 'running')
             """)
 
+        /// The code of each step's last failed attempt ($1, $2: workflow and step ids), from the history.
+        static let lastAttemptFailureCodes = Statement("last_attempt_failure_codes", """
+            SELECT p.workflow_id, p.step_id,
+                   (SELECT e.details->>'code' FROM events e
+                    WHERE e.workflow_id = p.workflow_id AND e.step_id = p.step_id AND e.kind = 'attempt_failed'
+                    ORDER BY e.id DESC LIMIT 1) AS code
+            FROM unnest($1::uuid[], $2::text[]) AS p(workflow_id, step_id)
+            """)
+
         /// A transition's writes in one round trip: its step rows ($1–$16), its workflow rows ($17–$22) and its
         /// history ($23–$32, the columns of `insert_events`). Data-modifying CTEs always run to completion; each
         /// touches its own table; empty arrays write nothing.

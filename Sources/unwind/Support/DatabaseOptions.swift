@@ -120,7 +120,13 @@ enum SecretFile {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw CLIError(description: "\(purpose): cannot read '\(path)'", status: .usage)
         }
-        return text.trimmingCharacters(in: .newlines)
+        let secret = text.trimmingCharacters(in: .newlines)
+        // An empty file is a deployment mistake (a secret not mounted yet); connecting without the password would
+        // fall back to PGPASSWORD or ~/.pgpass and fail, or worse succeed, as someone else.
+        guard !secret.isEmpty else {
+            throw CLIError(description: "\(purpose): '\(path)' is empty; write the secret into it (one line)", status: .usage)
+        }
+        return secret
     }
 }
 
@@ -140,7 +146,13 @@ extension DatabaseOptions {
     /// `UNWIND_LISTEN_DATABASE_URL`: a direct connection for LISTEN when the main URL goes through PgBouncer.
     static func listenConfiguration(_ environment: [String: String]) throws -> PostgresConfiguration? {
         guard let url = environment["UNWIND_LISTEN_DATABASE_URL"], !url.isEmpty else { return nil }
-        return try PostgresConfiguration(url)
+        do {
+            return try PostgresConfiguration(url)
+        } catch {
+            throw CLIError(
+                description: "UNWIND_LISTEN_DATABASE_URL: \(error.message); set it to a direct PostgreSQL URL (e.g. postgres://unwind@db.internal:5432/unwind), or unset it",
+                status: .usage)
+        }
     }
 }
 
