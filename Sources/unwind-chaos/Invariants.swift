@@ -176,7 +176,8 @@ struct InvariantChecker {
             (try $0.decode("id", as: String.self), try $0.decode("state", as: String.self))
         })
         let rows = try connection.query("""
-            SELECT id, workflow_id::text AS workflow_id, step_id, phase, fencing_token, kind, worker_id
+            SELECT id, workflow_id::text AS workflow_id, step_id, phase, fencing_token, kind, worker_id,
+                   details->>'code' AS code
             FROM events ORDER BY workflow_id, id
             """).rows
         findings.counters["events"] = rows.count
@@ -227,7 +228,10 @@ struct InvariantChecker {
                 track.open = (token ?? -1, worker)
             } else if Self.attemptEnds.contains(kind) {
                 if kind == "lease_expired" { findings.count("leases expired and rescued") }
-                if kind == "lease_released" { findings.count("leases handed back on shutdown") }
+                if kind == "lease_released" { findings.count("leases handed back (unreadable rows)") }
+                if kind == "attempt_failed", try row.decode("code", as: String?.self) == "worker_stopped" {
+                    findings.count("attempts ended by a worker's shutdown")
+                }
                 if let open = track.open, open.token == token {
                     track.open = nil
                     track.lastClosed = token
