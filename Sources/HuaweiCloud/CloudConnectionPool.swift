@@ -14,14 +14,27 @@ public final class CloudConnectionPool: Sendable {
 
     /// - Parameter connectionsPerHost: concurrent HTTP/1.1 connections per host (at least 8).
     public init(connectionsPerHost: Int) {
+        httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: Self.configuration(connectionsPerHost: connectionsPerHost))
+    }
+
+    /// How every HTTP client that calls the cloud is set up.
+    static func configuration(connectionsPerHost: Int) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, connectionsPerHost))
+        // The Huawei Cloud APIs never redirect. Followed (AsyncHTTPClient's default, up to 5, https to http
+        // included), a redirect would carry the signed headers, the security token and a change's body to whatever
+        // host `Location` names; refused, the 3xx reaches `check` and fails the call with a message naming it.
+        configuration.redirectConfiguration = .disallow
         // Unwind records its own metrics and log lines per call. Left on, AsyncHTTPClient opens a span for every
         // request even with the no-op tracer, and parses its URL again with Foundation to describe it (2 % of a
         // teardown worker's CPU).
         configuration.tracing.tracer = nil
-        httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        return configuration
     }
+
+    /// The client for calls made without a pool of their own (`unwind plan`, a single command's reads): like
+    /// `HTTPClient.shared`, it lives as long as the process, but it is set up as above (no redirects).
+    static let processWide = CloudConnectionPool(connectionsPerHost: 8)
 
     /// Closes the connections; calls made afterwards fail.
     public func shutdown() async throws {

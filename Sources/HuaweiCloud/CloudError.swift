@@ -96,10 +96,44 @@ public struct CloudError: Error, Sendable, CustomStringConvertible, Equatable {
     func redacting(_ secrets: [String]) -> CloudError {
         var copy = self
         for secret in secrets where secret.count >= 4 {
-            copy.message = copy.message.replacingOccurrences(of: secret, with: "<redacted>")
-            copy.hint = copy.hint?.replacingOccurrences(of: secret, with: "<redacted>")
-            copy.code = copy.code?.replacingOccurrences(of: secret, with: "<redacted>")
+            copy.message = Self.scrub(copy.message, secret: secret)
+            copy.hint = copy.hint.map { Self.scrub($0, secret: secret) }
+            copy.code = copy.code.map { Self.scrub($0, secret: secret) }
         }
         return copy
+    }
+
+    /// Replaces `secret` in `text`, and any run of 12 or more of its characters: messages quoting an answer are cut
+    /// short (at 160 or 500 characters) before they get here, and a temporary security token, over a kilobyte
+    /// long, echoed by the server survived the cut only in part, and so escaped an exact match.
+    static func scrub(_ text: String, secret: String) -> String {
+        var text = text.replacingOccurrences(of: secret, with: "<redacted>")
+        let fragment = 12
+        let secretCharacters = Array(secret)
+        guard secretCharacters.count > fragment else { return text }
+        var characters = Array(text)
+        var index = 0
+        var changed = false
+        while index + fragment <= characters.count {
+            // The longest run of the secret's characters starting here (any position in the secret).
+            var longest = 0
+            for start in 0...(secretCharacters.count - fragment) where secretCharacters[start] == characters[index] {
+                var length = 0
+                while index + length < characters.count, start + length < secretCharacters.count,
+                      characters[index + length] == secretCharacters[start + length] {
+                    length += 1
+                }
+                longest = max(longest, length)
+            }
+            if longest >= fragment {
+                characters.replaceSubrange(index..<(index + longest), with: Array("<redacted>"))
+                index += "<redacted>".count
+                changed = true
+            } else {
+                index += 1
+            }
+        }
+        if changed { text = String(characters) }
+        return text
     }
 }

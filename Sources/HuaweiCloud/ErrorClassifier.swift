@@ -5,7 +5,7 @@
 /// | Answer | Classification |
 /// |---|---|
 /// | `CBC.30000067`, `CBC.3124` (already unsubscribed / deleted) | already done |
-/// | `Ecs.0114`, `EndPoint.0005`, any SecMaster 404 (not an `APIGW` one) — on a delete | already done |
+/// | `Ecs.0114`, `EndPoint.0005`, a SecMaster 404 with its own error body (not an `APIGW` one) — on a delete | already done |
 /// | 429, `APIGW.0308` | retryable, after `Retry-After` (default 5 s: the docs advise 2–5 s) |
 /// | `CBC.99003651`, `CBC.30050011`, `CBC.3144` (another operation in flight) | retryable |
 /// | 5xx (but 501), 408, 409, `EndPoint.0001`, `Ecs.0002` | retryable |
@@ -35,7 +35,8 @@ enum ErrorClassifier {
         if alreadyDoneCodes.contains(code) { return (.alreadyDone, nil) }
         if kind == .delete {
             if notFoundOnDeleteCodes.contains(code) { return (.alreadyDone, nil) }
-            if service == .secmaster, httpStatus == 404, !isGateway { return (.alreadyDone, nil) }
+            // SecMaster's own 404 (an error body with its code); a proxy's HTML 404 says nothing about the resources.
+            if service == .secmaster, httpStatus == 404, !code.isEmpty, !isGateway { return (.alreadyDone, nil) }
         }
         if httpStatus == 429 || throttledCodes.contains(code) {
             return (.retryable(retryAfter: retryAfter ?? defaultThrottleWait),

@@ -24,10 +24,20 @@ extension HuaweiCloudClient {
             var unsubscribe_reason: String?
         }
         let body = Body(resource_ids: resourceIDs, unsubscribe_reason_type: reasonType, unsubscribe_reason: reason)
-        let answer = try await fetch(WireUnsubscribeAnswer.self, CloudRequest(
+        let request = CloudRequest(
             service: .bss, operation: operation, kind: .change, method: "POST",
             path: CloudRequest.path("v2", "orders", "subscriptions", "resources", "unsubscribe"), scope: .domain(domainID),
-            body: Self.json(body)))
+            body: Self.json(body))
+        let response = try await send(request)
+        let answer = try decode(WireUnsubscribeAnswer.self, response, request: request)
+        // Success names the orders placed; a resource BSS did not take is listed in fail_resource_infos. An answer
+        // with neither says nothing about what happened (a proxy's `{}`): read as success, the step sent the request
+        // again and again, or took an order BSS had placed for nothing done.
+        let refused = Set((answer.fail_resource_infos ?? []).compactMap(\.resource_id))
+        if (answer.order_ids ?? []).isEmpty, !resourceIDs.allSatisfy(refused.contains) {
+            throw malformed("the unsubscription was answered without order_ids, and without a failure for "
+                            + resourceIDs.filter { !refused.contains($0) }.joined(separator: ", "), response: response, request: request)
+        }
         return UnsubscribeResult(
             orderIDs: answer.order_ids ?? [],
             failures: (answer.fail_resource_infos ?? []).map {

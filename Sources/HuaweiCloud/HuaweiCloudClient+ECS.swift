@@ -32,25 +32,27 @@ extension HuaweiCloudClient {
     }
 
     /// `GET /v1/{project_id}/jobs/{job_id}`; `nil` when the job is unknown or purged (404: finished jobs are deleted
-    /// a day later).
+    /// a day later) — a 404 with ECS's own error body only: one from a proxy or load balancer says nothing about the job.
     public func showJob(projectID: String, jobID: String) async throws(CloudError) -> ECSJob? {
         let request = CloudRequest(service: .ecs, operation: "ecs.show_job", kind: .read, method: "GET",
                                    path: CloudRequest.path("v1", projectID, "jobs", jobID), scope: .project(projectID))
         do {
             return try await fetch(WireJob.self, request).model
-        } catch where error.httpStatus == 404 && !Self.isGatewayCode(error.code) {
+        } catch where error.httpStatus == 404 && Self.isServiceErrorCode(error.code) {
             return nil
         }
     }
 
-    /// `GET /v1/{project_id}/cloudservers/{server_id}`; `nil` on 404 `Ecs.0114` (the server no longer exists).
+    /// `GET /v1/{project_id}/cloudservers/{server_id}`; `nil` on `Ecs.0114` (the server no longer exists). Any other
+    /// 404 (a proxy's or a load balancer's HTML page, a gateway's) is an error: taken for "gone", it left pay-per-use
+    /// servers running while the teardown reported them removed.
     public func showServer(projectID: String, serverID: String) async throws(CloudError) -> ECSServer? {
         let request = CloudRequest(service: .ecs, operation: "ecs.show_server", kind: .read, method: "GET",
                                    path: CloudRequest.path("v1", projectID, "cloudservers", serverID), scope: .project(projectID))
         struct Answer: Decodable { var server: WireServer }
         do {
             return try await fetch(Answer.self, request).server.model
-        } catch where error.code == "Ecs.0114" || (error.httpStatus == 404 && !Self.isGatewayCode(error.code)) {
+        } catch where error.code == "Ecs.0114" {
             return nil
         }
     }
@@ -77,6 +79,12 @@ extension HuaweiCloudClient {
     static func isGatewayCode(_ code: String?) -> Bool {
         guard let code else { return false }
         return code.hasPrefix("APIGW.") || code.hasPrefix("APIG.")
+    }
+
+    /// An error code of the service itself: the answer carried a Huawei Cloud error body, not a gateway's (`APIGW.`).
+    static func isServiceErrorCode(_ code: String?) -> Bool {
+        guard let code, !code.isEmpty else { return false }
+        return !isGatewayCode(code)
     }
 }
 

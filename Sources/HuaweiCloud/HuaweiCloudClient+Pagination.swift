@@ -18,8 +18,18 @@ extension HuaweiCloudClient {
         for pageIndex in 0..<Self.maxPages {
             let page = try await fetch(pageIndex, fetched)
             fetched += page.items.count
-            all += page.items.filter { seen.insert(key($0)).inserted }
+            let new = page.items.filter { seen.insert(key($0)).inserted }
+            all += new
             if page.items.isEmpty || page.items.count < pageSize { return all }
+            // A full page of items already listed: the server ignores the offset (a proxy, an API change), and asking
+            // for the next page would only repeat it until the rate limit answers.
+            if pageIndex > 0 && new.isEmpty {
+                throw CloudError(
+                    service: request.service, operation: request.operation,
+                    message: "page \(pageIndex + 1) of the listing repeats items already listed (the offset \(fetched - page.items.count) seems to be ignored)",
+                    classification: .permanent,
+                    hint: "the answer does not page as the API documents: check UNWIND_CLOUD_ENDPOINT (a proxy in between?); report it with the operation name")
+            }
             if let total = page.total, fetched >= total { return all }
         }
         throw CloudError(

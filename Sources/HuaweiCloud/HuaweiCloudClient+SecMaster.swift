@@ -30,9 +30,10 @@ extension HuaweiCloudClient {
                              classification: .permanent, hint: "pass the ids of the POSTPAID resources to cancel; an empty list would cancel every pay-per-use resource and is never sent")
         }
         struct Body: Encodable { var resource_ids: [String] }
-        _ = try await send(CloudRequest(service: .secmaster, operation: operation, kind: .delete, method: "DELETE",
-                                        path: CloudRequest.path("v1", projectID, "subscriptions", "orders"), scope: .project(projectID),
-                                        body: Self.json(Body(resource_ids: resourceIDs))))
+        let request = CloudRequest(service: .secmaster, operation: operation, kind: .delete, method: "DELETE",
+                                   path: CloudRequest.path("v1", projectID, "subscriptions", "orders"), scope: .project(projectID),
+                                   body: Self.json(Body(resource_ids: resourceIDs)))
+        try expectNoContentOrJSON(try await send(request), request: request)
     }
 
     /// `GET /v1/{project_id}/workspaces`, all pages.

@@ -3,17 +3,19 @@ extension HuaweiCloudClient {
     /// `DELETE /v1/{project_id}/vpc-endpoints/{id}`: 200/202/204 are success; 404 `EndPoint.0005` is `.alreadyDone`.
     /// Poll `showEndpoint` until it returns `nil` to see the deletion finish.
     public func deleteEndpoint(projectID: String, endpointID: String) async throws(CloudError) {
-        _ = try await send(CloudRequest(service: .vpcep, operation: "vpcep.delete_endpoint", kind: .delete, method: "DELETE",
-                                        path: CloudRequest.path("v1", projectID, "vpc-endpoints", endpointID), scope: .project(projectID)))
+        let request = CloudRequest(service: .vpcep, operation: "vpcep.delete_endpoint", kind: .delete, method: "DELETE",
+                                   path: CloudRequest.path("v1", projectID, "vpc-endpoints", endpointID), scope: .project(projectID))
+        try expectNoContentOrJSON(try await send(request), request: request)
     }
 
-    /// `GET /v1/{project_id}/vpc-endpoints/{id}`; `nil` on 404 (gone).
+    /// `GET /v1/{project_id}/vpc-endpoints/{id}`; `nil` on `EndPoint.0005` (gone). Any other 404 (a proxy's page, a
+    /// gateway's) is an error, not "gone".
     public func showEndpoint(projectID: String, endpointID: String) async throws(CloudError) -> VPCEndpoint? {
         let request = CloudRequest(service: .vpcep, operation: "vpcep.show_endpoint", kind: .read, method: "GET",
                                    path: CloudRequest.path("v1", projectID, "vpc-endpoints", endpointID), scope: .project(projectID))
         do {
             return try await fetch(WireEndpoint.self, request).model
-        } catch where error.code == "EndPoint.0005" || (error.httpStatus == 404 && !Self.isGatewayCode(error.code)) {
+        } catch where error.code == "EndPoint.0005" {
             return nil
         }
     }

@@ -18,8 +18,8 @@ import UnwindObservability
 ///
 /// - Every request is signed with `SDK-HMAC-SHA256` (the shared `HuaweiSigner`) and bounded by `timeout`, which
 ///   covers connecting, the response head and the whole body, so a response that never ends is a timeout.
-/// - Connections are reused through the `HTTPClient`'s pool (`HTTPClient.shared` by default; pass your own to
-///   control pool size or TLS, and shut it down yourself).
+/// - Connections are reused through the `HTTPClient`'s pool (a process-wide one by default; pass a
+///   ``CloudConnectionPool`` to size it, and shut it down yourself). Redirects are never followed.
 /// - Reads (GET and query calls) that fail transiently — 429, 5xx, a reset or a timeout — are tried again a few
 ///   times with short, jittered back-off (``ReadRetry``), honouring a short `Retry-After`: a step that makes
 ///   dozens of reads (an inventory of a large account) must not start over because one of them hit a blip.
@@ -45,11 +45,11 @@ public final class HuaweiCloudClient: Sendable {
     public static let defaultUserAgent = "unwind-huaweicloud/1.0"
 
     public convenience init(
-        endpoints: CloudEndpoints, credentials: HuaweiCredentials, httpClient: HTTPClient = .shared,
+        endpoints: CloudEndpoints, credentials: HuaweiCredentials, httpClient: HTTPClient? = nil,
         timeout: Duration = .seconds(30), readRetry: ReadRetry = .standard, logger: Logger,
         metrics: UnwindMetrics = .disabled
     ) {
-        self.init(endpoints: endpoints, credentials: credentials, httpClient: httpClient, timeout: timeout, readRetry: readRetry,
+        self.init(endpoints: endpoints, credentials: credentials, httpClient: httpClient ?? CloudConnectionPool.processWide.httpClient, timeout: timeout, readRetry: readRetry,
                   logger: logger, userAgent: Self.defaultUserAgent, clock: { Int64(Date().timeIntervalSince1970) },
                   metrics: metrics)
     }

@@ -24,6 +24,16 @@ extension HuaweiCloudClient {
 
     /// Redacted like every failure of `send`: the message quotes the body, which may echo a credential (a proxy's
     /// or a debugging endpoint's answer holding the request's security token).
+    /// For calls whose success has no body to read (deletes answered 200/202/204): an answer with a body that is not
+    /// JSON (a captive portal's or a proxy's HTML page sent with 200) did not come from the API, so it is no success.
+    func expectNoContentOrJSON(_ response: Response, request: CloudRequest) throws(CloudError) {
+        guard let first = response.body.first(where: { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }) else { return }
+        guard first == UInt8(ascii: "{") || first == UInt8(ascii: "[") else {
+            throw malformed("the answer is not JSON: " + ErrorBody.summary(response.body, contentType: response.headers.first(name: "Content-Type")),
+                            response: response, request: request)
+        }
+    }
+
     func malformed(_ message: String, response: Response, request: CloudRequest) -> CloudError {
         CloudError(
             service: request.service, operation: request.operation, httpStatus: response.status, message: message,

@@ -31,7 +31,8 @@ struct ErrorClassificationTests {
         Case(service: .ecs, kind: .delete, status: 404, code: "Ecs.0114", expected: .alreadyDone),
         Case(service: .vpcep, kind: .delete, status: 404, code: "EndPoint.0005", expected: .alreadyDone),
         Case(service: .secmaster, kind: .delete, status: 404, code: "SecMaster.20010001", expected: .alreadyDone),
-        Case(service: .secmaster, kind: .delete, status: 404, code: nil, expected: .alreadyDone),
+        // A 404 without SecMaster's own error body (a proxy's page) says nothing about the resources.
+        Case(service: .secmaster, kind: .delete, status: 404, code: nil, expected: .permanent),
         // Permanent
         Case(service: .ecs, kind: .read, status: 404, code: "Ecs.0114", expected: .permanent),
         Case(service: .vpcep, kind: .read, status: 404, code: "EndPoint.0005", expected: .permanent),

@@ -1,4 +1,5 @@
 @testable import HuaweiCloud
+import HuaweiCloudSigning
 import Testing
 
 /// Error bodies and hostile answers over real loopback HTTP: every one must become a classified `CloudError`,
@@ -203,6 +204,105 @@ struct HostileResponseTests {
             #expect(error.classification == .alreadyDone && error.code == "EndPoint.0005")
             // A show of the same endpoint is simply nil.
             #expect(try await client.showEndpoint(projectID: "p", endpointID: "e") == nil)
+        }
+    }
+
+    /// The APIs never redirect. A 3xx (a proxy's, a hijacked endpoint's) is not followed: the signed headers, the
+    /// security token and a change's body never reach the host `Location` names (AsyncHTTPClient follows up to 5 by
+    /// default, https to http included).
+    @Test(arguments: ["302 Found", "307 Temporary Redirect"])
+    func redirectsAreNotFollowed(status: String) async throws {
+        try await RawHTTPServer.with(Self.answer("404 Not Found", "")) { elsewhere in
+            let reply = Self.answer(status, "", headers: [("Location", elsewhere.baseURL + "/steal")])
+            try await RawHTTPServer.with(reply) { server in
+                let client = try TestSupport.client(baseURL: server.baseURL)
+                let read = try #require(await TestSupport.cloudError { () async throws(CloudError) in _ = try await client.listWorkspaces(projectID: "p1") })
+                let change = try #require(await TestSupport.cloudError { () async throws(CloudError) in
+                    _ = try await client.unsubscribeResources(domainID: "d1", resourceIDs: ["r1"], reasonType: nil, reason: nil)
+                })
+                for error in [read, change] {
+                    #expect(error.message.contains("unexpected redirect"), "\(error.message)")
+                    #expect(error.classification == .permanent)
+                }
+                #expect(elsewhere.requests.isEmpty, "nothing went to the Location: \(elsewhere.requests.map(\.head))")
+            }
+        }
+    }
+
+    /// A 404 that is not the service's own "not found" (a proxy's HTML page, a load balancer's) says nothing about the
+    /// resource: taken for "gone", it left pay-per-use servers running while the teardown reported them removed.
+    @Test func aNotFoundPageFromAProxyIsNotGone() async throws {
+        let html = Self.answer("404 Not Found", "<html><head><title>404 Not Found</title></head><body>nginx</body></html>", headers: [("Content-Type", "text/html")])
+        try await RawHTTPServer.with(html) { server in
+            let client = try TestSupport.client(baseURL: server.baseURL)
+            let server1 = await TestSupport.cloudError { () async throws(CloudError) in _ = try await client.showServer(projectID: "p", serverID: "s") }
+            let endpoint = await TestSupport.cloudError { () async throws(CloudError) in _ = try await client.showEndpoint(projectID: "p", endpointID: "e") }
+            let job = await TestSupport.cloudError { () async throws(CloudError) in _ = try await client.showJob(projectID: "p", jobID: "j") }
+            let cancel = await TestSupport.cloudError { () async throws(CloudError) in
+                try await client.deletePayPerUseSubscriptions(projectID: "p", resourceIDs: ["r"])
+            }
+            #expect(server1 != nil && endpoint != nil && job != nil, "a proxy's 404 is an error, not nil")
+            #expect(cancel != nil && cancel?.classification != .alreadyDone, "\(String(describing: cancel))")
+        }
+        // The services' own answers still mean gone.
+        try await RawHTTPServer.with(Self.answer("404 Not Found", #"{"error":{"code":"Ecs.0114","message":"Instance[s] could not be found."}}"#)) { server in
+            let gone = try await TestSupport.client(baseURL: server.baseURL).showServer(projectID: "p", serverID: "s")
+            #expect(gone == nil)
+        }
+        try await RawHTTPServer.with(Self.answer("404 Not Found", #"{"error_code":"SecMaster.20040404","error_msg":"not found"}"#)) { server in
+            let client = try TestSupport.client(baseURL: server.baseURL)
+            let cancel = await TestSupport.cloudError { () async throws(CloudError) in
+                try await client.deletePayPerUseSubscriptions(projectID: "p", resourceIDs: ["r"])
+            }
+            #expect(cancel?.classification == .alreadyDone)
+        }
+    }
+
+    /// A delete answered 200 with a page that is not JSON (a captive portal) did not reach the API: no success.
+    @Test func aDeleteAnsweredWithAnHTMLPageIsNoSuccess() async throws {
+        let portal = Self.answer("200 OK", "<html><title>Portal login</title></html>", headers: [("Content-Type", "text/html")])
+        try await RawHTTPServer.with(portal) { server in
+            let client = try TestSupport.client(baseURL: server.baseURL)
+            let endpoint = try #require(await TestSupport.cloudError { () async throws(CloudError) in try await client.deleteEndpoint(projectID: "p", endpointID: "e") })
+            let cancel = try #require(await TestSupport.cloudError { () async throws(CloudError) in
+                try await client.deletePayPerUseSubscriptions(projectID: "p", resourceIDs: ["r"])
+            })
+            for error in [endpoint, cancel] {
+                #expect(error.message.contains("not JSON") && error.isRetryable, "\(error.message)")
+            }
+        }
+    }
+
+    /// An unsubscription answered with neither an order nor a failure for a resource (a proxy's `{}`) says nothing
+    /// about what happened: it is an unreadable answer to a change (its outcome unknown), not a success that the step
+    /// then repeated again and again.
+    @Test func anUnsubscriptionAnsweredWithoutOrdersIsUnreadable() async throws {
+        try await RawHTTPServer.with(Self.answer("200 OK", "{}")) { server in
+            let client = try TestSupport.client(baseURL: server.baseURL)
+            let error = try #require(await TestSupport.cloudError { () async throws(CloudError) in
+                _ = try await client.unsubscribeResources(domainID: "d1", resourceIDs: ["r1", "r2"], reasonType: nil, reason: nil)
+            })
+            #expect(error.message.contains("without order_ids") && error.message.contains("r1, r2") && error.httpStatus == 200, "\(error.message)")
+        }
+        // Every resource refused, no order: BSS's own answer, read as such.
+        let refused = #"{"fail_resource_infos":[{"resource_id":"r1","error_code":"CBC.30050010","error_msg":"unpaid"}]}"#
+        try await RawHTTPServer.with(Self.answer("200 OK", refused)) { server in
+            let result = try await TestSupport.client(baseURL: server.baseURL).unsubscribeResources(domainID: "d1", resourceIDs: ["r1"], reasonType: nil, reason: nil)
+            #expect(result.orderIDs.isEmpty && result.failures.map(\.resourceID) == ["r1"])
+        }
+    }
+
+    /// A security token (over a kilobyte) echoed by the server is cut short with the message before it is scrubbed:
+    /// the part that survives the cut is redacted too.
+    @Test func aLongTokenEchoedAndCutShortIsRedacted() async throws {
+        let token = "gQpjbi1ub3J0aC00" + String((0..<1400).map { _ in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+        let credentials = HuaweiCredentials(accessKey: "AKTEST0000000001", secretKey: TestSupport.credentials.secretKey, securityToken: token)
+        let body = #"{"error_code":"APIGW.0301","error_msg":"x-security-token \#(token) expired"}"#
+        try await RawHTTPServer.with(Self.answer("401 Unauthorized", body)) { server in
+            let client = try TestSupport.client(baseURL: server.baseURL, credentials: credentials)
+            let error = try #require(await TestSupport.cloudError { () async throws(CloudError) in _ = try await client.listWorkspaces(projectID: "p1") })
+            #expect(!error.description.contains(String(token.prefix(12))), "\(error.description)")
+            #expect(error.message.contains("<redacted>"))
         }
     }
 

@@ -17,4 +17,21 @@ struct PaginationTests {
         #expect(items == ["a", "b", "c", "d"])
         #expect(offsets == [0, 2, 4], "the next page starts after every item fetched, repeated or not")
     }
+
+    /// A server that ignores the offset answers the first page again and again: the listing stops at the first
+    /// full page that brings nothing new, with a message, instead of asking until the rate limit answers (1,461
+    /// calls in 86 s).
+    @Test func aListingWhosePagesStopAdvancingEnds() async throws {
+        let client = try TestSupport.client(baseURL: "http://127.0.0.1:9")
+        let request = CloudRequest(service: .secmaster, operation: "secmaster.list_subscriptions", kind: .read, method: "GET", path: "/", scope: .project("p"))
+        var calls = 0
+        let error = await TestSupport.cloudError { () async throws(CloudError) in
+            _ = try await client.paginate(request, pageSize: 2, key: { $0 }) { (_, _) async throws(CloudError) -> (items: [String], total: Int?) in
+                calls += 1
+                return (["a", "b"], nil)
+            }
+        }
+        #expect(calls == 2)
+        #expect(error?.classification == .permanent && error?.message.contains("repeats items already listed") == true, "\(String(describing: error))")
+    }
 }

@@ -791,12 +791,15 @@ struct TeardownEndToEndTests {
         setup.engine.startWorker()
         let id = try setup.submit(account)
         // Watched from a thread of its own: on a loaded machine the tasks of the cooperative pool can wait seconds
-        // for a turn, and the cancel must land while the answer is on its way.
-        let engine = setup.engine
+        // for a turn, and the cancel must land while the answer is on its way: after the request reached the
+        // simulator (its slow rule is spent on arrival), before the answer (4 s later). A cancel before the request
+        // is honoured without asking (aCancelWhileThePivotReadsBeforeOrderingIsHonoured).
+        let engine = setup.engine, simulator = setup.simulator
         try await offThePool {
             let deadline = Date().addingTimeInterval(90)
-            while !(try engine.events(id).contains { $0.kind == "attempt_started" && $0.stepID == "unsubscribe-asset-quotas" }) {
-                guard Date() < deadline else { throw TestFailure(description: "the quotas' step never started") }
+            while try ((simulator.admin("GET", "/_sim/faults") as? [String: Any])?["rules"] as? [[String: Any]] ?? [])
+                .contains(where: { $0["kind"] as? String == "slow" }) {
+                guard Date() < deadline else { throw TestFailure(description: "the quotas' unsubscription was never sent") }
                 Thread.sleep(forTimeInterval: 0.01)
             }
             try engine.store.perform(OperatorAction(.cancel(force: false), actor: "ops", reason: "wrong account"), on: id)

@@ -15,7 +15,9 @@ enum TestSupport {
         baseURL: String, credentials: HuaweiCredentials = credentials, timeout: Duration = .seconds(60), readRetry: HuaweiCloudClient.ReadRetry = .none
     ) throws -> HuaweiCloudClient {
         let endpoints = try CloudEndpoints(region: "cn-north-4", override: baseURL)
-        return HuaweiCloudClient(endpoints: endpoints, credentials: credentials, httpClient: .shared, timeout: timeout, readRetry: readRetry, logger: quietLogger)
+        // The client production uses (no redirects followed), not AsyncHTTPClient's shared one.
+        return HuaweiCloudClient(endpoints: endpoints, credentials: credentials, httpClient: CloudConnectionPool.processWide.httpClient,
+                                 timeout: timeout, readRetry: readRetry, logger: quietLogger)
     }
 
     /// Runs `body` and returns the `CloudError` it throws (nil if it did not throw).
