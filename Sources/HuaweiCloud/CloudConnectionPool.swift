@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import UnwindObservability
 import AsyncHTTPClient
@@ -13,13 +14,16 @@ public final class CloudConnectionPool: Sendable {
     let httpClient: HTTPClient
 
     /// - Parameter connectionsPerHost: concurrent HTTP/1.1 connections per host (at least 8).
-    public init(connectionsPerHost: Int) {
-        httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: Self.configuration(connectionsPerHost: connectionsPerHost))
+    /// - Parameter transport: trusted CAs and proxy (``CloudTransport/fromEnvironment(_:)``).
+    public init(connectionsPerHost: Int, transport: CloudTransport) {
+        httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+                                configuration: Self.configuration(connectionsPerHost: connectionsPerHost, transport: transport))
     }
 
     /// How every HTTP client that calls the cloud is set up.
-    static func configuration(connectionsPerHost: Int) -> HTTPClient.Configuration {
+    static func configuration(connectionsPerHost: Int, transport: CloudTransport) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
+        transport.apply(to: &configuration)
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, connectionsPerHost))
         // The Huawei Cloud APIs never redirect. Followed (AsyncHTTPClient's default, up to 5, https to http
         // included), a redirect would carry the signed headers, the security token and a change's body to whatever
@@ -34,7 +38,10 @@ public final class CloudConnectionPool: Sendable {
 
     /// The client for calls made without a pool of their own (`unwind plan`, a single command's reads): like
     /// `HTTPClient.shared`, it lives as long as the process, but it is set up as above (no redirects).
-    static let processWide = CloudConnectionPool(connectionsPerHost: 8)
+    /// Its transport comes from the environment; commands check those settings first (`CloudSettings.check`), so
+    /// one that cannot be used never gets here.
+    static let processWide = CloudConnectionPool(
+        connectionsPerHost: 8, transport: (try? CloudTransport.fromEnvironment(ProcessInfo.processInfo.environment)) ?? CloudTransport())
 
     /// Closes the connections; calls made afterwards fail.
     public func shutdown() async throws {

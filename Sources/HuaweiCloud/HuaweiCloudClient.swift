@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import AsyncHTTPClient
+import NIOSSL
 import Foundation
 import HuaweiCloudSigning
 import Logging
@@ -302,13 +303,25 @@ public final class HuaweiCloudClient: Sendable {
         case let error as NIOConnectionError:
             message = "could not connect to \(endpoints.baseURL(for: request.service)) (\(error.host):\(error.port))"
             hint = "check network access and UNWIND_CLOUD_ENDPOINT; it is tried again"
+        case let error as NIOSSLError:
+            // Nothing was sent: the TLS handshake failed. An untrusted certificate will be untrusted next time too.
+            let untrusted = String(describing: error).contains("CERTIFICATE_VERIFY_FAILED")
+            message = untrusted
+                ? "the TLS certificate of \(endpoints.baseURL(for: request.service)) is not trusted (\(error))"
+                : "the TLS handshake with \(endpoints.baseURL(for: request.service)) failed (\(error))"
+            if untrusted {
+                classification = .permanent
+                hint = "a TLS-inspecting proxy or a private endpoint signs with its own CA: set UNWIND_CLOUD_CA_FILE to that CA's PEM file (or check UNWIND_CLOUD_ENDPOINT)"
+            } else {
+                hint = "check UNWIND_CLOUD_ENDPOINT, HTTPS_PROXY and the network; it is tried again"
+            }
         default:
             message = "network error: \(String(describing: error))"
             hint = "a transient network failure" + unknownOutcome
         }
         var cloudError = CloudError(service: request.service, operation: request.operation, message: message, classification: classification, hint: hint)
         switch error {
-        case is NIOConnectionError: cloudError.connectionNotEstablished = true
+        case is NIOConnectionError, is NIOSSLError: cloudError.connectionNotEstablished = true
         case let error as HTTPClientError where error == .connectTimeout: cloudError.connectionNotEstablished = true
         case let error as IOError where error.errnoCode == ECONNREFUSED: cloudError.connectionNotEstablished = true
         default: break

@@ -75,7 +75,9 @@ struct WorkerRunner {
                 successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
         // First in the group, so stopped last: the worker drains its steps before their connections close.
-        let connections = CloudConnectionPool(connectionsPerHost: configuration.concurrency)
+        // The settings were checked before the worker started (CloudSettings.check).
+        let transport = (try? CloudTransport.fromEnvironment(ProcessInfo.processInfo.environment)) ?? CloudTransport()
+        let connections = CloudConnectionPool(connectionsPerHost: configuration.concurrency, transport: transport)
         groupServices.insert(.init(service: CloudConnectionsService(pool: connections)), at: 0)
         let worker = Worker(
             store: services.store, registry: BuiltInActions.registry(metrics: metrics, connections: connections),

@@ -61,6 +61,11 @@ struct CloudSettings {
         if let text = environment[feeBaseKey], !text.isEmpty, RefundEstimator.FeeBase(rawValue: text) == nil {
             throw ValidationError("\(feeBaseKey)='\(text)' is neither 'remaining' (the rate applies to what is left after consumption; the default) nor 'paid'")
         }
+        do {
+            _ = try CloudTransport.fromEnvironment(environment)
+        } catch {
+            throw ValidationError(error.description)
+        }
         // A malformed endpoint would otherwise fail every teardown at its first call (and compensate it).
         let settings = fromEnvironment(environment)
         do {
