@@ -37,8 +37,20 @@ public enum SubmissionLimits {
 
     /// What is wrong with a submission's labels and start time, each problem prefixed with its field; empty
     /// when nothing is. The CLI (one workflow or a fleet) and the HTTP API all check through this.
-    public static func problems(labels: [String: String], notBefore: Date?) -> [String] {
+    public static func problems(labels: [String: String], notBefore: Date?, idempotencyKey: String? = nil) -> [String] {
         var problems: [String] = []
+        if let idempotencyKey {
+            // A blank key (an unset variable, an empty fleet cell in JSON) would make every later submission with
+            // one return the first workflow.
+            if idempotencyKey.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                problems.append("idempotency_key: must not be empty; leave it out to submit without one")
+            } else if idempotencyKey.count > maxIdempotencyKeyLength {
+                problems.append("idempotency_key: longer than \(maxIdempotencyKeyLength) characters")
+            }
+        }
+        if labels.keys.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            problems.append("labels: a label key cannot be empty (a `label.` column or `_labels` entry without a name)")
+        }
         if labels.count > maxLabels {
             problems.append("labels: \(labels.count) labels; at most \(maxLabels) are allowed (labels name a workflow for `list --label`; put data in the input)")
         }

@@ -16,7 +16,7 @@ public struct WorkflowSubmitter: Sendable {
         idempotencyKey: String? = nil, notBefore: Date? = nil, submittedBy: String, priority: Int = 0,
         queue: String = "default"
     ) throws -> SubmitOutcome {
-        let limits = SubmissionLimits.problems(labels: labels, notBefore: notBefore)
+        let limits = SubmissionLimits.problems(labels: labels, notBefore: notBefore, idempotencyKey: idempotencyKey)
         if !limits.isEmpty { throw InputValidationError(problems: limits) }
         let validated = try definition.validateInput(input)
         return try store.submit(SubmitRequest(

@@ -18,12 +18,19 @@ public struct ServerConfiguration: Sendable {
     public var metrics: (@Sendable () async -> String)?
     /// The largest request body accepted.
     public var maximumBodyBytes: Int
+    /// Connections held at once; more wait in the listen backlog (see `OpenFilesLimit` in the CLI).
+    public var maximumConnections: Int
+    /// A connection that sends nothing for this long (an idle keep-alive, a request head never finished) is closed.
+    public var idleTimeout: Duration
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, apiToken: String? = nil, publicReads: Bool = false,
         workflowsDirectory: String = "workflows", registry: ActionRegistry = ActionRegistry(),
-        metrics: (@Sendable () async -> String)? = nil, maximumBodyBytes: Int = 1 << 20
+        metrics: (@Sendable () async -> String)? = nil, maximumBodyBytes: Int = 1 << 20,
+        maximumConnections: Int = 512, idleTimeout: Duration = .seconds(60)
     ) {
+        self.maximumConnections = maximumConnections
+        self.idleTimeout = idleTimeout
         self.host = host
         self.port = port
         self.apiToken = apiToken.flatMap { $0.isEmpty ? nil : $0 }

@@ -100,10 +100,15 @@ public struct UnwindServer: Sendable {
     /// The Hummingbird application; run it in a `ServiceGroup` (it is a `Service`).
     /// - Parameter onRunning: called with the bound port once the server listens (port 0 picks a free one).
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+        let (seconds, attoseconds) = configuration.idleTimeout.components
+        return Application(
             router: router(),
+            // Without these, connections that never finish their request head were held for ever, each a descriptor:
+            // enough of them ran the process out of descriptors, and libdispatch then crashed it.
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))),
             configuration: ApplicationConfiguration(
-                address: .hostname(configuration.host, port: configuration.port), serverName: "unwind"),
+                address: .hostname(configuration.host, port: configuration.port), serverName: "unwind",
+                availableConnectionsDelegate: .maximum(configuration.maximumConnections, logger: logger)),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }

@@ -79,6 +79,23 @@ struct BadInputCorpusTests {
         #expect(lines.contains { $0.hasPrefix("line 7\tinvalid\t'account'") })
         #expect(lines.last == "1 submitted, 0 already existed, 0 refused, 5 invalid")
         #expect(try setup.workflowCount() == 1, "only the good row")
+
+        // A fleet's keys follow the rules of one submission: a blank or over-long idempotency key and a label
+        // without a name are refused by line (they were stored; a blank key then returned the first workflow).
+        let keys = try setup.write("keys.jsonl", Array("""
+            {"account":"k1","_idempotency_key":""}
+            {"account":"k2","_idempotency_key":"   "}
+            {"account":"k3","_idempotency_key":"\(String(repeating: "k", count: 600))"}
+            {"account":"k4","_labels":{"":"x"}}
+
+            """.utf8))
+        let refusedKeys = await setup.unwind(["submit", "notes", "--fleet", keys])
+        #expect(refusedKeys.status == 64, "\(refusedKeys.combined)")
+        #expect(refusedKeys.stdout.contains("line 1\tinvalid\tidempotency_key: must not be empty"), "\(refusedKeys.stdout)")
+        #expect(refusedKeys.stdout.contains("line 2\tinvalid\tidempotency_key: must not be empty"), "\(refusedKeys.stdout)")
+        #expect(refusedKeys.stdout.contains("line 3\tinvalid\tidempotency_key: longer than 500 characters"), "\(refusedKeys.stdout)")
+        #expect(refusedKeys.stdout.contains("line 4\tinvalid\tlabels: a label key cannot be empty"), "\(refusedKeys.stdout)")
+        #expect(try setup.workflowCount() == 1, "nothing more was submitted")
     }
 
     /// Found by trying the CLI as a new user would: each of these crashed, deleted too much, or was accepted and

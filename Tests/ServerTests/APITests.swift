@@ -280,6 +280,11 @@ struct APITests {
         #expect((named.json["workflows"] as? [[String: Any]])?.isEmpty == true)
         let recent = try await harness.request("GET", "/api/v1/workflows?since=1h")
         #expect((recent.json["workflows"] as? [[String: Any]])?.count == 4)
+        // The ages `unwind list --since` takes, beyond a definition's 30 days too.
+        for age in ["7d", "90d", "721h", "1.5d"] {
+            let answer = try await harness.request("GET", "/api/v1/workflows?since=\(age)")
+            #expect(answer.status == 200 && (answer.json["workflows"] as? [[String: Any]])?.count == 4, "since=\(age): \(answer.status)")
+        }
 
         let page1 = try await harness.request("GET", "/api/v1/workflows?limit=3")
         #expect((page1.json["workflows"] as? [[String: Any]])?.count == 3)
@@ -302,7 +307,8 @@ struct APITests {
         for (query, fragment) in [("state=exploded", "'state' must be one of"), ("limit=0", "'limit'"), ("limit=abc", "'limit'"),
                                   ("offset=-1", "'offset'"), ("label=novalue", "key=value"), ("since=yesterday", "'since'"),
                                   ("stat=failed", "unknown query parameter 'stat'"), ("state=failed&state=running", "once"),
-                                  ("label=team%3Dred&label=team%3Dblue", "'team' twice")] {
+                                  ("label=team%3Dred&label=team%3Dblue", "'team' twice"), ("label=a%3D%00", "NUL character"),
+                                  ("label=a%00%3Dx", "NUL character"), ("since=36501d", "'since'")] {
             let answer = try await harness.request("GET", "/api/v1/workflows?\(query)")
             #expect(answer.status == 400, "\(query)")
             #expect(answer.errorMessage.contains(fragment), "\(query): \(answer.errorMessage)")

@@ -27,6 +27,10 @@ extension UnwindServer {
             guard parts.count == 2, !parts[0].isEmpty else {
                 throw APIError.badRequest("query parameter 'label' must be key=value (got '\(RequestParsing.clip(item))')")
             }
+            // PostgreSQL text cannot hold NUL: refused here, as in the other filters, not a 500 from the database.
+            guard !item.contains("\u{0}") else {
+                throw APIError.badRequest("query parameter 'label' holds a NUL character (\\u0000), which no label can contain; remove it", code: "invalid_value")
+            }
             if let earlier = labels[String(parts[0])], earlier != String(parts[1]) {
                 throw APIError.badRequest(
                     "query parameter 'label' names '\(RequestParsing.clip(String(parts[0])))' twice with different values, which no workflow matches; give each label once")
@@ -35,12 +39,13 @@ extension UnwindServer {
         }
         var since: Date?
         if let text = try RequestParsing.single(query, "since") {
-            if let duration = Duration(definitionText: text) {
-                since = Date().addingTimeInterval(-Double(duration.components.seconds))
+            // The ages `unwind list --since` takes (7d, 721h, 30m), or a time.
+            if let seconds = try? Age.seconds(text) {
+                since = Date().addingTimeInterval(-seconds)
             } else if case .time(let date) = StrictTime.read(text) {
                 since = date
             } else {
-                throw APIError.badRequest("query parameter 'since' must be a duration such as 24h or an ISO 8601 time with its zone, such as 2026-12-01T02:00:00Z (got '\(RequestParsing.clip(text))')")
+                throw APIError.badRequest("query parameter 'since' must be an age such as 24h or 7d (up to 100 years), or an ISO 8601 time with its zone, such as 2026-12-01T02:00:00Z (got '\(RequestParsing.clip(text))')")
             }
         }
         let limit = try RequestParsing.integer(query, "limit", default: 50, range: 1...1000)

@@ -68,11 +68,12 @@ struct Serve: ParsableCommand {
             if token == nil {
                 logger.warning("no API token configured (UNWIND_API_TOKEN_FILE or UNWIND_API_TOKEN): submit, resume, cancel and skip answer 403")
             }
+            let openFiles = OpenFilesLimit.raise()
             let server = UnwindServer(
                 configuration: ServerConfiguration(
                     host: host, port: port, apiToken: token, publicReads: publicReads,
                     workflowsDirectory: workflows.directory, registry: BuiltInActions.registry,
-                    metrics: exporter.render),
+                    metrics: exporter.render, maximumConnections: OpenFilesLimit.maximumConnections(openFiles: openFiles)),
                 store: services.store, logger: logger)
             let application = server.application { bound in
                 Terminal.standardOutput.write("listening on http://\(host.contains(":") ? "[\(host)]" : host):\(bound)\n")

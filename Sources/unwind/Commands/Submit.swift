@@ -430,7 +430,7 @@ extension Submit {
                     return (row.line, nil, error.problems.joined(separator: "; "))
                 }
                 let labels = sharedLabels.merging(submission.labels) { $1 }
-                let limits = SubmissionLimits.problems(labels: labels, notBefore: nil)
+                let limits = SubmissionLimits.problems(labels: labels, notBefore: nil, idempotencyKey: submission.idempotencyKey)
                 if !limits.isEmpty { return (row.line, nil, limits.joined(separator: "; ")) }
                 let key = submission.idempotencyKey
                     ?? "\(namespace):\(WorkflowDefinitionLoader.contentHash(of: definition.name + "\n" + JSONValue.object(validated).canonicalJSON))"

@@ -100,6 +100,8 @@ struct WorkerCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
+            // A worker holds a connection per slot, a metrics listener and the cloud's connections (see OpenFilesLimit).
+            OpenFilesLimit.raise()
             var database = self.database
             if database.logLevel == nil && ProcessInfo.processInfo.environment["UNWIND_LOG_LEVEL"] == nil {
                 database.logLevel = "info"

@@ -211,23 +211,13 @@ func currentActor(_ explicit: String?) -> String {
 /// An age in seconds: days (`90d`) or hours, minutes and seconds (`720h`, `1h30m`), always with a unit, more than
 /// zero and at most 100 years. A bare number is refused: for prune it deletes too much to be guessed at.
 func parseAge(_ text: String, flag: String) throws -> Double {
-    let trimmed = text.trimmingCharacters(in: .whitespaces)
-    let isDecimal = { (digits: Substring) in
-        !digits.isEmpty && digits.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") } && digits.filter { $0 == "." }.count <= 1
-    }
-    var seconds: Double?
-    if trimmed.hasSuffix("d"), isDecimal(trimmed.dropLast()) {
-        seconds = Double(trimmed.dropLast()).map { $0 * 86_400 }
-    } else if trimmed.contains(where: { $0.isLetter }), let duration = Duration(definitionText: trimmed) {
-        seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-    guard let seconds, seconds.isFinite, seconds > 0 else {
+    do {
+        return try Age.seconds(text)
+    } catch .tooLong {
+        throw CLIError(description: "\(flag): '\(text)' is more than 100 years; write an age such as 90d, 720h or 30m", status: .usage)
+    } catch {
         throw CLIError(description: "\(flag): '\(text)' is not an age; write a positive number with a unit, e.g. 90d, 720h or 30m", status: .usage)
     }
-    guard seconds <= 36_500 * 86_400 else {
-        throw CLIError(description: "\(flag): '\(text)' is more than 100 years; write an age such as 90d, 720h or 30m", status: .usage)
-    }
-    return seconds
 }
 
 func parseDuration(_ text: String, flag: String) throws -> Duration {
