@@ -7,13 +7,17 @@
 struct DefinitionValidator {
     let file: String
     let knownActions: Set<String>
+    /// The actions that are plans (read-only, run by `unwind plan`): `plan:` must name one, a step must not. Nil when
+    /// the caller does not tell them apart.
+    let planActions: Set<String>?
     private let actionSuggestions: Suggestion
     private(set) var issues: [DefinitionIssue] = []
     /// "Did you mean" lookups left. Each compares against every candidate; a hostile file with
     /// thousands of typos would otherwise cost seconds, and nobody reads past the first few dozen.
     private var hintBudget = 50
 
-    init(file: String, knownActions: Set<String>) {
+    init(file: String, knownActions: Set<String>, planActions: Set<String>? = nil) {
+        self.planActions = planActions
         self.file = file
         self.knownActions = knownActions
         self.actionSuggestions = Suggestion(candidates: knownActions)
@@ -90,7 +94,7 @@ struct DefinitionValidator {
         let name = requiredString(fields, "name", in: root, path: "").flatMap { validateName($0, node: fields["name"]!.value) }
         let description = fields["description"].flatMap { string($0.value, path: "description") }
         let plan = fields["plan"].flatMap { entry in
-            string(entry.value, path: "plan").flatMap { knownAction($0, node: entry.value, path: "plan") }
+            string(entry.value, path: "plan").flatMap { knownAction($0, node: entry.value, path: "plan", asPlan: true) }
         }
         let inputs = fields["inputs"].map { validateInputs($0.value) } ?? []
         let concurrencyKey = fields["concurrency_key"].flatMap { entry in
@@ -649,10 +653,21 @@ struct DefinitionValidator {
         }
     }
 
-    private mutating func knownAction(_ name: String, node: SourceNode, path: String) -> String? {
+    private mutating func knownAction(_ name: String, node: SourceNode, path: String, asPlan: Bool = false) -> String? {
         guard knownActions.contains(name) else {
             issue(node, path: path, "unknown action '\(Suggestion.shown(name))'" + hint(for: name, from: actionSuggestions))
             return nil
+        }
+        if let planActions {
+            let available = planActions.sorted().map { "'\($0)'" }.joined(separator: ", ")
+            if asPlan && !planActions.contains(name) {
+                issue(node, path: path, "'\(name)' is a step's action, not a plan; name a plan action (\(available))")
+                return nil
+            }
+            if !asPlan && planActions.contains(name) {
+                issue(node, path: path, "'\(name)' is a plan (read-only, for `unwind plan`), not a step's action; name it under the definition's `plan:` instead")
+                return nil
+            }
         }
         return name
     }

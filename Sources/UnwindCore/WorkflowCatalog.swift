@@ -40,7 +40,7 @@ public struct WorkflowCatalog: Sendable {
     ///
     /// Bad files do not stop the others from loading: each produces its own ``DefinitionError``.
     /// A `name` already used by an earlier file is an error on the later file, which is then left out.
-    public static func load(directory: String, knownActions: Set<String>) -> (definitions: [WorkflowDefinition], errors: [DefinitionError]) {
+    public static func load(directory: String, knownActions: Set<String>, planActions: Set<String>? = nil) -> (definitions: [WorkflowDefinition], errors: [DefinitionError]) {
         let files: [String]
         do {
             files = try FileManager.default.contentsOfDirectory(atPath: directory)
@@ -58,7 +58,7 @@ public struct WorkflowCatalog: Sendable {
         for file in files {
             let path = directory.hasSuffix("/") ? directory + file : directory + "/" + file
             do {
-                let definition = try WorkflowDefinitionLoader.load(contentsOf: path, knownActions: knownActions)
+                let definition = try WorkflowDefinitionLoader.load(contentsOf: path, knownActions: knownActions, planActions: planActions)
                 if let first = fileByName[definition.name] {
                     errors.append(DefinitionError(issues: [DefinitionIssue(
                         file: path, path: "name",

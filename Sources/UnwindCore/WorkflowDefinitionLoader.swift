@@ -22,7 +22,8 @@ public enum WorkflowDefinitionLoader {
     ///   - file: the name used in messages. When it ends in `.yaml`/`.yml`, the workflow `name` must
     ///     equal the file's stem.
     ///   - knownActions: every action name registered with the engine; anything else is an error.
-    public static func load(yaml: String, file: String, knownActions: Set<String>) throws(DefinitionError) -> WorkflowDefinition {
+    ///   - planActions: the plan actions among them, when the caller knows: `plan:` must name one, a step none.
+    public static func load(yaml: String, file: String, knownActions: Set<String>, planActions: Set<String>? = nil) throws(DefinitionError) -> WorkflowDefinition {
         func fail(line: Int? = nil, column: Int? = nil, _ message: String) -> DefinitionError {
             DefinitionError(issues: [DefinitionIssue(file: file, line: line, column: column, message: message)])
         }
@@ -52,7 +53,7 @@ public enum WorkflowDefinitionLoader {
             throw DefinitionError(issues: builder.issues)
         }
 
-        var validator = DefinitionValidator(file: file, knownActions: knownActions)
+        var validator = DefinitionValidator(file: file, knownActions: knownActions, planActions: planActions)
         guard let result = validator.validate(tree), validator.issues.isEmpty else {
             throw DefinitionError(issues: sortedByLine(validator.issues))
         }
@@ -70,7 +71,7 @@ public enum WorkflowDefinitionLoader {
 
     /// Reads a definition file and validates it. Rejects missing files, directories, files over
     /// ``maximumFileSize`` (without reading them whole) and bytes that are not UTF-8.
-    public static func load(contentsOf path: String, knownActions: Set<String>) throws(DefinitionError) -> WorkflowDefinition {
+    public static func load(contentsOf path: String, knownActions: Set<String>, planActions: Set<String>? = nil) throws(DefinitionError) -> WorkflowDefinition {
         func fail(line: Int? = nil, _ message: String) -> DefinitionError {
             DefinitionError(issues: [DefinitionIssue(file: path, line: line, message: message)])
         }
@@ -102,7 +103,7 @@ public enum WorkflowDefinitionLoader {
         }
         // Editors on Windows save UTF-8 with a byte-order mark; YAML allows one, the parser does not.
         if text.unicodeScalars.first == "\u{FEFF}" { text.unicodeScalars.removeFirst() }
-        return try load(yaml: text, file: path, knownActions: knownActions)
+        return try load(yaml: text, file: path, knownActions: knownActions, planActions: planActions)
     }
 
     /// Lowercase hex SHA-256 of the UTF-8 bytes.

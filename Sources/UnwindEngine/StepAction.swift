@@ -69,4 +69,7 @@ public struct ActionRegistry: Sendable {
 
     /// Every registered name: what workflow definitions are validated against.
     public var names: Set<String> { Set(actions.keys) }
+
+    /// The names registered with ``registerPlan(_:_:)``.
+    public var planNames: Set<String> { planActions }
 }

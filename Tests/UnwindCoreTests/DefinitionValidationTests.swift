@@ -17,6 +17,34 @@ struct DefinitionValidationTests {
             """) == ["workflows/orders.yaml:4: steps[0].action: unknown action 'payments.chrage'; did you mean 'payments.charge'?"])
     }
 
+    /// A step's action named as the plan (and a plan as a step's action) passed validation, then failed every plan and
+    /// submission at run time; a loader told which actions are plans refuses both with the fix.
+    @Test func planAndStepActionsAreNotInterchangeable() throws {
+        func issues(_ yaml: String) -> [String] {
+            do {
+                _ = try WorkflowDefinitionLoader.load(yaml: yaml, file: "workflows/orders.yaml", knownActions: knownActions, planActions: ["orders.plan"])
+                return []
+            } catch {
+                return error.issues.map(\.description)
+            }
+        }
+        #expect(issues("""
+            name: orders
+            plan: orders.reserve
+            steps:
+              - {id: a, action: orders.plan}
+            """) == [
+                "workflows/orders.yaml:2: plan: 'orders.reserve' is a step's action, not a plan; name a plan action ('orders.plan')",
+                "workflows/orders.yaml:4: steps[0].action: 'orders.plan' is a plan (read-only, for `unwind plan`), not a step's action; name it under the definition's `plan:` instead",
+            ])
+        #expect(issues("""
+            name: orders
+            plan: orders.plan
+            steps:
+              - {id: a, action: orders.reserve}
+            """).isEmpty)
+    }
+
     @Test func unknownActionWithoutCloseMatch() throws {
         #expect(try messages("""
             name: orders

@@ -166,8 +166,8 @@ extension UnwindServer {
 
     private func definition(named name: String) async throws -> WorkflowDefinition {
         let directory = configuration.workflowsDirectory
-        let known = configuration.registry.names
-        let (definitions, errors) = try await blocking { WorkflowCatalog.load(directory: directory, knownActions: known) }
+        let known = configuration.registry.names, plans = configuration.registry.planNames
+        let (definitions, errors) = try await blocking { WorkflowCatalog.load(directory: directory, knownActions: known, planActions: plans) }
         switch WorkflowCatalog.lookup(name, definitions: definitions, errors: errors) {
         case .found(let definition):
             return definition

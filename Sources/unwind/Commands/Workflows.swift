@@ -26,7 +26,8 @@ struct Workflows: ParsableCommand {
 
         func run() throws {
             try runReportingErrors {
-                let known = BuiltInActions.registry.names
+                let registry = BuiltInActions.registry
+                let known = registry.names, plans = registry.planNames
                 var errors: [DefinitionError] = []
                 var valid: [WorkflowDefinition] = []
                 if paths.isEmpty {
@@ -45,7 +46,7 @@ struct Workflows: ParsableCommand {
                     var fileByName: [String: String] = [:]
                     for path in paths {
                         do {
-                            let definition = try WorkflowDefinitionLoader.load(contentsOf: path, knownActions: known)
+                            let definition = try WorkflowDefinitionLoader.load(contentsOf: path, knownActions: known, planActions: plans)
                             if let first = fileByName[definition.name] {
                                 errors.append(DefinitionError(issues: [DefinitionIssue(
                                     file: path, path: "name", message: "workflow name '\(definition.name)' is already defined in \(first)")]))

@@ -120,7 +120,8 @@ struct WorkflowOptions: ParsableArguments {
     /// Loads the catalog; definitions with errors are reported by `unwind workflows validate`.
     func catalog() throws -> (definitions: [WorkflowDefinition], errors: [DefinitionError]) {
         try checkDirectory()
-        return WorkflowCatalog.load(directory: directory, knownActions: BuiltInActions.registry.names)
+        let registry = BuiltInActions.registry
+        return WorkflowCatalog.load(directory: directory, knownActions: registry.names, planActions: registry.planNames)
     }
 
     func definition(named name: String) throws -> WorkflowDefinition {
