@@ -112,28 +112,28 @@ public struct CloudError: Error, Sendable, CustomStringConvertible, Equatable {
         let secretCharacters = Array(secret)
         guard secretCharacters.count > fragment else { return text }
         var characters = Array(text)
+        guard characters.count >= fragment else { return text }
+        // Every 12-character window of the secret, looked up for every window of the text: linear in both, where
+        // comparing every pair of positions cost millions of steps for a long token in a 429 storm.
+        let windows = Set((0...(secretCharacters.count - fragment)).map { String(secretCharacters[$0..<($0 + fragment)]) })
+        var covered = [Bool](repeating: false, count: characters.count)
+        for start in 0...(characters.count - fragment) where windows.contains(String(characters[start..<(start + fragment)])) {
+            for index in start..<(start + fragment) { covered[index] = true }
+        }
+        guard covered.contains(true) else { return text }
+        var result: [Character] = []
         var index = 0
-        var changed = false
-        while index + fragment <= characters.count {
-            // The longest run of the secret's characters starting here (any position in the secret).
-            var longest = 0
-            for start in 0...(secretCharacters.count - fragment) where secretCharacters[start] == characters[index] {
-                var length = 0
-                while index + length < characters.count, start + length < secretCharacters.count,
-                      characters[index + length] == secretCharacters[start + length] {
-                    length += 1
-                }
-                longest = max(longest, length)
-            }
-            if longest >= fragment {
-                characters.replaceSubrange(index..<(index + longest), with: Array("<redacted>"))
-                index += "<redacted>".count
-                changed = true
+        while index < characters.count {
+            if covered[index] {
+                result.append(contentsOf: "<redacted>")
+                while index < characters.count && covered[index] { index += 1 }
             } else {
+                result.append(characters[index])
                 index += 1
             }
         }
-        if changed { text = String(characters) }
+        characters = result
+        text = String(characters)
         return text
     }
 }

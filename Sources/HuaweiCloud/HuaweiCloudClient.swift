@@ -303,7 +303,7 @@ public final class HuaweiCloudClient: Sendable {
         case let error as NIOConnectionError:
             message = "could not connect to \(endpoints.baseURL(for: request.service)) (\(error.host):\(error.port))"
             hint = "check network access and UNWIND_CLOUD_ENDPOINT; it is tried again"
-        case let error as NIOSSLError:
+        case let error as NIOSSLError where Self.isHandshakeFailure(error):
             // Nothing was sent: the TLS handshake failed. An untrusted certificate will be untrusted next time too.
             let untrusted = String(describing: error).contains("CERTIFICATE_VERIFY_FAILED")
             message = untrusted
@@ -315,18 +315,31 @@ public final class HuaweiCloudClient: Sendable {
             } else {
                 hint = "check UNWIND_CLOUD_ENDPOINT, HTTPS_PROXY and the network; it is tried again"
             }
+        case let error as NIOSSLExtraError:
+            // The certificate names another host (NIOSSL checks the name after the handshake, before any request).
+            message = "the TLS certificate of \(endpoints.baseURL(for: request.service)) is not valid for this host (\(error))"
+            classification = .permanent
+            hint = "check UNWIND_CLOUD_ENDPOINT (the host must be one the certificate names)"
         default:
             message = "network error: \(String(describing: error))"
             hint = "a transient network failure" + unknownOutcome
         }
         var cloudError = CloudError(service: request.service, operation: request.operation, message: message, classification: classification, hint: hint)
         switch error {
-        case is NIOConnectionError, is NIOSSLError: cloudError.connectionNotEstablished = true
+        case is NIOConnectionError: cloudError.connectionNotEstablished = true
+        case let error as NIOSSLError where Self.isHandshakeFailure(error): cloudError.connectionNotEstablished = true
+        case is NIOSSLExtraError: cloudError.connectionNotEstablished = true
         case let error as HTTPClientError where error == .connectTimeout: cloudError.connectionNotEstablished = true
         case let error as IOError where error.errnoCode == ECONNREFUSED: cloudError.connectionNotEstablished = true
         default: break
         }
         return cloudError
+    }
+
+    /// A failure of the TLS handshake itself, before any request went out (an unclean shutdown, say, can come after).
+    static func isHandshakeFailure(_ error: NIOSSLError) -> Bool {
+        if case .handshakeFailed = error { return true }
+        return false
     }
 
     /// `Retry-After` as delta-seconds or an HTTP date, at most ``longestRetryAfter``; `nil` when absent or

@@ -22,8 +22,6 @@ extension HuaweiCloudClient {
         }
     }
 
-    /// Redacted like every failure of `send`: the message quotes the body, which may echo a credential (a proxy's
-    /// or a debugging endpoint's answer holding the request's security token).
     /// For calls whose success has no body to read (deletes answered 200/202/204): an answer with a body that is not
     /// JSON (a captive portal's or a proxy's HTML page sent with 200) did not come from the API, so it is no success.
     func expectNoContentOrJSON(_ response: Response, request: CloudRequest) throws(CloudError) {
@@ -34,6 +32,8 @@ extension HuaweiCloudClient {
         }
     }
 
+    /// Redacted like every failure of `send`: the message quotes the body, which may echo a credential (a proxy's
+    /// or a debugging endpoint's answer holding the request's security token).
     func malformed(_ message: String, response: Response, request: CloudRequest) -> CloudError {
         CloudError(
             service: request.service, operation: request.operation, httpStatus: response.status, message: message,

@@ -196,7 +196,10 @@ struct BSSUnsubscription {
                         }
                         throw lookupFailure
                     }
-                    if adopted { try await save(progress) }
+                    // Resources found gone since the inventory (an earlier attempt's lost answer went through) are
+                    // recorded too: they put the workflow past its point of no return, and dropped they would let the
+                    // cancel compensate as if nothing had changed.
+                    if adopted || progress.mayHaveChangedTheCloud { try await save(progress) }
                     if inUse.allSatisfy(progress.submitted.contains) { break settling }
                     let notOrdered = inUse.filter { !progress.submitted.contains($0) }.joined(separator: ", ")
                     throw StepFailure(

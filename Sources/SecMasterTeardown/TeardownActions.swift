@@ -182,6 +182,15 @@ public enum TeardownActions {
         _ ids: [String], in state: inout State, client: HuaweiCloudClient, project: String, context: StepContext
     ) async throws {
         guard !ids.isEmpty else { return }
+        // A cancel (or a failure elsewhere) that came while the step read SecMaster: nothing is cancelled after it.
+        // An earlier request whose answer was lost is asked again all the same: that is what settles it.
+        let unanswered = Set(state.cancelUnanswered ?? [])
+        if !ids.contains(where: unanswered.contains), try await context.workflowIsStopping() {
+            throw StepFailure(
+                code: "workflow_stopping",
+                message: "the workflow is being stopped: pay-per-use \(ids.joined(separator: ", ")) were not cancelled, and are not asked for",
+                retryable: false)
+        }
         var failure: CloudError?
         do {
             _ = try await client.deletePayPerUseSubscriptions(projectID: project, resourceIDs: ids)
@@ -512,7 +521,11 @@ public enum TeardownActions {
             if toDelete.isEmpty, state.mayHaveChangedTheCloud, !checkpoint.changedAtStart { try await save() }  // recorded before anything can fail
             if !toDelete.isEmpty {
                 // A cancel (or a failure elsewhere) that came while this attempt read ECS: nothing is deleted after it.
+                // What the reads found changed (servers gone or being deleted since the inventory) is recorded first:
+                // it puts the workflow past its point of no return, and thrown away it would let the cancel
+                // compensate as if nothing had changed.
                 if try await context.workflowIsStopping() {
+                    if state.mayHaveChangedTheCloud, !checkpoint.changedAtStart { try await save() }
                     throw StepFailure(
                         code: "workflow_stopping",
                         message: "the workflow is being stopped: servers \(toDelete.joined(separator: ", ")) were not deleted, and are not asked for",

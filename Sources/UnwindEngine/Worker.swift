@@ -16,7 +16,8 @@ import UnwindStore
 /// - A maintenance timer extends the leases of running steps, rescues steps whose worker died (their lease
 ///   expired) and starts scheduled workflows that are due; every worker does this, safely.
 /// - ``requestStop()`` (SIGTERM/SIGINT) stops claiming, lets running steps finish within the grace period and
-///   hands back the leases of those that did not, without counting their attempt.
+///   ends the attempts of those that did not as `worker_stopped` (compensations and resumed durable waits are
+///   handed back uncounted).
 /// - Results are written in batches by the claim loop: each transaction records every attempt that finished since
 ///   the last one and claims new work (often the next step of the workflow that just advanced), so one commit
 ///   serves many steps. A step made ready by a completion starts only after that completion is durable.
@@ -580,9 +581,32 @@ public final class Worker: Sendable {
             // so it is not handed back as if it never ran. The state machine decides what follows, as for a worker
             // that died: a retry after the usual back-off, none while the workflow compensates (a new attempt would
             // change the cloud after the stop), and a pivot that no attempt settles counts as crossed.
+            //
+            // Two kinds are handed back uncounted, as before: a compensation (idempotent by contract, and re-run
+            // whatever happens) and a step resumed from its durable wait (in the middle of an attempt it checkpointed;
+            // its next run picks up from there and, for a pivot a cancel waits for, settles it: BSSUnsubscription and
+            // the ECS step look before any further change). Counted, a rolling restart could spend their last attempt.
             let unfinished = state.withLock { state in state.inFlight.values.filter { $0.slot != nil } }
-            logger.warning("grace period over; ending the unfinished attempts as stopped without an outcome", metadata: ["count": "\(unfinished.count)"])
-            for attempt in unfinished {
+            let handedBack = unfinished.filter { $0.claimed.phase == .compensate || $0.claimed.isResumedWait }
+            logger.warning("grace period over; ending the unfinished attempts as stopped without an outcome", metadata: [
+                "count": "\(unfinished.count - handedBack.count)", "handed_back": "\(handedBack.count)",
+            ])
+            if !handedBack.isEmpty {
+                // Marked first, so that a cancelled action's error is not recorded as a failed attempt; then the leases
+                // go back; only then are the actions cancelled.
+                state.withLock { state in
+                    for attempt in handedBack { state.inFlight[Self.key(attempt.claimed.workflowID, attempt.claimed.stepID)]?.leaseLost = true }
+                }
+                do {
+                    try store.releaseLeases(handedBack.map {
+                        ($0.claimed.workflowID, $0.claimed.stepID, $0.claimed.fencingToken, $0.claimed.isResumedWait)
+                    }, workerID: configuration.workerID)
+                } catch {
+                    logger.error("could not hand back leases; they expire by themselves", metadata: ["error": "\(error)"])
+                }
+                for attempt in handedBack { attempt.task?.cancel() }
+            }
+            for attempt in unfinished where !(attempt.claimed.phase == .compensate || attempt.claimed.isResumedWait) {
                 let claimed = attempt.claimed
                 let failure = StepFailure(
                     code: "worker_stopped",

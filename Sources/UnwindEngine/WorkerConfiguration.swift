@@ -18,7 +18,7 @@ public struct WorkerConfiguration: Sendable {
     public var pollInterval: Duration
     /// How often expired leases are rescued and scheduled workflows started.
     public var maintenanceInterval: Duration
-    /// On SIGTERM/SIGINT: how long in-flight steps may take to finish before their leases are handed back.
+    /// On SIGTERM/SIGINT: how long in-flight steps may take to finish before their attempts end as `worker_stopped`.
     public var shutdownGracePeriod: Duration
     public var version: String
     /// Where the listening connection goes, when it must bypass a transaction-pooling PgBouncer

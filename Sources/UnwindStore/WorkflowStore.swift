@@ -410,7 +410,8 @@ public final class WorkflowStore: Sendable {
         }
     }
 
-    /// Returns the leases of attempts a draining worker did not finish, without counting those attempts.
+    /// Returns the leases of attempts a draining worker did not finish (compensations, resumed durable waits),
+    /// without counting those attempts.
     /// Hands attempts back without counting them, due again after `delay` (seconds); `reason` goes into the
     /// `lease_released` events.
     public func releaseLeases(
@@ -904,22 +905,24 @@ public final class WorkflowStore: Sendable {
         return outcomes
     }
 
-    /// For each pivot parked for a retry after an attempt (rare: only after a failed attempt), whether that attempt
-    /// ended without an outcome, from its last `attempt_failed` event: a compensation beginning now must count such
-    /// a pivot as crossed (see ``StepSnapshot/lastAttemptOutcomeUnknown``).
+    /// For each pivot parked for a retry or running again (rare: only after a failed attempt) and not crossed, whether any of its
+    /// attempts ended without an outcome: a compensation (or a forced cancel) beginning now must count such a pivot
+    /// as crossed (see ``StepSnapshot/lastAttemptOutcomeUnknown``).
     private func loadParkedPivotOutcomes(into workflows: inout [UUID: LoadedWorkflow], on connection: PostgresConnection) throws {
         let parked = workflows.compactMap { id, workflow -> (UUID, String)? in
-            guard let pivot = workflow.definition.pivotStepID, let step = workflow.snapshot.steps[pivot],
-                  step.phase == .forward, step.state == .ready, step.hasStarted else { return nil }
+            guard !workflow.snapshot.pivotCrossed, let pivot = workflow.definition.pivotStepID, let step = workflow.snapshot.steps[pivot],
+                  step.phase == .forward,
+                  // Ready after an attempt, or running an attempt after an earlier one: only then can an earlier
+                  // attempt have ended without an outcome (a pivot's first attempt costs no query).
+                  (step.state == .ready && step.attempt >= 1) || (step.state == .running && step.attempt >= 2) else { return nil }
             return (id, pivot)
         }
         guard !parked.isEmpty else { return }
-        let rows = try connection.query(SQL.Engine.lastAttemptFailureCodes.text, [parked.map(\.0), parked.map(\.1)],
-                                        name: SQL.Engine.lastAttemptFailureCodes.name)
+        let rows = try connection.query(
+            SQL.Engine.attemptsWithoutOutcome.text, [parked.map(\.0), parked.map(\.1), SagaStateMachine.outcomeUnknownCodes.sorted()],
+            name: SQL.Engine.attemptsWithoutOutcome.name)
         for row in rows.rows {
             let id: UUID = try row.decode("workflow_id"), stepID: String = try row.decode("step_id")
-            guard let code = try row.decode("code", as: String?.self),
-                  SagaStateMachine.outcomeUnknownCodes.contains(code) else { continue }
             workflows[id]?.snapshot.steps[stepID]?.lastAttemptOutcomeUnknown = true
             workflows[id]?.original.steps[stepID]?.lastAttemptOutcomeUnknown = true
         }

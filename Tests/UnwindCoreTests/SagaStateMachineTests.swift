@@ -349,6 +349,30 @@ struct SagaStateMachineTests {
         }
     }
 
+    /// The attempt without an outcome is not settled by a later attempt that fails cleanly before changing anything (a
+    /// throttled read): the pivot still counts as crossed when a cancel comes, or a `--force` one, or when it fails for
+    /// good on such a refusal.
+    @Test func anEarlierAttemptWithoutAnOutcomeIsNotSettledByALaterCleanFailure() throws {
+        for ending in ["cancel", "force", "refused"] {
+            var run = Driver(try teardown())
+            try run.succeed("prepare")
+            try run.succeed("reserve")
+            run.claim("commit")
+            try run.apply(.leaseExpired(step: "commit"))
+            run.claim("commit")
+            switch ending {
+            case "refused":
+                try run.apply(.attemptFailed(step: "commit", failure: StepFailure(code: "CBC.30050010", message: "unpaid", retryable: false)))
+            default:
+                try run.apply(.attemptFailed(step: "commit", failure: StepFailure(code: "throttled", message: "throttled", retryable: true)))
+                #expect(run.state("commit") == .ready)
+                try run.apply(.cancel(force: ending == "force"))
+            }
+            #expect(run.snapshot.pivotCrossed, "\(ending): \(run.kinds)")
+            #expect(run.state("prepare") == .succeeded && run.state("reserve") == .succeeded, "\(ending): nothing compensated")
+        }
+    }
+
     /// A failure in one branch while the pivot ran, the pivot then crossed: compensation stopped and the workflow
     /// failed. Skipping the failed branch goes on with the steps the stopped compensation had cancelled; they
     /// stayed cancelled, and the workflow ran for good with nothing left to run.

@@ -201,6 +201,28 @@ struct WorkerProcessTests {
         worker.signal(SIGKILL)
     }
 
+    /// A compensation outliving the grace period is handed back uncounted (compensations are idempotent and run again
+    /// anyway): counted, a rolling restart could spend its last attempt and leave the workflow compensation_failed.
+    @Test func aCompensationThatOutlivesTheGracePeriodIsHandedBackUncounted() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAMLWithLongAttempts)
+        let id = try engine.submit(definition, input: script([
+            "reserve": ["fail": "permanent"], "reserve:compensate": ["sleep_ms": sleepsUntilStopped, "sleep_times": 1],
+        ]))
+        let worker = try WorkerProcess(databaseURL: engine.database.url, arguments: ["--grace", "300ms"])
+        try await engine.waitUntil("the compensation of reserve to start") {
+            try engine.events(id).contains { $0.stepID == "reserve" && $0.phase == "compensate" && $0.kind.hasSuffix("started") }
+        }
+        let before = try #require(try engine.store.steps(of: id).first { $0.stepID == "reserve" })
+        worker.signal(SIGTERM)
+        #expect(try await worker.waitForExit() == 0, "\(worker.log)")
+        let after = try #require(try engine.store.steps(of: id).first { $0.stepID == "reserve" })
+        #expect(after.phase == "compensate" && after.state == "ready", "\(after.state)")
+        #expect(after.attempt == before.attempt - 1, "the handed-back compensation attempt is not counted")
+        #expect(try engine.events(id).contains { $0.kind == "lease_released" && $0.stepID == "reserve" })
+        #expect(!(try engine.events(id).contains { $0.stepID == "reserve" && $0.details?["code"]?.stringValue == "worker_stopped" }))
+    }
+
     /// A cancel waits for the running pivot; its worker is stopped (SIGTERM) before the pivot finishes. The pivot may
     /// have made its change: it is not run again after the cancel, and the workflow fails past its point of no return
     /// with nothing compensated. Before, the pivot was handed back, another worker ran it again after the cancel (an

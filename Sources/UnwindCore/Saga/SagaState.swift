@@ -94,9 +94,10 @@ public struct StepSnapshot: Sendable, Equatable {
     /// Per-workflow order in which forward steps finished; compensation runs in reverse of it.
     public var completedSeq: Int?
     public var fencingToken: Int64
-    /// The step is parked for a retry after an attempt that ended without an outcome (its worker died or stopped, or
-    /// it timed out): what that attempt did is not known. Not a column: the store reads it from the history, and
-    /// only for a parked pivot, the one step whose unknown outcome decides whether anything may be compensated.
+    /// An attempt of the step ended without an outcome (its worker died or stopped, or it timed out) and none has
+    /// settled it since: what that attempt did is not known, even if later attempts failed cleanly before changing
+    /// anything. Not a column: the store reads it from the history, and only for a parked pivot, the one step whose
+    /// unknown outcome decides whether anything may be compensated.
     public var lastAttemptOutcomeUnknown: Bool
 
     public init(
@@ -125,7 +126,6 @@ public struct StepSnapshot: Sendable, Equatable {
         state = .running
         attempt += 1
         fencingToken += 1
-        lastAttemptOutcomeUnknown = false
     }
 }
 

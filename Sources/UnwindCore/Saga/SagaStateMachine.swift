@@ -218,7 +218,9 @@ private struct Transition {
             if let notBefore = failure.notBefore, notBefore > due { due = min(notBefore, latestDueTime) }
             step.state = .ready
             step.dueAt = due
-            step.lastAttemptOutcomeUnknown = Self.outcomeUnknownCodes.contains(failure.code ?? "")
+            // Sticky: a later attempt that fails cleanly before changing anything (a throttled read) does not settle
+            // what the earlier one may have done.
+            step.lastAttemptOutcomeUnknown = step.lastAttemptOutcomeUnknown || Self.outcomeUnknownCodes.contains(failure.code ?? "")
             snapshot.steps[id] = step
             details["retry_at"] = .string(due.formatted(.iso8601))
             record(step.phase == .forward ? "attempt_failed" : "compensation_attempt_failed", id, details: .object(details))
@@ -227,7 +229,9 @@ private struct Transition {
         // The pivot's attempt ended without an outcome (its worker died, or it ran out of time), and no attempt will
         // follow to settle it (its last, or the workflow is compensating): what it was doing may have been applied,
         // so nothing before it may be compensated as if nothing had changed.
-        let pivotOutcomeUnknown = step.phase == .forward && id == definition.pivotStepID && Self.outcomeUnknownCodes.contains(failure.code ?? "")
+        // An earlier attempt without an outcome is not settled by this one failing cleanly (a refusal of a read).
+        let pivotOutcomeUnknown = step.phase == .forward && id == definition.pivotStepID
+            && (Self.outcomeUnknownCodes.contains(failure.code ?? "") || step.lastAttemptOutcomeUnknown)
         if stopping && retryable && used < policy.maxAttempts {
             details["reason"] = .string("not retried: the workflow is compensating")
             record("attempt_failed", id, details: .object(details))
@@ -288,7 +292,7 @@ private struct Transition {
             // The pivot in a durable wait is in the middle of its attempt (following what it asked for): like a
             // running pivot, it is waited for, since its outcome decides whether anything may be compensated.
             if id == definition.pivotStepID && step.state == .waiting && step.hasStarted { continue }
-            // The pivot parked for a retry after an attempt without an outcome: no attempt will follow to settle it
+            // The pivot parked for a retry after an attempt without an outcome (any since it was armed): no attempt will follow to settle it
             // (one now would change the cloud after the stop), so what that attempt was doing may have been applied.
             if id == definition.pivotStepID && step.state == .ready && step.hasStarted && step.lastAttemptOutcomeUnknown {
                 crossPivot(reason: "the pivot's last attempt ended without an outcome and the workflow is stopping before another attempt settles it: what it was doing may have been applied")
@@ -492,7 +496,11 @@ private struct Transition {
             }
             // Attempts still running are cut off from their results (fenced below), yet their calls may already
             // have changed the cloud: a pivot caught running counts as crossed, and the history names them all.
-            let pivotWaiting = definition.pivotStepID.flatMap { snapshot.steps[$0] }.map { $0.phase == .forward && $0.state == .waiting && $0.hasStarted } ?? false
+            // A pivot in a durable wait, or parked for a retry after an attempt without an outcome, is in the middle of
+            // a change as much as a running one.
+            let pivotWaiting = definition.pivotStepID.flatMap { snapshot.steps[$0] }.map {
+                $0.phase == .forward && $0.hasStarted && ($0.state == .waiting || ($0.state == .ready && $0.lastAttemptOutcomeUnknown))
+            } ?? false
             let interrupted = snapshot.steps.filter { $0.value.state == .running || ($0.key == definition.pivotStepID && pivotWaiting) }
                 .keys.sorted()
             if let pivot = definition.pivotStepID, interrupted.contains(pivot) {

@@ -40,7 +40,10 @@ extension UnwindServer {
         var since: Date?
         if let text = try RequestParsing.single(query, "since") {
             // The ages `unwind list --since` takes (7d, 721h, 30m), or a time.
-            if let seconds = try? Age.seconds(text) {
+            if let duration = Duration(definitionText: text) {
+                // What this parameter always took, bare seconds (`3600`) included.
+                since = Date().addingTimeInterval(-(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18))
+            } else if let seconds = try? Age.seconds(text) {
                 since = Date().addingTimeInterval(-seconds)
             } else if case .time(let date) = StrictTime.read(text) {
                 since = date

@@ -183,13 +183,14 @@ extension SQL {
             FROM steps WHERE workflow_id = ANY($1::uuid[]) AND state NOT IN ('ready', 'waiting', 'running')
             """)
 
-        /// The code of each step's last failed attempt ($1, $2: workflow and step ids), from the history.
-        static let lastAttemptFailureCodes = Statement("last_attempt_failure_codes", """
-            SELECT p.workflow_id, p.step_id,
-                   (SELECT e.details->>'code' FROM events e
-                    WHERE e.workflow_id = p.workflow_id AND e.step_id = p.step_id AND e.kind = 'attempt_failed'
-                    ORDER BY e.id DESC LIMIT 1) AS code
+        /// Whether an attempt of each step ($1, $2: workflow and step ids) failed with one of the codes $3 (those that
+        /// say nothing about what it did), from the history.
+        static let attemptsWithoutOutcome = Statement("attempts_without_outcome", """
+            SELECT p.workflow_id, p.step_id
             FROM unnest($1::uuid[], $2::text[]) AS p(workflow_id, step_id)
+            WHERE EXISTS (SELECT 1 FROM events e
+                          WHERE e.workflow_id = p.workflow_id AND e.step_id = p.step_id AND e.kind = 'attempt_failed'
+                            AND e.details->>'code' = ANY($3::text[]))
             """)
 
         /// A transition's writes in one round trip: its step rows ($1–$16), its workflow rows ($17–$22) and its
@@ -275,7 +276,8 @@ extension SQL {
             GROUP BY workflow_id ORDER BY min(lease_expires_at) LIMIT $1
             """)
 
-        /// Hands back the leases of attempts a draining worker could not finish, without counting them, due again
+        /// Hands back the leases of attempts a draining worker could not finish (compensations, resumed durable waits)
+        /// or of rows it could not read, without counting them, due again
         /// in $6 seconds; $7 says why, step by step, when it is not a shutdown.
         static let releaseLeases = Statement("release_leases", """
             WITH released AS (

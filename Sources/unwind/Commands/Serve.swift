@@ -58,6 +58,9 @@ struct Serve: ParsableCommand {
             let token = try Self.apiToken(environment)
             // A missing directory (a volume not mounted) would serve a healthy-looking API that knows no workflow.
             try workflows.checkDirectory()
+            // The API's submission gate runs plans against the cloud: its settings (timeouts, CA file, proxy) are
+            // refused here, not ignored at the first plan.
+            try CloudSettings.check()
             // Like a worker, a server started while the database is down (a restart, a failover) waits for it.
             let services = try Services(database: database, connections: connections, label: "unwind.serve", waitForDatabase: true)
             let logger = services.logger

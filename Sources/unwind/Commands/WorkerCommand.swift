@@ -12,7 +12,8 @@ struct WorkerCommand: ParsableCommand {
         abstract: "Run the worker pool in the foreground: claim due steps and run them.",
         discussion: """
             Runs until SIGTERM or SIGINT, then stops claiming, lets running steps finish within the grace period, \
-            hands back the leases of those that did not (without counting their attempt) and exits 0. A second \
+            ends the attempts of those that did not as worker_stopped (an outcome unknown: counted, retried after \
+            the usual back-off; compensations and resumed durable waits are handed back uncounted) and exits 0. A second \
             signal exits at once (leases then expire by themselves). Run as many workers as you like, on one \
             machine or many, against the same database.
 

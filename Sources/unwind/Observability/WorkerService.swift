@@ -11,8 +11,8 @@ import UnwindObservability
 ///
 /// The loop runs on a thread of its own (it blocks in libpq and on Dispatch, which must not happen on the
 /// cooperative thread pool). Graceful shutdown of the group (SIGTERM/SIGINT) or cancellation calls
-/// ``Worker/requestStop()``: no new claims, running steps get the grace period, the leases of the rest are
-/// handed back; the service returns when that drain is over. A second SIGTERM/SIGINT during the drain exits at
+/// ``Worker/requestStop()``: no new claims, running steps get the grace period, the attempts of the rest end
+/// (`worker_stopped`) or are handed back; the service returns when that drain is over. A second SIGTERM/SIGINT during the drain exits at
 /// once (the leases of running steps then expire by themselves). Should the drain itself hang (a database that
 /// stopped answering mid-query), the service gives up ``drainMargin`` after the grace period.
 struct WorkerService: Service, CustomStringConvertible {
@@ -22,7 +22,7 @@ struct WorkerService: Service, CustomStringConvertible {
     /// listener that cannot bind ends the group before this worker ever appears in `unwind workers`.
     var startsAfter: AsyncStream<Void>? = nil
 
-    /// Time for the drain's own database work after the grace period: writing results, handing back leases
+    /// Time for the drain's own database work after the grace period: writing results (the stopped attempts'), handing back leases
     /// (a pooled connection may take up to its 30 s acquire timeout), marking the worker stopped.
     static let drainMargin = Duration.seconds(45)
 

@@ -16,13 +16,18 @@ enum OpenFilesLimit {
     /// returns the soft limit in force afterwards.
     @discardableResult
     static func raise() -> Int {
+        #if os(Linux)
+        let resource = Int32(RLIMIT_NOFILE.rawValue)
+        #else
+        let resource = RLIMIT_NOFILE
+        #endif
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        guard getrlimit(resource, &limit) == 0 else { return 1024 }
         let target = min(limit.rlim_max, 1 << 20)
         if limit.rlim_cur < target {
             var raised = limit
             raised.rlim_cur = target
-            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+            if setrlimit(resource, &raised) == 0 { limit = raised }
         }
         return Int(clamping: limit.rlim_cur)
     }
