@@ -184,6 +184,16 @@ struct APITests {
         #expect(unknown.errorCode == "unknown_workflow")
         #expect(unknown.errorMessage.contains("planned") && unknown.errorMessage.contains("saga"))
 
+        // A definition broken on the server is named by its file name, not by where the server keeps it, and a step's
+        // action named as the plan is caught when the definition is loaded.
+        try "name: broken\nplan: test.noop\nsteps:\n  - {id: a, action: test.noop}\n".write(
+            toFile: harness.workflows + "/broken.yaml", atomically: true, encoding: .utf8)
+        let broken = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "broken"])
+        #expect(broken.status == 422 && broken.errorCode == "invalid_definition", "\(broken.text)")
+        #expect(broken.errorMessage.contains("broken.yaml:2: plan: 'test.noop' is a step's action, not a plan"), "\(broken.errorMessage)")
+        #expect(!broken.errorMessage.contains(harness.workflows), "\(broken.errorMessage)")
+        try FileManager.default.removeItem(atPath: harness.workflows + "/broken.yaml")
+
         // The plan asks for "test-fee": refused without it, nothing stored; accepted with it.
         let before = try harness.store.list(WorkflowFilter(workflow: "planned")).count
         let refused = try await harness.request("POST", "/api/v1/workflows", json: ["workflow": "planned", "input": ["fee": 12.5]])

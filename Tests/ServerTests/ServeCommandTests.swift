@@ -36,6 +36,12 @@ struct ServeCommandTests {
         #expect(refused.stderr.contains("chmod 600"))
         #expect(!refused.combined.contains(token))
 
+        // A file of two lines can never match one Authorization header: refused rather than answering 401 to all.
+        try "aaaaaaaaaaaaaaaaaaaa\nbbbbbbbbbbbbbbbbbbbb\n".write(toFile: directory + "/two-lines", atomically: true, encoding: .utf8)
+        chmod(directory + "/two-lines", 0o600)
+        let twoLines = await runUnwind(["serve", "--database-url", database.url, "--port", "0"], environment: ["UNWIND_API_TOKEN_FILE": directory + "/two-lines"])
+        #expect(twoLines.status == 64 && twoLines.stderr.contains("holds more than one line or word"), "\(twoLines.combined)")
+
         chmod(tokenFile, 0o600)
         // A host it cannot listen on: a usage error naming the flag, not a raw socket error.
         let badHost = await runUnwind(["serve", "--database-url", database.url, "--port", "0", "--host", "999.1.1.1"], environment: ["UNWIND_API_TOKEN_FILE": tokenFile])

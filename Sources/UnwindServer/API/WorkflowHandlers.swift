@@ -175,7 +175,9 @@ extension UnwindServer {
         case .found(let definition):
             return definition
         case .broken(let broken):
-            throw APIError(.unprocessableContent, "invalid_definition", "workflow '\(RequestParsing.clip(name))' is invalid on the server: \(broken.description)")
+            // Named by file name only: where the server keeps its definitions is its business (like the log's).
+            throw APIError(.unprocessableContent, "invalid_definition",
+                           "workflow '\(RequestParsing.clip(name))' is invalid on the server: \(broken.description.replacingOccurrences(of: directory + "/", with: ""))")
         case .directoryUnreadable(let problem):
             // The path and the system's reason are the server's business (logged), not the client's.
             logger.error("cannot read the workflow directory", metadata: ["directory": "\(directory)", "error": "\(problem)"])

@@ -122,6 +122,10 @@ struct Serve: ParsableCommand {
     static func apiToken(_ environment: [String: String]) throws -> String? {
         if let path = environment["UNWIND_API_TOKEN_FILE"], !path.isEmpty {
             let token = try SecretFile.read(path, purpose: "UNWIND_API_TOKEN_FILE").trimmingCharacters(in: .whitespacesAndNewlines)
+            // Several lines or words can never match one Authorization header: every call would answer 401.
+            guard !token.contains(where: \.isWhitespace) else {
+                throw CLIError(description: "UNWIND_API_TOKEN_FILE: '\(path)' holds more than one line or word; write the token alone on one line (e.g. openssl rand -hex 32 > \(path))", status: .usage)
+            }
             guard token.count >= 16 else {
                 throw CLIError(description: "UNWIND_API_TOKEN_FILE: the token in '\(path)' is shorter than 16 characters; generate one with: openssl rand -hex 32", status: .usage)
             }
