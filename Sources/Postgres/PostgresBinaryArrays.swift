@@ -199,39 +199,22 @@ extension Date {
     }
 }
 
-extension String {
+// Texts and integers of every kind, through the protocol's more specific defaults.
+extension PostgresEncodable where Self: StringProtocol {
     public func appendPostgresBinaryElement(_ type: PostgresArrayElementType, to writer: inout PostgresBinaryArrayWriter) -> Bool {
         appendPostgresBinaryText(type, to: &writer)
     }
 }
 
-extension Substring {
+extension PostgresEncodable where Self: BinaryInteger {
     public func appendPostgresBinaryElement(_ type: PostgresArrayElementType, to writer: inout PostgresBinaryArrayWriter) -> Bool {
-        appendPostgresBinaryText(type, to: &writer)
+        appendPostgresBinaryInteger(type, to: &writer)
     }
 }
 
 extension PostgresRawJSON {
     public func appendPostgresBinaryElement(_ type: PostgresArrayElementType, to writer: inout PostgresBinaryArrayWriter) -> Bool {
         text.appendPostgresBinaryText(type, to: &writer)
-    }
-}
-
-extension Int {
-    public func appendPostgresBinaryElement(_ type: PostgresArrayElementType, to writer: inout PostgresBinaryArrayWriter) -> Bool {
-        appendPostgresBinaryInteger(type, to: &writer)
-    }
-}
-
-extension Int32 {
-    public func appendPostgresBinaryElement(_ type: PostgresArrayElementType, to writer: inout PostgresBinaryArrayWriter) -> Bool {
-        appendPostgresBinaryInteger(type, to: &writer)
-    }
-}
-
-extension Int64 {
-    public func appendPostgresBinaryElement(_ type: PostgresArrayElementType, to writer: inout PostgresBinaryArrayWriter) -> Bool {
-        appendPostgresBinaryInteger(type, to: &writer)
     }
 }
 

@@ -23,6 +23,10 @@ struct BinaryArrayParameterTests {
         #expect([UUID()].postgresBinaryArray(of: .uuid) != nil)
         #expect([UUID()].postgresBinaryArray(of: .text) == nil)
         #expect([1, 2].postgresBinaryArray(of: .int4) != nil)
+        #expect([Int64(1)].postgresBinaryArray(of: .int8) != nil && [Int32(1)].postgresBinaryArray(of: .int4) != nil)
+        #expect(["a"].postgresBinaryArray(of: .text) != nil && [Substring("a")].postgresBinaryArray(of: .jsonb) != nil)
+        #expect([PostgresRawJSON("{}")].postgresBinaryArray(of: .jsonb) != nil && [true].postgresBinaryArray(of: .bool) != nil)
+        #expect([Optional<UUID>.none].postgresBinaryArray(of: .uuid) != nil && [Date()].postgresBinaryArray(of: .timestamptz) != nil)
         #expect([Int(Int32.max) + 1].postgresBinaryArray(of: .int4) == nil)  // as text: the server's own range error
         #expect(["a\u{0}b"].postgresBinaryArray(of: .text) == nil)  // as text: refused with the NUL message
         #expect([Date()].postgresBinaryArray(of: .int8) == nil)

@@ -78,6 +78,20 @@ struct TeardownEndToEndTests {
 
         static let endStates: Set<String> = ["succeeded", "failed", "compensated", "compensation_failed"]
 
+        /// An operator's cancel of `id` the moment `condition` holds. Watched from a thread of its own: on a loaded
+        /// machine the tasks of the cooperative pool can wait seconds for a turn, and the cancel must land in a window.
+        func cancel(_ id: UUID, once what: String, when condition: @escaping @Sendable () throws -> Bool) async throws {
+            let engine = self.engine
+            try await offThePool {
+                let deadline = Date().addingTimeInterval(90)
+                while try !condition() {
+                    guard Date() < deadline else { throw TestFailure(description: "timed out waiting until \(what)") }
+                    Thread.sleep(forTimeInterval: 0.01)
+                }
+                try engine.store.perform(OperatorAction(.cancel(force: false), actor: "ops", reason: "wrong account"), on: id)
+            }
+        }
+
         /// Injects `faults` (simulator rules), starts a worker, submits a teardown of `account` and waits until it stops.
         func run(_ account: String, workflow: String = "secmaster-full-teardown", faults: [[String: Any]] = []) async throws -> (id: UUID, workflow: WorkflowRecord) {
             for fault in faults { try simulator.admin("POST", "/_sim/faults", body: fault) }
@@ -794,15 +808,10 @@ struct TeardownEndToEndTests {
         // for a turn, and the cancel must land while the answer is on its way: after the request reached the
         // simulator (its slow rule is spent on arrival), before the answer (4 s later). A cancel before the request
         // is honoured without asking (aCancelWhileThePivotReadsBeforeOrderingIsHonoured).
-        let engine = setup.engine, simulator = setup.simulator
-        try await offThePool {
-            let deadline = Date().addingTimeInterval(90)
-            while try ((simulator.admin("GET", "/_sim/faults") as? [String: Any])?["rules"] as? [[String: Any]] ?? [])
-                .contains(where: { $0["kind"] as? String == "slow" }) {
-                guard Date() < deadline else { throw TestFailure(description: "the quotas' unsubscription was never sent") }
-                Thread.sleep(forTimeInterval: 0.01)
-            }
-            try engine.store.perform(OperatorAction(.cancel(force: false), actor: "ops", reason: "wrong account"), on: id)
+        let simulator = setup.simulator
+        try await setup.cancel(id, once: "the quotas' unsubscription was sent") {
+            try !((simulator.admin("GET", "/_sim/faults") as? [String: Any])?["rules"] as? [[String: Any]] ?? [])
+                .contains(where: { $0["kind"] as? String == "slow" })
         }
         let workflow = try await setup.engine.waitFor(id, in: Setup.endStates.union(["cancelled"]), timeout: 120)
         let events = try setup.engine.events(id)
@@ -833,13 +842,8 @@ struct TeardownEndToEndTests {
         setup.engine.startWorker()
         let id = try setup.submit(account)
         let engine = setup.engine
-        try await offThePool {
-            let deadline = Date().addingTimeInterval(90)
-            while !(try engine.events(id).contains { $0.kind == "attempt_started" && $0.stepID == "unsubscribe-asset-quotas" }) {
-                guard Date() < deadline else { throw TestFailure(description: "the quotas' step never started") }
-                Thread.sleep(forTimeInterval: 0.01)
-            }
-            try engine.store.perform(OperatorAction(.cancel(force: false), actor: "ops", reason: "wrong account"), on: id)
+        try await setup.cancel(id, once: "the quotas' step started") {
+            try engine.events(id).contains { $0.kind == "attempt_started" && $0.stepID == "unsubscribe-asset-quotas" }
         }
         let workflow = try await setup.engine.waitFor(id, in: Setup.endStates.union(["cancelled"]), timeout: 120)
         let events = try setup.engine.events(id)
