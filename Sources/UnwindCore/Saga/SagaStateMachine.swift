@@ -204,6 +204,10 @@ private struct Transition {
         let policy = machine.policy(for: id, phase: step.phase)
         let used = step.attempt - step.attemptBase
         let retryable = failure.retryable && policy.isRetryable(errorCode: failure.code)
+        // A refusal for good is the action's verdict on where things stand (the teardown's pivots read BSS, ECS or
+        // SecMaster again before it, and record anything that changed): it settles an earlier attempt without an
+        // outcome. A retryable failure (a throttled read) settles nothing.
+        if !retryable { step.lastAttemptOutcomeUnknown = false }
         var details: [String: JSONValue] = [
             "message": .string(failure.message), "retryable": .bool(retryable),
             "attempt": .number(Double(step.attempt)), "max_attempts": .number(Double(policy.maxAttempts)),

@@ -183,14 +183,18 @@ extension SQL {
             FROM steps WHERE workflow_id = ANY($1::uuid[]) AND state NOT IN ('ready', 'waiting', 'running')
             """)
 
-        /// Whether an attempt of each step ($1, $2: workflow and step ids) failed with one of the codes $3 (those that
-        /// say nothing about what it did), from the history.
+        /// The steps ($1, $2: workflow and step ids) with an attempt that failed with one of the codes $3 (those that say
+        /// nothing about what it did) and no refusal for good since (the action's verdict, which settles it), from the
+        /// history.
         static let attemptsWithoutOutcome = Statement("attempts_without_outcome", """
             SELECT p.workflow_id, p.step_id
             FROM unnest($1::uuid[], $2::text[]) AS p(workflow_id, step_id)
-            WHERE EXISTS (SELECT 1 FROM events e
-                          WHERE e.workflow_id = p.workflow_id AND e.step_id = p.step_id AND e.kind = 'attempt_failed'
-                            AND e.details->>'code' = ANY($3::text[]))
+            WHERE (SELECT max(e.id) FROM events e
+                   WHERE e.workflow_id = p.workflow_id AND e.step_id = p.step_id AND e.kind IN ('attempt_failed', 'step_failed')
+                     AND e.details->>'code' = ANY($3::text[]))
+                  > COALESCE((SELECT max(e.id) FROM events e
+                              WHERE e.workflow_id = p.workflow_id AND e.step_id = p.step_id
+                                AND e.kind IN ('attempt_failed', 'step_failed') AND e.details->>'retryable' = 'false'), 0)
             """)
 
         /// A transition's writes in one round trip: its step rows ($1–$16), its workflow rows ($17–$22) and its
