@@ -111,7 +111,7 @@ public struct CloudError: Error, Sendable, CustomStringConvertible, Equatable {
         let fragment = 12
         let secretCharacters = Array(secret)
         guard secretCharacters.count > fragment else { return text }
-        var characters = Array(text)
+        let characters = Array(text)
         guard characters.count >= fragment else { return text }
         // Every 12-character window of the secret, looked up for every window of the text: linear in both, where
         // comparing every pair of positions cost millions of steps for a long token in a 429 storm.
@@ -132,8 +132,6 @@ public struct CloudError: Error, Sendable, CustomStringConvertible, Equatable {
                 index += 1
             }
         }
-        characters = result
-        text = String(characters)
-        return text
+        return String(result)
     }
 }

@@ -202,13 +202,11 @@ struct BSSUnsubscription {
                     if adopted || progress.mayHaveChangedTheCloud { try await save(progress) }
                     if inUse.allSatisfy(progress.submitted.contains) { break settling }
                     let notOrdered = inUse.filter { !progress.submitted.contains($0) }.joined(separator: ", ")
-                    throw StepFailure(
-                        code: "workflow_stopping",
-                        message: settleTries > 0 || inUse.contains(where: requestedBefore.contains)
+                    throw StepFailure.workflowStopping(
+                        settleTries > 0 || inUse.contains(where: requestedBefore.contains)
                             ? "the workflow is being stopped and BSS has no unsubscription order for \(notOrdered): the request "
                                 + "whose answer was lost was not applied, and it is not asked for again"
-                            : "the workflow is being stopped: \(notOrdered) was not unsubscribed, and is not asked for",
-                        retryable: false)
+                            : "the workflow is being stopped: \(notOrdered) was not unsubscribed, and is not asked for")
                 }
                 if let refusal = unacknowledgedFee(inUse) {
                     // Nothing is ordered now; an earlier request whose answer was lost stays unsettled, so it counts

@@ -186,10 +186,8 @@ public enum TeardownActions {
         // An earlier request whose answer was lost is asked again all the same: that is what settles it.
         let unanswered = Set(state.cancelUnanswered ?? [])
         if !ids.contains(where: unanswered.contains), try await context.workflowIsStopping() {
-            throw StepFailure(
-                code: "workflow_stopping",
-                message: "the workflow is being stopped: pay-per-use \(ids.joined(separator: ", ")) were not cancelled, and are not asked for",
-                retryable: false)
+            throw StepFailure.workflowStopping(
+                "the workflow is being stopped: pay-per-use \(ids.joined(separator: ", ")) were not cancelled, and are not asked for")
         }
         var failure: CloudError?
         do {
@@ -526,10 +524,8 @@ public enum TeardownActions {
                 // compensate as if nothing had changed.
                 if try await context.workflowIsStopping() {
                     if state.mayHaveChangedTheCloud, !checkpoint.changedAtStart { try await save() }
-                    throw StepFailure(
-                        code: "workflow_stopping",
-                        message: "the workflow is being stopped: servers \(toDelete.joined(separator: ", ")) were not deleted, and are not asked for",
-                        retryable: false)
+                    throw StepFailure.workflowStopping(
+                        "the workflow is being stopped: servers \(toDelete.joined(separator: ", ")) were not deleted, and are not asked for")
                 }
                 let options = input.options
                 let job: String?

@@ -79,6 +79,15 @@ public struct TeardownEnvironment: Sendable {
     }
 }
 
+extension StepFailure {
+    /// A pivot that meets a cancel (or a failure elsewhere) before its change: nothing is asked for, the step fails
+    /// for good, and the compensation goes on (or, if what the step found had changed, the workflow fails past its
+    /// point of no return).
+    static func workflowStopping(_ message: String) -> StepFailure {
+        StepFailure(code: "workflow_stopping", message: message, retryable: false)
+    }
+}
+
 extension CloudError {
     /// The step failure the engine sees: retryable errors retry (not before `Retry-After`), permanent ones stop.
     func stepFailure(now: Date = Date()) -> StepFailure {

@@ -588,8 +588,9 @@ public final class Worker: Sendable {
             // the ECS step look before any further change). Counted, a rolling restart could spend their last attempt.
             let unfinished = state.withLock { state in state.inFlight.values.filter { $0.slot != nil } }
             let handedBack = unfinished.filter { $0.claimed.phase == .compensate || $0.claimed.isResumedWait }
+            let stopped = unfinished.filter { !($0.claimed.phase == .compensate || $0.claimed.isResumedWait) }
             logger.warning("grace period over; ending the unfinished attempts as stopped without an outcome", metadata: [
-                "count": "\(unfinished.count - handedBack.count)", "handed_back": "\(handedBack.count)",
+                "count": "\(stopped.count)", "handed_back": "\(handedBack.count)",
             ])
             if !handedBack.isEmpty {
                 // Marked first, so that a cancelled action's error is not recorded as a failed attempt; then the leases
@@ -606,7 +607,7 @@ public final class Worker: Sendable {
                 }
                 for attempt in handedBack { attempt.task?.cancel() }
             }
-            for attempt in unfinished where !(attempt.claimed.phase == .compensate || attempt.claimed.isResumedWait) {
+            for attempt in stopped {
                 let claimed = attempt.claimed
                 let failure = StepFailure(
                     code: "worker_stopped",
