@@ -194,15 +194,28 @@ public final class Worker: Sendable {
         return batch.claimed
     }
 
-    /// The results are durable (or refused as stale): their attempts are over.
+    /// The results are durable (or refused as stale, or cannot be written): their attempts are over. Those deferred
+    /// go with the next batch.
     private func finishPending(_ results: [PendingResult], dispositions: [ResultDisposition]) {
+        let deferred = zip(results, dispositions).filter { $0.1 == .deferred }.map(\.0)
         state.withLock { state in
-            for pending in results { state.inFlight[pending.key] = nil }
+            for (pending, disposition) in zip(results, dispositions) where disposition != .deferred { state.inFlight[pending.key] = nil }
+            state.pending.insert(contentsOf: deferred, at: 0)
         }
-        for (pending, disposition) in zip(results, dispositions) where disposition == .staleLease {
-            logger.warning("result refused: the step's lease moved to another worker", metadata: [
+        for (pending, disposition) in zip(results, dispositions) {
+            let metadata: Logger.Metadata = [
                 "workflow.id": "\(pending.result.workflowID.uuidString.lowercased())", "step.id": "\(pending.result.stepID)",
-            ])
+            ]
+            switch disposition {
+            case .applied, .deferred:
+                break
+            case .staleLease:
+                logger.warning("result refused: the step's lease moved to another worker", metadata: metadata)
+            case .unwritable(let reason):
+                // Nothing about the workflow can be written until its rows are mended: its lease runs out, and the
+                // rescue puts it off (and names it) until then.
+                logger.error("result not written: the workflow's stored rows cannot be read; fix the row (or cancel the workflow), and the step runs again as a lost attempt", metadata: metadata.merging(["error": "\(reason)"]) { $1 })
+            }
         }
     }
 

@@ -88,7 +88,6 @@ public struct AttemptResult: Sendable {
     }
 }
 
-/// What happened to a reported result.
 /// What ``WorkflowStore/complete(_:thenClaim:queues:workerID:leaseSeconds:)`` did: the results' dispositions, in
 /// order, and the steps claimed in the same transaction.
 public struct CompletionBatch: Sendable {
@@ -96,10 +95,18 @@ public struct CompletionBatch: Sendable {
     public var claimed: [ClaimedStep]
 }
 
+/// What happened to a reported result.
 public enum ResultDisposition: Sendable, Equatable {
     case applied
     /// The lease was lost (expired and re-claimed, or the workflow was cancelled): the write was refused.
     case staleLease
+    /// The workflow's stored rows cannot be read (edited or damaged by hand), so nothing about it can be written.
+    /// The attempt is over without an outcome: its lease runs out and the rescue puts the workflow off, naming
+    /// it, until the rows are mended.
+    case unwritable(reason: String)
+    /// Not written because the database failed while the batch was being written workflow by workflow (after
+    /// an unreadable row): write it again with the next batch.
+    case deferred
 }
 
 /// An operator action on a workflow, recorded with who did it and why.

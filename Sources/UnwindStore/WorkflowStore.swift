@@ -151,6 +151,51 @@ public final class WorkflowStore: Sendable {
         guard !results.isEmpty else {
             return CompletionBatch(dispositions: [], claimed: try claim(queues: queues, limit: limit, workerID: workerID, leaseSeconds: leaseSeconds))
         }
+        do {
+            return try completeTogether(results, thenClaim: limit, queues: queues, workerID: workerID, leaseSeconds: leaseSeconds,
+                                        lookForMore: lookForMore)
+        } catch where Self.isUnreadableRow(error) && Set(results.map(\.workflowID)).count > 1 {
+            // One workflow whose rows cannot be read (edited or damaged by hand) must not keep every other result of
+            // the batch from being written: write them workflow by workflow, and set the unreadable one aside.
+            return try completeOneByOne(results, thenClaim: limit, queues: queues, workerID: workerID, leaseSeconds: leaseSeconds,
+                                        lookForMore: lookForMore)
+        }
+    }
+
+    /// ``complete(_:thenClaim:queues:workerID:leaseSeconds:lookForMore:)`` after a batch failed on an unreadable row:
+    /// each workflow's results in a transaction of their own. Those of a workflow that cannot be read come back
+    /// `unwritable`; after any other failure the rest come back `deferred`, and what was written and started stays so.
+    private func completeOneByOne(
+        _ results: [AttemptResult], thenClaim limit: Int, queues: [String], workerID: String, leaseSeconds: Double,
+        lookForMore: Bool
+    ) throws -> CompletionBatch {
+        var dispositions = [ResultDisposition](repeating: .deferred, count: results.count)
+        var claimed: [ClaimedStep] = []
+        let groups = Dictionary(grouping: results.indices) { results[$0].workflowID }.sorted { $0.key.uuidString < $1.key.uuidString }
+        for (_, indices) in groups {
+            do {
+                let batch = try completeTogether(indices.map { results[$0] }, thenClaim: max(0, limit - claimed.count), queues: queues,
+                                                 workerID: workerID, leaseSeconds: leaseSeconds, lookForMore: false)
+                for (index, disposition) in zip(indices, batch.dispositions) { dispositions[index] = disposition }
+                claimed += batch.claimed
+            } catch where Self.isUnreadableRow(error) {
+                // The worker names the workflow and the step in its log.
+                for index in indices { dispositions[index] = .unwritable(reason: "\(error)") }
+            } catch {
+                logger.warning("could not write the rest of a batch; keeping it for the next one", metadata: ["error": "\(error)"])
+                return CompletionBatch(dispositions: dispositions, claimed: claimed)
+            }
+        }
+        if lookForMore && claimed.count < limit {
+            claimed += (try? claim(queues: queues, limit: limit - claimed.count, workerID: workerID, leaseSeconds: leaseSeconds)) ?? []
+        }
+        return CompletionBatch(dispositions: dispositions, claimed: claimed)
+    }
+
+    private func completeTogether(
+        _ results: [AttemptResult], thenClaim limit: Int, queues: [String], workerID: String, leaseSeconds: Double,
+        lookForMore: Bool
+    ) throws -> CompletionBatch {
         let changes = results.map { Self.change(for: $0, workerID: workerID) }
         let eager = EagerStart(limit: limit, queues: Set(queues), workerID: workerID, leaseSeconds: leaseSeconds)
         let (outcomes, started, claimRows) = try pool.transaction { connection in
@@ -847,8 +892,35 @@ public final class WorkflowStore: Sendable {
         }
 
         var eagerSteps: [(workflowID: UUID, stepID: String)] = []
+        // What a started step reads, once per workflow: its input and the outputs locked above. A workflow whose
+        // stored input or outputs cannot be read (edited or damaged by hand) starts nothing here: its steps stay
+        // ready for the claim, which hands such a step back, put off and named, without failing this batch.
+        var inputs: [UUID: [String: JSONValue]] = [:]
+        var outputs: [UUID: [String: JSONValue]] = [:]
+        var unreadable: Set<UUID> = []
         if let eager, eager.limit > 0 {
-            eagerSteps = Self.startSuccessors(of: changes, in: &workflows, outcomes: outcomes, eager: eager, now: now)
+            for (change, outcome) in zip(changes, outcomes) where outcome == .applied && inputs[change.workflowID] == nil
+                && !unreadable.contains(change.workflowID) {
+                guard let workflow = workflows[change.workflowID], eager.queues.contains(workflow.queue),
+                      workflow.snapshot.steps.contains(where: { id, step in
+                          step.state == .ready && step.dueAt <= now && workflow.original.steps[id]?.state != .ready
+                      }) else { continue }
+                do {
+                    inputs[change.workflowID] = try Self.json(workflowRows[workflow.row], "input")?.objectValue ?? [:]
+                    var known: [String: JSONValue] = [:]
+                    for (stepID, index) in stepRowIndex[change.workflowID] ?? [:] {
+                        if let output = try Self.json(stepRows[index], "output") { known[stepID] = output }
+                    }
+                    outputs[change.workflowID] = known
+                } catch where Self.isUnreadableRow(error) {
+                    inputs[change.workflowID] = nil
+                    unreadable.insert(change.workflowID)
+                }
+            }
+        }
+        if let eager, eager.limit > 0 {
+            eagerSteps = Self.startSuccessors(of: changes, in: &workflows, outcomes: outcomes, eager: eager, now: now,
+                                              excluding: unreadable)
             for (workflowID, stepID) in eagerSteps {
                 let step = workflows[workflowID]!.snapshot.steps[stepID]!
                 events.append(EventRow(
@@ -859,22 +931,11 @@ public final class WorkflowStore: Sendable {
         try writeBack(workflows: workflows, stepWrites: stepWrites, events: events, eager: eager, started: eagerSteps,
                       on: connection)
         if let eager, !eagerSteps.isEmpty {
-            // What the started steps read, once per workflow: its input, and the outputs locked above together
-            // with the ones this batch just recorded.
-            var inputs: [UUID: [String: JSONValue]] = [:]
-            var outputs: [UUID: [String: JSONValue]] = [:]
+            // The outputs locked above, together with the ones this batch just recorded.
             for workflowID in Set(eagerSteps.map(\.workflowID)) {
-                if let workflow = workflows[workflowID] {
-                    inputs[workflowID] = try Self.json(workflowRows[workflow.row], "input")?.objectValue ?? [:]
-                }
-                var known: [String: JSONValue] = [:]
-                for (stepID, index) in stepRowIndex[workflowID] ?? [:] {
-                    if let output = try Self.json(stepRows[index], "output") { known[stepID] = output }
-                }
                 for (stepID, write) in stepWrites[workflowID] ?? [:] {
-                    if let output = write.output { known[stepID] = output }
+                    if let output = write.output { outputs[workflowID, default: [:]][stepID] = output }
                 }
-                outputs[workflowID] = known
             }
             let leaseExpiresAt = now.addingTimeInterval(eager.leaseSeconds)  // now() is the transaction's start, as db_now
             started = try eagerSteps.map { workflowID, stepID in
@@ -983,10 +1044,10 @@ public final class WorkflowStore: Sendable {
     /// before stay for the claim, which takes them by priority and due time.
     private static func startSuccessors(
         of changes: [Change], in workflows: inout [UUID: LoadedWorkflow], outcomes: [ChangeOutcome],
-        eager: EagerStart, now: Date
+        eager: EagerStart, now: Date, excluding unreadable: Set<UUID>
     ) -> [(workflowID: UUID, stepID: String)] {
         var started: [(workflowID: UUID, stepID: String)] = []
-        var seen: Set<UUID> = []
+        var seen = unreadable
         for (change, outcome) in zip(changes, outcomes) where outcome == .applied && !seen.contains(change.workflowID) {
             seen.insert(change.workflowID)
             guard var workflow = workflows[change.workflowID], eager.queues.contains(workflow.queue) else { continue }

@@ -58,6 +58,81 @@ struct DamagedRowTests {
         #expect(throws: StoreError.self) { try engine.store.workflow(damaged) }
     }
 
+    /// A step's output damaged while its workflow's next step runs: the worker that finishes that step used to fail
+    /// its whole batch on starting the one after (reading the outputs it may use), again on every try, holding up
+    /// every other workflow's results with it until their leases ran out.
+    @Test func anOutputDamagedWhileTheNextStepRunsSetsOnlyItsWorkflowAside() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        let damaged = try engine.submit(definition, input: script(["prepare": ["sleep_ms": 1000]]))
+        let healthy = try engine.submit(definition, input: script(["prepare": ["sleep_ms": 2500]]))
+        // The inventory's output is damaged the moment `prepare` starts (in that transaction, after the worker read
+        // what `prepare` needs): from then on, starting `reserve` reads it.
+        let admin = try engine.database.connect()
+        _ = try admin.query("""
+            CREATE FUNCTION damage_inventory() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE steps SET output = \(Self.deeplyNested(600)) WHERE workflow_id = NEW.workflow_id AND step_id = 'inventory';
+                RETURN NULL;
+            END $$
+            """)
+        _ = try admin.query("""
+            CREATE TRIGGER damage_inventory AFTER UPDATE ON steps FOR EACH ROW
+                WHEN (NEW.workflow_id = '\(damaged.uuidString.lowercased())' AND NEW.step_id = 'prepare' AND NEW.state = 'running'
+                      AND OLD.state <> 'running')
+                EXECUTE FUNCTION damage_inventory();
+            """)
+        engine.startWorker(concurrency: 4)
+        #expect(try await engine.waitFor(healthy, in: ["succeeded", "failed", "compensated"]).state == "succeeded")
+        try await engine.waitUntil("the damaged workflow's next step to be handed back") {
+            try engine.kinds(damaged).contains("lease_released")
+        }
+        // Read with SQL: the store refuses to show the damaged workflow's steps (their output cannot be read).
+        func step(_ id: UUID, _ stepID: String) throws -> (state: String, attempt: Int, putOff: Bool) {
+            let row = try #require(try admin.query(
+                "SELECT state, attempt, due_at > now() + interval '4 minutes' AS put_off FROM steps WHERE workflow_id = $1 AND step_id = $2",
+                [id, stepID]).rows.first)
+            return (try row.decode("state"), try row.decode("attempt"), try row.decode("put_off"))
+        }
+        for id in [damaged, healthy] {
+            #expect(try !engine.kinds(id).contains("lease_expired"), "no attempt was lost waiting for a batch to be written")
+            let prepare = try step(id, "prepare")
+            #expect(prepare.state == "succeeded" && prepare.attempt == 1, "\(prepare.state) after \(prepare.attempt) attempts")
+        }
+        let reserve = try step(damaged, "reserve")
+        #expect(reserve.state == "ready" && reserve.attempt == 0, "not started: \(reserve.state), \(reserve.attempt) attempts")
+        #expect(reserve.putOff, "put off, not claimed again at once")
+        let released = try #require(try engine.events(damaged).first { $0.kind == "lease_released" })
+        #expect(released.reason?.contains("stored data cannot be read") == true, "\(released.reason ?? "-")")
+        #expect(released.reason?.contains("inventory") == true, "names the step whose output is damaged: \(released.reason ?? "-")")
+    }
+
+    /// Any row of a batch's workflows that cannot be read (here a workflow's error, edited by hand) sets aside that
+    /// workflow's results alone; the others are written, and the steps they make ready start.
+    @Test func aBatchWithAnUnreadableWorkflowWritesTheOthers() throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        let damaged = try engine.submit(definition)
+        let healthy = try engine.submit(definition)
+        let claimed = try engine.store.claim(queues: ["default"], limit: 4, workerID: "w1", leaseSeconds: 30)
+        #expect(Set(claimed.map(\.workflowID)) == [damaged, healthy])
+        _ = try engine.database.connect().query("UPDATE workflows SET error = \(Self.deeplyNested(600)) WHERE id = $1", [damaged])
+        let results = claimed.sorted { $0.workflowID == damaged && $1.workflowID != damaged }.map { step in
+            AttemptResult(workflowID: step.workflowID, stepID: step.stepID, fencingToken: step.fencingToken, outcome: .succeeded(output: nil))
+        }
+        let batch = try engine.store.complete(results, thenClaim: 4, queues: ["default"], workerID: "w1", leaseSeconds: 30)
+        guard batch.dispositions.count == 2, case .unwritable(let reason) = batch.dispositions[0] else {
+            Issue.record("the damaged workflow's result is not set aside: \(batch.dispositions)")
+            return
+        }
+        #expect(reason.contains("nested deeper than 512"), "says what cannot be read: \(reason)")
+        #expect(batch.dispositions[1] == .applied)
+        #expect(batch.claimed.map(\.workflowID) == [healthy] && batch.claimed.first?.stepID == "prepare",
+                "the healthy workflow's next step starts: \(batch.claimed.map(\.stepID))")
+        let inventory = try #require(try engine.store.steps(of: healthy).first { $0.stepID == "inventory" })
+        #expect(inventory.state == "succeeded")
+    }
+
     @Test func aWorkflowWhoseDefinitionCannotBeReadDoesNotStopTheRescueOfOthers() throws {
         let engine = try EngineHarness()
         let damaged = try engine.submit(try engine.definition(teardownLikeYAML.replacingOccurrences(of: "name: saga", with: "name: damaged")))
@@ -78,6 +153,19 @@ struct DamagedRowTests {
         #expect(try Self.firstStepPutOff(damaged, by: "4 minutes", admin) == true, "the damaged one is looked at again later, not on every pass")
         #expect(try Self.firstStepPutOff(orphaned, by: "12 hours", admin) == true, "steps without a workflow are not found again on every pass")
         #expect(try store.rescueExpiredLeases() == 0)
+    }
+
+    /// A running step whose lease end was removed by hand was never rescued: nothing ran it again, ever.
+    @Test func aRunningStepWithoutALeaseEndIsRescued() throws {
+        let engine = try EngineHarness()
+        let id = try engine.submit(try engine.definition(teardownLikeYAML))
+        let admin = try engine.database.connect()
+        try Self.expireEveryFirstStep(admin)
+        _ = try admin.query("UPDATE steps SET lease_expires_at = NULL WHERE workflow_id = $1 AND step_id = 'inventory'", [id])
+        #expect(try engine.store.rescueExpiredLeases() == 1)
+        let inventory = try #require(try engine.store.steps(of: id).first { $0.stepID == "inventory" })
+        #expect(inventory.state == "ready", "retried as a lost attempt: \(inventory.state)")
+        #expect(try engine.kinds(id).contains("lease_expired"))
     }
 
     /// A workflow row held locked (a frozen worker mid-transaction, an operator's psql session) used to make every

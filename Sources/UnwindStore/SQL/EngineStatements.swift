@@ -170,7 +170,7 @@ extension SQL {
         static let lockSteps = Statement("lock_steps", """
             WITH locked AS MATERIALIZED (
                 SELECT workflow_id, step_id, phase, state, attempt, attempt_base, predecessors_pending, due_at,
-                       completed_seq, fencing_token, lease_owner, lease_expires_at < now() AS lease_expired,
+                       completed_seq, fencing_token, lease_owner, coalesce(lease_expires_at < now(), true) AS lease_expired,
                        action, idempotency_key, checkpoint, output
                 FROM steps WHERE workflow_id = ANY($1::uuid[]) AND state IN ('ready', 'waiting', 'running')
                 ORDER BY workflow_id, step_id FOR UPDATE
@@ -178,7 +178,7 @@ extension SQL {
             SELECT * FROM locked
             UNION ALL
             SELECT workflow_id, step_id, phase, state, attempt, attempt_base, predecessors_pending, due_at,
-                   completed_seq, fencing_token, lease_owner, lease_expires_at < now() AS lease_expired,
+                   completed_seq, fencing_token, lease_owner, coalesce(lease_expires_at < now(), true) AS lease_expired,
                    action, idempotency_key, checkpoint, output
             FROM steps WHERE workflow_id = ANY($1::uuid[]) AND state NOT IN ('ready', 'waiting', 'running')
             """)
@@ -274,10 +274,12 @@ extension SQL {
         /// Leases expired on running steps (their worker died): candidates for the rescuer.
         /// Workflows (each once, longest expired first) with a running step whose lease expired. By workflow, not by
         /// step: one workflow with many expired steps, held locked by someone else, must not fill every pass.
+        /// A running step without a lease end (only a hand edit leaves one) counts as expired, first: nothing
+        /// would ever run it again otherwise.
         static let expiredLeases = Statement("expired_leases", """
             SELECT workflow_id FROM steps
-            WHERE state = 'running' AND lease_expires_at < now()
-            GROUP BY workflow_id ORDER BY min(lease_expires_at) LIMIT $1
+            WHERE state = 'running' AND (lease_expires_at < now() OR lease_expires_at IS NULL)
+            GROUP BY workflow_id ORDER BY min(lease_expires_at) NULLS FIRST LIMIT $1
             """)
 
         /// Hands back the leases of attempts a draining worker could not finish (compensations, resumed durable waits)
@@ -311,7 +313,7 @@ extension SQL {
         /// rescue pass would otherwise fail on it again.
         static let deferRescue = Statement("defer_rescue", """
             UPDATE steps SET lease_expires_at = now() + make_interval(secs => $2::float8)
-            WHERE workflow_id = $1 AND state = 'running' AND lease_expires_at < now()
+            WHERE workflow_id = $1 AND state = 'running' AND (lease_expires_at < now() OR lease_expires_at IS NULL)
             """)
 
         static let dueScheduledWorkflows = Statement("due_scheduled_workflows", """
@@ -402,7 +404,7 @@ extension SQL {
                                  secs => CASE WHEN wk.heartbeat_seconds IS NULL THEN $1
                                               ELSE LEAST(GREATEST(wk.heartbeat_seconds * 3, 5), $1) END)
                              OR EXISTS (SELECT 1 FROM steps s WHERE s.lease_owner = wk.id AND s.state = 'running'
-                                        AND s.lease_expires_at < now()))
+                                        AND coalesce(s.lease_expires_at < now(), true)))
                         THEN 'unresponsive' ELSE wk.state END AS state,
                    wk.started_at,
                    wk.heartbeat_at,
