@@ -200,6 +200,12 @@ public struct CloudCredentialsProvider: Sendable {
                 parsed.problems.append("line \(number): the value of '\(key)' contains a blank (an inline comment? put comments on a line of their own)")
                 continue
             }
+            // Nor quotes: `sk = "…"` (as in a shell or TOML file) would sign every call with the quotes as part
+            // of the key, and fail with a signature error that names nothing.
+            if value.contains(where: { $0 == "\"" || $0 == "'" }) {
+                parsed.problems.append("line \(number): the value of '\(key)' contains a quote; write the value without quotes")
+                continue
+            }
             if let first = keyLine[current + "\u{0}" + key] {
                 parsed.problems.append("line \(number) sets '\(key)' of [\(current)] again (first on line \(first))")
             } else {
@@ -229,8 +235,12 @@ public struct CloudCredentialsProvider: Sendable {
     /// malformed): a local condition an operator fixes in seconds, or a file caught mid-rotation. Permanent, a few
     /// seconds of a wrong mode failed every teardown of a fleet that read it then, for good. A missing file,
     /// profile or key stays permanent: a mistake in what was submitted, said at once.
+    /// The code of a credentials file that cannot be used as it is (mode, owner, content): retryable, since a worker's
+    /// step goes on once it is fixed, but it waits for that fix.
+    public static let fileProblemCode = "credentials_file"
+
     private func failure(_ profile: String, _ message: String, hint: String, retryable: Bool = false) -> CloudError {
-        CloudError(service: nil, operation: "load credentials for profile '\(profile)'", code: retryable ? "credentials_file" : nil,
+        CloudError(service: nil, operation: "load credentials for profile '\(profile)'", code: retryable ? Self.fileProblemCode : nil,
                    message: message, classification: retryable ? .retryable(retryAfter: nil) : .permanent, hint: hint)
     }
 }

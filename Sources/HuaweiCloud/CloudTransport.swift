@@ -80,6 +80,11 @@ public struct CloudTransport: Sendable, Equatable {
             guard let port = url.port else {
                 throw SettingError(description: "\(name)='\(redacted(value))' names no port; write socks5://host:port")
             }
+            // The SOCKS client underneath speaks only the no-authentication method: dropping the credentials would
+            // send every call through a proxy that then refuses it, for a reason no message names.
+            guard url.user == nil, url.password == nil else {
+                throw SettingError(description: "\(name)='\(redacted(value))': a SOCKS proxy with a user name and password is not supported; use one without authentication, or an http:// proxy (which may take user:password@)")
+            }
             return .socks5(host: host, port: port)
         default:
             throw SettingError(description: "\(name)='\(redacted(value))': only http:// and socks5:// proxies are supported (the connection to the cloud is TLS through the proxy either way)")

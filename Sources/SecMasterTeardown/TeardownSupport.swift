@@ -94,7 +94,8 @@ extension CloudError {
         switch classification {
         case .retryable(let after):
             return StepFailure(code: code ?? "cloud_transient", message: description, retryable: true,
-                               notBefore: after.map { now.addingTimeInterval(Double($0.components.seconds)) })
+                               notBefore: after.map { now.addingTimeInterval(Double($0.components.seconds)) },
+                               needsFix: code == CloudCredentialsProvider.fileProblemCode ? true : nil)
         case .alreadyDone, .permanent:
             return StepFailure(code: code ?? "cloud_error", message: description, retryable: false)
         }

@@ -156,14 +156,14 @@ extension PlanRunner {
                 return try await action.run(context)
             } catch let failure as StepFailure {
                 let pause = min(max(failure.notBefore?.timeIntervalSinceNow ?? 0, Double(1 << (attempt - 1))), 10)
-                guard failure.retryable, attempt < Self.maxAttempts, Date().addingTimeInterval(pause) < deadline else {
+                // A failure that waits for a fix (a credentials file readable by others) is not tried again here.
+                let passing = failure.retryable && failure.needsFix != true
+                guard passing, attempt < Self.maxAttempts, Date().addingTimeInterval(pause) < deadline else {
                     let tries = attempt == 1 ? "" : " (tried \(attempt) times)"
-                    // Retryable is not always passing by itself (a credentials file readable by others waits for
-                    // its owner): the message names the cause either way.
-                    let next = failure.retryable ? "try again later, or once the cause above is fixed" : "fix the cause, then try again"
+                    let next = passing ? "try again later, or once the cause above is fixed" : "fix the cause, then try again"
                     throw PlanError(
                         description: "planning failed\(tries): \(failure). Nothing was planned, submitted or changed; \(next)",
-                        isTransient: failure.retryable, retryAfter: failure.notBefore.map { max(1, $0.timeIntervalSinceNow) })
+                        isTransient: passing, retryAfter: failure.notBefore.map { max(1, $0.timeIntervalSinceNow) })
                 }
                 logger.notice("a read of the plan failed; trying again", metadata: ["error": "\(failure)", "attempt": "\(attempt)", "pause_s": "\(pause)"])
                 try await Task.sleep(for: .seconds(pause))

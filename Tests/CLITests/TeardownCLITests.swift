@@ -61,6 +61,30 @@ struct TeardownCLITests {
         #expect(try simulator.changedTwice(account: "demo").isEmpty)
     }
 
+    /// A credentials file that others can read waits for its owner to fix it: a worker's step retries until then, but
+    /// `plan`, run by hand, says so at once instead of trying again for half a minute.
+    @Test func planStopsAtOnceOnACredentialsFileOthersCanRead() async throws {
+        let simulator = try SimulatorProcess(seed: TestEnvironment.repositoryRoot + "/deploy/cloudsim/seeds/sample.json")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("unwind-creds-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/credentials"
+        try "[demo]\nak = DEMOACCESSKEY0000001\nsk = demoSecretKey0000000000000000000000000001\n".write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o644)
+        let plan = await runUnwind([
+            "plan", "secmaster-full-teardown", "--set", "domain_id=0a1b2c3d4e5f40718293a4b5c6d7e8f9",
+            "--set", "project_id=1f2e3d4c5b6a47988796a5b4c3d2e1f0", "--set", "region=cn-north-4", "--set", "profile=demo",
+        ], environment: [
+            "UNWIND_CLOUD_ENDPOINT": simulator.url, "UNWIND_CREDENTIALS_FILE": file,
+            "UNWIND_WORKFLOWS_DIR": TestEnvironment.repositoryRoot + "/workflows",
+        ])
+        #expect(plan.status != 0)
+        #expect(plan.stderr.contains("can be read by other users") && plan.stderr.contains("chmod 600"), "\(plan.stderr)")
+        #expect(plan.stderr.contains("fix the cause, then try again"), "\(plan.stderr)")
+        #expect(!plan.stderr.contains("(tried") && !plan.combined.contains("trying again"), "not tried again: \(plan.combined)")
+        #expect(!plan.combined.contains("demoSecretKey"))
+    }
+
     /// `plan --fleet`: every account of a file planned (read-only), in file order, with what each needs acknowledged.
     /// BSS's refund rules can be set to what the account's contract says; the plan follows them, and a bad value is
     /// refused before anything is read.

@@ -13,6 +13,13 @@ struct CloudTransportTests {
         #expect(try CloudTransport.fromEnvironment(["https_proxy": "proxy.corp:8080"]).proxy == .http(host: "proxy.corp", port: 8080, user: nil, password: nil))
         #expect(try CloudTransport.fromEnvironment(["HTTPS_PROXY": "http://me:p%40ss@proxy.corp:3128"]).proxy == .http(host: "proxy.corp", port: 3128, user: "me", password: "p@ss"))
         #expect(try CloudTransport.fromEnvironment(["HTTPS_PROXY": "socks5://127.0.0.1:1080"]).proxy == .socks5(host: "127.0.0.1", port: 1080))
+        // Credentials for a SOCKS proxy would be dropped on the floor: refused, and the password not shown.
+        #expect {
+            try CloudTransport.fromEnvironment(["HTTPS_PROXY": "socks5://ops:s3cret-word@127.0.0.1:1080"])
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("not supported") && text.contains("ops:***@") && !text.contains("s3cret-word")
+        }
         // An http:// endpoint (the simulator) goes through HTTP_PROXY, not HTTPS_PROXY; NO_PROXY names hosts that bypass.
         #expect(try CloudTransport.fromEnvironment(["HTTPS_PROXY": "http://p:1", "UNWIND_CLOUD_ENDPOINT": "http://127.0.0.1:8080"]).proxy == nil)
         #expect(try CloudTransport.fromEnvironment(["HTTP_PROXY": "http://p:1", "UNWIND_CLOUD_ENDPOINT": "http://sim.local:8080"]).proxy != nil)

@@ -93,6 +93,8 @@ struct CredentialsTests {
         ("ak = A0\n[a]\nak = A1\nsk = S1-secret\n", "line 1 sets a key before any [section] header"),
         ("[a\nak = A1\nsk = S1-secret\n", "line 1 starts a [section] header without its closing ]"),
         ("[a]\nak = A1\nsk = S1-secret # the old key\n", "line 3: the value of 'sk' contains a blank (an inline comment?"),
+        ("[a]\nak = A1\nsk = \"S1-secret\"\n", "line 3: the value of 'sk' contains a quote; write the value without quotes"),
+        ("[a]\nak = 'A1'\nsk = S1-secret\n", "line 2: the value of 'ak' contains a quote"),
         ("[a]\nak = A1\nsk = S1-secret\nsecret_key = S2-secret\n", "line 4 sets a key that is not one of ak, security_token, sk"),
     ])
     func aMalformedFileIsRefusedByLine(_ text: String, _ problem: String) throws {

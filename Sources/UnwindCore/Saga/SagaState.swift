@@ -68,12 +68,17 @@ public struct StepFailure: Sendable, Codable, Equatable, Error, CustomStringConv
     public var retryable: Bool
     /// Do not retry before this time (e.g. from a `Retry-After` header).
     public var notBefore: Date?
+    /// Retryable, but only once someone fixes the cause (a credentials file others can read): a worker retries with
+    /// back-off, so the step goes on after the fix; a command run by hand (`plan`) stops at once instead of waiting.
+    /// Optional so that failures stored by older versions still decode.
+    public var needsFix: Bool?
 
-    public init(code: String? = nil, message: String, retryable: Bool = true, notBefore: Date? = nil) {
+    public init(code: String? = nil, message: String, retryable: Bool = true, notBefore: Date? = nil, needsFix: Bool? = nil) {
         self.code = code
         self.message = message
         self.retryable = retryable
         self.notBefore = notBefore
+        self.needsFix = needsFix
     }
 
     public var description: String {
