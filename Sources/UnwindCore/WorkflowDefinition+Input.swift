@@ -24,11 +24,20 @@ extension WorkflowDefinition {
             if fieldProblems.isEmpty { result[field.name] = value }
         }
 
-        for name in input.keys.sorted() where !declared.contains(name) {
-            problems.append("'\(name)': unknown field" + Suggestion.hint(for: name, in: declared))
+        // The first few by name, each cut short: an input of thousands of made-up fields (or one with a megabyte
+        // for a name) must not make a message of the same size.
+        let unknown = input.keys.filter { !declared.contains($0) }.sorted()
+        for name in unknown.prefix(Self.unknownFieldsNamed) {
+            problems.append("'\(Suggestion.shown(name))': unknown field" + Suggestion.hint(for: name, in: declared))
+        }
+        if unknown.count > Self.unknownFieldsNamed {
+            problems.append("and \(unknown.count - Self.unknownFieldsNamed) more unknown fields")
         }
 
         guard problems.isEmpty else { throw InputValidationError(problems: problems) }
         return result
     }
+
+    /// How many unknown input fields a refusal names.
+    static let unknownFieldsNamed = 10
 }

@@ -119,6 +119,21 @@ struct InputValidationTests {
         }
     }
 
+    /// Thousands of made-up fields, or a name a megabyte long, make a refusal of a few lines, not of the input's size.
+    @Test func manyOrLongUnknownFieldsMakeAShortMessage() {
+        var input: [String: JSONValue] = ["domain_id": "0a1b2c3d4e5f40718293a4b5c6d7e8f9"]
+        for index in 0..<5000 { input["extra\(index)"] = 1 }
+        input[String(repeating: "n", count: 1_000_000)] = 1
+        do {
+            _ = try definition.validateInput(input)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.problems.count <= 12, "\(error.problems.count) problems")
+            #expect(error.problems.last == "and 4991 more unknown fields")
+            #expect(error.description.count < 2_000, "\(error.description.count) characters")
+        }
+    }
+
     @Test func missingRequiredField() {
         #expect(throws: InputValidationError(problems: ["'domain_id': required field is missing"])) {
             try definition.validateInput([:])
