@@ -19,6 +19,22 @@ public enum QueueName {
     }
 }
 
+/// Who acts on a workflow, as the history records it (`unwind … --as NAME`, the API's `actor`): a name, not a
+/// sentence. A newline or a control character in it would forge lines of `unwind history`; a megabyte, fill it.
+public enum ActorName {
+    public static let maxLength = 64
+
+    /// Why `name` cannot name who acts, or nil if it can. Letters of any script are allowed (people's names).
+    public static func problem(_ name: String) -> String? {
+        if name.isEmpty { return "the name is empty" }
+        if name.count > maxLength { return "the name is longer than \(maxLength) characters" }
+        let allowed = name.unicodeScalars.allSatisfy { scalar in
+            CharacterSet.alphanumerics.contains(scalar) || "._@-:".unicodeScalars.contains(scalar)
+        }
+        return allowed ? nil : "the name may hold letters, digits and . _ @ - : only"
+    }
+}
+
 /// Bounds on what a submission carries, the same for the CLI and the HTTP API.
 public enum SubmissionLimits {
     /// A priority orders due steps; it is not an identifier (and must fit the column).

@@ -47,6 +47,19 @@ struct BadInputCorpusTests {
         #expect(!result.combined.contains("Fatal error") && !result.combined.contains("Stack dump"), sourceLocation: sourceLocation)
     }
 
+    /// `--as` goes into the history: a newline there would forge a line of `unwind history`. Refused before anything
+    /// is submitted or changed, like the API's `actor`.
+    @Test func whoIsActingMustBeAName() async throws {
+        let setup = try Setup()
+        for name in ["jane doe", "evil\nworkflow_cancelled", "", String(repeating: "x", count: 65), "a\u{1b}[2J"] {
+            await Self.expectCleanFailure(setup.unwind(["submit", "notes", "--set", "account=acme", "--as", name]), status: 64,
+                                          mentions: "--as: the name")
+        }
+        #expect(try setup.workflowCount() == 0)
+        let accepted = await setup.unwind(["submit", "notes", "--set", "account=acme", "--as", "jürgen.müller@ops"])
+        #expect(accepted.status == 0, "a name in any script is fine: \(accepted.combined)")
+    }
+
     @Test func fleetFilesWithWrongEncodingsAndBrokenRows() async throws {
         let setup = try Setup()
         // UTF-16 (as some spreadsheet exports are): refused as a whole, nothing submitted.

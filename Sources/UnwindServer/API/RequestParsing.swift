@@ -109,9 +109,9 @@ enum RequestParsing {
     /// Who the caller says they are, for the history: `api:NAME`, else `api:token`. The token proves the call
     /// may be made; the name is the caller's word (like `unwind … --as NAME`).
     static func actor(_ object: [String: JSONValue]) throws(APIError) -> String {
-        guard let name = try string(object, "actor", required: false, maxLength: 64), !name.isEmpty else { return "api:token" }
-        guard name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "._@-".unicodeScalars.contains($0) }) else {
-            throw .badRequest("field 'actor' may hold letters, digits and . _ @ - only (got '\(clip(name))')")
+        guard let name = try string(object, "actor", required: false, maxLength: ActorName.maxLength), !name.isEmpty else { return "api:token" }
+        if let problem = ActorName.problem(name) {
+            throw .badRequest("field 'actor': \(problem) (got '\(clip(name))')")
         }
         return "api:" + name
     }

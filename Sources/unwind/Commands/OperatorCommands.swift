@@ -35,6 +35,7 @@ struct Resume: ParsableCommand {
 
     func validate() throws {
         try validateReason(reason)
+        try validateActor(actor)
         if allFailed {
             guard id == nil else { throw ValidationError("give a workflow ID or --all-failed, not both") }
             guard from == nil, !wait else { throw ValidationError("--from and --wait apply to one workflow; leave them out with --all-failed") }
@@ -109,7 +110,10 @@ struct Cancel: ParsableCommand {
     @Flag(help: "Stop at once and compensate nothing: what already ran is left as it is (before the point of no return too), what remains is not done. Needed past the point of no return.") var force = false
     @Option(help: "Why (recorded in the history).") var reason: String
 
-    func validate() throws { try validateReason(reason) }
+    func validate() throws {
+        try validateReason(reason)
+        try validateActor(actor)
+    }
     @Option(name: .customLong("as"), help: "Who is acting (default: the OS user).") var actor: String?
 
     func run() throws {
@@ -158,7 +162,10 @@ struct Skip: ParsableCommand {
     @Argument(help: "The failed step.") var step: String
     @Option(help: "Why (recorded in the history).") var reason: String
 
-    func validate() throws { try validateReason(reason) }
+    func validate() throws {
+        try validateReason(reason)
+        try validateActor(actor)
+    }
     @Option(name: .customLong("as"), help: "Who is acting (default: the OS user).") var actor: String?
 
     func run() throws {

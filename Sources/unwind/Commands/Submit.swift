@@ -187,6 +187,7 @@ struct Submit: ParsableCommand {
         if fleet != nil && inputOptions.inputFile != nil { throw ValidationError("--input cannot be combined with --fleet; use --set for values shared by every row") }
         if !skipPlan { try CloudSettings.check() }
         if let problem = QueueName.problem(queue) { throw ValidationError("--queue: \(problem)") }
+        try validateActor(actor)
         let maxPriority = SubmissionLimits.maxPriority
         guard (-maxPriority...maxPriority).contains(priority) else { throw ValidationError("--priority must be between -\(maxPriority) and \(maxPriority) (higher runs first)") }
         if let idempotencyKey, idempotencyKey.trimmingCharacters(in: .whitespaces).isEmpty {

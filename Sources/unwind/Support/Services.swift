@@ -201,11 +201,21 @@ struct Services {
     }
 }
 
-/// Who is acting: `--as NAME`, else the OS user.
+/// Refuses an `--as NAME` that cannot name who acts (see ``ActorName``); called from the commands' `validate()`.
+func validateActor(_ explicit: String?) throws {
+    if let explicit, let problem = ActorName.problem(explicit) {
+        // The value is not echoed: it may hold the newline or control character that makes it wrong.
+        throw ValidationError("--as: \(problem); name who is acting, e.g. --as jane.doe")
+    }
+}
+
+/// Who is acting: `--as NAME` (checked by ``validateActor(_:)``); else the OS user (from the environment if it
+/// holds a usable name, else the account database, else the uid).
 func currentActor(_ explicit: String?) -> String {
-    if let explicit, !explicit.isEmpty { return explicit }
-    return ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"]
-        ?? (getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "unknown")
+    if let explicit { return explicit }
+    let environment = ProcessInfo.processInfo.environment
+    let candidates = [environment["USER"], environment["LOGNAME"], getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) }]
+    return candidates.compactMap { $0 }.first { ActorName.problem($0) == nil } ?? "uid:\(getuid())"
 }
 
 /// Parses `30s`, `5m`, `1h30m`, `500ms`.
