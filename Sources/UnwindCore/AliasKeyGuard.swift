@@ -7,35 +7,98 @@
 enum AliasKeyGuard {
     static func firstHazard(in yaml: String) -> (line: Int, message: String)? {
         guard yaml.contains("&"), yaml.contains("*") else { return nil }
+        var scanner = Scanner()
         for (index, rawLine) in yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = codePart(of: rawLine)
-            let trimmed = line.drop(while: { $0 == " " || $0 == "-" || $0 == "\t" })
-            if trimmed == "?" || trimmed.hasPrefix("? ") {
-                return (index + 1, "complex mapping keys ('?') are not allowed in definition files")
-            }
-            let characters = Array(line)
-            for (position, character) in characters.enumerated() where character == ":" {
-                let after = position + 1 < characters.count ? characters[position + 1] : " "
-                guard after == " " || after == "\t" || after == "," || after == "}" else { continue }
-                var before = position - 1
-                while before >= 0, characters[before] == " " { before -= 1 }
-                guard before >= 0 else { continue }
-                if characters[before] == "]" || characters[before] == "}" {
-                    return (index + 1, "lists and mappings cannot be used as mapping keys in definition files")
-                }
-                // Walk back over the key token to see whether it is an alias (`*name :`).
-                var start = before
-                while start > 0, !" \t,[{".contains(characters[start - 1]) { start -= 1 }
-                if characters[start] == "*" {
-                    return (index + 1, "aliases cannot be used as mapping keys in definition files")
-                }
-            }
+            if let message = scanner.scan(line: rawLine) { return (index + 1, message) }
         }
         return nil
     }
 
+    /// A scanner of YAML's structure, just enough to tell where a node starts and whether it is a key: the flow
+    /// collections open (`[`, `{`) across lines, and block scalars (`|`, `>`) whose lines are text, not YAML.
+    /// A `[` or `*` inside plain text (`description: see *runbook* [a, b]: …`) does not start a node and is ignored.
+    private struct Scanner {
+        private var flow: [Character] = []
+        private var expectingNode = true
+        /// The last indicator before the current position: `:`, `-`, `?`, `[`, `{`, `,`; nil at a line's start.
+        private var previous: Character?
+        /// Inside a block scalar, the indentation of the line that opened it: more indented lines are its text.
+        private var blockScalarIndent: Int?
+
+        mutating func scan(line rawLine: Substring) -> String? {
+            let indent = rawLine.prefix { $0 == " " }.count
+            if let parent = blockScalarIndent {
+                if rawLine.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) || indent > parent { return nil }
+                blockScalarIndent = nil
+            }
+            let characters = Array(AliasKeyGuard.codePart(of: rawLine))
+            if flow.isEmpty {
+                expectingNode = true
+                previous = nil
+            }
+            var blockScalar = false
+            var position = 0
+            func followedByBlank(_ at: Int) -> Bool {
+                at + 1 >= characters.count || characters[at + 1] == " " || characters[at + 1] == "\t" || characters[at + 1] == "\r"
+            }
+            func nextSignificant(after at: Int) -> Character? {
+                characters[(at + 1)...].first { $0 != " " && $0 != "\t" && $0 != "\r" }
+            }
+            func isNameCharacter(_ character: Character) -> Bool {
+                character.isLetter || character.isNumber || character == "_" || character == "-"
+            }
+            while position < characters.count {
+                let character = characters[position]
+                switch character {
+                case " ", "\t", "\r":
+                    break
+                case "?" where expectingNode && followedByBlank(position):
+                    return "complex mapping keys ('?') are not allowed in definition files"
+                case ":" where followedByBlank(position) || (!flow.isEmpty && ",]}".contains(characters[position + 1])):
+                    expectingNode = true
+                    previous = ":"
+                case "-" where expectingNode && flow.isEmpty && followedByBlank(position):
+                    previous = "-"
+                case "[" where expectingNode || !flow.isEmpty, "{" where expectingNode || !flow.isEmpty:
+                    flow.append(character)
+                    expectingNode = true
+                    previous = character
+                case "]" where !flow.isEmpty, "}" where !flow.isEmpty:
+                    flow.removeLast()
+                    if nextSignificant(after: position) == ":" {
+                        return "lists and mappings cannot be used as mapping keys in definition files"
+                    }
+                    expectingNode = false
+                    previous = character
+                case "," where !flow.isEmpty:
+                    expectingNode = true
+                    previous = ","
+                case "&" where expectingNode, "!" where expectingNode:
+                    // An anchor or a tag comes before the node it names.
+                    while position + 1 < characters.count, !" \t\r,[]{}".contains(characters[position + 1]) { position += 1 }
+                case "*" where expectingNode:
+                    var end = position + 1
+                    while end < characters.count, isNameCharacter(characters[end]) { end += 1 }
+                    let isKey = nextSignificant(after: end - 1) == ":"
+                        || (flow.last == "{" && (previous == "{" || previous == ","))
+                    if isKey { return "aliases cannot be used as mapping keys in definition files" }
+                    position = end - 1
+                    expectingNode = false
+                case "|" where expectingNode && flow.isEmpty, ">" where expectingNode && flow.isEmpty:
+                    blockScalar = true
+                    position = characters.count
+                default:
+                    expectingNode = false
+                }
+                position += 1
+            }
+            if blockScalar { blockScalarIndent = indent }
+            return nil
+        }
+    }
+
     /// The line without quoted text and comments, which may legitimately contain `*`, `:` or `]`.
-    private static func codePart(of line: Substring) -> String {
+    fileprivate static func codePart(of line: Substring) -> String {
         var result = ""
         var quote: Character?
         var previous: Character = " "

@@ -80,6 +80,40 @@ struct HostileInputTests {
             """) == nil)
     }
 
+    /// An alias in key position inside a flow collection (`{*bomb}`, `{? *bomb}`, `[? *bomb]`) got past the line
+    /// scanner, and Yams spent minutes hashing the expansion: refused before parsing now, and text that only looks
+    /// like YAML (a block scalar, `*` or `[` inside plain text) is not mistaken for keys.
+    @Test(.timeLimit(.minutes(1))) func aliasKeysInsideFlowCollectionsAreRejectedAtOnce() throws {
+        var bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for level in 1...10 {
+            bomb += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]\n"
+        }
+        for (key, message) in [
+            ("k: {*a10}", "aliases cannot be used as mapping keys"), ("k: {x: 1, *a10}", "aliases cannot be used as mapping keys"),
+            ("k: {? *a10}", "complex mapping keys ('?')"), ("k: [? *a10]", "complex mapping keys ('?')"),
+            ("k: [*a10 : 1]", "aliases cannot be used as mapping keys"), ("k: {[*a10]: 1}", "lists and mappings cannot be used"),
+            ("k:\n  - *a10 : 1", "aliases cannot be used as mapping keys"),
+        ] {
+            let text = "name: orders\nsteps: [{id: a, action: test.noop}]\n" + bomb + key + "\n"
+            let found = try messages(text)
+            #expect(found.count == 1 && found[0].contains(message), "\(key): \(found)")
+        }
+        // Aliases as values, in flow collections and merges; and text that only looks like keys.
+        #expect(loadError("""
+            name: orders
+            description: |
+              ? who approves: the owner
+              Steps [a, b]: see *runbook* and {*x}
+            defaults:
+              retry: &standard {max_attempts: 2}
+            steps:
+              - &base {id: a, action: test.noop, retry: *standard}
+              - <<: [*base]
+                id: b
+                description: see *runbook* [1, 2] first
+            """) == nil)
+    }
+
     @Test func deepNestingIsRejected() throws {
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
         let issues = try #require(loadError("name: orders\nsteps: \(deep)\n")).issues
