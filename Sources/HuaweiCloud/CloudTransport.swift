@@ -91,11 +91,18 @@ public struct CloudTransport: Sendable, Equatable {
         }
     }
 
-    /// The proxy URL without its password, for messages.
+    /// The proxy URL without its password, for messages. A URL that does not parse (a password with an unencoded
+    /// `#`, a blank in it) loses everything between the scheme and the last `@` instead: that is where it would be.
     static func redacted(_ value: String) -> String {
-        guard var url = URLComponents(string: value.contains("://") ? value : "http://" + value), url.password != nil else { return value }
-        url.password = "***"
-        return url.string ?? "(a proxy URL)"
+        if var url = URLComponents(string: value.contains("://") ? value : "http://" + value) {
+            guard url.password != nil else { return value }
+            url.password = "***"
+            return url.string ?? "(a proxy URL)"
+        }
+        guard let at = value.lastIndex(of: "@") else { return value }
+        let start = value.range(of: "://").map(\.upperBound) ?? value.startIndex
+        guard start <= at else { return "(a proxy URL)" }
+        return String(value[..<start]) + "***" + String(value[at...])
     }
 
     /// Applies the settings to an HTTP client's configuration.

@@ -13,6 +13,14 @@ struct CloudTransportTests {
         #expect(try CloudTransport.fromEnvironment(["https_proxy": "proxy.corp:8080"]).proxy == .http(host: "proxy.corp", port: 8080, user: nil, password: nil))
         #expect(try CloudTransport.fromEnvironment(["HTTPS_PROXY": "http://me:p%40ss@proxy.corp:3128"]).proxy == .http(host: "proxy.corp", port: 3128, user: "me", password: "p@ss"))
         #expect(try CloudTransport.fromEnvironment(["HTTPS_PROXY": "socks5://127.0.0.1:1080"]).proxy == .socks5(host: "127.0.0.1", port: 1080))
+        // A password that makes the URL unparseable (an unencoded #, a blank) is not shown either.
+        for value in ["http://user:pa#S3CRET@proxy:80", "http://us er:S3C\"RET@pro xy:80"] {
+            #expect {
+                try CloudTransport.fromEnvironment(["HTTPS_PROXY": value])
+            } throws: { error in
+                "\(error)".contains("is not a proxy URL") && !"\(error)".contains("S3C")
+            }
+        }
         // Credentials for a SOCKS proxy would be dropped on the floor: refused, and the password not shown.
         #expect {
             try CloudTransport.fromEnvironment(["HTTPS_PROXY": "socks5://ops:s3cret-word@127.0.0.1:1080"])
