@@ -325,6 +325,8 @@ struct EngineTests {
         let done = try engine.submit(definition)
         try await engine.waitFor(done, in: ["succeeded"])
         let running = try engine.submit(definition, notBefore: Date().addingTimeInterval(3600))
+        // A finish time set by hand on a workflow that has not finished does not make it prunable.
+        _ = try engine.database.connect().query("UPDATE workflows SET finished_at = now() - interval '400 days' WHERE id = $1", [running])
         #expect(try engine.store.prune(finishedBefore: Date().addingTimeInterval(-3600)) == 0)
         #expect(try engine.store.countPrunable(finishedBefore: Date().addingTimeInterval(1)) == 1, "what --dry-run reports")
         #expect(try engine.store.workflow(done).state == "succeeded", "counting deletes nothing")

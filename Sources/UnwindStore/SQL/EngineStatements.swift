@@ -416,11 +416,16 @@ extension SQL {
 
         // MARK: Pruning
 
+        /// Finished for good (the states that set `finished_at`): a row whose `finished_at` was set by hand on a
+        /// running or failed workflow is never pruned with its history.
         static let finishedBefore = Statement("finished_before", """
-            SELECT id FROM workflows WHERE finished_at < $1::timestamptz ORDER BY finished_at LIMIT $2
+            SELECT id FROM workflows
+            WHERE finished_at < $1::timestamptz AND state IN ('succeeded', 'compensated', 'cancelled')
+            ORDER BY finished_at LIMIT $2
             """)
         static let countFinishedBefore = Statement("count_finished_before", """
-            SELECT count(*) AS n FROM workflows WHERE finished_at < $1::timestamptz
+            SELECT count(*) AS n FROM workflows
+            WHERE finished_at < $1::timestamptz AND state IN ('succeeded', 'compensated', 'cancelled')
             """)
         static let deleteEventsOf = Statement(
             "delete_events_of", "DELETE FROM events WHERE workflow_id = ANY($1::uuid[])")
