@@ -22,13 +22,22 @@ public struct TeardownInput: Sendable, Equatable {
             }
             return value
         }
+        // An absent option takes its default; one present with another type is refused, never read as the default
+        // (for the deletions, the destructive choice).
+        func option<T>(_ key: String, _ read: (JSONValue) -> T?, default fallback: T) throws(StepFailure) -> T {
+            guard let value = input[key], value != .null else { return fallback }
+            guard let read = read(value) else {
+                throw StepFailure(code: "invalid_input", message: "the workflow input's '\(key)' has the wrong type", retryable: false)
+            }
+            return read
+        }
         account = AccountReference(domainID: try text("domain_id"), projectID: try text("project_id"), region: try text("region"))
-        profile = input["profile"]?.stringValue ?? "default"
+        profile = try option("profile", \.stringValue, default: "default")
         options = TeardownOptions(
-            deletePublicIP: input["delete_publicip"]?.boolValue ?? true,
-            deleteVolume: input["delete_volume"]?.boolValue ?? true,
-            unsubscribeReason: input["unsubscribe_reason"]?.stringValue ?? "Decommissioned with Unwind",
-            accepted: Set(input["accept"]?.arrayValue?.compactMap(\.stringValue) ?? []))
+            deletePublicIP: try option("delete_publicip", \.boolValue, default: true),
+            deleteVolume: try option("delete_volume", \.boolValue, default: true),
+            unsubscribeReason: try option("unsubscribe_reason", \.stringValue, default: "Decommissioned with Unwind"),
+            accepted: Set(try option("accept", \.arrayValue, default: []).compactMap(\.stringValue)))
     }
 }
 

@@ -274,7 +274,7 @@ public final class WorkflowStore: Sendable {
                 guard let phase = StepPhase(rawValue: try row.decode("phase")) else {
                     throw StoreError.corruptRow("unknown step phase")
                 }
-                let input = try Self.json(row, "input")?.objectValue ?? [:]
+                let input = try Self.storedInput(row, definition: definition)
                 let stepID: String = try row.decode("step_id")
                 let counters = try Self.counters(row, workflowID: workflowID, stepID: stepID)
                 claimed.append(ClaimedStep(
@@ -906,7 +906,7 @@ public final class WorkflowStore: Sendable {
                           step.state == .ready && step.dueAt <= now && workflow.original.steps[id]?.state != .ready
                       }) else { continue }
                 do {
-                    inputs[change.workflowID] = try Self.json(workflowRows[workflow.row], "input")?.objectValue ?? [:]
+                    inputs[change.workflowID] = try Self.storedInput(workflowRows[workflow.row], definition: workflow.definition)
                     var known: [String: JSONValue] = [:]
                     for (stepID, index) in stepRowIndex[change.workflowID] ?? [:] {
                         if let output = try Self.json(stepRows[index], "output") { known[stepID] = output }
@@ -1092,6 +1092,21 @@ public final class WorkflowStore: Sendable {
                 "step \(stepID) of workflow \(workflowID.uuidString.lowercased()) has attempt \(attempt), attempt base \(attemptBase) and fencing token \(fencingToken), beyond anything Unwind writes; the row was edited or damaged: restore it or cancel the workflow")
         }
         return (attempt, attemptBase, fencingToken)
+    }
+
+    /// A workflow's stored input, as a step receives it: an object that still fits its definition's `inputs`. One
+    /// edited by hand into another shape (`"false"` for a boolean, a string for the whole input) would otherwise
+    /// reach the actions, whose defaults for what they cannot read may be the destructive choice.
+    static func storedInput(_ row: PostgresRow, definition: WorkflowDefinition) throws -> [String: JSONValue] {
+        guard let object = try json(row, "input")?.objectValue else {
+            throw StoreError.corruptRow("the workflow's stored input is not a JSON object")
+        }
+        do {
+            _ = try definition.validateInput(object)
+        } catch {
+            throw StoreError.corruptRow("the workflow's stored input does not fit its definition: \(error)")
+        }
+        return object
     }
 
     static func json(_ row: PostgresRow, _ column: String) throws -> JSONValue? {

@@ -58,6 +58,29 @@ struct DamagedRowTests {
         #expect(throws: StoreError.self) { try engine.store.workflow(damaged) }
     }
 
+    /// A stored input edited into another shape than its definition declares (a string for a boolean, a list for
+    /// the whole input) reached the actions, whose defaults for what they could not read may be destructive: the
+    /// step is handed back, put off and named instead.
+    @Test func aStoredInputThatNoLongerFitsItsDefinitionIsNotRun() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        let retyped = try engine.submit(definition)
+        let listed = try engine.submit(definition)
+        let healthy = try engine.submit(definition)
+        let admin = try engine.database.connect()
+        _ = try admin.query(#"UPDATE workflows SET input = input || '{"sleep_ms": "false"}' WHERE id = $1"#, [retyped])
+        _ = try admin.query(#"UPDATE workflows SET input = '["a"]' WHERE id = $1"#, [listed])
+        engine.startWorker()
+        #expect(try await engine.waitFor(healthy, in: ["succeeded", "failed", "compensated"]).state == "succeeded")
+        for (id, problem) in [(retyped, "does not fit its definition: invalid workflow input: 'sleep_ms': expected int, got string"),
+                              (listed, "stored input is not a JSON object")] {
+            try await engine.waitUntil("the step to be handed back") { try engine.kinds(id).contains("lease_released") }
+            let released = try #require(try engine.events(id).first { $0.kind == "lease_released" })
+            #expect(released.reason?.contains(problem) == true, "\(released.reason ?? "-")")
+            #expect(try !engine.kinds(id).contains("step_succeeded"), "nothing ran")
+        }
+    }
+
     /// A step's output damaged while its workflow's next step runs: the worker that finishes that step used to fail
     /// its whole batch on starting the one after (reading the outputs it may use), again on every try, holding up
     /// every other workflow's results with it until their leases ran out.
