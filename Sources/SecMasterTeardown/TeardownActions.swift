@@ -131,7 +131,7 @@ public enum TeardownActions {
         let input = try TeardownInput(context.input)
         let client = try client(input, env, context)
         let inventory = try context.inventory(env)
-        var state = context.state(AutoRenewState())
+        var state = try context.state(AutoRenewState())
         let scope = scope(context)
         // An expired resource is not renewed any more (BSS refuses to change it): nothing to turn off.
         let candidates = inventory.prepaidInOrder.filter { entry in
@@ -162,7 +162,7 @@ public enum TeardownActions {
     static func restoreAutoRenew(_ context: StepContext, _ env: TeardownEnvironment) async throws -> StepOutcome {
         let input = try TeardownInput(context.input)
         let client = try client(input, env, context)
-        var state = context.state(AutoRenewState())
+        var state = try context.state(AutoRenewState())
         for id in state.toRestore where !state.restored.contains(id) && !(state.gone ?? []).contains(id) {
             let domain = input.account.domainID
             if try await cloud({ () async throws(CloudError) in try await client.setAutoRenew(domainID: domain, resourceID: id, enabled: true) }) == nil {
@@ -279,7 +279,7 @@ public enum TeardownActions {
         let input = try TeardownInput(context.input)
         let client = try client(input, env, context)
         let inventory = try context.inventory(env)
-        var state = context.state(QuotaState())
+        var state = try context.state(QuotaState())
         let project = input.account.projectID
 
         let expiredQuotas = inventory.expired(inventory.quotas)
@@ -353,7 +353,7 @@ public enum TeardownActions {
         let input = try TeardownInput(context.input)
         let client = try client(input, env, context)
         let inventory = try context.inventory(env)
-        var state = context.state(PackageState())
+        var state = try context.state(PackageState())
         let project = input.account.projectID
         let expiredPackages = inventory.expired(inventory.packages)
         if state.bss.orders.isEmpty, inventory.packages.allSatisfy({ expiredPackages.contains($0.resourceID) }) {
@@ -445,7 +445,7 @@ public enum TeardownActions {
         let input = try TeardownInput(context.input)
         let client = try client(input, env, context)
         let inventory = try context.inventory(env)
-        var state = context.state(ServerState())
+        var state = try context.state(ServerState())
         let (pausesBefore, pausedBefore) = (state.outagePauses, state.pausedSince)
         (state.outagePauses, state.pausedSince) = (nil, nil)
         var askedWithoutAnswer = false  // a deletion asked for in this call got no answer: that spends the attempt
@@ -633,7 +633,7 @@ public enum TeardownActions {
         let input = try TeardownInput(context.input)
         let client = try client(input, env, context)
         let inventory = try context.inventory(env)
-        var state = context.state(EndpointState())
+        var state = try context.state(EndpointState())
         let project = input.account.projectID
         // The deletions are recorded by the wait below, not one checkpoint each: deleting an endpoint again after
         // a crash is harmless (VPCEP answers a repeated deletion as in progress, or 404, which counts as done).

@@ -209,9 +209,22 @@ extension StepContext {
         return inventory
     }
 
-    /// The step's checkpoint decoded as `T`, or a fresh value.
-    func state<T: Codable & Sendable>(_ fresh: T) -> T {
-        checkpoint?.decoded(T.self) ?? fresh
+    /// The step's checkpoint decoded as `T`, or a fresh value when it has none. A checkpoint that is there but cannot
+    /// be read (edited or damaged by hand) is refused: taken as fresh, a compensation would find nothing to undo and
+    /// report success, and a pivot would forget the change it made.
+    func state<T: Codable & Sendable>(_ fresh: T) throws(StepFailure) -> T {
+        try Self.state(from: checkpoint, fresh: fresh, stepID: stepID, phase: phase)
+    }
+
+    static func state<T: Codable & Sendable>(from checkpoint: JSONValue?, fresh: T, stepID: String, phase: StepPhase) throws(StepFailure) -> T {
+        guard let checkpoint, checkpoint != .null else { return fresh }
+        guard let state = checkpoint.decoded(T.self) else {
+            throw StepFailure(
+                code: "checkpoint_unreadable",
+                message: "the checkpoint of step '\(stepID)' (\(phase.rawValue)) cannot be read, so what it recorded is unknown; restore it from the step's last checkpoint event in `unwind history`, then resume",
+                retryable: false)
+        }
+        return state
     }
 }
 
