@@ -558,13 +558,21 @@ public final class Worker: Sendable {
                 metrics.leasesExpired(lostCount)
                 let stopping = state.withLock { $0.stopping }
                 if try !store.workerHeartbeat(id: configuration.workerID, draining: stopping, hostname: hostname, pid: getpid()), !stopping {
-                    // Frozen for longer than the silence rule, this process's ID was given to another one: two
-                    // processes would share one row (one of them invisible to `unwind workers`). Fencing keeps
-                    // their writes apart; this one stops taking work.
-                    logger.error("this worker's ID was taken over by another process while this one was silent; stopping", metadata: [
-                        "worker.id": "\(configuration.workerID)",
-                    ])
-                    requestStop()
+                    if try store.workerHolder(id: configuration.workerID) == nil {
+                        // Deleted by hand (clearing out stopped workers, say): this worker is alive, so it says so again.
+                        logger.warning("this worker's row was removed from the workers table; registering it again", metadata: [
+                            "worker.id": "\(configuration.workerID)",
+                        ])
+                        try register()
+                    } else {
+                        // Frozen for longer than the silence rule, this process's ID was given to another one: two
+                        // processes would share one row (one of them invisible to `unwind workers`). Fencing keeps
+                        // their writes apart; this one stops taking work.
+                        logger.error("this worker's ID was taken over by another process while this one was silent; stopping", metadata: [
+                            "worker.id": "\(configuration.workerID)",
+                        ])
+                        requestStop()
+                    }
                 }
             }
             let rescued = try store.rescueExpiredLeases()
@@ -573,8 +581,13 @@ public final class Worker: Sendable {
                 logger.info("rescued steps whose worker stopped heartbeating", metadata: ["count": "\(rescued)"])
                 wakeup.signal()
             }
-            if try store.startDueScheduledWorkflows() > 0 { wakeup.signal() }
             databaseRecovered()
+        } catch {
+            databaseTrouble(error)
+        }
+        // On its own: a failing heartbeat or rescue must not hold up the workflows scheduled to start now.
+        do {
+            if try store.startDueScheduledWorkflows() > 0 { wakeup.signal() }
         } catch {
             databaseTrouble(error)
         }
@@ -665,11 +678,7 @@ public final class Worker: Sendable {
         while true {
             do {
                 try refuseAnIDInUse()
-                try store.registerWorker(
-                    id: configuration.workerID, hostname: hostname, pid: getpid(),
-                    concurrency: configuration.concurrency, queues: configuration.queues, version: configuration.version,
-                    // The heartbeat goes with the first maintenance pass after its interval.
-                    heartbeatSeconds: (configuration.heartbeatInterval + configuration.maintenanceInterval).seconds)
+                try register()
                 return
             } catch let error as PostgresError where error.isTransient {
                 if state.withLock({ $0.stopping }) { throw error }
@@ -678,6 +687,14 @@ public final class Worker: Sendable {
                 backoff = min(backoff * 2, .seconds(5))
             }
         }
+    }
+
+    private func register() throws {
+        try store.registerWorker(
+            id: configuration.workerID, hostname: hostname, pid: getpid(),
+            concurrency: configuration.concurrency, queues: configuration.queues, version: configuration.version,
+            // The heartbeat goes with the first maintenance pass after its interval.
+            heartbeatSeconds: (configuration.heartbeatInterval + configuration.maintenanceInterval).seconds)
     }
 
     /// Two live processes under one worker ID would overwrite each other's row (`unwind workers` would show one of

@@ -547,8 +547,9 @@ public final class WorkflowStore: Sendable {
     static func isUnreadableRow(_ error: any Error) -> Bool {
         switch error {
         case StoreError.corruptRow: return true
-        // 23514: a write of the workflow's rows broke a CHECK constraint (migration 0007's bounds): that row too.
-        case let error as PostgresError: return error.code == .decoding || error.sqlState == "23514"
+        // 23514: a write of the workflow's rows broke a CHECK constraint (migration 0007's bounds); 22003: it carried
+        // a counter past its type's range (a `completed_seq` edited to the integer maximum): that row too.
+        case let error as PostgresError: return error.code == .decoding || error.sqlState == "23514" || error.sqlState == "22003"
         default: return false
         }
     }

@@ -178,6 +178,49 @@ struct DamagedRowTests {
         #expect(try store.rescueExpiredLeases() == 0)
     }
 
+    /// A counter edited to its type's maximum made every batch holding that workflow's result fail on the write
+    /// (out of range), and with it every other workflow's results: that workflow alone is set aside now.
+    @Test func aCounterAtItsMaximumSetsOnlyItsWorkflowAside() throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        let damaged = try engine.submit(definition)
+        let healthy = try engine.submit(definition)
+        let claimed = try engine.store.claim(queues: ["default"], limit: 4, workerID: "w1", leaseSeconds: 30)
+        _ = try engine.database.connect().query(
+            "UPDATE steps SET completed_seq = 2147483647 WHERE workflow_id = $1 AND step_id = 'finish'", [damaged])
+        let results = claimed.map { step in
+            AttemptResult(workflowID: step.workflowID, stepID: step.stepID, fencingToken: step.fencingToken, outcome: .succeeded(output: nil))
+        }
+        let batch = try engine.store.complete(results, thenClaim: 4, queues: ["default"], workerID: "w1", leaseSeconds: 30)
+        for (step, disposition) in zip(claimed, batch.dispositions) {
+            if step.workflowID == damaged {
+                guard case .unwritable(let reason) = disposition else {
+                    Issue.record("not set aside: \(disposition)")
+                    continue
+                }
+                #expect(reason.contains("out of range"), "\(reason)")
+            } else {
+                #expect(disposition == .applied)
+            }
+        }
+        #expect(batch.claimed.map(\.workflowID) == [healthy])
+    }
+
+    /// A live worker whose row was deleted by hand (clearing out stopped workers) stopped, saying its ID had been
+    /// taken over, and exited 0, which systemd does not restart: it registers again and carries on.
+    @Test func aWorkerWhoseRowWasDeletedRegistersAgain() async throws {
+        let engine = try EngineHarness()
+        let worker = engine.startWorker()
+        let admin = try engine.database.connect()
+        func rows() throws -> Int { try admin.query("SELECT count(*) AS n FROM workers").rows.first!.decode("n", as: Int.self) }
+        try await engine.waitUntil("the worker to register") { try rows() == 1 }
+        _ = try admin.query("DELETE FROM workers")
+        try await engine.waitUntil("the worker to register again") { try rows() == 1 }
+        let id = try engine.submit(try engine.definition(teardownLikeYAML))
+        #expect(try await engine.waitFor(id, in: ["succeeded", "failed"]).state == "succeeded", "still working")
+        #expect(worker.runningSteps == 0)
+    }
+
     /// A running step whose lease end was removed by hand was never rescued: nothing ran it again, ever.
     @Test func aRunningStepWithoutALeaseEndIsRescued() throws {
         let engine = try EngineHarness()
