@@ -812,6 +812,12 @@ public final class WorkflowStore: Sendable {
                   let state = WorkflowState(rawValue: try row.decode("state")) else {
                 throw StoreError.corruptRow("workflow \(id) has an unknown state or definition")
             }
+            // Every step of the definition has its row (all are inserted at submission): one deleted by hand would
+            // let the workflow finish without it, or wait for it for ever.
+            let missing = definition.steps.map(\.id).filter { stepsByWorkflow[id]?[$0] == nil }
+            guard missing.isEmpty else {
+                throw StoreError.corruptRow("workflow \(id.uuidString.lowercased()) has no row for step(s) \(missing.joined(separator: ", ")) of its definition (deleted by hand?); restore them, or remove the workflow's rows (events, steps, workflows) by hand")
+            }
             let snapshot = SagaSnapshot(
                 state: state, pivotCrossed: try row.decode("pivot_crossed"), cancelRequested: try row.decode("cancel_requested"),
                 steps: stepsByWorkflow[id] ?? [:], error: try Self.json(row, "error"))
