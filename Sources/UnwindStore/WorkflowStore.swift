@@ -274,6 +274,12 @@ public final class WorkflowStore: Sendable {
                 guard let phase = StepPhase(rawValue: try row.decode("phase")) else {
                     throw StoreError.corruptRow("unknown step phase")
                 }
+                // Steps run only while their workflow goes forward or compensates: a step made ready by hand in a
+                // finished (or cancelled) workflow would reach the cloud after the operator stopped it.
+                let workflowState: String = try row.decode("workflow_state")
+                guard workflowState == WorkflowState.running.rawValue || workflowState == WorkflowState.compensating.rawValue else {
+                    throw StoreError.corruptRow("the step is ready but its workflow is \(workflowState) (a step row edited by hand?); set the step back, or leave it: it is not run")
+                }
                 let input = try Self.storedInput(row, definition: definition)
                 let stepID: String = try row.decode("step_id")
                 let counters = try Self.counters(row, workflowID: workflowID, stepID: stepID)

@@ -225,6 +225,23 @@ struct DamagedRowTests {
         #expect(worker.runningSteps == 0)
     }
 
+    /// A step of a finished workflow set back to `ready` by hand ran again (after a forced cancel: cloud calls the
+    /// operator had stopped): it is handed back and named instead.
+    @Test func aReadyStepOfAFinishedWorkflowIsNotRun() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        let done = try engine.submit(definition)
+        engine.startWorker()
+        #expect(try await engine.waitFor(done, in: ["succeeded", "failed"]).state == "succeeded")
+        _ = try engine.database.connect().query(
+            "UPDATE steps SET state = 'ready', due_at = now() WHERE workflow_id = $1 AND step_id = 'finish'", [done])
+        _ = try engine.database.connect().query("SELECT pg_notify('unwind_ready', 'default')")
+        try await engine.waitUntil("the step to be handed back") { try engine.kinds(done).contains("lease_released") }
+        let released = try #require(try engine.events(done).first { $0.kind == "lease_released" })
+        #expect(released.reason?.contains("its workflow is succeeded") == true, "\(released.reason ?? "-")")
+        #expect(try engine.events(done).filter { $0.kind == "step_succeeded" && $0.stepID == "finish" }.count == 1, "not run again")
+    }
+
     /// A running step whose lease end was removed by hand was never rescued: nothing ran it again, ever.
     @Test func aRunningStepWithoutALeaseEndIsRescued() throws {
         let engine = try EngineHarness()

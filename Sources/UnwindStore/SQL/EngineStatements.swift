@@ -129,7 +129,8 @@ extension SQL {
                 FROM claimed
             )
             SELECT c.workflow_id, c.step_id, c.phase, c.action, c.attempt, c.attempt_base, c.fencing_token,
-                   c.idempotency_key, c.checkpoint, c.lease_expires_at, c.previous_state, w.definition_id, w.input
+                   c.idempotency_key, c.checkpoint, c.lease_expires_at, c.previous_state, w.definition_id, w.input,
+                   w.state AS workflow_state
             FROM claimed c JOIN workflows w ON w.id = c.workflow_id
             """)
 
