@@ -72,6 +72,11 @@ public enum SubmissionLimits {
         }
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
             if key.count > maxLabelKeyLength { problems.append("labels: key '\(key.prefix(20))…' is longer than \(maxLabelKeyLength) characters") }
+            // `list --label key=value` splits at the first `=`: a key holding one could never be found.
+            if key.contains("=") { problems.append("labels: key '\(key.prefix(40))' contains '='; `list --label key=value` could not find it") }
+            if key.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                problems.append("labels: a key contains a control character (a newline, a tab, an escape)")
+            }
             if value.count > maxLabelValueLength { problems.append("labels: the value of '\(key.prefix(40))' is longer than \(maxLabelValueLength) characters") }
             if problems.count >= 10 { break }
         }

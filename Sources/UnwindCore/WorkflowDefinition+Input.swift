@@ -34,9 +34,17 @@ extension WorkflowDefinition {
             problems.append("and \(unknown.count - Self.unknownFieldsNamed) more unknown fields")
         }
 
+        // The key is an index entry of PostgreSQL's (at most about 2.7 kB): a longer one failed the submission
+        // with a raw database error, after the whole-file checks of a fleet had passed.
+        if problems.isEmpty, let key = renderConcurrencyKey(input: result), key.utf8.count > Self.maxConcurrencyKeyBytes {
+            problems.append("concurrency_key: the input makes it \(key.utf8.count) bytes long; at most \(Self.maxConcurrencyKeyBytes) (give the input fields it uses a max_length)")
+        }
         guard problems.isEmpty else { throw InputValidationError(problems: problems) }
         return result
     }
+
+    /// The longest concurrency key a submission may render.
+    public static let maxConcurrencyKeyBytes = 1000
 
     /// How many unknown input fields a refusal names.
     static let unknownFieldsNamed = 10

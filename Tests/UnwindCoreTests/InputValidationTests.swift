@@ -134,6 +134,33 @@ struct InputValidationTests {
         }
     }
 
+    /// A concurrency key is an index entry: one rendered longer than PostgreSQL indexes failed the submission with a
+    /// raw database error (and a fleet's batch with it, after its whole-file check had passed).
+    @Test func aConcurrencyKeyTooLongToIndexIsAnInputProblem() throws {
+        let keyed = try WorkflowDefinitionLoader.load(yaml: """
+            name: keyed
+            concurrency_key: "t-{ticket}"
+            inputs:
+              ticket: {type: string, required: true}
+            steps: [{id: a, action: test.noop}]
+            """, file: "keyed.yaml", knownActions: knownActions)
+        #expect(try keyed.validateInput(["ticket": .string(String(repeating: "x", count: 900))])["ticket"] != nil)
+        #expect {
+            try keyed.validateInput(["ticket": .string(String(repeating: "x", count: 3000))])
+        } throws: { error in
+            (error as? InputValidationError)?.problems == [
+                "concurrency_key: the input makes it 3002 bytes long; at most 1000 (give the input fields it uses a max_length)",
+            ]
+        }
+    }
+
+    /// `list --label key=value` splits at the first `=`, and a control character in a key garbles every listing.
+    @Test func labelKeysThatCouldNotBeFoundAreRefused() {
+        #expect(SubmissionLimits.problems(labels: ["team": "a=b"], notBefore: nil).isEmpty, "an = in a value is fine")
+        #expect(SubmissionLimits.problems(labels: ["k=v": "x"], notBefore: nil) == ["labels: key 'k=v' contains '='; `list --label key=value` could not find it"])
+        #expect(SubmissionLimits.problems(labels: ["a\nb": "x"], notBefore: nil) == ["labels: a key contains a control character (a newline, a tab, an escape)"])
+    }
+
     @Test func missingRequiredField() {
         #expect(throws: InputValidationError(problems: ["'domain_id': required field is missing"])) {
             try definition.validateInput([:])

@@ -118,6 +118,12 @@ extension Plan {
                             finished[index] = (row.line, .invalid("\(error)"))
                             break
                         }
+                        // What submit --fleet refuses besides the input (labels, idempotency keys) is invalid here too.
+                        let limits = SubmissionLimits.problems(labels: submission.labels, notBefore: nil, idempotencyKey: submission.idempotencyKey)
+                        if !limits.isEmpty {
+                            finished[index] = (row.line, .invalid(limits.joined(separator: "; ")))
+                            break
+                        }
                         let accepted = definition.acknowledgements(in: input)
                         let line = row.line
                         // A row repeating an earlier one (its input, its key, or its concurrency key: one teardown per
