@@ -230,6 +230,11 @@ struct DefinitionValidator {
         } else if entries["type"] == nil {
             issue(node, path: path, "missing required key 'type'")
         }
+        // `accept` receives the acknowledgements (`--accept`, the API's `accept`) as a list of names: declared as
+        // anything else, the workflow validated and then could never be submitted.
+        if name == "accept", let type, type != .array, let typeEntry = entries["type"] {
+            issue(typeEntry.value, path: "\(path).type", "the 'accept' input holds the acknowledgements given with --accept: declare it `type: array` (with an `enum` of the flags)")
+        }
         var field = InputField(name: name, type: type ?? .string)
         field.required = entries["required"].flatMap { bool($0.value, path: "\(path).required") } ?? false
         field.description = entries["description"].flatMap { string($0.value, path: "\(path).description") }

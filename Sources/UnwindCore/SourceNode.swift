@@ -71,6 +71,13 @@ extension SourceNode {
             switch node {
             case .scalar(let scalar):
                 let plain = scalar.style == .plain && scalar.tag == Tag.implicit
+                // PostgreSQL's text and jsonb cannot hold a NUL: the definition would validate, then fail every
+                // submission when it is stored.
+                if scalar.string.unicodeScalars.contains("\u{0}") {
+                    issues.append(DefinitionIssue(
+                        file: file, line: mark?.line, column: mark?.column, path: path.isEmpty ? nil : path,
+                        message: "contains a NUL character (\\0); remove it"))
+                }
                 return SourceNode(value: .scalar(scalar.string, plain: plain), line: mark?.line, column: mark?.column)
             case .alias(let alias):
                 // compose() already resolves aliases; an unresolved one is a Yams invariant break, not user error.

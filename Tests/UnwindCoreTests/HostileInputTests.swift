@@ -114,6 +114,18 @@ struct HostileInputTests {
             """) == nil)
     }
 
+    /// A NUL written as `\0` in a quoted string validated, then failed every submission when the definition was
+    /// stored (PostgreSQL's text cannot hold it).
+    @Test func aNULInAnyStringIsRefusedWithItsLine() throws {
+        #expect(try messages("name: orders\ndescription: \"bad\\0desc\"\nsteps: [{id: a, action: test.noop}]\n")
+            == ["workflows/orders.yaml:2: description: contains a NUL character (\\0); remove it"])
+    }
+
+    @Test func anAcceptInputThatIsNotAListIsRefused() throws {
+        #expect(try messages("name: orders\ninputs:\n  accept: {type: string, default: none}\nsteps: [{id: a, action: test.noop}]\n")
+            == ["workflows/orders.yaml:3: inputs.accept.type: the 'accept' input holds the acknowledgements given with --accept: declare it `type: array` (with an `enum` of the flags)"])
+    }
+
     @Test func deepNestingIsRejected() throws {
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
         let issues = try #require(loadError("name: orders\nsteps: \(deep)\n")).issues
