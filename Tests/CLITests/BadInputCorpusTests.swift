@@ -93,6 +93,14 @@ struct BadInputCorpusTests {
         #expect(lines.last == "1 submitted, 0 already existed, 0 refused, 5 invalid")
         #expect(try setup.workflowCount() == 1, "only the good row")
 
+        // A header that cannot be read stops the file even with --skip-invalid: the next line was taken for the
+        // header, and rows that happened to fit it were submitted under the wrong columns.
+        let badHeader = try setup.write("header.csv", Array("account,not".utf8) + [0xE9] + Array("\nnote,account\nx,acme2\n".utf8))
+        let header = await setup.unwind(["submit", "notes", "--fleet", badHeader, "--skip-invalid"])
+        #expect(header.stdout.contains("line 1\tinvalid\tthe header: not valid UTF-8 text (save the file as UTF-8); no row was read (fix the header)"), "\(header.combined)")
+        #expect(!header.stdout.contains("submitted\t"), "\(header.stdout)")
+        #expect(try setup.workflowCount() == 1, "nothing more")
+
         // A fleet's keys follow the rules of one submission: a blank or over-long idempotency key and a label
         // without a name are refused by line (they were stored; a blank key then returned the first workflow).
         let keys = try setup.write("keys.jsonl", Array("""

@@ -73,18 +73,25 @@ final class FleetReader: Sequence, IteratorProtocol {
 
     func next() -> FleetRow? {
         if headerFailed { return nil }
+        // A CSV header that cannot be read spoils every row as much as a bad one does: reported once, and no row
+        // is read (the next line would otherwise be taken for the header).
+        func failure(_ line: Int, _ error: FleetRowError) -> FleetRow {
+            guard format == .csv, header == nil else { return FleetRow(line: line, result: .failure(error)) }
+            headerFailed = true
+            return FleetRow(line: line, result: .failure(FleetRowError(message: "the header: \(error.message); no row was read (fix the header)")))
+        }
         while true {
             guard let (startLine, bytes) = nextRecord() else { return nil }
-            if let error = bytes.error { return FleetRow(line: startLine, result: .failure(error)) }
+            if let error = bytes.error { return failure(startLine, error) }
             let record = bytes.value
             // Blank lines and comments are skipped (checked on bytes: this runs once per row of huge files).
             let firstVisible = record.firstIndex { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
             guard let firstVisible, record[firstVisible] != UInt8(ascii: "#") else { continue }
             if record.withUnsafeBufferPointer({ $0.baseAddress.map { memchr($0, 0, record.count) != nil } ?? false }) {
-                return FleetRow(line: startLine, result: .failure(FleetRowError(message: "contains NUL bytes: this is not a text file")))
+                return failure(startLine, FleetRowError(message: "contains NUL bytes: this is not a text file"))
             }
             guard let text = String(validating: record, as: UTF8.self) else {
-                return FleetRow(line: startLine, result: .failure(FleetRowError(message: "not valid UTF-8 text (save the file as UTF-8)")))
+                return failure(startLine, FleetRowError(message: "not valid UTF-8 text (save the file as UTF-8)"))
             }
             switch format {
             case .jsonl:
@@ -95,7 +102,7 @@ final class FleetReader: Sequence, IteratorProtocol {
                 do {
                     fields = try Self.splitCSV(text)
                 } catch {
-                    return FleetRow(line: startLine, result: .failure(error as? FleetRowError ?? FleetRowError(message: "\(error)")))
+                    return failure(startLine, error as? FleetRowError ?? FleetRowError(message: "\(error)"))
                 }
                 guard let header else {
                     let names = fields.map { $0.trimmingCharacters(in: .whitespaces) }
