@@ -133,7 +133,7 @@ extension WorkflowStore {
                 id: try row.decode("id"), workflow: try row.decode("workflow_name"), state: try row.decode("state"),
                 queue: try row.decode("queue"), priority: try row.decode("priority"),
                 input: try Self.json(row, "input") ?? .object([:]),
-                labels: try Self.labels(row),
+                labels: Self.labels(row),
                 idempotencyKey: try row.decode("idempotency_key"), concurrencyKey: try row.decode("concurrency_key"),
                 pivotCrossed: try row.decode("pivot_crossed"), cancelRequested: try row.decode("cancel_requested"),
                 notBefore: try row.decode("not_before"), submittedBy: try row.decode("submitted_by"),
@@ -193,7 +193,7 @@ extension WorkflowStore {
             ], name: SQL.Engine.listWorkflows.name).rows.map { row in
                 WorkflowSummary(
                     id: try row.decode("id"), workflow: try row.decode("workflow_name"), state: try row.decode("state"),
-                    labels: try Self.labels(row), submittedBy: try row.decode("submitted_by"),
+                    labels: Self.labels(row), submittedBy: try row.decode("submitted_by"),
                     createdAt: try row.decode("created_at"), finishedAt: try row.decode("finished_at"),
                     stepsTotal: try row.decode("steps_total"), stepsDone: try row.decode("steps_done"))
             }
@@ -217,8 +217,19 @@ extension WorkflowStore {
 extension WorkflowStore {
     /// A workflow's labels. Unwind writes strings only; a value edited into something else by hand is shown as its
     /// JSON text rather than failing every listing that includes the workflow.
-    static func labels(_ row: PostgresRow) throws -> [String: String] {
-        guard case .object(let fields)? = try json(row, "labels") else { return [:] }
-        return fields.mapValues { value in value.stringValue ?? value.canonicalJSON }
+    /// Labels as shown. Only a listing's words about its rows: labels edited by hand into something else are shown
+    /// as such (under `(labels)`) rather than failing the listing of every other workflow, or vanishing.
+    static func labels(_ row: PostgresRow) -> [String: String] {
+        let value: JSONValue?
+        do {
+            value = try json(row, "labels")
+        } catch {
+            return ["(labels)": "cannot be read (edited by hand?)"]
+        }
+        switch value {
+        case .object(let fields)?: return fields.mapValues { value in value.stringValue ?? value.canonicalJSON }
+        case nil, .null?: return [:]
+        case let other?: return ["(labels)": other.canonicalJSON]
+        }
     }
 }

@@ -293,6 +293,12 @@ struct DamagedRowTests {
         #expect(Set(listed.map(\.id)) == [edited, other])
         #expect(listed.first { $0.id == edited }?.labels == ["team": "5", "tags": #"["a"]"#])
         #expect(try engine.store.workflow(edited).labels["team"] == "5")
+        // Labels that cannot be read at all, or are not an object, are shown as such; the rest is still listed.
+        _ = try engine.database.connect().query(#"UPDATE workflows SET labels = '{"x": 1e400}' WHERE id = $1"#, [edited])
+        _ = try engine.database.connect().query(#"UPDATE workflows SET labels = '[1, 2]' WHERE id = $1"#, [other])
+        let again = try engine.store.list(WorkflowFilter())
+        #expect(again.first { $0.id == edited }?.labels == ["(labels)": "cannot be read (edited by hand?)"])
+        #expect(again.first { $0.id == other }?.labels == ["(labels)": "[1,2]"])
     }
 
     @Test func counterValuesNoWorkflowReachesAreRefusedByTheDatabase() throws {
