@@ -60,6 +60,21 @@ struct BadInputCorpusTests {
         #expect(accepted.status == 0, "a name in any script is fine: \(accepted.combined)")
     }
 
+    /// A cancel is committed before it is described: a row that cannot be read back made it exit 1 with an error,
+    /// as if the cancel had failed.
+    @Test func aCancelOfAWorkflowWithAnUnreadableInputSaysItWasRecorded() async throws {
+        let setup = try Setup()
+        let submitted = await setup.unwind(["submit", "notes", "--set", "account=acme", "--not-before", "+1h"])
+        #expect(submitted.status == 0, "\(submitted.combined)")
+        let id = try #require(try setup.database.connect().query("SELECT id FROM workflows").rows.first?.decode("id", as: UUID.self)).uuidString
+        _ = try setup.database.connect().query(#"UPDATE workflows SET input = '{"account": "acme", "count": 1e400}'"#)
+        let cancel = await setup.unwind(["cancel", id, "--reason", "not needed"])
+        #expect(cancel.status == 0, "\(cancel.combined)")
+        #expect(cancel.stdout.contains("cancelled") && cancel.stdout.contains("(recorded)"), "\(cancel.combined)")
+        let state = try setup.database.connect().query("SELECT state FROM workflows").rows.first?.decode("state", as: String.self)
+        #expect(state == "cancelled")
+    }
+
     @Test func fleetFilesWithWrongEncodingsAndBrokenRows() async throws {
         let setup = try Setup()
         // UTF-16 (as some spreadsheet exports are): refused as a whole, nothing submitted.

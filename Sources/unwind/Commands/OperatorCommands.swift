@@ -121,32 +121,38 @@ struct Cancel: ParsableCommand {
             let services = try Services(database: database)
             let workflowID = try services.store.resolveWorkflowID(id)
             try services.store.perform(OperatorAction(.cancel(force: force), actor: currentActor(actor), reason: reason), on: workflowID)
-            // The steps the forced cancel cut off, as the history records them (running forward or compensating,
-            // and a pivot in a durable wait).
-            let running = force
-                ? (try services.store.events(of: workflowID).last { $0.kind == "workflow_cancelled" }?.details?["interrupted"]?.arrayValue ?? [])
-                    .compactMap(\.stringValue)
-                : []
-            let state = try services.store.workflow(workflowID).state
             let shown = workflowID.uuidString.lowercased()
-            switch (state, force) {
-            case ("compensating", _):
-                // Steps still running forward (a pivot among them) are waited for: their outcome decides what is
-                // compensated, and a pivot that crosses stops the compensation.
-                let inFlight = try services.store.steps(of: workflowID)
-                    .filter { $0.phase == "forward" && ($0.state == "running" || $0.state == "waiting") }.map(\.stepID)
-                if inFlight.isEmpty {
-                    print("cancelling \(shown): compensating completed steps")
-                } else {
-                    print("cancelling \(shown): waiting for \(inFlight.joined(separator: ", ")), still running, then compensating completed steps; if the pivot crosses its point of no return meanwhile, nothing is compensated and the workflow ends failed, resumable (unwind status \(shown.prefix(8)) shows which)")
+            // The cancel is committed: what follows only describes it. A row that cannot be read back (edited by
+            // hand) must not make it look as if the cancel had failed.
+            do {
+                // The steps the forced cancel cut off, as the history records them (running forward or compensating,
+                // and a pivot in a durable wait).
+                let running = force
+                    ? (try services.store.events(of: workflowID).last { $0.kind == "workflow_cancelled" }?.details?["interrupted"]?.arrayValue ?? [])
+                        .compactMap(\.stringValue)
+                    : []
+                let state = try services.store.workflow(workflowID).state
+                switch (state, force) {
+                case ("compensating", _):
+                    // Steps still running forward (a pivot among them) are waited for: their outcome decides what is
+                    // compensated, and a pivot that crosses stops the compensation.
+                    let inFlight = try services.store.steps(of: workflowID)
+                        .filter { $0.phase == "forward" && ($0.state == "running" || $0.state == "waiting") }.map(\.stepID)
+                    if inFlight.isEmpty {
+                        print("cancelling \(shown): compensating completed steps")
+                    } else {
+                        print("cancelling \(shown): waiting for \(inFlight.joined(separator: ", ")), still running, then compensating completed steps; if the pivot crosses its point of no return meanwhile, nothing is compensated and the workflow ends failed, resumable (unwind status \(shown.prefix(8)) shows which)")
+                    }
+                case (_, true):
+                    print("cancelled \(shown) with --force: nothing more is compensated or done; what already ran is left as it is (unwind status \(shown.prefix(8)) lists it)")
+                    if !running.isEmpty {
+                        // Their results can no longer be recorded, but their cloud calls may have gone through.
+                        print("warning: \(running.joined(separator: ", ")) was running and is cut off from its result; what it was doing may have been applied in the cloud: check the account (e.g. unwind plan)")
+                    }
+                default: print("cancelled \(shown)")
                 }
-            case (_, true):
-                print("cancelled \(shown) with --force: nothing more is compensated or done; what already ran is left as it is (unwind status \(shown.prefix(8)) lists it)")
-                if !running.isEmpty {
-                    // Their results can no longer be recorded, but their cloud calls may have gone through.
-                    print("warning: \(running.joined(separator: ", ")) was running and is cut off from its result; what it was doing may have been applied in the cloud: check the account (e.g. unwind plan)")
-                }
-            default: print("cancelled \(shown)")
+            } catch {
+                print("cancelled \(shown) (recorded); its state could not be read back to say more: \(error). unwind history \(shown.prefix(8)) shows what happened")
             }
         }
     }
