@@ -37,11 +37,12 @@ public struct LocalPostgresCluster: Sendable {
             // directory find the same cluster.
             directory = configured.hasPrefix("/") ? configured
                 : URL(fileURLWithPath: configured, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
+        } else if let xdg = environment["XDG_STATE_HOME"], xdg.hasPrefix("/") {
+            // Set on purpose (root's services do not get it), so it wins for root too. The XDG spec: a relative
+            // value is invalid and ignored.
+            directory = xdg + "/unwind"
         } else if isRoot {
             directory = "/var/lib/unwind"
-        } else if let xdg = environment["XDG_STATE_HOME"], xdg.hasPrefix("/") {
-            // The XDG spec: a relative value is invalid and ignored.
-            directory = xdg + "/unwind"
         } else {
             // An empty or relative HOME (`HOME= unwind …`) would put the database under / or the current directory.
             let home = environment["HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }

@@ -150,6 +150,14 @@ struct DoctorTests {
 
 @Suite("Embedded database", .enabled(if: TestEnvironment.hasDatabase), .serialized)
 struct EmbeddedDatabaseTests {
+    /// XDG_STATE_HOME, set on purpose, wins as root too (root's services do not get it): a root user who set it to
+    /// keep their database apart ended up sharing /var/lib/unwind.
+    @Test func theStateDirectoryFollowsXDGStateHome() async throws {
+        let state = try TestEnvironment.makeScratchDirectory("xdg")
+        let status = await runUnwind(["db", "status"], environment: ["XDG_STATE_HOME": state, "UNWIND_STATE_DIR": ""])
+        #expect(status.stdout.contains("data directory:   \(state)/unwind/postgres/data"), "\(status.combined)")
+    }
+
     @Test func withNoDatabaseConfiguredUnwindCreatesStartsAndUsesItsOwn() async throws {
         let state = try TestEnvironment.makeScratchDirectory("state")
         let environment = ["UNWIND_STATE_DIR": state]
