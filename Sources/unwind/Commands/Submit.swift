@@ -141,8 +141,9 @@ struct Submit: ParsableCommand {
             invalid row named and nothing submitted (exit 64), unless --skip-invalid submits the valid rows. \
             Unless a row sets idempotency_key, its key is derived from the workflow and the row's input, so \
             running the same file again submits nothing twice; --idempotency-key then names a namespace for those \
-            keys. Exits 0 when every row was submitted or existed, 1 otherwise. --dry-run checks the whole file \
-            (streamed, any size) and submits nothing.
+            keys. Exits 0 when every row was submitted or existed, 64 when invalid rows stopped the file, 1 when \
+            rows were left out (--skip-invalid) or refused. --dry-run checks the whole file (streamed, any size), \
+            submits nothing and exits 1 if a row is invalid.
             """)
 
     @OptionGroup var database: DatabaseOptions
