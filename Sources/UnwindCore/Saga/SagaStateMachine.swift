@@ -472,7 +472,7 @@ private struct Transition {
     private mutating func cancel(force: Bool) throws(SagaStateMachine.Refusal) {
         switch snapshot.state {
         case .succeeded, .compensated, .cancelled:
-            throw .init(description: "the workflow is already \(snapshot.state.rawValue); there is nothing to cancel")
+            throw .init(description: "the workflow has already ended (\(snapshot.state.rawValue)); there is nothing to cancel")
         case .compensating where !force:
             throw .init(description: "the workflow is already compensating; use --force to stop the compensation and leave what remains")
         case .scheduled:

@@ -44,7 +44,7 @@ struct Authenticator: Sendable {
             difference |= tokenDigest[index] ^ sent[index]
         }
         guard difference == 0 else {
-            throw .unauthorized("the API token is wrong; use the one in UNWIND_API_TOKEN_FILE of the server", invalidToken: true)
+            throw .unauthorized("the API token is wrong; use the server's (its UNWIND_API_TOKEN_FILE or UNWIND_API_TOKEN)", invalidToken: true)
         }
     }
 }

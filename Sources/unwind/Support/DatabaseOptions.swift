@@ -37,8 +37,9 @@ struct DatabaseOptions: ParsableArguments {
     func makeLogger(label: String = "unwind") throws -> Logger {
         let text = logLevel ?? ProcessInfo.processInfo.environment["UNWIND_LOG_LEVEL"] ?? "warning"
         guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            let source = logLevel == nil ? "UNWIND_LOG_LEVEL" : "--log-level"
             throw CLIError(
-                description: "unknown log level '\(text)'; use one of trace, debug, info, notice, warning, error, critical",
+                description: "\(source): unknown log level '\(text)'; use one of trace, debug, info, notice, warning, error, critical",
                 status: .usage)
         }
         LoggingBootstrap.bootstrap(level: level, format: try LogFormat.resolve(logFormat))
