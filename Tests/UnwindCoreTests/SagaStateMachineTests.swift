@@ -639,6 +639,6 @@ struct SagaStateMachineTests {
         #expect(resume.description.contains("only failed or compensation_failed workflows can be resumed; this one is running"))
         for id in ["prepare", "reserve", "commit", "finish"] { try run.succeed(id) }
         let cancel = try #require(throws: SagaStateMachine.Refusal.self) { try run.apply(.cancel(force: true)) }
-        #expect(cancel.description.contains("already succeeded"))
+        #expect(cancel.description.contains("has already ended (succeeded)"))
     }
 }
