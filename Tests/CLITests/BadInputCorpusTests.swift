@@ -60,6 +60,24 @@ struct BadInputCorpusTests {
         #expect(accepted.status == 0, "a name in any script is fine: \(accepted.combined)")
     }
 
+    /// Inputs read as people write them, and only so: a byte-order mark before an input file's JSON is harmless, and
+    /// a number is decimal (Swift also reads `0x1p3`, which nobody means as 8).
+    @Test func inputFilesWithAByteOrderMarkAndHexadecimalNumbers() async throws {
+        let setup = try Setup()
+        let path = try setup.write("input.json", [0xEF, 0xBB, 0xBF] + Array(#"{"account": "bom-ok"}"#.utf8))
+        let withBOM = await setup.unwind(["submit", "notes", "--input", path])
+        #expect(withBOM.status == 0, "\(withBOM.combined)")
+        try """
+            name: measured
+            inputs:
+              ratio: {type: number, required: true}
+            steps:
+              - {id: only, action: test.noop}
+            """.write(toFile: setup.workflows + "/measured.yaml", atomically: true, encoding: .utf8)
+        await Self.expectCleanFailure(setup.unwind(["submit", "measured", "--set", "ratio=0x1p3"]), status: 64, mentions: "ratio is a number")
+        #expect(await setup.unwind(["submit", "measured", "--set", "ratio=-1.5e3"]).status == 0)
+    }
+
     /// A cancel is committed before it is described: a row that cannot be read back made it exit 1 with an error,
     /// as if the cancel had failed.
     @Test func aCancelOfAWorkflowWithAnUnreadableInputSaysItWasRecorded() async throws {

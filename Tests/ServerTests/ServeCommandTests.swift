@@ -122,6 +122,8 @@ struct ServeCommandTests {
         #expect(short.status == 64)
         #expect(short.stderr.contains("shorter than 16 characters"))
         #expect(!short.combined.contains("short\n"))
+        let blank = await runUnwind(["serve", "--database-url", database.url], environment: ["UNWIND_API_TOKEN": "   "])
+        #expect(blank.status == 64 && blank.stderr.contains("UNWIND_API_TOKEN holds only blanks"), "\(blank.combined)")
         let port = await runUnwind(["serve", "--database-url", database.url], environment: ["UNWIND_SERVE_PORT": "eighty"])
         #expect(port.status == 64)
         #expect(port.stderr.contains("UNWIND_SERVE_PORT"))

@@ -131,7 +131,12 @@ struct Serve: ParsableCommand {
             }
             return token
         }
-        if let token = environment["UNWIND_API_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty {
+        if let given = environment["UNWIND_API_TOKEN"], !given.isEmpty {
+            let token = given.trimmingCharacters(in: .whitespacesAndNewlines)
+            // Blanks only (a template left unfilled) would mean "no token": every call unauthenticated.
+            guard !token.isEmpty else {
+                throw CLIError(description: "UNWIND_API_TOKEN holds only blanks; set a token (openssl rand -hex 32) or unset it", status: .usage)
+            }
             guard token.count >= 16 else {
                 throw CLIError(description: "UNWIND_API_TOKEN is shorter than 16 characters; generate one with: openssl rand -hex 32", status: .usage)
             }

@@ -44,9 +44,11 @@ struct InputOptions: ParsableArguments {
                 throw CLIError(description: "--input: '\(inputFile)' is larger than \(Self.maximumInputBytes / 1024) KiB; keep inputs small and name large data by path or URL", status: .usage)
             }
             // Decoding would replace bad bytes with U+FFFD and store text the user never wrote.
-            guard let text = String(validating: data, as: UTF8.self) else {
+            guard var text = String(validating: data, as: UTF8.self) else {
                 throw CLIError(description: "--input: '\(inputFile)' is not valid UTF-8 text; save it as UTF-8", status: .usage)
             }
+            // A byte-order mark (editors on Windows write one) is harmless here, as in definitions and fleet files.
+            if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
             let value: JSONValue
             do {
                 value = try JSONValue(parsing: text, rejectingDuplicateNames: true)
@@ -98,7 +100,9 @@ struct InputOptions: ParsableArguments {
             if let problem = InputType.exactIntProblem(Double(value)) { throw CLIError(description: "--set \(key)=\(text): \(key) \(problem)", status: .usage) }
             return .number(Double(value))
         case .number?:
-            guard let value = Double(text), value.isFinite else {
+            // Decimal notation only: Swift's Double(_:) also reads hexadecimal (`0x1p3` = 8), which no input means.
+            let decimal = !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isNumber || "+-.eE".contains($0)) }
+            guard decimal, let value = Double(text), value.isFinite else {
                 throw CLIError(description: "--set \(key)=\(text): \(key) is a number; use a finite one such as 12.5", status: .usage)
             }
             return .number(value)
