@@ -104,7 +104,9 @@ extension InputField {
             if let maxLength, string.count > maxLength {
                 problems.append("is \(string.count) characters long; the maximum is \(maxLength)")
             }
-            if let pattern {
+            if let pattern, let limit = compiledPattern?.maximumValueLength, string.unicodeScalars.count > limit {
+                problems.append("is \(string.unicodeScalars.count) characters long, too long to check against its pattern (at most \(limit) for this one); give the input a max_length")
+            } else if let pattern {
                 switch compiledPattern?.matches(string) {
                 case true?: break
                 case false?: problems.append("value \(Suggestion.shown(value.canonicalJSON)) does not match pattern \(pattern)")
@@ -153,6 +155,12 @@ final class CompiledPattern: Sendable, Equatable {
     var problem: String? {
         if case .failure(let error) = compiled { return error.description }
         return nil
+    }
+
+    /// The longest value the pattern checks (nil when it does not compile).
+    var maximumValueLength: Int? {
+        guard case .success(let pattern) = compiled else { return nil }
+        return pattern.maximumValueLength
     }
 
     /// `nil` when the pattern does not compile.

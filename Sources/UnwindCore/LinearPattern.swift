@@ -76,6 +76,13 @@ struct LinearPattern: Sendable {
         self.program = program
     }
 
+    /// The most matching steps one value may cost (a match costs up to the program's size per character): a
+    /// pattern near ``maximumProgram`` against a megabyte of input took minutes of a server's CPU.
+    static let maximumWork = 20_000_000
+
+    /// The longest value (in Unicode scalars) this pattern checks within ``maximumWork``.
+    var maximumValueLength: Int { Self.maximumWork / max(program.count, 1) }
+
     /// Whether `value` contains a match.
     func matches(_ value: String) -> Bool {
         let scalars = Array(value.unicodeScalars)

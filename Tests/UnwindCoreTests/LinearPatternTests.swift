@@ -65,6 +65,18 @@ struct LinearPatternTests {
         }
     }
 
+    /// Linear is not cheap when the program is large: a pattern near the size limit against 100,000 characters
+    /// took half a minute per submission. Such a value is refused, naming the fix, before any matching.
+    @Test func aValueTooLongForItsPatternIsRefusedUnmatched() throws {
+        let heavy = String(repeating: "(a?){1000}", count: 4) + "b"
+        let field = InputField(name: "s", type: .string, pattern: heavy)
+        let problems = field.problems(with: .string(String(repeating: "a", count: 100_000)))
+        #expect(problems.count == 1 && problems[0].contains("too long to check against its pattern") && problems[0].contains("max_length"), "\(problems)")
+        let light = InputField(name: "id", type: .string, pattern: "^[0-9a-f]{32}$")
+        #expect(light.problems(with: .string(String(repeating: "a", count: 100_000))).first?.contains("does not match") == true,
+                "a small pattern still checks long values")
+    }
+
     @Test func whatNeedsBacktrackingIsRefusedWithAReason() {
         let refused: [(String, String)] = [
             ("(a)\\1", "back-references"), ("a(?=b)", "lookaround"), ("(?i)abc", "inline flags"), ("a++", "possessive"),
