@@ -90,7 +90,8 @@ public struct CloudCredentialsProvider: Sendable {
     }
 
     private func fromFile(profile: String, keys: (ak: String, sk: String, token: String)) throws(CloudError) -> HuaweiCredentials {
-        let looked = "looked in the environment (\(keys.ak), \(keys.sk)) and in \(credentialsFile)"
+        // Only for the messages below: built when one is, not on every call of every step.
+        var looked: String { "looked in the environment (\(keys.ak), \(keys.sk)) and in \(credentialsFile)" }
         var info = stat()
         guard stat(credentialsFile, &info) == 0 else {
             throw failure(profile, "no credentials for profile '\(profile)': \(looked), which does not exist",

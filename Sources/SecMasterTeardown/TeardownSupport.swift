@@ -76,8 +76,13 @@ public struct TeardownEnvironment: Sendable {
         timeout: Duration = .seconds(30), pollInterval: Duration = .seconds(5),
         metrics: UnwindMetrics = .disabled, connections: CloudConnectionPool? = nil, estimator: RefundEstimator = RefundEstimator()
     ) -> TeardownEnvironment {
-        TeardownEnvironment(makeClient: { input, logger throws(CloudError) in
-            let endpoints = try CloudEndpoints(region: input.account.region, override: endpointOverride, bssEndpoint: bssEndpoint)
+        // Endpoints depend on the region alone here: built (and their URLs checked) once per region, not for every
+        // step of every account.
+        let endpointsByRegion = EndpointsByRegion()
+        return TeardownEnvironment(makeClient: { input, logger throws(CloudError) in
+            let endpoints = try endpointsByRegion.endpoints(for: input.account.region) { () throws(CloudError) in
+                try CloudEndpoints(region: input.account.region, override: endpointOverride, bssEndpoint: bssEndpoint)
+            }
             let credentials = try credentials.credentials(profile: input.profile)
             if let connections {
                 return HuaweiCloudClient(endpoints: endpoints, credentials: credentials, pool: connections, timeout: timeout,
@@ -85,6 +90,19 @@ public struct TeardownEnvironment: Sendable {
             }
             return HuaweiCloudClient(endpoints: endpoints, credentials: credentials, timeout: timeout, logger: logger, metrics: metrics)
         }, pollInterval: pollInterval, planner: TeardownPlanner(estimator: estimator))
+    }
+}
+
+/// Endpoints built once per region (see ``TeardownEnvironment/standard(endpointOverride:bssEndpoint:credentials:timeout:pollInterval:metrics:connections:estimator:)``).
+private final class EndpointsByRegion: Sendable {
+    private let built = Mutex<[String: CloudEndpoints]>([:])
+
+    func endpoints(for region: String, build: () throws(CloudError) -> CloudEndpoints) throws(CloudError) -> CloudEndpoints {
+        if let known = built.withLock({ $0[region] }) { return known }
+        // A region that fails (a bad id, a bad override) is not kept: the error is built again each time.
+        let endpoints = try build()
+        built.withLock { $0[region] = endpoints }
+        return endpoints
     }
 }
 
