@@ -110,6 +110,11 @@ struct DoctorTests {
         #expect(doctor.status == 1, "\(doctor.combined)")
         #expect(doctor.stdout.contains("FAIL  schema") && doctor.stdout.contains("steps lacks column completed_seq (integer)")
                 && doctor.stdout.contains("workers.pid is bigint, not integer"), "\(doctor.combined)")
+        // Every other command says so too, instead of storing a submission that can never run or refusing every batch.
+        let submit = await runUnwind(["submit", "example-linear", "--set", "ticket=OPS-1", "--database-url", database.adminURL],
+                                     environment: ["UNWIND_WORKFLOWS_DIR": TestEnvironment.repositoryRoot + "/workflows"])
+        #expect(submit.status == 5 && submit.stderr.contains("steps lacks column completed_seq") && submit.stderr.contains("unwind doctor"), "\(submit.combined)")
+        #expect(try database.connect().query("SELECT count(*) AS n FROM workflows").rows.first?.decode("n", as: Int.self) == 0)
 
         try database.connect().executeScript("DROP TABLE events", name: "drop")
         let dropped = await runUnwind(["doctor", "--database-url", database.adminURL])

@@ -176,6 +176,15 @@ struct Services {
             Thread.sleep(forTimeInterval: 2)
             status = try migrator.status(connection: probe)
         }
+        // Tables changed by hand (a column dropped or retyped, a table dropped): every statement on them would fail
+        // (a worker refusing every batch), or a submission be stored that can never run. Named now, with the fix.
+        let diagnostics = try DatabaseDiagnostics.read(connection: probe)
+        let drift = diagnostics.missingTables.map { "table \($0) is missing" } + diagnostics.schemaDifferences
+        if !drift.isEmpty {
+            throw CLIError(
+                description: "the database's tables differ from what the migrations made (\(drift.prefix(4).joined(separator: "; "))); unwind doctor lists every difference: restore the tables (from a backup), or point Unwind at another database",
+                status: .databaseUnreachable)
+        }
         pool = PostgresConnectionPool(configuration: resolved.configuration, maximumConnections: connections, logger: logger)
         store = WorkflowStore(pool: pool, logger: logger)
     }
