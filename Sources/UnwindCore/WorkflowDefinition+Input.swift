@@ -43,6 +43,24 @@ extension WorkflowDefinition {
         return result
     }
 
+    /// What is wrong with an input stored at submission, as a step is about to receive it: a declared field of
+    /// another type than declared, or a required one missing (only a hand edit does either). Only the shape: the
+    /// values passed this definition's rules when submitted, and the rules of a newer version (a pattern's work
+    /// bound, the concurrency key's length) must not set aside a workflow submitted under an older one.
+    public func storedInputProblems(_ input: [String: JSONValue]) -> [String] {
+        var problems: [String] = []
+        for field in inputs {
+            guard let value = input[field.name], value != .null else {
+                if field.required && field.defaultValue == nil { problems.append("'\(field.name)': required field is missing") }
+                continue
+            }
+            if !field.type.matches(value) {
+                problems.append("'\(field.name)': expected \(field.type.rawValue), got \(value.kindDescription)")
+            }
+        }
+        return problems
+    }
+
     /// The longest concurrency key a submission may render.
     public static let maxConcurrencyKeyBytes = 1000
 

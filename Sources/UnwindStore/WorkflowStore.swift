@@ -1114,10 +1114,9 @@ public final class WorkflowStore: Sendable {
         guard let object = try json(row, "input")?.objectValue else {
             throw StoreError.corruptRow("the workflow's stored input is not a JSON object")
         }
-        do {
-            _ = try definition.validateInput(object)
-        } catch {
-            throw StoreError.corruptRow("the workflow's stored input does not fit its definition: \(error)")
+        let problems = definition.storedInputProblems(object)
+        guard problems.isEmpty else {
+            throw StoreError.corruptRow("the workflow's stored input does not fit its definition: \(problems.joined(separator: "; "))")
         }
         return object
     }
