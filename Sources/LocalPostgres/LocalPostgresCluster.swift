@@ -37,12 +37,13 @@ public struct LocalPostgresCluster: Sendable {
             // directory find the same cluster.
             directory = configured.hasPrefix("/") ? configured
                 : URL(fileURLWithPath: configured, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
-        } else if let xdg = environment["XDG_STATE_HOME"], xdg.hasPrefix("/") {
-            // Set on purpose (root's services do not get it), so it wins for root too. The XDG spec: a relative
-            // value is invalid and ignored.
-            directory = xdg + "/unwind"
         } else if isRoot {
+            // Not XDG_STATE_HOME, even when set: as root the server runs as the `unwind` user, which must reach the
+            // data directory (a root's or another user's home it cannot), and an install keeps its one database.
             directory = "/var/lib/unwind"
+        } else if let xdg = environment["XDG_STATE_HOME"], xdg.hasPrefix("/") {
+            // The XDG spec: a relative value is invalid and ignored.
+            directory = xdg + "/unwind"
         } else {
             // An empty or relative HOME (`HOME= unwind …`) would put the database under / or the current directory.
             let home = environment["HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }

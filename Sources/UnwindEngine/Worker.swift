@@ -143,15 +143,20 @@ public final class Worker: Sendable {
                 continue
             }
             let claimed: [ClaimedStep]
+            var deferred = false
             do {
                 let claimStarted = ContinuousClock.now
                 let lookForMore = listener == nil || results.isEmpty
                     || claimCameBackShortAt.map { claimStarted - $0 >= Self.quietClaimWindow } ?? true
-                claimed = try completeAndClaim(results, free: free, lookForMore: lookForMore)
+                (claimed, deferred) = try completeAndClaim(results, free: free, lookForMore: lookForMore)
                 if lookForMore { claimCameBackShortAt = claimed.count < free ? claimStarted : nil }
                 if free > 0 { metrics.claimed(since: claimStarted) }
-                databaseRecovered()
-                backoff = .milliseconds(100)
+                if deferred {
+                    databaseTrouble(DeferredWrite())
+                } else {
+                    databaseRecovered()
+                    backoff = .milliseconds(100)
+                }
             } catch {
                 databaseTrouble(error)
                 keepPending(results, after: error)
@@ -160,6 +165,12 @@ public final class Worker: Sendable {
                 continue
             }
             for step in claimed { start(step) }
+            if deferred {
+                // Some results wait for the database again: back off as after any failed write.
+                wakeup.wait(timeout: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+                continue
+            }
             // More work is likely when every free slot got a step, or results kept arriving meanwhile.
             if (free > 0 && claimed.count == free) || state.withLock({ !$0.pending.isEmpty }) { continue }
             if idleWait(listener: listener, lookForDueWork: claimed.isEmpty && free > 0) { claimCameBackShortAt = nil }
@@ -185,22 +196,34 @@ public final class Worker: Sendable {
         }
     }
 
-    /// One transaction: write `results`, then claim up to `free` steps.
-    private func completeAndClaim(_ results: [PendingResult], free: Int, lookForMore: Bool = true) throws -> [ClaimedStep] {
+    /// One transaction: write `results`, then claim up to `free` steps. Also says whether some results were deferred
+    /// (kept for the next try: the database failed while a batch was written workflow by workflow).
+    private func completeAndClaim(_ results: [PendingResult], free: Int, lookForMore: Bool = true) throws -> (claimed: [ClaimedStep], deferred: Bool) {
         let batch = try store.complete(
             results.map(\.result), thenClaim: free, queues: configuration.queues, workerID: configuration.workerID,
             leaseSeconds: configuration.leaseDuration.seconds, lookForMore: lookForMore)
-        finishPending(results, dispositions: batch.dispositions)
-        return batch.claimed
+        let deferred = finishPending(results, dispositions: batch.dispositions)
+        if !deferred.isEmpty { keepPending(deferred, after: DeferredWrite()) }
+        return (batch.claimed, !deferred.isEmpty)
     }
 
-    /// The results are durable (or refused as stale, or cannot be written): their attempts are over. Those deferred
-    /// go with the next batch.
-    private func finishPending(_ results: [PendingResult], dispositions: [ResultDisposition]) {
+    /// The database failed while a batch was written workflow by workflow (after a workflow that cannot be read).
+    private struct DeferredWrite: Error, CustomStringConvertible {
+        var description: String { "the database failed while a batch was written workflow by workflow; the rest is written again" }
+    }
+
+    /// The attempt of `pending` is over: its step leaves the in-flight set, unless a newer attempt of it (claimed
+    /// again after its lease ran out) took its place.
+    private static func endAttempt(_ pending: PendingResult, in state: inout State) {
+        if state.inFlight[pending.key]?.claimed.fencingToken == pending.result.fencingToken { state.inFlight[pending.key] = nil }
+    }
+
+    /// The results are durable (or refused as stale, or cannot be written): their attempts are over. Returns those
+    /// deferred, which are not.
+    private func finishPending(_ results: [PendingResult], dispositions: [ResultDisposition]) -> [PendingResult] {
         let deferred = zip(results, dispositions).filter { $0.1 == .deferred }.map(\.0)
         state.withLock { state in
-            for (pending, disposition) in zip(results, dispositions) where disposition != .deferred { state.inFlight[pending.key] = nil }
-            state.pending.insert(contentsOf: deferred, at: 0)
+            for (pending, disposition) in zip(results, dispositions) where disposition != .deferred { Self.endAttempt(pending, in: &state) }
         }
         for (pending, disposition) in zip(results, dispositions) {
             let metadata: Logger.Metadata = [
@@ -214,9 +237,10 @@ public final class Worker: Sendable {
             case .unwritable(let reason):
                 // Nothing about the workflow can be written until its rows are mended: its lease runs out, and the
                 // rescue puts it off (and names it) until then.
-                logger.error("result not written: the workflow's stored rows cannot be read; fix the row (or cancel the workflow), and the step runs again as a lost attempt", metadata: metadata.merging(["error": "\(reason)"]) { $1 })
+                logger.error("result not written: the workflow's stored rows cannot be read; once the row named here is mended, the step runs again as a lost attempt", metadata: metadata.merging(["error": "\(reason)"]) { $1 })
             }
         }
+        return deferred
     }
 
     /// After a failed write: keep the results for the next try, except those held so long that their lease has
@@ -226,7 +250,7 @@ public final class Worker: Sendable {
         let (kept, dropped) = (results.filter { $0.finishedAt >= giveUpBefore }, results.filter { $0.finishedAt < giveUpBefore })
         state.withLock { state in
             state.pending.insert(contentsOf: kept, at: 0)
-            for pending in dropped { state.inFlight[pending.key] = nil }
+            for pending in dropped { Self.endAttempt(pending, in: &state) }
         }
         for pending in dropped {
             logger.error("giving up writing a result; the step will run again after its lease expires", metadata: [
@@ -658,18 +682,22 @@ public final class Worker: Sendable {
             }
             guard !results.isEmpty else { return }
             do {
-                _ = try completeAndClaim(results, free: 0)
-                databaseRecovered()
+                // No free slots: nothing is claimed or started, so nothing is left behind.
+                if try !completeAndClaim(results, free: 0).deferred {
+                    databaseRecovered()
+                    continue
+                }
+                databaseTrouble(DeferredWrite())
             } catch {
                 databaseTrouble(error)
                 keepPending(results, after: error)
-                guard ContinuousClock.now + backoff < deadline else {
-                    logger.error("stopping with results not written; their steps run again after their leases expire")
-                    return
-                }
-                Thread.sleep(forTimeInterval: backoff.seconds)
-                backoff = min(backoff * 2, .seconds(2))
             }
+            guard ContinuousClock.now + backoff < deadline else {
+                logger.error("stopping with results not written; their steps run again after their leases expire")
+                return
+            }
+            Thread.sleep(forTimeInterval: backoff.seconds)
+            backoff = min(backoff * 2, .seconds(2))
         }
     }
 

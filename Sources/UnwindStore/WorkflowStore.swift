@@ -154,11 +154,10 @@ public final class WorkflowStore: Sendable {
         do {
             return try completeTogether(results, thenClaim: limit, queues: queues, workerID: workerID, leaseSeconds: leaseSeconds,
                                         lookForMore: lookForMore)
-        } catch where Self.isUnreadableRow(error) && Set(results.map(\.workflowID)).count > 1 {
+        } catch where Self.isUnreadableRow(error) {
             // One workflow whose rows cannot be read (edited or damaged by hand) must not keep every other result of
             // the batch from being written: write them workflow by workflow, and set the unreadable one aside.
-            return try completeOneByOne(results, thenClaim: limit, queues: queues, workerID: workerID, leaseSeconds: leaseSeconds,
-                                        lookForMore: lookForMore)
+            return completeOneByOne(results, thenClaim: limit, queues: queues, workerID: workerID, leaseSeconds: leaseSeconds)
         }
     }
 
@@ -166,9 +165,8 @@ public final class WorkflowStore: Sendable {
     /// each workflow's results in a transaction of their own. Those of a workflow that cannot be read come back
     /// `unwritable`; after any other failure the rest come back `deferred`, and what was written and started stays so.
     private func completeOneByOne(
-        _ results: [AttemptResult], thenClaim limit: Int, queues: [String], workerID: String, leaseSeconds: Double,
-        lookForMore: Bool
-    ) throws -> CompletionBatch {
+        _ results: [AttemptResult], thenClaim limit: Int, queues: [String], workerID: String, leaseSeconds: Double
+    ) -> CompletionBatch {
         var dispositions = [ResultDisposition](repeating: .deferred, count: results.count)
         var claimed: [ClaimedStep] = []
         let groups = Dictionary(grouping: results.indices) { results[$0].workflowID }.sorted { $0.key.uuidString < $1.key.uuidString }
@@ -186,9 +184,8 @@ public final class WorkflowStore: Sendable {
                 return CompletionBatch(dispositions: dispositions, claimed: claimed)
             }
         }
-        if lookForMore && claimed.count < limit {
-            claimed += (try? claim(queues: queues, limit: limit - claimed.count, workerID: workerID, leaseSeconds: leaseSeconds)) ?? []
-        }
+        // No claim for more work here: the worker's next round claims it, through the path that hands back what
+        // it cannot read.
         return CompletionBatch(dispositions: dispositions, claimed: claimed)
     }
 
@@ -274,11 +271,12 @@ public final class WorkflowStore: Sendable {
                 guard let phase = StepPhase(rawValue: try row.decode("phase")) else {
                     throw StoreError.corruptRow("unknown step phase")
                 }
-                // Steps run only while their workflow goes forward or compensates: a step made ready by hand in a
-                // finished (or cancelled) workflow would reach the cloud after the operator stopped it.
+                // A workflow that ended for good runs nothing more: a step made ready by hand in one would reach the
+                // cloud after the operator stopped it (a cancel --force). A failed workflow may still finish a
+                // branch's retry or durable wait, and a compensation_failed one is resumed by re-arming its steps.
                 let workflowState: String = try row.decode("workflow_state")
-                guard workflowState == WorkflowState.running.rawValue || workflowState == WorkflowState.compensating.rawValue else {
-                    throw StoreError.corruptRow("the step is ready but its workflow is \(workflowState) (a step row edited by hand?); set the step back, or leave it: it is not run")
+                if [WorkflowState.succeeded, .compensated, .cancelled].map(\.rawValue).contains(workflowState) {
+                    throw StoreError.corruptRow("the step is ready but its workflow has ended (\(workflowState)); it is not run (a step row edited by hand?)")
                 }
                 let input = try Self.storedInput(row, definition: definition)
                 let stepID: String = try row.decode("step_id")
@@ -910,14 +908,16 @@ public final class WorkflowStore: Sendable {
         // ready for the claim, which hands such a step back, put off and named, without failing this batch.
         var inputs: [UUID: [String: JSONValue]] = [:]
         var outputs: [UUID: [String: JSONValue]] = [:]
+        var checkpoints: [UUID: [String: JSONValue?]] = [:]
         var unreadable: Set<UUID> = []
         if let eager, eager.limit > 0 {
             for (change, outcome) in zip(changes, outcomes) where outcome == .applied && inputs[change.workflowID] == nil
                 && !unreadable.contains(change.workflowID) {
-                guard let workflow = workflows[change.workflowID], eager.queues.contains(workflow.queue),
-                      workflow.snapshot.steps.contains(where: { id, step in
-                          step.state == .ready && step.dueAt <= now && workflow.original.steps[id]?.state != .ready
-                      }) else { continue }
+                guard let workflow = workflows[change.workflowID], eager.queues.contains(workflow.queue) else { continue }
+                let candidates = workflow.snapshot.steps.filter { id, step in
+                    step.state == .ready && step.dueAt <= now && workflow.original.steps[id]?.state != .ready
+                }.map(\.key)
+                guard !candidates.isEmpty else { continue }
                 do {
                     inputs[change.workflowID] = try Self.storedInput(workflowRows[workflow.row], definition: workflow.definition)
                     var known: [String: JSONValue] = [:]
@@ -925,6 +925,12 @@ public final class WorkflowStore: Sendable {
                         if let output = try Self.json(stepRows[index], "output") { known[stepID] = output }
                     }
                     outputs[change.workflowID] = known
+                    // And the checkpoints the steps to start would resume from (a compensation's is its forward one).
+                    for stepID in candidates {
+                        if let index = stepRowIndex[change.workflowID]?[stepID] {
+                            checkpoints[change.workflowID, default: [:]][stepID] = try Self.json(stepRows[index], "checkpoint")
+                        }
+                    }
                 } catch where Self.isUnreadableRow(error) {
                     inputs[change.workflowID] = nil
                     unreadable.insert(change.workflowID)
@@ -957,14 +963,16 @@ public final class WorkflowStore: Sendable {
                 guard let index = stepRowIndex[workflowID]?[stepID] else {
                     throw StoreError.corruptRow("step \(stepID) of workflow \(workflowID) was not locked")
                 }
+                guard let input = inputs[workflowID], let checkpoint = checkpoints[workflowID]?[stepID] else {
+                    throw StoreError.corruptRow("step \(stepID) of workflow \(workflowID) was started without what it reads")
+                }
                 let row = stepRows[index]
                 return ClaimedStep(
                     workflowID: workflowID, stepID: stepID, phase: step.phase, action: try row.decode("action"),
                     attempt: step.attempt, attemptBase: step.attemptBase, fencingToken: step.fencingToken,
-                    idempotencyKey: try row.decode("idempotency_key"), checkpoint: try Self.json(row, "checkpoint"),
+                    idempotencyKey: try row.decode("idempotency_key"), checkpoint: checkpoint,
                     leaseExpiresAt: leaseExpiresAt, isResumedWait: false, definition: workflow.definition,
-                    input: inputs[workflowID] ?? [:],
-                    outputs: outputs[workflowID] ?? [:])
+                    input: input, outputs: outputs[workflowID] ?? [:])
             }
         }
         let readyNow = workflows.values.contains { workflow in

@@ -178,6 +178,23 @@ struct DamagedRowTests {
         #expect(try store.rescueExpiredLeases() == 0)
     }
 
+    /// A batch of one unreadable workflow alone is set aside too (it was handed back to the worker as a failed write,
+    /// which paused every other write and claim of that worker for up to four leases).
+    @Test func aBatchOfOneUnreadableWorkflowIsSetAside() throws {
+        let engine = try EngineHarness()
+        let damaged = try engine.submit(try engine.definition(teardownLikeYAML))
+        let claimed = try #require(try engine.store.claim(queues: ["default"], limit: 4, workerID: "w1", leaseSeconds: 30).first)
+        _ = try engine.database.connect().query("UPDATE workflows SET error = \(Self.deeplyNested(600)) WHERE id = $1", [damaged])
+        let batch = try engine.store.complete(
+            [AttemptResult(workflowID: damaged, stepID: claimed.stepID, fencingToken: claimed.fencingToken, outcome: .succeeded(output: nil))],
+            thenClaim: 4, queues: ["default"], workerID: "w1", leaseSeconds: 30)
+        guard case .unwritable? = batch.dispositions.first else {
+            Issue.record("not set aside: \(batch.dispositions)")
+            return
+        }
+        #expect(batch.claimed.isEmpty)
+    }
+
     /// A counter edited to its type's maximum made every batch holding that workflow's result fail on the write
     /// (out of range), and with it every other workflow's results: that workflow alone is set aside now. A step row
     /// deleted by hand let its workflow succeed without the step (or wait for it for ever): set aside too, named.
@@ -238,7 +255,7 @@ struct DamagedRowTests {
         _ = try engine.database.connect().query("SELECT pg_notify('unwind_ready', 'default')")
         try await engine.waitUntil("the step to be handed back") { try engine.kinds(done).contains("lease_released") }
         let released = try #require(try engine.events(done).first { $0.kind == "lease_released" })
-        #expect(released.reason?.contains("its workflow is succeeded") == true, "\(released.reason ?? "-")")
+        #expect(released.reason?.contains("its workflow has ended (succeeded)") == true, "\(released.reason ?? "-")")
         #expect(try engine.events(done).filter { $0.kind == "step_succeeded" && $0.stepID == "finish" }.count == 1, "not run again")
     }
 
