@@ -248,6 +248,9 @@ struct DefinitionValidator {
         if let entry = entries["max_length"], let length = int(entry.value, path: "\(path).max_length") {
             if length < 0 {
                 issue(entry.value, path: "\(path).max_length", "must be ≥ 0, got \(length)")
+            } else if let limit = field.compiledPattern?.maximumValueLength, length > limit {
+                // Values up to max_length would pass it and then be refused as too long for the pattern.
+                issue(entry.value, path: "\(path).max_length", "is \(length), more than this field's pattern checks (\(limit)); lower it, or simplify the pattern")
             } else {
                 field.maxLength = length
             }

@@ -11,7 +11,7 @@ public struct InputField: Sendable, Codable, Equatable {
         didSet { compiledPattern = pattern.map(CompiledPattern.init) }
     }
     /// Compiled once per definition, not once per value: a 10,000-row fleet validates 10,000 inputs.
-    private var compiledPattern: CompiledPattern?
+    private(set) var compiledPattern: CompiledPattern?
     /// Maximum length in characters for string values.
     public var maxLength: Int?
     /// When set, the value must equal one of these; for an `array` input, each of its elements must.
@@ -105,7 +105,7 @@ extension InputField {
                 problems.append("is \(string.count) characters long; the maximum is \(maxLength)")
             }
             if let pattern, let limit = compiledPattern?.maximumValueLength, string.unicodeScalars.count > limit {
-                problems.append("is \(string.unicodeScalars.count) characters long, too long to check against its pattern (at most \(limit) for this one); give the input a max_length")
+                problems.append("is \(string.unicodeScalars.count) characters (Unicode scalars) long, too long to check against its pattern, which checks at most \(limit)")
             } else if let pattern {
                 switch compiledPattern?.matches(string) {
                 case true?: break

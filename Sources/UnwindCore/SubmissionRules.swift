@@ -27,7 +27,8 @@ public enum ActorName {
     /// Why `name` cannot name who acts, or nil if it can. Letters of any script are allowed (people's names).
     public static func problem(_ name: String) -> String? {
         if name.isEmpty { return "the name is empty" }
-        if name.count > maxLength { return "the name is longer than \(maxLength) characters" }
+        // Counted in Unicode scalars: counted in characters, combining marks would let one "character" be megabytes.
+        if name.unicodeScalars.count > maxLength { return "the name is longer than \(maxLength) characters" }
         let allowed = name.unicodeScalars.allSatisfy { scalar in
             CharacterSet.alphanumerics.contains(scalar) || "._@-:".unicodeScalars.contains(scalar)
         }

@@ -121,6 +121,13 @@ struct HostileInputTests {
             == ["workflows/orders.yaml:2: description: contains a NUL character (\\0); remove it"])
     }
 
+    /// A max_length the field's pattern cannot check up to would let values pass it and then be refused.
+    @Test func aMaxLengthBeyondWhatThePatternChecksIsRefused() throws {
+        let heavy = String(repeating: "(a?){1000}", count: 4) + "b"
+        let found = try messages("name: orders\ninputs:\n  s: {type: string, pattern: \"\(heavy)\", max_length: 100000}\nsteps: [{id: a, action: test.noop}]\n")
+        #expect(found.count == 1 && found[0].contains("inputs.s.max_length: is 100000, more than this field's pattern checks"), "\(found)")
+    }
+
     @Test func anAcceptInputThatIsNotAListIsRefused() throws {
         #expect(try messages("name: orders\ninputs:\n  accept: {type: string, default: none}\nsteps: [{id: a, action: test.noop}]\n")
             == ["workflows/orders.yaml:3: inputs.accept.type: the 'accept' input holds the acknowledgements given with --accept: declare it `type: array` (with an `enum` of the flags)"])

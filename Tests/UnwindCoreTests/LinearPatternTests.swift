@@ -71,7 +71,7 @@ struct LinearPatternTests {
         let heavy = String(repeating: "(a?){1000}", count: 4) + "b"
         let field = InputField(name: "s", type: .string, pattern: heavy)
         let problems = field.problems(with: .string(String(repeating: "a", count: 100_000)))
-        #expect(problems.count == 1 && problems[0].contains("too long to check against its pattern") && problems[0].contains("max_length"), "\(problems)")
+        #expect(problems.count == 1 && problems[0].contains("too long to check against its pattern"), "\(problems)")
         let light = InputField(name: "id", type: .string, pattern: "^[0-9a-f]{32}$")
         #expect(light.problems(with: .string(String(repeating: "a", count: 100_000))).first?.contains("does not match") == true,
                 "a small pattern still checks long values")
