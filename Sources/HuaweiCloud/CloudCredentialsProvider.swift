@@ -232,14 +232,14 @@ public struct CloudCredentialsProvider: Sendable {
         return trimmed.isEmpty ? nil : trimmed
     }
 
-    /// `retryable` for the state of the credentials file (unreadable, readable by others, owned by another user,
-    /// malformed): a local condition an operator fixes in seconds, or a file caught mid-rotation. Permanent, a few
-    /// seconds of a wrong mode failed every teardown of a fleet that read it then, for good. A missing file,
-    /// profile or key stays permanent: a mistake in what was submitted, said at once.
     /// The code of a credentials file that cannot be used as it is (mode, owner, content): retryable, since a worker's
     /// step goes on once it is fixed, but it waits for that fix.
     public static let fileProblemCode = "credentials_file"
 
+    /// `retryable` for the state of the credentials file (unreadable, readable by others, owned by another user,
+    /// malformed): a local condition an operator fixes in seconds, or a file caught mid-rotation. Permanent, a few
+    /// seconds of a wrong mode failed every teardown of a fleet that read it then, for good. A missing file,
+    /// profile or key stays permanent: a mistake in what was submitted, said at once.
     private func failure(_ profile: String, _ message: String, hint: String, retryable: Bool = false) -> CloudError {
         CloudError(service: nil, operation: "load credentials for profile '\(profile)'", code: retryable ? Self.fileProblemCode : nil,
                    message: message, classification: retryable ? .retryable(retryAfter: nil) : .permanent, hint: hint)

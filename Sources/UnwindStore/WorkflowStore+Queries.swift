@@ -215,10 +215,9 @@ extension WorkflowStore {
 }
 
 extension WorkflowStore {
-    /// A workflow's labels. Unwind writes strings only; a value edited into something else by hand is shown as its
-    /// JSON text rather than failing every listing that includes the workflow.
-    /// Labels as shown. Only a listing's words about its rows: labels edited by hand into something else are shown
-    /// as such (under `(labels)`) rather than failing the listing of every other workflow, or vanishing.
+    /// A workflow's labels, as shown. Unwind writes strings only; a value edited into something else by hand is shown
+    /// as its JSON text, and labels that are not an object or cannot be read at all under `(labels)`, rather than
+    /// failing every listing that includes the workflow, or vanishing.
     static func labels(_ row: PostgresRow) -> [String: String] {
         let value: JSONValue?
         do {
