@@ -25,13 +25,16 @@ enum AliasKeyGuard {
         /// Inside a block scalar, the indentation of the line that opened it: more indented lines are its text.
         private var blockScalarIndent: Int?
 
+        /// A quoted scalar still open at the end of the last line (quoted scalars may span lines).
+        private var openQuote: Character?
+
         mutating func scan(line rawLine: Substring) -> String? {
             let indent = rawLine.prefix { $0 == " " }.count
             if let parent = blockScalarIndent {
                 if rawLine.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) || indent > parent { return nil }
                 blockScalarIndent = nil
             }
-            let characters = Array(AliasKeyGuard.codePart(of: rawLine))
+            let characters = codePart(of: rawLine)
             if flow.isEmpty {
                 expectingNode = true
                 previous = nil
@@ -52,7 +55,8 @@ enum AliasKeyGuard {
                 switch character {
                 case " ", "\t", "\r":
                     break
-                case "?" where expectingNode && followedByBlank(position):
+                // In a flow collection `?` marks a key whatever follows it (`{?*a}`); in a block only before a blank.
+                case "?" where expectingNode && (followedByBlank(position) || !flow.isEmpty):
                     return "complex mapping keys ('?') are not allowed in definition files"
                 case ":" where followedByBlank(position) || (!flow.isEmpty && ",]}".contains(characters[position + 1])):
                     expectingNode = true
@@ -92,30 +96,61 @@ enum AliasKeyGuard {
                 }
                 position += 1
             }
-            if blockScalar { blockScalarIndent = indent }
+            // The block scalar's text is what is more indented than the node that holds it: for `- d: |`, the
+            // mapping at `d`'s column (its sibling keys sit there), not the line's first column.
+            if blockScalar { blockScalarIndent = Self.nodeColumn(of: rawLine) }
             return nil
+        }
+
+        /// The column of a line's first node: past its indentation and any `- ` sequence indicators.
+        private static func nodeColumn(of line: Substring) -> Int {
+            var characters = Array(line)[...]
+            var column = 0
+            while let first = characters.first, first == " " || (first == "-" && characters.dropFirst().first.map { $0 == " " } ?? false) {
+                characters = characters.dropFirst()
+                column += 1
+            }
+            return column
+        }
+
+        /// The line as the scanner reads it: quoted text (which may hold `*`, `:` or `]`) replaced by `x`, a quote
+        /// left open carried to the next line, and the comment cut off. A quote opens a scalar only where a node
+        /// starts (after blanks, `:`, `-`, `?`, `[`, `{` or `,`), not inside plain text (`don't`); `\"` and `''`
+        /// are escapes inside double and single quotes.
+        private mutating func codePart(of line: Substring) -> [Character] {
+            var result: [Character] = []
+            let characters = Array(line)
+            var index = 0
+            var previous: Character = " "
+            var lastSignificant: Character?
+            while index < characters.count {
+                let character = characters[index]
+                if let open = openQuote {
+                    if open == "\"" && character == "\\" {
+                        result.append("x")
+                        index += 1
+                        if index < characters.count { result.append("x") }
+                    } else if character == open && open == "'" && index + 1 < characters.count && characters[index + 1] == "'" {
+                        result.append(contentsOf: ["x", "x"])
+                        index += 1
+                    } else {
+                        if character == open { openQuote = nil }
+                        result.append("x")
+                    }
+                } else if (character == "\"" || character == "'") && (lastSignificant == nil || ":-?[{,".contains(lastSignificant!)) {
+                    openQuote = character
+                    result.append("x")
+                } else if character == "#", previous == " " || previous == "\t" {
+                    break
+                } else {
+                    result.append(character)
+                    if character != " " && character != "\t" { lastSignificant = character }
+                }
+                previous = character
+                index += 1
+            }
+            return result
         }
     }
 
-    /// The line without quoted text and comments, which may legitimately contain `*`, `:` or `]`.
-    fileprivate static func codePart(of line: Substring) -> String {
-        var result = ""
-        var quote: Character?
-        var previous: Character = " "
-        for character in line {
-            if let open = quote {
-                if character == open { quote = nil }
-                result.append("x")
-            } else if character == "\"" || character == "'" {
-                quote = character
-                result.append("x")
-            } else if character == "#", previous == " " || previous == "\t" {
-                break
-            } else {
-                result.append(character)
-            }
-            previous = character
-        }
-        return result
-    }
 }

@@ -93,6 +93,10 @@ struct HostileInputTests {
             ("k: {? *a10}", "complex mapping keys ('?')"), ("k: [? *a10]", "complex mapping keys ('?')"),
             ("k: [*a10 : 1]", "aliases cannot be used as mapping keys"), ("k: {[*a10]: 1}", "lists and mappings cannot be used"),
             ("k:\n  - *a10 : 1", "aliases cannot be used as mapping keys"),
+            ("k: [?*a10]", "complex mapping keys ('?')"), ("k: {?*a10}", "complex mapping keys ('?')"),
+            ("k: {don't: 1, *a10 : 2}", "aliases cannot be used as mapping keys"),
+            ("k: [\"q\\\"\", {*a10 : 1}]", "aliases cannot be used as mapping keys"),
+            ("k:\n  - d: |\n      text\n    *a10 : 1", "aliases cannot be used as mapping keys"),
         ] {
             let text = "name: orders\nsteps: [{id: a, action: test.noop}]\n" + bomb + key + "\n"
             let found = try messages(text)
@@ -111,6 +115,10 @@ struct HostileInputTests {
               - <<: [*base]
                 id: b
                 description: see *runbook* [1, 2] first
+              - id: c
+                action: test.noop
+                description: "a quoted scalar
+                  {region}: over two lines, and don't"
             """) == nil)
     }
 
