@@ -566,8 +566,31 @@ public final class WorkflowStore: Sendable {
                 .rows.map { try $0.decode("id", as: UUID.self) }
         }
         guard !due.isEmpty else { return 0 }
-        return try pool.transaction { connection in
-            try self.apply(due.map { Change(workflowID: $0, event: .start) }, on: connection).count
+        let start = { (ids: [UUID]) throws -> Int in
+            try self.pool.transaction { connection in
+                try self.apply(ids.map { Change(workflowID: $0, event: .start) }, on: connection).count
+            }
+        }
+        do {
+            return try start(due)
+        } catch where Self.isUnreadableRow(error) {
+            // One workflow whose rows cannot be read must not keep every other one from starting: one by one, and
+            // the unreadable one put off for a while (named in the log), like a rescue.
+            var started = 0
+            for id in due {
+                do {
+                    started += try start([id])
+                } catch let problem where Self.isUnreadableRow(problem) {
+                    logger.error("cannot start this scheduled workflow: its stored rows cannot be read; trying again in 5 minutes", metadata: [
+                        "workflow.id": "\(id.uuidString.lowercased())", "error": "\(problem)",
+                    ])
+                    try pool.withConnection { connection in
+                        _ = try connection.query(SQL.Engine.deferScheduledStart.text, [id, Self.unreadableRetrySeconds],
+                                                 name: SQL.Engine.deferScheduledStart.name)
+                    }
+                }
+            }
+            return started
         }
     }
 

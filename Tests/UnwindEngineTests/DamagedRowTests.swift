@@ -178,6 +178,22 @@ struct DamagedRowTests {
         #expect(try store.rescueExpiredLeases() == 0)
     }
 
+    /// Scheduled workflows come due together: one with a step row deleted kept every other from starting.
+    @Test func aScheduledWorkflowThatCannotBeReadDoesNotKeepOthersFromStarting() throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        let damaged = try engine.submit(definition, notBefore: Date().addingTimeInterval(3600))
+        let healthy = try engine.submit(definition, notBefore: Date().addingTimeInterval(3600))
+        let admin = try engine.database.connect()
+        _ = try admin.query("DELETE FROM steps WHERE workflow_id = $1 AND step_id = 'finish'", [damaged])
+        _ = try admin.query("UPDATE workflows SET not_before = now() - interval '1 second'")
+        #expect(try engine.store.startDueScheduledWorkflows() == 1)
+        #expect(try engine.store.workflow(healthy).state == "running")
+        let putOff = try admin.query("SELECT not_before > now() + interval '4 minutes' AS later FROM workflows WHERE id = $1", [damaged])
+        #expect(try putOff.rows.first?.decode("later", as: Bool.self) == true, "looked at again later, not on every pass")
+        #expect(try engine.store.startDueScheduledWorkflows() == 0)
+    }
+
     /// A batch of one unreadable workflow alone is set aside too (it was handed back to the worker as a failed write,
     /// which paused every other write and claim of that worker for up to four leases).
     @Test func aBatchOfOneUnreadableWorkflowIsSetAside() throws {

@@ -317,6 +317,11 @@ extension SQL {
             WHERE workflow_id = $1 AND state = 'running' AND (lease_expires_at < now() OR lease_expires_at IS NULL)
             """)
 
+        /// Puts off the start of scheduled workflow $1 by $2 seconds: its rows could not be read.
+        static let deferScheduledStart = Statement("defer_scheduled_start", """
+            UPDATE workflows SET not_before = now() + make_interval(secs => $2::float8) WHERE id = $1 AND state = 'scheduled'
+            """)
+
         static let dueScheduledWorkflows = Statement("due_scheduled_workflows", """
             SELECT id FROM workflows WHERE state = 'scheduled' AND not_before <= now() ORDER BY not_before LIMIT $1
             """)
