@@ -64,6 +64,11 @@ public final class Worker: Sendable {
     private struct State: Sendable {
         var inFlight: [StepKey: InFlight] = [:]
         var pending: [PendingResult] = []
+        /// Results that could not be written because their workflow's rows cannot be read (edited or damaged by hand),
+        /// with when to try again. Kept, with their leases, rather than dropped: dropped, the lease ran out and the
+        /// step ran again (and again), each success thrown away, until its attempts were spent and the workflow
+        /// compensated work that had succeeded.
+        var parked: [(result: PendingResult, retryAt: ContinuousClock.Instant)] = []
         var freeSlots: [Int] = []
         var stopping = false
         var databaseTrouble = false
@@ -72,7 +77,7 @@ public final class Worker: Sendable {
         var timeoutArmedFor: ContinuousClock.Instant?
 
         /// Attempts still running: in flight, and no result waiting to be written.
-        var running: Int { inFlight.count - pending.count }
+        var running: Int { inFlight.count - pending.count - parked.count }
     }
 
     public init(store: WorkflowStore, registry: ActionRegistry, configuration: WorkerConfiguration, logger: Logger, metrics: UnwindMetrics = .disabled) {
@@ -103,6 +108,9 @@ public final class Worker: Sendable {
     }
 
     public var runningSteps: Int { state.withLock { $0.inFlight.count } }
+
+    /// Results kept because their workflow's rows cannot be read; written once the rows are mended.
+    public var parkedResults: Int { state.withLock { $0.parked.count } }
 
     /// Runs until ``requestStop()`` and the drain are done. Blocks the calling thread.
     public func run() throws {
@@ -135,7 +143,10 @@ public final class Worker: Sendable {
             awaitBatch()
             let (results, free) = state.withLock { state -> ([PendingResult], Int) in
                 defer { state.pending.removeAll(keepingCapacity: true) }
-                return (state.pending, state.freeSlots.count)
+                let now = ContinuousClock.now
+                let due = state.parked.filter { $0.retryAt <= now }.map(\.result)
+                if !due.isEmpty { state.parked.removeAll { $0.retryAt <= now } }
+                return (state.pending + due, state.freeSlots.count)
             }
             if results.isEmpty && free == 0 {
                 // Every slot is busy: nothing to write or claim until an attempt finishes (it signals the wakeup).
@@ -222,8 +233,15 @@ public final class Worker: Sendable {
     /// deferred, which are not.
     private func finishPending(_ results: [PendingResult], dispositions: [ResultDisposition]) -> [PendingResult] {
         let deferred = zip(results, dispositions).filter { $0.1 == .deferred }.map(\.0)
+        let retryAt = ContinuousClock.now + configuration.unwritableRetryInterval
         state.withLock { state in
-            for (pending, disposition) in zip(results, dispositions) where disposition != .deferred { Self.endAttempt(pending, in: &state) }
+            for (pending, disposition) in zip(results, dispositions) {
+                switch disposition {
+                case .deferred: break
+                case .unwritable: state.parked.append((pending, retryAt))
+                case .applied, .staleLease: Self.endAttempt(pending, in: &state)
+                }
+            }
         }
         for (pending, disposition) in zip(results, dispositions) {
             let metadata: Logger.Metadata = [
@@ -235,9 +253,9 @@ public final class Worker: Sendable {
             case .staleLease:
                 logger.warning("result refused: the step's lease moved to another worker", metadata: metadata)
             case .unwritable(let reason):
-                // Nothing about the workflow can be written until its rows are mended: its lease runs out, and the
-                // rescue puts it off (and names it) until then.
-                logger.error("result not written: the workflow's stored rows cannot be read; once the row named here is mended, the step runs again as a lost attempt", metadata: metadata.merging(["error": "\(reason)"]) { $1 })
+                // Nothing about the workflow can be written until its rows are mended: the result is kept (its lease
+                // held) and written then, without running the step again.
+                logger.error("result not written: the workflow's stored rows cannot be read; the result is kept and written once the row named here is mended (tried again every \(Int(configuration.unwritableRetryInterval.seconds)) s)", metadata: metadata.merging(["error": "\(reason)"]) { $1 })
             }
         }
         return deferred
@@ -622,6 +640,11 @@ public final class Worker: Sendable {
         // this thread, not queued: nothing may still be talking to the database while the process exits.
         try? store.workerHeartbeat(id: configuration.workerID, draining: true, hostname: hostname, pid: getpid())
         let deadline = ContinuousClock.now + configuration.shutdownGracePeriod
+        // Parked results get one more try; those still unwritable stay with their leases, which run out after exit.
+        state.withLock { state in
+            state.pending += state.parked.map(\.result)
+            state.parked.removeAll()
+        }
         // Keep writing results while the running attempts finish (the claim loop no longer does it).
         while inFlightGroup.wait(timeout: .now() + .milliseconds(50)) == .timedOut, ContinuousClock.now < deadline {
             flushPending(until: deadline)

@@ -28,6 +28,9 @@ public struct WorkerConfiguration: Sendable {
     /// results finishing close together share one transaction (zero: write each result as soon as it arrives).
     /// Never delays a step's start beyond its predecessor's durable completion, only the completion itself.
     public var batchWindow: Duration
+    /// How often a result whose workflow's rows cannot be read (edited or damaged by hand) is tried again; it is kept,
+    /// with its step's lease, until they are mended.
+    public var unwritableRetryInterval: Duration = .seconds(300)
 
     public init(
         workerID: String? = nil, concurrency: Int = 8, queues: [String] = ["default"],

@@ -178,6 +178,36 @@ struct DamagedRowTests {
         #expect(try store.rescueExpiredLeases() == 0)
     }
 
+    /// A result that cannot be written (its workflow's rows damaged meanwhile) was dropped: the lease ran out, the
+    /// step ran again and again, each success thrown away, and the workflow compensated work that had succeeded.
+    /// It is kept, with its lease, and written once the row is mended: the step runs once.
+    @Test func aResultThatCannotBeWrittenIsKeptUntilTheRowIsMended() async throws {
+        let engine = try EngineHarness()
+        let definition = try engine.definition(teardownLikeYAML)
+        let id = try engine.submit(definition, input: script(["prepare": ["sleep_ms": 1500]]))
+        let admin = try engine.database.connect()
+        // The damage lands the moment `prepare` starts: its result is the first that cannot be written.
+        _ = try admin.query("""
+            CREATE FUNCTION damage_counter() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE steps SET completed_seq = 2147483647 WHERE workflow_id = NEW.workflow_id AND step_id = 'finish';
+                RETURN NULL;
+            END $$
+            """)
+        _ = try admin.query("""
+            CREATE TRIGGER damage_counter AFTER UPDATE ON steps FOR EACH ROW
+                WHEN (NEW.step_id = 'prepare' AND NEW.state = 'running' AND OLD.state <> 'running')
+                EXECUTE FUNCTION damage_counter();
+            """)
+        let worker = engine.startWorker(unwritableRetry: .milliseconds(300))
+        try await engine.waitUntil("the result to be kept") { worker.parkedResults == 1 }
+        _ = try admin.query("UPDATE steps SET completed_seq = NULL WHERE workflow_id = $1 AND step_id = 'finish'", [id])
+        #expect(try await engine.waitFor(id, in: ["succeeded", "failed", "compensated"]).state == "succeeded")
+        #expect(try !engine.kinds(id).contains("lease_expired"), "the lease was held meanwhile")
+        #expect(try engine.events(id).filter { $0.kind == "attempt_started" && $0.stepID == "prepare" }.count == 1, "prepare ran once")
+        #expect(worker.parkedResults == 0)
+    }
+
     /// Scheduled workflows come due together: one with a step row deleted kept every other from starting.
     @Test func aScheduledWorkflowThatCannotBeReadDoesNotKeepOthersFromStarting() throws {
         let engine = try EngineHarness()

@@ -61,15 +61,15 @@ public final class EngineHarness: Sendable {
 
     /// Starts a worker on its own thread, with short leases and intervals so tests finish quickly.
     @discardableResult
-    public func startWorker(concurrency: Int = 4, lease: Duration = .seconds(5), grace: Duration = .seconds(5)) -> Worker {
+    public func startWorker(concurrency: Int = 4, lease: Duration = .seconds(5), grace: Duration = .seconds(5),
+                            unwritableRetry: Duration = .seconds(300)) -> Worker {
         var logger = Logger(label: "test.worker")
         logger.logLevel = .critical
-        let worker = Worker(
-            store: store, registry: registry,
-            configuration: WorkerConfiguration(
-                concurrency: concurrency, leaseDuration: lease, pollInterval: .milliseconds(200),
-                maintenanceInterval: .milliseconds(100), shutdownGracePeriod: grace),
-            logger: logger)
+        var configuration = WorkerConfiguration(
+            concurrency: concurrency, leaseDuration: lease, pollInterval: .milliseconds(200),
+            maintenanceInterval: .milliseconds(100), shutdownGracePeriod: grace)
+        configuration.unwritableRetryInterval = unwritableRetry
+        let worker = Worker(store: store, registry: registry, configuration: configuration, logger: logger)
         Thread.detachNewThread { try? worker.run() }
         workers.withLock { $0.append(worker) }
         return worker
