@@ -291,18 +291,19 @@ public final class WorkflowStore: Sendable {
             } catch where Self.isUnreadableRow(error) {
                 guard let stepID = try? row.decode("step_id", as: String.self),
                       let token = try? row.decode("fencing_token", as: Int64.self) else { throw error }
-                unreadable.append((workflowID, stepID, token, (try? row.decode("previous_state", as: String.self)) == "waiting", "\(error)"))
+                unreadable.append((workflowID, stepID, token, (try? row.decode("previous_state", as: String.self)) == "waiting",
+                                   Self.rowProblem(error)))
             }
         }
         if !unreadable.isEmpty {
             for step in unreadable {
-                logger.error("a claimed step's stored data cannot be read; handing it back and trying again in 5 minutes (fix the row, or cancel the workflow)", metadata: [
+                logger.error("a claimed step cannot be run as stored; handing it back and trying again in 5 minutes (mend the row the error names)", metadata: [
                     "workflow.id": "\(step.workflowID.uuidString.lowercased())", "step.id": "\(step.stepID)", "error": "\(step.problem)",
                 ])
             }
             try connection.transaction { connection in
                 try self.releaseLeases(unreadable.map { ($0.workflowID, $0.stepID, $0.fencingToken, $0.resumedWait) },
-                                       reasons: unreadable.map { "stored data cannot be read: \($0.problem)" }, workerID: workerID,
+                                       reasons: unreadable.map { "not run as stored: \($0.problem)" }, workerID: workerID,
                                        delay: Self.unreadableRetrySeconds, on: connection)
             }
         }
@@ -319,7 +320,7 @@ public final class WorkflowStore: Sendable {
             do {
                 outputs[workflowID, default: [:]][stepID] = try Self.json(row, "output")
             } catch where Self.isUnreadableRow(error) {
-                unreadable[workflowID] = "the output of step \(stepID) cannot be read: \(error)"
+                unreadable[workflowID] = "the output of step \(stepID) cannot be read: \(Self.rowProblem(error))"
             }
         }
         return (outputs, unreadable)
@@ -541,6 +542,13 @@ public final class WorkflowStore: Sendable {
             }
             return rescued
         }
+    }
+
+    /// What is wrong with a row, without the generic preamble of ``StoreError/corruptRow(_:)``'s description (the
+    /// messages that quote it say what kind of problem it is themselves).
+    static func rowProblem(_ error: any Error) -> String {
+        if case StoreError.corruptRow(let detail) = error { return detail }
+        return "\(error)"
     }
 
     /// How long a step whose stored rows cannot be read is put off before a worker looks at it again.

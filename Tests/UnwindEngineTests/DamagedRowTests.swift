@@ -50,7 +50,7 @@ struct DamagedRowTests {
         #expect(inventory.attempt == 0, "an attempt that never ran is not counted")
         #expect(inventory.dueAt > Date().addingTimeInterval(240), "put off, not claimed again at once: \(inventory.dueAt)")
         let released = try #require(try engine.events(damaged).first { $0.kind == "lease_released" })
-        #expect(released.reason?.contains("stored data cannot be read") == true, "\(released.reason ?? "-")")
+        #expect(released.reason?.contains("not run as stored") == true, "\(released.reason ?? "-")")
         #expect(released.reason?.contains("input") == true, "names the column: \(released.reason ?? "-")")
         let state = try engine.database.connect().query("SELECT state FROM workflows WHERE id = $1", [damaged]).rows.first?.decode("state", as: String.self)
         #expect(state == "running")
@@ -126,7 +126,7 @@ struct DamagedRowTests {
         #expect(reserve.state == "ready" && reserve.attempt == 0, "not started: \(reserve.state), \(reserve.attempt) attempts")
         #expect(reserve.putOff, "put off, not claimed again at once")
         let released = try #require(try engine.events(damaged).first { $0.kind == "lease_released" })
-        #expect(released.reason?.contains("stored data cannot be read") == true, "\(released.reason ?? "-")")
+        #expect(released.reason?.contains("not run as stored") == true, "\(released.reason ?? "-")")
         #expect(released.reason?.contains("inventory") == true, "names the step whose output is damaged: \(released.reason ?? "-")")
     }
 
