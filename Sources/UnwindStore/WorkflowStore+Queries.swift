@@ -132,15 +132,26 @@ extension WorkflowStore {
             return WorkflowRecord(
                 id: try row.decode("id"), workflow: try row.decode("workflow_name"), state: try row.decode("state"),
                 queue: try row.decode("queue"), priority: try row.decode("priority"),
-                input: try Self.json(row, "input") ?? .object([:]),
+                input: Self.shownJSON(row, "input") ?? .object([:]),
                 labels: Self.labels(row),
                 idempotencyKey: try row.decode("idempotency_key"), concurrencyKey: try row.decode("concurrency_key"),
                 pivotCrossed: try row.decode("pivot_crossed"), cancelRequested: try row.decode("cancel_requested"),
                 notBefore: try row.decode("not_before"), submittedBy: try row.decode("submitted_by"),
                 createdAt: try row.decode("created_at"), startedAt: try row.decode("started_at"),
                 updatedAt: try row.decode("updated_at"), finishedAt: try row.decode("finished_at"),
-                error: try Self.json(row, "error"), output: try Self.json(row, "output"),
+                error: Self.shownJSON(row, "error"), output: Self.shownJSON(row, "output"),
                 definitionHash: try row.decode("content_hash"), definitionID: try row.decode("definition_id"))
+        }
+    }
+
+    /// A JSON column as shown to people (`unwind status`, the API's workflow): one edited by hand into something this
+    /// version cannot read is shown as such, so that the rest of the workflow (its state, its steps) can still be seen
+    /// and acted on. Never used to run anything: steps read their input through the claim, which refuses it.
+    static func shownJSON(_ row: PostgresRow, _ column: String) -> JSONValue? {
+        do {
+            return try json(row, column)
+        } catch {
+            return .object(["(unreadable)": .string("column '\(column)' cannot be read (edited by hand?): \(rowProblem(error))")])
         }
     }
 
