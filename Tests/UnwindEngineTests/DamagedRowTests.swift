@@ -49,6 +49,7 @@ struct DamagedRowTests {
         #expect(inventory.state == "ready")
         #expect(inventory.attempt == 0, "an attempt that never ran is not counted")
         #expect(inventory.dueAt > Date().addingTimeInterval(240), "put off, not claimed again at once: \(inventory.dueAt)")
+        #expect(inventory.lastError?["code"] == "not_run_as_stored", "status shows why: \(inventory.lastError?.canonicalJSON ?? "-")")
         let released = try #require(try engine.events(damaged).first { $0.kind == "lease_released" })
         #expect(released.reason?.contains("not run as stored") == true, "\(released.reason ?? "-")")
         #expect(released.reason?.contains("input") == true, "names the column: \(released.reason ?? "-")")

@@ -292,7 +292,11 @@ extension SQL {
                 SET state = CASE WHEN r.resumed THEN 'waiting' ELSE 'ready' END,
                     attempt = s.attempt - CASE WHEN r.resumed THEN 0 ELSE 1 END,
                     lease_owner = NULL, lease_expires_at = NULL, due_at = now() + make_interval(secs => $6::float8),
-                    fencing_token = s.fencing_token + 1
+                    fencing_token = s.fencing_token + 1,
+                    -- Put off (a step not run as stored): `unwind status` shows why, not only the history.
+                    last_error = CASE WHEN $6::float8 > 0
+                                      THEN jsonb_build_object('code', 'not_run_as_stored', 'message', r.reason, 'retryable', true)
+                                      ELSE s.last_error END
                 FROM unnest($1::uuid[], $2::text[], $3::bigint[], $5::boolean[], $7::text[]) AS r(workflow_id, step_id, token, resumed, reason)
                 WHERE s.workflow_id = r.workflow_id AND s.step_id = r.step_id AND s.fencing_token = r.token
                   AND s.state = 'running'
