@@ -521,26 +521,33 @@ public final class WorkflowStore: Sendable {
             }
             return outcomes.filter { $0 == .applied }.count
         }
-        let sorted = candidates.sorted { $0.uuidString < $1.uuidString }
+        return try settingAsideUnreadable(candidates.sorted { $0.uuidString < $1.uuidString },
+                                          what: "cannot rescue this workflow's expired leases", putOff: SQL.Engine.deferRescue, rescue)
+    }
+
+    /// Runs `work` on all of `ids` at once; when a row among them cannot be read (edited or damaged by hand), on each
+    /// alone, so that the unreadable one does not hold up the others: it is named in the log and put off for a while
+    /// (`putOff` takes its id and the seconds). Returns what `work` counted.
+    private func settingAsideUnreadable(
+        _ ids: [UUID], what: String, putOff: Statement, _ work: ([UUID]) throws -> Int
+    ) throws -> Int {
         do {
-            return try rescue(sorted)
+            return try work(ids)
         } catch where Self.isUnreadableRow(error) {
-            // A workflow whose rows cannot be read (edited or damaged by hand) must not keep every other expired
-            // lease from being rescued: rescue them one by one, and put the unreadable one off for a while.
-            var rescued = 0
-            for id in sorted {
+            var done = 0
+            for id in ids {
                 do {
-                    rescued += try rescue([id])
+                    done += try work([id])
                 } catch let problem where Self.isUnreadableRow(problem) {
-                    logger.error("cannot rescue this workflow's expired leases: its stored rows cannot be read; trying again in 5 minutes", metadata: [
+                    logger.error("\(what): its stored rows cannot be read; trying again in 5 minutes", metadata: [
                         "workflow.id": "\(id.uuidString.lowercased())", "error": "\(problem)",
                     ])
                     try pool.withConnection { connection in
-                        _ = try connection.query(SQL.Engine.deferRescue.text, [id, Self.unreadableRetrySeconds], name: SQL.Engine.deferRescue.name)
+                        _ = try connection.query(putOff.text, [id, Self.unreadableRetrySeconds], name: putOff.name)
                     }
                 }
             }
-            return rescued
+            return done
         }
     }
 
@@ -579,27 +586,8 @@ public final class WorkflowStore: Sendable {
                 try self.apply(ids.map { Change(workflowID: $0, event: .start) }, on: connection).count
             }
         }
-        do {
-            return try start(due)
-        } catch where Self.isUnreadableRow(error) {
-            // One workflow whose rows cannot be read must not keep every other one from starting: one by one, and
-            // the unreadable one put off for a while (named in the log), like a rescue.
-            var started = 0
-            for id in due {
-                do {
-                    started += try start([id])
-                } catch let problem where Self.isUnreadableRow(problem) {
-                    logger.error("cannot start this scheduled workflow: its stored rows cannot be read; trying again in 5 minutes", metadata: [
-                        "workflow.id": "\(id.uuidString.lowercased())", "error": "\(problem)",
-                    ])
-                    try pool.withConnection { connection in
-                        _ = try connection.query(SQL.Engine.deferScheduledStart.text, [id, Self.unreadableRetrySeconds],
-                                                 name: SQL.Engine.deferScheduledStart.name)
-                    }
-                }
-            }
-            return started
-        }
+        // One workflow whose rows cannot be read must not keep every other one from starting.
+        return try settingAsideUnreadable(due, what: "cannot start this scheduled workflow", putOff: SQL.Engine.deferScheduledStart, start)
     }
 
     // MARK: - Operator actions
