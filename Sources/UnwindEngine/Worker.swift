@@ -71,7 +71,10 @@ public final class Worker: Sendable {
         var parked: [(result: PendingResult, retryAt: ContinuousClock.Instant)] = []
         var freeSlots: [Int] = []
         var stopping = false
-        var databaseTrouble = false
+        /// What talks to the database and is failing, and whether the failure is an outage (else a refusal). Each
+        /// path says so once when it starts failing; "reachable again" only when no path fails any more: a path
+        /// that fails for good (a table changed by hand) beside one that works no longer makes the log alternate.
+        var databaseTrouble: [DatabasePath: Bool] = [:]
         var lastHeartbeat = ContinuousClock.now
         /// The deadline the timeout timer is armed for, if any.
         var timeoutArmedFor: ContinuousClock.Instant?
@@ -560,10 +563,11 @@ public final class Worker: Sendable {
         let started = ContinuousClock.now
         do {
             let wait = try listener.waitForNotifications(timeout: timeout, wakeup: wakeup)
+            databaseRecovered(on: .listener)
             return !wait.notifications.isEmpty || wait.reconnected || ContinuousClock.now - started >= timeout
         } catch {
             // The listening connection broke (server restart): it reconnects on the next call.
-            databaseTrouble(error)
+            databaseTrouble(error, on: .listener)
             wakeup.wait(timeout: .milliseconds(200))
             return true
         }
@@ -623,15 +627,16 @@ public final class Worker: Sendable {
                 logger.info("rescued steps whose worker stopped heartbeating", metadata: ["count": "\(rescued)"])
                 wakeup.signal()
             }
-            databaseRecovered()
+            databaseRecovered(on: .maintenance)
         } catch {
-            databaseTrouble(error)
+            databaseTrouble(error, on: .maintenance)
         }
         // On its own: a failing heartbeat or rescue must not hold up the workflows scheduled to start now.
         do {
             if try store.startDueScheduledWorkflows() > 0 { wakeup.signal() }
+            databaseRecovered(on: .scheduledStarts)
         } catch {
-            databaseTrouble(error)
+            databaseTrouble(error, on: .scheduledStarts)
         }
     }
 
@@ -730,10 +735,11 @@ public final class Worker: Sendable {
             do {
                 try refuseAnIDInUse()
                 try register()
+                databaseRecovered(on: .registration)
                 return
             } catch let error as PostgresError where error.isTransient {
                 if state.withLock({ $0.stopping }) { throw error }
-                databaseTrouble(error)
+                databaseTrouble(error, on: .registration)
                 wakeup.wait(timeout: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
@@ -758,27 +764,41 @@ public final class Worker: Sendable {
         throw WorkerIDInUse(workerID: id, hostname: holder.hostname, pid: holder.pid, silentSeconds: holder.silentSeconds)
     }
 
-    private func databaseTrouble(_ error: any Error) {
-        let first = state.withLock { state in
-            defer { state.databaseTrouble = true }
-            return !state.databaseTrouble
+    /// The ways the worker talks to the database, for saying once which one fails.
+    enum DatabasePath: String, Sendable {
+        case writes = "writing results and claiming steps"
+        case maintenance = "heartbeats and lease rescue"
+        case scheduledStarts = "starting scheduled workflows"
+        case listener = "listening for new work"
+        case registration = "registering the worker"
+    }
+
+    private func databaseTrouble(_ error: any Error, on path: DatabasePath = .writes) {
+        let outage = (error as? PostgresError)?.isTransient ?? false
+        let (first, anyBefore) = state.withLock { state in
+            defer { state.databaseTrouble[path] = outage }
+            return (state.databaseTrouble[path] == nil, !state.databaseTrouble.isEmpty)
         }
-        if first {
-            if (error as? PostgresError)?.isTransient ?? false {
-                logger.warning("database unavailable; waiting and retrying with back-off", metadata: ["error": "\(error)"])
-            } else {
-                // Not an outage: a statement refused or a row this version cannot read. Say so, not "unavailable".
-                logger.error("the database refused a batch; retrying with back-off", metadata: ["error": "\(error)"])
-            }
+        guard first else { return }
+        if outage {
+            if !anyBefore { logger.warning("database unavailable; waiting and retrying with back-off", metadata: ["error": "\(error)"]) }
+        } else {
+            // Not an outage: a statement refused or a row this version cannot read. Say so, not "unavailable".
+            logger.error("the database refused \(path.rawValue); retrying with back-off", metadata: ["error": "\(error)"])
         }
     }
 
-    private func databaseRecovered() {
-        let was = state.withLock { state in
-            defer { state.databaseTrouble = false }
-            return state.databaseTrouble
+    private func databaseRecovered(on path: DatabasePath = .writes) {
+        let (was, nowClear) = state.withLock { state in
+            let was = state.databaseTrouble.removeValue(forKey: path)
+            return (was, state.databaseTrouble.isEmpty)
         }
-        if was { logger.notice("database reachable again; carrying on") }
+        guard let outage = was else { return }
+        if !outage {
+            logger.notice("the database accepts \(path.rawValue) again; carrying on")
+        } else if nowClear {
+            logger.notice("database reachable again; carrying on")
+        }
     }
 
     /// An attempt in flight, by its step. A struct rather than a formatted string: it is looked up several times
