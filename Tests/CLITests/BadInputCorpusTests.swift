@@ -79,7 +79,8 @@ struct BadInputCorpusTests {
     }
 
     /// A cancel is committed before it is described: a row that cannot be read back made it exit 1 with an error,
-    /// as if the cancel had failed.
+    /// as if the cancel had failed. (The workflow is read back with the unreadable column marked now; a read-back
+    /// that fails all the same says the cancel was recorded.)
     @Test func aCancelOfAWorkflowWithAnUnreadableInputSaysItWasRecorded() async throws {
         let setup = try Setup()
         let submitted = await setup.unwind(["submit", "notes", "--set", "account=acme", "--not-before", "+1h"])
@@ -88,7 +89,7 @@ struct BadInputCorpusTests {
         _ = try setup.database.connect().query(#"UPDATE workflows SET input = '{"account": "acme", "count": 1e400}'"#)
         let cancel = await setup.unwind(["cancel", id, "--reason", "not needed"])
         #expect(cancel.status == 0, "\(cancel.combined)")
-        #expect(cancel.stdout.contains("cancelled") && cancel.stdout.contains("(recorded)"), "\(cancel.combined)")
+        #expect(cancel.stdout.contains("cancelled"), "\(cancel.combined)")
         let state = try setup.database.connect().query("SELECT state FROM workflows").rows.first?.decode("state", as: String.self)
         #expect(state == "cancelled")
     }
