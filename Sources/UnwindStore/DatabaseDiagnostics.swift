@@ -32,11 +32,32 @@ public struct DatabaseDiagnostics: Sendable {
         guard let row = info.first else {
             throw PostgresError(code: .unexpectedResult, message: "the server returned no row for its settings")
         }
-        let tables = try connection.query(
-            SQL.Diagnostics.tablePrivileges.text, [runtimeTables], name: SQL.Diagnostics.tablePrivileges.name)
+        let tables = try readTables(connection: connection)
+        return DatabaseDiagnostics(
+            serverVersion: try row.decode("server_version"),
+            role: try row.decode("role"),
+            database: try row.decode("database"),
+            schema: try row.decode("schema", as: String?.self) ?? "(none)",
+            isSuperuser: try row.decode("is_superuser", as: Bool?.self) ?? false,
+            canMigrate: try row.decode("can_create", as: Bool?.self) ?? false,
+            maxConnections: try row.decode("max_connections"),
+            isReadOnly: try row.decode("read_only", as: Bool?.self) ?? false,
+            inRecovery: try row.decode("in_recovery", as: Bool?.self) ?? false,
+            tablesWithoutPrivileges: tables.denied,
+            missingTables: tables.missing,
+            schemaDifferences: tables.differences)
+    }
+
+    /// The runtime tables as they are: those missing, those the role lacks privileges on, and how the others differ
+    /// from what the migrations made. In one round trip: every command checks this when it starts.
+    public static func readTables(connection: PostgresConnection) throws -> (missing: [String], denied: [String], differences: [String]) {
+        let results = try connection.pipeline([
+            PostgresStatement(SQL.Diagnostics.tablePrivileges.text, [runtimeTables], name: SQL.Diagnostics.tablePrivileges.name),
+            PostgresStatement(SQL.Diagnostics.tableColumns.text, [runtimeTables], name: SQL.Diagnostics.tableColumns.name),
+        ])
         var missing: [String] = []
         var denied: [String] = []
-        for table in tables.rows {
+        for table in results[0].rows {
             let name: String = try table.decode("name")
             if try !table.decode("present", as: Bool.self) {
                 missing.append(name)
@@ -46,7 +67,7 @@ public struct DatabaseDiagnostics: Sendable {
             }
         }
         var columns: [String: [String: String]] = [:]
-        for row in try connection.query(SQL.Diagnostics.tableColumns.text, [runtimeTables], name: SQL.Diagnostics.tableColumns.name).rows {
+        for row in results[1].rows {
             columns[try row.decode("table_name"), default: [:]][try row.decode("column_name")] = try row.decode("type")
         }
         var differences: [String] = []
@@ -60,19 +81,7 @@ public struct DatabaseDiagnostics: Sendable {
                 }
             }
         }
-        return DatabaseDiagnostics(
-            serverVersion: try row.decode("server_version"),
-            role: try row.decode("role"),
-            database: try row.decode("database"),
-            schema: try row.decode("schema", as: String?.self) ?? "(none)",
-            isSuperuser: try row.decode("is_superuser", as: Bool?.self) ?? false,
-            canMigrate: try row.decode("can_create", as: Bool?.self) ?? false,
-            maxConnections: try row.decode("max_connections"),
-            isReadOnly: try row.decode("read_only", as: Bool?.self) ?? false,
-            inRecovery: try row.decode("in_recovery", as: Bool?.self) ?? false,
-            tablesWithoutPrivileges: denied,
-            missingTables: missing,
-            schemaDifferences: differences)
+        return (missing, denied, differences)
     }
 
     /// The columns the migrations in db/migrations give the runtime tables (extra columns are allowed). A test

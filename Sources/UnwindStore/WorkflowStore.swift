@@ -763,6 +763,13 @@ public final class WorkflowStore: Sendable {
         var queue: String
         /// Index of the workflow's row in the lock result (its input is decoded only if a step starts eagerly).
         var row: Int
+
+        /// Whether step `id` became ready in this transaction and is due: what a worker may start at once, and what
+        /// wakes the other workers when it does not.
+        func becameReady(_ id: String, at now: Date) -> Bool {
+            guard let step = snapshot.steps[id] else { return false }
+            return step.state == .ready && step.dueAt <= now && original.steps[id]?.state != .ready
+        }
     }
 
     /// A worker finishing steps starts their successors itself, in the transaction that makes them ready:
@@ -933,9 +940,7 @@ public final class WorkflowStore: Sendable {
             for (change, outcome) in zip(changes, outcomes) where outcome == .applied && inputs[change.workflowID] == nil
                 && !unreadable.contains(change.workflowID) {
                 guard let workflow = workflows[change.workflowID], eager.queues.contains(workflow.queue) else { continue }
-                let candidates = workflow.snapshot.steps.filter { id, step in
-                    step.state == .ready && step.dueAt <= now && workflow.original.steps[id]?.state != .ready
-                }.map(\.key)
+                let candidates = workflow.snapshot.steps.keys.filter { workflow.becameReady($0, at: now) }
                 guard !candidates.isEmpty else { continue }
                 do {
                     inputs[change.workflowID] = try Self.storedInput(workflowRows[workflow.row], definition: workflow.definition)
@@ -955,8 +960,6 @@ public final class WorkflowStore: Sendable {
                     unreadable.insert(change.workflowID)
                 }
             }
-        }
-        if let eager, eager.limit > 0 {
             eagerSteps = Self.startSuccessors(of: changes, in: &workflows, outcomes: outcomes, eager: eager, now: now,
                                               excluding: unreadable)
             for (workflowID, stepID) in eagerSteps {
@@ -994,11 +997,7 @@ public final class WorkflowStore: Sendable {
                     input: input, outputs: outputs[workflowID] ?? [:])
             }
         }
-        let readyNow = workflows.values.contains { workflow in
-            workflow.snapshot.steps.contains { id, step in
-                step.state == .ready && step.dueAt <= now && workflow.original.steps[id]?.state != .ready
-            }
-        }
+        let readyNow = workflows.values.contains { workflow in workflow.snapshot.steps.keys.contains { workflow.becameReady($0, at: now) } }
         madeReady = readyNow
         if readyNow && notify {
             try connection.enqueue(PostgresStatement(SQL.Engine.notifyReady.text, ["default"], name: SQL.Engine.notifyReady.name))
@@ -1093,8 +1092,7 @@ public final class WorkflowStore: Sendable {
             guard var workflow = workflows[change.workflowID], eager.queues.contains(workflow.queue) else { continue }
             for step in workflow.definition.steps {
                 guard started.count < eager.limit else { break }
-                guard let snapshot = workflow.snapshot.steps[step.id], snapshot.state == .ready, snapshot.dueAt <= now,
-                      workflow.original.steps[step.id]?.state != .ready else { continue }
+                guard workflow.becameReady(step.id, at: now) else { continue }
                 workflow.snapshot.steps[step.id]?.startAttempt()
                 started.append((change.workflowID, step.id))
             }

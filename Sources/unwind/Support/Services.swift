@@ -178,8 +178,8 @@ struct Services {
         }
         // Tables changed by hand (a column dropped or retyped, a table dropped): every statement on them would fail
         // (a worker refusing every batch), or a submission be stored that can never run. Named now, with the fix.
-        let diagnostics = try DatabaseDiagnostics.read(connection: probe)
-        let drift = diagnostics.missingTables.map { "table \($0) is missing" } + diagnostics.schemaDifferences
+        let tables = try DatabaseDiagnostics.readTables(connection: probe)
+        let drift = tables.missing.map { "table \($0) is missing" } + tables.differences
         if !drift.isEmpty {
             throw CLIError(
                 description: "the database's tables differ from what the migrations made (\(drift.prefix(4).joined(separator: "; "))); unwind doctor lists every difference: restore the tables (from a backup), or point Unwind at another database",
