@@ -89,12 +89,15 @@ extension InputType {
 }
 
 extension InputField {
+    /// Why `value` is not of this field's type, or nil.
+    func typeProblem(_ value: JSONValue) -> String? {
+        type.matches(value) ? nil : "expected \(type.rawValue), got \(value.kindDescription)"
+    }
+
     /// Every way `value` violates this field's declaration, as messages without the field name.
     /// Shared by submit-time validation and load-time checks of `default:` and `enum:`.
     func problems(with value: JSONValue) -> [String] {
-        guard type.matches(value) else {
-            return ["expected \(type.rawValue), got \(value.kindDescription)"]
-        }
+        if let problem = typeProblem(value) { return [problem] }
         if let problem = value.storageProblem { return [problem] }
         var problems: [String] = []
         if type == .int, case .number(let number) = value, let problem = InputType.exactIntProblem(number) {

@@ -54,9 +54,7 @@ extension WorkflowDefinition {
                 if field.required && field.defaultValue == nil { problems.append("'\(field.name)': required field is missing") }
                 continue
             }
-            if !field.type.matches(value) {
-                problems.append("'\(field.name)': expected \(field.type.rawValue), got \(value.kindDescription)")
-            }
+            if let problem = field.typeProblem(value) { problems.append("'\(field.name)': \(problem)") }
         }
         return problems
     }
